@@ -1,0 +1,4 @@
+/** The contracts every emostream stage shares: labels, message schemas, topic names. */
+export * from './labels.js';
+export * from './messages.js';
+export * from './topics.js';

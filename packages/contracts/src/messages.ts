@@ -1,0 +1,116 @@
+/** One zod schema per message that crosses a stage boundary (in memory or over Kafka). */
+import { z } from 'zod';
+import { EMOTIONS } from './labels.js';
+
+/** Bumped when a message's shape changes incompatibly; consumers reject other versions. */
+export const SCHEMA_VERSION = 1 as const;
+
+const probabilities = z.object(
+  Object.fromEntries(EMOTIONS.map((e) => [e, z.number().min(0).max(1)])) as Record<(typeof EMOTIONS)[number], z.ZodNumber>,
+);
+
+/** An axis-aligned box in source-frame pixels. */
+export const BoxSchema = z.object({
+  x: z.number(), y: z.number(), width: z.number().positive(), height: z.number().positive(),
+});
+export type Box = z.infer<typeof BoxSchema>;
+
+/** Identity of one decoded frame; every later message carries it. */
+export const FrameRefSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  cameraId: z.string().min(1),
+  /** Monotonic per camera and per ingest run, starting at 0. */
+  seq: z.number().int().nonnegative(),
+  /** Presentation time of the frame in the media, in milliseconds from the start of the stream. */
+  mediaTimeMs: z.number().nonnegative(),
+  /** Wall-clock time the frame was decoded, ms since the epoch. */
+  capturedAtMs: z.number().nonnegative(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+export type FrameRef = z.infer<typeof FrameRefSchema>;
+
+/**
+ * A decoded frame. In memory the pixels are raw RGB (`rgb`, width*height*3 bytes); over Kafka
+ * the pixels travel as JPEG bytes in the message value, never base64 inside JSON.
+ */
+export interface Frame extends FrameRef {
+  pixels: { format: 'rgb'; data: Buffer } | { format: 'jpeg'; data: Buffer };
+}
+
+/** One detected face: where it is and its 48x48 preprocessed crop. */
+export const FaceSchema = z.object({
+  box: BoxSchema,
+  score: z.number().min(0).max(1),
+  /** Eye centres in frame pixels, when the detector gives them. */
+  eyes: z.object({ left: z.tuple([z.number(), z.number()]), right: z.tuple([z.number(), z.number()]) }).optional(),
+});
+export type FaceBox = z.infer<typeof FaceSchema>;
+
+/** A face ready for the classifier: 48*48 histogram-equalised gray bytes. */
+export interface FaceCrop extends FaceBox {
+  /** 2304 bytes, row-major, 8-bit gray, histogram-equalised. */
+  crop: Uint8Array;
+}
+
+/** The detector's output for one frame (also for frames with no face, so time keeps moving). */
+export interface FacesMessage {
+  frame: FrameRef;
+  faces: FaceCrop[];
+}
+
+/** The classifier's output for one face. */
+export const ClassifiedFaceSchema = FaceSchema.extend({
+  probabilities,
+});
+export type ClassifiedFace = z.infer<typeof ClassifiedFaceSchema>;
+
+/** The classifier's output for one frame. */
+export const EmotionsMessageSchema = z.object({
+  frame: FrameRefSchema,
+  faces: z.array(ClassifiedFaceSchema),
+  modelVersion: z.string(),
+});
+export type EmotionsMessage = z.infer<typeof EmotionsMessageSchema>;
+
+/** The kinds of event the aggregator emits. */
+export const EVENT_TYPES = ['person.appeared', 'emotion.changed', 'person.left'] as const;
+
+/** An emotion event: a value of `emotion-events` and a line of `events.jsonl`. */
+export const EmotionEventSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  type: z.enum(EVENT_TYPES),
+  cameraId: z.string(),
+  personId: z.string(),
+  /** ISO time: the frame's capture time. */
+  at: z.string(),
+  mediaTimeMs: z.number().nonnegative(),
+  emotion: z.enum(EMOTIONS),
+  confidence: z.number().min(0).max(1),
+  probabilities,
+  modelVersion: z.string(),
+});
+export type EmotionEvent = z.infer<typeof EmotionEventSchema>;
+
+/** One stretch of a person's timeline with one dominant emotion. */
+export const SegmentSchema = z.object({
+  emotion: z.enum(EMOTIONS),
+  startMs: z.number().nonnegative(),
+  endMs: z.number().nonnegative(),
+  meanConfidence: z.number().min(0).max(1),
+});
+export type Segment = z.infer<typeof SegmentSchema>;
+
+/** `timelines.json`: per camera, per person, the segments. */
+export const TimelinesSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  modelVersion: z.string(),
+  cameras: z.record(z.string(), z.object({
+    persons: z.record(z.string(), z.object({
+      firstSeenMs: z.number(),
+      lastSeenMs: z.number(),
+      segments: z.array(SegmentSchema),
+    })),
+  })),
+});
+export type Timelines = z.infer<typeof TimelinesSchema>;

@@ -1,0 +1,5 @@
+/** Runtime services every stage receives: the TensorFlow.js backend, logging, redaction. */
+export * from './tf.js';
+export * from './redact.js';
+export * from './log.js';
+export * from './metrics.js';

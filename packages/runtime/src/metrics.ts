@@ -1,0 +1,56 @@
+/** The pipeline's Prometheus metrics (prom-client), created once per process and handed to every stage. */
+import client from 'prom-client';
+
+/** Every metric a stage may update; names carry their unit. */
+export interface PipelineMetrics {
+  registry: client.Registry;
+  framesDecoded: client.Counter<'camera'>;
+  framesDropped: client.Counter<'camera' | 'reason'>;
+  framesProcessed: client.Counter<'camera'>;
+  ffmpegRestarts: client.Counter<'camera' | 'reason'>;
+  streamStalls: client.Counter<'camera'>;
+  facesDetected: client.Counter<'camera'>;
+  facesSkipped: client.Counter<'camera' | 'reason'>;
+  detectSeconds: client.Histogram<'detector'>;
+  batchSize: client.Histogram<never>;
+  inferenceSeconds: client.Histogram<'backend'>;
+  modelInfo: client.Gauge<'version' | 'backend' | 'provider'>;
+  eventsEmitted: client.Counter<'camera' | 'type'>;
+  personsActive: client.Gauge<'camera'>;
+  latencySeconds: client.Histogram<'camera'>;
+  deadLetters: client.Counter<'stage' | 'reason'>;
+  inputFps: client.Gauge<'camera'>;
+}
+
+/** Creates the metrics on a fresh registry (with prom-client's process defaults when asked). */
+export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}): PipelineMetrics {
+  const registry = new client.Registry();
+  const p = opts.prefix ?? 'emostream_';
+  if (opts.defaults) client.collectDefaultMetrics({ register: registry, prefix: p });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new client.Counter<L>({ name: p + name, help, labelNames, registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new client.Gauge<L>({ name: p + name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
+    new client.Histogram<L>({ name: p + name, help, labelNames, buckets, registers: [registry] });
+  const secs = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+  return {
+    registry,
+    framesDecoded: counter('frames_decoded_total', 'Frames decoded by ffmpeg', ['camera']),
+    framesDropped: counter('frames_dropped_total', 'Frames dropped, by reason (queue_full, decode_error, ...)', ['camera', 'reason']),
+    framesProcessed: counter('frames_processed_total', 'Frames that went through the whole pipeline', ['camera']),
+    ffmpegRestarts: counter('ffmpeg_restarts_total', 'ffmpeg restarts by the supervisor, by reason', ['camera', 'reason']),
+    streamStalls: counter('stream_stalls_total', 'Times a stream delivered no frame within the stall timeout', ['camera']),
+    facesDetected: counter('faces_detected_total', 'Faces detected', ['camera']),
+    facesSkipped: counter('faces_skipped_total', 'Detections not classified, by reason (too_small, low_score)', ['camera', 'reason']),
+    detectSeconds: histogram('detect_seconds', 'Face detection time per frame', ['detector'], secs),
+    batchSize: histogram('classifier_batch_size', 'Faces per classifier batch', [], [1, 2, 4, 8, 16, 32, 64, 128, 256]),
+    inferenceSeconds: histogram('inference_seconds', 'Classifier inference time per batch', ['backend'], secs),
+    modelInfo: gauge('model_info', 'The loaded emotion model (value 1)', ['version', 'backend', 'provider']),
+    eventsEmitted: counter('events_total', 'Emotion events emitted, by type', ['camera', 'type']),
+    personsActive: gauge('persons_active', 'Person tracks currently open', ['camera']),
+    latencySeconds: histogram('frame_to_event_latency_seconds', 'Time from frame capture to its emotions leaving the aggregator', ['camera'], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]),
+    deadLetters: counter('dead_letters_total', 'Messages sent to a dead-letter topic, by stage and reason', ['stage', 'reason']),
+    inputFps: gauge('input_fps', 'Frames per second arriving from the source (last 5 s)', ['camera']),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The one module that picks and loads the TensorFlow.js backend: tfjs-node-gpu on GPU pods,
+ * tfjs-node on CPU, then wasm, then pure JS. Everything else receives the `tf` it returns.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import fs from 'node:fs';
+
+const require = createRequire(import.meta.url);
+
+/** The TensorFlow.js namespace (tfjs-node's typing, which includes `tf.node`). */
+export type Tf = typeof import('@tensorflow/tfjs-node');
+
+/** Backends in order of preference for `auto`. */
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** A backend name, or `auto` for the best one present. */
+export type BackendChoice = (typeof BACKENDS)[number] | 'auto';
+
+/** The loaded TensorFlow.js and the backend that runs it. */
+export interface TfRuntime {
+  tf: Tf;
+  /** The backend actually in use (`tensorflow` for tfjs-node, also on GPU). */
+  backend: string;
+  /** Which package provides it: `tfjs-node-gpu`, `tfjs-node`, `tfjs-backend-wasm` or `tfjs-cpu`. */
+  provider: string;
+}
+
+let loaded: Promise<TfRuntime> | undefined;
+let loadedChoice: BackendChoice | undefined;
+
+/**
+ * Loads TensorFlow.js once per process with the chosen backend (`auto`: GPU when
+ * `EMOSTREAM_GPU=1` or CUDA is visible, else tfjs-node, else wasm, else cpu).
+ * Later calls return the same runtime; asking for a different backend later is an error.
+ */
+export function loadTf(choice: BackendChoice = 'auto'): Promise<TfRuntime> {
+  if (loaded) {
+    if (choice !== 'auto' && loadedChoice !== 'auto' && choice !== loadedChoice) {
+      return Promise.reject(new Error(`TensorFlow.js is already loaded with backend ${loadedChoice}; cannot switch to ${choice} in the same process`));
+    }
+    return loaded;
+  }
+  loadedChoice = choice;
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
+  loaded = doLoad(choice);
+  return loaded;
+}
+
+function gpuWanted(): boolean {
+  if (process.env.EMOSTREAM_GPU === '0') return false;
+  if (process.env.EMOSTREAM_GPU === '1') return true;
+  return fs.existsSync('/dev/nvidia0') || fs.existsSync('/proc/driver/nvidia/version');
+}
+
+async function doLoad(choice: BackendChoice): Promise<TfRuntime> {
+  const order = choice === 'auto'
+    ? (gpuWanted() ? BACKENDS : BACKENDS.filter((b) => b !== 'tensorflow-gpu'))
+    : [choice];
+  const failures: string[] = [];
+  for (const b of order) {
+    try {
+      return await tryBackend(b);
+    } catch (err) {
+      failures.push(`${b}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be loaded (${failures.join('; ')}). Run \`bash scripts/install.sh\` to build tfjs-node.`);
+}
+
+async function tryBackend(b: (typeof BACKENDS)[number]): Promise<TfRuntime> {
+  if (b === 'tensorflow-gpu') {
+    const tf = require('@tensorflow/tfjs-node-gpu') as Tf;
+    await tf.setBackend('tensorflow');
+    await tf.ready();
+    return { tf, backend: 'tensorflow', provider: 'tfjs-node-gpu' };
+  }
+  if (b === 'tensorflow') {
+    const tf = require('@tensorflow/tfjs-node') as Tf;
+    await tf.setBackend('tensorflow');
+    await tf.ready();
+    return { tf, backend: 'tensorflow', provider: 'tfjs-node' };
+  }
+  const tf = require('@tensorflow/tfjs') as Tf;
+  if (b === 'wasm') {
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
+    if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+    await tf.ready();
+    return { tf, backend: 'wasm', provider: 'tfjs-backend-wasm' };
+  }
+  if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
+  await tf.ready();
+  return { tf, backend: 'cpu', provider: 'tfjs-cpu' };
+}
