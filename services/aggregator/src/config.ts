@@ -1,0 +1,86 @@
+/** The aggregator's configuration: one strict zod schema, parsed once at start-up. */
+import { z } from 'zod';
+
+/**
+ * Every knob of the aggregator. Unknown keys fail; every field has a default, a description and
+ * its unit in its name. Times are media time (the frames' `mediaTimeMs`), never the wall clock.
+ */
+export const AggregatorConfigSchema = z.strictObject({
+  smoothingMs: z.number().positive().default(500)
+    .describe('Time constant of the exponential moving average over each person\'s 7 probabilities, ms of media time'),
+  minDwellMs: z.number().nonnegative().default(400)
+    .describe('How long a new emotion must lead the current one by switchMargin before the dominant emotion changes, ms'),
+  switchMargin: z.number().min(0).max(1).default(0.1)
+    .describe('Lead in smoothed probability a new emotion needs over the current one to start replacing it (0..1)'),
+  maxMissMs: z.number().nonnegative().default(1000)
+    .describe('How long a track coasts on its constant-velocity prediction while no face matches it, ms'),
+  personTtlMs: z.number().positive().default(2000)
+    .describe('Media time without a face after which a person track is evicted and person.left emitted, ms (>= maxMissMs)'),
+  iouThreshold: z.number().min(0).max(1).default(0.2)
+    .describe('Least intersection-over-union between a track\'s predicted box and a face for them to match (0..1)'),
+  maxJumpFaceWidths: z.number().nonnegative().default(0.75)
+    .describe('A face whose centre lies within this many face widths of a track\'s predicted centre may match it even below iouThreshold'),
+  maxSizeRatio: z.number().min(1).default(1.6)
+    .describe('Largest ratio between the widths of a track\'s predicted box and a face it matches'),
+  confirmHits: z.number().int().positive().default(3)
+    .describe('A new track becomes a person once seen in confirmHits of its first confirmWindowFrames frames'),
+  confirmWindowFrames: z.number().int().positive().default(5)
+    .describe('Frames (of its camera) within which a new track must collect confirmHits matches, else it is dropped'),
+  appearanceWeight: z.number().nonnegative().default(0.5)
+    .describe('Weight of the appearance distance (1 - cosine similarity) in the matching cost, when a descriptor hook is given'),
+  minAppearanceSimilarity: z.number().min(-1).max(1).default(0.5)
+    .describe('Least cosine similarity between a track\'s and a face\'s appearance descriptors for them to match, when given'),
+  cameraIdleMs: z.number().nonnegative().default(60_000)
+    .describe('End a camera (person.left for its open persons) when other cameras\' frames were captured this long after its last one, ms of capture time; 0 disables'),
+}).superRefine((c, ctx) => {
+  if (c.personTtlMs < c.maxMissMs) {
+    ctx.addIssue({
+      code: 'custom', path: ['personTtlMs'],
+      message: `personTtlMs (${c.personTtlMs}) must be >= maxMissMs (${c.maxMissMs}): a person cannot leave while its track may still coast; raise personTtlMs or lower maxMissMs`,
+    });
+  }
+  if (c.confirmHits > c.confirmWindowFrames) {
+    ctx.addIssue({
+      code: 'custom', path: ['confirmHits'],
+      message: `confirmHits (${c.confirmHits}) must be <= confirmWindowFrames (${c.confirmWindowFrames}), else no track is ever confirmed`,
+    });
+  }
+});
+
+/** The parsed configuration (all fields present). */
+export type AggregatorConfig = z.output<typeof AggregatorConfigSchema>;
+/** What a caller may pass (every field optional). */
+export type AggregatorConfigInput = z.input<typeof AggregatorConfigSchema>;
+
+/** The default configuration. */
+export const DEFAULT_AGGREGATOR_CONFIG: AggregatorConfig = Object.freeze(AggregatorConfigSchema.parse({}));
+
+/**
+ * Parses a configuration; throws one error listing every bad field and what to change.
+ */
+export function parseAggregatorConfig(input: unknown = {}): AggregatorConfig {
+  const r = AggregatorConfigSchema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new Error(`invalid aggregator config: ${lines.join('; ')}`);
+}
+
+const ENV_KEYS: Record<string, keyof AggregatorConfig> = Object.fromEntries(
+  Object.keys(AggregatorConfigSchema.shape).map((k) => [k.replace(/([A-Z])/g, '_$1').toUpperCase(), k as keyof AggregatorConfig]),
+);
+
+/**
+ * Reads the configuration from environment variables with a prefix (`AGGREGATOR_SMOOTHING_MS=300`):
+ * the one place the aggregator reads `process.env`. Unknown `AGGREGATOR_*` names fail.
+ */
+export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'AGGREGATOR_'): AggregatorConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(prefix) || value === undefined) continue;
+    const key = name.slice(prefix.length);
+    const field = ENV_KEYS[key] ?? key;
+    const n = Number(value);
+    raw[field] = value.trim() !== '' && Number.isFinite(n) ? n : value;
+  }
+  return parseAggregatorConfig(raw);
+}
