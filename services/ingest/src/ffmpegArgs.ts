@@ -1,0 +1,175 @@
+/** Pure builder of the ffmpeg command line that decodes one source into raw RGB24 frames on stdout. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { redactUrl } from '@emostream/runtime';
+
+/** What kind of input a URL is; decides the protocol whitelist and the input options. */
+export type InputKind = 'file' | 'rtsp';
+
+/** A classified input: its kind and the string ffmpeg gets after `-i`. */
+export interface ClassifiedInput {
+  kind: InputKind;
+  /** What ffmpeg opens: an absolute file path (prefixed `file:`) or the rtsp(s) URL as given. */
+  input: string;
+  /** Protocols ffmpeg may use for this input (`-protocol_whitelist`). */
+  protocols: readonly string[];
+}
+
+/**
+ * Protocols per input kind. Files get `file` (plus `pipe` for our own stdout) and nothing else:
+ * no `concat:`, no `http`/`hls` playlists that could make ffmpeg read other local files.
+ * RTSP needs rtp/tcp/udp for the transports and tls for rtsps.
+ */
+export const PROTOCOL_WHITELIST: Readonly<Record<InputKind, readonly string[]>> = {
+  file: ['file', 'pipe'],
+  rtsp: ['rtsp', 'rtp', 'tcp', 'udp', 'tls'],
+};
+
+/** Thrown for an input that ingest refuses to hand to ffmpeg. */
+export class UnsupportedInputError extends Error {
+  constructor(readonly input: string, reason: string) {
+    super(`unsupported input ${redactUrl(input)}: ${reason}; use a file path, a file: URL, or an rtsp:// or rtsps:// URL`);
+    this.name = 'UnsupportedInputError';
+  }
+}
+
+/**
+ * Classifies a source URL. Accepts a plain path (relative paths are resolved against `cwd`),
+ * `file:` URLs, `rtsp://` and `rtsps://`; rejects every other scheme (http, concat, data, pipe,
+ * subfile, …) with an error naming the (redacted) input.
+ */
+export function classifyInput(url: string, cwd = process.cwd()): ClassifiedInput {
+  if (url.trim() === '') throw new UnsupportedInputError(url, 'the input is empty');
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  // One-letter "schemes" are Windows drive letters, i.e. paths.
+  if (scheme === undefined || scheme.length === 1) {
+    return { kind: 'file', input: 'file:' + path.resolve(cwd, url), protocols: PROTOCOL_WHITELIST.file };
+  }
+  if (scheme === 'file') {
+    let p: string;
+    try {
+      p = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(cwd, url.slice('file:'.length));
+    } catch (e) {
+      throw new UnsupportedInputError(url, `not a valid file: URL (${(e as Error).message})`);
+    }
+    return { kind: 'file', input: 'file:' + p, protocols: PROTOCOL_WHITELIST.file };
+  }
+  if (scheme === 'rtsp' || scheme === 'rtsps') {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new UnsupportedInputError(url, 'not a valid URL');
+    }
+    if (!u.hostname) throw new UnsupportedInputError(url, 'the URL has no host');
+    return { kind: 'rtsp', input: url, protocols: PROTOCOL_WHITELIST.rtsp };
+  }
+  throw new UnsupportedInputError(url, `scheme "${scheme}:" is not allowed`);
+}
+
+/** The local path of a file input (without the `file:` prefix ffmpeg gets). */
+export function filePathOf(input: ClassifiedInput): string {
+  return input.input.replace(/^file:/, '');
+}
+
+/** Output frame size: the source scaled down to fit maxWidth x maxHeight, aspect kept, both even. */
+export function outputSize(srcWidth: number, srcHeight: number, maxWidth: number, maxHeight: number): { width: number; height: number } {
+  if (!(srcWidth > 0 && srcHeight > 0)) throw new RangeError(`source size ${srcWidth}x${srcHeight} is not a picture size`);
+  const scale = Math.min(1, maxWidth / srcWidth, maxHeight / srcHeight);
+  // rgb24 has no chroma subsampling, but detectors and JPEG encoders prefer even sizes; round
+  // down to even so the result never exceeds the maximum.
+  const even = (v: number) => Math.max(2, 2 * Math.floor(v / 2 + 1e-9));
+  return { width: even(srcWidth * scale), height: even(srcHeight * scale) };
+}
+
+/**
+ * The frame rate ffmpeg outputs: the cap, or the source rate when that is lower (the fps filter
+ * would otherwise duplicate frames to reach the cap). An unknown or absurd source rate (0, NaN,
+ * RTSP's 90 kHz clock reported as a rate) leaves the cap.
+ */
+export function outputFps(fpsLimit: number, sourceFps: number | undefined): number {
+  if (sourceFps === undefined || !Number.isFinite(sourceFps) || sourceFps <= 0 || sourceFps > 240) return fpsLimit;
+  return Math.min(fpsLimit, sourceFps);
+}
+
+/** The options {@link buildFfmpegArgs} needs: a subset of the source config. */
+export interface FfmpegArgsOptions {
+  url: string;
+  /** Output frame rate (already capped, see {@link outputFps}). */
+  fps: number;
+  /** Output frame size (see {@link outputSize}). */
+  width: number;
+  height: number;
+  rtspTransport?: 'tcp' | 'udp';
+  /** Files only: `-re`. */
+  realtime?: boolean;
+  /** RTSP only: socket timeout. */
+  readTimeoutMs?: number;
+  cwd?: string;
+}
+
+/** An ffmpeg command line split the way fluent-ffmpeg takes it. */
+export interface FfmpegArgs {
+  kind: InputKind;
+  /** Options before `-i` (global options included: ffmpeg accepts them there). */
+  inputOptions: string[];
+  /** The `-i` argument. May hold credentials: never log it unredacted. */
+  input: string;
+  outputOptions: string[];
+  /** Always our stdout. */
+  output: 'pipe:1';
+  /** Bytes of one output frame (width*height*3). */
+  frameBytes: number;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** Formats a frame rate for ffmpeg exactly (29.97 → "2997/100"), avoiding float noise. */
+export function fpsArg(fps: number): string {
+  if (Number.isInteger(fps)) return String(fps);
+  const den = 1000;
+  const num = Math.round(fps * den);
+  const g = gcd(num, den);
+  return `${num / g}/${den / g}`;
+}
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Builds the ffmpeg argv for one source. Output: only the first video stream, `fps` filter at
+ * `fps` (constant rate, so frame i is at media time i*1000/fps ms from the start), scaled to
+ * exactly width x height, raw rgb24 on stdout. Throws {@link UnsupportedInputError} for
+ * schemes outside the whitelist.
+ */
+export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
+  const inp = classifyInput(o.url, o.cwd);
+  if (!(o.fps > 0)) throw new RangeError(`fps must be > 0, got ${o.fps}`);
+  if (!(o.width > 0 && o.height > 0 && o.width % 2 === 0 && o.height % 2 === 0)) {
+    throw new RangeError(`output size must be positive and even, got ${o.width}x${o.height}`);
+  }
+  const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-protocol_whitelist', inp.protocols.join(',')];
+  if (inp.kind === 'rtsp') {
+    inputOptions.push('-rtsp_transport', o.rtspTransport ?? 'tcp');
+    // ffmpeg 5.1: socket timeout in µs; without it a silent camera hangs ffmpeg for ever.
+    inputOptions.push('-timeout', String(Math.round((o.readTimeoutMs ?? 5000) * 1000)));
+  } else if (o.realtime) {
+    inputOptions.push('-re');
+  }
+  const vf = [`fps=fps=${fpsArg(o.fps)}`, `scale=${o.width}:${o.height}:flags=bilinear`, 'format=rgb24'].join(',');
+  const outputOptions = [
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', vf,
+    '-pix_fmt', 'rgb24', '-f', 'rawvideo',
+  ];
+  return {
+    kind: inp.kind, inputOptions, input: inp.input, outputOptions, output: 'pipe:1',
+    frameBytes: o.width * o.height * 3, width: o.width, height: o.height, fps: o.fps,
+  };
+}
+
+/** The whole argv (without the program name), as ffmpeg receives it. */
+export function toArgv(a: FfmpegArgs): string[] {
+  return [...a.inputOptions, '-i', a.input, ...a.outputOptions, a.output];
+}
