@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { augmentInto, epochOrder, rng, NO_AUGMENT } from './augment.js';
+
+const face = () => { const a = new Uint8Array(48 * 48); for (let i = 0; i < a.length; i++) a[i] = (i * 7) % 256; return a; };
+
+test('no augmentation copies the pixels scaled to [0,1]', () => {
+  const src = face();
+  const dst = new Float32Array(48 * 48);
+  augmentInto(src, dst, 0, NO_AUGMENT, rng(1));
+  for (let i = 0; i < src.length; i++) assert.ok(Math.abs(dst[i] - src[i] / 255) < 1e-6);
+});
+
+test('a certain horizontal flip mirrors each row', () => {
+  const src = face();
+  const dst = new Float32Array(48 * 48);
+  augmentInto(src, dst, 0, { ...NO_AUGMENT, flipH: 1 }, rng(1));
+  assert.ok(Math.abs(dst[0] - src[47] / 255) < 1e-6);
+  assert.ok(Math.abs(dst[48 * 10 + 5] - src[48 * 10 + 42] / 255) < 1e-6);
+});
+
+test('rotation stays in range and changes the image', () => {
+  const src = face();
+  const dst = new Float32Array(48 * 48);
+  augmentInto(src, dst, 0, { ...NO_AUGMENT, rotateDeg: 45 }, rng(3));
+  assert.ok(dst.every((v) => v >= 0 && v <= 1));
+  assert.ok(dst.some((v, i) => Math.abs(v - src[i] / 255) > 0.05));
+});
+
+test('balanced epochs draw each class equally and keep every label', () => {
+  const labels = Int32Array.from([0, 0, 0, 0, 1, 2, 2]);
+  const order = epochOrder(labels, 3, true, rng(5));
+  const counts = [0, 0, 0];
+  for (const i of order) counts[labels[i]]++;
+  assert.deepEqual(counts, [4, 4, 4]);
+  const plain = epochOrder(labels, 3, false, rng(5));
+  assert.deepEqual([...plain].sort(), [0, 1, 2, 3, 4, 5, 6]);
+});

@@ -1,0 +1,97 @@
+/** Training-time augmentation on 48x48 gray faces, in plain JS (labels never change). */
+import { INPUT_SIZE } from '@emostream/model';
+
+/** A seeded pseudo-random generator (mulberry32), so a run can be repeated. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What augmentation does to each training image. */
+export interface AugmentConfig {
+  /** Probability of a horizontal (mirror) flip. */
+  flipH: number;
+  /** Probability of a vertical flip (the paper lists it; upside-down faces are rare in video). */
+  flipV: number;
+  /** Rotation range, ± degrees. */
+  rotateDeg: number;
+  /** Zoom range, ± fraction (0.1 → 0.9..1.1). */
+  scale: number;
+  /** Shift range, ± pixels. */
+  shiftPx: number;
+  /** Side of a square cut out (set to mid-gray) with probability cutoutP; 0 for none. */
+  cutoutPx: number;
+  cutoutP: number;
+}
+
+/** No augmentation. */
+export const NO_AUGMENT: AugmentConfig = { flipH: 0, flipV: 0, rotateDeg: 0, scale: 0, shiftPx: 0, cutoutPx: 0, cutoutP: 0 };
+
+/**
+ * Writes one augmented copy of `src` (48x48 bytes) into `dst` as floats in [0, 1], by a random
+ * affine map (rotation, zoom, shift, flips) with bilinear sampling and edge replication.
+ */
+export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, cfg: AugmentConfig, rand: () => number): void {
+  const n = INPUT_SIZE;
+  const identity = cfg.rotateDeg === 0 && cfg.scale === 0 && cfg.shiftPx === 0;
+  const fh = rand() < cfg.flipH, fv = rand() < cfg.flipV;
+  const a = ((rand() * 2 - 1) * cfg.rotateDeg * Math.PI) / 180;
+  const s = 1 + (rand() * 2 - 1) * cfg.scale;
+  const tx = (rand() * 2 - 1) * cfg.shiftPx, ty = (rand() * 2 - 1) * cfg.shiftPx;
+  const c = (n - 1) / 2;
+  const cos = Math.cos(a) / s, sin = Math.sin(a) / s;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      // Output pixel → source coordinates (inverse map), then flips.
+      const ox = fh ? n - 1 - x : x, oy = fv ? n - 1 - y : y;
+      let v: number;
+      if (identity) v = src[oy * n + ox];
+      else {
+        const dx = ox - c - tx, dy = oy - c - ty;
+        const sx = Math.min(n - 1, Math.max(0, cos * dx + sin * dy + c));
+        const sy = Math.min(n - 1, Math.max(0, -sin * dx + cos * dy + c));
+        const x0 = Math.floor(sx), y0 = Math.floor(sy);
+        const x1 = Math.min(n - 1, x0 + 1), y1 = Math.min(n - 1, y0 + 1);
+        const wx = sx - x0, wy = sy - y0;
+        v = (src[y0 * n + x0] * (1 - wx) + src[y0 * n + x1] * wx) * (1 - wy) + (src[y1 * n + x0] * (1 - wx) + src[y1 * n + x1] * wx) * wy;
+      }
+      dst[offset + y * n + x] = v / 255;
+    }
+  }
+  if (cfg.cutoutPx > 0 && rand() < cfg.cutoutP) {
+    const cx = Math.floor(rand() * n), cy = Math.floor(rand() * n), h = Math.floor(cfg.cutoutPx / 2);
+    for (let y = Math.max(0, cy - h); y < Math.min(n, cy + h); y++)
+      for (let x = Math.max(0, cx - h); x < Math.min(n, cx + h); x++) dst[offset + y * n + x] = 0.5;
+  }
+}
+
+/**
+ * The index order of one epoch. With `balance`, every class is drawn as often as the largest
+ * one (minority images repeat, each time under a different augmentation: the paper's class
+ * balancing by flips and rotations); otherwise each image once. Shuffled.
+ */
+export function epochOrder(labels: Int32Array, classes: number, balance: boolean, rand: () => number): Int32Array {
+  let order: number[];
+  if (!balance) order = Array.from(labels.keys());
+  else {
+    const byClass: number[][] = Array.from({ length: classes }, () => []);
+    labels.forEach((l, i) => byClass[l].push(i));
+    const target = Math.max(...byClass.map((c) => c.length));
+    order = [];
+    for (const c of byClass) {
+      if (c.length === 0) continue;
+      for (let k = 0; k < target; k++) order.push(c[k % c.length]);
+    }
+  }
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return Int32Array.from(order);
+}

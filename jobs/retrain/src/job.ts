@@ -1,0 +1,133 @@
+/**
+ * The retrain job: load labelled data in any supported layout, split it by the protocol,
+ * train, evaluate on each test set and write a versioned model directory with its card.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { EMOTIONS } from '@emostream/contracts';
+import { saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
+import type { Tf } from '@emostream/runtime';
+import { configByName, type TrainConfig } from './configs.js';
+import {
+  classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, pick,
+  readPathColumn, subset, type LabelledSet,
+} from './datasets.js';
+import { rng } from './augment.js';
+import { summarise } from './metrics.js';
+import { predictSet, train, type TrainState } from './train.js';
+
+/** Options of `emostream train`. */
+export interface TrainJobOptions {
+  tf: Tf;
+  backend: string;
+  data: string;
+  config: 'paper' | 'best';
+  out: string;
+  /** `official` (FER-2013 Training → PublicTest/PrivateTest) or `paper` (random 75:25 / 80:20). */
+  split: 'official' | 'paper';
+  epochs?: number;
+  batchSize?: number;
+  /** Stop after this many epochs in this call; rerun with --resume to continue. */
+  maxEpochsThisRun?: number;
+  resume?: boolean;
+  labelMap?: Record<string, string>;
+  log: (line: string) => void;
+}
+
+/** The named test sets of a run. */
+type Splits = { train: LabelledSet; val: LabelledSet; tests: Record<string, LabelledSet>; description: string };
+
+/** A random split keeping `ratio` for training (by group when groups are subjects). */
+export function randomSplit(set: LabelledSet, ratio: number, seed: number, byGroup: boolean): { train: LabelledSet; test: LabelledSet } {
+  const rand = rng(seed);
+  const keys = byGroup ? [...new Set(set.groups)] : set.ids;
+  const shuffled = [...keys];
+  for (let i = shuffled.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]]; }
+  const trainKeys = new Set(shuffled.slice(0, Math.round(shuffled.length * ratio)));
+  const key = (i: number) => (byGroup ? set.groups[i] : set.ids[i]);
+  return { train: subset(set, (i) => trainKeys.has(key(i))), test: subset(set, (i) => !trainKeys.has(key(i))) };
+}
+
+async function loadSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<Splits> {
+  const cacheDir = path.resolve('.cache/datasets');
+  const warn = (m: string) => o.log(`warning: ${m}`);
+  if (!fs.existsSync(o.data)) throw new DataError(`data folder ${o.data} does not exist: pass --data with FER-2013 (train/ test/), CK+ or <label>/<image> folders`);
+  if (isFerFolder(o.data)) {
+    const fer = await loadFerFolders(o.data, { cacheDir, warn, labelMap: o.labelMap });
+    // FER-2013's blank images (all black / uniform) carry arbitrary labels: drop them from training.
+    const blanks = await readPathColumn(path.join(o.data, 'blank.csv'));
+    const clean = subset(fer.Training, (i) => !blanks.has(fer.Training.ids[i]));
+    if (o.split === 'paper') {
+      const all = concatSets([fer.Training, fer.PublicTest, fer.PrivateTest]);
+      const { train: tr, test } = randomSplit(subset(all, (i) => !blanks.has(all.ids[i])), 0.75, cfg.seed, false);
+      return { train: tr, val: test, tests: { 'fer2013-paper-75-25': test, ...officialTests(fer) }, description: 'FER-2013, all 35,887 images pooled, random 75:25 split (the paper\'s protocol), blank images dropped' };
+    }
+    return { train: clean, val: fer.PublicTest, tests: officialTests(fer), description: `FER-2013 official split: ${clean.labels.length} Training images (blank images dropped), model chosen on PublicTest (${fer.PublicTest.labels.length}), reported on PrivateTest (${fer.PrivateTest.labels.length})` };
+  }
+  if (isCkFolder(o.data)) {
+    const ck = await loadCkFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
+    const { train: tr, test } = randomSplit(ck, 0.8, cfg.seed, o.split === 'official');
+    return { train: tr, val: test, tests: { [o.split === 'official' ? 'ckplus-subject-80-20' : 'ckplus-paper-80-20']: test }, description: o.split === 'official' ? 'CK+ subject-independent 80:20 split' : 'CK+ random 80:20 image split (the paper\'s protocol; frames of one sequence can fall on both sides)' };
+  }
+  const set = await loadLabelFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
+  const { train: tr, test } = randomSplit(set, 0.8, cfg.seed, false);
+  return { train: tr, val: test, tests: { 'holdout-20': test }, description: `${o.data}: random 80:20 split` };
+}
+
+function officialTests(fer: { PublicTest: LabelledSet; PrivateTest: LabelledSet }): Record<string, LabelledSet> {
+  return { 'fer2013-PublicTest': fer.PublicTest, 'fer2013-PrivateTest': fer.PrivateTest };
+}
+
+function concatSets(sets: LabelledSet[]): LabelledSet {
+  const n = sets.reduce((a, s) => a + s.labels.length, 0);
+  const images = new Uint8Array(n * INPUT_PIXELS);
+  const labels = new Int32Array(n);
+  let k = 0;
+  for (const s of sets) { images.set(s.images, k * INPUT_PIXELS); labels.set(s.labels, k); k += s.labels.length; }
+  return { images, labels, ids: sets.flatMap((s) => s.ids), groups: sets.flatMap((s) => s.groups), skippedLabels: {}, unreadable: sets.flatMap((s) => s.unreadable) };
+}
+
+/** Runs `emostream train`; returns the model directory written (or undefined if stopped early). */
+export async function runTrainJob(o: TrainJobOptions): Promise<string | undefined> {
+  const cfg = configByName(o.config);
+  if (o.epochs !== undefined) cfg.epochs = o.epochs;
+  if (o.batchSize !== undefined) cfg.batchSize = o.batchSize;
+  const splits = await loadSplits(o, cfg);
+  if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
+  o.log(`training '${cfg.name}' on ${splits.train.labels.length} images (${EMOTIONS.map((e, i) => `${e} ${classCounts(splits.train)[i]}`).join(', ')}); ${splits.description}`);
+  const checkpointDir = path.join(o.out, 'checkpoint');
+  const result = await train({ tf: o.tf, train: splits.train, val: splits.val, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log });
+  if (!result.finished) {
+    o.log(`stopped after epoch ${result.state.epochsDone}/${cfg.epochs}; rerun with --resume to continue (checkpoint in ${checkpointDir})`);
+  }
+  const evaluation: Record<string, EvaluationSummary> = {};
+  for (const [name, set] of Object.entries(splits.tests)) {
+    evaluation[name] = summarise(cfg.name, name, set.labels, await predictSet(o.tf, result.model, set, cfg.flipTta));
+    o.log(`${name}: accuracy ${(evaluation[name].accuracy * 100).toFixed(2)}%, balanced ${(evaluation[name].balancedAccuracy * 100).toFixed(2)}% (n=${set.labels.length})`);
+  }
+  const version = `${cfg.name}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-e${result.state.bestEpoch}`;
+  const card = makeCard(cfg, result.state, version, o, splits, evaluation, result.model.countParams());
+  const dir = path.join(o.out, 'model');
+  await saveModelDir(result.model, dir, card);
+  result.model.dispose();
+  o.log(`wrote ${dir} (version ${version})`);
+  return dir;
+}
+
+function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions, splits: Splits, evaluation: Record<string, EvaluationSummary>, parameters: number): ModelCard {
+  return {
+    name: cfg.name, version, createdAt: new Date().toISOString(), architecture: cfg.architecture, parameters,
+    labels: [...EMOTIONS],
+    preprocessing: '48x48 gray (sharp, lanczos3), global histogram equalisation, scaled to [0,1]',
+    training: {
+      config: cfg, data: path.basename(path.resolve(o.data)), split: o.split, splitDescription: splits.description,
+      trainImages: splits.train.labels.length, classCounts: classCounts(splits.train), seed: cfg.seed,
+      epochsDone: state.epochsDone, bestEpoch: state.bestEpoch, bestValAccuracy: state.bestValAccuracy,
+      history: state.history, backend: o.backend,
+      secondsPerEpoch: state.history.length ? state.history.reduce((a, h) => a + h.seconds, 0) / state.history.length : undefined,
+    },
+    evaluation,
+  };
+}
+
+export { pick };

@@ -1,0 +1,74 @@
+/**
+ * The emotion CNN: the paper's "modified CNN" (four conv blocks, each conv → ReLU → max-pool →
+ * dropout, then two fully connected layers and a 7-way softmax) and the wider `best` variant.
+ */
+import type { Tf } from '@emostream/runtime';
+import { EMOTIONS } from '@emostream/contracts';
+import { INPUT_SIZE } from './preprocess.js';
+
+type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
+
+/** What the model builder needs to know; stored in every model card. */
+export interface ArchitectureConfig {
+  /** `paper`: one conv per block, no batch norm; `best`: two convs per block with batch norm. */
+  kind: 'paper' | 'best';
+  /** Filters of the four conv blocks. */
+  filters: [number, number, number, number];
+  /** Dropout after each block's max-pool. */
+  blockDropout: number;
+  /** Units of the first fully connected layer. */
+  denseUnits: number;
+  /** Dropout before the softmax layer. */
+  denseDropout: number;
+  /** L2 weight decay on conv and dense kernels (0 for none). */
+  l2: number;
+}
+
+/**
+ * The paper's architecture. The paper gives no filter counts or dropout rates; we take the
+ * common FER-2013 baseline widths 32-64-128-256 (doubling as the map halves keeps the work per
+ * block about equal), dropout 0.25 after each pool and 0.5 before the softmax (the usual Keras
+ * CNN defaults of that period), and a 256-unit hidden layer: 979,719 parameters.
+ */
+export const PAPER_ARCHITECTURE: ArchitectureConfig = {
+  kind: 'paper', filters: [32, 64, 128, 256], blockDropout: 0.25, denseUnits: 256, denseDropout: 0.5, l2: 0,
+};
+
+/**
+ * The shipped architecture: the same four-block shape, but two 3x3 convs per block (a 5x5
+ * receptive field per block, VGG-style) with batch norm before each ReLU, and weight decay.
+ * Still small enough for hundreds of faces per second on one CPU core.
+ */
+export const BEST_ARCHITECTURE: ArchitectureConfig = {
+  kind: 'best', filters: [32, 64, 128, 256], blockDropout: 0.2, denseUnits: 256, denseDropout: 0.5, l2: 1e-4,
+};
+
+/** Builds an untrained model; input [batch, 48, 48, 1] in [0, 1], output 7 probabilities. */
+export function buildModel(tf: Tf, arch: ArchitectureConfig, seed = 1): LayersModel {
+  const reg = arch.l2 > 0 ? tf.regularizers.l2({ l2: arch.l2 }) : undefined;
+  let s = seed;
+  const init = () => tf.initializers.heNormal({ seed: s++ });
+  const input = tf.input({ shape: [INPUT_SIZE, INPUT_SIZE, 1], name: 'face' });
+  let x = input as import('@tensorflow/tfjs-node').SymbolicTensor;
+  arch.filters.forEach((filters, b) => {
+    const convs = arch.kind === 'best' ? 2 : 1;
+    for (let c = 0; c < convs; c++) {
+      const bn = arch.kind === 'best';
+      x = tf.layers.conv2d({
+        filters, kernelSize: 3, padding: 'same', useBias: !bn, kernelInitializer: init(), kernelRegularizer: reg,
+        activation: bn ? 'linear' : 'relu', name: `block${b + 1}_conv${c + 1}`,
+      }).apply(x) as typeof x;
+      if (bn) {
+        x = tf.layers.batchNormalization({ name: `block${b + 1}_bn${c + 1}` }).apply(x) as typeof x;
+        x = tf.layers.reLU({ name: `block${b + 1}_relu${c + 1}` }).apply(x) as typeof x;
+      }
+    }
+    x = tf.layers.maxPooling2d({ poolSize: 2, name: `block${b + 1}_pool` }).apply(x) as typeof x;
+    x = tf.layers.dropout({ rate: arch.blockDropout, seed: s++, name: `block${b + 1}_dropout` }).apply(x) as typeof x;
+  });
+  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as typeof x;
+  x = tf.layers.dense({ units: arch.denseUnits, activation: 'relu', kernelInitializer: init(), kernelRegularizer: reg, name: 'fc1' }).apply(x) as typeof x;
+  x = tf.layers.dropout({ rate: arch.denseDropout, seed: s++, name: 'fc1_dropout' }).apply(x) as typeof x;
+  const out = tf.layers.dense({ units: EMOTIONS.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'emotion' }).apply(x);
+  return tf.model({ inputs: input, outputs: out as typeof x, name: `emostream_${arch.kind}` });
+}

@@ -1,0 +1,5 @@
+/** The emotion CNN shared by the classifier and the retraining job: preprocessing, architecture, loading. */
+export * from './preprocess.js';
+export * from './architecture.js';
+export * from './predict.js';
+export * from './io.js';

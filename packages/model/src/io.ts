@@ -1,0 +1,113 @@
+/**
+ * A trained model directory: tfjs `model.json` + weights, `labels.json` and `card.json`.
+ * Loading checks each file and says which one is wrong and what to do.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EMOTIONS } from '@emostream/contracts';
+import type { Tf } from '@emostream/runtime';
+import type { ArchitectureConfig } from './architecture.js';
+
+type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
+
+/** Evaluation figures of a model on one test set (the `evaluate --json` shape). */
+export interface EvaluationSummary {
+  model: string;
+  data: string;
+  n: number;
+  accuracy: number;
+  balancedAccuracy: number;
+  perClass: Record<string, { precision: number; recall: number; f1: number; support: number }>;
+  confusion: number[][];
+  ece: number;
+  [extra: string]: unknown;
+}
+
+/** `card.json`: how a model was trained and how it scores. */
+export interface ModelCard {
+  name: string;
+  version: string;
+  createdAt: string;
+  architecture: ArchitectureConfig;
+  parameters: number;
+  labels: string[];
+  preprocessing: string;
+  training: Record<string, unknown>;
+  evaluation: Record<string, EvaluationSummary | Record<string, unknown>>;
+  notes?: string[];
+}
+
+/** A loaded model ready for the classifier. */
+export interface LoadedModel {
+  model: LayersModel;
+  card: ModelCard;
+  labels: string[];
+  version: string;
+  dir: string;
+}
+
+/** A clear error about a model directory, naming the file and what to do. */
+export class ModelError extends Error {
+  constructor(message: string) { super(message); this.name = 'ModelError'; }
+}
+
+/** The repo's `models/` folder. */
+export function modelsRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../models');
+}
+
+/** The shipped default model directory (`models/default` is a pointer file naming the version). */
+export function defaultModelDir(): string {
+  const root = modelsRoot();
+  const pointer = path.join(root, 'DEFAULT');
+  const name = fs.existsSync(pointer) ? fs.readFileSync(pointer, 'utf8').trim() : 'best';
+  return path.join(root, name);
+}
+
+async function readJson<T>(file: string, what: string): Promise<T> {
+  let text: string;
+  try { text = await fsp.readFile(file, 'utf8'); } catch {
+    throw new ModelError(`${file} is missing: a model directory needs model.json, its weight files, labels.json and card.json (${what})`);
+  }
+  try { return JSON.parse(text) as T; } catch (e) {
+    throw new ModelError(`${file} is not valid JSON (${(e as Error).message}): re-export the model or restore the file`);
+  }
+}
+
+/** Loads and checks a model directory. */
+export async function loadModelDir(tf: Tf, dir: string): Promise<LoadedModel> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new ModelError(`model directory ${dir} does not exist: pass --model with a folder written by \`emostream train\``);
+  }
+  const labels = await readJson<string[]>(path.join(dir, 'labels.json'), 'the label order of the softmax');
+  if (!Array.isArray(labels) || labels.join(',') !== EMOTIONS.join(',')) {
+    throw new ModelError(`${path.join(dir, 'labels.json')} lists [${String(labels)}] but the classifier expects [${EMOTIONS.join(', ')}] in that order: retrain with \`emostream train\` or fix the file`);
+  }
+  const card = await readJson<ModelCard>(path.join(dir, 'card.json'), 'how the model was trained');
+  const topo = await readJson<{ weightsManifest?: { paths: string[] }[] }>(path.join(dir, 'model.json'), 'the network');
+  for (const group of topo.weightsManifest ?? []) for (const p of group.paths) {
+    if (!fs.existsSync(path.join(dir, p))) throw new ModelError(`${path.join(dir, p)} (named in model.json) is missing: copy the whole model directory`);
+  }
+  let model: LayersModel;
+  try {
+    model = await tf.loadLayersModel(`file://${path.resolve(dir, 'model.json')}`);
+  } catch (e) {
+    throw new ModelError(`${path.join(dir, 'model.json')} or its weights cannot be loaded (${(e as Error).message}): the files are corrupt or from another architecture; re-copy or retrain`);
+  }
+  const shape = model.outputs[0].shape;
+  if (shape[shape.length - 1] !== EMOTIONS.length) {
+    model.dispose();
+    throw new ModelError(`${path.join(dir, 'model.json')} outputs ${shape[shape.length - 1]} classes, expected ${EMOTIONS.length}`);
+  }
+  return { model, card, labels, version: card.version ?? path.basename(dir), dir };
+}
+
+/** Writes a model directory (weights, labels, card). */
+export async function saveModelDir(model: LayersModel, dir: string, card: ModelCard): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
+  await model.save(`file://${path.resolve(dir)}`);
+  await fsp.writeFile(path.join(dir, 'labels.json'), JSON.stringify(EMOTIONS) + '\n');
+  await fsp.writeFile(path.join(dir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+}
