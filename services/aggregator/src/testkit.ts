@@ -26,3 +26,29 @@ export function emotionsMessage(cameraId: string, seq: number, mediaTimeMs: numb
     modelVersion: opts.modelVersion ?? 'test-1',
   };
 }
+
+/** A person in a synthetic scene: where their face is and what it shows over media time. */
+export interface SyntheticPerson {
+  enterMs: number;
+  leaveMs: number;
+  at: (tMs: number) => { cx: number; cy: number; w?: number };
+  emotion: (tMs: number) => Emotion;
+}
+
+/** Frames of one camera at a steady rate showing the given persons (and optional one-frame blips). */
+export function syntheticScene(opts: {
+  cameraId?: string; fps?: number; durationMs: number; persons: SyntheticPerson[];
+  blips?: { atMs: number; cx: number; cy: number }[]; modelVersion?: string;
+}): EmotionsMessage[] {
+  const dt = 1000 / (opts.fps ?? 25);
+  const out: EmotionsMessage[] = [];
+  for (let seq = 0; seq * dt <= opts.durationMs; seq++) {
+    const t = Math.round(seq * dt);
+    const faces: SyntheticFace[] = opts.persons
+      .filter((p) => t >= p.enterMs && t <= p.leaveMs)
+      .map((p) => ({ ...p.at(t), emotion: p.emotion(t) }));
+    for (const b of opts.blips ?? []) if (b.atMs === t) faces.push({ cx: b.cx, cy: b.cy, w: 50, emotion: 'fear' });
+    out.push(emotionsMessage(opts.cameraId ?? 'cam1', seq, t, faces, { modelVersion: opts.modelVersion }));
+  }
+  return out;
+}

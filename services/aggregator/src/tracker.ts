@@ -208,6 +208,8 @@ export class FaceTracker {
   closeAll(): TrackState[] {
     const persons = this.persons;
     this.state.tracks = [];
+    // The next stream may start its media time anew.
+    delete this.state.lastTimeMs;
     return persons;
   }
 

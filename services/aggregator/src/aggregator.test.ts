@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EmotionEventSchema, TimelinesSchema, type EmotionEvent, type EmotionsMessage } from '@emostream/contracts';
+import { createMetrics } from '@emostream/runtime';
+import { Aggregator, type AggregatorSnapshot } from './aggregator.js';
+import { emotionsMessage, syntheticScene } from './testkit.js';
+
+/** A: 0..4400 ms, neutral then happy from 1500, walking right. B: 500..2000 ms, sad. One blip at 1000. */
+const scene = () => syntheticScene({
+  durationMs: 4400,
+  persons: [
+    { enterMs: 0, leaveMs: 4400, at: (t) => ({ cx: 200 + t * 0.1, cy: 300 }), emotion: (t) => (t < 1500 ? 'neutral' : 'happy') },
+    { enterMs: 500, leaveMs: 2000, at: () => ({ cx: 900, cy: 320, w: 70 }), emotion: () => 'sad' },
+  ],
+  blips: [{ atMs: 1000, cx: 600, cy: 100 }],
+});
+
+const brief = (e: EmotionEvent) => `${e.type} ${e.personId} ${e.emotion} @${e.mediaTimeMs}`;
+
+function runAll(msgs: EmotionsMessage[], agg = new Aggregator()): EmotionEvent[] {
+  return [...msgs.flatMap((m) => agg.push(m)), ...agg.end()];
+}
+
+test('a synthetic run gives appeared, one change, and left events, all valid', () => {
+  const agg = new Aggregator();
+  const events = runAll(scene(), agg);
+  for (const e of events) EmotionEventSchema.parse(e);
+  assert.deepEqual(events.map(brief), [
+    'person.appeared p1 neutral @80', // third frame (confirmHits 3 at 25 fps)
+    'person.appeared p2 sad @600', // B's frames start at 520
+    // Happy from 1500: the smoothed lead passes the margin at ~1920, plus minDwellMs (400).
+    'emotion.changed p1 happy @2320',
+    'person.left p2 sad @2000', // dated when last seen; emitted once personTtlMs passed
+    'person.left p1 happy @4400', // end of stream
+  ]);
+  const left = events[3];
+  assert.equal(left.at, new Date(1_700_000_000_000 + 2000).toISOString());
+  assert.equal(events[0].at, new Date(1_700_000_000_000 + 80).toISOString());
+  assert.equal(events[2].type, 'emotion.changed');
+  assert.ok(events[2].confidence >= 0.5 && events[2].probabilities.happy === events[2].confidence);
+  assert.deepEqual(agg.stats, { frames: 111, duplicates: 0, faces: 111 + 38 + 1, discontinuities: 0 });
+});
+
+test('the person.left of B is emitted on the first frame more than personTtlMs after B was last seen', () => {
+  const agg = new Aggregator();
+  for (const m of scene()) {
+    const left = agg.push(m).filter((e) => e.type === 'person.left');
+    if (left.length) { assert.equal(m.frame.mediaTimeMs, 4040); return; }
+  }
+  assert.fail('no person.left before the end');
+});
+
+test('timelines match the schema, merge nothing wrongly and leave the blip out', () => {
+  const agg = new Aggregator();
+  runAll(scene(), agg);
+  const tl = TimelinesSchema.parse(agg.timelines());
+  assert.equal(tl.modelVersion, 'test-1');
+  const persons = tl.cameras.cam1.persons;
+  assert.deepEqual(Object.keys(persons), ['p1', 'p2']);
+  assert.deepEqual(persons.p1.segments.map((s) => s.emotion), ['neutral', 'happy']);
+  assert.equal(persons.p1.firstSeenMs, 0);
+  assert.equal(persons.p1.lastSeenMs, 4400);
+  assert.equal(persons.p1.segments[0].startMs, 0);
+  assert.equal(persons.p1.segments[1].endMs, 4400);
+  assert.equal(persons.p1.segments[0].endMs, persons.p1.segments[1].startMs);
+  assert.deepEqual(persons.p2.segments.map((s) => [s.emotion, s.startMs, s.endMs]), [['sad', 520, 2000]]);
+});
+
+test('redelivered frames (each twice, and a replayed range) never double an event', () => {
+  const msgs = scene();
+  const once = runAll(msgs);
+  const metrics = createMetrics();
+  const agg = new Aggregator({ metrics });
+  const twice = [...msgs.slice(0, 60).flatMap((m) => [m, m]), ...msgs.slice(40, 111)];
+  const events = runAll(twice, agg);
+  assert.deepEqual(events, once);
+  assert.equal(agg.stats.duplicates, 60 + 20);
+  assert.equal(agg.stats.frames, 111);
+});
+
+test('a new ingest run (seq restarts at 0, later capture time) is not taken for a duplicate', () => {
+  const agg = new Aggregator();
+  const first = syntheticScene({ durationMs: 400, persons: [{ enterMs: 0, leaveMs: 400, at: () => ({ cx: 100, cy: 100 }), emotion: () => 'happy' }] });
+  first.forEach((m) => agg.push(m));
+  const second = first.map((m) => ({ ...m, frame: { ...m.frame, capturedAtMs: m.frame.capturedAtMs + 60_000 } }));
+  const events = second.flatMap((m) => agg.push(m));
+  // Media time went back to 0: p1 is closed, the same face becomes p2 (ids are not reused).
+  assert.deepEqual(events.map((e) => `${e.type} ${e.personId}`), ['person.left p1', 'person.appeared p2']);
+  assert.equal(agg.stats.discontinuities, 1);
+  assert.equal(agg.stats.duplicates, 0);
+});
+
+test('snapshot and restore mid-stream, then a replay from before the snapshot: no event lost or doubled', () => {
+  const msgs = scene();
+  const once = runAll(msgs);
+  const a = new Aggregator();
+  const before = msgs.slice(0, 70).flatMap((m) => a.push(m));
+  const snap = JSON.parse(JSON.stringify(a.snapshot())) as AggregatorSnapshot;
+  const b = new Aggregator();
+  b.restore(snap);
+  // The broker redelivers from the last committed offset, before the snapshot.
+  const after = [...msgs.slice(50).flatMap((m) => b.push(m)), ...b.end()];
+  assert.deepEqual([...before, ...after], once);
+  assert.deepEqual(b.timelines(), (() => { const c = new Aggregator(); runAll(msgs, c); return c.timelines(); })());
+  assert.throws(() => b.restore({ snapshotVersion: 2 } as unknown as AggregatorSnapshot), /snapshot version/);
+});
+
+test('cameras are independent; an idle camera is closed by capture time', () => {
+  const agg = new Aggregator({ config: { cameraIdleMs: 10_000 } });
+  const face = { cx: 100, cy: 100, emotion: 'neutral' as const };
+  const events: EmotionEvent[] = [];
+  for (let i = 0; i < 5; i++) {
+    events.push(...agg.push(emotionsMessage('a', i, i * 40, [face])));
+    events.push(...agg.push(emotionsMessage('b', i, i * 40, [face])));
+  }
+  assert.deepEqual(events.map((e) => `${e.type} ${e.cameraId}/${e.personId}`), ['person.appeared a/p1', 'person.appeared b/p1']);
+  // Camera b carries on 20 s later (capture time); a has sent nothing since.
+  const later = agg.push(emotionsMessage('b', 5, 200, [face], { capturedAtMs: 1_700_000_020_000 }));
+  assert.deepEqual(later.map((e) => `${e.type} ${e.cameraId}/${e.personId}`), ['person.left a/p1']);
+  assert.deepEqual(agg.end('b').map((e) => `${e.type} ${e.cameraId}/${e.personId}`), ['person.left b/p1']);
+  assert.deepEqual(agg.end(), []);
+});
+
+test('metrics: events by type, persons active, frame-to-event latency, duplicates', async () => {
+  const metrics = createMetrics();
+  const agg = new Aggregator({ metrics, now: () => 1_700_000_000_000 + 10_000 });
+  const msgs = scene();
+  runAll([...msgs, msgs[5]], agg);
+  const events = await metrics.eventsEmitted.get();
+  const count = (type: string) => events.values.find((v) => v.labels.type === type)?.value;
+  assert.equal(count('person.appeared'), 2);
+  assert.equal(count('emotion.changed'), 1);
+  assert.equal(count('person.left'), 2);
+  const latency = await metrics.latencySeconds.get();
+  const n = latency.values.find((v) => v.metricName?.endsWith('_count'))?.value;
+  assert.equal(n, 5);
+  const sum = latency.values.find((v) => v.metricName?.endsWith('_sum'))!.value;
+  // Each latency is 10 s minus the media time of the frame (capture = epoch + media time).
+  assert.ok(sum > 5 * 10 - 15 && sum < 5 * 10, `latency sum ${sum}`);
+  assert.equal((await metrics.personsActive.get()).values[0].value, 0);
+  assert.equal((await metrics.framesDropped.get()).values.find((v) => v.labels.reason === 'duplicate')?.value, 1);
+  assert.equal((await metrics.framesProcessed.get()).values[0].value, 111);
+});

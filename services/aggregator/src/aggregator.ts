@@ -1,0 +1,301 @@
+/** The aggregator's state machine: classified frames in, person events and timelines out. */
+import {
+  SCHEMA_VERSION, type ClassifiedFace, type EmotionEvent, type EmotionProbabilities, type EmotionsMessage,
+  type FrameRef, type Segment, type Timelines,
+} from '@emostream/contracts';
+import { silentLogger, type Logger, type PipelineMetrics } from '@emostream/runtime';
+import { parseAggregatorConfig, type AggregatorConfig, type AggregatorConfigInput } from './config.js';
+import { updateDominant, type DominantEmotion } from './hysteresis.js';
+import { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js';
+import { addToTimeline, emptyTimeline, timelineSegments, type TimelineState } from './timeline.js';
+import { FaceTracker, type TrackerState, type TrackState } from './tracker.js';
+
+/**
+ * Computes a small appearance vector for a face (e.g. block means of its crop), used by the
+ * tracker to tell people apart when motion and overlap cannot. Return `undefined` when unknown.
+ */
+export type AppearanceDescriptor = (face: ClassifiedFace, frame: FrameRef) => readonly number[] | undefined;
+
+/** What an {@link Aggregator} needs. */
+export interface AggregatorDeps {
+  /** Configuration (parsed with defaults when a partial object is given). */
+  config?: AggregatorConfigInput;
+  logger?: Logger;
+  metrics?: PipelineMetrics;
+  /** Optional appearance descriptor hook for the tracker. */
+  appearance?: AppearanceDescriptor;
+  /** Wall clock for the latency metric only (tracking never reads it); `Date.now` by default. */
+  now?: () => number;
+}
+
+/** One person of one camera (JSON-serialisable). */
+interface PersonState {
+  personId?: string;
+  smoothed: SmoothedProbabilities;
+  dominant: DominantEmotion;
+  timeline: TimelineState;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** Capture time of the last frame the person was seen in: the `at` of `person.left`. */
+  lastSeenCapturedAtMs: number;
+  modelVersion: string;
+}
+
+/** A person whose track ended: kept for `timelines()`. */
+interface FinishedPerson {
+  firstSeenMs: number;
+  lastSeenMs: number;
+  segments: Segment[];
+}
+
+/** One camera's state (JSON-serialisable). */
+interface CameraState {
+  tracker: TrackerState;
+  /** Keyed by the tracker's track key. */
+  persons: Record<string, PersonState>;
+  finished: Record<string, FinishedPerson>;
+  lastSeq?: number;
+  lastCapturedAtMs?: number;
+  lastMediaTimeMs?: number;
+}
+
+/** Everything needed to resume after a restart; plain JSON. */
+export interface AggregatorSnapshot {
+  snapshotVersion: 1;
+  modelVersion?: string;
+  maxCapturedAtMs?: number;
+  cameras: Record<string, CameraState>;
+}
+
+/** Counters of what the aggregator dropped or did, for the run report. */
+export interface AggregatorStats {
+  frames: number;
+  duplicates: number;
+  faces: number;
+  discontinuities: number;
+}
+
+const byPersonNumber = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1)) || a.localeCompare(b);
+
+/**
+ * Per camera, tracks the faces of each frame, smooths each person's probabilities, applies
+ * hysteresis to the dominant emotion, keeps timelines and returns the events each frame causes.
+ * Plain synchronous code: the stage operator {@link aggregate} is a thin wrapper around it.
+ *
+ * Time is the frames' media time; the wall clock is read only for the latency metric. A frame
+ * whose (seq, capturedAtMs) is not newer than the camera's last processed one is a redelivery and
+ * is dropped, so at-least-once input never doubles an event.
+ */
+export class Aggregator {
+  readonly config: AggregatorConfig;
+  private readonly log: Logger;
+  private readonly metrics?: PipelineMetrics;
+  private readonly appearance?: AppearanceDescriptor;
+  private readonly now: () => number;
+  private cams = new Map<string, { state: CameraState; tracker: FaceTracker }>();
+  private modelVersion?: string;
+  private maxCapturedAtMs?: number;
+  private counters: AggregatorStats = { frames: 0, duplicates: 0, faces: 0, discontinuities: 0 };
+
+  constructor(deps: AggregatorDeps = {}) {
+    this.config = parseAggregatorConfig(deps.config ?? {});
+    this.log = (deps.logger ?? silentLogger).child({ stage: 'aggregator' });
+    this.metrics = deps.metrics;
+    this.appearance = deps.appearance;
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** What was processed and dropped so far. */
+  get stats(): AggregatorStats {
+    return { ...this.counters };
+  }
+
+  /** Cameras with state. */
+  get cameras(): string[] {
+    return [...this.cams.keys()];
+  }
+
+  /** Processes one frame's classified faces; returns the events it causes, in order. */
+  push(msg: EmotionsMessage): EmotionEvent[] {
+    const { frame } = msg;
+    const cam = this.camera(frame.cameraId);
+    const s = cam.state;
+    if (s.lastSeq !== undefined && frame.seq <= s.lastSeq && frame.capturedAtMs <= (s.lastCapturedAtMs ?? -Infinity)) {
+      this.counters.duplicates++;
+      this.metrics?.framesDropped.inc({ camera: frame.cameraId, reason: 'duplicate' });
+      this.log.debug('duplicate frame dropped', { camera: frame.cameraId, seq: frame.seq, lastSeq: s.lastSeq });
+      return [];
+    }
+    const events: EmotionEvent[] = [];
+    if (s.lastMediaTimeMs !== undefined && frame.mediaTimeMs < s.lastMediaTimeMs) {
+      // A new ingest run (reconnect, restart) may restart media time: close everyone, keep numbering.
+      this.counters.discontinuities++;
+      this.log.warn('media time went backwards: closing open persons', { camera: frame.cameraId, mediaTimeMs: frame.mediaTimeMs, lastMediaTimeMs: s.lastMediaTimeMs });
+      events.push(...this.closeCamera(frame.cameraId));
+    }
+    s.lastSeq = frame.seq;
+    s.lastCapturedAtMs = frame.capturedAtMs;
+    s.lastMediaTimeMs = frame.mediaTimeMs;
+    this.modelVersion = msg.modelVersion;
+    this.counters.frames++;
+    this.counters.faces += msg.faces.length;
+    this.metrics?.framesProcessed.inc({ camera: frame.cameraId });
+    events.push(...this.endIdleCameras(frame));
+
+    const t = frame.mediaTimeMs;
+    const descriptors = this.appearance ? msg.faces.map((f) => this.appearance!(f, frame)) : undefined;
+    const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors);
+
+    for (const track of u.evicted) events.push(...this.finish(frame.cameraId, track));
+    for (const track of u.dropped) delete s.persons[track.key];
+
+    u.tracks.forEach((track, j) => {
+      const face = msg.faces[j];
+      const prev = s.persons[track.key];
+      const smoothed = smoothProbabilities(prev?.smoothed, face.probabilities, t, this.config.smoothingMs);
+      const step = updateDominant(prev?.dominant, smoothed.probabilities, t, this.config);
+      const person: PersonState = prev ?? {
+        smoothed, dominant: step.state, timeline: emptyTimeline(),
+        firstSeenMs: t, lastSeenMs: t, lastSeenCapturedAtMs: frame.capturedAtMs, modelVersion: msg.modelVersion,
+      };
+      person.smoothed = smoothed;
+      person.dominant = step.state;
+      person.lastSeenMs = t;
+      person.lastSeenCapturedAtMs = frame.capturedAtMs;
+      person.modelVersion = msg.modelVersion;
+      addToTimeline(person.timeline, t, smoothed.probabilities, step.state, step.changed);
+      s.persons[track.key] = person;
+      if (step.changed && person.personId) {
+        events.push(this.event('emotion.changed', frame.cameraId, person, t, frame.capturedAtMs));
+      }
+    });
+
+    for (const track of u.confirmed) {
+      const person = s.persons[track.key];
+      person.personId = track.personId;
+      person.firstSeenMs = track.firstSeenMs;
+      events.push(this.event('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));
+    }
+
+    this.metrics?.personsActive.set({ camera: frame.cameraId }, cam.tracker.persons.length);
+    this.observe(events, frame.capturedAtMs);
+    return events;
+  }
+
+  /**
+   * End of stream for one camera (or all): `person.left` for every open person, state reset
+   * (person numbering and duplicate detection are kept, so ids are never reused in a run).
+   * Cameras are ended in id order, persons in id order.
+   */
+  end(cameraId?: string): EmotionEvent[] {
+    const ids = cameraId === undefined ? [...this.cams.keys()].sort() : this.cams.has(cameraId) ? [cameraId] : [];
+    const events = ids.flatMap((id) => this.closeCamera(id));
+    this.observe(events);
+    return events;
+  }
+
+  /** The timelines so far: finished persons and open ones up to their last frame. */
+  timelines(): Timelines {
+    const cameras: Timelines['cameras'] = {};
+    for (const [cameraId, { state }] of [...this.cams].sort(([a], [b]) => a.localeCompare(b))) {
+      const persons: Record<string, FinishedPerson> = { ...state.finished };
+      for (const p of Object.values(state.persons)) {
+        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: timelineSegments(p.timeline) };
+      }
+      const sorted: typeof persons = {};
+      for (const id of Object.keys(persons).sort(byPersonNumber)) sorted[id] = structuredClone(persons[id]);
+      cameras[cameraId] = { persons: sorted };
+    }
+    return { schemaVersion: SCHEMA_VERSION, modelVersion: this.modelVersion ?? 'unknown', cameras };
+  }
+
+  /** A deep copy of the whole state, JSON-serialisable, for {@link restore} after a restart. */
+  snapshot(): AggregatorSnapshot {
+    const cameras: Record<string, CameraState> = {};
+    for (const [id, { state, tracker }] of this.cams) cameras[id] = structuredClone({ ...state, tracker: tracker.snapshot() });
+    return {
+      snapshotVersion: 1, cameras,
+      ...(this.modelVersion !== undefined ? { modelVersion: this.modelVersion } : {}),
+      ...(this.maxCapturedAtMs !== undefined ? { maxCapturedAtMs: this.maxCapturedAtMs } : {}),
+    };
+  }
+
+  /** Replaces the state with a snapshot's; frames up to each camera's last processed one are then dropped as duplicates. */
+  restore(snapshot: AggregatorSnapshot): void {
+    if (snapshot?.snapshotVersion !== 1) throw new Error(`aggregator: unsupported snapshot version ${String(snapshot?.snapshotVersion)}`);
+    this.cams.clear();
+    for (const [id, st] of Object.entries(snapshot.cameras)) {
+      const state = structuredClone(st);
+      this.cams.set(id, { state, tracker: new FaceTracker(this.config, state.tracker) });
+    }
+    this.modelVersion = snapshot.modelVersion;
+    this.maxCapturedAtMs = snapshot.maxCapturedAtMs;
+  }
+
+  private camera(cameraId: string) {
+    let cam = this.cams.get(cameraId);
+    if (!cam) {
+      const tracker = new FaceTracker(this.config);
+      cam = { state: { tracker: tracker.snapshot(), persons: {}, finished: {} }, tracker };
+      this.cams.set(cameraId, cam);
+    }
+    return cam;
+  }
+
+  /** Other cameras whose frames stopped long ago (by capture time) are ended. */
+  private endIdleCameras(frame: FrameRef): EmotionEvent[] {
+    this.maxCapturedAtMs = Math.max(this.maxCapturedAtMs ?? -Infinity, frame.capturedAtMs);
+    if (this.config.cameraIdleMs <= 0) return [];
+    const events: EmotionEvent[] = [];
+    for (const [id, { state, tracker }] of this.cams) {
+      if (id === frame.cameraId || tracker.tracks.length === 0) continue;
+      if (this.maxCapturedAtMs - (state.lastCapturedAtMs ?? Infinity) > this.config.cameraIdleMs) {
+        this.log.info('camera idle: closing its persons', { camera: id });
+        events.push(...this.closeCamera(id));
+      }
+    }
+    return events;
+  }
+
+  private closeCamera(cameraId: string): EmotionEvent[] {
+    const cam = this.cams.get(cameraId);
+    if (!cam) return [];
+    const open = cam.tracker.closeAll().sort((a, b) => byPersonNumber(a.personId!, b.personId!));
+    const events = open.flatMap((track) => this.finish(cameraId, track));
+    cam.state.persons = {};
+    this.metrics?.personsActive.set({ camera: cameraId }, 0);
+    return events;
+  }
+
+  /** A confirmed track ended: its `person.left` event; its timeline moves to the finished ones. */
+  private finish(cameraId: string, track: TrackState): EmotionEvent[] {
+    const s = this.cams.get(cameraId)!.state;
+    const person = s.persons[track.key];
+    delete s.persons[track.key];
+    if (!person?.personId) return [];
+    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: timelineSegments(person.timeline) };
+    this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });
+    // Dated when the person was last seen, which is where the timeline ends.
+    return [this.event('person.left', cameraId, person, person.lastSeenMs, person.lastSeenCapturedAtMs)];
+  }
+
+  private event(type: EmotionEvent['type'], cameraId: string, person: PersonState, mediaTimeMs: number, capturedAtMs: number): EmotionEvent {
+    const probabilities: EmotionProbabilities = { ...person.smoothed.probabilities };
+    const emotion = person.dominant.emotion;
+    return {
+      schemaVersion: SCHEMA_VERSION, type, cameraId, personId: person.personId!,
+      at: new Date(capturedAtMs).toISOString(), mediaTimeMs: Math.max(0, mediaTimeMs), emotion,
+      confidence: Math.min(1, Math.max(0, probabilities[emotion])), probabilities, modelVersion: person.modelVersion,
+    };
+  }
+
+  private observe(events: EmotionEvent[], frameCapturedAtMs?: number): void {
+    if (!this.metrics) return;
+    const now = this.now();
+    for (const e of events) {
+      this.metrics.eventsEmitted.inc({ camera: e.cameraId, type: e.type });
+      const captured = frameCapturedAtMs ?? Date.parse(e.at);
+      this.metrics.latencySeconds.observe({ camera: e.cameraId }, Math.max(0, now - captured) / 1000);
+    }
+  }
+}
