@@ -1,0 +1,89 @@
+/**
+ * The emotion models the classifier can run, behind one interface: the project's CNN from a
+ * model directory (the default), or Human's shipped emotion model for comparison (`human`).
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { EMOTIONS } from '@emostream/contracts';
+import { loadModelDir, predictBatch, defaultModelDir, INPUT_PIXELS, INPUT_SIZE, ModelError, type LoadedModel } from '@emostream/model';
+import type { Tf } from '@emostream/runtime';
+
+/** Anything that maps preprocessed 48x48 crops to the seven probabilities. */
+export interface EmotionModel {
+  /** Reported in every emotions message and event. */
+  version: string;
+  /** Model directory it came from (undefined for built-ins). */
+  dir?: string;
+  /** n crops → n*7 probabilities in EMOTIONS order. */
+  predict(crops: Uint8Array[]): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Options of {@link loadEmotionModel}. */
+export interface ModelOptions {
+  /** A model directory, `human`, or undefined for the shipped default. */
+  model?: string;
+  /** Mirror test-time augmentation (default: what the model's card says it was scored with). */
+  flipTta?: boolean;
+}
+
+/** The project's CNN from a directory written by `emostream train`. */
+export class CnnEmotionModel implements EmotionModel {
+  readonly version: string;
+  readonly dir: string;
+  constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, private readonly flipTta: boolean) {
+    this.version = loaded.version;
+    this.dir = loaded.dir;
+  }
+  predict(crops: Uint8Array[]): Promise<Float32Array> {
+    return predictBatch(this.tf, this.loaded.model, crops, { flipTta: this.flipTta });
+  }
+  dispose(): void { this.loaded.model.dispose(); }
+}
+
+// Human's emotion model (oarriaga/face_classification mini-Xception) outputs in this order.
+const HUMAN_ORDER = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+
+/**
+ * Human's shipped emotion model (64x64 gray, scaled to [-1, 1]), fed our crops and reordered
+ * to EMOTIONS: the baseline the issue compares against, through the same evaluation code.
+ */
+export class HumanEmotionModel implements EmotionModel {
+  readonly version = 'human-3.3.6-emotion';
+  private constructor(private readonly tf: Tf, private readonly graph: import('@tensorflow/tfjs-node').GraphModel) {}
+  static async load(tf: Tf): Promise<HumanEmotionModel> {
+    const require = createRequire(import.meta.url);
+    const dir = path.join(path.dirname(require.resolve('@vladmandic/human/package.json')), 'models');
+    const graph = await tf.loadGraphModel(`file://${path.join(dir, 'emotion.json')}`);
+    return new HumanEmotionModel(tf, graph);
+  }
+  async predict(crops: Uint8Array[]): Promise<Float32Array> {
+    const n = crops.length;
+    if (n === 0) return new Float32Array(0);
+    const buf = new Float32Array(n * INPUT_PIXELS);
+    crops.forEach((c, k) => { for (let i = 0; i < INPUT_PIXELS; i++) buf[k * INPUT_PIXELS + i] = c[i] / 255; });
+    const tf = this.tf;
+    const out = tf.tidy(() => {
+      const x = tf.image.resizeBilinear(tf.tensor4d(buf, [n, INPUT_SIZE, INPUT_SIZE, 1]), [64, 64]);
+      return this.graph.execute(tf.mul(tf.sub(x, 0.5), 2)) as import('@tensorflow/tfjs-node').Tensor;
+    });
+    const raw = await out.data();
+    out.dispose();
+    const res = new Float32Array(n * EMOTIONS.length);
+    const map = EMOTIONS.map((e) => HUMAN_ORDER.indexOf(e));
+    for (let k = 0; k < n; k++) for (let c = 0; c < EMOTIONS.length; c++) res[k * EMOTIONS.length + c] = raw[k * EMOTIONS.length + map[c]];
+    return res;
+  }
+  dispose(): void { this.graph.dispose(); }
+}
+
+/** Loads the model named by the options (default: the shipped model in models/). */
+export async function loadEmotionModel(tf: Tf, opts: ModelOptions = {}): Promise<EmotionModel> {
+  if (opts.model === 'human') return HumanEmotionModel.load(tf);
+  const dir = opts.model ?? defaultModelDir();
+  const loaded = await loadModelDir(tf, dir);
+  const tta = opts.flipTta ?? Boolean((loaded.card.training as { config?: { flipTta?: boolean } })?.config?.flipTta);
+  return new CnnEmotionModel(tf, loaded, tta);
+}
+
+export { ModelError };

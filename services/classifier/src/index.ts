@@ -1,0 +1,4 @@
+/** The classifier service: batched emotion inference with hot model reload. */
+export * from './emotionModel.js';
+export * from './classifyFaces.js';
+export * from './hotReload.js';
