@@ -1,0 +1,22 @@
+/** @emostream/aggregator: faces over time → person tracks, smoothed emotions, timelines, events, the report. */
+export {
+  AggregatorConfigSchema, DEFAULT_AGGREGATOR_CONFIG, parseAggregatorConfig, aggregatorConfigFromEnv,
+  type AggregatorConfig, type AggregatorConfigInput,
+} from './config.js';
+export { solveAssignment } from './assignment.js';
+export {
+  FaceTracker, iou, cosineSimilarity, predictBox, matchCost,
+  type TrackerConfig, type TrackState, type TrackerState, type TrackerUpdate,
+} from './tracker.js';
+export { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js';
+export { updateDominant, type DominantEmotion, type DominantStep, type HysteresisConfig } from './hysteresis.js';
+export { addToTimeline, emptyTimeline, mergeSegments, timelineSegments, type TimelineState } from './timeline.js';
+export { cropDescriptor } from './appearance.js';
+export {
+  Aggregator, type AggregatorDeps, type AggregatorSnapshot, type AggregatorStats, type AppearanceDescriptor,
+} from './aggregator.js';
+export { aggregate, type AggregateDeps, type AggregatorOutput } from './aggregate.js';
+export {
+  renderReport, renderTimelineSvg, summarisePerson, escapeHtml, EMOTION_COLORS,
+  type ReportInput, type RunFigures, type PersonSummary,
+} from './report.js';

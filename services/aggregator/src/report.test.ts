@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SCHEMA_VERSION, type Timelines } from '@emostream/contracts';
+import { escapeHtml, renderReport, summarisePerson } from './report.js';
+
+const timelines = (personId = 'p1', cameraId = 'cam1'): Timelines => ({
+  schemaVersion: SCHEMA_VERSION, modelVersion: 'm-1',
+  cameras: { [cameraId]: { persons: { [personId]: { firstSeenMs: 0, lastSeenMs: 4000, segments: [
+    { emotion: 'neutral', startMs: 0, endMs: 1000, meanConfidence: 0.7 },
+    { emotion: 'happy', startMs: 1000, endMs: 4000, meanConfidence: 0.8 },
+  ] } } } },
+});
+const run = { source: 'clip.mp4', frames: 100, durationMs: 4000, faces: 100, drops: 2, reconnects: 0, backend: 'tensorflow' };
+
+test('summarisePerson gives time shares and the dominant emotion', () => {
+  const s = summarisePerson('cam1', 'p1', timelines().cameras.cam1.persons.p1);
+  assert.equal(s.dominant, 'happy');
+  assert.equal(s.shares.happy, 0.75);
+  assert.equal(s.shares.neutral, 0.25);
+  assert.equal(s.shares.sad, 0);
+  assert.equal(summarisePerson('c', 'p', { firstSeenMs: 0, lastSeenMs: 0, segments: [] }).dominant, undefined);
+});
+
+test('the report has the figures, one timeline picture per person, and no URL or script', () => {
+  const html = renderReport({ run, timelines: timelines() });
+  assert.match(html, /<svg class="timeline"[^>]*data-person-id="p1"/);
+  assert.equal(html.match(/data-person-id=/g)?.length, 1);
+  assert.match(html, /Processed fps<\/dt><dd>25\.0</);
+  assert.match(html, /Model version<\/dt><dd>m-1</);
+  assert.match(html, />75%</);
+  assert.doesNotMatch(html, /https?:|<script|src="(?!data:)/);
+  for (const s of ['0 s', '1 s', '4 s']) assert.ok(html.includes(`>${s}</text>`), `axis label ${s}`);
+});
+
+test('every input string is escaped', () => {
+  const evil = '<img src=x onerror=alert(1)>"\'&';
+  const html = renderReport({ title: evil, run: { ...run, source: evil, backend: evil }, timelines: timelines(evil, evil) });
+  assert.ok(!html.includes('<img src=x'));
+  assert.ok(html.includes(escapeHtml(evil)));
+  assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+});
+
+test('thumbnails appear only as image data URIs', () => {
+  const png = 'data:image/png;base64,iVBORw0KGgo=';
+  const withThumb = renderReport({ run, timelines: timelines(), thumbnails: { 'cam1/p1': png } });
+  assert.ok(withThumb.includes(`<img src="${png}"`));
+  const bad = renderReport({ run, timelines: timelines(), thumbnails: { 'cam1/p1': 'https://example.com/x.png' } });
+  assert.ok(!bad.includes('<img'));
+  assert.ok(!renderReport({ run, timelines: timelines() }).includes('<img'));
+});

@@ -1,0 +1,235 @@
+/** The run report: one self-contained HTML page (inline CSS and SVG, no script, no URL). */
+import { EMOTIONS, type Emotion, type Segment, type Timelines } from '@emostream/contracts';
+
+/** Figures about the run, shown at the top of the report. */
+export interface RunFigures {
+  /** The source (file name or camera URL), already redacted by the caller. */
+  source: string;
+  /** Frames that went through the pipeline. */
+  frames: number;
+  /** Wall-clock duration of the run, ms. */
+  durationMs: number;
+  /** Frames per second processed; frames / duration when absent. */
+  processedFps?: number;
+  /** Faces classified. */
+  faces: number;
+  /** Persons confirmed; counted from the timelines when absent. */
+  persons?: number;
+  /** Frames dropped (queue full, decode errors, duplicates). */
+  drops: number;
+  /** Source reconnects. */
+  reconnects: number;
+  /** Model version; the timelines' when absent. */
+  modelVersion?: string;
+  /** TensorFlow.js backend that ran the model. */
+  backend: string;
+  /** Face detector used. */
+  detector?: string;
+}
+
+/** What {@link renderReport} draws. */
+export interface ReportInput {
+  title?: string;
+  run: RunFigures;
+  timelines: Timelines;
+  /**
+   * Face thumbnails as `data:image/(png|jpeg|webp);base64,…` URIs keyed by `cameraId/personId`.
+   * Only pass them when the user opted in; anything that is not such a data URI is ignored.
+   */
+  thumbnails?: Record<string, string>;
+  /** When the report was made (ISO); shown as is. */
+  generatedAt?: string;
+}
+
+/** The colour of each emotion in every picture (distinct in hue and lightness). */
+export const EMOTION_COLORS: Record<Emotion, string> = {
+  angry: '#d62728',
+  disgust: '#6b8e23',
+  fear: '#8e63b5',
+  happy: '#f2b701',
+  neutral: '#a5a5a5',
+  sad: '#1f77b4',
+  surprise: '#ff7f0e',
+};
+
+/** One person's figures for the summary table. */
+export interface PersonSummary {
+  cameraId: string;
+  personId: string;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** The emotion with the largest share of the person's time. */
+  dominant?: Emotion;
+  /** Share of the person's time per emotion (0..1, summing to 1 when the person has segments). */
+  shares: Record<Emotion, number>;
+}
+
+/** Escapes a string for HTML text and attribute values. */
+export function escapeHtml(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Share of time per emotion and the dominant one; segments of zero length count equally when all are. */
+export function summarisePerson(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }): PersonSummary {
+  const shares = Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as Record<Emotion, number>;
+  const total = p.segments.reduce((s, x) => s + Math.max(0, x.endMs - x.startMs), 0);
+  for (const s of p.segments) shares[s.emotion] += total > 0 ? Math.max(0, s.endMs - s.startMs) / total : 1 / p.segments.length;
+  let dominant: Emotion | undefined;
+  for (const e of EMOTIONS) if (shares[e] > 0 && (dominant === undefined || shares[e] > shares[dominant])) dominant = e;
+  return { cameraId, personId, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, dominant, shares };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+const THUMBNAIL = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
+
+function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** A tick step giving at most ~10 ticks over `spanMs`, in ms (1-2-5 series). */
+function tickStepMs(spanMs: number): number {
+  const steps = [100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
+  return steps.find((s) => spanMs / s <= 10) ?? Math.ceil(spanMs / 10 / 3_600_000) * 3_600_000;
+}
+
+function tickLabel(ms: number, stepMs: number): string {
+  const s = ms / 1000;
+  // Number() drops a trailing ".0": 0 s, 0.5 s, 1 s…
+  return stepMs < 1000 ? `${Number(s.toFixed(1))} s` : `${Math.round(s)} s`;
+}
+
+/** Geometry of every timeline picture (SVG user units). */
+const G = { width: 960, height: 112, left: 44, right: 12, top: 8, band: 62 };
+
+/** One person's timeline picture: coloured emotion bands over media time and the confidence as a line. */
+export function renderTimelineSvg(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }, domainEndMs: number): string {
+  const end = Math.max(domainEndMs, p.lastSeenMs, 1);
+  const plotW = G.width - G.left - G.right;
+  const x = (ms: number) => G.left + (Math.min(Math.max(ms, 0), end) / end) * plotW;
+  const y = (conf: number) => G.top + (1 - conf) * G.band;
+  const bottom = G.top + G.band;
+  const parts: string[] = [];
+  parts.push(`<rect x="${G.left}" y="${G.top}" width="${plotW}" height="${G.band}" class="bg"/>`);
+  for (const s of p.segments) {
+    const x0 = x(s.startMs), w = Math.max(x(s.endMs) - x0, 0.75);
+    parts.push(`<rect x="${x0.toFixed(2)}" y="${G.top}" width="${w.toFixed(2)}" height="${G.band}" fill="${EMOTION_COLORS[s.emotion]}">`
+      + `<title>${escapeHtml(`${s.emotion}: ${seconds(s.startMs)} – ${seconds(s.endMs)}, mean confidence ${s.meanConfidence.toFixed(2)}`)}</title></rect>`);
+  }
+  if (p.segments.length) {
+    const pts: string[] = [];
+    for (const s of p.segments) pts.push(`${x(s.startMs).toFixed(2)},${y(s.meanConfidence).toFixed(2)}`, `${x(s.endMs).toFixed(2)},${y(s.meanConfidence).toFixed(2)}`);
+    parts.push(`<polyline points="${pts.join(' ')}" class="conf"/>`);
+  }
+  parts.push(`<line x1="${G.left}" y1="${bottom}" x2="${G.width - G.right}" y2="${bottom}" class="axis"/>`);
+  const step = tickStepMs(end);
+  for (let t = 0; t <= end + 1e-6; t += step) {
+    const tx = x(t).toFixed(2);
+    parts.push(`<line x1="${tx}" y1="${bottom}" x2="${tx}" y2="${bottom + 4}" class="axis"/>`
+      + `<text x="${tx}" y="${bottom + 16}" text-anchor="middle">${escapeHtml(tickLabel(t, step))}</text>`);
+  }
+  parts.push(`<text x="${G.left - 6}" y="${G.top + 8}" text-anchor="end">1</text>`,
+    `<text x="${G.left - 6}" y="${bottom}" text-anchor="end">0</text>`,
+    `<text x="${G.left - 6}" y="${G.top + G.band / 2 + 4}" text-anchor="end" class="muted">conf</text>`);
+  const label = `Emotion timeline of ${personId} on ${cameraId}: ${p.segments.map((s) => `${s.emotion} ${seconds(s.startMs)}–${seconds(s.endMs)}`).join(', ') || 'no segments'}`;
+  return `<svg class="timeline" viewBox="0 0 ${G.width} ${G.height}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" `
+    + `data-person-id="${escapeHtml(personId)}" data-camera-id="${escapeHtml(cameraId)}" aria-label="${escapeHtml(label)}">`
+    + `<title>${escapeHtml(label)}</title>${parts.join('')}</svg>`;
+}
+
+const CSS = `
+:root { color-scheme: light; --fg:#1d2330; --muted:#667085; --line:#e4e7ec; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--fg); background: #f7f8fa; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10px; } h3 { font-size: 14px; margin: 0; }
+.muted { color: var(--muted); fill: var(--muted); }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 8px; margin: 16px 0 0; }
+.figures div { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; }
+.figures dt { color: var(--muted); font-size: 12px; } .figures dd { margin: 2px 0 0; font-weight: 600; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); border-radius: 8px; font-variant-numeric: tabular-nums; }
+th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+th:first-child, td:first-child, th.l, td.l { text-align: left; }
+th { font-size: 12px; color: var(--muted); font-weight: 600; }
+.sw { display: inline-block; width: 11px; height: 11px; border-radius: 2px; vertical-align: -1px; margin-right: 5px; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px 16px; margin: 6px 0 12px; padding: 0; list-style: none; }
+.person { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px 4px; margin: 0 0 10px; }
+.person header { display: flex; align-items: center; gap: 10px; margin-bottom: 4px; }
+.person header img { width: 40px; height: 40px; border-radius: 4px; object-fit: cover; }
+svg.timeline { display: block; font-size: 11px; fill: var(--fg); }
+svg.timeline .bg { fill: #f1f2f5; } svg.timeline .axis { stroke: #98a2b3; stroke-width: 1; }
+svg.timeline .conf { fill: none; stroke: #111827; stroke-width: 2; stroke-linejoin: round; }
+`;
+
+/**
+ * Renders the report: run figures, a summary table per person (first/last seen, dominant
+ * emotion, share of time per emotion) and one timeline picture per person (an inline SVG with
+ * `data-person-id`), with a legend of the emotion colours. Every string from the input is escaped.
+ */
+export function renderReport(input: ReportInput): string {
+  const { run, timelines } = input;
+  const title = input.title ?? 'emostream report';
+  const people = Object.entries(timelines.cameras).flatMap(([cameraId, cam]) =>
+    Object.entries(cam.persons).map(([personId, p]) => ({ cameraId, personId, p, summary: summarisePerson(cameraId, personId, p) })));
+  const persons = run.persons ?? people.length;
+  const fps = run.processedFps ?? (run.durationMs > 0 ? run.frames / (run.durationMs / 1000) : NaN);
+  const thumb = (cameraId: string, personId: string) => {
+    const uri = input.thumbnails?.[`${cameraId}/${personId}`];
+    return uri && THUMBNAIL.test(uri) ? `<img src="${escapeHtml(uri)}" alt="${escapeHtml(`face of ${personId}`)}">` : '';
+  };
+
+  const figures: [string, string][] = [
+    ['Source', run.source], ['Frames', num(run.frames)], ['Processed fps', num(fps, 1)], ['Faces', num(run.faces)],
+    ['Persons', num(persons)], ['Drops', num(run.drops)], ['Reconnects', num(run.reconnects)], ['Duration', duration(run.durationMs)],
+    ['Model version', run.modelVersion ?? timelines.modelVersion], ['Backend', run.backend],
+    ...(run.detector ? [['Detector', run.detector] as [string, string]] : []),
+  ];
+
+  const legend = `<ul class="legend" aria-label="emotion colours">${EMOTIONS.map((e) =>
+    `<li><span class="sw" style="background:${EMOTION_COLORS[e]}"></span>${escapeHtml(e)}</li>`).join('')}</ul>`;
+
+  const rows = people.map(({ cameraId, personId, summary: s }) => `<tr>
+<td class="l">${escapeHtml(cameraId)}</td><td class="l">${thumb(cameraId, personId)}${escapeHtml(personId)}</td>
+<td>${seconds(s.firstSeenMs)}</td><td>${seconds(s.lastSeenMs)}</td>
+<td class="l">${s.dominant ? `<span class="sw" style="background:${EMOTION_COLORS[s.dominant]}"></span>${escapeHtml(s.dominant)}` : '–'}</td>
+${EMOTIONS.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFixed(0)}%` : '<span class="muted">·</span>'}</td>`).join('')}</tr>`).join('\n');
+
+  const cameraEnd = (cameraId: string) => Math.max(1, ...Object.values(timelines.cameras[cameraId].persons).map((p) => p.lastSeenMs));
+  const pictures = people.map(({ cameraId, personId, p, summary: s }) => `<section class="person">
+<header>${thumb(cameraId, personId)}<h3>${escapeHtml(personId)} <span class="muted">· ${escapeHtml(cameraId)} · ${seconds(s.firstSeenMs)} – ${seconds(s.lastSeenMs)}${s.dominant ? ` · mostly ${escapeHtml(s.dominant)}` : ''}</span></h3></header>
+${renderTimelineSvg(cameraId, personId, p, cameraEnd(cameraId))}
+</section>`).join('\n');
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(title)}</h1>
+<p class="muted">${escapeHtml(run.source)}${input.generatedAt ? ` · generated ${escapeHtml(input.generatedAt)}` : ''}</p>
+<dl class="figures">${figures.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl>
+<h2>Persons</h2>
+${people.length === 0 ? '<p>No person was confirmed in this run.</p>' : `<table>
+<thead><tr><th class="l">Camera</th><th class="l">Person</th><th>First seen</th><th>Last seen</th><th class="l">Dominant</th>${EMOTIONS.map((e) => `<th><span class="sw" style="background:${EMOTION_COLORS[e]}"></span>${escapeHtml(e)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`}
+<h2>Timelines</h2>
+<p class="muted">Coloured bands: the dominant emotion over media time (seconds). Black line: its mean confidence (0 at the bottom, 1 at the top).</p>
+${legend}
+${pictures}
+</main>
+</body>
+</html>
+`;
+}
