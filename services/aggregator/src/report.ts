@@ -79,7 +79,7 @@ export function summarisePerson(cameraId: string, personId: string, p: { firstSe
   return { cameraId, personId, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, dominant, shares };
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 const THUMBNAIL = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
 
