@@ -79,7 +79,8 @@ export function parseSourceConfig(input: unknown): SourceConfig {
     if (i.code === 'unrecognized_keys') {
       return `unknown key(s) ${i.keys.join(', ')}; allowed: ${Object.keys(SourceConfigSchema.shape).join(', ')}`;
     }
-    if (i.code === 'invalid_type' && i.input === undefined) return `${where} is required`;
+    const given = i.path.length === 1 && input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[String(i.path[0])] : 0;
+    if (i.code === 'invalid_type' && given === undefined) return `${where} is required`;
     return `${where}: ${i.message}`;
   });
   const cam = typeof (input as { cameraId?: unknown })?.cameraId === 'string' ? ` for camera "${(input as { cameraId: string }).cameraId}"` : '';

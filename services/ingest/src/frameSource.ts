@@ -173,7 +173,7 @@ function exitText(e: Extract<RunEvent, { type: 'exit' }>): string {
 function fileFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Frame> {
   const ctx = context(config, deps);
   const probe = deps.probe ?? probeSource;
-  return from(probe(config.url, { rtspTransport: config.rtspTransport, readTimeoutMs: config.readTimeoutMs })).pipe(
+  return probeOnce(probe, config).pipe(
     concatMap((p) => {
       const args = argsFor(config, p);
       ctx.log.info('decoding file', { width: args.width, height: args.height, fps: args.fps, sourceFps: p.fps, durationMs: p.durationMs });
@@ -226,7 +226,7 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
   let lastFailure = '';
 
   const oneRun = defer(() => {
-    const probing = probed ? of(probed) : from(probe(config.url, { rtspTransport: config.rtspTransport, readTimeoutMs: config.readTimeoutMs })).pipe(
+    const probing = probed ? of(probed) : probeOnce(probe, config).pipe(
       mapError((e) => (e instanceof SourceProbeError && e.retriable ? new SourceLost('probe', e.message) : e)),
     );
     return probing.pipe(mergeMap((p) => {
@@ -289,6 +289,13 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
     }),
     mapError((e) => (e instanceof SourceProbeError ? new IngestError(`camera "${config.cameraId}": ${e.message}`, config.cameraId, e.retriable, { cause: e }) : e)),
   );
+}
+
+function probeOnce(probe: ProbeFn, config: SourceConfig): Observable<ProbeResult> {
+  return defer(() => {
+    const r = probe(config.url, { rtspTransport: config.rtspTransport, readTimeoutMs: config.readTimeoutMs });
+    return r instanceof Promise ? from(r) : of(r);
+  });
 }
 
 /** Maps an error without changing values. */

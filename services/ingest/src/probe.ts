@@ -25,8 +25,8 @@ export interface ProbeOptions {
   cwd?: string;
 }
 
-/** The probe function frameSource uses (injectable in tests). */
-export type ProbeFn = (url: string, opts?: ProbeOptions) => Promise<ProbeResult>;
+/** The probe function frameSource uses (injectable; tests may answer synchronously, for virtual time). */
+export type ProbeFn = (url: string, opts?: ProbeOptions) => Promise<ProbeResult> | ProbeResult;
 
 /** A source that cannot be decoded as video: missing, unreadable, or without a video stream. */
 export class SourceProbeError extends Error {
