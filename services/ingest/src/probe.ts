@@ -36,6 +36,10 @@ export class SourceProbeError extends Error {
   }
 }
 
+/** Demuxers and codecs that render text as pictures; a text file must not pass for a video. */
+const TEXT_DEMUXERS = new Set(['tty', 'bin', 'xbin', 'adf', 'idf']);
+const TEXT_CODECS = new Set(['ansi', 'bintext', 'xbin', 'idf']);
+
 /** Parses "30000/1001" or "29.97"; undefined for 0/0 and garbage. */
 export function parseRate(rate: string | undefined): number | undefined {
   if (!rate) return undefined;
@@ -81,7 +85,12 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
       } else resolve(d);
     });
   });
-  const v = data.streams.find((s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && (s.height ?? 0) > 0);
+  // ffmpeg opens any text file as "tty" ANSI art with a 640x400 video stream: not a camera.
+  const textArt = TEXT_DEMUXERS.has(String(data.format?.format_name ?? ''));
+  const v = textArt ? undefined : data.streams.find((s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && (s.height ?? 0) > 0 && !TEXT_CODECS.has(String(s.codec_name)));
+  if (textArt) {
+    throw new SourceProbeError(`${shown} is not a readable video (ffmpeg sees a text file); pass a video file (mp4, mkv, mov, …) that ffmpeg can open`, false);
+  }
   if (!v) {
     throw new SourceProbeError(`${shown} has no video stream (streams: ${data.streams.map((s) => s.codec_type).join(', ') || 'none'}); pass a file or camera with video`, false);
   }
