@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { firstValueFrom, lastValueFrom, take, timer, toArray, map } from 'rxjs';
 import type { Frame } from '@emostream/contracts';
 import { createLogger, createMetrics } from '@emostream/runtime';
-import { boundedQueue, createIngestStats, dropCounter, frameSource, IngestError, probeSource } from '@emostream/ingest';
+import { boundedQueue, createIngestStats, createValve, dropCounter, frameSource, IngestError, probeSource } from '@emostream/ingest';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLIP = path.resolve(root, '../shared/data/media/short_hamilton_clip.mp4');
@@ -120,4 +120,20 @@ test('bounded queue with a slow async consumer: drops the oldest and counts them
   const dropped = (await metrics.framesDropped.get()).values.find((v) => v.labels.reason === 'queue_full');
   assert.equal(dropped?.value, stats.framesDropped);
   assert.ok(done.every((s, i) => i === 0 || s > done[i - 1]), 'order kept');
+});
+
+test('with a valve, a slow consumer pauses ffmpeg instead of losing frames (files)', { skip, timeout: 30_000 }, async () => {
+  const { logger } = capture();
+  const stats = createIngestStats();
+  const valve = createValve();
+  let pauses = 0;
+  valve.paused$.subscribe((p) => { if (p) pauses++; });
+  const done = await lastValueFrom(frameSource({ url: CLIP, fpsLimit: 5, maxWidth: 320, stallTimeoutMs: 2000 }, { logger, stats, valve }).pipe(
+    boundedQueue(4, dropCounter('v', { stats }), (f: Frame) => timer(15).pipe(map(() => f.seq)), { valve }),
+    toArray(),
+  ));
+  assert.ok(pauses > 0, 'the valve closed at least once');
+  assert.equal(stats.framesDropped, 0);
+  assert.deepEqual(done, done.map((_, i) => i), 'every frame, in order');
+  assert.ok(done.length >= 46);
 });
