@@ -1,0 +1,91 @@
+/** The detector's configuration: one strict zod schema, parsed once at start-up. */
+import { z } from 'zod';
+
+/** The face detectors the service can run. */
+export const DETECTORS = ['blazeface', 'haar'] as const;
+/** A face detector name. */
+export type DetectorName = (typeof DETECTORS)[number];
+
+/** Where Debian's `opencv-data` package puts the paper's frontal-face cascade. */
+export const DEFAULT_HAAR_CASCADE = '/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml';
+
+/**
+ * Every knob of the detector. Unknown keys fail; every field has a default, a description and its
+ * unit in its name. The defaults were tuned on the sample photos and clips in `shared/data/media`
+ * (see `blazeface.ts`).
+ */
+export const DetectorConfigSchema = z.strictObject({
+  detector: z.enum(DETECTORS).default('blazeface')
+    .describe('Face detector: blazeface (default, @vladmandic/human) or haar (the paper\'s OpenCV cascade)'),
+  minScore: z.number().min(0).max(1).default(0.5)
+    .describe('Least detector score for a face to be cropped (0..1); weaker candidates are counted as skipped low_score. Haar faces score 1'),
+  candidateScore: z.number().min(0).max(1).default(0.3)
+    .describe('Least score BlazeFace reports a candidate at (0..1, <= minScore); candidates between it and minScore are counted as low_score'),
+  iouThreshold: z.number().min(0).max(1).default(0.2)
+    .describe('BlazeFace non-max suppression: a candidate overlapping a stronger one by more than this IoU is dropped (0..1)'),
+  minFaceSizePx: z.number().int().positive().default(32)
+    .describe('Least side of a face box, px of the source frame; smaller faces are skipped too_small'),
+  maxFaces: z.number().int().positive().default(10)
+    .describe('Most faces cropped per frame (the highest-scoring ones); the rest are skipped max_faces'),
+  marginFraction: z.number().min(0).max(1).default(0.05)
+    .describe('Margin added on every side of the square face crop, as a fraction of the face box side'),
+  align: z.boolean().default(true)
+    .describe('Rotate each crop about the face centre so the eyes are level, when the detector gives eyes'),
+  maxAlignDeg: z.number().min(0).max(90).default(45)
+    .describe('Largest eye-line tilt that is corrected, degrees; a steeper eye line is treated as unreliable and left as is'),
+  detectMaxSidePx: z.number().int().min(64).default(640)
+    .describe('Haar: frames whose longer side exceeds this are downscaled before detection, px (boxes are mapped back). BlazeFace always letterboxes to its 256 px input'),
+  haarCascadePath: z.string().min(1).default(DEFAULT_HAAR_CASCADE)
+    .describe('Haar: path of the cascade XML (Debian package opencv-data)'),
+  haarScaleFactor: z.number().gt(1).default(1.1)
+    .describe('Haar: detectMultiScale scale step between pyramid levels (the paper: 1.1)'),
+  haarMinNeighbors: z.number().int().nonnegative().default(5)
+    .describe('Haar: detectMultiScale minNeighbors (the paper: 5)'),
+  haarMinSizePx: z.number().int().positive().default(30)
+    .describe('Haar: smallest face searched, px of the downscaled frame (the paper: 30)'),
+}).superRefine((c, ctx) => {
+  if (c.candidateScore > c.minScore) {
+    ctx.addIssue({
+      code: 'custom', path: ['candidateScore'],
+      message: `candidateScore (${c.candidateScore}) must be <= minScore (${c.minScore}): candidates below minScore are only counted, so lower candidateScore or raise minScore`,
+    });
+  }
+});
+
+/** The parsed configuration (all fields present). */
+export type DetectorConfig = z.output<typeof DetectorConfigSchema>;
+/** What a caller may pass (every field optional). */
+export type DetectorConfigInput = z.input<typeof DetectorConfigSchema>;
+
+/** The default configuration. */
+export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = Object.freeze(DetectorConfigSchema.parse({}));
+
+/** Parses a configuration; throws one error listing every bad field and what to change. */
+export function parseDetectorConfig(input: unknown = {}): DetectorConfig {
+  const r = DetectorConfigSchema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new Error(`invalid detector config: ${lines.join('; ')}`);
+}
+
+const ENV_KEYS: Record<string, string> = Object.fromEntries(
+  Object.keys(DetectorConfigSchema.shape).map((k) => [k.replace(/([A-Z])/g, '_$1').toUpperCase(), k]),
+);
+
+/**
+ * Reads the configuration from environment variables with a prefix (`DETECTOR_MIN_SCORE=0.6`,
+ * `DETECTOR_ALIGN=false`): the one place the detector reads `process.env`. Unknown
+ * `DETECTOR_*` names fail.
+ */
+export function detectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'DETECTOR_'): DetectorConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(prefix) || value === undefined) continue;
+    const key = name.slice(prefix.length);
+    const field = ENV_KEYS[key] ?? key;
+    const n = Number(value);
+    raw[field] = value === 'true' ? true : value === 'false' ? false
+      : value.trim() !== '' && Number.isFinite(n) ? n : value;
+  }
+  return parseDetectorConfig(raw);
+}
