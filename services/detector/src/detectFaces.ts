@@ -1,0 +1,62 @@
+/** The detector stage: frames in, one faces message per frame out (crops ready for the classifier). */
+import { concatMap, defer, EMPTY, catchError, type OperatorFunction } from 'rxjs';
+import type { FaceCrop, FacesMessage, Frame, FrameRef } from '@emostream/contracts';
+import type { Logger, PipelineMetrics } from '@emostream/runtime';
+import type { DetectorConfig } from './config.js';
+import { cropFace, filterFaces } from './crop.js';
+import { frameToRgb } from './decode.js';
+import type { FaceDetector } from './faceDetector.js';
+
+/** What {@link detectFaces} needs. */
+export interface DetectFacesDeps {
+  detector: FaceDetector;
+  logger: Logger;
+  metrics?: PipelineMetrics;
+  config: DetectorConfig;
+  /** Seconds from a monotonic clock; `performance.now()` by default (only for `detectSeconds`). */
+  now?: () => number;
+}
+
+/**
+ * The detector stage as an RxJS operator. For each frame, in order and one at a time
+ * (`concatMap`: the detector runs one frame at a time anyway, and the output must keep each
+ * camera's order): decode, detect, drop faces by score/size/duplicate/maxFaces, crop each kept
+ * face to 48x48 equalised gray. Emits one message per frame, `faces: []` when none was kept, so
+ * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
+ * logged, counted as `framesDropped{reason="detect_error"}` and skipped; the stream goes on.
+ *
+ * Metrics: `facesDetected` counts the faces emitted (cropped), `facesSkipped{reason}` the
+ * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector}` the
+ * detector's time per frame (decode and crops excluded).
+ */
+export function detectFaces(deps: DetectFacesDeps): OperatorFunction<Frame, FacesMessage> {
+  const { detector, logger, metrics, config } = deps;
+  const now = deps.now ?? (() => performance.now() / 1000);
+  const cropOpts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg };
+  const filterOpts = { minScore: config.minScore, minFaceSizePx: config.minFaceSizePx, maxFaces: config.maxFaces };
+
+  const processFrame = async (frame: Frame): Promise<FacesMessage> => {
+    const { pixels: _pixels, ...ref } = frame;
+    const image = await frameToRgb(frame);
+    const t0 = now();
+    const boxes = await detector.detect(image.data, image.width, image.height);
+    metrics?.detectSeconds.observe({ detector: detector.name }, now() - t0);
+    const { kept, skipped } = filterFaces(boxes, filterOpts);
+    for (const s of skipped) metrics?.facesSkipped.inc({ camera: frame.cameraId, reason: s.reason });
+    const faces: FaceCrop[] = [];
+    for (const face of kept) faces.push(await cropFace(image.data, image.width, image.height, face, cropOpts));
+    if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
+    return { frame: ref satisfies FrameRef, faces };
+  };
+
+  return concatMap((frame: Frame) => defer(() => processFrame(frame)).pipe(
+    catchError((err: unknown) => {
+      metrics?.framesDropped.inc({ camera: frame.cameraId, reason: 'detect_error' });
+      logger.warn('frame skipped: face detection failed', {
+        cameraId: frame.cameraId, seq: frame.seq, mediaTimeMs: frame.mediaTimeMs,
+        detector: detector.name, error: err instanceof Error ? err.message : String(err),
+      });
+      return EMPTY;
+    }),
+  ));
+}

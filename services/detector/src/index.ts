@@ -1,0 +1,16 @@
+/** The detector service: finds faces in frames and crops them for the classifier. */
+export { detectFaces, type DetectFacesDeps } from './detectFaces.js';
+export { createDetector } from './createDetector.js';
+export type { FaceDetector } from './faceDetector.js';
+export { createBlazeFaceDetector, humanConfig, humanModelsDir, letterbox, type BlazeFaceOptions, type Letterbox } from './blazeface.js';
+export { createHaarDetector, loadOpenCv, type HaarOptions } from './haar.js';
+export {
+  DETECTORS, DEFAULT_HAAR_CASCADE, DetectorConfigSchema, DEFAULT_DETECTOR_CONFIG,
+  parseDetectorConfig, detectorConfigFromEnv,
+  type DetectorName, type DetectorConfig, type DetectorConfigInput,
+} from './config.js';
+export {
+  filterFaces, squareRegion, eyeAngleRad, alignmentAngleRad, sampleRotatedSquare, cropFace,
+  type SkipReason, type FilterOptions, type FilterResult, type SquareRegion, type CropOptions,
+} from './crop.js';
+export { frameToRgb, type RgbImage } from './decode.js';
