@@ -2,7 +2,7 @@
 export { detectFaces, type DetectFacesDeps } from './detectFaces.js';
 export { createDetector } from './createDetector.js';
 export type { FaceDetector } from './faceDetector.js';
-export { createBlazeFaceDetector, humanConfig, humanModelsDir, letterbox, type BlazeFaceOptions, type Letterbox } from './blazeface.js';
+export { createBlazeFaceDetector, humanConfig, humanModelsDir, letterbox, fromLetterbox, type BlazeFaceOptions, type Letterbox } from './blazeface.js';
 export { createHaarDetector, loadOpenCv, type HaarOptions } from './haar.js';
 export {
   DETECTORS, DEFAULT_HAAR_CASCADE, DetectorConfigSchema, DEFAULT_DETECTOR_CONFIG,

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_DETECTOR_CONFIG, detectorConfigFromEnv, parseDetectorConfig } from './config.js';
+
+test('defaults: blazeface, minScore 0.5, 32 px faces, small FER-like margin', () => {
+  const c = parseDetectorConfig({});
+  assert.equal(c.detector, 'blazeface');
+  assert.equal(c.minScore, 0.5);
+  assert.equal(c.minFaceSizePx, 32);
+  assert.equal(c.marginFraction, 0.05);
+  assert.deepEqual(c, DEFAULT_DETECTOR_CONFIG);
+});
+
+test('unknown keys fail, naming the key', () => {
+  assert.throws(() => parseDetectorConfig({ minScor: 0.4 }), /minScor/);
+});
+
+test('bad values fail with the field and the reason', () => {
+  assert.throws(() => parseDetectorConfig({ detector: 'yolo' }), /detector:/);
+  assert.throws(() => parseDetectorConfig({ minScore: 1.5 }), /minScore:/);
+  assert.throws(() => parseDetectorConfig({ minFaceSizePx: 0 }), /minFaceSizePx:/);
+  assert.throws(() => parseDetectorConfig({ maxFaces: 2.5 }), /maxFaces:/);
+  assert.throws(() => parseDetectorConfig({ haarScaleFactor: 1 }), /haarScaleFactor:/);
+});
+
+test('a candidateScore above minScore is a bad combination that says what to change', () => {
+  assert.throws(() => parseDetectorConfig({ minScore: 0.3, candidateScore: 0.4 }), /candidateScore \(0\.4\) must be <= minScore \(0\.3\)/);
+});
+
+test('detectorConfigFromEnv reads DETECTOR_* names, numbers and booleans; unknown names fail', () => {
+  const c = detectorConfigFromEnv({ DETECTOR_DETECTOR: 'haar', DETECTOR_MIN_FACE_SIZE_PX: '48', DETECTOR_ALIGN: 'false', OTHER: 'x' });
+  assert.equal(c.detector, 'haar');
+  assert.equal(c.minFaceSizePx, 48);
+  assert.equal(c.align, false);
+  assert.throws(() => detectorConfigFromEnv({ DETECTOR_BOGUS: '1' }), /BOGUS/);
+});
