@@ -48,6 +48,11 @@ export interface LoadOptions {
   warn?: (msg: string) => void;
   /** Where decoded sets are cached (skip to always decode). */
   cacheDir?: string;
+  /**
+   * Apply the model's histogram equalisation (default true). Off only to feed a foreign model
+   * (Human's) the plain gray pixels it was trained on.
+   */
+  equalize?: boolean;
 }
 
 /** Lists `<label>/<image>` entries under a folder, mapping label names through synonyms. */
@@ -74,7 +79,8 @@ async function listLabelFolders(root: string, opts: LoadOptions, group: (file: s
 }
 
 async function decodeEntries(entries: Entry[], skipped: Record<string, number>, opts: LoadOptions, cacheKey: string): Promise<LabelledSet> {
-  const cacheFile = opts.cacheDir ? path.join(opts.cacheDir, `set-${crypto.createHash('sha1').update(cacheKey + entries.map((e) => e.file).join('\n')).digest('hex').slice(0, 16)}.bin`) : undefined;
+  const equalize = opts.equalize ?? true;
+  const cacheFile = opts.cacheDir ? path.join(opts.cacheDir, `set-${crypto.createHash('sha1').update(cacheKey + (equalize ? '' : ':raw') + entries.map((e) => e.file).join('\n')).digest('hex').slice(0, 16)}.bin`) : undefined;
   if (cacheFile && fs.existsSync(cacheFile)) {
     const buf = await fsp.readFile(cacheFile);
     const meta = JSON.parse(buf.subarray(4, 4 + buf.readUInt32LE(0)).toString()) as { n: number; ok: number[]; unreadable: string[] };
@@ -90,7 +96,7 @@ async function decodeEntries(entries: Entry[], skipped: Record<string, number>, 
     while (next < entries.length) {
       const i = next++;
       try {
-        results[i] = await imageFileToModelCrop(entries[i].file);
+        results[i] = await imageFileToModelCrop(entries[i].file, { equalize });
       } catch {
         unreadable.push(entries[i].file);
         opts.warn?.(`skipping unreadable image ${entries[i].file}`);

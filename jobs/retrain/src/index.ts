@@ -5,3 +5,4 @@ export * from './configs.js';
 export * from './metrics.js';
 export * from './train.js';
 export * from './job.js';
+export * from './report.js';

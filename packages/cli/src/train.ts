@@ -15,7 +15,7 @@ export function registerTrain(program: Command): void {
     .option('--split <protocol>', 'official (FER-2013 Training/PublicTest/PrivateTest, CK+ by subject) or paper (random 75:25 / 80:20)', 'official')
     .option('--epochs <n>', 'number of epochs (default: the config\'s)', intOption('--epochs', 1, 10_000))
     .option('--batch-size <n>', 'batch size (default: the config\'s)', intOption('--batch-size', 1, 4096))
-    .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 1, 10_000))
+    .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 0, 10_000))
     .option('--resume', 'continue from the checkpoint in --out', false)
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')

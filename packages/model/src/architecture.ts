@@ -46,6 +46,8 @@ export const BEST_ARCHITECTURE: ArchitectureConfig = {
 /** Builds an untrained model; input [batch, 48, 48, 1] in [0, 1], output 7 probabilities. */
 export function buildModel(tf: Tf, arch: ArchitectureConfig, seed = 1): LayersModel {
   const reg = arch.l2 > 0 ? tf.regularizers.l2({ l2: arch.l2 }) : undefined;
+  // Initialisers are seeded for repeatable runs; dropout is NOT: in tfjs a seeded dropout layer
+  // draws the same mask at every step, so the same units would be dropped for ever.
   let s = seed;
   const init = () => tf.initializers.heNormal({ seed: s++ });
   const input = tf.input({ shape: [INPUT_SIZE, INPUT_SIZE, 1], name: 'face' });
@@ -64,11 +66,11 @@ export function buildModel(tf: Tf, arch: ArchitectureConfig, seed = 1): LayersMo
       }
     }
     x = tf.layers.maxPooling2d({ poolSize: 2, name: `block${b + 1}_pool` }).apply(x) as typeof x;
-    x = tf.layers.dropout({ rate: arch.blockDropout, seed: s++, name: `block${b + 1}_dropout` }).apply(x) as typeof x;
+    x = tf.layers.dropout({ rate: arch.blockDropout, name: `block${b + 1}_dropout` }).apply(x) as typeof x;
   });
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as typeof x;
   x = tf.layers.dense({ units: arch.denseUnits, activation: 'relu', kernelInitializer: init(), kernelRegularizer: reg, name: 'fc1' }).apply(x) as typeof x;
-  x = tf.layers.dropout({ rate: arch.denseDropout, seed: s++, name: 'fc1_dropout' }).apply(x) as typeof x;
+  x = tf.layers.dropout({ rate: arch.denseDropout, name: 'fc1_dropout' }).apply(x) as typeof x;
   const out = tf.layers.dense({ units: EMOTIONS.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'emotion' }).apply(x);
   return tf.model({ inputs: input, outputs: out as typeof x, name: `emostream_${arch.kind}` });
 }

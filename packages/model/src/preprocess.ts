@@ -40,6 +40,7 @@ export function equalizeHist(gray: Uint8Array): Uint8Array {
 export async function toModelCrop(
   input: Buffer | Uint8Array,
   raw?: { width: number; height: number; channels: 1 | 3 | 4 },
+  opts: { equalize?: boolean } = {},
 ): Promise<Uint8Array> {
   const img = raw ? sharp(input, { raw }) : sharp(input);
   const { data, info } = await img
@@ -51,12 +52,13 @@ export async function toModelCrop(
   if (info.width !== INPUT_SIZE || info.height !== INPUT_SIZE || info.channels !== 1) {
     throw new Error(`expected ${INPUT_SIZE}x${INPUT_SIZE}x1 after resize, got ${info.width}x${info.height}x${info.channels}`);
   }
-  return equalizeHist(new Uint8Array(data.buffer, data.byteOffset, data.length));
+  const gray = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return opts.equalize === false ? Uint8Array.from(gray) : equalizeHist(gray);
 }
 
 /** Decodes an image file (JPEG/PNG/...) into the model's preprocessed 48x48 crop. */
-export async function imageFileToModelCrop(file: string): Promise<Uint8Array> {
-  return toModelCrop(await sharpFile(file));
+export async function imageFileToModelCrop(file: string, opts: { equalize?: boolean } = {}): Promise<Uint8Array> {
+  return toModelCrop(await sharpFile(file), undefined, opts);
 }
 
 async function sharpFile(file: string): Promise<Buffer> {

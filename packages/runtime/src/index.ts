@@ -3,3 +3,4 @@ export * from './tf.js';
 export * from './redact.js';
 export * from './log.js';
 export * from './metrics.js';
+export * from './http.js';

@@ -53,7 +53,8 @@ export class HumanEmotionModel implements EmotionModel {
   private constructor(private readonly tf: Tf, private readonly graph: import('@tensorflow/tfjs-node').GraphModel) {}
   static async load(tf: Tf): Promise<HumanEmotionModel> {
     const require = createRequire(import.meta.url);
-    const dir = path.join(path.dirname(require.resolve('@vladmandic/human/package.json')), 'models');
+    // The package's exports map hides package.json: find models/ beside its dist/ entry point.
+    const dir = path.join(path.dirname(require.resolve('@vladmandic/human')), '..', 'models');
     const graph = await tf.loadGraphModel(`file://${path.join(dir, 'emotion.json')}`);
     return new HumanEmotionModel(tf, graph);
   }
