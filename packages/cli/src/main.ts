@@ -1,15 +1,21 @@
 /** The `emostream` command line. */
 import { Command } from 'commander';
+import { redactText } from '@emostream/runtime';
+import { registerAnalyze } from './analyze.js';
 import { registerTrain } from './train.js';
 import { registerEvaluate } from './evaluate.js';
 
 const program = new Command('emostream')
   .description('facial emotion timelines from camera streams and video files')
   .showHelpAfterError(false);
+registerAnalyze(program);
 registerTrain(program);
 registerEvaluate(program);
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  process.stderr.write(`emostream: ${err.message}\n`);
+program.parseAsync(process.argv).then(() => {
+  // tfjs-node and ffprobe can keep handles open; the work is done.
+  process.exit(0);
+}, (err: Error) => {
+  process.stderr.write(`emostream: ${redactText(err.message.split('\n')[0])}\n`);
   process.exit(1);
 });
