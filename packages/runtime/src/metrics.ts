@@ -20,6 +20,8 @@ export interface PipelineMetrics {
   latencySeconds: client.Histogram<'camera'>;
   deadLetters: client.Counter<'stage' | 'reason'>;
   inputFps: client.Gauge<'camera'>;
+  /** Distributed mode: messages between a consumer group's committed offset and the partition's end. */
+  consumerLag: client.Gauge<'group' | 'topic' | 'partition'>;
 }
 
 /** Creates the metrics on a fresh registry (with prom-client's process defaults when asked). */
@@ -52,5 +54,6 @@ export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}
     latencySeconds: histogram('frame_to_event_latency_seconds', 'Time from frame capture to its emotions leaving the aggregator', ['camera'], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]),
     deadLetters: counter('dead_letters_total', 'Messages sent to a dead-letter topic, by stage and reason', ['stage', 'reason']),
     inputFps: gauge('input_fps', 'Frames per second arriving from the source (last 5 s)', ['camera']),
+    consumerLag: gauge('consumer_lag_messages', 'Messages not yet consumed by a consumer group (partition end offset minus committed offset)', ['group', 'topic', 'partition']),
   };
 }
