@@ -22,6 +22,8 @@ export interface PipelineMetrics {
   inputFps: client.Gauge<'camera'>;
   /** Distributed mode: messages between a consumer group's committed offset and the partition's end. */
   consumerLag: client.Gauge<'group' | 'topic' | 'partition'>;
+  /** Classified faces by their most likely emotion (the dashboards' emotion mix). */
+  emotions: client.Counter<'camera' | 'emotion'>;
 }
 
 /** Creates the metrics on a fresh registry (with prom-client's process defaults when asked). */
@@ -55,5 +57,6 @@ export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}
     deadLetters: counter('dead_letters_total', 'Messages sent to a dead-letter topic, by stage and reason', ['stage', 'reason']),
     inputFps: gauge('input_fps', 'Frames per second arriving from the source (last 5 s)', ['camera']),
     consumerLag: gauge('consumer_lag_messages', 'Messages not yet consumed by a consumer group (partition end offset minus committed offset)', ['group', 'topic', 'partition']),
+    emotions: counter('emotions_total', 'Classified faces by their most likely emotion', ['camera', 'emotion']),
   };
 }
