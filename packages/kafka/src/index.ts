@@ -1,0 +1,21 @@
+/**
+ * @emostream/kafka: the one module that imports kafkajs. Config from env, topic creation, the
+ * binary codecs of every message, the stage runner (eachBatch, commit after produce, DLQ), and
+ * reading compacted state.
+ */
+export { KafkaConfigSchema, KafkaConfigError, parseKafkaConfig, kafkaConfigFromEnv, groupIdFor, type KafkaConfig, type KafkaConfigInput } from './config.js';
+export { createKafka, kafkaJsOptions } from './client.js';
+export { ensureTopics, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
+export { HEADER, header, type OutMessage, type InMessage, type Decoded, type DecodeReason } from './codec/message.js';
+export { packEnvelope, unpackEnvelope, ENVELOPE_KIND } from './codec/envelope.js';
+export { encodeFrame, decodeFrame, type JpegFrame } from './codec/frames.js';
+export { encodeFaces, decodeFaces, CROP_BYTES } from './codec/faces.js';
+export { encodeEmotions, decodeEmotions, encodeEvent, decodeEvent } from './codec/json.js';
+export { encodeControl, decodeControl, type ControlMessage } from './codec/control.js';
+export { createProducer, sendCapped, type TopicMessages } from './producer.js';
+export { deadLetter, type DeadLetterInfo } from './dlq.js';
+export { StageError } from './errors.js';
+export { runStage, type StageSpec, type RunningStage, type StageStats, type Correlation, type TransactionalOptions } from './runStage.js';
+export { readCompacted, type ReadCompactedOptions } from './compacted.js';
+/** kafkajs types the services need (they never import kafkajs themselves). */
+export type { Kafka, Consumer, Producer, KafkaMessage, EachMessagePayload } from 'kafkajs';

@@ -1,0 +1,53 @@
+/** Producing: an idempotent producer, and sends capped in bytes so no record batch exceeds the broker's limit. */
+import type { Kafka, Producer, Transaction } from 'kafkajs';
+import type { OutMessage } from './codec/message.js';
+
+/** Messages for one topic. */
+export interface TopicMessages {
+  topic: string;
+  messages: OutMessage[];
+}
+
+/** An idempotent producer (acks=all, one request in flight per broker: no reordering, no duplicates on retry). */
+export function createProducer(kafka: Kafka, opts: { transactionalId?: string; transactionTimeoutMs?: number } = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    ...(opts.transactionalId ? { transactionalId: opts.transactionalId, transactionTimeout: opts.transactionTimeoutMs ?? 30_000 } : {}),
+  });
+}
+
+const size = (m: OutMessage) => m.value.length + m.key.length + 64;
+
+/**
+ * Sends everything, in order, in as few requests as fit `maxBytes` each: kafkajs puts one send's
+ * messages for a partition into a single record batch, and the broker rejects a batch above its
+ * `message.max.bytes` (MESSAGE_TOO_LARGE). Order within a topic-partition is kept because the
+ * requests are sent one after another. Resolves once the broker acknowledged all of them.
+ */
+export async function sendCapped(to: Producer | Transaction, batches: TopicMessages[], maxBytes: number): Promise<number> {
+  let chunk: Map<string, OutMessage[]> = new Map();
+  let bytes = 0;
+  let sent = 0;
+  const flush = async () => {
+    if (chunk.size === 0) return;
+    const topicMessages = [...chunk].map(([topic, messages]) => ({ topic, messages }));
+    chunk = new Map();
+    bytes = 0;
+    await to.sendBatch({ topicMessages, acks: -1 });
+  };
+  for (const { topic, messages } of batches) {
+    for (const m of messages) {
+      const b = size(m);
+      if (bytes > 0 && bytes + b > maxBytes) await flush();
+      let list = chunk.get(topic);
+      if (!list) chunk.set(topic, (list = []));
+      list.push(m);
+      bytes += b;
+      sent++;
+    }
+  }
+  await flush();
+  return sent;
+}

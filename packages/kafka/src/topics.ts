@@ -1,0 +1,77 @@
+/** The pipeline's topics with their partition counts and settings; created when missing. */
+import type { Admin, Kafka } from 'kafkajs';
+import { deadLetterTopic, topicNames, type TopicKey } from '@emostream/contracts';
+import type { Logger } from '@emostream/runtime';
+import type { KafkaConfig } from './config.js';
+
+/** One topic to create when missing. */
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Topic-level settings (`cleanup.policy`, `max.message.bytes`...). */
+  config?: Record<string, string>;
+}
+
+/** Topic names of a deployment (with its prefix), the dead-letter topics and the aggregator's state topic. */
+export interface PipelineTopics extends Record<TopicKey, string> {
+  dlq: Record<TopicKey, string>;
+  /** Compacted, keyed by camera id: the aggregator's snapshot per camera (restart recovery). */
+  aggregatorState: string;
+}
+
+/** The topic names for a prefix. */
+export function pipelineTopics(prefix = ''): PipelineTopics {
+  const t = topicNames(prefix);
+  return {
+    ...t,
+    dlq: { frames: deadLetterTopic(t.frames), faces: deadLetterTopic(t.faces), emotions: deadLetterTopic(t.emotions), events: deadLetterTopic(t.events) },
+    aggregatorState: `${prefix}aggregator-state`,
+  };
+}
+
+// 16 MiB: a 4K JPEG frame fits with room; the broker script raises message.max.bytes to match.
+const LARGE_MESSAGES = { 'max.message.bytes': String(16 * 1024 * 1024) };
+
+/** Every topic of the pipeline with its settings. */
+export function pipelineTopicSpecs(config: Pick<KafkaConfig, 'topicPrefix' | 'partitions' | 'replicationFactor'>): TopicSpec[] {
+  const t = pipelineTopics(config.topicPrefix);
+  const rf = config.replicationFactor;
+  const data = (topic: string, extra: Record<string, string> = {}): TopicSpec => ({ topic, partitions: config.partitions, replicationFactor: rf, config: { ...LARGE_MESSAGES, ...extra } });
+  return [
+    // Frames are big and only useful while fresh: one hour is plenty for a restart to catch up.
+    data(t.frames, { 'retention.ms': String(3_600_000) }),
+    data(t.faces), data(t.emotions), data(t.events),
+    ...Object.values(t.dlq).map((topic) => data(topic)),
+    // One partition: a restarting aggregator reads all cameras' snapshots in one pass.
+    { topic: t.aggregatorState, partitions: 1, replicationFactor: rf, config: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(600_000), ...LARGE_MESSAGES } },
+  ];
+}
+
+/**
+ * Creates the topics that do not exist yet (existing ones are left as they are, whatever their
+ * partition count). Safe to call from several services at once.
+ */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Logger): Promise<string[]> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return [];
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor,
+        configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    }).catch((e: Error & { type?: string }) => {
+      // Another service created it between list and create: fine.
+      if (e.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(e.message)) throw e;
+    });
+    logger?.info('topics created', { topics: missing.map((s) => s.topic) });
+    return missing.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
