@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { dashboardFiles } from './grafana/src/build.js';
+import { writeGenerated } from './writeGenerated.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,25 +32,6 @@ export function prometheusRuleFile(): Map<string, string> {
 /** Every generated file (path from the repository root → content). */
 export function generatedFiles(): Map<string, string> {
   return new Map([...dashboardFiles(), ...prometheusRuleFile()]);
-}
-
-/** Writes the files (or checks them); returns the process exit code. */
-export function writeGenerated(files: Map<string, string>, check: boolean): number {
-  let stale = 0;
-  for (const [rel, text] of files) {
-    const file = path.join(ROOT, rel);
-    const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-    if (old === text) continue;
-    if (check) {
-      stale++;
-      process.stderr.write(`${rel} is stale: run node --import tsx deploy/generate.ts\n`);
-    } else {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, text);
-      process.stderr.write(`wrote ${rel}\n`);
-    }
-  }
-  return stale ? 1 : 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

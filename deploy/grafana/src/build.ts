@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { overviewDashboard } from './overview.js';
 import { cameraDashboard } from './camera.js';
+import { writeGenerated } from '../../writeGenerated.js';
 
 /** The dashboards folder, relative to the repository root. */
 export const DASHBOARDS_DIR = 'deploy/grafana/dashboards';
@@ -22,6 +23,5 @@ export function dashboardFiles(): Map<string, string> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { writeGenerated } = await import('../../generate.js');
   process.exitCode = writeGenerated(dashboardFiles(), process.argv.includes('--check'));
 }
