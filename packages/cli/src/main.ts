@@ -4,6 +4,7 @@ import { redactText } from '@emostream/runtime';
 import { registerAnalyze } from './analyze.js';
 import { registerTrain } from './train.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerServe } from './serve.js'; import { registerEvents } from './events.js';
 
 const program = new Command('emostream')
   .description('facial emotion timelines from camera streams and video files')
@@ -11,6 +12,7 @@ const program = new Command('emostream')
 registerAnalyze(program);
 registerTrain(program);
 registerEvaluate(program);
+registerServe(program); registerEvents(program);
 
 program.parseAsync(process.argv).then(() => {
   // tfjs-node and ffprobe can keep handles open; the work is done.

@@ -1,5 +1,5 @@
 /** Producing: an idempotent producer, and sends capped in bytes so no record batch exceeds the broker's limit. */
-import type { Kafka, Producer, Transaction } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type Transaction } from 'kafkajs';
 import type { OutMessage } from './codec/message.js';
 
 /** Messages for one topic. */
@@ -50,4 +50,11 @@ export async function sendCapped(to: Producer | Transaction, batches: TopicMessa
   }
   await flush();
   return sent;
+}
+
+/** The partition kafkajs's default (Java-compatible murmur2) partitioner gives a key among `partitions`. */
+export function partitionForKey(key: string, partitions: number): number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  return partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
 }

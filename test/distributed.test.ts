@@ -1,0 +1,244 @@
+// The distributed mode against a real Kafka broker (random topic names per test): the same clip
+// gives the same events embedded and over Kafka; an aggregator restart mid-stream loses no frame
+// and doubles no event; bad messages land in the dead-letter topics while good ones flow; two
+// classifiers in one group share the load.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { concatMap, from, lastValueFrom, toArray, filter, map } from 'rxjs';
+import { EMOTIONS, SCHEMA_VERSION, type EmotionEvent } from '@emostream/contracts';
+import { createMetrics, loadTf, silentLogger, type TfRuntime } from '@emostream/runtime';
+import { createValve, frameSource } from '@emostream/ingest';
+import { createDetector, parseDetectorConfig, type FaceDetector } from '@emostream/detector';
+import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
+import { parseAggregatorConfig } from '@emostream/aggregator';
+import { buildModel, saveModelDir, PAPER_ARCHITECTURE, modelsRoot, type ModelCard } from '@emostream/model';
+import {
+  HEADER, createKafka, createProducer, ensureTopics, header, kafkaConfigFromEnv, partitionForKey, pipelineTopicSpecs, pipelineTopics,
+  encodeFrame, encodeControl, sendCapped, type Kafka, type KafkaConfig, type KafkaMessage, type RunningStage,
+} from '@emostream/kafka';
+import { embeddedPipeline } from '../packages/cli/src/pipeline.js';
+import { startAggregator, startClassifier, startDetector, startIngest, toJpegFrame, type ServiceDeps } from '../packages/cli/src/serve.js';
+import { subscribeEvents } from '../packages/cli/src/events.js';
+import { brokerUnavailable, ensureBroker, randomTopics } from './helpers/kafka.js';
+
+const CLIP = path.resolve('../shared/data/media/short_hamilton_clip.mp4');
+// 4 fps keeps the file under the time budget on 2 cores; one frame interval is 250 ms.
+const FPS = 4;
+const FRAME_MS = 1000 / FPS;
+const skip = !existsSync(CLIP) ? `sample clip ${CLIP} not found` : brokerUnavailable();
+
+let brokers: string[];
+let rt: TfRuntime;
+let detector: FaceDetector;
+let model: EmotionModel;
+const detectorConfig = parseDetectorConfig({});
+const aggregatorConfig = parseAggregatorConfig({});
+const classify = { maxWaitMs: 20, maxBatchFrames: 16 };
+let reference: EmotionEvent[] = [];
+const running: Array<{ stop(): Promise<void> }> = [];
+
+async function modelDir(): Promise<string> {
+  if (existsSync(path.join(modelsRoot(), 'DEFAULT'))) return path.join(modelsRoot(), (await fs.readFile(path.join(modelsRoot(), 'DEFAULT'), 'utf8')).trim());
+  // No shipped model: an untrained one of the real architecture (both modes run the same one).
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emo-dist-model-'));
+  const m = buildModel(rt.tf, PAPER_ARCHITECTURE, 7);
+  const card = { name: 'paper', version: 'untrained-test', createdAt: new Date().toISOString(), architecture: PAPER_ARCHITECTURE, parameters: m.countParams(), labels: [...EMOTIONS], preprocessing: 'test', training: {}, evaluation: {} } satisfies ModelCard;
+  await saveModelDir(m, dir, card);
+  m.dispose();
+  return dir;
+}
+
+function setup(prefix: string, partitions = 3): { kafka: Kafka; config: KafkaConfig; deps: ServiceDeps } {
+  const config = kafkaConfigFromEnv({}, { brokers, topicPrefix: prefix, partitions, sessionTimeoutMs: 10_000 });
+  const kafka = createKafka(config, 'test', silentLogger);
+  return { kafka, config, deps: { kafka, config, logger: silentLogger, metrics: createMetrics() } };
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sourceSettings = { fpsLimit: FPS };
+const summary = (e: EmotionEvent) => `${e.cameraId} ${e.type} ${e.personId} ${e.emotion}`;
+
+function assertSameEvents(got: EmotionEvent[], want: EmotionEvent[], label: string) {
+  assert.deepEqual(got.map(summary), want.map(summary), `${label}: same events (type, person, emotion) in the same order`);
+  got.forEach((e, i) => assert.ok(Math.abs(e.mediaTimeMs - want[i].mediaTimeMs) <= FRAME_MS, `${label}: event ${i} at ${e.mediaTimeMs} ms vs ${want[i].mediaTimeMs} ms`));
+}
+
+/** Collects the events topic (read_committed) from the beginning. */
+async function collectEvents(config: KafkaConfig): Promise<{ events: EmotionEvent[]; stop(): Promise<void> }> {
+  const events: EmotionEvent[] = [];
+  const sub = await subscribeEvents({ config, logger: silentLogger, fromBeginning: true, onEvent: (e) => events.push(e) });
+  running.push(sub);
+  return { events, stop: sub.stop };
+}
+
+/** Reads `n` messages of a topic from the beginning. */
+async function readTopic(kafka: Kafka, topic: string, n: number, timeoutMs = 60_000): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: `read-${topic}-${Date.now()}` });
+  const got: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message); } });
+    await waitFor(`${n} messages on ${topic}`, () => got.length >= n, timeoutMs);
+    return got;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+before(async () => {
+  if (skip) return;
+  brokers = await ensureBroker();
+  rt = await loadTf();
+  detector = await createDetector(detectorConfig, { tf: rt });
+  model = await loadEmotionModel(rt.tf, { model: await modelDir() });
+  // The embedded reference: the same JPEG frames ingest sends, through the embedded pipeline.
+  const valve = createValve();
+  const frames$ = frameSource({ cameraId: 'cam0', url: CLIP, ...sourceSettings }, { logger: silentLogger, valve }).pipe(concatMap((f) => from(toJpegFrame(f))));
+  const out = await lastValueFrom(embeddedPipeline(frames$, {
+    cameraId: 'cam0', detector, detectorConfig, model: () => model, classify, aggregator: aggregatorConfig, queueMaxFrames: 8,
+    logger: silentLogger, valve, backend: rt.provider,
+  }).pipe(filter((o) => o.kind === 'event'), map((o) => (o as { event: EmotionEvent }).event), toArray()));
+  reference = out;
+}, { timeout: 180_000 });
+
+after(async () => {
+  for (const r of running.reverse()) await r.stop().catch(() => {});
+  await detector?.dispose();
+  model?.dispose();
+});
+
+async function startStages(deps: ServiceDeps, opts: { classifiers?: number } = {}) {
+  const det = await startDetector({ ...deps, detector, detectorConfig });
+  running.push(det);
+  const cls: RunningStage[] = [];
+  for (let i = 0; i < (opts.classifiers ?? 1); i++) {
+    const c = await startClassifier({ ...deps, model: () => model, classify, backend: rt.provider });
+    running.push(c);
+    cls.push(c);
+  }
+  const agg = await startAggregator({ ...deps, aggregatorConfig });
+  running.push(agg);
+  return { det, cls, agg };
+}
+
+test('the same clip gives the same persons and events embedded and over Kafka', { skip, timeout: 120_000 }, async () => {
+  assert.ok(reference.some((e) => e.type === 'person.appeared'), 'the reference run finds at least one person');
+  const { config, kafka, deps } = setup(randomTopics());
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  const { agg } = await startStages(deps);
+  const events = await collectEvents(config);
+  const ingest = startIngest([{ cameraId: 'cam0', url: CLIP, settings: sourceSettings }], deps);
+  const s = await ingest.done;
+  assert.ok(s.cameras.cam0.produced > 0);
+  assert.equal(s.cameras.cam0.dropped, 0, 'a file source loses no frame');
+  await waitFor('the end of cam0 at the aggregator', () => agg.stats.controls >= 1);
+  await waitFor('every event', () => events.events.length >= reference.length, 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assertSameEvents(events.events, reference, 'distributed vs embedded');
+  assert.equal(agg.aggregator().stats.frames, s.cameras.cam0.produced, 'every produced frame reached the aggregator once');
+});
+
+test('an aggregator restart mid-stream loses no frame and doubles no event', { skip, timeout: 120_000 }, async () => {
+  const { config, kafka, deps } = setup(randomTopics());
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  const { agg } = await startStages(deps);
+  const events = await collectEvents(config);
+  const ingest = startIngest([{ cameraId: 'cam0', url: CLIP, settings: sourceSettings }], deps);
+  // Stop it once it has handled part of the clip, then start a new one: it restores the state topic.
+  await waitFor('the first aggregator to process frames', () => agg.aggregator().stats.frames >= 8);
+  const before = agg.aggregator().stats.frames;
+  await agg.stop();
+  const agg2 = await startAggregator({ ...deps, aggregatorConfig });
+  running.push(agg2);
+  const s = await ingest.done;
+  await waitFor('the end of cam0 at the restarted aggregator', () => agg2.stats.controls >= 1);
+  await waitFor('every event', () => events.events.length >= reference.length, 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assertSameEvents(events.events, reference, 'with a restart');
+  const keys = events.events.map((e) => `${summary(e)} ${e.mediaTimeMs}`);
+  assert.equal(new Set(keys).size, keys.length, 'no event twice');
+  // Frames before the stop were in the restored state; the rest were processed by the new one.
+  assert.equal(before + agg2.aggregator().stats.frames, s.cameras.cam0.produced, 'every frame processed exactly once across the restart');
+});
+
+test('bad messages of every kind go to the dead-letter topics with their reason; good ones keep flowing', { skip, timeout: 120_000 }, async () => {
+  const { config, kafka, deps } = setup(randomTopics(), 1);
+  const t = pipelineTopics(config.topicPrefix);
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  await startStages(deps);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  running.push({ stop: () => producer.disconnect() });
+  const ref = { schemaVersion: SCHEMA_VERSION, cameraId: 'bad', seq: 0, mediaTimeMs: 0, capturedAtMs: Date.now(), width: 64, height: 64 };
+  const jpeg = await toJpegFrame({ ...ref, pixels: { format: 'rgb', data: Buffer.alloc(64 * 64 * 3, 128) } });
+  const good = (seq: number) => encodeFrame({ ...jpeg, cameraId: 'good', seq, mediaTimeMs: seq * 250, capturedAtMs: Date.now() + seq });
+  const frameMsg = (headers: Record<string, string>, value: Buffer) => ({ key: 'bad', value, headers });
+  const frames = [
+    good(0),
+    frameMsg({ [HEADER.frame]: '{not json' }, jpeg.pixels.data),
+    frameMsg({ [HEADER.frame]: JSON.stringify({ ...ref, schemaVersion: 2 }) }, jpeg.pixels.data),
+    frameMsg({ [HEADER.schema]: '7', [HEADER.frame]: JSON.stringify(ref) }, jpeg.pixels.data),
+    frameMsg({ [HEADER.frame]: JSON.stringify({ ...ref, width: -1 }) }, jpeg.pixels.data),
+    frameMsg({ [HEADER.frame]: JSON.stringify(ref) }, Buffer.from('not a jpeg at all')),
+    frameMsg({ [HEADER.frame]: JSON.stringify(ref) }, jpeg.pixels.data.subarray(0, Math.floor(jpeg.pixels.data.length / 2))),
+    good(1),
+    encodeControl({ type: 'end', cameraId: 'good' }),
+  ];
+  const faces = [
+    { key: 'bad', value: Buffer.from('garbage'), headers: {} },
+    { key: 'bad', value: Buffer.concat([Buffer.from([0x45, 0x53, 1, 1, 0, 0, 0, 2]), Buffer.from('{}')]), headers: {} },
+  ];
+  const emotions = [
+    { key: 'bad', value: Buffer.from('{"frame":'), headers: {} },
+    { key: 'bad', value: Buffer.from(JSON.stringify({ frame: { ...ref, schemaVersion: 99 }, faces: [], modelVersion: 'x' })), headers: {} },
+  ];
+  await sendCapped(producer, [{ topic: t.frames, messages: frames }, { topic: t.faces, messages: faces }, { topic: t.emotions, messages: emotions }], config.maxBytesPerSend);
+  const reasons = async (topic: string, n: number) => (await readTopic(kafka, topic, n)).map((m) => header(m, HEADER.dlqReason));
+  assert.deepEqual(await reasons(t.dlq.frames, 6), ['malformed', 'schema_version', 'schema_version', 'malformed', 'undecodable_image', 'undecodable_image']);
+  assert.deepEqual(await reasons(t.dlq.faces, 2), ['malformed', 'malformed']);
+  assert.deepEqual(await reasons(t.dlq.emotions, 2), ['malformed', 'schema_version']);
+  const dead = await readTopic(kafka, t.dlq.frames, 6);
+  assert.equal(header(dead[0], HEADER.dlqStage), 'detector');
+  assert.match(header(dead[0], HEADER.dlqDetail) ?? '', /not JSON/);
+  // The good frames around the bad ones went all the way through, and the end marker after them.
+  const out = await readTopic(kafka, t.emotions, 5);
+  const good0 = out.filter((m) => header(m, HEADER.kind) === 'emotions').map((m) => JSON.parse(m.value!.toString()).frame);
+  assert.deepEqual(good0.filter((f) => f.cameraId === 'good').map((f) => f.seq), [0, 1]);
+  assert.ok(out.some((m) => header(m, HEADER.kind) === 'end'), 'the end marker passed the detector and the classifier');
+  const metrics = await (deps.metrics!.registry.getSingleMetricAsString('emostream_dead_letters_total'));
+  assert.match(metrics, /stage="detector",reason="undecodable_image"} 2/);
+});
+
+test('two classifiers in one group share the load and lose nothing', { skip, timeout: 150_000 }, async () => {
+  const { config, kafka, deps } = setup(randomTopics(), 2);
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  // Two cameras on different partitions, so each classifier gets one.
+  const cams = ['camA', 'camB', 'camC', 'camD', 'camE'];
+  const a = cams.find((c) => partitionForKey(c, 2) === 0)!;
+  const b = cams.find((c) => partitionForKey(c, 2) === 1)!;
+  const { cls, agg } = await startStages(deps, { classifiers: 2 });
+  await waitFor('both classifiers in the group', () => cls.every((c) => c.ready().ok));
+  const events = await collectEvents(config);
+  const half = { fpsLimit: FPS };
+  await startIngest([{ cameraId: a, url: CLIP, settings: half }, { cameraId: b, url: CLIP, settings: half }], deps).done;
+  await waitFor('the end of both cameras', () => agg.stats.controls >= 2, 90_000);
+  await waitFor('every event', () => events.events.length >= 2 * reference.length, 30_000);
+  assert.ok(cls[0].stats.consumed > 0 && cls[1].stats.consumed > 0, `both classifiers worked (${cls[0].stats.consumed} and ${cls[1].stats.consumed} messages)`);
+  for (const cam of [a, b]) {
+    assertSameEvents(events.events.filter((e) => e.cameraId === cam), reference.map((e) => ({ ...e, cameraId: cam })), `camera ${cam}`);
+  }
+});
