@@ -89,7 +89,7 @@ export function cameraDashboard(): Dashboard {
     }))
     .withRow(new RowBuilder('People and emotions'))
     .withPanel(series({
-      title: 'Persons in view', unit: 'short', min: 0, width: 8,
+      title: 'Persons in view over time', unit: 'short', min: 0, width: 8,
       description: 'Person tracks open on this camera.',
       queries: [{ expr: `sum(emostream_persons_active{${CAM}})`, legend: 'persons' }],
     }))
