@@ -8,6 +8,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from '@emostream/runtime';
 import { HEADER } from './codec/message.js';
 import { StageError } from './errors.js';
+import { createProducer } from './producer.js';
 
 const MARKER_KEY = '__emostream_marker__';
 
@@ -23,7 +24,7 @@ export interface ReadCompactedOptions {
 /** The latest value of every key of a (one-partition or keyed) compacted topic; tombstones remove keys. */
 export async function readCompacted(kafka: Kafka, topic: string, o: ReadCompactedOptions): Promise<Map<string, Buffer>> {
   const id = randomUUID();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createProducer(kafka);
   await producer.connect();
   try {
     await producer.send({ topic, acks: -1, messages: [{ key: MARKER_KEY, value: id, headers: { [HEADER.kind]: 'marker' } }] });

@@ -14,6 +14,10 @@ export function createProducer(kafka: Kafka, opts: { transactionalId?: string; t
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // An idempotent producer retries until the broker answers (kafkajs warns that a retry limit
+    // may break its guarantees); each wait is capped, and a caller whose send hangs is the
+    // backpressure: ingest's bounded queue drops or pauses, a stage stops consuming.
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     ...(opts.transactionalId ? { transactionalId: opts.transactionalId, transactionTimeout: opts.transactionTimeoutMs ?? 30_000 } : {}),
   });
 }
