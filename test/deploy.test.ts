@@ -63,7 +63,13 @@ function build(dir: string): Obj[] {
 }
 
 const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
-const named = (objs: Obj[], kind: string, name: string) => {
+/** The emostream-config ConfigMap of a build (its name carries kustomize's hash suffix). */
+const configOf = (objs: Obj[]): Obj => {
+  const c = objs.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('emostream-config'));
+  assert.ok(c, 'the emostream-config ConfigMap');
+  return c;
+};
+const named = (objs: Obj[], kind: string, name: string): Obj => {
   const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
   assert.ok(o, `${kind}/${name} missing`);
   return o;
@@ -165,8 +171,7 @@ for (const dir of BUILDS) {
 
 test('services: probes, metrics port, ConfigMap env, headless metrics Service, ServiceMonitor wiring', { skip: kustomize ? false : missingTool('kustomize') }, () => {
   const objs = build('deploy/k8s/overlays/gpu');
-  const config = byKind(objs, 'ConfigMap').find((c) => c.metadata.name.startsWith('emostream-config'));
-  assert.ok(config, 'the emostream-config ConfigMap');
+  const config = configOf(objs);
   assert.equal(config.data.EMOSTREAM_METRICS_PORT, String(METRICS_PORT));
   assert.equal(config.data.KAFKA_BROKERS, 'emostream-kafka-bootstrap:9092', 'the Strimzi bootstrap Service');
   const monitor = named(objs, 'ServiceMonitor', 'emostream');
@@ -244,11 +249,11 @@ test('Kafka: Strimzi KRaft cluster with a node pool and every pipeline topic; ex
   const topics = new Map(byKind(objs, 'KafkaTopic').map((t) => [t.spec.topicName ?? t.metadata.name, t]));
   const want = [...Object.values(TOPICS), ...Object.values(TOPICS).map(deadLetterTopic), 'aggregator-state'];
   assert.deepEqual([...topics.keys()].sort(), want.sort());
-  assert.equal(topics.get('aggregator-state').spec.config['cleanup.policy'], 'compact');
+  assert.equal(topics.get('aggregator-state')?.spec.config['cleanup.policy'], 'compact');
   for (const t of topics.values()) assert.equal(t.metadata.labels['strimzi.io/cluster'], 'emostream');
   const ext = build('deploy/k8s/overlays/external-kafka');
   assert.equal(ext.filter((o) => o.apiVersion.startsWith('kafka.strimzi.io')).length, 0);
-  const cfg = byKind(ext, 'ConfigMap').find((c) => c.metadata.name.startsWith('emostream-config'));
+  const cfg = configOf(ext);
   assert.notEqual(cfg.data.KAFKA_BROKERS, 'emostream-kafka-bootstrap:9092');
   assert.equal(cfg.data.KAFKA_SSL, 'true', 'SASL only over TLS');
   const np = named(ext, 'NetworkPolicy', 'emostream-services');
@@ -270,7 +275,7 @@ test('retraining: CronJob and Job write the model volume the classifier reads', 
     assert.deepEqual(claimOf(spec, '/models'), { readOnly: false, claim: 'emostream-models' });
     assert.ok(spec.containers[0].command.join(' ').includes('docker/retrain.sh'));
   }
-  const config = byKind(objs, 'ConfigMap').find((c) => c.metadata.name.startsWith('emostream-config'));
+  const config = configOf(objs);
   assert.equal(config.data.CLASSIFIER_MODEL, '/models/current', 'the symlink retrain.sh flips');
   assert.ok(fs.existsSync(path.join(ROOT, 'docker/retrain.sh')));
   named(objs, 'PersistentVolumeClaim', 'emostream-models');
