@@ -6,3 +6,5 @@ export * from './metrics.js';
 export * from './train.js';
 export * from './job.js';
 export * from './report.js';
+export * from './folds.js';
+export * from './crossval.js';

@@ -50,6 +50,8 @@ export interface TrainOptions {
   /** Stop after this many epochs in this call (the run resumes later). */
   maxEpochsThisRun?: number;
   progress?: (line: string) => void;
+  /** Start from these weights (fine-tuning) instead of a fresh model; compiled here. */
+  initialModel?: LayersModel;
 }
 
 /** Result of a training run: the best model (by validation accuracy) and the history. */
@@ -104,7 +106,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     state.config = { ...state.config, epochs: cfg.epochs };
     log(`resuming ${cfg.name} from epoch ${state.epochsDone}/${cfg.epochs} (best PublicTest ${(state.bestValAccuracy * 100).toFixed(2)}% at epoch ${state.bestEpoch})`);
   } else {
-    model = buildModel(tf, cfg.architecture, cfg.seed);
+    model = opts.initialModel ?? buildModel(tf, cfg.architecture, cfg.seed);
     compile(model);
     state = { config: cfg, epochsDone: 0, history: [], bestEpoch: 0, bestValAccuracy: -1 };
     await fsp.mkdir(opts.checkpointDir, { recursive: true });

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { redactText } from '@emostream/runtime';
 import { registerAnalyze } from './analyze.js';
-import { registerTrain } from './train.js';
+import { registerTrain, registerCrossval } from './train.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerServe } from './serve.js'; import { registerEvents } from './events.js';
 
@@ -11,6 +11,7 @@ const program = new Command('emostream')
   .showHelpAfterError(false);
 registerAnalyze(program);
 registerTrain(program);
+registerCrossval(program);
 registerEvaluate(program);
 registerServe(program); registerEvents(program);
 

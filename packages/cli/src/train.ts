@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { runTrainJob } from '@emostream/retrain';
-import { parseLabelMap, intOption } from './options.js';
+import { parseLabelMap, intOption, numberOption } from './options.js';
 
 /** Registers `train` on the program. */
 export function registerTrain(program: Command): void {
@@ -30,5 +30,38 @@ export function registerTrain(program: Command): void {
         batchSize: o.batchSize, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap),
         log: (l) => process.stderr.write(l + '\n'),
       });
+    });
+}
+
+/** Registers `crossval` (subject-independent k-fold, CK+'s protocol) on the program. */
+export function registerCrossval(program: Command): void {
+  program
+    .command('crossval')
+    .description('subject-independent k-fold cross-validation (no subject in both train and test), e.g. on CK+')
+    .requiredOption('--data <dir>', 'CK+ folder (index.csv with subject ids) or <label>/<image> folders named S<subject>_…')
+    .option('--folds <k>', 'number of folds', intOption('--folds', 2, 100), 10)
+    .option('--config <name>', 'paper or best', 'best')
+    .option('--init <dir>', 'fine-tune from this model directory in every fold (default: train from scratch)')
+    .option('--epochs <n>', 'epochs per fold', intOption('--epochs', 1, 10_000), 12)
+    .option('--lr <rate>', 'learning rate (default: the config\'s; lower it when fine-tuning)', numberOption('--lr', 1e-7, 1))
+    .option('--out <dir>', 'work folder for the folds\' checkpoints', 'runs/crossval')
+    .option('--json', 'print the result as one JSON object', false)
+    .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust')
+    .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .action(async (o) => {
+      const rt = await loadTf(o.backend as BackendChoice);
+      const { configByName, crossValidate, loadCkFolder, classCounts } = await import('@emostream/retrain');
+      const { loadModelDir } = await import('@emostream/model');
+      const cfg = configByName(o.config);
+      cfg.epochs = o.epochs;
+      if (o.lr !== undefined) { cfg.learningRate = o.lr; }
+      if (o.init) cfg.warmupEpochs = 0;
+      const log = (l: string) => process.stderr.write(l + '\n');
+      const set = await loadCkFolder(o.data, { cacheDir: '.cache/datasets', labelMap: parseLabelMap(o.labelMap), warn: (m) => log(`warning: ${m}`) });
+      log(`${set.labels.length} images, ${new Set(set.groups).size} subjects, classes ${JSON.stringify(classCounts(set))}`);
+      const init = o.init ? async () => (await loadModelDir(rt.tf, o.init)).model : undefined;
+      const r = await crossValidate({ tf: rt.tf, set, k: o.folds, config: cfg, init, workDir: o.out, name: o.init ? `finetune(${o.init})` : cfg.name, log });
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else process.stdout.write(`${o.folds}-fold subject-independent: accuracy ${(r.meanAccuracy * 100).toFixed(2)}% ± ${(r.stdAccuracy * 100).toFixed(2)}, balanced ${(r.meanBalancedAccuracy * 100).toFixed(2)}% (${r.subjects} subjects)\n`);
     });
 }

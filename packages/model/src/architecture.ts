@@ -40,7 +40,7 @@ export const PAPER_ARCHITECTURE: ArchitectureConfig = {
  * Still small enough for hundreds of faces per second on one CPU core.
  */
 export const BEST_ARCHITECTURE: ArchitectureConfig = {
-  kind: 'best', filters: [32, 64, 128, 256], blockDropout: 0.2, denseUnits: 256, denseDropout: 0.5, l2: 1e-4,
+  kind: 'best', filters: [32, 64, 128, 256], blockDropout: 0.2, denseUnits: 256, denseDropout: 0.5, l2: 0,
 };
 
 /** Builds an untrained model; input [batch, 48, 48, 1] in [0, 1], output 7 probabilities. */

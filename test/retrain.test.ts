@@ -1,0 +1,75 @@
+/** The retrain job end to end on real labelled faces: train briefly, beat chance on held-out subjects, evaluate, hot reload. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadTf, silentLogger } from '@emostream/runtime';
+import { loadEmotionModel, watchModel } from '@emostream/classifier';
+import { untrainedModelDir } from './helpers/model.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const CK = path.resolve(ROOT, '../shared/data/ckplus48');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-retrain-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [path.join(ROOT, 'bin/emostream.mjs'), ...args], { cwd: ROOT });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('train on CK+ (subject split), beat chance on unseen subjects, evaluate, hot-reload', { skip: fs.existsSync(CK) ? undefined : `${CK} is absent` }, async () => {
+  const out = path.join(tmp, 'ck');
+  const r = await run(['train', '--data', CK, '--config', 'best', '--epochs', '6', '--batch-size', '16', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /skipping label folder 'contempt' \(54 images\)/);
+  assert.match(r.stderr, /epoch 6\/6 .*ETA/);
+  const card = JSON.parse(fs.readFileSync(path.join(out, 'model', 'card.json'), 'utf8'));
+  const held = card.evaluation['ckplus-subject-80-20'];
+  // Six classes present (no neutral in CK+, contempt skipped); the largest class is ~27%.
+  assert.ok(held.accuracy > 0.35, `held-out accuracy ${held.accuracy}`);
+  assert.equal(card.training.epochsDone, 6);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'model', 'labels.json'), 'utf8')), ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']);
+
+  const ev = await run(['evaluate', '--model', path.join(out, 'model'), '--data', CK, '--json', '--report', path.join(tmp, 'ck.html')]);
+  assert.equal(ev.code, 0, ev.stderr);
+  const j = JSON.parse(ev.stdout);
+  for (const k of ['model', 'data', 'n', 'accuracy', 'balancedAccuracy', 'perClass', 'confusion', 'ece']) assert.ok(k in j, `evaluate --json lacks ${k}`);
+  assert.equal(j.n, 981 - 54);
+  assert.deepEqual(j.skippedLabels, { contempt: 54 });
+  assert.equal(j.confusion.length, 7);
+  assert.match(fs.readFileSync(path.join(tmp, 'ck.html'), 'utf8'), /class="heatmap"/);
+
+  // A running classifier picks up the new version from its model directory.
+  const { tf } = await loadTf();
+  const live = await untrainedModelDir('v0');
+  const handle = watchModel({ tf, dir: live, initial: await loadEmotionModel(tf, { model: live }), logger: silentLogger });
+  assert.equal(handle.current().version, 'v0');
+  for (const f of fs.readdirSync(path.join(out, 'model'))) fs.copyFileSync(path.join(out, 'model', f), path.join(live, f));
+  assert.equal(await handle.check(), true);
+  assert.equal(handle.current().version, card.version);
+  handle.close();
+  handle.current().dispose();
+});
+
+test('train: a missing data folder is a clear error', async () => {
+  const r = await run(['train', '--data', '/nonexistent/faces', '--out', path.join(tmp, 'x')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /emostream: data folder \/nonexistent\/faces does not exist/);
+});
+
+test('train: a folder with only unknown labels is an error naming them', async () => {
+  const d = path.join(tmp, 'odd');
+  fs.mkdirSync(path.join(d, 'contempt'), { recursive: true });
+  fs.copyFileSync(path.join(CK, fs.readdirSync(CK).includes('contempt') ? 'contempt/' + fs.readdirSync(path.join(CK, 'contempt'))[0] : ''), path.join(d, 'contempt', 'a.png'));
+  const r = await run(['train', '--data', d, '--out', path.join(tmp, 'y')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /skipping label folder 'contempt' \(1 images\)/);
+  assert.match(r.stderr, /emostream: no usable images in/);
+});
