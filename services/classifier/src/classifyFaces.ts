@@ -4,7 +4,7 @@
  * emotions message per frame, in order.
  */
 import { asyncScheduler, bufferTime, concatMap, filter, from, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { EMOTIONS, toProbabilities, SCHEMA_VERSION, type EmotionsMessage, type FacesMessage } from '@emostream/contracts';
+import { EMOTIONS, argmaxEmotion, toProbabilities, SCHEMA_VERSION, type EmotionsMessage, type FacesMessage } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { EmotionModel } from './emotionModel.js';
 
@@ -63,6 +63,7 @@ export function classifyFaces(deps: ClassifyDeps): OperatorFunction<FacesMessage
       try {
         const out = await classifyBatch(model, batch);
         if (faces) metrics?.batchSize.observe(faces);
+        if (metrics) for (const m of out) for (const f of m.faces) metrics.emotions.inc({ camera: m.frame.cameraId, emotion: argmaxEmotion(f.probabilities).emotion });
         return out;
       } catch (err) {
         // A failed batch must not stop the stream: its frames go on with no faces, counted.
