@@ -128,6 +128,8 @@ interface Ctx {
   secrets: string[];
   shown: string;
   seq: number;
+  /** Capture times of the frames of the last 5 s, for the input-fps gauge. */
+  recent: number[];
 }
 
 function context(config: SourceConfig, deps: FrameSourceDeps): Ctx {
@@ -141,6 +143,7 @@ function context(config: SourceConfig, deps: FrameSourceDeps): Ctx {
     secrets: urlSecrets(config.url),
     shown,
     seq: 0,
+    recent: [],
   };
 }
 
@@ -157,6 +160,13 @@ function toFrame(ctx: Ctx, args: FfmpegArgs, data: Buffer, mediaTimeMs: number, 
   ctx.stats.framesDecoded++;
   ctx.stats.lastFrameAtMs = capturedAtMs;
   deps.metrics?.framesDecoded.inc({ camera: ctx.config.cameraId });
+  if (deps.metrics) {
+    // Input rate over the last 5 s of wall time (what the camera delivers, before any drop).
+    ctx.recent.push(capturedAtMs);
+    while (ctx.recent.length && ctx.recent[0] < capturedAtMs - 5000) ctx.recent.shift();
+    const span = Math.max(1000, capturedAtMs - ctx.recent[0]);
+    deps.metrics.inputFps.set({ camera: ctx.config.cameraId }, ctx.recent.length > 1 ? ((ctx.recent.length - 1) * 1000) / span : 0);
+  }
   return {
     schemaVersion: SCHEMA_VERSION, cameraId: ctx.config.cameraId, seq: ctx.seq++, mediaTimeMs, capturedAtMs,
     width: args.width, height: args.height, pixels: { format: 'rgb', data },
