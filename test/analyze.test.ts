@@ -48,12 +48,13 @@ test('a real clip with one woman: one person, schema-valid events and timelines,
   assert.ok(person.lastSeenMs - person.firstSeenMs > 12_000, 'tracked through most of the 15.5 s clip');
   const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
   assert.match(html, /data-person-id="p1"/);
+  assert.ok(!html.includes('data:image'), 'no face image in the report unless --thumbnails');
   assert.match(r.stderr, /analysed \d+ frames .* fps, [\d.]+x real time; \d+ faces, 1 persons/);
 });
 
 test('several people across scene cuts: performer first, audience faces later', async () => {
   const out = path.join(tmp, 'hamilton');
-  const r = await run(['analyze', path.join(MEDIA, 'short_hamilton_clip.mp4'), '--model', model, '--out', out, '--quiet']);
+  const r = await run(['analyze', path.join(MEDIA, 'short_hamilton_clip.mp4'), '--model', model, '--out', out, '--quiet', '--thumbnails']);
   assert.equal(r.code, 0, r.stderr);
   const tl = TimelinesSchema.parse(JSON.parse(fs.readFileSync(path.join(out, 'timelines.json'), 'utf8')));
   const persons = Object.values(tl.cameras.cam0.persons);
@@ -61,6 +62,11 @@ test('several people across scene cuts: performer first, audience faces later', 
   // The clip ends on an audience shot with three prominent faces.
   const atEnd = persons.filter((p) => p.lastSeenMs > 9000);
   assert.ok(atEnd.length >= 2 && atEnd.length <= 5, `audience faces at the end: ${atEnd.length}`);
+  // --thumbnails: one face picture per person, in the report only.
+  const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  const pics = new Set(html.match(/data:image\/png;base64,[A-Za-z0-9+/=]{100,}/g) ?? []);
+  assert.equal(pics.size, persons.length);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['events.jsonl', 'report.html', 'timelines.json']);
 });
 
 test('a truncated MP4 is analysed up to the cut', async () => {

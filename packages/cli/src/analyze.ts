@@ -34,6 +34,8 @@ export interface AnalyzeOptions {
   backend: string;
   progress: boolean;
   quiet: boolean;
+  /** Put one face thumbnail per person in the report (off by default: faces are biometric data). */
+  thumbnails: boolean;
 }
 
 /** What a finished run produced (also used by the benchmark). */
@@ -54,6 +56,16 @@ export interface AnalyzeResult {
 function formatEvent(e: EmotionEvent): string {
   const t = (e.mediaTimeMs / 1000).toFixed(1).padStart(7);
   return `${t}s  ${e.cameraId} ${e.personId.padEnd(4)} ${e.type.padEnd(16)} ${e.emotion} (${e.confidence.toFixed(2)})`;
+}
+
+async function thumbnails(best: Map<string, { crop: Uint8Array }>): Promise<Record<string, string>> {
+  const sharp = (await import('sharp')).default;
+  const out: Record<string, string> = {};
+  for (const [k, { crop }] of best) {
+    const png = await sharp(Buffer.from(crop), { raw: { width: 48, height: 48, channels: 1 } }).resize(96, 96).png().toBuffer();
+    out[k] = `data:image/png;base64,${png.toString('base64')}`;
+  }
+  return out;
 }
 
 /** Runs the embedded pipeline on one source. */
@@ -82,6 +94,8 @@ export async function analyze(source: string, o: AnalyzeOptions): Promise<Analyz
   let events = 0;
   let timelines: Timelines | undefined;
   let modelVersion = initial.version;
+  // Opt-in thumbnails: the best-scoring crop per person, kept in memory only for the report.
+  const best = new Map<string, { crop: Uint8Array; score: number }>();
   const server = o.metricsPort !== undefined
     ? await startMetricsServer({ port: o.metricsPort, registry: metrics.registry, ready: () => ({ ok: stats.framesDecoded > 0, reasons: stats.framesDecoded > 0 ? [] : ['no frame decoded yet'] }) })
     : undefined;
@@ -110,6 +124,10 @@ export async function analyze(source: string, o: AnalyzeOptions): Promise<Analyz
       classify: { maxWaitMs: 20, maxBatchFrames: 16 }, aggregator: parseAggregatorConfig({}), queueMaxFrames: srcConfig.queueMaxFrames,
       logger, metrics, backend: rt.provider, stats, valve,
       onAggregator: (a) => { aggregator = a; },
+      onPersonCrop: o.thumbnails ? (cam, person, crop, score) => {
+        const k = `${cam}/${person}`;
+        if ((best.get(k)?.score ?? -1) < score) best.set(k, { crop: Uint8Array.from(crop), score });
+      } : undefined,
       onEmotions: (m) => {
         state.frames++; state.faces += m.faces.length; state.mediaTimeMs = m.frame.mediaTimeMs; modelVersion = m.modelVersion;
         state.drops = stats.framesDropped; state.reconnects = stats.reconnects;
@@ -147,6 +165,7 @@ export async function analyze(source: string, o: AnalyzeOptions): Promise<Analyz
       reconnects: stats.reconnects, modelVersion, backend: rt.provider, detector: detector.name,
     },
     timelines,
+    thumbnails: o.thumbnails ? await thumbnails(best) : undefined,
   });
   await fsp.writeFile(path.join(o.out, 'report.html'), html);
   return {
@@ -173,6 +192,7 @@ export function registerAnalyze(program: Command): void {
     .option('--give-up-after <s>', 'a camera that sends no frame for this long is given up (0 = never)', numberOption('--give-up-after', 0, 7 * 24 * 3600), 60)
     .option('--max-width <px>', 'frames wider than this are scaled down first', intOption('--max-width', 64, 7680), 1280)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .option('--thumbnails', 'put one face thumbnail per person in report.html (off by default: faces are biometric data)', false)
     .option('--no-progress', 'no progress line on stderr')
     .option('--quiet', 'print only errors and the final summary', false)
     .action(async (source: string, opts) => {

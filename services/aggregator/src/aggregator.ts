@@ -24,6 +24,11 @@ export interface AggregatorDeps {
   metrics?: PipelineMetrics;
   /** Optional appearance descriptor hook for the tracker. */
   appearance?: AppearanceDescriptor;
+  /**
+   * Called for each face of a frame that belongs to a confirmed person (after the frame's
+   * events): which face index of the message is which person. Used for opt-in thumbnails.
+   */
+  onPersonFace?: (frame: FrameRef, faceIndex: number, personId: string) => void;
   /** Wall clock for the latency metric only (tracking never reads it); `Date.now` by default. */
   now?: () => number;
 }
@@ -91,6 +96,7 @@ export class Aggregator {
   private readonly log: Logger;
   private readonly metrics?: PipelineMetrics;
   private readonly appearance?: AppearanceDescriptor;
+  private readonly onPersonFace?: AggregatorDeps['onPersonFace'];
   private readonly now: () => number;
   private cams = new Map<string, { state: CameraState; tracker: FaceTracker }>();
   private modelVersion?: string;
@@ -102,6 +108,7 @@ export class Aggregator {
     this.log = (deps.logger ?? silentLogger).child({ stage: 'aggregator' });
     this.metrics = deps.metrics;
     this.appearance = deps.appearance;
+    this.onPersonFace = deps.onPersonFace;
     this.now = deps.now ?? Date.now;
   }
 
@@ -177,6 +184,9 @@ export class Aggregator {
       events.push(this.event('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));
     }
 
+    if (this.onPersonFace) {
+      u.tracks.forEach((track, j) => { if (track.personId) this.onPersonFace!(frame, j, track.personId); });
+    }
     this.metrics?.personsActive.set({ camera: frame.cameraId }, cam.tracker.persons.length);
     this.observe(events, frame.capturedAtMs);
     return events;
