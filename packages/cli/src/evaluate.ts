@@ -1,11 +1,12 @@
 /** `emostream evaluate`: scores a model (ours or Human's) on any labelled folder, as JSON and as a report. */
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
 import {
-  DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, readPathColumn, subset,
+  DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadFerPlus, loadLabelFolder, readPathColumn, subset,
   summarise, renderEvaluationReport, type LabelledSet, type EpochRecord,
 } from '@emostream/retrain';
 import { EMOTIONS } from '@emostream/contracts';
@@ -27,8 +28,17 @@ export async function scoreSet(model: EmotionModel, set: LabelledSet, name: stri
 }
 
 /** Loads the evaluation set of a folder; for FER-2013, also the variants without duplicates/blank. */
-async function loadEvalSets(data: string, split: string | undefined, equalize: boolean, labelMap: Record<string, string>, warn: (m: string) => void) {
+async function loadEvalSets(data: string, split: string | undefined, equalize: boolean, labelMap: Record<string, string>, warn: (m: string) => void, ferplus?: string) {
   const opts = { cacheDir: path.resolve('.cache/datasets'), warn, labelMap, equalize };
+  if (ferplus) {
+    if (!isFerFolder(data)) throw new DataError(`--ferplus needs --data to be the FER-2013 folder (train/ test/), got ${data}`);
+    const votes = path.join(ferplus, 'fer2013new.csv'), mapping = path.join(ferplus, 'mapping.csv');
+    for (const f of [votes, mapping]) if (!fsSync.existsSync(f)) throw new DataError(`${f} is missing: --ferplus needs fer2013new.csv and mapping.csv`);
+    const which = (split ?? 'PrivateTest') as (typeof FER_SPLITS)[number];
+    if (!FER_SPLITS.includes(which)) throw new DataError(`--split must be one of ${FER_SPLITS.join(', ')}, got '${split}'`);
+    const sets = await loadFerPlus(data, votes, mapping, opts);
+    return { set: sets[which], name: `ferplus-majority-${which}`, variants: {} };
+  }
   if (isFerFolder(data)) {
     const which = (split ?? 'PrivateTest') as (typeof FER_SPLITS)[number];
     if (!FER_SPLITS.includes(which)) throw new DataError(`--split must be one of ${FER_SPLITS.join(', ')} for FER-2013, got '${split}'`);
@@ -61,13 +71,14 @@ export function registerEvaluate(program: Command): void {
     .option('--json', 'print one JSON object on stdout', false)
     .option('--report <file>', 'write the HTML report here (default: evaluation.html in the current folder)')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust')
+    .option('--ferplus <dir>', 'score against FER+ majority votes (folder with fer2013new.csv and mapping.csv); --data is the FER-2013 folder')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
       const rt = await loadTf(o.backend as BackendChoice);
       const model = await loadEmotionModel(rt.tf, { model: o.model });
       const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
       // Human's model was trained on plain gray faces; ours on equalised ones: each gets its own input.
-      const { set, name, variants } = await loadEvalSets(o.data, o.split, o.model !== 'human', parseLabelMap(o.labelMap), warn);
+      const { set, name, variants } = await loadEvalSets(o.data, o.split, o.model !== 'human', parseLabelMap(o.labelMap), warn, o.ferplus);
       const skipped = Object.entries(set.skippedLabels);
       const main = await scoreSet(model, set, model.version, name);
       const extra: Record<string, unknown> = {};
