@@ -17,5 +17,6 @@ export { deadLetter, type DeadLetterInfo } from './dlq.js';
 export { StageError } from './errors.js';
 export { runStage, type StageSpec, type RunningStage, type StageStats, type Correlation, type TransactionalOptions } from './runStage.js';
 export { readCompacted, type ReadCompactedOptions } from './compacted.js';
+export { lagOf, startLagMonitor, DEFAULT_LAG_INTERVAL_MS, type LagMonitor, type LagMonitorOptions } from './lag.js';
 /** kafkajs types the services need (they never import kafkajs themselves). */
 export type { Kafka, Consumer, Producer, KafkaMessage, EachMessagePayload } from 'kafkajs';

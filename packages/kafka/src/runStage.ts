@@ -14,6 +14,7 @@ import type { Decoded, InMessage, OutMessage } from './codec/message.js';
 import { deadLetter } from './dlq.js';
 import { StageError } from './errors.js';
 import { createProducer, sendCapped, type TopicMessages } from './producer.js';
+import { startLagMonitor, type LagMonitor } from './lag.js';
 
 /**
  * How outputs are matched to the input that caused them (a commit needs to know when an input is done).
@@ -67,7 +68,10 @@ export interface StageSpec<In, Out> {
   /** A new group starts at the earliest offset (default true: frames produced before the first start are not skipped). */
   fromBeginning?: boolean;
   logger: Logger;
+  /** With metrics, the group's lag on this member's partitions is polled into `consumerLag`. */
   metrics?: PipelineMetrics;
+  /** How often the consumer lag is read, ms (default 5000; 0: never). */
+  lagIntervalMs?: number;
 }
 
 /** Counters of a running stage. */
@@ -284,10 +288,15 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     }
   };
 
+  const lag: LagMonitor | undefined = spec.metrics && spec.lagIntervalMs !== 0
+    ? startLagMonitor({ kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs })
+    : undefined;
+
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     joins++;
     if (joins > 1) rejoinPending = true;
+    lag?.assign(e.payload.memberAssignment);
     log.info('joined group', { groupId: spec.groupId, assignment: e.payload.memberAssignment });
   });
   consumer.on(consumer.events.CRASH, (e) => {
@@ -324,6 +333,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       if (stopped) return;
       stopped = true;
       await consumer.disconnect().catch((e: Error) => log.warn('consumer disconnect failed', { error: e.message }));
+      await lag?.stop();
       feeder?.close();
       await producer.disconnect().catch((e: Error) => log.warn('producer disconnect failed', { error: e.message }));
     },
