@@ -7,10 +7,10 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { EMPTY, concat, defer, from, lastValueFrom, merge, defaultIfEmpty, mergeMap, type Observable } from 'rxjs';
+import { EMPTY, catchError, concat, defer, from, lastValueFrom, merge, defaultIfEmpty, mergeMap, type Observable } from 'rxjs';
 import type { EmotionsMessage, FacesMessage, Frame } from '@emostream/contracts';
 import {
-  createLogger, createMetrics, loadTf, startMetricsServer, urlSecrets, type BackendChoice, type Logger, type PipelineMetrics,
+  createLogger, createMetrics, loadTf, redactText, startMetricsServer, urlSecrets, type BackendChoice, type Logger, type PipelineMetrics,
 } from '@emostream/runtime';
 import {
   boundedQueue, classifyInput, createIngestStats, createValve, dropCounter, frameSource, parseSourceConfig, type IngestStats, type SourceConfig,
@@ -65,7 +65,8 @@ export interface IngestSource {
 
 /** What a finished (or stopped) ingest run did, per camera. */
 export interface IngestSummary {
-  cameras: Record<string, { produced: number; dropped: number; decoded: number; reconnects: number }>;
+  /** `failed`: why the camera stopped (redacted), when it failed rather than ended. */
+  cameras: Record<string, { produced: number; dropped: number; decoded: number; reconnects: number; failed?: string }>;
 }
 
 /**
@@ -75,7 +76,8 @@ export interface IngestSummary {
  * its oldest waiting frame and counts it (`frames_dropped_total{reason="queue_full"}`), so a
  * slow broker never makes ingest grow without bound. When a source ends, an `end` control
  * message follows its last frame; the returned promise resolves once every frame and end marker
- * is acknowledged by the broker.
+ * is acknowledged by the broker. A camera that fails (an undecodable file, a camera given up) is
+ * logged, recorded in the summary (`failed`) and ended with its marker: the others go on.
  */
 export function startIngest(sources: IngestSource[], deps: ServiceDeps & { jpegQuality?: number; stats?: Record<string, IngestStats> }): { done: Promise<IngestSummary>; stop(): void } {
   const topics = pipelineTopics(deps.config.topicPrefix);
@@ -87,10 +89,16 @@ export function startIngest(sources: IngestSource[], deps: ServiceDeps & { jpegQ
   const one = (s: IngestSource): Observable<unknown> => defer(() => {
     const config = parseSourceConfig({ ...s.settings, cameraId: s.cameraId, url: s.url });
     const stats = deps.stats?.[s.cameraId] ?? createIngestStats();
-    const cam = (summary.cameras[s.cameraId] = { produced: 0, dropped: 0, decoded: 0, reconnects: 0 });
+    const cam: IngestSummary['cameras'][string] = (summary.cameras[s.cameraId] = { produced: 0, dropped: 0, decoded: 0, reconnects: 0 });
     const valve = classifyInput(config.url).kind === 'file' ? createValve() : undefined;
     const countDrop = dropCounter(s.cameraId, { metrics: deps.metrics, stats });
-    const frames$ = frameSource(config, { logger: deps.logger, metrics: deps.metrics, stats, valve });
+    const failed = (e: unknown) => {
+      // The error texts of ingest are redacted already; redact again in case a cause was not.
+      cam.failed = redactText((e as Error).message ?? String(e), urlSecrets(s.url));
+      deps.logger.error('source failed; the other cameras go on', { camera: s.cameraId, error: cam.failed });
+      return EMPTY;
+    };
+    const frames$ = frameSource(config, { logger: deps.logger, metrics: deps.metrics, stats, valve }).pipe(catchError(failed));
     const produce = async (f: Frame) => {
       await send(encodeFrame(await toJpegFrame(f, deps.jpegQuality)));
       cam.produced++;
@@ -99,7 +107,13 @@ export function startIngest(sources: IngestSource[], deps: ServiceDeps & { jpegQ
       frames$.pipe(boundedQueue(config.queueMaxFrames, (f) => { countDrop(f); cam.dropped++; }, (f: Frame) => from(produce(f)), { valve })),
       defer(() => from(send(encodeControl({ type: 'end', cameraId: s.cameraId })))),
     ).pipe(defaultIfEmpty(undefined), mergeMap(() => { cam.decoded = stats.framesDecoded; cam.reconnects = stats.reconnects; return EMPTY; }));
-  });
+  }).pipe(catchError((e) => {
+    // Bad settings of one camera (checked again here for in-process callers; `serve` checks them at start).
+    summary.cameras[s.cameraId] ??= { produced: 0, dropped: 0, decoded: 0, reconnects: 0 };
+    summary.cameras[s.cameraId].failed = redactText((e as Error).message ?? String(e), urlSecrets(s.url));
+    deps.logger.error('source failed; the other cameras go on', { camera: s.cameraId, error: summary.cameras[s.cameraId].failed });
+    return EMPTY;
+  }));
   const run = async () => {
     await producer.connect();
     try {
@@ -257,6 +271,21 @@ export const ServeConfigSchema = z.strictObject({
   modelPollMs: z.number().int().min(0).max(3_600_000).default(10_000).describe('Classifier: how often the model directory is checked for a new version, ms; 0 = never (env CLASSIFIER_MODEL_POLL_MS)'),
   jpegQuality: z.number().int().min(30).max(100).default(DEFAULT_JPEG_QUALITY).describe('Ingest: JPEG quality of frames on the wire (env INGEST_JPEG_QUALITY)'),
   fpsLimit: z.number().min(0.1).max(120).default(10).describe('Ingest: frames per second at most per camera (env INGEST_FPS)'),
+  maxWidth: z.number().int().min(16).max(7680).default(1280).describe('Ingest: wider frames are scaled down, pixels (env INGEST_MAX_WIDTH)'),
+  maxHeight: z.number().int().min(16).max(4320).default(720).describe('Ingest: taller frames are scaled down, pixels (env INGEST_MAX_HEIGHT)'),
+  stallTimeoutMs: z.number().int().min(500).max(600_000).default(10_000)
+    .describe('Ingest: a camera that delivers no frame for this long is restarted, ms (env INGEST_STALL_TIMEOUT_MS)'),
+  readTimeoutMs: z.number().int().min(100).max(600_000).default(5_000).describe('Ingest: RTSP socket timeout handed to ffmpeg, ms (env INGEST_READ_TIMEOUT_MS)'),
+  backoffInitialMs: z.number().int().min(10).max(60_000).default(500).describe('Ingest: first reconnect delay, ms (env INGEST_BACKOFF_INITIAL_MS)'),
+  // 3 s, not the library's 30 s: a camera that comes back is read again within ~3 s (plus its
+  // first keyframe), and a try against a closed port costs one ffmpeg start (~70 ms).
+  backoffMaxMs: z.number().int().min(10).max(600_000).default(3_000).describe('Ingest: longest reconnect delay, ms (env INGEST_BACKOFF_MAX_MS)'),
+  // 0 for a service: a camera that is away is retried for ever (the CameraStalled alert tells
+  // the operator); giving up would only stop this camera, never the others.
+  giveUpAfterMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(0)
+    .describe('Ingest: give a silent camera up after this long, ms; 0 = retry for ever (env INGEST_GIVE_UP_AFTER_MS)'),
+  queueMaxFrames: z.number().int().min(1).max(10_000).default(8).describe('Ingest: frames waiting per camera before the oldest is dropped (env INGEST_QUEUE_MAX_FRAMES)'),
+  rtspTransport: z.enum(['tcp', 'udp']).default('tcp').describe('Ingest: RTSP transport (env INGEST_RTSP_TRANSPORT)'),
   transactionalId: z.string().optional().describe('Aggregator: Kafka transactional id, unique per instance and stable across its restarts (env AGGREGATOR_TRANSACTIONAL_ID)'),
 });
 /** Parsed service settings. */
@@ -266,7 +295,11 @@ const SERVE_ENV: Record<string, keyof ServeConfig> = {
   EMOSTREAM_METRICS_PORT: 'metricsPort', EMOSTREAM_METRICS_HOST: 'metricsHost', EMOSTREAM_BACKEND: 'backend',
   CLASSIFIER_MODEL: 'model', CLASSIFIER_MAX_WAIT_MS: 'maxWaitMs', CLASSIFIER_MAX_BATCH_FRAMES: 'maxBatchFrames', CLASSIFIER_MODEL_POLL_MS: 'modelPollMs',
   INGEST_JPEG_QUALITY: 'jpegQuality', INGEST_FPS: 'fpsLimit', AGGREGATOR_TRANSACTIONAL_ID: 'transactionalId',
+  INGEST_MAX_WIDTH: 'maxWidth', INGEST_MAX_HEIGHT: 'maxHeight', INGEST_STALL_TIMEOUT_MS: 'stallTimeoutMs',
+  INGEST_READ_TIMEOUT_MS: 'readTimeoutMs', INGEST_BACKOFF_INITIAL_MS: 'backoffInitialMs', INGEST_BACKOFF_MAX_MS: 'backoffMaxMs',
+  INGEST_GIVE_UP_AFTER_MS: 'giveUpAfterMs', INGEST_QUEUE_MAX_FRAMES: 'queueMaxFrames', INGEST_RTSP_TRANSPORT: 'rtspTransport',
 };
+const STRING_SETTINGS = new Set<keyof ServeConfig>(['model', 'metricsHost', 'backend', 'transactionalId', 'rtspTransport']);
 
 /** The service settings from the environment (the one place that reads them). */
 export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServeConfig> = {}): ServeConfig {
@@ -274,7 +307,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
   for (const [name, field] of Object.entries(SERVE_ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    raw[field] = ['model', 'metricsHost', 'backend', 'transactionalId'].includes(field) ? v : Number(v);
+    raw[field] = STRING_SETTINGS.has(field) ? v : Number(v);
   }
   const r = ServeConfigSchema.safeParse({ ...raw, ...overrides });
   if (r.success) return r.data;
@@ -282,21 +315,58 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
   throw new Error(`invalid service settings: ${r.error.issues.map((i) => `${byField[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}`);
 }
 
-/** `cameraId=url` → source. */
-export function parseSourceArg(v: string): IngestSource {
+/** `cameraId=url` → source (`from` names where it came from in the error). */
+export function parseSourceArg(v: string, from = '--source'): IngestSource {
   const at = v.indexOf('=');
   const cameraId = at > 0 ? v.slice(0, at) : '';
   const url = at > 0 ? v.slice(at + 1) : '';
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(cameraId) || !url) throw new Error(`--source expects <cameraId>=<file|rtsp-url> with a camera id of A-Z a-z 0-9 . _ -, got '${v.replace(/\/\/[^@/]*@/, '//***@')}'`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(cameraId) || !url) throw new Error(`${from} expects <cameraId>=<file|rtsp-url> with a camera id of A-Z a-z 0-9 . _ -, got '${redactText(v)}'`);
   return { cameraId, url };
+}
+
+/**
+ * The cameras of `EMOSTREAM_SOURCES` (the Kubernetes Secret's key): `<cameraId>=<url>` entries
+ * separated by newlines, spaces or commas (a comma inside a URL must be written %2C).
+ */
+export function parseSourcesEnv(v: string | undefined): IngestSource[] {
+  if (!v) return [];
+  return v.split(/[\s,]+/).filter(Boolean).map((e) => parseSourceArg(e, 'EMOSTREAM_SOURCES'));
+}
+
+/**
+ * `--source` options and `EMOSTREAM_SOURCES` together: a camera named in both with the same URL
+ * counts once (a manifest may pass the Secret both ways); with two different URLs it is an error.
+ * Every source is checked here, so a bad camera id, URL scheme or setting fails at start with
+ * the camera named and the credentials out of the message.
+ */
+export function ingestSources(args: string[], env: string | undefined, settings: Partial<SourceConfig> = {}): IngestSource[] {
+  const byId = new Map<string, IngestSource>();
+  for (const s of [...args.map((a) => parseSourceArg(a)), ...parseSourcesEnv(env)]) {
+    const seen = byId.get(s.cameraId);
+    if (seen && seen.url !== s.url) throw new Error(`camera ${s.cameraId} is given twice with different URLs (--source / EMOSTREAM_SOURCES): keep one`);
+    if (seen) continue;
+    try {
+      parseSourceConfig({ ...settings, cameraId: s.cameraId, url: s.url });
+      classifyInput(s.url);
+    } catch (e) {
+      throw new Error(`camera ${s.cameraId}: ${redactText((e as Error).message, urlSecrets(s.url))}`);
+    }
+    byId.set(s.cameraId, s);
+  }
+  return [...byId.values()];
 }
 
 /** Runs one service until SIGTERM/SIGINT (or, for `ingest --once`, until its files end). */
 export async function serve(service: ServiceName, o: { source: string[]; once: boolean; metricsPort?: number }): Promise<void> {
-  const sources = service === 'ingest' ? o.source.map(parseSourceArg) : [];
-  if (service === 'ingest' && sources.length === 0) throw new Error('serve ingest needs at least one --source <cameraId>=<file|rtsp-url>');
   if (service !== 'ingest' && (o.source.length || o.once)) throw new Error(`--source and --once are options of serve ingest, not of serve ${service}`);
   const settings = serveConfigFromEnv(process.env, o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {});
+  const sourceSettings: Partial<SourceConfig> = {
+    fpsLimit: settings.fpsLimit, maxWidth: settings.maxWidth, maxHeight: settings.maxHeight, stallTimeoutMs: settings.stallTimeoutMs,
+    readTimeoutMs: settings.readTimeoutMs, backoffInitialMs: settings.backoffInitialMs, backoffMaxMs: settings.backoffMaxMs,
+    giveUpAfterMs: settings.giveUpAfterMs, queueMaxFrames: settings.queueMaxFrames, rtspTransport: settings.rtspTransport,
+  };
+  const sources = service === 'ingest' ? ingestSources(o.source, process.env.EMOSTREAM_SOURCES, sourceSettings) : [];
+  if (service === 'ingest' && sources.length === 0) throw new Error('serve ingest needs at least one camera: --source <cameraId>=<file|rtsp-url> (repeatable) or EMOSTREAM_SOURCES');
   const config = kafkaConfigFromEnv();
   const logger = createLogger({ secrets: sources.flatMap((s) => urlSecrets(s.url)), base: { service } });
   const metrics = createMetrics({ defaults: true });
@@ -314,7 +384,7 @@ export async function serve(service: ServiceName, o: { source: string[]; once: b
   try {
     if (service === 'ingest') {
       const stats: Record<string, IngestStats> = Object.fromEntries(sources.map((s) => [s.cameraId, createIngestStats()]));
-      const run = startIngest(sources.map((s) => ({ ...s, settings: { fpsLimit: settings.fpsLimit } })), { ...deps, jpegQuality: settings.jpegQuality, stats });
+      const run = startIngest(sources.map((s) => ({ ...s, settings: sourceSettings })), { ...deps, jpegQuality: settings.jpegQuality, stats });
       ready = () => {
         const idle = Object.entries(stats).filter(([, s]) => s.framesDecoded === 0).map(([id]) => `no frame from ${id} yet`);
         return { ok: idle.length === 0, reasons: idle };
@@ -322,6 +392,8 @@ export async function serve(service: ServiceName, o: { source: string[]; once: b
       const r = await Promise.race([run.done.then((s) => ({ kind: 'ended' as const, s })), stopSignal.then((sig) => ({ kind: 'signal' as const, sig }))]);
       if (r.kind === 'signal') { run.stop(); await run.done; return; }
       logger.info('all sources ended; every frame acknowledged by the broker', { summary: r.s });
+      const failed = Object.entries(r.s.cameras).filter(([, c]) => c.failed).map(([id]) => id);
+      if (o.once && failed.length) throw new Error(`${failed.length} of ${sources.length} camera(s) failed: ${failed.map((id) => `${id} (${r.s.cameras[id].failed})`).join('; ')}`);
       if (o.once) return;
       ready = () => ({ ok: true, reasons: [] });
       await stopSignal;
@@ -359,7 +431,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run one service of the distributed pipeline over Kafka (KAFKA_BROKERS, see packages/kafka/README.md)')
     .argument('<service>', SERVICES.join(' | '))
-    .option('--source <cameraId=url>', 'ingest: a camera id and its file or rtsp:// URL (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--source <cameraId=url>', 'ingest: a camera id and its file or rtsp:// URL (repeatable; also read from EMOSTREAM_SOURCES)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--once', 'ingest: exit when the file sources end, after their last frame is acknowledged by the broker', false)
     .option('--metrics-port <port>', 'port of /metrics, /healthz and /readyz (default env EMOSTREAM_METRICS_PORT or 9464)', (v: string) => {
       const n = Number(v);
