@@ -1,0 +1,320 @@
+/**
+ * The seeded scene generator: synthetic scenes of known faces (CK+ subjects) that move over a
+ * background, enter, leave, occlude each other and change expression at known times, with the
+ * ground truth of every frame. Pure code: the same seed and catalogue give the same scene.
+ */
+import type { Box, Emotion } from '@emostream/contracts';
+
+/** One labelled face image of the catalogue (a CK+ frame): who, which expression, where. */
+export interface FaceAsset {
+  subject: string;
+  emotion: Emotion;
+  /** Path of the image (read in place at render time). */
+  path: string;
+}
+
+/** From `startMs` on (until the next span), the face shows `emotion` with this image. */
+export interface ExpressionSpan {
+  startMs: number;
+  emotion: Emotion;
+  image: string;
+}
+
+/** A point of a face's path: its centre at a media time; positions in between are linear. */
+export interface Waypoint {
+  tMs: number;
+  x: number;
+  y: number;
+}
+
+/** One person of a scene. */
+export interface SceneFace {
+  id: string;
+  subject: string;
+  /** Side of the (square) face image in the frame, px. */
+  sizePx: number;
+  /** Present in frames with enterMs <= t < leaveMs. */
+  enterMs: number;
+  leaveMs: number;
+  /** Drawing order: a higher z is drawn later, over lower ones. */
+  z: number;
+  path: Waypoint[];
+  expressions: ExpressionSpan[];
+}
+
+/** A whole scene: what to render and the truth to score against. */
+export interface Scene {
+  name: string;
+  seed: number;
+  width: number;
+  height: number;
+  fps: number;
+  durationMs: number;
+  /** Seed of the procedural background (see render.ts). */
+  backgroundSeed: number;
+  faces: SceneFace[];
+}
+
+/** The truth about one face in one frame. */
+export interface GroundTruthFace {
+  faceId: string;
+  subject: string;
+  /** The face image's square in frame pixels (may extend past the frame edges). */
+  box: Box;
+  emotion: Emotion;
+  image: string;
+  z: number;
+  /** Fraction of the face's square that is inside the frame and not covered by a face above it (0..1). */
+  visibleFraction: number;
+}
+
+/** An expression change of one face: the moment an `emotion.changed` event should follow. */
+export interface ExpressionChange {
+  faceId: string;
+  atMs: number;
+  from: Emotion;
+  to: Emotion;
+}
+
+/** Options of {@link generateScene}. */
+export interface SceneOptions {
+  name?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  durationMs?: number;
+  /** Faces present from the start (a late one enters later and another leaves early). */
+  faces?: number;
+  /** Side of the face squares, px (min, max). */
+  sizePx?: [number, number];
+  /** Shortest time an expression is held, ms. */
+  minHoldMs?: number;
+}
+
+/** mulberry32: a small, well-mixed 32-bit PRNG, so scenes are identical on every machine. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+const between = (rnd: () => number, lo: number, hi: number) => lo + rnd() * (hi - lo);
+
+/** Subjects with at least `minEmotions` distinct expressions, each with its images per emotion (sorted, stable). */
+export function subjectsOf(catalogue: readonly FaceAsset[], minEmotions = 2): Map<string, Map<Emotion, string[]>> {
+  const by = new Map<string, Map<Emotion, string[]>>();
+  for (const a of catalogue) {
+    const m = by.get(a.subject) ?? new Map<Emotion, string[]>();
+    m.set(a.emotion, [...(m.get(a.emotion) ?? []), a.path]);
+    by.set(a.subject, m);
+  }
+  const out = new Map<string, Map<Emotion, string[]>>();
+  for (const s of [...by.keys()].sort()) {
+    const m = by.get(s)!;
+    if (m.size < minEmotions) continue;
+    for (const v of m.values()) v.sort();
+    out.set(s, m);
+  }
+  return out;
+}
+
+/**
+ * Generates one scene. Faces 0..n-1 are present from the first second; one more enters around
+ * the middle; face 0 leaves before the end. Faces 0 and 1 are made to cross (face 1 passes in
+ * front of face 0), so the scene always has an occlusion; every face changes expression at
+ * least once, each expression held for at least `minHoldMs`.
+ */
+export function generateScene(seed: number, catalogue: readonly FaceAsset[], o: SceneOptions = {}): Scene {
+  const rnd = prng(seed);
+  const width = o.width ?? 1280;
+  const height = o.height ?? 720;
+  const fps = o.fps ?? 10;
+  const durationMs = o.durationMs ?? 20_000;
+  const n = o.faces ?? 3;
+  const [minSize, maxSize] = o.sizePx ?? [170, 230];
+  const minHoldMs = o.minHoldMs ?? 3_000;
+  const subjects = subjectsOf(catalogue, 2);
+  if (subjects.size < n + 1) throw new Error(`the catalogue has ${subjects.size} subjects with two or more expressions; the scene needs ${n + 1}`);
+  // Distinct subjects: a person is one identity.
+  const names = [...subjects.keys()];
+  const chosen: string[] = [];
+  while (chosen.length < n + 1) {
+    const s = pick(rnd, names);
+    if (!chosen.includes(s)) chosen.push(s);
+  }
+  const frameMs = 1000 / fps;
+  // Times on the frame grid, so "changes at t" means "from the frame at t on".
+  const snap = (t: number) => Math.round(t / frameMs) * frameMs;
+  const faces: SceneFace[] = chosen.map((subject, i) => {
+    const size = Math.round(between(rnd, minSize, maxSize) / 2) * 2;
+    const late = i === n;
+    const enterMs = snap(late ? between(rnd, 0.35, 0.5) * durationMs : i * 300);
+    const leaveMs = i === 0 ? snap(between(rnd, 0.75, 0.85) * durationMs) : durationMs;
+    return {
+      id: `f${i}`, subject, sizePx: size, enterMs, leaveMs, z: i,
+      path: [], expressions: expressionsFor(rnd, subjects.get(subject)!, enterMs, leaveMs, minHoldMs, snap),
+    };
+  });
+  // Lanes: faces spread over the width in the lower row, wandering a little; margins keep them
+  // inside the frame. The late one slides in from the right edge in the upper row, clear of the
+  // others (rows: y 0.62-0.72 H +-40 px vs 0.2 H +-30 px, faces <= 230 px), so the only
+  // occlusion is the planned crossing.
+  const lane = (i: number) => ((i + 0.5) / n) * width;
+  faces.forEach((f, i) => {
+    const half = f.sizePx / 2;
+    const clampX = (x: number) => Math.min(width - half - 4, Math.max(half + 4, x));
+    const clampY = (y: number) => Math.min(height - half - 4, Math.max(half + 4, y));
+    if (i === n) {
+      const y = clampY(0.2 * height);
+      f.path = [
+        { tMs: f.enterMs, x: width + half * 0.6, y },
+        { tMs: f.enterMs + 2_000, x: clampX(width - 1.5 * f.sizePx), y: clampY(y + between(rnd, -30, 30)) },
+        { tMs: durationMs, x: clampX(width - 1.5 * f.sizePx - between(rnd, 0, 80)), y: clampY(y + between(rnd, -30, 30)) },
+      ];
+      return;
+    }
+    const x0 = clampX(lane(i) + between(rnd, -30, 30));
+    const y0 = clampY(between(rnd, 0.62, 0.72) * height);
+    const pts: Waypoint[] = [{ tMs: f.enterMs, x: x0, y: y0 }];
+    for (let k = 1; k <= 3; k++) {
+      pts.push({ tMs: f.enterMs + ((f.leaveMs - f.enterMs) * k) / 3, x: clampX(x0 + between(rnd, -40, 40)), y: clampY(y0 + between(rnd, -40, 40)) });
+    }
+    f.path = pts;
+  });
+  // The crossing: face 1 walks over to face 0 (which holds still there), passes in front of it,
+  // and walks back to its lane, all while both are present.
+  if (n >= 2) {
+    const a = faces[0];
+    const b = faces[1];
+    const tCross = snap(between(rnd, 0.3, 0.45) * durationMs);
+    const hold = { x: a.path[0].x, y: a.path[0].y };
+    a.path = [
+      { tMs: a.enterMs, x: hold.x, y: hold.y },
+      { tMs: tCross + 2_000, x: hold.x, y: hold.y },
+      ...a.path.slice(2).map((p) => ({ ...p, tMs: Math.max(p.tMs, tCross + 3_000) })),
+    ];
+    const bx = b.path[0].x;
+    const by = b.path[0].y;
+    b.path = [
+      { tMs: b.enterMs, x: bx, y: by },
+      { tMs: tCross - 2_500, x: bx, y: by },
+      { tMs: tCross, x: hold.x, y: hold.y + 0.1 * b.sizePx },
+      { tMs: tCross + 2_500, x: bx, y: by },
+      { tMs: durationMs, x: bx, y: by },
+    ];
+  }
+  return { name: o.name ?? `scene-${seed}`, seed, width, height, fps, durationMs, backgroundSeed: seed * 7919 + 1, faces };
+}
+
+function expressionsFor(
+  rnd: () => number, images: Map<Emotion, string[]>, enterMs: number, leaveMs: number, minHoldMs: number, snap: (t: number) => number,
+): ExpressionSpan[] {
+  const emotions = [...images.keys()].sort();
+  const spans: ExpressionSpan[] = [];
+  let t = enterMs;
+  let last: Emotion | undefined;
+  // Hold each expression minHoldMs..2*minHoldMs; the last one runs to the face's exit.
+  while (t < leaveMs - minHoldMs || spans.length === 0) {
+    const options = emotions.filter((e) => e !== last);
+    const e = pick(rnd, options);
+    spans.push({ startMs: t, emotion: e, image: pick(rnd, images.get(e)!) });
+    last = e;
+    t = snap(t + between(rnd, minHoldMs, 2 * minHoldMs));
+  }
+  return spans;
+}
+
+/** Number of frames of a scene's video. */
+export function frameCount(scene: Scene): number {
+  return Math.round((scene.durationMs * scene.fps) / 1000);
+}
+
+/** Media time of frame `i`, ms. */
+export function frameTimeMs(scene: Scene, i: number): number {
+  return (i * 1000) / scene.fps;
+}
+
+/** A face's centre at time t (linear between waypoints, held before the first and after the last). */
+export function positionAt(face: SceneFace, tMs: number): { x: number; y: number } {
+  const p = face.path;
+  if (tMs <= p[0].tMs) return { x: p[0].x, y: p[0].y };
+  for (let k = 1; k < p.length; k++) {
+    if (tMs <= p[k].tMs) {
+      const a = p[k - 1];
+      const b = p[k];
+      const u = b.tMs === a.tMs ? 1 : (tMs - a.tMs) / (b.tMs - a.tMs);
+      return { x: a.x + u * (b.x - a.x), y: a.y + u * (b.y - a.y) };
+    }
+  }
+  const l = p[p.length - 1];
+  return { x: l.x, y: l.y };
+}
+
+/** The expression span in force at time t. */
+export function expressionAt(face: SceneFace, tMs: number): ExpressionSpan {
+  let cur = face.expressions[0];
+  for (const s of face.expressions) if (s.startMs <= tMs) cur = s;
+  return cur;
+}
+
+/** A face's square at time t, in frame pixels (integer corner, so rendering and truth agree). */
+export function boxAt(face: SceneFace, tMs: number): Box {
+  const c = positionAt(face, tMs);
+  return { x: Math.round(c.x - face.sizePx / 2), y: Math.round(c.y - face.sizePx / 2), width: face.sizePx, height: face.sizePx };
+}
+
+// Visibility is sampled on a grid of this many points per side: 1/400 resolution is finer than
+// any threshold we score with.
+const GRID = 20;
+
+/**
+ * The ground truth of the frame at time t: the faces present, bottom to top (drawing order),
+ * each with its box, expression and visible fraction.
+ */
+export function groundTruthAt(scene: Scene, tMs: number): GroundTruthFace[] {
+  const present = scene.faces.filter((f) => f.enterMs <= tMs && tMs < f.leaveMs).sort((a, b) => a.z - b.z);
+  const boxes = present.map((f) => boxAt(f, tMs));
+  return present.map((f, i) => {
+    const b = boxes[i];
+    let visible = 0;
+    for (let gy = 0; gy < GRID; gy++) {
+      for (let gx = 0; gx < GRID; gx++) {
+        const x = b.x + ((gx + 0.5) * b.width) / GRID;
+        const y = b.y + ((gy + 0.5) * b.height) / GRID;
+        if (x < 0 || y < 0 || x >= scene.width || y >= scene.height) continue;
+        const covered = boxes.some((o, j) => j > i && x >= o.x && x < o.x + o.width && y >= o.y && y < o.y + o.height);
+        if (!covered) visible++;
+      }
+    }
+    const e = expressionAt(f, tMs);
+    return { faceId: f.id, subject: f.subject, box: b, emotion: e.emotion, image: e.image, z: f.z, visibleFraction: visible / (GRID * GRID) };
+  });
+}
+
+/** Every expression change of the scene, in time order. */
+export function expressionChanges(scene: Scene): ExpressionChange[] {
+  const out: ExpressionChange[] = [];
+  for (const f of scene.faces) {
+    for (let k = 1; k < f.expressions.length; k++) {
+      out.push({ faceId: f.id, atMs: f.expressions[k].startMs, from: f.expressions[k - 1].emotion, to: f.expressions[k].emotion });
+    }
+  }
+  return out.sort((a, b) => a.atMs - b.atMs || a.faceId.localeCompare(b.faceId));
+}
+
+/** Intersection over union of two boxes. */
+export function boxIou(a: Box, b: Box): number {
+  const x0 = Math.max(a.x, b.x);
+  const y0 = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.width, b.x + b.width);
+  const y1 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
