@@ -104,10 +104,26 @@ export async function loadModelDir(tf: Tf, dir: string): Promise<LoadedModel> {
   return { model, card, labels, version: card.version ?? path.basename(dir), dir };
 }
 
-/** Writes a model directory (weights, labels, card). */
+/** Largest weight shard written, in bytes: keeps every file of a shipped model small for git. */
+export const SHARD_BYTES = 2 * 1024 * 1024;
+
+/** Writes a model directory (model.json, weights in shards of at most 2 MiB, labels, card). */
 export async function saveModelDir(model: LayersModel, dir: string, card: ModelCard): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
-  await model.save(`file://${path.resolve(dir)}`);
+  const { io } = await import('@tensorflow/tfjs-node');
+  await model.save(io.withSaveHandler(async (a) => {
+    const data = Buffer.from(Array.isArray(a.weightData) ? Buffer.concat(a.weightData.map((b) => Buffer.from(b))) : Buffer.from(a.weightData as ArrayBuffer));
+    const count = Math.max(1, Math.ceil(data.length / SHARD_BYTES));
+    const paths = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
+    for (const old of await fsp.readdir(dir)) if (/^group\d+-shard\d+of\d+\.bin$|^weights\.bin$/.test(old)) await fsp.rm(path.join(dir, old));
+    await Promise.all(paths.map((p, i) => fsp.writeFile(path.join(dir, p), data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES))));
+    const json = {
+      modelTopology: a.modelTopology, format: 'layers-model', generatedBy: a.generatedBy, convertedBy: a.convertedBy ?? null,
+      weightsManifest: [{ paths, weights: a.weightSpecs }],
+    };
+    await fsp.writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.length } };
+  }));
   await fsp.writeFile(path.join(dir, 'labels.json'), JSON.stringify(EMOTIONS) + '\n');
   await fsp.writeFile(path.join(dir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
 }
