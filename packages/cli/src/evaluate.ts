@@ -72,10 +72,12 @@ export function registerEvaluate(program: Command): void {
     .option('--report <file>', 'write the HTML report here (default: evaluation.html in the current folder)')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust')
     .option('--ferplus <dir>', 'score against FER+ majority votes (folder with fer2013new.csv and mapping.csv); --data is the FER-2013 folder')
+    .option('--record', 'also store the result in the model directory\'s card.json (evaluation.<test set>)', false)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
       const rt = await loadTf(o.backend as BackendChoice);
       const model = await loadEmotionModel(rt.tf, { model: o.model });
+      if (o.record && !model.dir) throw new Error('--record needs a model directory (--model DIR), not a built-in model');
       const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
       // Human's model was trained on plain gray faces; ours on equalised ones: each gets its own input.
       const { set, name, variants } = await loadEvalSets(o.data, o.split, o.model !== 'human', parseLabelMap(o.labelMap), warn, o.ferplus);
@@ -91,6 +93,12 @@ export function registerEvaluate(program: Command): void {
       let history: EpochRecord[] | undefined;
       if (model.dir) {
         try { history = (JSON.parse(await fs.readFile(path.join(model.dir, 'card.json'), 'utf8')).training?.history) as EpochRecord[]; } catch { /* no card history */ }
+      }
+      if (o.record && model.dir) {
+        const cardFile = path.join(model.dir, 'card.json');
+        const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
+        card.evaluation = { ...card.evaluation, [name]: { ...result, command: `emostream evaluate --model ${o.model ?? model.dir} --data ${o.data}${o.split ? ` --split ${o.split}` : ''}${o.ferplus ? ` --ferplus ${o.ferplus}` : ''}`, at: new Date().toISOString() } };
+        await fs.writeFile(cardFile, JSON.stringify(card, null, 2) + '\n');
       }
       await fs.writeFile(reportFile, renderEvaluationReport({ title: `Evaluation of ${model.version} on ${name}`, model: model.version, results: [main], history }));
       if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
