@@ -69,6 +69,15 @@ test('several people across scene cuts: performer first, audience faces later', 
   assert.deepEqual(fs.readdirSync(out).sort(), ['events.jsonl', 'report.html', 'timelines.json']);
 });
 
+test('the paper\'s Haar cascade as the detector finds the same single person', async () => {
+  const out = path.join(tmp, 'haar');
+  const r = await run(['analyze', path.join(MEDIA, 'woman2.mp4'), '--model', model, '--out', out, '--quiet', '--fps', '4', '--detector', 'haar']);
+  assert.equal(r.code, 0, r.stderr);
+  const persons = new Set(readEvents(out).map((e) => e.personId));
+  assert.equal(persons.size, 1);
+  assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), />haar</);
+});
+
 test('a truncated MP4 is analysed up to the cut', async () => {
   const fast = path.join(tmp, 'faststart.mp4');
   await new Promise<void>((res, rej) => spawn('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(MEDIA, 'woman2.mp4'), '-c', 'copy', '-movflags', '+faststart', fast]).on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg ${c}`)))));
