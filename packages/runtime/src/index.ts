@@ -4,3 +4,4 @@ export * from './redact.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './http.js';
+export * from './config.js';

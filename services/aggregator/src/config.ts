@@ -1,5 +1,6 @@
 /** The aggregator's configuration: one strict zod schema, parsed once at start-up. */
 import { z } from 'zod';
+import { configFromEnv, parseConfig } from '@emostream/runtime';
 
 /**
  * Every knob of the aggregator. Unknown keys fail; every field has a default, a description and
@@ -59,28 +60,13 @@ export const DEFAULT_AGGREGATOR_CONFIG: AggregatorConfig = Object.freeze(Aggrega
  * Parses a configuration; throws one error listing every bad field and what to change.
  */
 export function parseAggregatorConfig(input: unknown = {}): AggregatorConfig {
-  const r = AggregatorConfigSchema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new Error(`invalid aggregator config: ${lines.join('; ')}`);
+  return parseConfig(AggregatorConfigSchema, 'aggregator', input);
 }
 
-const ENV_KEYS: Record<string, keyof AggregatorConfig> = Object.fromEntries(
-  Object.keys(AggregatorConfigSchema.shape).map((k) => [k.replace(/([A-Z])/g, '_$1').toUpperCase(), k as keyof AggregatorConfig]),
-);
-
 /**
- * Reads the configuration from environment variables with a prefix (`AGGREGATOR_SMOOTHING_MS=300`):
- * the one place the aggregator reads `process.env`. Unknown `AGGREGATOR_*` names fail.
+ * Reads the configuration from environment variables with the prefix `AGGREGATOR_` (e.g.
+ * `AGGREGATOR_SOME_FIELD_MS=300`): the one place the aggregator reads `process.env`. Unknown names fail.
  */
 export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'AGGREGATOR_'): AggregatorConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || value === undefined) continue;
-    const key = name.slice(prefix.length);
-    const field = ENV_KEYS[key] ?? key;
-    const n = Number(value);
-    raw[field] = value.trim() !== '' && Number.isFinite(n) ? n : value;
-  }
-  return parseAggregatorConfig(raw);
+  return parseAggregatorConfig(configFromEnv(env, prefix, Object.keys(AggregatorConfigSchema.shape)));
 }

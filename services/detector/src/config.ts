@@ -1,5 +1,6 @@
 /** The detector's configuration: one strict zod schema, parsed once at start-up. */
 import { z } from 'zod';
+import { configFromEnv, parseConfig } from '@emostream/runtime';
 
 /** The face detectors the service can run. */
 export const DETECTORS = ['blazeface', 'haar'] as const;
@@ -66,30 +67,13 @@ export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = Object.freeze(DetectorCon
 
 /** Parses a configuration; throws one error listing every bad field and what to change. */
 export function parseDetectorConfig(input: unknown = {}): DetectorConfig {
-  const r = DetectorConfigSchema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new Error(`invalid detector config: ${lines.join('; ')}`);
+  return parseConfig(DetectorConfigSchema, 'detector', input);
 }
 
-const ENV_KEYS: Record<string, string> = Object.fromEntries(
-  Object.keys(DetectorConfigSchema.shape).map((k) => [k.replace(/([A-Z])/g, '_$1').toUpperCase(), k]),
-);
-
 /**
- * Reads the configuration from environment variables with a prefix (`DETECTOR_MIN_SCORE=0.6`,
- * `DETECTOR_ALIGN=false`): the one place the detector reads `process.env`. Unknown
- * `DETECTOR_*` names fail.
+ * Reads the configuration from environment variables with the prefix `DETECTOR_` (e.g.
+ * `DETECTOR_SOME_FIELD_MS=300`): the one place the detector reads `process.env`. Unknown names fail.
  */
 export function detectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'DETECTOR_'): DetectorConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || value === undefined) continue;
-    const key = name.slice(prefix.length);
-    const field = ENV_KEYS[key] ?? key;
-    const n = Number(value);
-    raw[field] = value === 'true' ? true : value === 'false' ? false
-      : value.trim() !== '' && Number.isFinite(n) ? n : value;
-  }
-  return parseDetectorConfig(raw);
+  return parseDetectorConfig(configFromEnv(env, prefix, Object.keys(DetectorConfigSchema.shape)));
 }
