@@ -39,9 +39,10 @@ export function ffmpegVersion(): string {
  * played `loops` times in a row, H.264 (yuv420p, no B-frames so the RTSP test server can stream
  * it), no audio. Encoded once per run into a temp folder; never committed.
  */
-export async function makeClip(src: string, out: string, o: { width: number; height: number; fps: number; loops?: number }): Promise<void> {
+export async function makeClip(src: string, out: string, o: { width: number; height: number; fps: number; loops?: number; maxSeconds?: number }): Promise<void> {
   await ffmpeg([
     '-stream_loop', String((o.loops ?? 1) - 1), '-i', src,
+    ...(o.maxSeconds ? ['-t', String(o.maxSeconds)] : []),
     '-an', '-vf', `scale=${o.width}:${o.height}:flags=bicubic,fps=${o.fps}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-bf', '0', '-g', String(o.fps * 2), '-pix_fmt', 'yuv420p', out,
   ]);

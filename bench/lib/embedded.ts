@@ -1,0 +1,69 @@
+/**
+ * The embedded pipeline wired as `emostream analyze` wires it (frame source with its valve,
+ * detector, classifier batching, aggregator), with the benchmark's hooks on every frame's
+ * emotions and every event. Detector and model are passed in, so one process loads them once.
+ */
+import { lastValueFrom, takeUntil, tap, timer, defaultIfEmpty, NEVER } from 'rxjs';
+import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contracts';
+import { silentLogger } from '@emostream/runtime';
+import { classifyInput, createIngestStats, createValve, frameSource, parseSourceConfig } from '@emostream/ingest';
+import { parseDetectorConfig, type FaceDetector } from '@emostream/detector';
+import type { EmotionModel } from '@emostream/classifier';
+import { parseAggregatorConfig } from '@emostream/aggregator';
+import { embeddedPipeline } from '../../packages/cli/src/pipeline.js';
+
+/** Options of {@link runEmbedded}. */
+export interface EmbeddedOptions {
+  source: string;
+  cameraId?: string;
+  /** Frames analysed per second (analyze's --fps). */
+  fps: number;
+  detector: FaceDetector;
+  model: EmotionModel;
+  backend: string;
+  /** Stop after this much wall time (live sources and soaks). */
+  stopAfterMs?: number;
+  onEmotions?: (m: EmotionsMessage) => void;
+  onEvent?: (e: EmotionEvent) => void;
+}
+
+/** What a run did. */
+export interface EmbeddedResult {
+  frames: number;
+  faces: number;
+  events: EmotionEvent[];
+  timelines?: Timelines;
+  drops: number;
+  wallMs: number;
+  /** Media time covered: last frame's time plus one frame interval. */
+  mediaMs: number;
+}
+
+/** Runs the embedded pipeline on one source until it ends (or `stopAfterMs`). */
+export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
+  const cameraId = o.cameraId ?? 'bench';
+  const src = parseSourceConfig({ cameraId, url: o.source, fpsLimit: o.fps, giveUpAfterMs: 30_000 });
+  const stats = createIngestStats();
+  const valve = classifyInput(o.source).kind === 'file' ? createValve() : undefined;
+  const stop$ = o.stopAfterMs === undefined ? NEVER : timer(o.stopAfterMs);
+  const r: EmbeddedResult = { frames: 0, faces: 0, events: [], drops: 0, wallMs: 0, mediaMs: 0 };
+  let lastMediaMs = -1;
+  const t0 = performance.now();
+  await lastValueFrom(embeddedPipeline(frameSource(src, { logger: silentLogger, stats, valve }).pipe(takeUntil(stop$)), {
+    cameraId, detector: o.detector, detectorConfig: parseDetectorConfig({}), model: () => o.model,
+    classify: { maxWaitMs: 20, maxBatchFrames: 16 }, aggregator: parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
+    logger: silentLogger, backend: o.backend, stats, valve,
+    onEmotions: (m) => { r.frames++; r.faces += m.faces.length; lastMediaMs = m.frame.mediaTimeMs; o.onEmotions?.(m); },
+  }).pipe(
+    tap((out) => {
+      if (out.kind === 'timelines') { r.timelines = out.timelines; return; }
+      r.events.push(out.event);
+      o.onEvent?.(out.event);
+    }),
+    defaultIfEmpty(undefined),
+  ));
+  r.wallMs = performance.now() - t0;
+  r.drops = stats.framesDropped;
+  r.mediaMs = lastMediaMs < 0 ? 0 : lastMediaMs + 1000 / o.fps;
+  return r;
+}

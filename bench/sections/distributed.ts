@@ -1,0 +1,93 @@
+/**
+ * Distributed vs embedded: the same clip at the default --fps 10, once through embedded
+ * `analyze()` and once through the four services linked by a real Kafka broker (the services
+ * in this process, as test/distributed.test.ts runs them; the broker a separate Java process on
+ * the same 2 cores). Throughput = frames / wall time from the first frame read to the
+ * aggregator's end of stream.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createMetrics, silentLogger } from '@emostream/runtime';
+import { parseDetectorConfig } from '@emostream/detector';
+import { parseAggregatorConfig } from '@emostream/aggregator';
+import { createKafka, ensureTopics, kafkaConfigFromEnv, pipelineTopicSpecs } from '@emostream/kafka';
+import type { EmotionEvent } from '@emostream/contracts';
+import { analyze } from '../../packages/cli/src/analyze.js';
+import { startAggregator, startClassifier, startDetector, startIngest } from '../../packages/cli/src/serve.js';
+import { subscribeEvents } from '../../packages/cli/src/events.js';
+import { analyzeOptions, type BenchContext, type Row } from '../lib/context.js';
+import { startBroker } from '../lib/broker.js';
+import { ratio, sig } from '../lib/stats.js';
+
+const FPS = 10;
+
+async function waitFor(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (!fn()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Runs the section. */
+export async function distributedSection(ctx: BenchContext): Promise<{ figures: Record<string, unknown>; rows: Row[] }> {
+  const clip = await ctx.clip720();
+  const durationS = ctx.quick ? 3 : undefined;
+  ctx.log(`distributed: embedded reference, analyze --fps ${FPS}`);
+  const out = fs.mkdtempSync(path.join(ctx.tmp, 'dist-embedded-'));
+  const emb = await analyze(clip.file, analyzeOptions(ctx, out, FPS, durationS));
+  const embFps = emb.frames / (emb.wallMs / 1000);
+
+  const broker = startBroker(ctx.log);
+  ctx.figures.kafkaVersion = broker.version;
+  const running: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const config = kafkaConfigFromEnv({}, { brokers: broker.brokers, topicPrefix: `bench${randomBytes(3).toString('hex')}.`, partitions: 3, sessionTimeoutMs: 10_000 });
+    const kafka = createKafka(config, 'bench', silentLogger);
+    const deps = { kafka, config, logger: silentLogger, metrics: createMetrics() };
+    await ensureTopics(kafka, pipelineTopicSpecs(config));
+    const detector = await ctx.detector();
+    const model = await ctx.emotionModel();
+    const det = await startDetector({ ...deps, detector, detectorConfig: parseDetectorConfig({}) });
+    running.push(det);
+    const cls = await startClassifier({ ...deps, model: () => model, classify: { maxWaitMs: 20, maxBatchFrames: 16 }, backend: ctx.rt.provider });
+    running.push(cls);
+    const agg = await startAggregator({ ...deps, aggregatorConfig: parseAggregatorConfig({}) });
+    running.push(agg);
+    await waitFor('the three stages in their groups', () => det.ready().ok && cls.ready().ok && agg.ready().ok, 60_000);
+    const events: EmotionEvent[] = [];
+    running.push(await subscribeEvents({ config, logger: silentLogger, fromBeginning: true, onEvent: (e) => events.push(e) }));
+    ctx.log(`distributed: ingest → Kafka → detector → classifier → aggregator, --fps ${FPS}`);
+    const t0 = performance.now();
+    const settings = { fpsLimit: FPS };
+    const ingest = startIngest([{ cameraId: 'bench', url: clip.file, settings }], deps);
+    let stopAt: NodeJS.Timeout | undefined;
+    if (durationS) stopAt = setTimeout(() => ingest.stop(), durationS * 1000);
+    const summary = await ingest.done;
+    if (stopAt) clearTimeout(stopAt);
+    const produced = summary.cameras.bench.produced;
+    await waitFor('every frame at the aggregator', () => agg.aggregator().stats.frames >= produced && (durationS !== undefined || agg.stats.controls >= 1), 300_000);
+    const wallMs = performance.now() - t0;
+    const distFps = produced / (wallMs / 1000);
+    const figures = {
+      distributedOverEmbedded: ratio(distFps, embFps),
+      distributedFps: distFps,
+      embeddedFps: embFps,
+      distributed: {
+        clip: clip.name, fps: FPS, framesProduced: produced, framesAggregated: agg.aggregator().stats.frames, wallMs,
+        processedFps: distFps, realTimeFactor: (produced * 1000) / FPS / wallMs, events: events.length, embeddedEvents: emb.events,
+        broker: `Kafka ${broker.version} (scripts/kafka.sh, same machine)`, partitions: 3,
+        embedded: { frames: emb.frames, wallMs: emb.wallMs, processedFps: embFps, realTimeFactor: emb.mediaMs / emb.wallMs },
+      },
+    };
+    const rows: Row[] = [{
+      section: 'distributed', figure: `distributedOverEmbedded (@ --fps ${FPS}, 720p clip)`, value: `${sig(figures.distributedOverEmbedded, 3)}x`,
+      detail: `Kafka ${sig(distFps, 3)} fps (${produced} frames in ${(wallMs / 1000).toFixed(1)} s, ${events.length} events) vs embedded ${sig(embFps, 3)} fps (${emb.events} events); services in one process, broker on the same 2 cores`,
+    }];
+    return { figures, rows };
+  } finally {
+    await Promise.all(running.map((r) => r.stop().catch(() => {})));
+    broker.release();
+  }
+}

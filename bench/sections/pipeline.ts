@@ -1,0 +1,103 @@
+/**
+ * Pipeline throughput: embedded `analyze()` on the 720p clip and the 640x360 sample, at the
+ * default --fps 10 and at the clip's full rate, against Human's own per-frame loop on the same
+ * frames and against ffmpeg decoding alone.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { analyze, type AnalyzeResult } from '../../packages/cli/src/analyze.js';
+import { analyzeOptions, type BenchContext, type Clip, type Row } from '../lib/context.js';
+import { decodeOnly } from '../lib/ffmpeg.js';
+import { humanLoop, type HumanLoopResult } from '../lib/humanLoop.js';
+import { ratio, sig } from '../lib/stats.js';
+
+/** analyze's default sampling rate (its --fps default). */
+const DEFAULT_FPS = 10;
+
+const fpsOf = (r: AnalyzeResult) => r.frames / (r.wallMs / 1000);
+
+/** The figures of one clip. */
+export interface ClipFigures {
+  clip: string;
+  fullFps: number;
+  atDefaultFps: { fps: number; frames: number; faces: number; persons: number; wallMs: number; mediaMs: number; processedFps: number; realTimeFactor: number };
+  atFullRate: { fps: number; frames: number; faces: number; wallMs: number; mediaMs: number; processedFps: number; realTimeFactor: number };
+  human: HumanLoopResult & { facesPerFrame: number };
+  humanCached?: HumanLoopResult;
+  decodeOnly: { frames: number; wallMs: number; fps: number };
+  vsHuman: number | null;
+  vsHumanCached: number | null;
+  vsDecodeOnly: number | null;
+}
+
+async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Promise<ClipFigures> {
+  const full = clip.fps;
+  const out = fs.mkdtempSync(path.join(ctx.tmp, 'analyze-'));
+  // --quick: only the first seconds of each clip.
+  const dur = ctx.quick ? 3 : undefined;
+  const frames = ctx.quick ? Math.round(3 * full) : clip.frames;
+  ctx.log(`pipeline: ${clip.name}: ffmpeg decode only`);
+  const dec = await decodeOnly(clip.file, { width: clip.width, height: clip.height, fps: full, frames: clip.frames });
+  ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS}`);
+  const a10 = await analyze(clip.file, analyzeOptions(ctx, out, DEFAULT_FPS, dur));
+  ctx.log(`pipeline: ${clip.name}: analyze --fps ${sig(full, 4)} (every frame)`);
+  const aFull = await analyze(clip.file, analyzeOptions(ctx, out, full, dur));
+  ctx.log(`pipeline: ${clip.name}: Human's own loop (no caching)`);
+  const human = await humanLoop(ctx.rt, { file: clip.file, width: clip.width, height: clip.height, fps: full, cache: false, maxFrames: frames });
+  let cached: HumanLoopResult | undefined;
+  if (withCached) {
+    ctx.log(`pipeline: ${clip.name}: Human's own loop (its default caching)`);
+    cached = await humanLoop(ctx.rt, { file: clip.file, width: clip.width, height: clip.height, fps: full, cache: true, maxFrames: frames });
+  }
+  const fullFps = fpsOf(aFull);
+  return {
+    clip: clip.name,
+    fullFps: full,
+    atDefaultFps: {
+      fps: DEFAULT_FPS, frames: a10.frames, faces: a10.faces, persons: a10.persons, wallMs: a10.wallMs, mediaMs: a10.mediaMs,
+      processedFps: fpsOf(a10), realTimeFactor: a10.mediaMs / a10.wallMs,
+    },
+    atFullRate: { fps: full, frames: aFull.frames, faces: aFull.faces, wallMs: aFull.wallMs, mediaMs: aFull.mediaMs, processedFps: fullFps, realTimeFactor: aFull.mediaMs / aFull.wallMs },
+    human: { ...human, facesPerFrame: human.faces / Math.max(1, human.frames + 1) },
+    humanCached: cached,
+    decodeOnly: { frames: dec.frames, wallMs: dec.wallMs, fps: dec.frames / (dec.wallMs / 1000) },
+    vsHuman: ratio(fullFps, human.fps),
+    vsHumanCached: cached ? ratio(fullFps, cached.fps) : null,
+    vsDecodeOnly: ratio(fullFps, dec.frames / (dec.wallMs / 1000)),
+  };
+}
+
+/** Runs the section; the 720p clip's figures are the headline keys. */
+export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Record<string, unknown>; rows: Row[] }> {
+  const c720 = await benchClip(ctx, await ctx.clip720(), !ctx.quick);
+  const ham = await benchClip(ctx, ctx.clipHamilton(), false);
+  const rows: Row[] = [];
+  for (const c of [c720, ham]) {
+    const s = `pipeline ${c.clip}`;
+    rows.push(
+      { section: s, figure: `real-time factor @ --fps ${DEFAULT_FPS} (default)`, value: `${sig(c.atDefaultFps.realTimeFactor, 3)}x`,
+        detail: `${sig(c.atDefaultFps.processedFps, 3)} fps processed; ${c.atDefaultFps.frames} frames, ${(c.atDefaultFps.mediaMs / 1000).toFixed(1)} s media in ${(c.atDefaultFps.wallMs / 1000).toFixed(1)} s; ${c.atDefaultFps.faces} faces` },
+      { section: s, figure: `real-time factor @ ${sig(c.fullFps, 4)} fps (every frame)`, value: `${sig(c.atFullRate.realTimeFactor, 3)}x`,
+        detail: `${sig(c.atFullRate.processedFps, 3)} fps processed; ${c.atFullRate.frames} frames in ${(c.atFullRate.wallMs / 1000).toFixed(1)} s` },
+      { section: s, figure: 'vsHuman (every frame, no caching)', value: `${sig(c.vsHuman, 3)}x`,
+        detail: `Human detect+emotion loop ${sig(c.human.fps, 3)} fps over ${c.human.frames} frames (${sig(c.human.facesPerFrame, 2)} faces/frame)` },
+    );
+    if (c.humanCached) rows.push({ section: s, figure: 'vsHuman (Human with its default frame caching)', value: `${sig(c.vsHumanCached, 3)}x`, detail: `Human cached loop ${sig(c.humanCached.fps, 3)} fps` });
+    rows.push({ section: s, figure: 'vsDecodeOnly (every frame)', value: `${sig(c.vsDecodeOnly, 3)}x`, detail: `ffmpeg decode+scale to RGB alone ${sig(c.decodeOnly.fps, 4)} fps` });
+  }
+  return {
+    figures: {
+      realTimeFactor: c720.atDefaultFps.realTimeFactor,
+      realTimeFactorFullRate: c720.atFullRate.realTimeFactor,
+      processedFps: c720.atDefaultFps.processedFps,
+      processedFpsFullRate: c720.atFullRate.processedFps,
+      humanFps: c720.human.fps,
+      vsHuman: c720.vsHuman,
+      vsHumanCached: c720.vsHumanCached,
+      decodeOnlyFps: c720.decodeOnly.fps,
+      vsDecodeOnly: c720.vsDecodeOnly,
+      pipeline: { clip720: c720, hamilton: ham },
+    },
+    rows,
+  };
+}
