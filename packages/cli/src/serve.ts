@@ -286,6 +286,7 @@ export const ServeConfigSchema = z.strictObject({
     .describe('Ingest: give a silent camera up after this long, ms; 0 = retry for ever (env INGEST_GIVE_UP_AFTER_MS)'),
   queueMaxFrames: z.number().int().min(1).max(10_000).default(8).describe('Ingest: frames waiting per camera before the oldest is dropped (env INGEST_QUEUE_MAX_FRAMES)'),
   rtspTransport: z.enum(['tcp', 'udp']).default('tcp').describe('Ingest: RTSP transport (env INGEST_RTSP_TRANSPORT)'),
+  realtime: z.boolean().default(false).describe('Ingest: read files at their own frame rate, like a camera (env INGEST_REALTIME=true); for demos and tests'),
   transactionalId: z.string().optional().describe('Aggregator: Kafka transactional id, unique per instance and stable across its restarts (env AGGREGATOR_TRANSACTIONAL_ID)'),
 });
 /** Parsed service settings. */
@@ -298,6 +299,7 @@ const SERVE_ENV: Record<string, keyof ServeConfig> = {
   INGEST_MAX_WIDTH: 'maxWidth', INGEST_MAX_HEIGHT: 'maxHeight', INGEST_STALL_TIMEOUT_MS: 'stallTimeoutMs',
   INGEST_READ_TIMEOUT_MS: 'readTimeoutMs', INGEST_BACKOFF_INITIAL_MS: 'backoffInitialMs', INGEST_BACKOFF_MAX_MS: 'backoffMaxMs',
   INGEST_GIVE_UP_AFTER_MS: 'giveUpAfterMs', INGEST_QUEUE_MAX_FRAMES: 'queueMaxFrames', INGEST_RTSP_TRANSPORT: 'rtspTransport',
+  INGEST_REALTIME: 'realtime',
 };
 const STRING_SETTINGS = new Set<keyof ServeConfig>(['model', 'metricsHost', 'backend', 'transactionalId', 'rtspTransport']);
 
@@ -307,7 +309,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrid
   for (const [name, field] of Object.entries(SERVE_ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    raw[field] = STRING_SETTINGS.has(field) ? v : Number(v);
+    raw[field] = STRING_SETTINGS.has(field) ? v : field === 'realtime' ? (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v) : Number(v);
   }
   const r = ServeConfigSchema.safeParse({ ...raw, ...overrides });
   if (r.success) return r.data;
@@ -384,7 +386,9 @@ export async function serve(service: ServiceName, o: { source: string[]; once: b
   try {
     if (service === 'ingest') {
       const stats: Record<string, IngestStats> = Object.fromEntries(sources.map((s) => [s.cameraId, createIngestStats()]));
-      const run = startIngest(sources.map((s) => ({ ...s, settings: sourceSettings })), { ...deps, jpegQuality: settings.jpegQuality, stats });
+      // realtime applies to files only (a camera is real time already).
+      const realtime = (url: string) => (settings.realtime && classifyInput(url).kind === 'file' ? { realtime: true } : {});
+      const run = startIngest(sources.map((s) => ({ ...s, settings: { ...sourceSettings, ...realtime(s.url) } })), { ...deps, jpegQuality: settings.jpegQuality, stats });
       ready = () => {
         const idle = Object.entries(stats).filter(([, s]) => s.framesDecoded === 0).map(([id]) => `no frame from ${id} yet`);
         return { ok: idle.length === 0, reasons: idle };

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The fault and load suite (`npm run test:faults`): test/faults*.test.ts against real processes
+// and the suite's own broker (port KAFKA_FAULTS_PORT, default 39392, stopped at the end), one
+// file at a time (2 cores). Each case's outcome and figures are printed and written to
+// bench/FAULTS.md.
+//   node scripts/run-faults.mjs                 every case, load at its default (small) scale
+//   node scripts/run-faults.mjs test/faults.load.test.ts
+//   FAULTS_LOAD_CAMERAS=16 FAULTS_LOAD_SECONDS=600 node scripts/run-faults.mjs test/faults.load.test.ts   # the issue's full size
+//   FAULTS_KEEP_BROKER=1 …                      leave the broker running for the next run
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const files = args.length > 0 ? args : fs.readdirSync(path.join(root, 'test')).filter((f) => /^faults.*\.test\.ts$/.test(f)).sort().map((f) => path.join('test', f));
+const resultsFile = path.join(os.tmpdir(), `emostream-faults-${process.pid}.jsonl`);
+fs.writeFileSync(resultsFile, '');
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
+const t0 = Date.now();
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  cwd: root, stdio: 'inherit', env: { ...process.env, EMOSTREAM_FAULTS: '1', FAULTS_RESULTS_FILE: resultsFile },
+});
+const seconds = Math.round((Date.now() - t0) / 1000);
+
+if (!process.env.KAFKA_BROKERS && process.env.FAULTS_KEEP_BROKER !== '1') {
+  spawnSync('bash', [path.join(root, 'scripts/kafka.sh'), 'stop', '--port', process.env.KAFKA_FAULTS_PORT ?? '39392'], { cwd: root, stdio: 'inherit' });
+}
+
+const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
+const fresh = fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => ({ ...JSON.parse(l), when: stamp, seconds }));
+fs.rmSync(resultsFile, { force: true });
+const out = process.env.FAULTS_MD ?? path.join(root, 'bench/FAULTS.md');
+// Cases not run this time keep their last result (kept as JSON in a comment at the end of the file).
+const DATA = /<!-- faults-data (.*) -->/;
+let previous = [];
+try { previous = JSON.parse(DATA.exec(fs.readFileSync(out, 'utf8'))?.[1] ?? '[]'); } catch { previous = []; }
+const rows = [...previous.filter((p) => !fresh.some((f) => f.case === p.case)), ...fresh];
+if (fresh.length > 0) {
+  const cpu = os.cpus();
+  const esc = (s) => String(s).replace(/\|/g, '\\|');
+  const md = [
+    '# Fault and load suite: results',
+    '',
+    `Written by \`npm run test:faults\` (scripts/run-faults.mjs) on ${stamp} UTC;`,
+    `${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version};`,
+    `last run: ${files.join(', ')}, ${seconds} s, exit status ${r.status}.`,
+    'The tests assert the outcomes (nothing lost, no duplicate, recovery happened); the times are measured, not asserted.',
+    '',
+    '| case | outcome | figures | run (UTC) |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((x) => `| ${esc(x.case)} | ${esc(x.outcome)} | ${esc(x.figures)} | ${esc(x.when)} |`),
+    '',
+    `<!-- faults-data ${JSON.stringify(rows)} -->`,
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, md);
+  process.stdout.write(`\n${rows.length} case(s) written to ${path.relative(root, out)} (${seconds} s)\n`);
+}
+process.exit(r.status ?? 1);

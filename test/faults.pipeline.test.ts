@@ -1,0 +1,181 @@
+// Fault suite, distributed pipeline: the four services as real processes on the suite's own broker.
+// A classifier killed with SIGKILL mid-batch, an aggregator killed with SIGKILL, and a broker
+// restart mid-stream: afterwards every frame is accounted for (reached the aggregator, or a dead
+// letter), no event is doubled, every person that appeared also left, and each recovery time is
+// measured and reported. The cases share the services (they start once, ~20 s on 2 cores); each
+// case streams its own cameras, so its accounting is its own.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ensureTopics, pipelineTopicSpecs, pipelineTopics, type Kafka, type KafkaConfig } from '@emostream/kafka';
+import { brokerUnavailable, randomTopics } from './helpers/kafka.js';
+import { MEDIA, testModelDir } from './helpers/model.js';
+import {
+  LOG_DIR, exitWhenDone, outsideFaultRun, sumOf, accountFrames, aggregatorLastSeq, collect, eventsOf, faultBroker, groupLag, groups, kafkaFor, report, serviceEnv, sleep,
+  startService, waitFor, type Collector, type FaultBroker, type ServiceProcess,
+} from './helpers/faults.js';
+
+const CLIPS = { a: path.join(MEDIA, 'woman2.mp4'), b: path.join(MEDIA, 'short_hamilton_clip.mp4') };
+const skip = outsideFaultRun ?? (!existsSync(CLIPS.a) || !existsSync(CLIPS.b) ? `sample media absent in ${MEDIA}` : brokerUnavailable());
+const PARTITIONS = 3;
+// 5 fps: 78 + 50 frames per case, a stream of ~20-40 s through the services on 2 cores, long
+// enough to strike in the middle of it.
+const FPS = 5;
+// The fault strikes once this many frames of the case went through the stage it targets.
+const STRIKE_AFTER_FRAMES = 30;
+// How long the broker stays down: several of the clients' retry steps (300 ms doubling), short
+// enough for the suite to stay within minutes.
+const BROKER_DOWN_MS = 5_000;
+
+let broker: FaultBroker;
+let prefix: string;
+let kafka: Kafka;
+let config: KafkaConfig;
+let collector: Collector;
+let env: Record<string, string>;
+const svc: Record<'detector' | 'classifier' | 'aggregator', ServiceProcess | undefined> = { detector: undefined, classifier: undefined, aggregator: undefined };
+const retired: ServiceProcess[] = [];
+
+async function start(name: keyof typeof svc): Promise<ServiceProcess> {
+  const s = await startService(name, { env, tag: `pipeline-${name}` });
+  svc[name] = s;
+  return s;
+}
+
+before(async () => {
+  if (skip) return;
+  broker = await faultBroker();
+  prefix = randomTopics();
+  ({ kafka, config } = kafkaFor(broker.brokers, prefix, PARTITIONS));
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  env = serviceEnv(broker.brokers, prefix, PARTITIONS, {
+    CLASSIFIER_MODEL: await testModelDir(),
+    // A batch waits up to 500 ms for more frames: the classifier then holds consumed but not yet
+    // committed faces most of the time, so a kill lands mid-batch rather than between batches.
+    CLASSIFIER_MAX_WAIT_MS: '500',
+    INGEST_FPS: String(FPS),
+    // Files read at their own pace, like cameras: the faults strike while ingest still sends.
+    INGEST_REALTIME: 'true',
+  });
+  const t = pipelineTopics(prefix);
+  collector = await collect(kafka, [t.frames, t.faces, t.emotions, t.events, t.aggregatorState, t.dlq.frames, t.dlq.faces, t.dlq.emotions]);
+  await Promise.all([start('detector'), start('classifier'), start('aggregator')]);
+  await Promise.all(Object.values(svc).map((s) => s!.ready()));
+  process.stdout.write(`fault suite logs: ${LOG_DIR}\n`);
+}, { timeout: 300_000 });
+
+after(async () => {
+  await Promise.all([...Object.values(svc), ...retired].map((s) => s?.stop().catch(() => {})));
+  await collector?.stop().catch(() => {});
+  exitWhenDone();
+});
+
+/** Frames of `cams` classified so far (unique sequence numbers on the emotions topic). */
+const classified = (cams: string[]) => new Set(collector.of(pipelineTopics(prefix).emotions).filter((s) => s.seq !== undefined && cams.includes(s.cameraId!)).map((s) => `${s.cameraId}#${s.seq}`)).size;
+/** Frames of `cams` detected but not classified yet: in the classifier's hands, or waiting for it. */
+const inFlight = (cams: string[]) => {
+  const t = pipelineTopics(prefix);
+  const done = new Set(collector.of(t.emotions).filter((s) => s.seq !== undefined).map((s) => `${s.cameraId}#${s.seq}`));
+  return new Set(collector.of(t.faces).filter((s) => s.seq !== undefined && cams.includes(s.cameraId!)).map((s) => `${s.cameraId}#${s.seq}`).filter((k) => !done.has(k))).size;
+};
+const aggregated = (cams: string[]) => { const last = aggregatorLastSeq(collector, prefix); return cams.reduce((n, c) => n + (last[c] ?? -1) + 1, 0); };
+
+/**
+ * Streams two files as cameras `<tag>a`, `<tag>b` through ingest --once, runs `fault` in the
+ * middle, waits until everything is through, then checks the accounting. Returns the figures.
+ */
+async function streamThrough(tag: string, fault: (cams: string[]) => Promise<string>): Promise<string> {
+  const cams = [`${tag}a`, `${tag}b`];
+  const ingest = await startService('ingest', { env, args: ['--once', '--source', `${cams[0]}=${CLIPS.a}`, '--source', `${cams[1]}=${CLIPS.b}`], tag: `pipeline-ingest-${tag}` });
+  retired.push(ingest);
+  const figures = await fault(cams);
+  const exit = await ingest.exited;
+  assert.equal(exit.code, 0, `ingest --once exits 0 (log ${ingest.logFile}): ${ingest.lines.slice(-3).join('\n')}`);
+  const t = pipelineTopics(prefix);
+  // Through: both end markers classified, the aggregator's committed offsets at the end of the
+  // emotions topic, and its state at each camera's last frame.
+  await waitFor('the end markers on the emotions topic', () => accountFrames(collector, prefix, cams).ended[cams[0]] && accountFrames(collector, prefix, cams).ended[cams[1]], 240_000);
+  await waitFor('the aggregator to commit the whole emotions topic', async () => (await groupLag(kafka, groups(config).aggregator, t.emotions)) === 0, 120_000);
+  const a = accountFrames(collector, prefix, cams);
+  await waitFor('the aggregator state at every camera\'s last frame', () => cams.every((c) => aggregatorLastSeq(collector, prefix)[c] === a.produced[c] - 1), 30_000);
+  await waitFor('every person that appeared to have left', () => eventsOf(collector, prefix, cams).unbalanced.length === 0 && eventsOf(collector, prefix, cams).events.length > 0, 30_000);
+  // The stages' own lag gauges (emostream_consumer_lag_messages, polled every 5 s) come back to 0.
+  const stages = () => [svc.detector!, svc.classifier!, svc.aggregator!];
+  await waitFor('every stage to report zero consumer lag', async () => {
+    const ms = await Promise.all(stages().map((s) => s.metrics()));
+    return ms.every((m) => m.some((x) => x.name === 'emostream_consumer_lag_messages') && sumOf(m, 'emostream_consumer_lag_messages') === 0);
+  }, 30_000);
+  await sleep(1_000); // a late duplicate would show up here
+  const ev = eventsOf(collector, prefix, cams);
+  for (const c of cams) {
+    assert.ok(a.produced[c] > 0, `${c}: frames produced`);
+    assert.deepEqual(a.missing[c], [], `${c}: frames that reached neither the aggregator nor a dead-letter topic`);
+    assert.equal(a.gaps[c], 0, `${c}: a file source loses no frame (ingest pauses instead)`);
+    assert.equal(a.framesTwice[c], 0, `${c}: no frame written twice by ingest's idempotent producer`);
+  }
+  assert.deepEqual(ev.duplicates, [], 'no event twice (same camera, person, type, mediaTimeMs)');
+  assert.deepEqual(ev.unbalanced, [], 'every person that appeared left');
+  for (const [name, s] of Object.entries(svc)) assert.ok(s?.alive(), `${name} is still running (log ${s?.logFile})`);
+  const frames = cams.reduce((n, c) => n + a.produced[c], 0);
+  const redelivered = cams.reduce((n, c) => n + a.redelivered[c], 0);
+  return `${frames} frames all accounted (0 missing, ${cams.reduce((n, c) => n + a.deadLettered[c], 0)} dead letters), ${redelivered} frames classified twice and dropped by the aggregator, ${ev.events.length} events, 0 duplicates; ${figures}`;
+}
+
+test('classifier killed with SIGKILL mid-batch: a new one takes over; nothing lost, no event doubled', { skip, timeout: 420_000 }, async () => {
+  const figures = await streamThrough('k', async (cams) => {
+    // Strike while frames are in the classifier's hands (detected, not yet classified).
+    await waitFor(`${STRIKE_AFTER_FRAMES} frames classified and more in flight`, () => classified(cams) >= STRIKE_AFTER_FRAMES && inFlight(cams) > 0, 180_000);
+    const pending = inFlight(cams);
+    const batches = (await svc.classifier!.metrics()).filter((s) => s.name === 'emostream_classifier_batch_size_count').reduce((n, s) => n + s.value, 0);
+    const before = classified(cams);
+    const tKill = Date.now();
+    await svc.classifier!.kill();
+    retired.push(svc.classifier!);
+    const next = await start('classifier');
+    await next.ready();
+    const tReady = Date.now();
+    await waitFor('a new frame classified after the kill', () => classified(cams) > before, 120_000);
+    const recovery = Date.now() - tKill;
+    return `killed after ${before} frames (${batches} batches) with ${pending} detected frames not yet classified, replacement ready after ${((tReady - tKill) / 1000).toFixed(1)} s, first new frame classified ${(recovery / 1000).toFixed(1)} s after the kill`;
+  });
+  report({ case: 'classifier `kill -9` mid-batch (restarted at once)', outcome: 'nothing lost, no duplicate event', figures });
+});
+
+test('aggregator killed with SIGKILL: the restarted one resumes from its state topic; nothing lost, no event doubled', { skip, timeout: 420_000 }, async () => {
+  const figures = await streamThrough('g', async (cams) => {
+    await waitFor(`${STRIKE_AFTER_FRAMES} frames aggregated`, () => aggregated(cams) >= STRIKE_AFTER_FRAMES, 180_000);
+    const before = aggregated(cams);
+    const tKill = Date.now();
+    await svc.aggregator!.kill();
+    retired.push(svc.aggregator!);
+    const next = await start('aggregator');
+    await next.ready();
+    const tReady = Date.now();
+    await waitFor('a new frame aggregated after the kill', () => aggregated(cams) > before, 120_000);
+    const recovery = Date.now() - tKill;
+    return `killed after ${before} frames, replacement ready (state restored) after ${((tReady - tKill) / 1000).toFixed(1)} s, first new frame committed ${(recovery / 1000).toFixed(1)} s after the kill`;
+  });
+  report({ case: 'aggregator `kill -9` (restarted at once)', outcome: 'nothing lost, no duplicate event', figures });
+});
+
+test('broker restarted mid-stream: every service rides it out; nothing lost, no event doubled', { skip: skip || (process.env.KAFKA_BROKERS ? 'KAFKA_BROKERS is an external cluster: not restarted' : false), timeout: 420_000 }, async () => {
+  const figures = await streamThrough('b', async (cams) => {
+    await waitFor(`${STRIKE_AFTER_FRAMES} frames classified`, () => classified(cams) >= STRIKE_AFTER_FRAMES, 180_000);
+    const tStop = Date.now();
+    await broker.stop();
+    const stopMs = Date.now() - tStop;
+    const beforeC = classified(cams);
+    const beforeA = aggregated(cams);
+    await sleep(BROKER_DOWN_MS);
+    const tStart = Date.now();
+    await broker.start();
+    const tUp = Date.now();
+    await waitFor('a new frame classified after the restart', () => classified(cams) > beforeC, 180_000);
+    const tC = Date.now();
+    await waitFor('a new frame aggregated after the restart', () => aggregated(cams) > beforeA, 180_000);
+    const tA = Date.now();
+    return `broker down ${((tUp - tStop) / 1000).toFixed(1)} s (stop ${(stopMs / 1000).toFixed(1)} s, start ${((tUp - tStart) / 1000).toFixed(1)} s); after its port opened: first new frame classified in ${((tC - tUp) / 1000).toFixed(1)} s, aggregated in ${((tA - tUp) / 1000).toFixed(1)} s`;
+  });
+  report({ case: 'broker restart mid-stream (clean stop, 5 s down, same data)', outcome: 'nothing lost, no duplicate event, no service restarted', figures });
+});
