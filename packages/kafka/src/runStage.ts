@@ -82,6 +82,8 @@ export interface StageStats {
   controls: number;
   chunks: number;
   transactionsAborted: number;
+  /** Transactions whose outcome was unknown (commit or abort failed): producer, state and offsets reloaded from the broker. */
+  resyncs: number;
 }
 
 /** A running stage. */
@@ -94,6 +96,7 @@ export interface RunningStage {
   /** Finishes the current chunk, commits, leaves the group, disconnects. */
   stop(): Promise<void>;
   readonly consumer: Consumer;
+  /** The current producer (a transactional stage replaces it after a transaction with an unknown outcome). */
   readonly producer: Producer;
 }
 
@@ -172,9 +175,9 @@ const chunked = <T>(xs: T[], n: number): T[][] => {
 /** Starts a stage: connects, subscribes, runs until `stop()` or a fatal error. */
 export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<RunningStage> {
   const log = spec.logger.child({ stage: spec.stage });
-  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, chunks: 0, transactionsAborted: 0 };
+  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, chunks: 0, transactionsAborted: 0, resyncs: 0 };
   const tx = spec.transactional;
-  const producer = createProducer(spec.kafka, tx ? { transactionalId: tx.transactionalId } : {});
+  let producer = createProducer(spec.kafka, tx ? { transactionalId: tx.transactionalId } : {});
   const consumer = spec.kafka.consumer({
     groupId: spec.groupId,
     sessionTimeout: spec.config.sessionTimeoutMs,
@@ -191,6 +194,9 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   let joined = false;
   let joins = 0;
   let rejoinPending = false;
+  /** Partitions of the input topic assigned to this member (from the last group join). */
+  let assigned: number[] = [];
+  let resyncPending = false;
   let fatal: ((e: unknown) => void) | undefined;
   const done = new Promise<void>((_resolve, reject) => { fatal = reject; });
   done.catch(() => {});
@@ -245,6 +251,12 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     commitOffsetsIfNecessary: () => Promise<void>; isRunning: () => boolean; isStale: () => boolean;
   }) => {
     const { batch } = p;
+    if (resyncPending) {
+      await resync();
+      // The batch in hand was fetched from the old position: the seeks make it stale; the next
+      // fetch starts at the committed offsets.
+      return;
+    }
     if (rejoinPending && spec.onRejoin) {
       rejoinPending = false;
       await spec.onRejoin();
@@ -257,17 +269,30 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
         const r = await processChunk(batch, messages);
         if (tx) {
           const extra = tx.extra?.(r.inputs, r.controls) ?? [];
-          const t = await producer.transaction();
+          let t: Awaited<ReturnType<Producer['transaction']>>;
+          try {
+            t = await producer.transaction();
+          } catch (e) {
+            // The producer is stuck in a transaction state (an earlier commit or abort that failed).
+            resyncPending = true;
+            throw e;
+          }
+          let committing = false;
           try {
             await sendCapped(t, [...r.batches, ...extra], spec.config.maxBytesPerSend);
             await t.sendOffsets({
               consumerGroupId: spec.groupId,
               topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(BigInt(last) + 1n) }] }],
             });
+            committing = true;
             await t.commit();
           } catch (e) {
             stats.transactionsAborted++;
-            await t.abort().catch(() => {});
+            // A commit that failed may still have been applied (the broker's answer was lost), and a
+            // producer whose abort failed cannot start another transaction: in both cases the
+            // outcome is unknown here, so producer, state and offsets are reloaded from the broker.
+            const aborted = committing ? false : await t.abort().then(() => true, () => false);
+            if (!aborted) resyncPending = true;
             throw e;
           }
         } else {
@@ -288,6 +313,37 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     }
   };
 
+  /**
+   * After a transaction with an unknown outcome: a new producer with the same transactional id
+   * (its InitProducerId makes the broker finish or abort the open transaction), then the state
+   * (`onRejoin`) and the consumer positions (the group's committed offsets) as the broker has
+   * them, so in-memory state and position match whatever was committed: nothing redone twice,
+   * nothing skipped. Retried on the next batch until it succeeds (the broker may be away).
+   */
+  const resync = async () => {
+    log.warn('transaction outcome unknown: reloading producer, state and offsets from the broker', { partitions: assigned });
+    await producer.disconnect().catch(() => {});
+    producer = createProducer(spec.kafka, { transactionalId: tx!.transactionalId });
+    await producer.connect();
+    const admin = spec.kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.inputTopic] });
+      const ends = await admin.fetchTopicOffsets(spec.inputTopic);
+      if (spec.onRejoin) await spec.onRejoin();
+      for (const partition of assigned) {
+        const c = committed?.partitions.find((x) => x.partition === partition)?.offset ?? '-1';
+        const offset = BigInt(c) >= 0n ? c : ends.find((e) => e.partition === partition)?.low ?? '0';
+        consumer.seek({ topic: spec.inputTopic, partition, offset });
+      }
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    resyncPending = false;
+    stats.resyncs++;
+    log.info('resynchronised with the broker', { partitions: assigned });
+  };
+
   const lag: LagMonitor | undefined = spec.metrics && spec.lagIntervalMs !== 0
     ? startLagMonitor({ kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs })
     : undefined;
@@ -296,6 +352,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     joined = true;
     joins++;
     if (joins > 1) rejoinPending = true;
+    assigned = [...(e.payload.memberAssignment[spec.inputTopic] ?? [])];
     lag?.assign(e.payload.memberAssignment);
     log.info('joined group', { groupId: spec.groupId, assignment: e.payload.memberAssignment });
   });
@@ -322,7 +379,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   return {
     stats,
     consumer,
-    producer,
+    get producer() { return producer; },
     done,
     ready: () => {
       const reasons: string[] = [];
