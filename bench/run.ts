@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTf } from '@emostream/runtime';
 import { createContext, type BenchContext, type Row } from './lib/context.js';
-import { machineInfo, versions } from './lib/machine.js';
+import { machineInfo, machineLoad, versions } from './lib/machine.js';
 import { benchModel } from './lib/model.js';
 import { sig } from './lib/stats.js';
 import { pipelineSection } from './sections/pipeline.js';
@@ -91,6 +91,10 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-bench-'));
+  const loadAtStart = machineLoad();
+  if (loadAtStart.loadAvg1m > 0.5 * os.availableParallelism()) {
+    log(`warning: the machine is busy (load ${loadAtStart.loadAvg1m}; ${loadAtStart.topProcesses.join(', ')}): figures will not be comparable`);
+  }
   const rt = await loadTf();
   const model = await benchModel(rt.tf, tmp);
   log(`backend ${rt.provider}; model: ${model.description}; temp files in ${tmp}`);
@@ -126,12 +130,13 @@ async function main(): Promise<void> {
   const result = {
     date: new Date().toISOString(),
     mode: { quick: args.quick, long: args.long, only: args.only, complete },
-    machine: machineInfo(),
+    machine: { ...machineInfo(), loadAtStart, loadAtEnd: machineLoad() },
     gpu: 'no GPU machine lent to this run: CPU figures only',
     versions: versions(rt, ctx.figures.kafkaVersion as string | undefined),
     model: model.description,
     ...headline,
     bars,
+    table: rows,
     sections,
     errors,
     wallS: (Date.now() - t0) / 1000,

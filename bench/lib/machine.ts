@@ -49,3 +49,16 @@ export function versions(rt: TfRuntime, kafkaVersion?: string): Record<string, s
     kafkajs: (() => { try { return (require('kafkajs/package.json') as { version: string }).version; } catch { return 'unavailable'; } })(),
   };
 }
+
+/**
+ * How busy the machine was (1-minute load average and the top CPU users other than this
+ * process): figures taken while something else runs are not comparable, and the JSON says so.
+ */
+export function machineLoad(): { loadAvg1m: number; topProcesses: string[] } {
+  let top: string[] = [];
+  try {
+    top = execFileSync('ps', ['-eo', 'pid=,pcpu=,comm=', '--sort=-pcpu'], { encoding: 'utf8' }).trim().split('\n')
+      .map((l) => l.trim().split(/\s+/)).filter(([pid]) => Number(pid) !== process.pid).slice(0, 4).map(([, cpu, comm]) => `${comm} ${cpu}%`);
+  } catch { /* no ps */ }
+  return { loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100, topProcesses: top };
+}

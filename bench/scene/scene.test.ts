@@ -133,6 +133,12 @@ test('matching and scoring: perfect observations score 1 and no switch; a swappe
   assert.equal(s.idSwitchesPerPersonMinute, 0);
   assert.equal(s.changesDetected, changes.length);
   assert.equal(s.changeTimingErrorMsMedian, 300);
+  // A change event to the wrong emotion counts for timing ("any"), not as a detected change.
+  const wrong = changes.map((c) => ev('emotion.changed', `p-${c.faceId}`, c.atMs + 500, 'neutral'));
+  const s3 = summarise(scoreScene(scene, perfect, wrong));
+  assert.equal(s3.changesDetected, 0);
+  assert.equal(s3.changesWithAnyEvent, changes.length);
+  assert.equal(s3.changeAnyEventTimingErrorMsMedian, 500);
   // Face 2 gets a new id halfway: exactly one switch; wrong emotions on one face lower accuracy.
   const half = Math.floor(perfect.length / 2);
   const swapped = perfect.map((f, i) => ({

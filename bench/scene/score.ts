@@ -51,9 +51,12 @@ export interface SceneScore {
   appearErrorsMs: number[];
   changeErrorsMs: number[];
   leaveErrorsMs: number[];
-  /** True expression changes, and how many got their emotion.changed event in the window. */
+  /** True expression changes, and how many got their emotion.changed event (to the right emotion) in the window. */
   changesExpected: number;
   changesDetected: number;
+  /** Changes followed by any emotion.changed event of that person in the window (right emotion or not), and its timing. */
+  changesWithAnyEvent: number;
+  changeAnyErrorsMs: number[];
 }
 
 /** Matches detections to true faces, best IoU first (greedy; faces are few and rarely contested). */
@@ -103,7 +106,7 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
   for (const f of observed) byIndex.set(Math.round(f.mediaTimeMs / frameMs), f);
   const s: SceneScore = {
     frames: 0, scorable: 0, matched: 0, correct: 0, timelineCorrect: 0, falsePositives: 0, idSwitches: 0, personMinutes: 0,
-    appearErrorsMs: [], changeErrorsMs: [], leaveErrorsMs: [], changesExpected: 0, changesDetected: 0,
+    appearErrorsMs: [], changeErrorsMs: [], leaveErrorsMs: [], changesExpected: 0, changesDetected: 0, changesWithAnyEvent: 0, changeAnyErrorsMs: [],
   };
   // Per true face: the persons it was matched to over time, and when it first became visible.
   const lastPerson = new Map<string, string>();
@@ -161,7 +164,10 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
     s.changesExpected++;
     const person = majority(c.faceId, c.atMs, until);
     if (!person) continue;
-    const ev = events.find((e) => e.type === 'emotion.changed' && e.personId === person && e.emotion === c.to && e.mediaTimeMs >= c.atMs - frameMs && e.mediaTimeMs <= until);
+    const inWindow = (e: EmotionEvent) => e.type === 'emotion.changed' && e.personId === person && e.mediaTimeMs >= c.atMs - frameMs && e.mediaTimeMs <= until;
+    const any = events.find(inWindow);
+    if (any) { s.changesWithAnyEvent++; s.changeAnyErrorsMs.push(any.mediaTimeMs - c.atMs); }
+    const ev = events.find((e) => inWindow(e) && e.emotion === c.to);
     if (!ev) continue;
     s.changesDetected++;
     s.changeErrorsMs.push(ev.mediaTimeMs - c.atMs);
@@ -173,10 +179,11 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
 export function mergeScores(xs: SceneScore[]): SceneScore {
   const z: SceneScore = {
     frames: 0, scorable: 0, matched: 0, correct: 0, timelineCorrect: 0, falsePositives: 0, idSwitches: 0, personMinutes: 0,
-    appearErrorsMs: [], changeErrorsMs: [], leaveErrorsMs: [], changesExpected: 0, changesDetected: 0,
+    appearErrorsMs: [], changeErrorsMs: [], leaveErrorsMs: [], changesExpected: 0, changesDetected: 0, changesWithAnyEvent: 0, changeAnyErrorsMs: [],
   };
   for (const x of xs) {
-    for (const k of ['frames', 'scorable', 'matched', 'correct', 'timelineCorrect', 'falsePositives', 'idSwitches', 'personMinutes', 'changesExpected', 'changesDetected'] as const) z[k] += x[k];
+    for (const k of ['frames', 'scorable', 'matched', 'correct', 'timelineCorrect', 'falsePositives', 'idSwitches', 'personMinutes', 'changesExpected', 'changesDetected', 'changesWithAnyEvent'] as const) z[k] += x[k];
+    z.changeAnyErrorsMs.push(...x.changeAnyErrorsMs);
     z.appearErrorsMs.push(...x.appearErrorsMs);
     z.changeErrorsMs.push(...x.changeErrorsMs);
     z.leaveErrorsMs.push(...x.leaveErrorsMs);
@@ -199,6 +206,8 @@ export function summarise(s: SceneScore) {
     personMinutes: s.personMinutes,
     appearTimingErrorMsMedian: median(abs(s.appearErrorsMs)) ?? null,
     changeTimingErrorMsMedian: median(abs(s.changeErrorsMs)) ?? null,
+    changeAnyEventTimingErrorMsMedian: median(abs(s.changeAnyErrorsMs)) ?? null,
+    changesWithAnyEvent: s.changesWithAnyEvent,
     leaveTimingErrorMsMedian: median(abs(s.leaveErrorsMs)) ?? null,
     eventTimingErrorMsMedian: median(abs([...s.appearErrorsMs, ...s.changeErrorsMs, ...s.leaveErrorsMs])) ?? null,
     changesDetected: s.changesDetected,

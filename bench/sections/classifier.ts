@@ -50,6 +50,10 @@ export async function classifierSection(ctx: BenchContext): Promise<{ figures: R
   const flopsPerFace = flops.total * (tta ? 2 : 1);
   const rnd = prng(2024);
   const crops = Array.from({ length: 128 }, () => Uint8Array.from({ length: INPUT_PIXELS }, () => Math.floor(rnd() * 256)));
+  // The peak before and after the CNN (the better of the two): a busy spell during one
+  // measurement must not make the CNN look better than the machine.
+  ctx.log('classifier: matmul peak (before)');
+  const peakBefore = await matmulPeak(ctx, ms);
   const perBatch: Record<string, { facesPerSecond: number; gflops: number; msPerBatch: number }> = {};
   for (const b of BATCHES) {
     ctx.log(`classifier: batch ${b}`);
@@ -58,8 +62,9 @@ export async function classifierSection(ctx: BenchContext): Promise<{ figures: R
     const fps = r.perSecond * b;
     perBatch[b] = { facesPerSecond: fps, gflops: (fps * flopsPerFace) / 1e9, msPerBatch: r.wallMs / r.calls };
   }
-  ctx.log('classifier: matmul peak');
-  const peak = await matmulPeak(ctx, ms);
+  ctx.log('classifier: matmul peak (after)');
+  const peakAfter = await matmulPeak(ctx, ms);
+  const peak = peakBefore.map((p, i) => (peakAfter[i].gflops > p.gflops ? peakAfter[i] : p));
   const peakGflops = Math.max(...peak.map((p) => p.gflops));
   const best = BATCHES.reduce((a, b) => (perBatch[b].gflops > perBatch[a].gflops ? b : a));
   const figures = {
