@@ -5,7 +5,7 @@
  */
 import { lastValueFrom, takeUntil, tap, timer, defaultIfEmpty, NEVER } from 'rxjs';
 import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contracts';
-import { silentLogger } from '@emostream/runtime';
+import { createMetrics, silentLogger } from '@emostream/runtime';
 import { classifyInput, createIngestStats, createValve, frameSource, parseSourceConfig } from '@emostream/ingest';
 import { parseDetectorConfig, type FaceDetector } from '@emostream/detector';
 import type { EmotionModel } from '@emostream/classifier';
@@ -37,6 +37,17 @@ export interface EmbeddedResult {
   wallMs: number;
   /** Media time covered: last frame's time plus one frame interval. */
   mediaMs: number;
+  /** Where the time went, from the pipeline's own metrics. */
+  stages: { detectMsPerFrame: number | null; inferenceMsPerBatch: number | null; facesPerBatch: number | null; batches: number; wallMsPerFrame: number | null };
+}
+
+type Hist = { get(): Promise<{ values: Array<{ metricName?: string; value: number }> }> | { values: Array<{ metricName?: string; value: number }> } };
+
+/** Sum and count of a prom-client histogram (all label sets together). */
+async function sumCount(h: Hist): Promise<{ sum: number; count: number }> {
+  const v = (await h.get()).values;
+  const pick = (suffix: string) => v.filter((x) => x.metricName?.endsWith(suffix)).reduce((a, x) => a + x.value, 0);
+  return { sum: pick('_sum'), count: pick('_count') };
 }
 
 /** Runs the embedded pipeline on one source until it ends (or `stopAfterMs`). */
@@ -46,13 +57,14 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const stats = createIngestStats();
   const valve = classifyInput(o.source).kind === 'file' ? createValve() : undefined;
   const stop$ = o.stopAfterMs === undefined ? NEVER : timer(o.stopAfterMs);
-  const r: EmbeddedResult = { frames: 0, faces: 0, events: [], drops: 0, wallMs: 0, mediaMs: 0 };
+  const metrics = createMetrics();
+  const r: EmbeddedResult = { frames: 0, faces: 0, events: [], drops: 0, wallMs: 0, mediaMs: 0, stages: { detectMsPerFrame: null, inferenceMsPerBatch: null, facesPerBatch: null, batches: 0, wallMsPerFrame: null } };
   let lastMediaMs = -1;
   const t0 = performance.now();
   await lastValueFrom(embeddedPipeline(frameSource(src, { logger: silentLogger, stats, valve }).pipe(takeUntil(stop$)), {
     cameraId, detector: o.detector, detectorConfig: parseDetectorConfig({}), model: () => o.model,
     classify: { maxWaitMs: 20, maxBatchFrames: 16 }, aggregator: parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
-    logger: silentLogger, backend: o.backend, stats, valve,
+    logger: silentLogger, metrics, backend: o.backend, stats, valve,
     onEmotions: (m) => { r.frames++; r.faces += m.faces.length; lastMediaMs = m.frame.mediaTimeMs; o.onEmotions?.(m); },
   }).pipe(
     tap((out) => {
@@ -65,5 +77,15 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   r.wallMs = performance.now() - t0;
   r.drops = stats.framesDropped;
   r.mediaMs = lastMediaMs < 0 ? 0 : lastMediaMs + 1000 / o.fps;
+  const det = await sumCount(metrics.detectSeconds);
+  const inf = await sumCount(metrics.inferenceSeconds);
+  const bs = await sumCount(metrics.batchSize);
+  r.stages = {
+    detectMsPerFrame: det.count ? (det.sum * 1000) / det.count : null,
+    inferenceMsPerBatch: inf.count ? (inf.sum * 1000) / inf.count : null,
+    facesPerBatch: bs.count ? bs.sum / bs.count : null,
+    batches: inf.count,
+    wallMsPerFrame: r.frames ? r.wallMs / r.frames : null,
+  };
   return r;
 }

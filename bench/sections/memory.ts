@@ -51,6 +51,7 @@ export async function memorySection(ctx: BenchContext): Promise<{ figures: Recor
     tensorGrowth: tensors.length ? tensors[tensors.length - 1] - tensors[0] : null,
     memory: {
       mode: ctx.long ? 'long (30+ min of media)' : 'bounded soak', fps: FPS, frames: r.frames, mediaMs: r.mediaMs, wallMs: r.wallMs,
+      stages: r.stages,
       rssFirstMB: rss[0] ?? null, rssLastMB: rss[rss.length - 1] ?? null, rssMaxMB: rss.length ? Math.max(...rss) : null,
       tensorsFirst: tensors[0] ?? null, tensorsLast: tensors[tensors.length - 1] ?? null, tensorsMax: tensors.length ? Math.max(...tensors) : null,
       samples: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 60)) === 0 || i === samples.length - 1),
@@ -63,7 +64,7 @@ export async function memorySection(ctx: BenchContext): Promise<{ figures: Recor
     },
     {
       section: 'memory', figure: 'tensor count first → last', value: `${tensors[0]} → ${tensors[tensors.length - 1]}`,
-      detail: `heap growth ${figures.heapGrowth === null ? 'n/a' : `${sig(figures.heapGrowth * 100, 3)} %`}; ${samples.length} samples, 1 per second`,
+      detail: `stage times on this run: detector ${sig(r.stages.detectMsPerFrame, 3)} ms/frame, classifier ${sig(r.stages.inferenceMsPerBatch, 3)} ms/batch of ${sig(r.stages.facesPerBatch, 2)} faces, ${sig(r.stages.wallMsPerFrame, 3)} ms wall/frame; heap growth ${figures.heapGrowth === null ? 'n/a' : `${sig(figures.heapGrowth * 100, 3)} %`}; ${samples.length} samples, 1 per second`,
     },
   ];
   return { figures, rows };
