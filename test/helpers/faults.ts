@@ -49,6 +49,8 @@ export interface FaultBroker {
   restartable: boolean;
   /** Clean stop (SIGTERM, data kept); resolves when the process is gone. */
   stop(): Promise<void>;
+  /** A crash: SIGKILL, no clean shutdown (the next start recovers its logs); resolves when gone. */
+  kill(): Promise<void>;
   /** Starts it again on the same port and data; resolves once the port answers. */
   start(): Promise<void>;
 }
@@ -61,7 +63,7 @@ export async function faultBroker(): Promise<FaultBroker> {
   if (process.env.KAFKA_BROKERS) {
     const brokers = process.env.KAFKA_BROKERS.split(',');
     const no = () => Promise.reject(new Error('the broker is external (KAFKA_BROKERS): the suite does not restart it'));
-    return { brokers, restartable: false, stop: no, start: no };
+    return { brokers, restartable: false, stop: no, start: no, kill: no };
   }
   const port = process.env.KAFKA_FAULTS_PORT ?? '39392';
   const start = async () => {
@@ -73,6 +75,11 @@ export async function faultBroker(): Promise<FaultBroker> {
     brokers: [`127.0.0.1:${port}`],
     restartable: true,
     stop: async () => { await run('bash', [KAFKA_SH, 'stop', '--port', port], { timeout: 60_000 }); },
+    kill: async () => {
+      const pid = Number(fs.readFileSync(path.join(ROOT, `.cache/kafka/run-${port}/broker.pid`), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      await waitFor('the broker process to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 30_000);
+    },
     start,
   };
 }
