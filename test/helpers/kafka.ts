@@ -47,11 +47,23 @@ export function ensureBroker(): Promise<string[]> {
     if (process.env.KAFKA_BROKERS) return process.env.KAFKA_BROKERS.split(',');
     const docker = await dockerBroker();
     if (docker) return docker;
-    const port = process.env.KAFKA_TEST_PORT ?? '39092';
-    const out = execFileSync('bash', [SCRIPT, 'start', '--port', port], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    const m = /KAFKA_BROKERS=(\S+)/.exec(out);
-    if (!m) throw new Error(`scripts/kafka.sh start did not print KAFKA_BROKERS: ${out}`);
-    return m[1].split(',');
+    // 39092 unless taken by a process this checkout did not start (another checkout's broker):
+    // then the next free pair of ports (kafka.sh needs port and port+1).
+    const first = Number(process.env.KAFKA_TEST_PORT ?? '39092');
+    let lastError: unknown;
+    for (let port = first; port < first + 1000; port += 100) {
+      try {
+        const out = execFileSync('bash', [SCRIPT, 'start', '--port', String(port)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        const m = /KAFKA_BROKERS=(\S+)/.exec(out);
+        if (!m) throw new Error(`scripts/kafka.sh start did not print KAFKA_BROKERS: ${out}`);
+        return m[1].split(',');
+      } catch (err) {
+        lastError = err;
+        const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+        if (!/already in use/.test(stderr)) break;
+      }
+    }
+    throw lastError;
   })();
   return brokers;
 }
