@@ -16,6 +16,8 @@ export interface EventsOptions {
   onEvent: (e: EmotionEvent) => void;
   /** Events that fail validation (counted, shown on stderr). */
   onInvalid?: (detail: string) => void;
+  /** The consumer stopped for good (kafkajs gave up restarting it); default: nothing. */
+  onFatal?: (error: Error) => void;
 }
 
 /** Consumes the events topic until `stop()`; events are validated against the contract. */
@@ -23,6 +25,9 @@ export async function subscribeEvents(o: EventsOptions): Promise<{ stop(): Promi
   const kafka = createKafka(o.config, 'events', o.logger);
   await ensureTopics(kafka, pipelineTopicSpecs(o.config), o.logger);
   const consumer = kafka.consumer({ groupId: o.group ?? `${o.config.topicPrefix}emostream-events-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  // A broker restart is ridden out (kafkajs restarts the consumer); only a crash it does not
+  // restart from is final, and a subscriber must not sit there silently printing nothing.
+  consumer.on(consumer.events.CRASH, (e) => { if (!e.payload.restart) o.onFatal?.(e.payload.error); });
   await consumer.connect();
   await consumer.subscribe({ topics: [pipelineTopics(o.config.topicPrefix).events], fromBeginning: o.fromBeginning ?? false });
   await consumer.run({
@@ -51,12 +56,16 @@ export function registerEvents(program: Command): void {
     .option('--group <id>', 'consumer group id: a named group resumes where it stopped (default: a fresh one per run)')
     .action(async (opts: { camera?: string; json: boolean; fromBeginning: boolean; group?: string }) => {
       const logger = createLogger({ level: 'warn' });
+      let fatal: Error | undefined;
+      let wake: () => void = () => {};
       const sub = await subscribeEvents({
         camera: opts.camera, fromBeginning: opts.fromBeginning, group: opts.group, config: kafkaConfigFromEnv(), logger,
         onEvent: (e) => process.stdout.write((opts.json ? JSON.stringify(e) : formatEvent(e)) + '\n'),
         onInvalid: (d) => process.stderr.write(`skipped an invalid event: ${d}\n`),
+        onFatal: (e) => { fatal = e; wake(); },
       });
-      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
-      await sub.stop();
+      await new Promise<void>((resolve) => { wake = resolve; process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await sub.stop().catch(() => {});
+      if (fatal) throw new Error(`the events consumer stopped: ${fatal.message}`);
     });
 }
