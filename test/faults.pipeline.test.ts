@@ -12,7 +12,7 @@ import { ensureTopics, pipelineTopicSpecs, pipelineTopics, type Kafka, type Kafk
 import { brokerUnavailable, randomTopics } from './helpers/kafka.js';
 import { MEDIA, testModelDir } from './helpers/model.js';
 import {
-  LOG_DIR, exitWhenDone, outsideFaultRun, sumOf, accountFrames, aggregatorLastSeq, collect, eventsOf, faultBroker, groupLag, groups, kafkaFor, report, serviceEnv, sleep,
+  exitWhenDone, outsideFaultRun, sumOf, accountFrames, aggregatorLastSeq, collect, eventsOf, faultBroker, groupLag, groups, kafkaFor, report, serviceEnv, sleep,
   startService, waitFor, type Collector, type FaultBroker, type ServiceProcess,
 } from './helpers/faults.js';
 
@@ -62,7 +62,6 @@ before(async () => {
   collector = await collect(kafka, [t.frames, t.faces, t.emotions, t.events, t.aggregatorState, t.dlq.frames, t.dlq.faces, t.dlq.emotions]);
   await Promise.all([start('detector'), start('classifier'), start('aggregator')]);
   await Promise.all(Object.values(svc).map((s) => s!.ready()));
-  process.stdout.write(`fault suite logs: ${LOG_DIR}\n`);
 }, { timeout: 300_000 });
 
 after(async () => {

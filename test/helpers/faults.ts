@@ -149,8 +149,15 @@ const live = new Set<ChildProcess>();
 // A crashed test must not leave services running.
 process.once('exit', () => { for (const p of live) p.kill('SIGKILL'); });
 
-/** Log files of the suite's processes (kept for a failed run; the path is printed). */
-export const LOG_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-faults-'));
+let logFolder: string | undefined;
+/** The folder of the suite's process logs (kept after the run; the path is printed), made on first use. */
+export function logDir(): string {
+  if (!logFolder) {
+    logFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-faults-'));
+    process.stdout.write(`fault suite: service logs in ${logFolder}\n`);
+  }
+  return logFolder;
+}
 
 function rssOfTree(pid: number): number {
   const status = (p: number) => { try { return fs.readFileSync(`/proc/${p}/status`, 'utf8'); } catch { return ''; } };
@@ -176,7 +183,7 @@ function rssOfTree(pid: number): number {
 /** Starts `emostream serve <name>` as a child process with `env` on top of the test's own. */
 export async function startService(name: string, o: { env: Record<string, string>; args?: string[]; tag?: string }): Promise<ServiceProcess> {
   const metricsPort = await freePort();
-  const logFile = path.join(LOG_DIR, `${o.tag ?? name}-${Date.now()}.log`);
+  const logFile = path.join(logDir(), `${o.tag ?? name}-${Date.now()}.log`);
   const log = fs.createWriteStream(logFile);
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/emostream.mjs'), 'serve', name, '--metrics-port', String(metricsPort), ...(o.args ?? [])], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
