@@ -337,6 +337,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.inputTopic] });
       const ends = await admin.fetchTopicOffsets(spec.inputTopic);
       if (spec.onRejoin) await spec.onRejoin();
+      rejoinPending = false;
       for (const partition of assigned) {
         const c = committed?.partitions.find((x) => x.partition === partition)?.offset ?? '-1';
         const offset = BigInt(c) >= 0n ? c : ends.find((e) => e.partition === partition)?.low ?? '0';
