@@ -117,6 +117,13 @@ test('ingest: URLs with credentials and schemes outside the whitelist fail at st
     assert.match(r.lines[0], pattern, name);
     assert.ok(!r.out.includes(LEAK), `${name}: the password leaked: ${r.out}`);
   });
+  // The Kubernetes manifest may pass the Secret's cameras both ways: the same camera counts once.
+  const { kafka, config } = kafkaFor(broker.brokers, env.EMOSTREAM_TOPIC_PREFIX, 2);
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  const twice = await serveOnce(['ingest', '--once', '--source', `door=${CLIP}`], { ...env, EMOSTREAM_SOURCES: `door=${CLIP}`, INGEST_FPS: '1' });
+  assert.equal(twice.code, 0, twice.out.slice(-1500));
+  const cams = JSON.parse(twice.out.split('\n').find((l) => l.includes('all sources ended'))!).summary.cameras as Record<string, { produced: number }>;
+  assert.deepEqual(Object.keys(cams), ['door'], 'one camera named by --source and EMOSTREAM_SOURCES with the same URL runs once');
   report({ case: 'URLs with credentials; schemes outside the whitelist (`serve ingest`)', outcome: 'refused at start with one line naming the camera; password never printed', figures: `${cases.length} cases: ${cases.map((c) => c[0]).join('; ')}` });
 });
 

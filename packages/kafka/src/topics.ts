@@ -48,29 +48,51 @@ export function pipelineTopicSpecs(config: Pick<KafkaConfig, 'topicPrefix' | 'pa
   ];
 }
 
+/** Errors of topic creation that a retry may cure (a busy controller, metadata not propagated yet). */
+const RETRIABLE_TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_CONTROLLER', 'REQUEST_TIMED_OUT', 'COORDINATOR_NOT_AVAILABLE']);
+
 /**
  * Creates the topics that do not exist yet (existing ones are left as they are, whatever their
- * partition count). Safe to call from several services at once.
+ * partition count). Safe to call from several services at once. Retries for up to `timeoutMs`
+ * when the broker is busy: on a loaded broker a new topic's metadata can lag its creation, and
+ * kafkajs's wait for leaders then fails with UNKNOWN_TOPIC_OR_PARTITION (seen in the fault suite).
  */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Logger): Promise<string[]> {
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Logger, timeoutMs = 60_000): Promise<string[]> {
   const admin: Admin = kafka.admin();
   await admin.connect();
+  const t0 = Date.now();
+  const created = new Set<string>();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = specs.filter((s) => !existing.has(s.topic));
-    if (missing.length === 0) return [];
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({
-        topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor,
-        configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    }).catch((e: Error & { type?: string }) => {
-      // Another service created it between list and create: fine.
-      if (e.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(e.message)) throw e;
-    });
-    logger?.info('topics created', { topics: missing.map((s) => s.topic) });
-    return missing.map((s) => s.topic);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = specs.filter((s) => !existing.has(s.topic));
+        if (missing.length > 0) {
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((s) => ({
+              topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor,
+              configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          }).catch((e: Error & { type?: string }) => {
+            // Another service created it between list and create: fine.
+            if (e.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(e.message)) throw e;
+          });
+          for (const s of missing) created.add(s.topic);
+          logger?.info('topics created', { topics: missing.map((s) => s.topic) });
+        }
+        // Every topic has its partitions and leaders (not only the ones created here: another
+        // service may have created them a moment ago).
+        await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+        return [...created];
+      } catch (e) {
+        const err = e as Error & { type?: string; retriable?: boolean };
+        const retriable = (err.type !== undefined && RETRIABLE_TOPIC_ERRORS.has(err.type)) || err.retriable === true;
+        if (!retriable || Date.now() - t0 > timeoutMs) throw e;
+        logger?.warn('topics not ready yet; retrying', { error: err.message, attempt });
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
