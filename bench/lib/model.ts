@@ -22,12 +22,16 @@ export interface BenchModel {
 
 /** The shipped model, or an untrained `best` written to a temp folder. */
 export async function benchModel(tf: Tf, tmp: string): Promise<BenchModel> {
-  const dir = defaultModelDir();
-  if (fs.existsSync(path.join(dir, 'model.json'))) {
+  const shipped = defaultModelDir();
+  if (fs.existsSync(path.join(shipped, 'model.json'))) {
+    // A copy: a model re-shipped while the run goes on must not change models between sections.
+    const dir = path.join(tmp, 'model-shipped');
+    fs.cpSync(shipped, dir, { recursive: true });
     const card = JSON.parse(fs.readFileSync(path.join(dir, 'card.json'), 'utf8')) as ModelCard;
-    return { dir, trained: true, description: `shipped ${card.name ?? path.basename(dir)} ${card.version ?? ''}`.trim() };
+    const tta = (card.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta ? ', flip TTA' : '';
+    return { dir, trained: true, description: `shipped ${card.name ?? path.basename(shipped)} ${card.version ?? ''}${tta}`.trim() };
   }
-  const out = fs.mkdtempSync(path.join(tmp ?? os.tmpdir(), 'model-'));
+  const out = fs.mkdtempSync(path.join(tmp || os.tmpdir(), 'model-'));
   const m = buildModel(tf, BEST_ARCHITECTURE, 1);
   await saveModelDir(m, out, {
     name: 'best', version: 'untrained-bench', createdAt: new Date().toISOString(), architecture: BEST_ARCHITECTURE,
