@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
+import { loadModelDir, saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 import { configByName, type TrainConfig } from './configs.js';
 import {
@@ -31,6 +31,8 @@ export interface TrainJobOptions {
   maxEpochsThisRun?: number;
   resume?: boolean;
   labelMap?: Record<string, string>;
+  /** Start from this model directory's weights (continue training a shipped model). */
+  init?: string;
   log: (line: string) => void;
 }
 
@@ -96,7 +98,9 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
   o.log(`training '${cfg.name}' on ${splits.train.labels.length} images (${EMOTIONS.map((e, i) => `${e} ${classCounts(splits.train)[i]}`).join(', ')}); ${splits.description}`);
   const checkpointDir = path.join(o.out, 'checkpoint');
-  const result = await train({ tf: o.tf, train: splits.train, val: splits.val, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log });
+  const initialModel = o.init ? (await loadModelDir(o.tf, o.init)).model : undefined;
+  if (o.init) o.log(`starting from the weights of ${o.init}`);
+  const result = await train({ tf: o.tf, train: splits.train, val: splits.val, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log, initialModel });
   if (!result.finished) {
     o.log(`stopped after epoch ${result.state.epochsDone}/${cfg.epochs}; rerun with --resume to continue (checkpoint in ${checkpointDir})`);
   }
@@ -122,7 +126,7 @@ function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: Train
     training: {
       config: cfg, data: path.basename(path.resolve(o.data)), split: o.split, splitDescription: splits.description,
       trainImages: splits.train.labels.length, classCounts: classCounts(splits.train), seed: cfg.seed,
-      epochsDone: state.epochsDone, bestEpoch: state.bestEpoch, bestValAccuracy: state.bestValAccuracy,
+      initialisedFrom: o.init, epochsDone: state.epochsDone, bestEpoch: state.bestEpoch, bestValAccuracy: state.bestValAccuracy,
       history: state.history, backend: o.backend,
       secondsPerEpoch: state.history.length ? state.history.reduce((a, h) => a + h.seconds, 0) / state.history.length : undefined,
     },

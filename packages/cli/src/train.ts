@@ -17,6 +17,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'batch size (default: the config\'s)', intOption('--batch-size', 1, 4096))
     .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 0, 10_000))
     .option('--resume', 'continue from the checkpoint in --out', false)
+    .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
@@ -27,7 +28,7 @@ export function registerTrain(program: Command): void {
       process.stderr.write(`backend: ${rt.provider}\n`);
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
-        batchSize: o.batchSize, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap),
+        batchSize: o.batchSize, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });
