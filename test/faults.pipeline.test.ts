@@ -102,10 +102,16 @@ async function streamThrough(tag: string, fault: (cams: string[]) => Promise<str
     assert.equal(exit.code, 0, `ingest --once exits 0 (log ${ingest.logFile}): ${ingest.lines.slice(-3).join('\n')}`);
     let liveDropped = 0;
     if (camera && liveIngest) {
-      // The camera goes; once ingest's queue is empty its counters are final.
+      // The camera goes; once ingest's queue has drained (every decoded frame sent or dropped:
+      // after a broker crash its producer may still be waiting out a retry) the counters are final.
       await camera.kill();
-      await sleep(3_000);
-      liveDropped = sumOf(await liveIngest.metrics(), 'emostream_frames_dropped_total', { camera: liveCam });
+      const t = pipelineTopics(prefix);
+      const sent = () => collector.of(t.frames).filter((x) => x.cameraId === liveCam && x.kind === 'frame').length;
+      liveDropped = (await waitFor('the live camera\'s queue to drain', async () => {
+        const m = await liveIngest.metrics();
+        const dropped = sumOf(m, 'emostream_frames_dropped_total', { camera: liveCam });
+        return sent() + dropped === sumOf(m, 'emostream_frames_decoded_total', { camera: liveCam }) && { dropped };
+      }, 60_000)).dropped;
       await liveIngest.stop();
     }
     const t = pipelineTopics(prefix);
