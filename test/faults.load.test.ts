@@ -26,7 +26,8 @@ const PARTITIONS = Math.max(CAMERAS, 6);
 const FAIR_RATIO = 0.8;
 // Downstream, on a backlog (the detector is slower than 40 fps on 2 cores): the camera with the
 // fewest frames through the aggregator has at least this share of the busiest one's. Partitions
-// are served in rounds of 1 MiB (~35 frames here), so the gap is about one round.
+// are served in rounds of 1 MiB (~30 frames here), so at 4 cameras the gap is about one round
+// (at 16 cameras it is not: see bench/FAULTS.md).
 const FAIR_DOWNSTREAM_RATIO = 0.6;
 // Memory bounded: a process's peak RSS in the second half of the run may exceed its first-half
 // peak by this fraction plus a fixed slack (JIT, allocator arenas and kafkajs buffers warm up).
@@ -100,28 +101,37 @@ test(`load: ${CAMERAS} cameras × ${FPS} fps for ${SECONDS} s through the four s
   const peak = (xs: typeof rss, i: number) => Math.max(...xs.map((s) => s.bytes[i]));
   const memory = all.map((p, i) => ({ name: p.name, first: peak(firstHalf, i), second: peak(half, i) }));
 
+  const downFair = Math.min(...processed) / Math.max(...processed);
+  const fair = Math.min(...decoded) / Math.max(...decoded);
+  const checks = {
+    'no stall': cams.every((_, i) => stalls[i] === 0 && restarts[i] === 0),
+    'every frame sent or counted as dropped': cams.every((_, i) => onTopic[i] + dropped[i] === decoded[i] && seqGaps[i] === dropped[i]),
+    'fair shares at ingest': fair >= FAIR_RATIO,
+    'fair shares downstream': downFair >= FAIR_DOWNSTREAM_RATIO,
+    'memory bounded': memory.every((m) => m.second <= m.first * (1 + RSS_GROWTH) + RSS_SLACK_BYTES),
+  };
+  const failed = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
+  const totalDecoded = decoded.reduce((a, b) => a + b, 0);
+  const totalDropped = dropped.reduce((a, b) => a + b, 0);
+  const totalProcessed = processed.reduce((a, b) => a + b, 0);
+  report({
+    case: `load: ${CAMERAS} RTSP cameras × ${FPS} fps, ${SECONDS} s, four services${CAMERAS < 16 || SECONDS < 600 ? ' (scaled down from 16 × 10 fps × 600 s)' : ''}`,
+    outcome: failed.length === 0 ? 'memory bounded, every frame sent or counted as dropped, no stall, fair shares at ingest and downstream'
+      : `FAILED: ${failed.join(', ')}; held: ${Object.keys(checks).filter((k) => !failed.includes(k)).join(', ')}`,
+    figures: `${totalDecoded} frames decoded (${(totalDecoded / SECONDS).toFixed(1)} fps), ${totalDropped} dropped and counted; fewest/most per camera ${fair.toFixed(2)}; `
+      + `RSS peak MiB first/second half: ${memory.map((m) => `${m.name} ${mb(m.first)}/${mb(m.second)}`).join(', ')}; `
+      + `detector lag peak ${peakLag} frames (its gauge), ${lag} at the end (admin); the aggregator had processed ${totalProcessed} frames `
+      + `(${Math.round((100 * totalProcessed) / Math.max(1, totalDecoded - totalDropped))}%, per camera ${processed.join('/')}, fewest/most ${downFair.toFixed(2)})`,
+  });
   for (const [i, c] of cams.entries()) {
     assert.equal(stalls[i], 0, `${c} stalled under load`);
     assert.equal(restarts[i], 0, `${c} was restarted under load`);
     assert.equal(onTopic[i] + dropped[i], decoded[i], `${c}: frames on the topic (${onTopic[i]}) + dropped and counted (${dropped[i]}) = decoded (${decoded[i]})`);
     assert.equal(seqGaps[i], dropped[i], `${c}: the gaps in the sequence numbers are the counted drops`);
   }
-  const fair = Math.min(...decoded) / Math.max(...decoded);
   assert.ok(fair >= FAIR_RATIO, `fair shares: fewest/most frames decoded = ${fair.toFixed(2)} (${decoded.join(', ')})`);
-  const downFair = Math.min(...processed) / Math.max(...processed);
   assert.ok(downFair >= FAIR_DOWNSTREAM_RATIO, `fair shares downstream: fewest/most frames through the aggregator = ${downFair.toFixed(2)} (${processed.join(', ')})`);
   for (const m of memory) {
     assert.ok(m.second <= m.first * (1 + RSS_GROWTH) + RSS_SLACK_BYTES, `${m.name}: RSS peak ${mb(m.first)} MiB in the first half, ${mb(m.second)} MiB in the second`);
   }
-  const totalDecoded = decoded.reduce((a, b) => a + b, 0);
-  const totalDropped = dropped.reduce((a, b) => a + b, 0);
-  const totalProcessed = processed.reduce((a, b) => a + b, 0);
-  report({
-    case: `load: ${CAMERAS} RTSP cameras × ${FPS} fps, ${SECONDS} s, four services${CAMERAS < 16 || SECONDS < 600 ? ' (scaled down from 16 × 10 fps × 600 s)' : ''}`,
-    outcome: 'memory bounded, every frame sent or counted as dropped, no stall, fair shares at ingest and downstream',
-    figures: `${totalDecoded} frames decoded (${(totalDecoded / SECONDS).toFixed(1)} fps), ${totalDropped} dropped and counted; fewest/most per camera ${fair.toFixed(2)}; `
-      + `RSS peak MiB first/second half: ${memory.map((m) => `${m.name} ${mb(m.first)}/${mb(m.second)}`).join(', ')}; `
-      + `detector lag peak ${peakLag} frames (its gauge), ${lag} at the end (admin); the aggregator had processed ${totalProcessed} frames `
-      + `(${Math.round((100 * totalProcessed) / Math.max(1, totalDecoded - totalDropped))}%, per camera ${processed.join('/')}, fewest/most ${downFair.toFixed(2)})`,
-  });
 });

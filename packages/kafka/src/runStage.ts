@@ -66,10 +66,12 @@ export interface StageSpec<In, Out> {
   /** Messages per produce-and-commit step (bounds memory and the redelivery after a crash). Default 32. */
   chunkSize?: number;
   /**
-   * Most bytes fetched from one partition per round (default 1 MiB: ~10-30 JPEG frames). Partitions
-   * are handled one after another within a round, so this is what keeps cameras fair when a stage
-   * is behind: with 8 MiB rounds one camera's backlog of ~250 frames went through before the next
-   * camera's (the load test saw 120 vs 393 frames per camera). A bigger message still comes whole.
+   * Most bytes fetched from one partition per round (default 1 MiB: ~30 JPEG frames of 360p).
+   * Partitions are handled one after another within a round, so this keeps cameras fair when a
+   * stage is behind: with 8 MiB one camera's backlog of ~250 frames went through before the next
+   * camera's (load test, 4 cameras: 120 vs 393 frames per camera; 1 MiB: 232 to 274). It is not
+   * enough at 16 cameras (88 to 181 frames each in 2 minutes; 256 KiB was worse, 48 to 171, and
+   * slower): see bench/FAULTS.md. A bigger message still comes whole.
    */
   maxBytesPerPartition?: number;
   /** A new group starts at the earliest offset (default true: frames produced before the first start are not skipped). */
