@@ -102,6 +102,11 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const errors: Record<string, string> = {};
   const sections: Record<string, unknown> = {};
+  const startedAt = new Date().toISOString();
+  const stamp = startedAt.replace(/[:]/g, '').replace(/\..*$/, '');
+  fs.mkdirSync(args.resultsDir, { recursive: true });
+  // Written after every section (a run cut short still leaves what it measured), and at the end.
+  const progressFile = path.join(args.resultsDir, `${stamp}-inprogress.json`);
   for (const name of args.only) {
     const s0 = Date.now();
     try {
@@ -115,7 +120,9 @@ async function main(): Promise<void> {
       log(`${name} failed: ${msg}`);
       rows.push({ section: name, figure: 'FAILED', value: '-', detail: errors[name].slice(0, 200) });
     }
+    fs.writeFileSync(progressFile, JSON.stringify({ date: startedAt, inProgress: true, done: Object.keys(sections), figures: ctx.figures, table: rows, errors }, null, 2) + '\n');
   }
+  fs.rmSync(progressFile, { force: true });
   const detector = await ctx.detector().catch(() => undefined);
   await detector?.dispose();
 
@@ -149,8 +156,6 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${b.met === null ? 'n/a   ' : b.met ? 'met   ' : 'MISSED'}  ${b.key} ${b.op} ${b.value}: ${b.measured === null ? 'not measured' : sig(b.measured, 3)}  (${b.what})\n`);
   }
 
-  fs.mkdirSync(args.resultsDir, { recursive: true });
-  const stamp = result.date.replace(/[:]/g, '').replace(/\..*$/, '');
   const dated = path.join(args.resultsDir, `${stamp}${args.quick ? '-quick' : ''}${complete || args.quick ? '' : '-partial'}.json`);
   const text = JSON.stringify(result, null, 2) + '\n';
   fs.writeFileSync(dated, text);
