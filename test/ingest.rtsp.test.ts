@@ -42,9 +42,9 @@ test('frames arrive from a real RTSP camera over TCP', { skip, timeout: 30_000 }
       assert.equal(f.pixels.data.length, 320 * 180 * 3);
       if (i > 0) assert.ok(f.mediaTimeMs > frames[i - 1].mediaTimeMs);
     });
-    // Real time: 10 frames at 5 fps span about 1.8 s of capture time.
-    const span = frames[9].capturedAtMs - frames[0].capturedAtMs;
-    assert.ok(span > 1000, `capture span ${span} ms`);
+    // 10 frames at 5 fps span 1.8 s of media time (capture times are wall clock: a loaded
+    // machine may deliver the first frames in a burst, so they are not asserted on).
+    assert.equal(frames[9].mediaTimeMs - frames[0].mediaTimeMs, 1800);
   } finally {
     await server.stop();
   }
