@@ -147,11 +147,11 @@ export function isCkFolder(root: string): boolean {
 /** Loads FER-2013's image folders; the split comes from each file's name prefix. */
 export async function loadFerFolders(root: string, opts: LoadOptions = {}): Promise<FerSplits> {
   const prefix = (f: string) => f.split('_')[0];
-  const train = await listLabelFolders(path.join(root, 'train'), opts, prefix);
-  const test = await listLabelFolders(path.join(root, 'test'), opts, prefix);
-  const all = [...train.entries, ...test.entries].map((e) => ({ ...e, id: path.relative(root, e.file) }));
+  const trainDir = await listLabelFolders(path.join(root, 'train'), opts, prefix);
+  const testDir = await listLabelFolders(path.join(root, 'test'), opts, prefix);
+  const all = [...trainDir.entries, ...testDir.entries].map((e) => ({ ...e, id: path.relative(root, e.file) }));
   if (all.length === 0) throw new DataError(`no images under ${root}/train and ${root}/test`);
-  const set = await decodeEntries(all, { ...train.skipped, ...test.skipped }, opts, `fer:${root}`);
+  const set = await decodeEntries(all, { ...trainDir.skipped, ...testDir.skipped }, opts, `fer:${root}`);
   return {
     Training: subset(set, (i) => set.groups[i] === 'Training'),
     PublicTest: subset(set, (i) => set.groups[i] === 'PublicTest'),
