@@ -35,7 +35,7 @@ export async function latencySection(ctx: BenchContext): Promise<{ figures: Reco
       latencyP95Ms: percentile(all, 95) ?? null,
       latencyP99Ms: percentile(all, 99) ?? null,
       latency: {
-        mode: 'embedded (one process); the distributed mode was measured for throughput only',
+        mode: 'embedded (one process); the same over Kafka is distributedLatency (distributed section)',
         source: 'RTSP (GStreamer, looping the 720p clip), TCP', fps: FPS, seconds,
         frames: r.frames, drops: r.drops, samples: all.length, frameSamples: frameLat.length, eventSamples: eventLat.length,
         framesP50Ms: percentile(frameLat, 50) ?? null, framesP95Ms: percentile(frameLat, 95) ?? null, framesP99Ms: percentile(frameLat, 99) ?? null,
