@@ -4,6 +4,8 @@
  * ground truth of every frame. Pure code: the same seed and catalogue give the same scene.
  */
 import type { Box, Emotion } from '@emostream/contracts';
+import { rng } from '@emostream/retrain';
+import { iou } from '@emostream/aggregator';
 
 /** One labelled face image of the catalogue (a CK+ frame): who, which expression, where. */
 export interface FaceAsset {
@@ -91,17 +93,8 @@ export interface SceneOptions {
   minHoldMs?: number;
 }
 
-/** mulberry32: a small, well-mixed 32-bit PRNG, so scenes are identical on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the retrain job's seeded generator), so scenes are identical on every machine. */
+export const prng: (seed: number) => () => number = rng;
 
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const between = (rnd: () => number, lo: number, hi: number) => lo + rnd() * (hi - lo);
@@ -308,13 +301,5 @@ export function expressionChanges(scene: Scene): ExpressionChange[] {
   return out.sort((a, b) => a.atMs - b.atMs || a.faceId.localeCompare(b.faceId));
 }
 
-/** Intersection over union of two boxes. */
-export function boxIou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.width, b.x + b.width);
-  const y1 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
+/** Intersection over union of two boxes (the tracker's own). */
+export const boxIou: (a: Box, b: Box) => number = iou;
