@@ -35,16 +35,19 @@ export const PAPER_CONFIG: TrainConfig = {
 };
 
 /**
- * The shipped recipe: VGG-style blocks with batch norm, Adam 1e-3 with warm-up and cosine decay,
- * label smoothing 0.1 (FER-2013's labels are noisy: FER+ agrees with them on 63%), mirror flips,
- * mild rotation/zoom/shift and cut-out, no vertical flips, natural class frequencies, and
- * mirrored test-time augmentation.
+ * The shipped recipe: VGG-style blocks with batch norm (dropout 0.1 after each block, 0.4
+ * before the softmax), Adam 1e-3 with warm-up and cosine decay, label smoothing 0.1 (FER-2013's
+ * labels are noisy: FER+ agrees with them on 63%), mirror flips, mild rotation/zoom/shift, no
+ * vertical flips, natural class frequencies, and mirrored test-time augmentation.
+ *
+ * The first shipped model (best-20261125-e14) used dropout 0.2/0.5 and cut-out (p 0.25): after
+ * 14 epochs it still fit only 50% of its training images against 56.6% on PublicTest, so the
+ * network was held back more than the data needed; the lighter setting continues from it.
  */
 export const BEST_CONFIG: TrainConfig = {
-  name: 'best', architecture: BEST_ARCHITECTURE, epochs: 18, batchSize: 64, learningRate: 1e-3,
+  name: 'best', architecture: { ...BEST_ARCHITECTURE, blockDropout: 0.1, denseDropout: 0.4 }, epochs: 30, batchSize: 64, learningRate: 1e-3,
   schedule: 'cosine', warmupEpochs: 1, labelSmoothing: 0.1, balance: false,
-  // Mild: a CPU budget of ~20 epochs favours light augmentation over heavy regularisation.
-  augment: { flipH: 0.5, flipV: 0, rotateDeg: 10, scale: 0.1, shiftPx: 3, cutoutPx: 12, cutoutP: 0.25 },
+  augment: { flipH: 0.5, flipV: 0, rotateDeg: 10, scale: 0.1, shiftPx: 3, cutoutPx: 0, cutoutP: 0 },
   flipTta: true, seed: 7,
 };
 

@@ -5,8 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { loadModelDir, saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
+import { loadModelDir, rebuildWithWeights, saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
+
+type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 import { configByName, type TrainConfig } from './configs.js';
 import {
   classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, pick,
@@ -33,6 +35,8 @@ export interface TrainJobOptions {
   labelMap?: Record<string, string>;
   /** Start from this model directory's weights (continue training a shipped model). */
   init?: string;
+  /** Peak learning rate instead of the config's. */
+  learningRate?: number;
   log: (line: string) => void;
 }
 
@@ -94,12 +98,21 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   const cfg = configByName(o.config);
   if (o.epochs !== undefined) cfg.epochs = o.epochs;
   if (o.batchSize !== undefined) cfg.batchSize = o.batchSize;
+  if (o.learningRate !== undefined) cfg.learningRate = o.learningRate;
   const splits = await loadSplits(o, cfg);
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
   o.log(`training '${cfg.name}' on ${splits.train.labels.length} images (${EMOTIONS.map((e, i) => `${e} ${classCounts(splits.train)[i]}`).join(', ')}); ${splits.description}`);
   const checkpointDir = path.join(o.out, 'checkpoint');
-  const initialModel = o.init ? (await loadModelDir(o.tf, o.init)).model : undefined;
-  if (o.init) o.log(`starting from the weights of ${o.init}`);
+  let initialModel: LayersModel | undefined;
+  let initFrom: string | undefined;
+  if (o.init) {
+    const start = await loadModelDir(o.tf, o.init);
+    // Weights only: the recipe's own architecture settings (dropout rates) apply from here on.
+    initialModel = rebuildWithWeights(o.tf, start.model, cfg.architecture, cfg.seed);
+    start.model.dispose();
+    o.log(`starting from the weights of ${o.init} (${start.card?.version ?? 'no card'})`);
+    initFrom = start.card?.version ? `${o.init} (${start.card.version})` : o.init;
+  }
   const result = await train({ tf: o.tf, train: splits.train, val: splits.val, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log, initialModel });
   if (!result.finished) {
     o.log(`stopped after epoch ${result.state.epochsDone}/${cfg.epochs}; rerun with --resume to continue (checkpoint in ${checkpointDir})`);
@@ -110,7 +123,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
     o.log(`${name}: accuracy ${(evaluation[name].accuracy * 100).toFixed(2)}%, balanced ${(evaluation[name].balancedAccuracy * 100).toFixed(2)}% (n=${set.labels.length})`);
   }
   const version = `${cfg.name}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-e${result.state.bestEpoch}`;
-  const card = makeCard(cfg, result.state, version, o, splits, evaluation, result.model.countParams());
+  const card = makeCard(cfg, result.state, version, { ...o, initFrom }, splits, evaluation, result.model.countParams());
   const dir = path.join(o.out, 'model');
   await saveModelDir(result.model, dir, card);
   result.model.dispose();
@@ -118,7 +131,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   return dir;
 }
 
-function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions, splits: Splits, evaluation: Record<string, EvaluationSummary>, parameters: number): ModelCard {
+function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions & { initFrom?: string }, splits: Splits, evaluation: Record<string, EvaluationSummary>, parameters: number): ModelCard {
   return {
     name: cfg.name, version, createdAt: new Date().toISOString(), architecture: cfg.architecture, parameters,
     labels: [...EMOTIONS],
@@ -126,7 +139,7 @@ function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: Train
     training: {
       config: cfg, data: path.basename(path.resolve(o.data)), split: o.split, splitDescription: splits.description,
       trainImages: splits.train.labels.length, classCounts: classCounts(splits.train), seed: cfg.seed,
-      initialisedFrom: o.init, epochsDone: state.epochsDone, bestEpoch: state.bestEpoch, bestValAccuracy: state.bestValAccuracy,
+      initialisedFrom: o.initFrom, epochsDone: state.epochsDone, bestEpoch: state.bestEpoch, bestValAccuracy: state.bestValAccuracy,
       history: state.history, backend: o.backend,
       secondsPerEpoch: state.history.length ? state.history.reduce((a, h) => a + h.seconds, 0) / state.history.length : undefined,
     },

@@ -15,6 +15,7 @@ export function registerTrain(program: Command): void {
     .option('--split <protocol>', 'official (FER-2013 Training/PublicTest/PrivateTest, CK+ by subject) or paper (random 75:25 / 80:20)', 'official')
     .option('--epochs <n>', 'number of epochs (default: the config\'s)', intOption('--epochs', 1, 10_000))
     .option('--batch-size <n>', 'batch size (default: the config\'s)', intOption('--batch-size', 1, 4096))
+    .option('--lr <rate>', 'peak learning rate (default: the config\'s)', numberOption('--lr', 1e-7, 1))
     .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 0, 10_000))
     .option('--resume', 'continue from the checkpoint in --out', false)
     .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
@@ -28,7 +29,7 @@ export function registerTrain(program: Command): void {
       process.stderr.write(`backend: ${rt.provider}\n`);
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
-        batchSize: o.batchSize, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
+        batchSize: o.batchSize, learningRate: o.lr, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

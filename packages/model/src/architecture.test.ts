@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf } from '@emostream/runtime';
-import { buildModel, PAPER_ARCHITECTURE, BEST_ARCHITECTURE } from './architecture.js';
+import { buildModel, rebuildWithWeights, PAPER_ARCHITECTURE, BEST_ARCHITECTURE } from './architecture.js';
 
 test('paper architecture: four conv blocks, two dense layers, 979,719 parameters', async () => {
   const { tf } = await loadTf();
@@ -28,4 +28,17 @@ test('best architecture outputs a probability distribution', async () => {
   y.dispose();
   console.log(`best: ${m.countParams()} parameters`);
   m.dispose();
+});
+
+test('rebuildWithWeights keeps the weights under new dropout rates and refuses another shape', async () => {
+  const { tf } = await loadTf();
+  const a = buildModel(tf, BEST_ARCHITECTURE, 3);
+  const b = rebuildWithWeights(tf, a, { ...BEST_ARCHITECTURE, blockDropout: 0.05, denseDropout: 0.3 }, 9);
+  const x = tf.randomUniform([3, 48, 48, 1], 0, 1, 'float32', 5);
+  const ya = await (a.predict(x) as import('@tensorflow/tfjs-node').Tensor).data();
+  const yb = await (b.predict(x) as import('@tensorflow/tfjs-node').Tensor).data();
+  for (let i = 0; i < ya.length; i++) assert.ok(Math.abs(ya[i] - yb[i]) < 1e-6, `output ${i}: ${ya[i]} vs ${yb[i]}`);
+  assert.equal((b.getLayer('block1_dropout').getConfig() as { rate: number }).rate, 0.05);
+  assert.throws(() => rebuildWithWeights(tf, a, PAPER_ARCHITECTURE), /block1_conv1.*needs/);
+  a.dispose(); b.dispose(); x.dispose();
 });

@@ -74,3 +74,29 @@ export function buildModel(tf: Tf, arch: ArchitectureConfig, seed = 1): LayersMo
   const out = tf.layers.dense({ units: EMOTIONS.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'emotion' }).apply(x);
   return tf.model({ inputs: input, outputs: out as typeof x, name: `emostream_${arch.kind}` });
 }
+
+/**
+ * A fresh network of `arch` carrying the weights of `from` (fine-tuning under a different
+ * recipe: dropout rates may differ, the weight shapes may not). Throws naming the first layer
+ * whose weights do not fit.
+ */
+export function rebuildWithWeights(tf: Tf, from: LayersModel, arch: ArchitectureConfig, seed = 1): LayersModel {
+  const model = buildModel(tf, arch, seed);
+  for (const layer of model.layers) {
+    const want = layer.getWeights();
+    if (want.length === 0) continue;
+    let src: ReturnType<LayersModel['getLayer']>;
+    try { src = from.getLayer(layer.name); } catch {
+      model.dispose();
+      throw new Error(`the starting model has no layer '${layer.name}': it was not built with the '${arch.kind}' architecture`);
+    }
+    const have = src.getWeights();
+    const fits = have.length === want.length && have.every((w, i) => w.shape.join('x') === want[i].shape.join('x'));
+    if (!fits) {
+      model.dispose();
+      throw new Error(`layer '${layer.name}' of the starting model has weights ${have.map((w) => w.shape.join('x')).join(', ')}, the '${arch.kind}' architecture needs ${want.map((w) => w.shape.join('x')).join(', ')}`);
+    }
+    layer.setWeights(have);
+  }
+  return model;
+}
