@@ -23,7 +23,7 @@ import {
 import {
   HEADER, createKafka, createProducer, decodeEmotions, decodeFaces, decodeFrame, encodeControl, encodeEmotions, encodeEvent,
   encodeFaces, encodeFrame, ensureTopics, groupIdFor, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics, readCompacted,
-  runStage, sendCapped, type Decoded, type InMessage, type Kafka, type KafkaConfig, type RunningStage, type JpegFrame, type OutMessage,
+  runStage, sendCapped, isLiveFrame, shedOptionsFromEnv, type ShedOptions, type Decoded, type InMessage, type Kafka, type KafkaConfig, type RunningStage, type JpegFrame, type OutMessage,
 } from '@emostream/kafka';
 
 /** The four services. */
@@ -100,7 +100,7 @@ export function startIngest(sources: IngestSource[], deps: ServiceDeps & { jpegQ
     };
     const frames$ = frameSource(config, { logger: deps.logger, metrics: deps.metrics, stats, valve }).pipe(catchError(failed));
     const produce = async (f: Frame) => {
-      await send(encodeFrame(await toJpegFrame(f, deps.jpegQuality)));
+      await send(encodeFrame(await toJpegFrame(f, deps.jpegQuality), { live: !valve }));
       cam.produced++;
     };
     return concat(
@@ -143,7 +143,7 @@ export async function decodeFrameForDetector(m: InMessage): Promise<Decoded<Fram
 }
 
 /** The detector service: frames → detectFaces (per frame, as embedded) → faces. Stateless; scales out in its group. */
-export function startDetector(deps: ServiceDeps & { detector: FaceDetector; detectorConfig: DetectorConfig }): Promise<RunningStage> {
+export function startDetector(deps: ServiceDeps & { detector: FaceDetector; detectorConfig: DetectorConfig; shed?: ShedOptions }): Promise<RunningStage> {
   const t = pipelineTopics(deps.config.topicPrefix);
   return runStage<Frame, FacesMessage>({
     stage: 'detector', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics,
@@ -153,6 +153,9 @@ export function startDetector(deps: ServiceDeps & { detector: FaceDetector; dete
     correlation: { mode: 'each' },
     encode: encodeFaces,
     chunkSize: 8,
+    // Live cameras only: when the detector falls behind, fair shares between cameras and no
+    // stale frames (files are analysed whole).
+    shed: deps.shed ? { ...deps.shed, applies: isLiveFrame } : undefined,
   });
 }
 
@@ -409,7 +412,7 @@ export async function serve(service: ServiceName, o: { source: string[]; once: b
       const detectorConfig = detectorConfigFromEnv();
       const detector = await createDetector(detectorConfig, { tf: rt });
       cleanups.push(() => detector.dispose());
-      stage = await startDetector({ ...deps, detector, detectorConfig });
+      stage = await startDetector({ ...deps, detector, detectorConfig, shed: shedOptionsFromEnv() });
     } else if (service === 'classifier') {
       const rt = await loadTf(settings.backend as BackendChoice);
       const initial = await loadEmotionModel(rt.tf, { model: settings.model });

@@ -8,7 +8,7 @@ export { createKafka, kafkaJsOptions } from './client.js';
 export { ensureTopics, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
 export { HEADER, header, type OutMessage, type InMessage, type Decoded, type DecodeReason } from './codec/message.js';
 export { packEnvelope, unpackEnvelope, ENVELOPE_KIND } from './codec/envelope.js';
-export { encodeFrame, decodeFrame, type JpegFrame } from './codec/frames.js';
+export { encodeFrame, decodeFrame, isLiveFrame, type JpegFrame } from './codec/frames.js';
 export { encodeFaces, decodeFaces, CROP_BYTES } from './codec/faces.js';
 export { encodeEmotions, decodeEmotions, encodeEvent, decodeEvent } from './codec/json.js';
 export { encodeControl, decodeControl, type ControlMessage } from './codec/control.js';
@@ -16,6 +16,7 @@ export { createProducer, sendCapped, partitionForKey, type TopicMessages } from 
 export { deadLetter, type DeadLetterInfo } from './dlq.js';
 export { StageError } from './errors.js';
 export { runStage, type StageSpec, type RunningStage, type StageStats, type Correlation, type TransactionalOptions } from './runStage.js';
+export { FairShedder, DEFAULT_SHED, shedOptionsFromEnv, type ShedOptions, type ShedVerdict } from './shed.js';
 export { readCompacted, type ReadCompactedOptions } from './compacted.js';
 export { lagOf, startLagMonitor, DEFAULT_LAG_INTERVAL_MS, type LagMonitor, type LagMonitorOptions } from './lag.js';
 /** kafkajs types the services need (they never import kafkajs themselves). */

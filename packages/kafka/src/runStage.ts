@@ -15,6 +15,7 @@ import { deadLetter } from './dlq.js';
 import { StageError } from './errors.js';
 import { createProducer, sendCapped, type TopicMessages } from './producer.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
+import { FairShedder, type ShedOptions } from './shed.js';
 
 /**
  * How outputs are matched to the input that caused them (a commit needs to know when an input is done).
@@ -74,6 +75,12 @@ export interface StageSpec<In, Out> {
    * slower): see bench/FAULTS.md. A bigger message still comes whole.
    */
   maxBytesPerPartition?: number;
+  /**
+   * Load shedding while behind (the detector): messages keyed by camera are skipped when their
+   * camera is ahead of the least-served one, or when stale; counted in `framesDropped` with
+   * reason `overload` or `stale`. Off when absent. See shed.ts.
+   */
+  shed?: ShedOptions & { applies: (m: InMessage) => boolean };
   /** A new group starts at the earliest offset (default true: frames produced before the first start are not skipped). */
   fromBeginning?: boolean;
   logger: Logger;
@@ -91,6 +98,8 @@ export interface StageStats {
   controls: number;
   chunks: number;
   transactionsAborted: number;
+  /** Messages skipped by load shedding (see `shed`). */
+  shed: number;
   /** Transactions whose outcome was unknown (commit or abort failed): producer, state and offsets reloaded from the broker. */
   resyncs: number;
 }
@@ -184,7 +193,7 @@ const chunked = <T>(xs: T[], n: number): T[][] => {
 /** Starts a stage: connects, subscribes, runs until `stop()` or a fatal error. */
 export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<RunningStage> {
   const log = spec.logger.child({ stage: spec.stage });
-  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, chunks: 0, transactionsAborted: 0, resyncs: 0 };
+  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0 };
   const tx = spec.transactional;
   let producer = createProducer(spec.kafka, tx ? { transactionalId: tx.transactionalId } : {});
   const consumer = spec.kafka.consumer({
@@ -199,6 +208,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   });
   const feeder = spec.correlation.mode === 'each' ? undefined : new Feeder(spec.operator, spec.correlation, log);
   const chunkSize = spec.chunkSize ?? 32;
+  const shedder = spec.shed ? new FairShedder(spec.shed) : undefined;
   let joined = false;
   let joins = 0;
   let rejoinPending = false;
@@ -215,12 +225,12 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   };
 
   /** Decodes and processes one chunk of one partition; returns the messages to produce, in order. */
-  const processChunk = async (batch: Batch, messages: KafkaMessage[]) => {
+  const processChunk = async (batch: Batch, messages: KafkaMessage[], waitingAfter: number) => {
     const slots: Array<Promise<OutMessage[]>> = [];
     const dlq: OutMessage[] = [];
     const inputs: In[] = [];
     const controls: ControlMessage[] = [];
-    for (const m of messages) {
+    for (const [i, m] of messages.entries()) {
       stats.consumed++;
       const control = decodeControl(m);
       if (control) {
@@ -235,6 +245,15 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
         if (spec.onControl && spec.correlation.mode === 'sync') await slots[slots.length - 1];
         continue;
       }
+      const key = m.key?.toString() ?? '';
+      if (shedder && spec.shed!.applies(m)) {
+        const verdict = shedder.decide(key, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
+        if (verdict) {
+          stats.shed++;
+          spec.metrics?.framesDropped.inc({ camera: key, reason: verdict });
+          continue;
+        }
+      }
       const d = await spec.decode(m);
       if (!d.ok) {
         stats.deadLetters++;
@@ -244,6 +263,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
         continue;
       }
       inputs.push(d.value);
+      shedder?.processed(key);
       const slot = feed(d.value).then((outs) => outs.map(spec.encode));
       slots.push(slot);
       // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
@@ -269,12 +289,15 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       rejoinPending = false;
       await spec.onRejoin();
     }
+    const behindBatch = shedder ? Number(batch.offsetLag()) : 0;
+    let inBatchAfter = batch.messages.length;
     for (const messages of chunked(batch.messages, chunkSize)) {
       if (!p.isRunning() || p.isStale()) return;
+      inBatchAfter -= messages.length;
       const last = messages[messages.length - 1].offset;
       const checkpoint = tx?.checkpoint?.();
       try {
-        const r = await processChunk(batch, messages);
+        const r = await processChunk(batch, messages, behindBatch + inBatchAfter);
         if (tx) {
           const extra = tx.extra?.(r.inputs, r.controls) ?? [];
           let t: Awaited<ReturnType<Producer['transaction']>>;

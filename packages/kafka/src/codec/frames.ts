@@ -5,8 +5,11 @@ import { HEADER, checkSchemaField, checkSchemaHeader, fail, header, zodDetail, t
 /** A frame whose pixels are JPEG (what travels on the frames topic). */
 export type JpegFrame = FrameRef & { pixels: { format: 'jpeg'; data: Buffer } };
 
-/** Encodes a JPEG frame: value = JPEG, key = camera id, identity in the `emostream-frame` header. */
-export function encodeFrame(frame: JpegFrame): OutMessage {
+/**
+ * Encodes a JPEG frame: value = JPEG, key = camera id, identity in the `emostream-frame` header;
+ * `live` marks frames of a live camera (`emostream-live: 1`), which a stage that is behind may shed.
+ */
+export function encodeFrame(frame: JpegFrame, opts: { live?: boolean } = {}): OutMessage {
   const { pixels, ...ref } = frame;
   return {
     key: frame.cameraId,
@@ -14,8 +17,14 @@ export function encodeFrame(frame: JpegFrame): OutMessage {
     headers: {
       [HEADER.schema]: String(SCHEMA_VERSION), [HEADER.kind]: 'frame', [HEADER.contentType]: 'image/jpeg',
       [HEADER.frame]: JSON.stringify(ref satisfies FrameRef),
+      ...(opts.live ? { [HEADER.live]: '1' } : {}),
     },
   };
+}
+
+/** Whether a frames-topic message comes from a live camera (see {@link encodeFrame}). */
+export function isLiveFrame(m: InMessage): boolean {
+  return header(m, HEADER.live) === '1';
 }
 
 /**

@@ -29,6 +29,8 @@ export const HEADER = {
   kind: 'emostream-kind',
   /** Frames: the frame's identity (FrameRef JSON); the value is the JPEG. */
   frame: 'emostream-frame',
+  /** Frames: `1` when the source is live (a camera): the detector may shed it when behind. Files never are. */
+  live: 'emostream-live',
   contentType: 'content-type',
   /** End-of-stream and state messages: the camera. */
   camera: 'emostream-camera',
