@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { EMPTY, catchError, concat, defer, from, lastValueFrom, merge, defaultIfEmpty, mergeMap, type Observable } from 'rxjs';
+import { EMPTY, catchError, concat, defer, from, lastValueFrom, merge, defaultIfEmpty, mergeMap, takeUntil, type Observable } from 'rxjs';
 import type { EmotionsMessage, FacesMessage, Frame } from '@emostream/contracts';
 import {
   createLogger, createMetrics, loadTf, redactText, startMetricsServer, urlSecrets, type BackendChoice, type Logger, type PipelineMetrics,
@@ -117,8 +117,9 @@ export function startIngest(sources: IngestSource[], deps: ServiceDeps & { jpegQ
   const run = async () => {
     await producer.connect();
     try {
-      const all$ = merge(...sources.map(one));
-      await Promise.race([lastValueFrom(all$.pipe(defaultIfEmpty(undefined))), stopped]);
+      // stop() unsubscribes every source (their ffmpeg processes end) rather than leaving them running.
+      const all$ = merge(...sources.map(one)).pipe(takeUntil(from(stopped)));
+      await lastValueFrom(all$.pipe(defaultIfEmpty(undefined)));
       return summary;
     } finally {
       await producer.disconnect();

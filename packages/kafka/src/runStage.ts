@@ -76,9 +76,9 @@ export interface StageSpec<In, Out> {
    */
   maxBytesPerPartition?: number;
   /**
-   * Load shedding while behind (the detector): messages keyed by camera are skipped when their
-   * camera is ahead of the least-served one, or when stale; counted in `framesDropped` with
-   * reason `overload` or `stale`. Off when absent. See shed.ts.
+   * Load shedding while behind (the detector): messages keyed by camera are spaced out evenly
+   * per camera so the stage keeps up, and stale ones skipped; counted in `framesDropped` with
+   * reason `overload` or `stale`. Only messages `applies` accepts (live frames). Off when absent. See shed.ts.
    */
   shed?: ShedOptions & { applies: (m: InMessage) => boolean };
   /** A new group starts at the earliest offset (default true: frames produced before the first start are not skipped). */
@@ -247,13 +247,14 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       }
       const key = m.key?.toString() ?? '';
       if (shedder && spec.shed!.applies(m)) {
-        const verdict = shedder.decide(key, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
+        const verdict = shedder.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
         if (verdict) {
           stats.shed++;
           spec.metrics?.framesDropped.inc({ camera: key, reason: verdict });
           continue;
         }
       }
+      const started = performance.now();
       const d = await spec.decode(m);
       if (!d.ok) {
         stats.deadLetters++;
@@ -263,11 +264,13 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
         continue;
       }
       inputs.push(d.value);
-      shedder?.processed(key);
       const slot = feed(d.value).then((outs) => outs.map(spec.encode));
       slots.push(slot);
       // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
-      if (spec.correlation.mode === 'each') await slot;
+      if (spec.correlation.mode === 'each') {
+        await slot;
+        if (shedder && spec.shed!.applies(m)) shedder.processed(performance.now() - started);
+      }
     }
     const outputs = (await Promise.all(slots)).flat();
     const batches: TopicMessages[] = [{ topic: spec.outputTopic, messages: outputs }, { topic: spec.dlqTopic, messages: dlq }];

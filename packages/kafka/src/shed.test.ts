@@ -1,73 +1,81 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FairShedder } from './shed.js';
-
-const opts = { afterLag: 100, maxAgeMs: 5_000, activeMs: 10_000, slack: 1 };
+import { FairShedder, shedOptionsFromEnv, DEFAULT_SHED } from './shed.js';
 
 /**
- * Simulates a stage that is behind and round-robins over partitions, taking `perFetch` messages
- * from each per round (as a byte-capped fetch does) and processing all it does not shed.
+ * A stage behind live cameras, on a virtual clock: cameras produce at `fps` onto partitions
+ * (unequally shared), the stage round-robins the partitions taking up to `perFetch` waiting
+ * messages from each (as a byte-capped fetch does), processing a frame costs `costMs`, a skip
+ * almost nothing.
  */
-function simulate(partitions: string[][], rounds: number, shed: boolean) {
-  const s = new FairShedder(opts);
+function simulate(layout: string[][], o: { fps: number; costMs: number; seconds: number; shed: boolean }) {
+  const s = new FairShedder({ ...DEFAULT_SHED, afterLag: 200 });
+  const queues = layout.map(() => [] as Array<{ cam: string; at: number }>);
+  const next = new Map<string, number>();
+  for (const cams of layout) for (const c of cams) next.set(c, Math.random() * 100);
   const done: Record<string, number> = {};
-  const perFetch = 30;
-  let t = 0;
-  for (let r = 0; r < rounds; r++) {
-    for (const cams of partitions) {
-      for (let i = 0; i < perFetch; i++) {
-        const cam = cams[i % cams.length];
-        t += 1;
-        if (shed && s.decide(cam, t, 1_000, t)) continue;
-        s.processed(cam);
-        // Counted after a warm-up: the first camera seen has the stage to itself until the others appear.
-        if (r >= 5) done[cam] = (done[cam] ?? 0) + 1;
+  let now = 0, lastAge = 0;
+  const arrive = () => {
+    layout.forEach((cams, p) => cams.forEach((c) => {
+      while (next.get(c)! <= now) { queues[p].push({ cam: c, at: next.get(c)! }); next.set(c, next.get(c)! + 1000 / o.fps); }
+    }));
+  };
+  while (now < o.seconds * 1000) {
+    for (const q of queues) {
+      arrive();
+      const batch = q.splice(0, 30);
+      for (const [i, m] of batch.entries()) {
+        if (o.shed && s.decide(m.cam, queues.indexOf(q), m.at, q.length + batch.length - 1 - i, now)) { now += 0.05; continue; }
+        now += o.costMs;
+        s.processed(o.costMs);
+        if (now > o.seconds * 500) done[m.cam] = (done[m.cam] ?? 0) + 1; // second half only: past the start-up backlog
+        lastAge = now - m.at;
       }
+      if (batch.length === 0) now += 1;
     }
   }
-  const v = Object.values(done);
-  return { done, fairness: Math.min(...v) / Math.max(...v), total: v.reduce((a, b) => a + b, 0) };
+  const v = layout.flat().map((c) => done[c] ?? 0);
+  return { done, fairness: Math.min(...v) / Math.max(...v), backlog: queues.reduce((a, q) => a + q.length, 0), lastAge };
 }
 
-test('shedding evens out cameras that share partitions unequally', () => {
-  const layout = [['a'], ['b', 'c'], ['d', 'e', 'f', 'g']];
-  const without = simulate(layout, 50, false);
-  const withShed = simulate(layout, 50, true);
-  assert.ok(without.fairness < 0.5, `without shedding one camera gets far more: ${JSON.stringify(without.done)}`);
-  assert.ok(withShed.fairness > 0.9, `with shedding the shares are even: ${JSON.stringify(withShed.done)}`);
-  // What is shed is the excess of the cameras that had more than their share.
-  assert.ok(withShed.total < without.total, `${withShed.total} vs ${without.total}`);
+test('shedding gives cameras on unequally shared partitions equal frame rates, and keeps up', () => {
+  // 8 cameras × 10 fps = 80 fps against a stage that can do 25 fps.
+  const layout = [['a'], ['b', 'c'], ['d', 'e', 'f', 'g'], ['h']];
+  const without = simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: false });
+  const withShed = simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: true });
+  assert.ok(without.fairness < 0.5, `without shedding, shares follow the partitions: ${JSON.stringify(without.done)}`);
+  assert.ok(without.backlog > 5_000, `without shedding the backlog grows: ${without.backlog}`);
+  assert.ok(withShed.fairness > 0.8, `with shedding the shares are even: ${JSON.stringify(withShed.done)}`);
+  assert.ok(withShed.lastAge < 5_000, `with shedding the stage keeps up: last processed frame ${withShed.lastAge.toFixed(0)} ms old`);
+  const total = Object.values(withShed.done).reduce((a, b) => a + b, 0);
+  assert.ok(total > 300 * 25 * 0.6, `the stage stays busy: ${total} frames in 300 s at 25 fps capacity`);
 });
 
-test('nothing is shed while the stage keeps up', () => {
-  const s = new FairShedder(opts);
-  for (let i = 0; i < 100; i++) { assert.equal(s.decide('a', 0, 100, 60_000 + i), undefined); s.processed('a'); }
-  assert.equal(s.decide('b', 0, 100, 60_200), undefined);
+test('nothing is shed while the stage keeps up; offered load above capacity sheds before a backlog builds', () => {
+  const s = new FairShedder(DEFAULT_SHED);
+  s.processed(100);
+  // One camera, a frame every 200 ms, 100 ms of work each: load 0.5.
+  for (let i = 0; i < 100; i++) assert.equal(s.decide('a', 0, i * 200, DEFAULT_SHED.afterLag, i * 200 + 5), undefined);
+  assert.ok(Math.abs(s.load() - 0.5) < 1e-9);
+  // A second camera at 5 fps: load 1.0, over what the stage can do with its headroom.
+  const t0 = 100 * 200;
+  const verdicts = Array.from({ length: 20 }, (_, i) => [s.decide('a', 0, t0 + i * 200, 0, t0 + i * 200 + 5), s.decide('b', 1, t0 + i * 200 + 1, 0, t0 + i * 200 + 6)]).flat();
+  assert.ok(verdicts.includes('overload'), 'sheds while the load exceeds the capacity');
+  assert.ok(verdicts.filter((v) => v === undefined).length >= 20, `keeps what it can do: ${verdicts.join(',')}`);
 });
 
-test('stale frames are skipped while behind; a newcomer is not owed the past', () => {
-  const s = new FairShedder(opts);
-  assert.equal(s.decide('a', 0, 500, 6_000), 'stale');
-  assert.equal(s.decide('a', 5_500, 500, 6_000), undefined);
-  for (let i = 0; i < 10; i++) s.processed('a');
-  // b arrives late: level with the least served (a), so a is not starved until b catches up 10 frames.
-  assert.equal(s.decide('b', 6_000, 500, 6_001), undefined);
-  assert.equal(s.decide('a', 6_000, 500, 6_002), undefined);
-  s.processed('a'); s.processed('a');
-  assert.equal(s.decide('a', 6_000, 500, 6_003), 'overload');
+test('while behind: stale frames skipped, the rest spaced per camera by the measured cost', () => {
+  const s = new FairShedder({ ...DEFAULT_SHED, afterLag: 0, maxAgeMs: 5_000 });
+  s.processed(50);
+  assert.equal(s.decide('a', 0, 0, 500, 6_000), 'stale');
+  assert.equal(s.decide('b', 1, 5_900, 500, 6_000), undefined);
+  // Two active cameras × 50 ms × 1.25 = 125 ms between kept frames of one camera.
+  assert.equal(s.intervalMs(6_000), 125);
+  assert.equal(s.decide('b', 1, 6_000, 500, 6_000), 'overload');
+  assert.equal(s.decide('b', 1, 6_025, 500, 6_030), undefined);
 });
 
-test('cameras gone quiet stop holding the others back', () => {
-  const s = new FairShedder(opts);
-  s.decide('a', 0, 500, 0); s.decide('b', 0, 500, 0);
-  for (let i = 0; i < 5; i++) s.processed('a');
-  assert.equal(s.decide('a', 0, 500, 1), 'overload');
-  // b is silent for longer than activeMs: a is no longer held to b's count.
-  assert.equal(s.decide('a', 20_000, 500, 20_001), undefined);
-});
-
-test('settings from the environment, with a clear error for a bad value', async () => {
-  const { shedOptionsFromEnv, DEFAULT_SHED } = await import('./shed.js');
+test('settings from the environment, with a clear error for a bad value', () => {
   assert.deepEqual(shedOptionsFromEnv({}), DEFAULT_SHED);
   assert.equal(shedOptionsFromEnv({ EMOSTREAM_SHED_AFTER_LAG: '0' }), undefined);
   assert.equal(shedOptionsFromEnv({ EMOSTREAM_MAX_FRAME_AGE_MS: '2500' })?.maxAgeMs, 2500);

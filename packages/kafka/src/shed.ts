@@ -1,87 +1,113 @@
 /**
- * Load shedding for a stage that cannot keep up (the detector on a busy node): max-min fair
- * sharing of its work between cameras, and a bound on how stale a processed frame may be.
+ * Load shedding for a stage that cannot keep up with live cameras (the detector on a busy
+ * node): every camera gets the same frame rate, and the stage keeps pace with the present.
  *
  * Why: partitions are handled one after another and a fetch takes about the same bytes from
  * each, so a camera alone on its partition got four times the frames of one sharing a partition
- * with three others (16 cameras on 2 cores: 77 to 336 frames each). Here, while the stage is
- * behind, a camera's frame is skipped when that camera already had more frames processed
- * (recently) than the least-served active camera; skipping costs nothing, so the stage moves on
- * to the partitions of the cameras it owes. Frames waiting longer than `maxAgeMs` are skipped
- * too: a live view wants the present, not a growing backlog. Skipped frames are counted by
- * reason (`overload`, `stale`), never silent. While the stage keeps up, nothing is skipped.
+ * with three others (16 cameras on 2 cores: 77 to 336 frames each), and the backlog grew for as
+ * long as the overload lasted. Here, while more than `afterLag` messages wait, a camera's frame
+ * is processed only when at least `interval` ms (by produce time) have passed since the last
+ * frame of that camera that was processed, with
+ *
+ *     interval = active cameras × mean processing time per frame × (1 + headroom)
+ *
+ * so the stage spends (1 − headroom share) of its time on each second of input, whatever the
+ * partition layout, and catches up. Skipped frames cost nothing and are counted by reason
+ * (`overload`); frames that waited longer than `maxAgeMs` are skipped as `stale` (after a long
+ * outage, the present matters more than the backlog). While the stage keeps up, nothing is
+ * skipped. This is the automatic form of a fixed "process every n-th frame" setting.
  */
 
 /** Settings of {@link FairShedder}. */
 export interface ShedOptions {
-  /** Shed only while more than this many messages wait in the partition after the batch in hand. */
+  /**
+   * Shed once more than this many messages wait (all partitions of this member, after the
+   * message), until fewer than a quarter of it do.
+   */
   afterLag: number;
   /** A frame that waited longer than this (produce time to now) is stale while behind; 0: never. */
   maxAgeMs: number;
-  /** A camera counts as active (and its share as owed) this long after its last message. */
+  /** A camera counts as active this long after its last message. */
   activeMs: number;
-  /** How far ahead of the least-served camera a camera may run, in frames. */
-  slack: number;
+  /** Spare capacity aimed for while shedding, so a backlog shrinks (0.25: work 80% of the time). */
+  headroom: number;
 }
 
-/** Defaults: about 10 s of 16 cameras at 10 fps per partition before shedding, 10 s staleness. */
-export const DEFAULT_SHED: ShedOptions = { afterLag: 256, maxAgeMs: 10_000, activeMs: 10_000, slack: 1 };
+/** Defaults: shed once more than 256 frames wait; skip frames older than 15 s while behind. */
+export const DEFAULT_SHED: ShedOptions = { afterLag: 256, maxAgeMs: 15_000, activeMs: 60_000, headroom: 0.25 };
+
+interface Cam { lastKept: number; lastProduced: number; gapMs: number; seenAt: number }
 
 /** Why a message was skipped, or `undefined` to process it. */
 export type ShedVerdict = 'overload' | 'stale' | undefined;
 
-/** Per-camera bookkeeping of what was processed; `decide` for each message, `processed` after. */
+/** Per-camera bookkeeping; `decide` for each message, `processed` after processing one. */
 export class FairShedder {
-  private readonly served = new Map<string, { count: number; seenAt: number }>();
-  private decayedAt = 0;
+  private readonly cams = new Map<string, Cam>();
+  /** Messages waiting in each partition, as last seen. */
+  private readonly waiting = new Map<number, number>();
+  private waitingTotal = 0;
+  /** Shedding since the backlog passed `afterLag` or the offered load the capacity, until both are low again. */
+  private behind = false;
+  private meanMs = 0;
 
   constructor(private readonly o: ShedOptions = DEFAULT_SHED) {}
 
   /**
-   * Whether to process a message of `key` produced at `producedAt` (ms), with `lag` messages
-   * waiting behind its batch, at time `now`.
+   * Whether to process a message of `key` from `partition`, produced at `producedAt` (ms), with
+   * `lag` messages waiting after it in its partition, at `now`. The stage is behind when the
+   * messages waiting in all its partitions together exceed `afterLag`: one camera alone on a
+   * partition that keeps up is shed as much as the others, or it would take the spare capacity.
    */
-  decide(key: string, producedAt: number, lag: number, now: number): ShedVerdict {
-    this.decay(now);
-    let s = this.served.get(key);
-    if (!s) {
-      // A newcomer starts level with the least-served camera, not at zero (it would take everything).
-      s = { count: this.minCount(now), seenAt: now };
-      this.served.set(key, s);
+  decide(key: string, partition: number, producedAt: number, lag: number, now: number): ShedVerdict {
+    let c = this.cams.get(key);
+    if (!c) this.cams.set(key, (c = { lastKept: -Infinity, lastProduced: -Infinity, gapMs: 0, seenAt: now }));
+    c.seenAt = now;
+    // The camera's frame spacing (its offered rate), from produce times: messages of one key come in order.
+    if (producedAt > c.lastProduced && Number.isFinite(c.lastProduced)) {
+      const gap = Math.min(producedAt - c.lastProduced, 10_000);
+      c.gapMs = c.gapMs === 0 ? gap : c.gapMs * 0.9 + gap * 0.1;
     }
-    s.seenAt = now;
-    if (lag <= this.o.afterLag) return undefined;
+    c.lastProduced = Math.max(c.lastProduced, producedAt);
+    this.waitingTotal += lag - (this.waiting.get(partition) ?? 0);
+    this.waiting.set(partition, lag);
+    // Behind: a backlog, or more work offered than the stage can do with its headroom. Both
+    // with hysteresis, so the stage does not swing between shedding and not (the swings
+    // favoured the partitions served while not shedding).
+    const load = this.load();
+    if (this.waitingTotal > this.o.afterLag || load > 1 / (1 + this.o.headroom)) this.behind = true;
+    else if (this.waitingTotal <= this.o.afterLag / 4 && load < 0.9 / (1 + this.o.headroom)) this.behind = false;
+    if (!this.behind) return this.keep(c, producedAt);
     if (this.o.maxAgeMs > 0 && now - producedAt > this.o.maxAgeMs) return 'stale';
-    if (s.count > this.minCount(now) + this.o.slack) return 'overload';
-    return undefined;
+    if (producedAt - c.lastKept < this.intervalMs(now)) return 'overload';
+    return this.keep(c, producedAt);
   }
 
-  /** Records that a message of `key` was processed. */
-  processed(key: string): void {
-    const s = this.served.get(key);
-    if (s) s.count++;
+  /** Records how long processing a message took (the stage's capacity). */
+  processed(ms: number): void {
+    this.meanMs = this.meanMs === 0 ? ms : this.meanMs * 0.95 + ms * 0.05;
   }
 
-  /** Processed counts of the active cameras (for tests and debugging). */
-  counts(): Record<string, number> {
-    return Object.fromEntries([...this.served].map(([k, v]) => [k, v.count]));
-  }
-
-  private minCount(now: number): number {
-    let min = Infinity;
-    for (const s of this.served.values()) if (now - s.seenAt <= this.o.activeMs && s.count < min) min = s.count;
-    return Number.isFinite(min) ? min : 0;
-  }
-
-  /** Forgets cameras gone quiet, and lets old counts fade (so the shares follow the present). */
-  private decay(now: number): void {
-    if (now - this.decayedAt < this.o.activeMs) return;
-    this.decayedAt = now;
-    for (const [k, s] of this.served) {
-      if (now - s.seenAt > this.o.activeMs) this.served.delete(k);
+  /** The spacing between processed frames of one camera while shedding, ms. */
+  intervalMs(now: number): number {
+    let active = 0;
+    for (const [k, c] of this.cams) {
+      if (now - c.seenAt <= this.o.activeMs) active++;
+      else this.cams.delete(k);
     }
-    const min = this.minCount(now);
-    for (const s of this.served.values()) s.count -= min;
+    return active * this.meanMs * (1 + this.o.headroom);
+  }
+
+  /** Offered work per unit of time: Σ over cameras of processing time / frame spacing. */
+  load(): number {
+    let l = 0;
+    for (const c of this.cams.values()) if (c.gapMs > 0) l += this.meanMs / c.gapMs;
+    return l;
+  }
+
+  private keep(c: Cam, producedAt: number): undefined {
+    c.lastKept = Math.max(c.lastKept, producedAt);
+    return undefined;
   }
 }
 
