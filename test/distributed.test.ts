@@ -4,6 +4,7 @@
 // classifiers in one group share the load.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -264,4 +265,20 @@ test('two classifiers in one group share the load and lose nothing', { skip, tim
   for (const cam of [a, b]) {
     assertSameEvents(events.events.filter((e) => e.cameraId === cam), reference.map((e) => ({ ...e, cameraId: cam })), `camera ${cam}`);
   }
+});
+
+test('stopping ingest ends its sources: no ffmpeg is left running, done resolves', { skip, timeout: 60_000 }, async () => {
+  const { config, kafka, deps } = setup(randomTopics(), 1);
+  await ensureTopics(kafka, pipelineTopicSpecs(config));
+  const ffmpegChildren = () => {
+    const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    return r.stdout.split('\n').filter((l) => /ffmpeg/.test(l)).length;
+  };
+  // Read at the clip's own pace: it would run for 10 s.
+  const ingest = startIngest([{ cameraId: 'stopme', url: CLIP, settings: { fpsLimit: FPS, realtime: true } }], deps);
+  await waitFor('ffmpeg to run', () => ffmpegChildren() > 0, 20_000);
+  ingest.stop();
+  const summary = await ingest.done;
+  await waitFor('ffmpeg to end after stop()', () => ffmpegChildren() === 0, 10_000);
+  assert.ok(summary.cameras.stopme.produced < 40, `stopped early: ${summary.cameras.stopme.produced} of 40 frames`);
 });
