@@ -49,7 +49,9 @@ export function buildModel(tf: Tf, arch: ArchitectureConfig, seed = 1): LayersMo
   // Initialisers are seeded for repeatable runs; dropout is NOT: in tfjs a seeded dropout layer
   // draws the same mask at every step, so the same units would be dropped for ever.
   let s = seed;
-  const init = () => tf.initializers.heNormal({ seed: s++ });
+  // The paper names no initialiser: its network gets Keras's default (Glorot uniform), the
+  // batch-normalised `best` one He normal (suited to ReLU).
+  const init = () => arch.kind === 'paper' ? tf.initializers.glorotUniform({ seed: s++ }) : tf.initializers.heNormal({ seed: s++ });
   const input = tf.input({ shape: [INPUT_SIZE, INPUT_SIZE, 1], name: 'face' });
   let x = input as import('@tensorflow/tfjs-node').SymbolicTensor;
   arch.filters.forEach((filters, b) => {
