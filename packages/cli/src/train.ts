@@ -46,6 +46,8 @@ export function registerCrossval(program: Command): void {
     .option('--init <dir>', 'fine-tune from this model directory in every fold (default: train from scratch)')
     .option('--epochs <n>', 'epochs per fold', intOption('--epochs', 1, 10_000), 12)
     .option('--lr <rate>', 'learning rate (default: the config\'s; lower it when fine-tuning)', numberOption('--lr', 1e-7, 1))
+    .option('--batch-size <n>', 'batch size (default: the config\'s)', intOption('--batch-size', 1, 4096))
+    .option('--balance', 'oversample every class to the largest one in each fold\'s training set', false)
     .option('--out <dir>', 'work folder for the folds\' checkpoints', 'runs/crossval')
     .option('--json', 'print the result as one JSON object', false)
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust')
@@ -53,15 +55,23 @@ export function registerCrossval(program: Command): void {
     .action(async (o) => {
       const rt = await loadTf(o.backend as BackendChoice);
       const { configByName, crossValidate, loadCkFolder, classCounts } = await import('@emostream/retrain');
-      const { loadModelDir } = await import('@emostream/model');
+      const { loadModelDir, rebuildWithWeights } = await import('@emostream/model');
       const cfg = configByName(o.config);
       cfg.epochs = o.epochs;
       if (o.lr !== undefined) { cfg.learningRate = o.lr; }
+      if (o.batchSize !== undefined) cfg.batchSize = o.batchSize;
+      if (o.balance) cfg.balance = true;
       if (o.init) cfg.warmupEpochs = 0;
       const log = (l: string) => process.stderr.write(l + '\n');
       const set = await loadCkFolder(o.data, { cacheDir: '.cache/datasets', labelMap: parseLabelMap(o.labelMap), warn: (m) => log(`warning: ${m}`) });
       log(`${set.labels.length} images, ${new Set(set.groups).size} subjects, classes ${JSON.stringify(classCounts(set))}`);
-      const init = o.init ? async () => (await loadModelDir(rt.tf, o.init)).model : undefined;
+      // Weights only: the config's architecture settings (dropout rates) apply, as in `train --init`.
+      const init = o.init ? async () => {
+        const start = (await loadModelDir(rt.tf, o.init)).model;
+        const m = rebuildWithWeights(rt.tf, start, cfg.architecture, cfg.seed);
+        start.dispose();
+        return m;
+      } : undefined;
       const r = await crossValidate({ tf: rt.tf, set, k: o.folds, config: cfg, init, workDir: o.out, name: o.init ? `finetune(${o.init})` : cfg.name, log });
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(`${o.folds}-fold subject-independent: accuracy ${(r.meanAccuracy * 100).toFixed(2)}% ± ${(r.stdAccuracy * 100).toFixed(2)}, balanced ${(r.meanBalancedAccuracy * 100).toFixed(2)}% (${r.subjects} subjects)\n`);
