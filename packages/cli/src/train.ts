@@ -1,4 +1,6 @@
 /** `emostream train` and `emostream evaluate`: the retrain job's commands. */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { runTrainJob } from '@emostream/retrain';
@@ -50,9 +52,11 @@ export function registerCrossval(program: Command): void {
     .option('--balance', 'oversample every class to the largest one in each fold\'s training set', false)
     .option('--out <dir>', 'work folder for the folds\' checkpoints', 'runs/crossval')
     .option('--json', 'print the result as one JSON object', false)
+    .option('--record', 'store the result in the --init model directory\'s card.json (evaluation.ckplus-subject-<k>fold-finetuned)', false)
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
+      if (o.record && !o.init) throw new Error('--record stores the result in the card of the model given with --init: add --init <model dir>');
       const rt = await loadTf(o.backend as BackendChoice);
       const { configByName, crossValidate, loadCkFolder, classCounts } = await import('@emostream/retrain');
       const { loadModelDir, rebuildWithWeights } = await import('@emostream/model');
@@ -73,6 +77,17 @@ export function registerCrossval(program: Command): void {
         return m;
       } : undefined;
       const r = await crossValidate({ tf: rt.tf, set, k: o.folds, config: cfg, init, workDir: o.out, name: o.init ? `finetune(${o.init})` : cfg.name, log });
+      if (o.record) {
+        const cardFile = path.join(o.init, 'card.json');
+        const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
+        const command = `emostream crossval --data ${o.data} --folds ${o.folds} --init ${o.init} --epochs ${o.epochs}${o.lr !== undefined ? ` --lr ${o.lr}` : ''}${o.batchSize !== undefined ? ` --batch-size ${o.batchSize}` : ''}${o.balance ? ' --balance' : ''}`;
+        card.evaluation = { ...card.evaluation, [`ckplus-subject-${o.folds}fold-finetuned`]: {
+          ...r, command, at: new Date().toISOString(),
+          protocol: `subject-independent ${o.folds}-fold cross-validation on ${path.basename(path.resolve(o.data))} (no subject in both train and test); each fold fine-tunes this model for ${o.epochs} epochs on the other folds' subjects and is scored on its own`,
+        } };
+        await fs.writeFile(cardFile, JSON.stringify(card, null, 2) + '\n');
+        log(`recorded in ${cardFile}`);
+      }
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(`${o.folds}-fold subject-independent: accuracy ${(r.meanAccuracy * 100).toFixed(2)}% ± ${(r.stdAccuracy * 100).toFixed(2)}, balanced ${(r.meanBalancedAccuracy * 100).toFixed(2)}% (${r.subjects} subjects)\n`);
     });
