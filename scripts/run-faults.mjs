@@ -52,7 +52,7 @@ if (fresh.length > 0) {
     'Run it: `npm run test:faults` (every case; the load at 4 cameras × 10 fps × 60 s), or one file:',
     '`npm run test:faults -- test/faults.load.test.ts`. The issue\'s full load is',
     '`FAULTS_LOAD_CAMERAS=16 FAULTS_LOAD_SECONDS=600 npm run test:faults -- test/faults.load.test.ts`. On 2 cores (16 cameras ×',
-    '10 fps for 120 s, below) ingest keeps every camera live and counts what it cannot send (JPEG encoding and producing 160',
+    '10 fps for 600 s, below) ingest keeps every camera live and counts what it cannot send (JPEG encoding and producing 160',
     'frames a second share the cores with the detector), memory stays flat, and the detector, far slower than what is offered,',
     'sheds frames evenly per camera (packages/kafka/src/shed.ts): every camera gets the same number of frames classified and',
     'the backlog stays bounded (without shedding: 77 to 336 frames per camera and a backlog of 5,000 frames growing).',
