@@ -71,8 +71,8 @@ export interface StageSpec<In, Out> {
    * Partitions are handled one after another within a round, so this keeps cameras fair when a
    * stage is behind: with 8 MiB one camera's backlog of ~250 frames went through before the next
    * camera's (load test, 4 cameras: 120 vs 393 frames per camera; 1 MiB: 232 to 274). It is not
-   * enough at 16 cameras (88 to 181 frames each in 2 minutes; 256 KiB was worse, 48 to 171, and
-   * slower): see bench/FAULTS.md. A bigger message still comes whole.
+   * enough when partitions carry unequal numbers of cameras (16 cameras: 77 to 336 frames each in
+   * 2 minutes; 256 KiB was worse): `shed` evens that out. A bigger message still comes whole.
    */
   maxBytesPerPartition?: number;
   /**
