@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { loadModelDir, rebuildWithWeights, saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
+import { loadWeightsAs, saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
@@ -106,10 +106,9 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   let initialModel: LayersModel | undefined;
   let initFrom: string | undefined;
   if (o.init) {
-    const start = await loadModelDir(o.tf, o.init);
     // Weights only: the recipe's own architecture settings (dropout rates) apply from here on.
-    initialModel = rebuildWithWeights(o.tf, start.model, cfg.architecture, cfg.seed);
-    start.model.dispose();
+    const start = await loadWeightsAs(o.tf, o.init, cfg.architecture, cfg.seed);
+    initialModel = start.model;
     o.log(`starting from the weights of ${o.init} (${start.card?.version ?? 'no card'})`);
     initFrom = start.card?.version ? `${o.init} (${start.card.version})` : o.init;
   }

@@ -10,7 +10,7 @@ import {
   summarise, renderEvaluationReport, type LabelledSet, type EpochRecord,
 } from '@emostream/retrain';
 import { EMOTIONS } from '@emostream/contracts';
-import { INPUT_PIXELS, type EvaluationSummary } from '@emostream/model';
+import { INPUT_PIXELS, recordEvaluation, type EvaluationSummary } from '@emostream/model';
 import { parseLabelMap } from './options.js';
 
 const FER_SPLITS = ['PrivateTest', 'PublicTest', 'Training'] as const;
@@ -95,10 +95,7 @@ export function registerEvaluate(program: Command): void {
         try { history = (JSON.parse(await fs.readFile(path.join(model.dir, 'card.json'), 'utf8')).training?.history) as EpochRecord[]; } catch { /* no card history */ }
       }
       if (o.record && model.dir) {
-        const cardFile = path.join(model.dir, 'card.json');
-        const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
-        card.evaluation = { ...card.evaluation, [name]: { ...result, command: `emostream evaluate --model ${o.model ?? model.dir} --data ${o.data}${o.split ? ` --split ${o.split}` : ''}${o.ferplus ? ` --ferplus ${o.ferplus}` : ''}`, at: new Date().toISOString() } };
-        await fs.writeFile(cardFile, JSON.stringify(card, null, 2) + '\n');
+        await recordEvaluation(model.dir, name, { ...result, command: `emostream evaluate --model ${o.model ?? model.dir} --data ${o.data}${o.split ? ` --split ${o.split}` : ''}${o.ferplus ? ` --ferplus ${o.ferplus}` : ''}` });
       }
       await fs.writeFile(reportFile, renderEvaluationReport({ title: `Evaluation of ${model.version} on ${name}`, model: model.version, results: [main], history }));
       if (o.json) process.stdout.write(JSON.stringify(result) + '\n');

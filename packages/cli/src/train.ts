@@ -1,5 +1,4 @@
 /** `emostream train` and `emostream evaluate`: the retrain job's commands. */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
@@ -59,7 +58,7 @@ export function registerCrossval(program: Command): void {
       if (o.record && !o.init) throw new Error('--record stores the result in the card of the model given with --init: add --init <model dir>');
       const rt = await loadTf(o.backend as BackendChoice);
       const { configByName, crossValidate, loadCkFolder, classCounts } = await import('@emostream/retrain');
-      const { loadModelDir, rebuildWithWeights } = await import('@emostream/model');
+      const { loadWeightsAs, recordEvaluation } = await import('@emostream/model');
       const cfg = configByName(o.config);
       cfg.epochs = o.epochs;
       if (o.lr !== undefined) { cfg.learningRate = o.lr; }
@@ -70,22 +69,14 @@ export function registerCrossval(program: Command): void {
       const set = await loadCkFolder(o.data, { cacheDir: '.cache/datasets', labelMap: parseLabelMap(o.labelMap), warn: (m) => log(`warning: ${m}`) });
       log(`${set.labels.length} images, ${new Set(set.groups).size} subjects, classes ${JSON.stringify(classCounts(set))}`);
       // Weights only: the config's architecture settings (dropout rates) apply, as in `train --init`.
-      const init = o.init ? async () => {
-        const start = (await loadModelDir(rt.tf, o.init)).model;
-        const m = rebuildWithWeights(rt.tf, start, cfg.architecture, cfg.seed);
-        start.dispose();
-        return m;
-      } : undefined;
+      const init = o.init ? async () => (await loadWeightsAs(rt.tf, o.init, cfg.architecture, cfg.seed)).model : undefined;
       const r = await crossValidate({ tf: rt.tf, set, k: o.folds, config: cfg, init, workDir: o.out, name: o.init ? `finetune(${o.init})` : cfg.name, log });
       if (o.record) {
-        const cardFile = path.join(o.init, 'card.json');
-        const card = JSON.parse(await fs.readFile(cardFile, 'utf8'));
         const command = `emostream crossval --data ${o.data} --folds ${o.folds} --init ${o.init} --epochs ${o.epochs}${o.lr !== undefined ? ` --lr ${o.lr}` : ''}${o.batchSize !== undefined ? ` --batch-size ${o.batchSize}` : ''}${o.balance ? ' --balance' : ''}`;
-        card.evaluation = { ...card.evaluation, [`ckplus-subject-${o.folds}fold-finetuned`]: {
-          ...r, command, at: new Date().toISOString(),
+        const cardFile = await recordEvaluation(o.init, `ckplus-subject-${o.folds}fold-finetuned`, {
+          ...r, command,
           protocol: `subject-independent ${o.folds}-fold cross-validation on ${path.basename(path.resolve(o.data))} (no subject in both train and test); each fold fine-tunes this model for ${o.epochs} epochs on the other folds' subjects and is scored on its own`,
-        } };
-        await fs.writeFile(cardFile, JSON.stringify(card, null, 2) + '\n');
+        });
         log(`recorded in ${cardFile}`);
       }
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');

@@ -246,8 +246,9 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
         continue;
       }
       const key = m.key?.toString() ?? '';
-      if (shedder && spec.shed!.applies(m)) {
-        const verdict = shedder.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
+      const sheddable = shedder !== undefined && spec.shed!.applies(m);
+      if (sheddable) {
+        const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
         if (verdict) {
           stats.shed++;
           spec.metrics?.framesDropped.inc({ camera: key, reason: verdict });
@@ -269,7 +270,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
       if (spec.correlation.mode === 'each') {
         await slot;
-        if (shedder && spec.shed!.applies(m)) shedder.processed(performance.now() - started);
+        if (sheddable) shedder!.processed(performance.now() - started);
       }
     }
     const outputs = (await Promise.all(slots)).flat();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
 import { loadTf } from '@emostream/runtime';
 import { buildModel, BEST_ARCHITECTURE } from './architecture.js';
-import { loadModelDir, saveModelDir, SHARD_BYTES, type ModelCard } from './io.js';
+import { loadModelDir, loadWeightsAs, recordEvaluation, saveModelDir, SHARD_BYTES, type ModelCard } from './io.js';
 
 async function saved(): Promise<{ dir: string; card: ModelCard }> {
   const { tf } = await loadTf();
@@ -50,4 +50,18 @@ test('bad model directories fail naming the file and what to do', async () => {
   fs.writeFileSync(path.join(dir, shard), Buffer.alloc(10));
   await assert.rejects(loadModelDir(tf, dir), /cannot be loaded .*corrupt/);
   await assert.rejects(loadModelDir(tf, '/nonexistent/model'), /model directory \/nonexistent\/model does not exist/);
+});
+
+test('recordEvaluation adds to the card, keeping the rest; loadWeightsAs applies a new architecture', async () => {
+  const { tf } = await loadTf();
+  const { dir, card } = await saved();
+  await recordEvaluation(dir, 'y', { accuracy: 0.75, command: 'emostream evaluate …' });
+  const after = JSON.parse(fs.readFileSync(path.join(dir, 'card.json'), 'utf8')) as ModelCard;
+  assert.deepEqual(after.evaluation.x, card.evaluation.x);
+  assert.equal((after.evaluation.y as { accuracy: number }).accuracy, 0.75);
+  assert.ok(typeof (after.evaluation.y as { at?: string }).at === 'string');
+  const { model, card: c } = await loadWeightsAs(tf, dir, { ...BEST_ARCHITECTURE, blockDropout: 0.05 });
+  assert.equal(c.version, card.version);
+  assert.equal((model.getLayer('block1_dropout').getConfig() as { rate: number }).rate, 0.05);
+  model.dispose();
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMOTIONS } from '@emostream/contracts';
 import type { Tf } from '@emostream/runtime';
-import type { ArchitectureConfig } from './architecture.js';
+import { rebuildWithWeights, type ArchitectureConfig } from './architecture.js';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 
@@ -126,4 +126,26 @@ export async function saveModelDir(model: LayersModel, dir: string, card: ModelC
   }));
   await fsp.writeFile(path.join(dir, 'labels.json'), JSON.stringify(EMOTIONS) + '\n');
   await fsp.writeFile(path.join(dir, 'card.json'), JSON.stringify(card, null, 2) + '\n');
+}
+
+/**
+ * The weights of a model directory in a fresh network of `arch` (fine-tuning under a recipe
+ * whose dropout rates may differ from the stored model's); with the directory's card.
+ */
+export async function loadWeightsAs(tf: Tf, dir: string, arch: ArchitectureConfig, seed = 1): Promise<{ model: LayersModel; card: ModelCard }> {
+  const start = await loadModelDir(tf, dir);
+  try {
+    return { model: rebuildWithWeights(tf, start.model, arch, seed), card: start.card };
+  } finally {
+    start.model.dispose();
+  }
+}
+
+/** Stores an evaluation in a model directory's card.json under `evaluation.<key>`, with when. */
+export async function recordEvaluation(dir: string, key: string, value: Record<string, unknown>): Promise<string> {
+  const cardFile = path.join(dir, 'card.json');
+  const card = JSON.parse(await fsp.readFile(cardFile, 'utf8')) as ModelCard;
+  card.evaluation = { ...card.evaluation, [key]: { ...value, at: new Date().toISOString() } };
+  await fsp.writeFile(cardFile, JSON.stringify(card, null, 2) + '\n');
+  return cardFile;
 }
