@@ -245,6 +245,8 @@ async function startStages(deps: ServiceDeps, opts: { classifiers?: number } = {
 
 test('the same clip gives the same faces, classifications and persons embedded and over Kafka; the events follow the topic', { skip, timeout: 120_000 }, async (t) => {
   assert.ok(reference.some((e) => e.type === 'person.appeared'), 'the reference run finds at least one person');
+  const seqs = referenceFrames.map((m) => m.frame.seq);
+  assert.deepEqual(seqs, seqs.map((_, i) => i), 'the embedded run of a file classifies every frame, in order (the valve loses none)');
   const { config, kafka, deps } = setup(randomTopics());
   await ensureTopics(kafka, pipelineTopicSpecs(config));
   const { agg } = await startStages(deps);

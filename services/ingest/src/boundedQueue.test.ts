@@ -70,6 +70,27 @@ test('valve: closes when the queue is full and opens again at half (lossless for
   sub.unsubscribe();
 });
 
+test('valve: frames still arriving after it closed are kept, up to the slack; past it the oldest drop', async () => {
+  const valve = createValve();
+  const src = new Subject<number>();
+  const dropped: number[] = [];
+  const finish: Array<() => void> = [];
+  const out: number[] = [];
+  const tick = () => new Promise((r) => setImmediate(r));
+  const sub = src.pipe(boundedQueue(4, (d) => dropped.push(d),
+    (v) => new Promise<number>((r) => finish.push(() => r(v))), { valve, valveSlack: 3 })).subscribe((v) => out.push(v));
+  for (let i = 0; i < 5; i++) src.next(i); // 1 running + 4 waiting: the valve closes
+  assert.equal(valve.paused, true);
+  for (let i = 5; i < 8; i++) src.next(i); // in flight when it closed: kept
+  assert.deepEqual(dropped, [], 'nothing lost within the slack');
+  src.next(8); // a source that ignores the valve: the oldest waiting frame goes
+  assert.deepEqual(dropped, [1]);
+  src.complete();
+  while (finish.length) { finish.shift()!(); await tick(); }
+  assert.deepEqual(out, [0, 2, 3, 4, 5, 6, 7, 8]);
+  sub.unsubscribe();
+});
+
 test('an error in work propagates; unsubscribe stops work', () => {
   ts().run(({ cold, expectObservable }) => {
     const out = cold('ab|').pipe(boundedQueue(2, () => {}, (v) => (v === 'b' ? cold('--#') : cold('-x|', { x: v }))));

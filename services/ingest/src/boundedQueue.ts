@@ -8,10 +8,15 @@ export interface BoundedQueueOptions {
   concurrency?: number;
   /**
    * When given, the valve is closed as soon as the queue is full and opened again once it has
-   * drained to half: a file source then pauses ffmpeg instead of losing frames. Drops still
-   * happen if the source keeps pushing (a live camera).
+   * drained to half: a file source then pauses ffmpeg instead of losing frames. Frames already
+   * on their way when it closed (the rest of ffmpeg's pipe chunk, frames inside an async step
+   * between the source and the queue) are still taken, up to {@link valveSlack} beyond
+   * `maxFrames`; only a source that keeps pushing past that (one that ignores the valve) loses
+   * frames, the oldest first.
    */
   valve?: Valve;
+  /** Frames held beyond `maxFrames` while the valve is closed (default max(maxFrames, 32)). */
+  valveSlack?: number;
 }
 
 /**
@@ -38,6 +43,9 @@ export function boundedQueue<T, R>(
   const valve = options.valve;
   // Re-open at half full: hysteresis so ffmpeg is not paused and resumed on every frame.
   const resumeAt = Math.floor(maxFrames / 2);
+  // Without a valve the queue drops at maxFrames; with one, frames in flight when it closed are
+  // kept (a file must not lose a frame to the time a pause takes to reach ffmpeg).
+  const dropAt = maxFrames + (valve ? options.valveSlack ?? Math.max(maxFrames, 32) : 0);
 
   return (source) => new Observable<R>((sub) => {
     const waiting: T[] = [];
@@ -83,7 +91,7 @@ export function boundedQueue<T, R>(
           start(item);
           return;
         }
-        if (waiting.length >= maxFrames) onDrop(waiting.shift()!);
+        if (waiting.length >= dropAt) onDrop(waiting.shift()!);
         waiting.push(item);
         if (valve && waiting.length >= maxFrames && !valve.paused) valve.pause();
         drain();
