@@ -36,3 +36,12 @@ test('balanced epochs draw each class equally and keep every label', () => {
   const plain = epochOrder(labels, 3, false, rng(5));
   assert.deepEqual([...plain].sort(), [0, 1, 2, 3, 4, 5, 6]);
 });
+
+test('minClassShare draws only the classes below the share of the largest up to it', () => {
+  const labels = Int32Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2]);
+  const order = epochOrder(labels, 3, false, rng(5), 0.5);
+  const counts = [0, 0, 0];
+  for (const i of order) counts[labels[i]]++;
+  assert.deepEqual(counts, [8, 4, 4], 'class 1 (1 image) drawn 4 times; class 2 already at half stays');
+  assert.deepEqual(new Set(order), new Set(labels.keys()), 'every image still drawn');
+});

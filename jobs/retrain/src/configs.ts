@@ -17,6 +17,8 @@ export interface TrainConfig {
   labelSmoothing: number;
   /** Oversample every class to the largest one (with augmentation): the paper's balancing. */
   balance: boolean;
+  /** Oversample only the classes under this share (0..1) of the largest, up to it (0: off). */
+  minClassShare?: number;
   augment: AugmentConfig;
   /** Average with the mirrored face at evaluation. */
   flipTta: boolean;

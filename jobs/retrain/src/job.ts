@@ -37,6 +37,8 @@ export interface TrainJobOptions {
   init?: string;
   /** Peak learning rate instead of the config's. */
   learningRate?: number;
+  /** Oversample the classes under this share of the largest (see TrainConfig.minClassShare). */
+  minClassShare?: number;
   log: (line: string) => void;
 }
 
@@ -99,6 +101,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (o.epochs !== undefined) cfg.epochs = o.epochs;
   if (o.batchSize !== undefined) cfg.batchSize = o.batchSize;
   if (o.learningRate !== undefined) cfg.learningRate = o.learningRate;
+  if (o.minClassShare !== undefined) cfg.minClassShare = o.minClassShare;
   const splits = await loadSplits(o, cfg);
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
   o.log(`training '${cfg.name}' on ${splits.train.labels.length} images (${EMOTIONS.map((e, i) => `${e} ${classCounts(splits.train)[i]}`).join(', ')}); ${splits.description}`);

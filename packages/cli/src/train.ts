@@ -17,6 +17,7 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'number of epochs (default: the config\'s)', intOption('--epochs', 1, 10_000))
     .option('--batch-size <n>', 'batch size (default: the config\'s)', intOption('--batch-size', 1, 4096))
     .option('--lr <rate>', 'peak learning rate (default: the config\'s)', numberOption('--lr', 1e-7, 1))
+    .option('--min-class-share <f>', 'oversample each class under this share of the largest one up to it (e.g. 0.25; default: the config\'s, off for best)', numberOption('--min-class-share', 0, 1))
     .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 0, 10_000))
     .option('--resume', 'continue from the checkpoint in --out', false)
     .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
@@ -30,7 +31,7 @@ export function registerTrain(program: Command): void {
       process.stderr.write(`backend: ${rt.provider}\n`);
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
-        batchSize: o.batchSize, learningRate: o.lr, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
+        batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });
