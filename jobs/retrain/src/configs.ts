@@ -45,8 +45,9 @@ export const PAPER_CONFIG: TrainConfig = {
  * The first shipped model (best-20261125-e14) used dropout 0.2/0.5 and cut-out (p 0.25): after
  * 14 epochs it still fit only 50% of its training images against 56.6% on PublicTest, so the
  * network was held back more than the data needed; the lighter setting continues from it
- * (best-20261125-e22), and a warm restart of it (`--init`, `--lr 0.0004`, 16 epochs) gave the
- * shipped best-20261126-e14 (models/README.md has the three commands).
+ * (best-20261125-e22), a warm restart of it (`--init`, `--lr 0.0004`, 16 epochs) gave
+ * best-20261126-e14, and 4 epochs more with disgust oversampled (`--lr 0.0002
+ * --min-class-share 0.25`) the shipped best-20261126-e3 (models/README.md has the commands).
  */
 export const BEST_CONFIG: TrainConfig = {
   name: 'best', architecture: { ...BEST_ARCHITECTURE, blockDropout: 0.1, denseDropout: 0.4 }, epochs: 30, batchSize: 64, learningRate: 1e-3,
