@@ -117,7 +117,9 @@ start() {
   local cp="$LIB/*"
   if [ ! -f "$DIR/data/meta.properties" ]; then
     local cluster_id
-    cluster_id="$(node -e "process.stdout.write(require('node:crypto').randomBytes(16).toString('base64url'))")"
+    # 16 random bytes, base64url, as Kafka's own random-uuid; one that starts with '-' would be
+    # read as an option by the storage tool (1 start in 64 failed so), so draw again.
+    cluster_id="$(node -e "const c=require('node:crypto');let id;do id=c.randomBytes(16).toString('base64url');while(id.startsWith('-'));process.stdout.write(id)")"
     java -Xmx256m -cp "$cp" -Dlog4j.configuration="file:$DIR/log4j.properties" \
       kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" > "$DIR/logs/format.log" 2>&1 \
       || { echo "kafka.sh: formatting the storage failed:" >&2; tail -20 "$DIR/logs/format.log" >&2; exit 1; }
