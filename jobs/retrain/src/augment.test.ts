@@ -29,17 +29,17 @@ test('rotation stays in range and changes the image', () => {
 
 test('balanced epochs draw each class equally and keep every label', () => {
   const labels = Int32Array.from([0, 0, 0, 0, 1, 2, 2]);
-  const order = epochOrder(labels, 3, true, rng(5));
+  const order = epochOrder(labels, 3, 1, rng(5));
   const counts = [0, 0, 0];
   for (const i of order) counts[labels[i]]++;
   assert.deepEqual(counts, [4, 4, 4]);
-  const plain = epochOrder(labels, 3, false, rng(5));
+  const plain = epochOrder(labels, 3, 0, rng(5));
   assert.deepEqual([...plain].sort(), [0, 1, 2, 3, 4, 5, 6]);
 });
 
 test('minClassShare draws only the classes below the share of the largest up to it', () => {
   const labels = Int32Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2]);
-  const order = epochOrder(labels, 3, false, rng(5), 0.5);
+  const order = epochOrder(labels, 3, 0.5, rng(5));
   const counts = [0, 0, 0];
   for (const i of order) counts[labels[i]]++;
   assert.deepEqual(counts, [8, 4, 4], 'class 1 (1 image) drawn 4 times; class 2 already at half stays');

@@ -72,21 +72,19 @@ export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, 
 }
 
 /**
- * The index order of one epoch. With `balance`, every class is drawn as often as the largest
- * one (minority images repeat, each time under a different augmentation: the paper's class
- * balancing by flips and rotations); otherwise each image once. `minClassShare` (0..1) is the
- * gentle form: a class smaller than that share of the largest is drawn up to it, the others once
- * (0.25 on FER-2013 draws disgust's 436 images about 4 times and leaves every other class as it
- * is). Shuffled.
+ * The index order of one epoch: every class smaller than `minClassShare` (0..1) of the largest
+ * one is drawn up to that share (its images repeat, each time under a different augmentation),
+ * the others once each. 1 is the paper's full class balancing by flips and rotations; 0.25 on
+ * FER-2013 draws disgust's 436 images about 4 times and leaves every other class as it is; 0
+ * draws each image once. Shuffled.
  */
-export function epochOrder(labels: Int32Array, classes: number, balance: boolean, rand: () => number, minClassShare = 0): Int32Array {
+export function epochOrder(labels: Int32Array, classes: number, minClassShare: number, rand: () => number): Int32Array {
   let order: number[];
-  if (!balance && !(minClassShare > 0)) order = Array.from(labels.keys());
+  if (!(minClassShare > 0)) order = Array.from(labels.keys());
   else {
     const byClass: number[][] = Array.from({ length: classes }, () => []);
     labels.forEach((l, i) => byClass[l].push(i));
-    const largest = Math.max(...byClass.map((c) => c.length));
-    const floor = balance ? largest : Math.round(Math.min(1, minClassShare) * largest);
+    const floor = Math.round(Math.min(1, minClassShare) * Math.max(...byClass.map((c) => c.length)));
     order = [];
     for (const c of byClass) {
       if (c.length === 0) continue;

@@ -118,7 +118,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const epoch = state.epochsDone;
     // Seeded per epoch, so a resumed run sees the same order and augmentations it would have.
     const rand = rng(cfg.seed * 1000 + epoch);
-    const order = epochOrder(data.labels, EMOTIONS.length, cfg.balance, rand, cfg.minClassShare ?? 0);
+    const order = epochOrder(data.labels, EMOTIONS.length, cfg.balance ? 1 : cfg.minClassShare ?? 0, rand);
     const batches = Math.ceil(order.length / cfg.batchSize);
     const t0 = Date.now();
     let lossSum = 0, accSum = 0, seen = 0, lastPrint = t0;
