@@ -26,7 +26,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 test('train on CK+ (subject split), beat chance on unseen subjects, evaluate, hot-reload', { skip: fs.existsSync(CK) ? undefined : `${CK} is absent` }, async () => {
   const out = path.join(tmp, 'ck');
-  const r = await run(['train', '--data', CK, '--config', 'best', '--epochs', '6', '--batch-size', '16', '--out', out]);
+  const r = await run(['train', '--data', CK, '--config', 'best', '--epochs', '6', '--batch-size', '16', '--logit-adjustment', '0.5', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /skipping label folder 'contempt' \(54 images\)/);
   assert.match(r.stderr, /epoch 6\/6 .*ETA/);
@@ -35,6 +35,10 @@ test('train on CK+ (subject split), beat chance on unseen subjects, evaluate, ho
   // Six classes present (no neutral in CK+, contempt skipped); the largest class is ~27%.
   assert.ok(held.accuracy > 0.35, `held-out accuracy ${held.accuracy}`);
   assert.equal(card.training.epochsDone, 6);
+  // A fixed τ is stored with the training prior it was applied to (7 classes, CK+ has no neutral).
+  assert.equal(card.training.logitAdjustment.tau, 0.5);
+  assert.equal(card.training.logitAdjustment.delta.length, 7);
+  assert.match(r.stderr, /logit adjustment: τ=0.5/);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'model', 'labels.json'), 'utf8')), ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']);
 
   const ev = await run(['evaluate', '--model', path.join(out, 'model'), '--data', CK, '--json', '--report', path.join(tmp, 'ck.html')]);
@@ -62,6 +66,16 @@ test('train: a missing data folder is a clear error', async () => {
   const r = await run(['train', '--data', '/nonexistent/faces', '--out', path.join(tmp, 'x')]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /emostream: data folder \/nonexistent\/faces does not exist/);
+});
+
+test('train: --logit-adjustment auto without a separate validation split, or a bad τ, is a clear error', { skip: fs.existsSync(CK) ? undefined : `${CK} is absent` }, async () => {
+  const r = await run(['train', '--data', CK, '--logit-adjustment', 'auto', '--out', path.join(tmp, 'la')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--logit-adjustment auto chooses τ on a validation split kept apart from the test set.*pass a fixed τ/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'la', 'checkpoint')), 'nothing was trained');
+  const bad = await run(['train', '--data', CK, '--logit-adjustment', 'lots', '--out', path.join(tmp, 'la')]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--logit-adjustment must be auto or a number from 0 to 5, got 'lots'/);
 });
 
 test('train: a folder with only unknown labels is an error naming them', async () => {

@@ -22,6 +22,11 @@ export interface TrainConfig {
   augment: AugmentConfig;
   /** Average with the mirrored face at evaluation. */
   flipTta: boolean;
+  /**
+   * Post-hoc logit adjustment after training (adjust.ts): `auto` chooses τ on the validation
+   * split, a number fixes it; absent: none.
+   */
+  logitAdjustment?: 'auto' | number;
   seed: number;
 }
 

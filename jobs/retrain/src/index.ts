@@ -8,3 +8,4 @@ export * from './job.js';
 export * from './report.js';
 export * from './folds.js';
 export * from './crossval.js';
+export * from './adjust.js';

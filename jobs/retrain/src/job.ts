@@ -17,6 +17,7 @@ import {
 import { rng } from './augment.js';
 import { summarise } from './metrics.js';
 import { predictSet, train, type TrainState } from './train.js';
+import { adjustLogits, trainingPrior, type LogitAdjustment } from './adjust.js';
 
 /** Options of `emostream train`. */
 export interface TrainJobOptions {
@@ -39,11 +40,17 @@ export interface TrainJobOptions {
   learningRate?: number;
   /** Oversample the classes under this share of the largest (see TrainConfig.minClassShare). */
   minClassShare?: number;
+  /** Post-hoc logit adjustment: `auto` (τ chosen on the validation split) or a fixed τ. */
+  logitAdjustment?: 'auto' | number;
   log: (line: string) => void;
 }
 
 /** The named test sets of a run. */
-type Splits = { train: LabelledSet; val: LabelledSet; tests: Record<string, LabelledSet>; description: string };
+type Splits = {
+  train: LabelledSet; val: LabelledSet; tests: Record<string, LabelledSet>; description: string;
+  /** The validation split's name, and whether it is kept apart from the set the model is reported on. */
+  valName: string; valHeldOut: boolean;
+};
 
 /** A random split keeping `ratio` for training (by group when groups are subjects). */
 export function randomSplit(set: LabelledSet, ratio: number, seed: number, byGroup: boolean): { train: LabelledSet; test: LabelledSet } {
@@ -68,18 +75,19 @@ async function loadSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<Splits>
     if (o.split === 'paper') {
       const all = concatSets([fer.Training, fer.PublicTest, fer.PrivateTest]);
       const { train: tr, test } = randomSplit(subset(all, (i) => !blanks.has(all.ids[i])), 0.75, cfg.seed, false);
-      return { train: tr, val: test, tests: { 'fer2013-paper-75-25': test, ...officialTests(fer) }, description: 'FER-2013, all 35,887 images pooled, random 75:25 split (the paper\'s protocol), blank images dropped' };
+      return { train: tr, val: test, valName: 'fer2013-paper-75-25', valHeldOut: false, tests: { 'fer2013-paper-75-25': test, ...officialTests(fer) }, description: 'FER-2013, all 35,887 images pooled, random 75:25 split (the paper\'s protocol), blank images dropped' };
     }
-    return { train: clean, val: fer.PublicTest, tests: officialTests(fer), description: `FER-2013 official split: ${clean.labels.length} Training images (blank images dropped), model chosen on PublicTest (${fer.PublicTest.labels.length}), reported on PrivateTest (${fer.PrivateTest.labels.length})` };
+    return { train: clean, val: fer.PublicTest, valName: 'fer2013-PublicTest', valHeldOut: true, tests: officialTests(fer), description: `FER-2013 official split: ${clean.labels.length} Training images (blank images dropped), model chosen on PublicTest (${fer.PublicTest.labels.length}), reported on PrivateTest (${fer.PrivateTest.labels.length})` };
   }
   if (isCkFolder(o.data)) {
     const ck = await loadCkFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
     const { train: tr, test } = randomSplit(ck, 0.8, cfg.seed, o.split === 'official');
-    return { train: tr, val: test, tests: { [o.split === 'official' ? 'ckplus-subject-80-20' : 'ckplus-paper-80-20']: test }, description: o.split === 'official' ? 'CK+ subject-independent 80:20 split' : 'CK+ random 80:20 image split (the paper\'s protocol; frames of one sequence can fall on both sides)' };
+    const name = o.split === 'official' ? 'ckplus-subject-80-20' : 'ckplus-paper-80-20';
+    return { train: tr, val: test, valName: name, valHeldOut: false, tests: { [name]: test }, description: o.split === 'official' ? 'CK+ subject-independent 80:20 split' : 'CK+ random 80:20 image split (the paper\'s protocol; frames of one sequence can fall on both sides)' };
   }
   const set = await loadLabelFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
   const { train: tr, test } = randomSplit(set, 0.8, cfg.seed, false);
-  return { train: tr, val: test, tests: { 'holdout-20': test }, description: `${o.data}: random 80:20 split` };
+  return { train: tr, val: test, valName: 'holdout-20', valHeldOut: false, tests: { 'holdout-20': test }, description: `${o.data}: random 80:20 split` };
 }
 
 function officialTests(fer: { PublicTest: LabelledSet; PrivateTest: LabelledSet }): Record<string, LabelledSet> {
@@ -102,8 +110,12 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (o.batchSize !== undefined) cfg.batchSize = o.batchSize;
   if (o.learningRate !== undefined) cfg.learningRate = o.learningRate;
   if (o.minClassShare !== undefined) cfg.minClassShare = o.minClassShare;
+  if (o.logitAdjustment !== undefined) cfg.logitAdjustment = o.logitAdjustment;
   const splits = await loadSplits(o, cfg);
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
+  if (cfg.logitAdjustment === 'auto' && !splits.valHeldOut) {
+    throw new DataError(`--logit-adjustment auto chooses τ on a validation split kept apart from the test set, and ${o.data} with --split ${o.split} has none (its only held-out part, ${splits.valName}, is the test set): pass a fixed τ, e.g. --logit-adjustment 0.3`);
+  }
   o.log(`training '${cfg.name}' on ${splits.train.labels.length} images (${EMOTIONS.map((e, i) => `${e} ${classCounts(splits.train)[i]}`).join(', ')}); ${splits.description}`);
   const checkpointDir = path.join(o.out, 'checkpoint');
   let initialModel: LayersModel | undefined;
@@ -119,13 +131,22 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (!result.finished) {
     o.log(`stopped after epoch ${result.state.epochsDone}/${cfg.epochs}; rerun with --resume to continue (checkpoint in ${checkpointDir})`);
   }
+  let adjustment: LogitAdjustment | undefined;
+  if (cfg.logitAdjustment !== undefined) {
+    const prior = trainingPrior(splits.train.labels, EMOTIONS.length, cfg.balance ? 1 : cfg.minClassShare ?? 0);
+    adjustment = await adjustLogits(o.tf, result.model, {
+      val: splits.val, valName: splits.valName, prior, flipTta: cfg.flipTta, log: o.log,
+      tau: cfg.logitAdjustment === 'auto' ? undefined : cfg.logitAdjustment,
+    });
+    o.log(`logit adjustment: τ=${adjustment.tau} (${adjustment.chosenOn}) stored in the softmax bias`);
+  }
   const evaluation: Record<string, EvaluationSummary> = {};
   for (const [name, set] of Object.entries(splits.tests)) {
     evaluation[name] = summarise(cfg.name, name, set.labels, await predictSet(o.tf, result.model, set, cfg.flipTta));
     o.log(`${name}: accuracy ${(evaluation[name].accuracy * 100).toFixed(2)}%, balanced ${(evaluation[name].balancedAccuracy * 100).toFixed(2)}% (n=${set.labels.length})`);
   }
   const version = `${cfg.name}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-e${result.state.bestEpoch}`;
-  const card = makeCard(cfg, result.state, version, { ...o, initFrom }, splits, evaluation, result.model.countParams());
+  const card = makeCard(cfg, result.state, version, { ...o, initFrom }, splits, evaluation, result.model.countParams(), adjustment);
   const dir = path.join(o.out, 'model');
   await saveModelDir(result.model, dir, card);
   result.model.dispose();
@@ -133,7 +154,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   return dir;
 }
 
-function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions & { initFrom?: string }, splits: Splits, evaluation: Record<string, EvaluationSummary>, parameters: number): ModelCard {
+function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions & { initFrom?: string }, splits: Splits, evaluation: Record<string, EvaluationSummary>, parameters: number, logitAdjustment?: LogitAdjustment): ModelCard {
   return {
     name: cfg.name, version, createdAt: new Date().toISOString(), architecture: cfg.architecture, parameters,
     labels: [...EMOTIONS],
@@ -142,7 +163,7 @@ function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: Train
       config: cfg, data: path.basename(path.resolve(o.data)), split: o.split, splitDescription: splits.description,
       trainImages: splits.train.labels.length, classCounts: classCounts(splits.train), seed: cfg.seed,
       initialisedFrom: o.initFrom, epochsDone: state.epochsDone, bestEpoch: state.bestEpoch, bestValAccuracy: state.bestValAccuracy,
-      history: state.history, backend: o.backend,
+      history: state.history, backend: o.backend, ...(logitAdjustment ? { logitAdjustment } : {}),
       secondsPerEpoch: state.history.length ? state.history.reduce((a, h) => a + h.seconds, 0) / state.history.length : undefined,
     },
     evaluation,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf } from '@emostream/runtime';
-import { buildModel, rebuildWithWeights, PAPER_ARCHITECTURE, BEST_ARCHITECTURE } from './architecture.js';
+import { buildModel, rebuildWithWeights, shiftEmotionLogits, PAPER_ARCHITECTURE, BEST_ARCHITECTURE } from './architecture.js';
 
 test('paper architecture: four conv blocks, two dense layers, 979,719 parameters', async () => {
   const { tf } = await loadTf();
@@ -41,4 +41,21 @@ test('rebuildWithWeights keeps the weights under new dropout rates and refuses a
   assert.equal((b.getLayer('block1_dropout').getConfig() as { rate: number }).rate, 0.05);
   assert.throws(() => rebuildWithWeights(tf, a, PAPER_ARCHITECTURE), /block1_conv1.*needs/);
   a.dispose(); b.dispose(); x.dispose();
+});
+
+test('shiftEmotionLogits multiplies each probability by e^delta and renormalises', async () => {
+  const { tf } = await loadTf();
+  const m = buildModel(tf, BEST_ARCHITECTURE, 4);
+  const x = tf.randomUniform([4, 48, 48, 1], 0, 1, 'float32', 8);
+  const before = await (m.predict(x) as import('@tensorflow/tfjs-node').Tensor).data();
+  const delta = [0.5, 2, 1, -0.7, 0, 0.3, -0.1];
+  shiftEmotionLogits(tf, m, delta);
+  const after = await (m.predict(x) as import('@tensorflow/tfjs-node').Tensor).data();
+  for (let r = 0; r < 4; r++) {
+    const w = delta.map((d, c) => before[r * 7 + c] * Math.exp(d));
+    const z = w.reduce((a, b) => a + b, 0);
+    for (let c = 0; c < 7; c++) assert.ok(Math.abs(after[r * 7 + c] - w[c] / z) < 1e-5, `row ${r} class ${c}: ${after[r * 7 + c]} vs ${w[c] / z}`);
+  }
+  assert.throws(() => shiftEmotionLogits(tf, m, [1, 2]), /7 biases, the shift 2/);
+  m.dispose();
 });
