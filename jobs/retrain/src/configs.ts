@@ -52,7 +52,9 @@ export const PAPER_CONFIG: TrainConfig = {
  * network was held back more than the data needed; the lighter setting continues from it
  * (best-20261125-e22), a warm restart of it (`--init`, `--lr 0.0004`, 16 epochs) gave
  * best-20261126-e14, and 4 epochs more with disgust oversampled (`--lr 0.0002
- * --min-class-share 0.25`) the shipped best-20261126-e3 (models/README.md has the commands).
+ * --min-class-share 0.25`) best-20261126-e3; 6 epochs more with every class drawn up to 60% of
+ * the largest (`--min-class-share 0.6`) and the logit adjustment chosen on PublicTest
+ * (`--logit-adjustment auto`) the shipped best-20261126-e5 (models/README.md has the commands).
  */
 export const BEST_CONFIG: TrainConfig = {
   name: 'best', architecture: { ...BEST_ARCHITECTURE, blockDropout: 0.1, denseDropout: 0.4 }, epochs: 30, batchSize: 64, learningRate: 1e-3,
