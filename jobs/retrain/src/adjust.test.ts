@@ -46,8 +46,9 @@ test('adjustLogits leaves the network shifted by the chosen τ and raises the ra
   const after = await (m.predict(x) as import('@tensorflow/tfjs-node').Tensor).data();
   // The rarest class gains the most relative to the most common one.
   assert.ok(after[1] / after[0] > (before[1] / before[0]) * Math.pow(0.3 / 0.01, 0.5) * 0.999);
-  const auto = await adjustLogits(tf, buildModel(tf, BEST_ARCHITECTURE, 11), { val, valName: 'val', prior, flipTta: false });
+  const fresh = buildModel(tf, BEST_ARCHITECTURE, 11);
+  const auto = await adjustLogits(tf, fresh, { val, valName: 'val', prior, flipTta: false });
   assert.equal(auto.grid.length, 11);
   assert.equal(auto.tau, pickTau(auto.grid));
-  m.dispose();
+  x.dispose(); m.dispose(); fresh.dispose();
 });

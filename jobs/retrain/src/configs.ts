@@ -70,6 +70,11 @@ export function configByName(name: string): TrainConfig {
   throw new Error(`unknown config '${name}': use paper or best`);
 }
 
+/** The share of the largest class every class is drawn up to each epoch (1: full balance, 0: each image once). */
+export function classShareFloor(cfg: TrainConfig): number {
+  return cfg.balance ? 1 : cfg.minClassShare ?? 0;
+}
+
 /** The learning rate at a (fractional) epoch. */
 export function learningRateAt(cfg: TrainConfig, epoch: number): number {
   if (cfg.schedule === 'constant') return cfg.learningRate;

@@ -9,7 +9,7 @@ import { loadWeightsAs, saveModelDir, type ModelCard, type EvaluationSummary, IN
 import type { Tf } from '@emostream/runtime';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
-import { configByName, type TrainConfig } from './configs.js';
+import { classShareFloor, configByName, type TrainConfig } from './configs.js';
 import {
   classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, pick,
   readPathColumn, subset, type LabelledSet,
@@ -133,7 +133,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   }
   let adjustment: LogitAdjustment | undefined;
   if (cfg.logitAdjustment !== undefined) {
-    const prior = trainingPrior(splits.train.labels, EMOTIONS.length, cfg.balance ? 1 : cfg.minClassShare ?? 0);
+    const prior = trainingPrior(splits.train.labels, EMOTIONS.length, classShareFloor(cfg));
     adjustment = await adjustLogits(o.tf, result.model, {
       val: splits.val, valName: splits.valName, prior, flipTta: cfg.flipTta, log: o.log,
       tau: cfg.logitAdjustment === 'auto' ? undefined : cfg.logitAdjustment,

@@ -9,7 +9,7 @@ import { EMOTIONS } from '@emostream/contracts';
 import { buildModel, predictBatch, INPUT_PIXELS, INPUT_SIZE } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 import { augmentInto, epochOrder, rng } from './augment.js';
-import { learningRateAt, type TrainConfig } from './configs.js';
+import { classShareFloor, learningRateAt, type TrainConfig } from './configs.js';
 import type { LabelledSet } from './datasets.js';
 import { summarise } from './metrics.js';
 
@@ -118,7 +118,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const epoch = state.epochsDone;
     // Seeded per epoch, so a resumed run sees the same order and augmentations it would have.
     const rand = rng(cfg.seed * 1000 + epoch);
-    const order = epochOrder(data.labels, EMOTIONS.length, cfg.balance ? 1 : cfg.minClassShare ?? 0, rand);
+    const order = epochOrder(data.labels, EMOTIONS.length, classShareFloor(cfg), rand);
     const batches = Math.ceil(order.length / cfg.batchSize);
     const t0 = Date.now();
     let lossSum = 0, accSum = 0, seen = 0, lastPrint = t0;
