@@ -19,6 +19,16 @@ export function numberOption(name: string, min: number, max: number) {
   };
 }
 
+/** `auto` or a number within [min, max]. */
+export function autoOrNumberOption(name: string, min: number, max: number) {
+  return (v: string): 'auto' | number => {
+    if (v === 'auto') return 'auto';
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be auto or a number from ${min} to ${max}, got '${v}'`);
+    return n;
+  };
+}
+
 /** `a=b,c=d` → { a: 'b', c: 'd' }. */
 export function parseLabelMap(v: string | undefined): Record<string, string> {
   if (!v) return {};

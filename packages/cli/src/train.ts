@@ -3,15 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { runTrainJob } from '@emostream/retrain';
-import { parseLabelMap, intOption, numberOption } from './options.js';
-
-/** `--logit-adjustment auto` or a τ in 0..5. */
-export function logitAdjustmentOption(v: string): 'auto' | number {
-  if (v === 'auto') return 'auto';
-  const t = Number(v);
-  if (!Number.isFinite(t) || t < 0 || t > 5) throw new Error(`--logit-adjustment must be auto or a number from 0 to 5, got '${v}'`);
-  return t;
-}
+import { parseLabelMap, intOption, numberOption, autoOrNumberOption } from './options.js';
 
 /** Registers `train` on the program. */
 export function registerTrain(program: Command): void {
@@ -26,7 +18,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'batch size (default: the config\'s)', intOption('--batch-size', 1, 4096))
     .option('--lr <rate>', 'peak learning rate (default: the config\'s)', numberOption('--lr', 1e-7, 1))
     .option('--min-class-share <f>', 'oversample each class under this share of the largest one up to it (e.g. 0.25; default: the config\'s, off for best)', numberOption('--min-class-share', 0, 1))
-    .option('--logit-adjustment <tau>', 'after training, shift the softmax bias by −τ·log(class prior) for the rare classes\' sake: auto (τ chosen on the validation split, FER-2013 PublicTest) or a number (default: none)', logitAdjustmentOption)
+    .option('--logit-adjustment <tau>', 'after training, shift the softmax bias by −τ·log(class prior) for the rare classes\' sake: auto (τ chosen on the validation split, FER-2013 PublicTest) or a number (default: none)', autoOrNumberOption('--logit-adjustment', 0, 5))
     .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 0, 10_000))
     .option('--resume', 'continue from the checkpoint in --out', false)
     .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
