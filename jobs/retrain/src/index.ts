@@ -9,3 +9,4 @@ export * from './report.js';
 export * from './folds.js';
 export * from './crossval.js';
 export * from './adjust.js';
+export * from './torch-bridge.js';

@@ -1,0 +1,63 @@
+// Turns a run of jobs/retrain/torch/train.py (`<run>.json` + `<run>.bin`, weights already in
+// tfjs's names and layout) into an emostream model directory: the `best` network built by
+// packages/model, those weights set by name, PublicTest scored again here through the same
+// code as `emostream evaluate` (it must agree with the GPU's figure), an optional post-hoc logit
+// adjustment chosen on PublicTest (as `train --logit-adjustment`), and a card that records the run.
+//   node --import tsx jobs/retrain/torch/import-weights.ts <run.json> <FER-2013 folder> <out dir> [--logit-adjustment auto|τ]
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadTf } from '@emostream/runtime';
+import { EMOTIONS } from '@emostream/contracts';
+import { buildModel, saveModelDir, BEST_ARCHITECTURE, type ModelCard, type EvaluationSummary } from '@emostream/model';
+import { loadFerFolders, summarise, predictSet, adjustLogits, configByName, readTorchRun, setWeightsByName, type LogitAdjustment } from '../src/index.js';
+
+const args = process.argv.slice(2);
+const la = args.indexOf('--logit-adjustment');
+const adjustArg = la >= 0 ? args.splice(la, 2)[1] : undefined;
+const [runJson, ferRoot, out] = args;
+if (!runJson || !ferRoot || !out) {
+  console.error('usage: import-weights.ts <run.json> <FER-2013 folder> <out dir> [--logit-adjustment auto|τ]');
+  process.exit(2);
+}
+const { tf, backend } = await loadTf();
+const run = readTorchRun(runJson);
+const a = run.meta.args as Record<string, number | string | null>;
+const architecture = { ...BEST_ARCHITECTURE, blockDropout: Number(a.block_dropout), denseDropout: Number(a.dense_dropout) };
+const model = buildModel(tf, architecture);
+setWeightsByName(tf, model, run.weights);
+
+const fer = await loadFerFolders(ferRoot, { cacheDir: path.resolve('.cache/datasets'), warn: (m) => console.error(`warning: ${m}`) });
+const score = async (name: string) => summarise('best', name, fer.PublicTest.labels, await predictSet(tf, model, fer.PublicTest, true), EMOTIONS.length);
+const here = await score('fer2013-PublicTest');
+const gpu = run.meta.publicTest as { accuracy: number; balancedAccuracy: number };
+console.log(`PublicTest here: ${(here.accuracy * 100).toFixed(2)}% / ${(here.balancedAccuracy * 100).toFixed(2)}%; by train.py: ${(gpu.accuracy * 100).toFixed(2)}% / ${(gpu.balancedAccuracy * 100).toFixed(2)}%`);
+if (Math.abs(here.accuracy - gpu.accuracy) > 0.005) {
+  throw new Error(`${runJson}: PublicTest accuracy here (${here.accuracy}) differs from train.py's (${gpu.accuracy}) by more than 0.5 points: the weights did not carry over`);
+}
+let adjustment: LogitAdjustment | undefined;
+if (adjustArg !== undefined) {
+  adjustment = await adjustLogits(tf, model, {
+    val: fer.PublicTest, valName: 'fer2013-PublicTest', prior: run.meta.drawnPrior as number[], flipTta: true,
+    tau: adjustArg === 'auto' ? undefined : Number(adjustArg), log: console.log,
+  });
+  console.log(`logit adjustment: τ=${adjustment.tau} (${adjustment.chosenOn})`);
+}
+const evaluation: Record<string, EvaluationSummary> = { 'fer2013-PublicTest': await score('fer2013-PublicTest') };
+const best = configByName('best');
+const version = `best-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-gpu-e${run.meta.bestEpoch}`;
+const card: ModelCard = {
+  name: 'best', version, createdAt: new Date().toISOString(), architecture, parameters: model.countParams(), labels: [...EMOTIONS],
+  preprocessing: '48x48 gray (sharp, lanczos3), global histogram equalisation, scaled to [0,1]',
+  training: {
+    trainer: run.meta.trainer, torch: run.meta.torch, device: run.meta.device, importedWith: 'jobs/retrain/torch/import-weights.ts',
+    importBackend: backend, config: { ...a, flipTta: best.flipTta }, data: path.basename(path.resolve(ferRoot)), split: 'official',
+    splitDescription: `FER-2013 official split: ${run.meta.trainImages} Training images (blank images dropped), epoch chosen on PublicTest by the mean of accuracy and balanced accuracy, reported on PrivateTest`,
+    trainImages: run.meta.trainImages, classCounts: run.meta.classCounts, seed: a.seed, initialisedFrom: a.init ?? undefined,
+    epochsDone: run.meta.epochsDone, bestEpoch: run.meta.bestEpoch, trainSeconds: run.meta.trainSeconds, history: run.meta.history,
+    ...(adjustment ? { logitAdjustment: adjustment } : {}),
+  },
+  evaluation,
+};
+fs.mkdirSync(out, { recursive: true });
+await saveModelDir(model, out, card);
+console.log(`wrote ${out} (version ${version}); PublicTest ${(evaluation['fer2013-PublicTest'].accuracy * 100).toFixed(2)}% / ${(evaluation['fer2013-PublicTest'].balancedAccuracy * 100).toFixed(2)}%`);
