@@ -45,3 +45,25 @@ test('minClassShare draws only the classes below the share of the largest up to 
   assert.deepEqual(counts, [8, 4, 4], 'class 1 (1 image) drawn 4 times; class 2 already at half stays');
   assert.deepEqual(new Set(order), new Set(labels.keys()), 'every image still drawn');
 });
+
+test('random erasing fills one rectangle of 2–25% of the face with one gray and leaves the rest', () => {
+  const src = face();
+  for (let seed = 1; seed <= 20; seed++) {
+    const dst = new Float32Array(48 * 48);
+    augmentInto(src, dst, 0, { ...NO_AUGMENT, eraseP: 1 }, rng(seed));
+    const changed: number[] = [];
+    dst.forEach((v, i) => { if (Math.abs(v - src[i] / 255) > 1e-6) changed.push(i); });
+    const values = new Set(changed.map((i) => dst[i].toFixed(6)));
+    assert.ok(values.size <= 1, `seed ${seed}: one fill value, got ${values.size}`);
+    // A rectangle: its bounding box holds only erased pixels (up to pixels that equal the fill).
+    const ys = changed.map((i) => Math.floor(i / 48)), xs = changed.map((i) => i % 48);
+    const box = (Math.max(...ys) - Math.min(...ys) + 1) * (Math.max(...xs) - Math.min(...xs) + 1);
+    assert.ok(changed.length >= box - 48 && changed.length <= box, `seed ${seed}: ${changed.length} of a ${box}-pixel box`);
+    assert.ok(box <= 0.25 * 48 * 48 + 2 * 48 + 1 && box >= 1, `seed ${seed}: box ${box}`);
+  }
+  // Off, it draws no random numbers: the other augmentations see the same sequence as before.
+  const a = new Float32Array(48 * 48), b = new Float32Array(48 * 48);
+  augmentInto(src, a, 0, { ...NO_AUGMENT, rotateDeg: 10 }, rng(9));
+  augmentInto(src, b, 0, { ...NO_AUGMENT, rotateDeg: 10, eraseP: 0 }, rng(9));
+  assert.deepEqual(a, b);
+});

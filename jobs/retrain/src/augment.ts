@@ -28,6 +28,11 @@ export interface AugmentConfig {
   /** Side of a square cut out (set to mid-gray) with probability cutoutP; 0 for none. */
   cutoutPx: number;
   cutoutP: number;
+  /**
+   * Probability of random erasing (Zhong et al., AAAI 2020): a rectangle of 2–25% of the face,
+   * aspect 1:3..3:1, set to a random gray. 0 or absent: off.
+   */
+  eraseP?: number;
 }
 
 /** No augmentation. */
@@ -68,6 +73,14 @@ export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, 
     const cx = Math.floor(rand() * n), cy = Math.floor(rand() * n), h = Math.floor(cfg.cutoutPx / 2);
     for (let y = Math.max(0, cy - h); y < Math.min(n, cy + h); y++)
       for (let x = Math.max(0, cx - h); x < Math.min(n, cx + h); x++) dst[offset + y * n + x] = 0.5;
+  }
+  if (cfg.eraseP && cfg.eraseP > 0 && rand() < cfg.eraseP) {
+    const area = (0.02 + rand() * 0.23) * n * n, ratio = Math.exp((rand() * 2 - 1) * Math.log(3));
+    const h = Math.min(n, Math.max(1, Math.sqrt(area * ratio))), w = Math.min(n, Math.max(1, Math.sqrt(area / ratio)));
+    const y0 = rand() * (n - h), x0 = rand() * (n - w), fill = rand();
+    // The rows and columns whose centres fall inside [y0, y0+h) × [x0, x0+w), as jobs/retrain/torch/train.py does.
+    for (let y = Math.ceil(y0); y < y0 + h && y < n; y++)
+      for (let x = Math.ceil(x0); x < x0 + w && x < n; x++) dst[offset + y * n + x] = fill;
   }
 }
 

@@ -9,7 +9,7 @@ import { loadWeightsAs, saveModelDir, type ModelCard, type EvaluationSummary, IN
 import type { Tf } from '@emostream/runtime';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
-import { classShareFloor, configByName, type TrainConfig } from './configs.js';
+import { classShareFloor, configByName, type ConfigName, type TrainConfig } from './configs.js';
 import {
   classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, pick,
   readPathColumn, subset, type LabelledSet,
@@ -24,7 +24,7 @@ export interface TrainJobOptions {
   tf: Tf;
   backend: string;
   data: string;
-  config: 'paper' | 'best';
+  config: ConfigName;
   out: string;
   /** `official` (FER-2013 Training → PublicTest/PrivateTest) or `paper` (random 75:25 / 80:20). */
   split: 'official' | 'paper';

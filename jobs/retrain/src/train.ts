@@ -134,6 +134,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const y = tf.tensor2d(targets(data.labels, data.soft, order, from, to, cfg.labelSmoothing), [m, EMOTIONS.length]);
       const [loss, acc] = (await model.trainOnBatch(x, y)) as number[];
       x.dispose(); y.dispose();
+      if (cfg.weightDecay) decayKernels(tf, model, learningRateAt(cfg, epoch + b / batches) * cfg.weightDecay);
       lossSum += loss * m; accSum += acc * m; seen += m;
       const now = Date.now();
       if (now - lastPrint > 10_000 || b === batches - 1) {
@@ -166,6 +167,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   model.dispose();
   const best = await tf.loadLayersModel(`file://${path.resolve(bestDir, 'model.json')}`);
   return { model: best, state, finished };
+}
+
+/** AdamW's decoupled decay: every conv and dense kernel (not biases, not batch norm) times 1 − `amount`. */
+export function decayKernels(tf: Tf, model: LayersModel, amount: number): void {
+  tf.tidy(() => {
+    for (const v of model.trainableWeights) if (v.shape.length > 1) v.write(tf.mul(v.read(), 1 - amount));
+  });
 }
 
 function fmt(s: number): string {

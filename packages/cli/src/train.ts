@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
-import { runTrainJob } from '@emostream/retrain';
+import { runTrainJob, CONFIG_NAMES } from '@emostream/retrain';
 import { parseLabelMap, intOption, numberOption, autoOrNumberOption } from './options.js';
 
 /** Registers `train` on the program. */
@@ -11,7 +11,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train the emotion CNN on labelled faces and write a versioned model directory')
     .requiredOption('--data <dir>', 'FER-2013 folder (train/ test/), CK+ folder (with index.csv) or <label>/<image> folders')
-    .option('--config <name>', 'paper (the paper\'s recipe) or best (the shipped recipe)', 'best')
+    .option('--config <name>', 'paper (the paper\'s recipe), best (the staged recipe that fine-tunes on CPU) or best-gpu (the shipped model\'s 153-epoch recipe, for a GPU)', 'best')
     .option('--out <dir>', 'output folder (checkpoint/ and model/)', 'runs/train')
     .option('--split <protocol>', 'official (FER-2013 Training/PublicTest/PrivateTest, CK+ by subject) or paper (random 75:25 / 80:20)', 'official')
     .option('--epochs <n>', 'number of epochs (default: the config\'s)', intOption('--epochs', 1, 10_000))
@@ -25,7 +25,7 @@ export function registerTrain(program: Command): void {
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
-      if (!['paper', 'best'].includes(o.config)) throw new Error(`--config must be paper or best, got '${o.config}'`);
+      if (!(CONFIG_NAMES as readonly string[]).includes(o.config)) throw new Error(`--config must be ${CONFIG_NAMES.join(', ')}; got '${o.config}'`);
       if (!['official', 'paper'].includes(o.split)) throw new Error(`--split must be official or paper, got '${o.split}'`);
       const rt = await loadTf(o.backend as BackendChoice);
       if (rt.backend === 'wasm') throw new Error('the wasm backend cannot train (no Conv2DBackpropFilter kernel): run `bash scripts/install.sh` to build tfjs-node');
@@ -45,7 +45,7 @@ export function registerCrossval(program: Command): void {
     .description('subject-independent k-fold cross-validation (no subject in both train and test), e.g. on CK+')
     .requiredOption('--data <dir>', 'CK+ folder (index.csv with subject ids) or <label>/<image> folders named S<subject>_…')
     .option('--folds <k>', 'number of folds', intOption('--folds', 2, 100), 10)
-    .option('--config <name>', 'paper or best', 'best')
+    .option('--config <name>', 'paper, best or best-gpu', 'best')
     .option('--init <dir>', 'fine-tune from this model directory in every fold (default: train from scratch)')
     .option('--epochs <n>', 'epochs per fold', intOption('--epochs', 1, 10_000), 12)
     .option('--lr <rate>', 'learning rate (default: the config\'s; lower it when fine-tuning)', numberOption('--lr', 1e-7, 1))
