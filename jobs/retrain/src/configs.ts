@@ -63,8 +63,9 @@ export const PAPER_CONFIG: TrainConfig = {
  * best-20261126-e14, and 4 epochs more with disgust oversampled (`--lr 0.0002
  * --min-class-share 0.25`) best-20261126-e3; 6 epochs more with every class drawn up to 60% of
  * the largest (`--min-class-share 0.6`) and the logit adjustment chosen on PublicTest
- * (`--logit-adjustment auto`) best-20261126-e5, and 8 epochs more of the same the shipped
- * best-20261126-e8 (models/README.md has the commands).
+ * (`--logit-adjustment auto`) best-20261126-e5, and 8 epochs more of the same
+ * best-20261126-e8, the default until the GPU-trained `best-gpu` recipe replaced it
+ * (models/README.md has the commands). CK+ cross-validation fine-tunes with this recipe.
  */
 export const BEST_CONFIG: TrainConfig = {
   name: 'best', architecture: { ...BEST_ARCHITECTURE, blockDropout: 0.1, denseDropout: 0.4 }, epochs: 30, batchSize: 64, learningRate: 1e-3,
