@@ -64,7 +64,8 @@ export const PAPER_CONFIG: TrainConfig = {
  * --min-class-share 0.25`) best-20261126-e3; 6 epochs more with every class drawn up to 60% of
  * the largest (`--min-class-share 0.6`) and the logit adjustment chosen on PublicTest
  * (`--logit-adjustment auto`) best-20261126-e5, and 8 epochs more of the same
- * best-20261126-e8, the default until the GPU-trained `best-gpu` recipe replaced it
+ * best-20261126-e8. The GPU-trained `best-gpu` recipe (stage 7) then went further, and 6 epochs
+ * of this recipe from it (stage 8, as stage 5) made the shipped best-20261126-e4
  * (models/README.md has the commands). CK+ cross-validation fine-tunes with this recipe.
  */
 export const BEST_CONFIG: TrainConfig = {
@@ -75,12 +76,13 @@ export const BEST_CONFIG: TrainConfig = {
 };
 
 /**
- * The recipe of the shipped best-20261126-gpu-e132: the same network trained from scratch for
+ * The recipe of stage 7, best-20261126-gpu-e132, which stage 8 (`best`, 6 epochs) turned into the
+ * shipped best-20261126-e4: the same network trained from scratch for
  * 153 epochs with AdamW (lr 2e-3, decoupled weight decay 0.05, 3 warm-up epochs, cosine decay),
  * batch 128, label smoothing 0.1, and stronger augmentation than `best` (mirror, ±15°, ±15%
  * zoom, ±4 px, random erasing with p 0.5). It needs many epochs, which is GPU work: 2.0 s per
  * epoch on an H200 (jobs/retrain/torch/train.py, the same recipe in PyTorch, which trained the
- * shipped weights), about 4.5 minutes on 2 CPU cores. `best` is the staged recipe that
+ * stage 7 weights), about 4.5 minutes on 2 CPU cores. `best` is the staged recipe that
  * fine-tunes on CPU in minutes per epoch; CK+ cross-validation keeps using it.
  */
 export const BEST_GPU_CONFIG: TrainConfig = {
