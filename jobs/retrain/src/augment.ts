@@ -74,7 +74,7 @@ export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, 
     for (let y = Math.max(0, cy - h); y < Math.min(n, cy + h); y++)
       for (let x = Math.max(0, cx - h); x < Math.min(n, cx + h); x++) dst[offset + y * n + x] = 0.5;
   }
-  if (cfg.eraseP && cfg.eraseP > 0 && rand() < cfg.eraseP) {
+  if ((cfg.eraseP ?? 0) > 0 && rand() < cfg.eraseP!) {
     const area = (0.02 + rand() * 0.23) * n * n, ratio = Math.exp((rand() * 2 - 1) * Math.log(3));
     const h = Math.min(n, Math.max(1, Math.sqrt(area * ratio))), w = Math.min(n, Math.max(1, Math.sqrt(area / ratio)));
     const y0 = rand() * (n - h), x0 = rand() * (n - w), fill = rand();

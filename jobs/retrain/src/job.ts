@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { loadWeightsAs, saveModelDir, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
+import { loadWeightsAs, saveModelDir, PREPROCESSING, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
@@ -158,7 +158,7 @@ function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: Train
   return {
     name: cfg.name, version, createdAt: new Date().toISOString(), architecture: cfg.architecture, parameters,
     labels: [...EMOTIONS],
-    preprocessing: '48x48 gray (sharp, lanczos3), global histogram equalisation, scaled to [0,1]',
+    preprocessing: PREPROCESSING,
     training: {
       config: cfg, data: path.basename(path.resolve(o.data)), split: o.split, splitDescription: splits.description,
       trainImages: splits.train.labels.length, classCounts: classCounts(splits.train), seed: cfg.seed,

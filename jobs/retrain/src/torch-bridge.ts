@@ -32,8 +32,8 @@ export function readTorchRun(jsonFile: string): TorchRun {
   for (const w of meta.weights) {
     if (w.dtype !== 'float32') throw new Error(`${jsonFile}: weight ${w.name} is ${w.dtype}, expected float32`);
     const n = w.shape.reduce((x, y) => x * y, 1);
-    const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = buf.readFloatLE(off + 4 * i);
+    // Little-endian float32, as tfjs's own weight files (and every host it runs on).
+    const values = new Float32Array(Uint8Array.from(buf.subarray(off, off + 4 * n)).buffer);
     weights.set(w.name, { shape: w.shape, values });
     off += 4 * n;
   }

@@ -8,6 +8,8 @@ import sharp from 'sharp';
 export const INPUT_SIZE = 48;
 /** Pixels of one model input. */
 export const INPUT_PIXELS = INPUT_SIZE * INPUT_SIZE;
+/** The preprocessing in words, as model cards record it. */
+export const PREPROCESSING = '48x48 gray (sharp, lanczos3), global histogram equalisation, scaled to [0,1]';
 
 /**
  * Global histogram equalisation of 8-bit gray pixels (OpenCV's `equalizeHist`: the CDF
