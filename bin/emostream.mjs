@@ -4,4 +4,4 @@ import { register } from 'tsx/esm/api';
 
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
 register();
-await import('../packages/cli/src/main.ts');
+await import('../cli/src/main.ts');

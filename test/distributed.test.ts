@@ -20,11 +20,9 @@ import { Aggregator, parseAggregatorConfig } from '@emostream/aggregator';
 import { buildModel, saveModelDir, PAPER_ARCHITECTURE, modelsRoot, type ModelCard } from '@emostream/model';
 import {
   HEADER, createKafka, createProducer, ensureTopics, header, kafkaConfigFromEnv, partitionForKey, pipelineTopicSpecs, pipelineTopics,
-  encodeFrame, encodeControl, decodeControl, decodeEmotions, sendCapped, type Kafka, type KafkaConfig, type KafkaMessage, type RunningStage,
+  encodeFrame, encodeControl, decodeControl, decodeEmotions, sendCapped, toJpegFrame, type Kafka, type KafkaConfig, type KafkaMessage, type RunningStage,
 } from '@emostream/kafka';
-import { embeddedPipeline } from '../packages/cli/src/pipeline.js';
-import { startAggregator, startClassifier, startDetector, startIngest, toJpegFrame, type ServiceDeps } from '../packages/cli/src/serve.js';
-import { subscribeEvents } from '../packages/cli/src/events.js';
+import { embeddedPipeline, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents, type ServiceDeps } from '@emostream/pipeline';
 import { brokerUnavailable, ensureBroker, randomTopics } from './helpers/kafka.js';
 
 const CLIP = path.resolve('../shared/data/media/short_hamilton_clip.mp4');
@@ -264,7 +262,7 @@ test('the same clip gives the same faces, classifications and persons embedded a
   await assertEventsFollowTopic(events.events, topic.messages, 'cam0', 'distributed');
   assertSamePersons(events.events, reference, 'distributed vs embedded');
   if (maxDiff === 0) assert.deepEqual(stable(events.events).map(summary), stable(reference).map(summary), 'identical classifications give identical events');
-  assert.equal(agg.aggregator().stats.frames, s.cameras.cam0.produced, 'every produced frame reached the aggregator once');
+  assert.equal(agg.aggregator.stats.frames, s.cameras.cam0.produced, 'every produced frame reached the aggregator once');
 });
 
 test('an aggregator restart mid-stream loses no frame and doubles no event', { skip, timeout: 120_000 }, async () => {
@@ -274,8 +272,8 @@ test('an aggregator restart mid-stream loses no frame and doubles no event', { s
   const events = await collectEvents(config);
   const ingest = startIngest([{ cameraId: 'cam0', url: CLIP, settings: sourceSettings }], deps);
   // Stop it once it has handled part of the clip, then start a new one: it restores the state topic.
-  await waitFor('the first aggregator to process frames', () => agg.aggregator().stats.frames >= 8);
-  const before = agg.aggregator().stats.frames;
+  await waitFor('the first aggregator to process frames', () => agg.aggregator.stats.frames >= 8);
+  const before = agg.aggregator.stats.frames;
   await agg.stop();
   const agg2 = await startAggregator({ ...deps, aggregatorConfig });
   running.push(agg2);
@@ -288,7 +286,7 @@ test('an aggregator restart mid-stream loses no frame and doubles no event', { s
   const keys = events.events.map((e) => `${summary(e)} ${e.mediaTimeMs}`);
   assert.equal(new Set(keys).size, keys.length, 'no event twice');
   // Frames before the stop were in the restored state; the rest were processed by the new one.
-  assert.equal(before + agg2.aggregator().stats.frames, s.cameras.cam0.produced, 'every frame processed exactly once across the restart');
+  assert.equal(before + agg2.aggregator.stats.frames, s.cameras.cam0.produced, 'every frame processed exactly once across the restart');
 });
 
 test('bad messages of every kind go to the dead-letter topics with their reason; good ones keep flowing', { skip, timeout: 120_000 }, async () => {

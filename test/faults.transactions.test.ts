@@ -11,8 +11,7 @@ import { parseAggregatorConfig } from '@emostream/aggregator';
 import {
   createProducer, encodeControl, encodeEmotions, ensureTopics, pipelineTopicSpecs, pipelineTopics, sendCapped, type Kafka, type Producer,
 } from '@emostream/kafka';
-import { startAggregator } from '../packages/cli/src/serve.js';
-import { subscribeEvents } from '../packages/cli/src/events.js';
+import { startAggregator, subscribeEvents } from '@emostream/pipeline';
 import { brokerUnavailable, randomTopics } from './helpers/kafka.js';
 import { exitWhenDone, faultBroker, kafkaFor, outsideFaultRun, report, waitFor } from './helpers/faults.js';
 

@@ -90,9 +90,9 @@ export function createContext(o: { rt: TfRuntime; tmp: string; quick: boolean; l
  * `analyze()`'s options as the CLI's defaults set them (quiet, no progress line), with the
  * benchmark's model and the given sampling rate and duration.
  */
-export function analyzeOptions(ctx: BenchContext, out: string, fps: number, durationS?: number): import('../../packages/cli/src/analyze.js').AnalyzeOptions {
+export function analyzeOptions(ctx: BenchContext, out: string, fps: number, durationS?: number): import('@emostream/pipeline').AnalyzeOptions {
   return {
-    out, json: false, camera: 'bench', fps, duration: durationS, detector: 'blazeface', model: ctx.model.dir,
-    rtspTransport: 'tcp', giveUpAfter: 60, maxWidth: 1280, backend: 'auto', progress: false, quiet: true, thumbnails: false,
+    out, camera: 'bench', fps, duration: durationS, detector: 'blazeface', model: ctx.model.dir,
+    rtspTransport: 'tcp', giveUpAfter: 60, maxWidth: 1280, backend: 'auto', quiet: true, thumbnails: false,
   };
 }

@@ -6,11 +6,11 @@
 import { lastValueFrom, takeUntil, tap, timer, defaultIfEmpty, NEVER } from 'rxjs';
 import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contracts';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { classifyInput, createIngestStats, createValve, frameSource, parseSourceConfig } from '@emostream/ingest';
+import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/ingest';
 import { parseDetectorConfig, type FaceDetector } from '@emostream/detector';
 import type { EmotionModel } from '@emostream/classifier';
 import { parseAggregatorConfig } from '@emostream/aggregator';
-import { embeddedPipeline } from '../../packages/cli/src/pipeline.js';
+import { DEFAULT_CLASSIFY, embeddedPipeline, valveFor } from '@emostream/pipeline';
 
 /** Options of {@link runEmbedded}. */
 export interface EmbeddedOptions {
@@ -55,7 +55,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const cameraId = o.cameraId ?? 'bench';
   const src = parseSourceConfig({ cameraId, url: o.source, fpsLimit: o.fps, giveUpAfterMs: 30_000 });
   const stats = createIngestStats();
-  const valve = classifyInput(o.source).kind === 'file' ? createValve() : undefined;
+  const valve = valveFor(o.source);
   const stop$ = o.stopAfterMs === undefined ? NEVER : timer(o.stopAfterMs);
   const metrics = createMetrics();
   const r: EmbeddedResult = { frames: 0, faces: 0, events: [], drops: 0, wallMs: 0, mediaMs: 0, stages: { detectMsPerFrame: null, inferenceMsPerBatch: null, facesPerBatch: null, batches: 0, wallMsPerFrame: null } };
@@ -63,7 +63,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const t0 = performance.now();
   await lastValueFrom(embeddedPipeline(frameSource(src, { logger: silentLogger, stats, valve }).pipe(takeUntil(stop$)), {
     cameraId, detector: o.detector, detectorConfig: parseDetectorConfig({}), model: () => o.model,
-    classify: { maxWaitMs: 20, maxBatchFrames: 16 }, aggregator: parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
+    classify: DEFAULT_CLASSIFY, aggregator: parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
     logger: silentLogger, metrics, backend: o.backend, stats, valve,
     onEmotions: (m) => { r.frames++; r.faces += m.faces.length; lastMediaMs = m.frame.mediaTimeMs; o.onEmotions?.(m); },
   }).pipe(

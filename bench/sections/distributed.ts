@@ -14,9 +14,7 @@ import { createIngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
 import type { EmotionEvent } from '@emostream/contracts';
-import { analyze } from '../../packages/cli/src/analyze.js';
-import { startAggregator, startClassifier, startDetector, startIngest } from '../../packages/cli/src/serve.js';
-import { subscribeEvents } from '../../packages/cli/src/events.js';
+import { analyze, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents } from '@emostream/pipeline';
 import { analyzeOptions, type BenchContext, type Row } from '../lib/context.js';
 import { startBroker } from '../lib/broker.js';
 import { startLoopingCamera } from '../lib/rtsp.js';
@@ -73,10 +71,10 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     const summary = await ingest.done;
     if (stopAt) clearTimeout(stopAt);
     const produced = summary.cameras.bench.produced;
-    await waitFor('every frame at the aggregator', () => agg.aggregator().stats.frames >= produced && (durationS !== undefined || agg.stats.controls >= 1), 300_000);
+    await waitFor('every frame at the aggregator', () => agg.aggregator.stats.frames >= produced && (durationS !== undefined || agg.stats.controls >= 1), 300_000);
     const wallMs = performance.now() - t0;
     const distFps = produced / (wallMs / 1000);
-    const aggregated = agg.aggregator().stats.frames;
+    const aggregated = agg.aggregator.stats.frames;
     const clipEvents = events.length;
     const live = await liveLatency(ctx, { kafka, deps, config, clipFile: clip.file, eventLatency, running });
     const figures = {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { analyze, type AnalyzeResult } from '../../packages/cli/src/analyze.js';
+import { analyze, type AnalyzeResult } from '@emostream/pipeline';
 import { analyzeOptions, type BenchContext, type Clip, type Row } from '../lib/context.js';
 import { decodeOnly } from '../lib/ffmpeg.js';
 import { humanLoop, type HumanLoopResult } from '../lib/humanLoop.js';

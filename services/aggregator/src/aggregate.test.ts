@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, map, toArray } from 'rxjs';
 import { EmotionEventSchema, TimelinesSchema } from '@emostream/contracts';
-import { aggregate, type AggregatorOutput } from './aggregate.js';
-import { Aggregator } from './aggregator.js';
+import { aggregate, createAggregatorStage, type AggregatorOutput } from './aggregate.js';
 import { emotionsMessage, syntheticScene } from './testkit.js';
 
 const label = (o: AggregatorOutput) => (o.kind === 'event' ? `${o.event.type}:${o.event.personId}` : 'timelines');
@@ -34,7 +33,7 @@ test('an input error is passed on, without end-of-stream events', () => {
   });
 });
 
-test('the operator on a synthetic two-camera stream: valid events, final timelines, fresh state per subscription', async () => {
+test('the operator on a synthetic two-camera stream: valid events, final timelines, one stage per run', async () => {
   const a = syntheticScene({ cameraId: 'door', durationMs: 2000, persons: [
     { enterMs: 0, leaveMs: 2000, at: (t) => ({ cx: 100 + t * 0.2, cy: 200 }), emotion: (t) => (t < 800 ? 'neutral' : 'surprise') },
   ] });
@@ -43,10 +42,9 @@ test('the operator on a synthetic two-camera stream: valid events, final timelin
     { enterMs: 0, leaveMs: 2000, at: () => ({ cx: 800, cy: 220 }), emotion: () => 'sad' },
   ] });
   const interleaved = a.flatMap((m, i) => [m, b[i]]);
-  let seen: Aggregator | undefined;
-  const op = aggregate({ onAggregator: (agg) => { seen = agg; } });
   for (let run = 0; run < 2; run++) {
-    const out = await lastValueFrom(from(interleaved).pipe(op, toArray()));
+    const stage = createAggregatorStage();
+    const out = await lastValueFrom(from(interleaved).pipe(stage.operator, toArray()));
     const events = out.flatMap((o) => (o.kind === 'event' ? [EmotionEventSchema.parse(o.event)] : []));
     assert.deepEqual(events.map((e) => `${e.cameraId} ${e.type} ${e.personId} ${e.emotion}`), [
       'door person.appeared p1 neutral',
@@ -62,6 +60,6 @@ test('the operator on a synthetic two-camera stream: valid events, final timelin
     const tl = TimelinesSchema.parse(last.kind === 'timelines' ? last.timelines : undefined);
     assert.deepEqual(Object.keys(tl.cameras), ['desk', 'door']);
     assert.deepEqual(tl.cameras.door.persons.p1.segments.map((s) => s.emotion), ['neutral', 'surprise']);
-    assert.equal(seen?.stats.frames, interleaved.length);
+    assert.equal(stage.stats.frames, interleaved.length);
   }
 });

@@ -26,9 +26,10 @@ export interface AggregatorDeps {
   appearance?: AppearanceDescriptor;
   /**
    * Called for each face of a frame that belongs to a confirmed person (after the frame's
-   * events): which face index of the message is which person. Used for opt-in thumbnails.
+   * events): which face of the message (and its index) is which person. Used for opt-in
+   * thumbnails (the face carries its crop when the embedded classifier was asked to keep it).
    */
-  onPersonFace?: (frame: FrameRef, faceIndex: number, personId: string) => void;
+  onPersonFace?: (frame: FrameRef, faceIndex: number, personId: string, face: ClassifiedFace & { crop?: Uint8Array }) => void;
   /** Wall clock for the latency metric only (tracking never reads it); `Date.now` by default. */
   now?: () => number;
 }
@@ -185,7 +186,7 @@ export class Aggregator {
     }
 
     if (this.onPersonFace) {
-      u.tracks.forEach((track, j) => { if (track.personId) this.onPersonFace!(frame, j, track.personId); });
+      u.tracks.forEach((track, j) => { if (track.personId) this.onPersonFace!(frame, j, track.personId, msg.faces[j]); });
     }
     this.metrics?.personsActive.set({ camera: frame.cameraId }, cam.tracker.persons.length);
     this.observe(events, frame.capturedAtMs);

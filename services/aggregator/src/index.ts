@@ -15,7 +15,7 @@ export { cropDescriptor } from './appearance.js';
 export {
   Aggregator, type AggregatorDeps, type AggregatorSnapshot, type AggregatorStats, type AppearanceDescriptor,
 } from './aggregator.js';
-export { aggregate, type AggregateDeps, type AggregatorOutput } from './aggregate.js';
+export { aggregate, createAggregatorStage, type AggregateDeps, type AggregatorOutput, type AggregatorStage } from './aggregate.js';
 export {
   renderReport, renderTimelineSvg, summarisePerson, escapeHtml, EMOTION_COLORS,
   type ReportInput, type RunFigures, type PersonSummary,

@@ -25,10 +25,15 @@ export interface ClassifyDeps {
   metrics?: PipelineMetrics;
   backend?: string;
   scheduler?: SchedulerLike;
+  /**
+   * Keep each face's 48x48 crop on its classified face (in memory only, for opt-in thumbnails in
+   * the embedded run). Off by default: face images are biometric data, and never travel onward.
+   */
+  keepCrops?: boolean;
 }
 
 /** Classifies a batch of frames' faces in one model call. */
-export async function classifyBatch(model: EmotionModel, batch: FacesMessage[]): Promise<EmotionsMessage[]> {
+export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], opts: { keepCrops?: boolean } = {}): Promise<EmotionsMessage[]> {
   const crops = batch.flatMap((m) => m.faces.map((f) => f.crop));
   const probs = crops.length ? await model.predict(crops) : new Float32Array(0);
   let k = 0;
@@ -38,7 +43,7 @@ export async function classifyBatch(model: EmotionModel, batch: FacesMessage[]):
     faces: m.faces.map((f) => {
       const p = toProbabilities(probs.subarray(k * EMOTIONS.length, (k + 1) * EMOTIONS.length));
       k++;
-      return { box: f.box, score: f.score, ...(f.eyes ? { eyes: f.eyes } : {}), probabilities: p };
+      return { box: f.box, score: f.score, ...(f.eyes ? { eyes: f.eyes } : {}), probabilities: p, ...(opts.keepCrops ? { crop: f.crop } : {}) };
     }),
   }));
 }
@@ -61,7 +66,7 @@ export function classifyFaces(deps: ClassifyDeps): OperatorFunction<FacesMessage
       const faces = batch.reduce((a, m) => a + m.faces.length, 0);
       const end = faces ? metrics?.inferenceSeconds.startTimer({ backend: deps.backend ?? 'unknown' }) : undefined;
       try {
-        const out = await classifyBatch(model, batch);
+        const out = await classifyBatch(model, batch, { keepCrops: deps.keepCrops });
         if (faces) metrics?.batchSize.observe(faces);
         if (metrics) for (const m of out) for (const f of m.faces) metrics.emotions.inc({ camera: m.frame.cameraId, emotion: argmaxEmotion(f.probabilities).emotion });
         return out;

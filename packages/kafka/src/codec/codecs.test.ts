@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMOTIONS, SCHEMA_VERSION, type EmotionEvent, type FacesMessage } from '@emostream/contracts';
-import { decodeFrame, encodeFrame } from './frames.js';
+import { decodeFrame, decodeFrameRgb, encodeFrame, toJpegFrame } from './frames.js';
 import { CROP_BYTES, decodeFaces, encodeFaces } from './faces.js';
 import { decodeEmotions, decodeEvent, encodeEmotions, encodeEvent } from './json.js';
 import { decodeControl, encodeControl } from './control.js';
@@ -27,6 +27,28 @@ test('frames: JPEG bytes as the value, identity in a header, never base64', () =
   assert.equal(reason(decodeFrame({ ...asIn(m), headers: { [HEADER.frame]: Buffer.from('{') } })), 'malformed');
   assert.equal(reason(decodeFrame({ ...asIn(m), headers: {} })), 'malformed');
   assert.equal(reason(decodeFrame({ ...asIn(m), headers: { ...asIn(m).headers, [HEADER.schema]: Buffer.from('2') } })), 'schema_version');
+});
+
+test('frames: raw RGB → JPEG message → raw RGB in one codec; a truncated JPEG is a typed dead letter', async () => {
+  const w = 32, h = 16;
+  const data = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < w * h; i++) data.set([(i % w) * 8, Math.floor(i / w) * 16, 128], i * 3);
+  const jpeg = await toJpegFrame({ ...ref, width: w, height: h, pixels: { format: 'rgb', data } }, 95);
+  assert.equal(jpeg.pixels.format, 'jpeg');
+  assert.deepEqual([...jpeg.pixels.data.subarray(0, 2)], [0xff, 0xd8]);
+  const m = asIn(encodeFrame(jpeg, { live: true }));
+  const d = await decodeFrameRgb(m);
+  assert.ok(d.ok);
+  assert.equal(d.value.pixels.format, 'rgb');
+  assert.equal(d.value.pixels.data.length, w * h * 3);
+  assert.deepEqual([d.value.width, d.value.height, d.value.seq], [w, h, 3]);
+  // Lossy, but close: the mean absolute error of a smooth gradient at quality 95 is a few levels.
+  let err = 0;
+  for (let i = 0; i < data.length; i++) err += Math.abs(d.value.pixels.data[i] - data[i]);
+  assert.ok(err / data.length < 4, `mean abs error ${err / data.length}`);
+  const cut = await decodeFrameRgb({ ...m, value: jpeg.pixels.data.subarray(0, jpeg.pixels.data.length >> 1) });
+  assert.equal(reason(cut), 'undecodable_image');
+  assert.equal(reason(await decodeFrameRgb({ ...m, headers: {} })), 'malformed');
 });
 
 test('faces: crops travel as raw bytes in the envelope and come back equal', () => {

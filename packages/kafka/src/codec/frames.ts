@@ -1,9 +1,25 @@
-/** Frames over Kafka: the JPEG bytes are the message value, the frame's identity is a header. */
+/**
+ * A frame's wire format, whole: raw RGB → JPEG (ingest), the message with the frame's identity
+ * in a header, and the message → a frame with raw RGB pixels (the detector's input; the one RGB
+ * conversion a frame goes through on its way to the detector).
+ */
+import sharp from 'sharp';
 import { FrameRefSchema, SCHEMA_VERSION, type Frame, type FrameRef } from '@emostream/contracts';
 import { HEADER, checkSchemaField, checkSchemaHeader, fail, header, zodDetail, type Decoded, type InMessage, type OutMessage } from './message.js';
 
 /** A frame whose pixels are JPEG (what travels on the frames topic). */
 export type JpegFrame = FrameRef & { pixels: { format: 'jpeg'; data: Buffer } };
+
+/** JPEG quality of frames on the wire: 85 keeps faces sharp for the detector at ~40-120 KB per 720p frame. */
+export const DEFAULT_JPEG_QUALITY = 85;
+
+/** A frame as the JPEG frame that travels on the frames topic (a JPEG frame is passed as it is). */
+export async function toJpegFrame(frame: Frame, quality = DEFAULT_JPEG_QUALITY): Promise<JpegFrame> {
+  if (frame.pixels.format === 'jpeg') return frame as JpegFrame;
+  const data = await sharp(frame.pixels.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+    .jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer();
+  return { ...frame, pixels: { format: 'jpeg', data } };
+}
 
 /**
  * Encodes a JPEG frame: value = JPEG, key = camera id, identity in the `emostream-frame` header;
@@ -49,4 +65,22 @@ export function decodeFrame(m: InMessage): Decoded<Frame> {
     return fail('undecodable_image', `frame ${r.data.cameraId}#${r.data.seq}: value is not a JPEG (${data?.length ?? 0} bytes)`);
   }
   return { ok: true, value: { ...r.data, pixels: { format: 'jpeg', data } } };
+}
+
+/**
+ * Decodes a frames-topic message into a frame with raw RGB pixels: {@link decodeFrame}'s checks,
+ * then the JPEG decoded (sharp; a truncated or corrupt image is an `undecodable_image` dead
+ * letter, not a half-grey frame with phantom faces). The decoded size wins over the header's.
+ */
+export async function decodeFrameRgb(m: InMessage): Promise<Decoded<Frame>> {
+  const d = decodeFrame(m);
+  if (!d.ok) return d;
+  try {
+    const { data, info } = await sharp(d.value.pixels.data, { failOn: 'truncated' })
+      .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return { ok: true, value: { ...d.value, width: info.width, height: info.height, pixels: { format: 'rgb', data } } };
+  } catch (e) {
+    return fail('undecodable_image', `frame ${d.value.cameraId}#${d.value.seq}: ${(e as Error).message}`);
+  }
 }

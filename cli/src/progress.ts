@@ -1,17 +1,9 @@
 /** The progress line of `analyze` on stderr: frames, fps, faces, persons; elapsed and ETA for files. */
 
+import type { AnalyzeProgress } from '@emostream/pipeline';
+
 /** Figures the progress line shows. */
-export interface ProgressState {
-  frames: number;
-  faces: number;
-  persons: number;
-  drops: number;
-  reconnects: number;
-  /** Media time reached, ms. */
-  mediaTimeMs: number;
-  /** Media duration for files, ms. */
-  durationMs?: number;
-}
+export type ProgressState = AnalyzeProgress;
 
 function clock(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -1,0 +1,69 @@
+/**
+ * `emostream analyze <file|rtsp-url>`: parses the options, runs @emostream/pipeline's analyze,
+ * prints events (or JSON lines) and the progress line, and the summary.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { EmotionEvent } from '@emostream/contracts';
+import { analyze, type AnalyzeOptions, type AnalyzeProgress } from '@emostream/pipeline';
+import { ProgressReporter } from './progress.js';
+import { intOption, numberOption } from './options.js';
+
+/** Options of the command after parsing. */
+interface AnalyzeCommandOptions extends AnalyzeOptions {
+  json: boolean;
+  progress: boolean;
+}
+
+function formatEvent(e: EmotionEvent): string {
+  const t = (e.mediaTimeMs / 1000).toFixed(1).padStart(7);
+  return `${t}s  ${e.cameraId} ${e.personId.padEnd(4)} ${e.type.padEnd(16)} ${e.emotion} (${e.confidence.toFixed(2)})`;
+}
+
+/** Registers `analyze` on the program. */
+export function registerAnalyze(program: Command): void {
+  program
+    .command('analyze')
+    .description('find faces in a video file or RTSP camera, classify their emotions, and write per-person timelines')
+    .argument('<source>', 'a video file or an rtsp:// / rtsps:// URL (credentials allowed; never printed)')
+    .option('--out <dir>', 'output folder for events.jsonl, timelines.json and report.html', 'emostream-out')
+    .option('--json', 'print events to stdout as JSON lines (progress stays on stderr)', false)
+    .option('--camera <id>', 'camera id put on every event', 'cam0')
+    .option('--fps <n>', 'frames per second analysed at most (0.1-60)', numberOption('--fps', 0.1, 60), 10)
+    .option('--duration <s>', 'stop after this many seconds of media (a live stream stops cleanly)', numberOption('--duration', 0.1, 7 * 24 * 3600))
+    .option('--detector <name>', 'blazeface (default) or haar (the paper\'s cascade)', 'blazeface')
+    .option('--model <dir>', 'model directory (default: the shipped model), or `human` for Human\'s emotion model')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics, /healthz and /readyz on this port', intOption('--metrics-port', 0, 65535))
+    .option('--rtsp-transport <t>', 'tcp (default) or udp', 'tcp')
+    .option('--give-up-after <s>', 'a camera that sends no frame for this long is given up (0 = never)', numberOption('--give-up-after', 0, 7 * 24 * 3600), 60)
+    .option('--max-width <px>', 'frames wider than this are scaled down first', intOption('--max-width', 64, 7680), 1280)
+    .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .option('--thumbnails', 'put one face thumbnail per person in report.html (off by default: faces are biometric data)', false)
+    .option('--no-progress', 'no progress line on stderr')
+    .option('--quiet', 'print only errors and the final summary', false)
+    .action(async (source: string, opts: AnalyzeCommandOptions) => {
+      if (!['tcp', 'udp'].includes(opts.rtspTransport)) throw new Error(`--rtsp-transport must be tcp or udp, got '${opts.rtspTransport}'`);
+      if (!['blazeface', 'haar'].includes(opts.detector)) throw new Error(`--detector must be blazeface or haar, got '${opts.detector}'`);
+      const progress = new ProgressReporter(process.stderr, opts.progress);
+      let last: AnalyzeProgress = { frames: 0, faces: 0, persons: 0, drops: 0, reconnects: 0, mediaTimeMs: 0 };
+      let r;
+      try {
+        r = await analyze(source, opts, {
+          log: (line) => { if (!opts.quiet) progress.log(line); },
+          onProgress: (p) => { last = p; progress.update(p); },
+          onEvent: (e) => {
+            if (opts.json) process.stdout.write(JSON.stringify(e) + '\n');
+            else if (!opts.quiet) progress.log(formatEvent(e));
+          },
+        });
+      } finally {
+        progress.done(last);
+      }
+      const fps = r.frames / (r.wallMs / 1000);
+      process.stderr.write(
+        `analysed ${r.frames} frames (${(r.mediaMs / 1000).toFixed(1)} s of media) in ${(r.wallMs / 1000).toFixed(1)} s: ` +
+        `${fps.toFixed(1)} fps, ${(r.mediaMs / r.wallMs).toFixed(2)}x real time; ${r.faces} faces, ${r.persons} persons, ${r.events} events` +
+        `${r.drops ? `, ${r.drops} frames dropped` : ''}${r.reconnects ? `, ${r.reconnects} reconnects` : ''} [${r.backend}, model ${r.modelVersion}]\n` +
+        `wrote ${path.join(r.outDir, 'events.jsonl')}, ${path.join(r.outDir, 'timelines.json')}, ${path.join(r.outDir, 'report.html')}\n`);
+    });
+}

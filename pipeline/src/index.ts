@@ -1,0 +1,17 @@
+/**
+ * @emostream/pipeline: the four stage operators wired both ways. Embedded: one process, the
+ * operators chained (`analyze`). Distributed: each operator in its Kafka runner (`serve`).
+ */
+export { createEmbeddedPipeline, embeddedPipeline, type EmbeddedDeps, type EmbeddedPipeline } from './embedded.js';
+export { DEFAULT_CLASSIFY, openModel, valveFor, type ModelSource } from './wiring.js';
+export { analyze, type AnalyzeOptions, type AnalyzeHooks, type AnalyzeProgress, type AnalyzeResult } from './analyze.js';
+export type { ServiceDeps } from './distributed/deps.js';
+export { startIngest, type IngestSource, type IngestSummary } from './distributed/ingest.js';
+export { startDetector } from './distributed/detector.js';
+export { startClassifier } from './distributed/classifier.js';
+export { startAggregator } from './distributed/aggregator.js';
+export { loadAggregatorState, cameraStateMessage } from './distributed/aggregatorState.js';
+export { ServeConfigSchema, serveConfigFromEnv, type ServeConfig } from './settings.js';
+export { parseSourceArg, parseSourcesEnv, ingestSources } from './sources.js';
+export { runService, SERVICES, type ServiceName } from './service.js';
+export { subscribeEvents, type EventsOptions } from './events.js';

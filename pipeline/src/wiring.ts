@@ -1,0 +1,42 @@
+/**
+ * The parts every way of running the pipeline builds the same way (analyze, serve, bench and the
+ * tests): the emotion model handle, the backpressure valve of a source, the classifier's batching.
+ */
+import type { Logger, PipelineMetrics, TfRuntime } from '@emostream/runtime';
+import { classifyInput, createValve, type Valve } from '@emostream/ingest';
+import { loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
+
+/**
+ * The classifier's batching, embedded and distributed alike: a frame waits at most 20 ms for its
+ * batch, and a batch holds at most 32 frames (faces of several cameras in the service).
+ */
+export const DEFAULT_CLASSIFY: Readonly<ClassifyConfig> = Object.freeze({ maxWaitMs: 20, maxBatchFrames: 32 });
+
+/** The current emotion model, swapped when a new version appears in its directory. */
+export interface ModelSource {
+  /** The model to use for the next batch. */
+  current: () => EmotionModel;
+  /** The model loaded at start (its version names the run). */
+  readonly initial: EmotionModel;
+  close(): void;
+}
+
+/**
+ * Loads the emotion model (`model`: a model directory, `human` for Human's model, or the shipped
+ * default) and, for a model directory with `pollMs` > 0, watches it for new versions. Human's
+ * model has no directory to watch.
+ */
+export async function openModel(rt: TfRuntime, o: { model?: string; pollMs: number; logger: Logger; metrics?: PipelineMetrics }): Promise<ModelSource> {
+  const initial = await loadEmotionModel(rt.tf, { model: o.model });
+  if (o.model === 'human' || !initial.dir) return { current: () => initial, initial, close() {} };
+  const handle = watchModel({ tf: rt.tf, dir: initial.dir, initial, logger: o.logger, metrics: o.metrics, backend: rt, pollMs: o.pollMs });
+  return { current: handle.current, initial, close: () => handle.close() };
+}
+
+/**
+ * A file is read losslessly (the decoder pauses when the pipeline is behind: a valve); a live
+ * camera is not paused, it drops its oldest waiting frame instead (no valve).
+ */
+export function valveFor(url: string): Valve | undefined {
+  return classifyInput(url).kind === 'file' ? createValve() : undefined;
+}
