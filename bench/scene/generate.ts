@@ -4,8 +4,8 @@
  * ground truth of every frame. Pure code: the same seed and catalogue give the same scene.
  */
 import type { Box, Emotion } from '@emostream/contracts';
-import { rng } from '@emostream/retrain';
 import { iou } from '@emostream/aggregator';
+import { mulberry32 } from '../lib/rng.js';
 
 /** One labelled face image of the catalogue (a CK+ frame): who, which expression, where. */
 export interface FaceAsset {
@@ -93,8 +93,8 @@ export interface SceneOptions {
   minHoldMs?: number;
 }
 
-/** mulberry32 (the retrain job's seeded generator), so scenes are identical on every machine. */
-export const prng: (seed: number) => () => number = rng;
+/** mulberry32 (bench/lib/rng.ts), so scenes are identical on every machine. */
+export const prng: (seed: number) => () => number = mulberry32;
 
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const between = (rnd: () => number, lo: number, hi: number) => lo + rnd() * (hi - lo);

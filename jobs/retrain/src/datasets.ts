@@ -1,6 +1,6 @@
 /**
  * Labelled face data for training and evaluation: FER-2013 image folders (Training_/PublicTest_/
- * PrivateTest_ names), FER-2013 and FER+ CSV layouts, CK+ folders with subject ids, and any
+ * PrivateTest_ names), FER+ votes (CSV) over those folders, CK+ folders with subject ids, and any
  * `<label>/<image>` folder. Every image goes through the model's own preprocessing.
  */
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { EMOTIONS, normaliseLabel, type Emotion } from '@emostream/contracts';
-import { imageFileToModelCrop, equalizeHist, INPUT_PIXELS } from '@emostream/model';
+import { imageFileToModelCrop, INPUT_PIXELS } from '@emostream/model';
 
 /** A set of preprocessed 48x48 faces with labels. */
 export interface LabelledSet {
@@ -18,7 +18,7 @@ export interface LabelledSet {
   labels: Int32Array;
   /** Optional soft targets (n*7), e.g. FER+ vote distributions. */
   soft?: Float32Array;
-  /** A stable id per image (relative path or row). */
+  /** A stable id per image (its path relative to the data folder). */
   ids: string[];
   /** Group per image (CK+ subject, FER split name); used for splits. */
   groups: string[];
@@ -172,34 +172,6 @@ export async function loadCkFolder(root: string, opts: LoadOptions = {}): Promis
   const { entries, skipped } = await listLabelFolders(root, opts, (f) => subjects.get(f) ?? f.split('_')[0]);
   if (entries.length === 0) throw new DataError(`no usable images in CK+ folder ${root}`);
   return decodeEntries(entries, skipped, opts, `ck:${root}`);
-}
-
-/** Loads the original `fer2013.csv` (emotion,pixels,Usage); returns the three official splits. */
-export async function loadFerCsv(file: string): Promise<FerSplits> {
-  const text = await fsp.readFile(file, 'utf8').catch(() => { throw new DataError(`cannot read ${file}: pass the FER-2013 CSV (emotion,pixels,Usage)`); });
-  const lines = text.trim().split(/\r?\n/);
-  const head = lines[0].split(',');
-  const ei = head.indexOf('emotion'), pi = head.indexOf('pixels'), ui = head.indexOf('Usage');
-  if (ei < 0 || pi < 0) throw new DataError(`${file} has no emotion/pixels columns: not a FER-2013 CSV`);
-  // FER-2013's integer labels: 0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral.
-  const FER_ORDER: Emotion[] = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-  const rows = lines.slice(1).map((l) => l.split(','));
-  const images = new Uint8Array(rows.length * INPUT_PIXELS);
-  const labels = new Int32Array(rows.length);
-  const ids: string[] = [], groups: string[] = [];
-  rows.forEach((r, k) => {
-    const px = r[pi].trim().split(/\s+/).map(Number);
-    if (px.length !== INPUT_PIXELS) throw new DataError(`${file} row ${k + 1}: ${px.length} pixels, expected ${INPUT_PIXELS}`);
-    images.set(equalizeHist(Uint8Array.from(px)), k * INPUT_PIXELS);
-    labels[k] = EMOTIONS.indexOf(FER_ORDER[Number(r[ei])]);
-    ids.push(`row${k}`); groups.push(ui >= 0 ? r[ui].trim() : 'Training');
-  });
-  const set: LabelledSet = { images, labels, ids, groups, skippedLabels: {}, unreadable: [] };
-  return {
-    Training: subset(set, (i) => groups[i] === 'Training'),
-    PublicTest: subset(set, (i) => groups[i] === 'PublicTest'),
-    PrivateTest: subset(set, (i) => groups[i] === 'PrivateTest'),
-  };
 }
 
 /** FER+ vote columns in `fer2013new.csv`, in file order. */

@@ -11,7 +11,7 @@ import type { Tf } from '@emostream/runtime';
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 import { classShareFloor, configByName, type ConfigName, type TrainConfig } from './configs.js';
 import {
-  classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, pick,
+  classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder,
   readPathColumn, subset, type LabelledSet,
 } from './datasets.js';
 import { rng } from './augment.js';
@@ -170,4 +170,3 @@ function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: Train
   };
 }
 
-export { pick };

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { loadModelDir, predictBatch, defaultModelDir, INPUT_PIXELS, INPUT_SIZE, ModelError, type LoadedModel } from '@emostream/model';
+import { loadModelDir, predictBatch, defaultModelDir, INPUT_PIXELS, INPUT_SIZE, type LoadedModel } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 
 /** Anything that maps preprocessed 48x48 crops to the seven probabilities. */
@@ -78,7 +78,7 @@ export class HumanEmotionModel implements EmotionModel {
   dispose(): void { this.graph.dispose(); }
 }
 
-/** Loads the model named by the options (default: the shipped model in models/). */
+/** Loads the model named by the options (default: the models/ directory that models/DEFAULT names, else models/best). */
 export async function loadEmotionModel(tf: Tf, opts: ModelOptions = {}): Promise<EmotionModel> {
   if (opts.model === 'human') return HumanEmotionModel.load(tf);
   const dir = opts.model ?? defaultModelDir();
@@ -86,5 +86,3 @@ export async function loadEmotionModel(tf: Tf, opts: ModelOptions = {}): Promise
   const tta = opts.flipTta ?? Boolean((loaded.card.training as { config?: { flipTta?: boolean } })?.config?.flipTta);
   return new CnnEmotionModel(tf, loaded, tta);
 }
-
-export { ModelError };

@@ -1,7 +1,9 @@
 /**
- * Hot reload: watches a model directory (or the models/ root's DEFAULT pointer) and swaps in a
- * new model version between batches; the old one is disposed after the swap, so no frame is
- * dropped and no batch sees a half-loaded model.
+ * Hot reload: checks one model directory (its card.json version and model.json mtime, every
+ * `pollMs` or on `check()`) and swaps in a new model version between batches; the old one is
+ * disposed after the swap, so no frame is dropped and no batch sees a half-loaded model. Only
+ * that directory is watched: the shipped default is resolved through models/DEFAULT once, at
+ * load, so pointing DEFAULT at another directory takes effect on the next start, not here.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -18,6 +18,18 @@ test('jitter stays within [half, full] of each step', () => {
   }
 });
 
+test('equal jitter: exact delays from an injected random source', () => {
+  // Each delay is ceil/2 + ceil/2 * r for the next r of the source (ceil = min(max, initial * 2^attempt)).
+  const seq = [0.25, 0.5, 0.75, 0.1, 0.999, 0];
+  let i = 0;
+  const random = () => seq[i++];
+  assert.deepEqual(backoffSchedule(6, p, random), [313, 750, 1750, 2200, 3998, 2000]);
+  assert.equal(i, seq.length, 'one draw per attempt');
+  // Out-of-range sources are clamped to [0, 1]: never below half a step, never above it.
+  assert.equal(backoffDelayMs(2, p, () => -1), 1000);
+  assert.equal(backoffDelayMs(2, p, () => 7), 2000);
+});
+
 test('huge attempt numbers do not overflow', () => {
   assert.equal(backoffDelayMs(10_000, p, () => 1), 4000);
   assert.equal(backoffDelayMs(-3, p, () => 1), 500);

@@ -1,4 +1,4 @@
-/** The restart pacing of a lost live source: capped exponential backoff with full jitter. */
+/** The restart pacing of a lost live source: capped exponential backoff with equal jitter. */
 
 /** Backoff parameters (from the source config). */
 export interface BackoffPolicy {
