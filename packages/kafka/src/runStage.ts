@@ -5,43 +5,22 @@
  * then resolves and commits the offsets: at-least-once, or exactly-once (outputs, extra state
  * messages and offsets in one transaction) when `transactional` is given.
  */
-import { Subject, lastValueFrom, of, toArray, type OperatorFunction, type Subscription } from 'rxjs';
-import type { Batch, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { OperatorFunction } from 'rxjs';
+import type { Batch, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
-import { decodeControl, encodeControl, type ControlMessage } from './codec/control.js';
+import type { ControlMessage } from './codec/control.js';
 import type { Decoded, InMessage, OutMessage } from './codec/message.js';
-import { deadLetter } from './dlq.js';
 import { StageError } from './errors.js';
-import { createProducer, sendCapped, type TopicMessages } from './producer.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
-import { FairShedder, type ShedOptions } from './shed.js';
+import type { ShedOptions } from './shed.js';
+import { ChunkProcessor, chunked } from './stage/chunk.js';
+import { createFeed, type Correlation } from './stage/feeder.js';
+import { GroupMembership } from './stage/group.js';
+import { ChunkProducer, type TransactionalOptions } from './stage/transaction.js';
 
-/**
- * How outputs are matched to the input that caused them (a commit needs to know when an input is done).
- * - `each`: the operator is subscribed once per input, which is done when that subscription
- *   completes (0..n outputs). For stateless stages (the detector; it is applied per frame in the
- *   embedded pipeline too).
- * - `keyed`: one long-lived subscription; exactly one output per input, matched by key (the
- *   classifier: its `bufferTime` batches inputs from every partition fed concurrently).
- * - `sync`: one long-lived subscription whose outputs for an input are emitted synchronously while
- *   it is pushed (the aggregator: a stateful state machine, 0..n events per input).
- */
-export type Correlation<In, Out> =
-  | { mode: 'each' }
-  | { mode: 'keyed'; inputKey: (input: In) => string; outputKey: (output: Out) => string }
-  | { mode: 'sync' };
-
-/** Exactly-once settings: outputs, `extra` messages and consumer offsets commit together or not at all. */
-export interface TransactionalOptions<In> {
-  transactionalId: string;
-  /** Messages to write in the same transaction after a chunk (e.g. the aggregator's state snapshots). */
-  extra?: (inputs: In[], controls: ControlMessage[]) => TopicMessages[];
-  /** Taken before a chunk; handed back to `rollback` when its transaction fails. */
-  checkpoint?: () => unknown;
-  /** Restores in-memory state to a checkpoint: the chunk will be delivered again. */
-  rollback?: (checkpoint: unknown) => void;
-}
+export type { Correlation } from './stage/feeder.js';
+export type { TransactionalOptions } from './stage/transaction.js';
 
 /** A stage to run. */
 export interface StageSpec<In, Out> {
@@ -118,84 +97,14 @@ export interface RunningStage {
   readonly producer: Producer;
 }
 
-/** Feeds a long-lived operator subscription and matches outputs to inputs. */
-class Feeder<In, Out> {
-  private readonly input = new Subject<In>();
-  private readonly sub: Subscription;
-  private readonly waiting = new Map<string, Array<(o: Out) => void>>();
-  private failures: Array<(e: unknown) => void> = [];
-  private syncOut: Out[] | undefined;
-  private error: unknown;
-
-  constructor(operator: OperatorFunction<In, Out>, private readonly c: Correlation<In, Out>, private readonly log: Logger) {
-    this.sub = this.input.pipe(operator).subscribe({
-      next: (o) => this.onOutput(o),
-      error: (e) => this.fail(e),
-      complete: () => this.fail(new StageError('the stage operator completed while the consumer runs', false)),
-    });
-  }
-
-  /** The outputs of one input (keyed: exactly one; sync: those emitted during the push). */
-  feed(item: In): Promise<Out[]> {
-    if (this.error) return Promise.reject(this.error);
-    if (this.c.mode === 'sync') {
-      this.syncOut = [];
-      this.input.next(item);
-      const outs = this.syncOut;
-      this.syncOut = undefined;
-      return this.error ? Promise.reject(this.error) : Promise.resolve(outs);
-    }
-    if (this.c.mode !== 'keyed') throw new StageError('Feeder is for keyed or sync stages', false);
-    const key = this.c.inputKey(item);
-    return new Promise<Out[]>((resolve, reject) => {
-      let list = this.waiting.get(key);
-      if (!list) this.waiting.set(key, (list = []));
-      list.push((o) => resolve([o]));
-      this.failures.push(reject);
-      this.input.next(item);
-    });
-  }
-
-  private onOutput(o: Out): void {
-    if (this.c.mode === 'sync') {
-      if (this.syncOut) this.syncOut.push(o);
-      else this.log.error('stage emitted an output outside a push: dropped (the sync operator must be synchronous)');
-      return;
-    }
-    if (this.c.mode !== 'keyed') return;
-    const key = this.c.outputKey(o);
-    const list = this.waiting.get(key);
-    const resolve = list?.shift();
-    if (list && list.length === 0) this.waiting.delete(key);
-    if (resolve) resolve(o);
-    else this.log.warn('stage emitted an output no input is waiting for: dropped', { key });
-    if (this.waiting.size === 0) this.failures = [];
-  }
-
-  private fail(e: unknown): void {
-    this.error = e;
-    for (const reject of this.failures) reject(e);
-    this.failures = [];
-    this.waiting.clear();
-  }
-
-  close(): void {
-    this.sub.unsubscribe();
-  }
-}
-
-const chunked = <T>(xs: T[], n: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-};
-
 /** Starts a stage: connects, subscribes, runs until `stop()` or a fatal error. */
 export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<RunningStage> {
   const log = spec.logger.child({ stage: spec.stage });
   const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0 };
   const tx = spec.transactional;
-  let producer = createProducer(spec.kafka, tx ? { transactionalId: tx.transactionalId } : {});
+  const out = new ChunkProducer<In>({
+    kafka: spec.kafka, groupId: spec.groupId, inputTopic: spec.inputTopic, maxBytesPerSend: spec.config.maxBytesPerSend, transactional: tx, stats, log,
+  });
   const consumer = spec.kafka.consumer({
     groupId: spec.groupId,
     sessionTimeout: spec.config.sessionTimeoutMs,
@@ -206,76 +115,22 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     // Read only committed transactions (the aggregator's events and state are transactional).
     readUncommitted: false,
   });
-  const feeder = spec.correlation.mode === 'each' ? undefined : new Feeder(spec.operator, spec.correlation, log);
+  const feed = createFeed(spec.operator, spec.correlation, log);
   const chunkSize = spec.chunkSize ?? 32;
-  const shedder = spec.shed ? new FairShedder(spec.shed) : undefined;
-  let joined = false;
-  let joins = 0;
-  let rejoinPending = false;
-  /** Partitions of the input topic assigned to this member (from the last group join). */
-  let assigned: number[] = [];
-  let resyncPending = false;
-  let fatal: ((e: unknown) => void) | undefined;
-  const done = new Promise<void>((_resolve, reject) => { fatal = reject; });
-  done.catch(() => {});
+  const chunks = new ChunkProcessor<In, Out>({
+    stage: spec.stage, outputTopic: spec.outputTopic, dlqTopic: spec.dlqTopic, decode: spec.decode, encode: spec.encode, onControl: spec.onControl,
+    mode: spec.correlation.mode, feed: (item) => feed.feed(item), shed: spec.shed, stats, metrics: spec.metrics, log,
+  });
+  const group = new GroupMembership(spec.stage, spec.inputTopic);
 
-  const feed = (item: In): Promise<Out[]> => {
-    if (feeder) return feeder.feed(item);
-    return lastValueFrom(of(item).pipe(spec.operator, toArray()));
-  };
-
-  /** Decodes and processes one chunk of one partition; returns the messages to produce, in order. */
-  const processChunk = async (batch: Batch, messages: KafkaMessage[], waitingAfter: number) => {
-    const slots: Array<Promise<OutMessage[]>> = [];
-    const dlq: OutMessage[] = [];
-    const inputs: In[] = [];
-    const controls: ControlMessage[] = [];
-    for (const [i, m] of messages.entries()) {
-      stats.consumed++;
-      const control = decodeControl(m);
-      if (control) {
-        stats.controls++;
-        controls.push(control);
-        // In its place: after the outputs of the inputs before it, before those after it.
-        const prior = Promise.all(slots);
-        slots.push(spec.onControl
-          ? prior.then(() => spec.onControl!(control).map(spec.encode))
-          : prior.then(() => [encodeControl(control)]));
-        // A sync stage's control hook must run between the pushes around it.
-        if (spec.onControl && spec.correlation.mode === 'sync') await slots[slots.length - 1];
-        continue;
-      }
-      const key = m.key?.toString() ?? '';
-      const sheddable = shedder !== undefined && spec.shed!.applies(m);
-      if (sheddable) {
-        const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
-        if (verdict) {
-          stats.shed++;
-          spec.metrics?.framesDropped.inc({ camera: key, reason: verdict });
-          continue;
-        }
-      }
-      const started = performance.now();
-      const d = await spec.decode(m);
-      if (!d.ok) {
-        stats.deadLetters++;
-        spec.metrics?.deadLetters.inc({ stage: spec.stage, reason: d.reason });
-        log.warn('message sent to the dead-letter topic', { reason: d.reason, detail: d.detail, topic: batch.topic, partition: batch.partition, offset: m.offset });
-        dlq.push(deadLetter(m, { stage: spec.stage, reason: d.reason, detail: d.detail, topic: batch.topic, partition: batch.partition, offset: m.offset }));
-        continue;
-      }
-      inputs.push(d.value);
-      const slot = feed(d.value).then((outs) => outs.map(spec.encode));
-      slots.push(slot);
-      // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
-      if (spec.correlation.mode === 'each') {
-        await slot;
-        if (sheddable) shedder!.processed(performance.now() - started);
-      }
-    }
-    const outputs = (await Promise.all(slots)).flat();
-    const batches: TopicMessages[] = [{ topic: spec.outputTopic, messages: outputs }, { topic: spec.dlqTopic, messages: dlq }];
-    return { batches, inputs, controls, outputs: outputs.length + dlq.length };
+  /** What a resync reloads besides the producer: state (`onRejoin`, which counts as the rejoin's reload) and positions. */
+  const resyncTarget = {
+    partitions: () => group.assigned,
+    reload: async () => {
+      if (spec.onRejoin) await spec.onRejoin();
+      group.rejoinHandled();
+    },
+    seek: (partition: number, offset: string) => consumer.seek({ topic: spec.inputTopic, partition, offset }),
   };
 
   const eachBatch = async (p: {
@@ -283,17 +138,14 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     commitOffsetsIfNecessary: () => Promise<void>; isRunning: () => boolean; isStale: () => boolean;
   }) => {
     const { batch } = p;
-    if (resyncPending) {
-      await resync();
+    if (out.resyncPending) {
+      await out.resync(resyncTarget);
       // The batch in hand was fetched from the old position: the seeks make it stale; the next
       // fetch starts at the committed offsets.
       return;
     }
-    if (rejoinPending && spec.onRejoin) {
-      rejoinPending = false;
-      await spec.onRejoin();
-    }
-    const behindBatch = shedder ? Number(batch.offsetLag()) : 0;
+    if (spec.onRejoin && group.takeRejoin()) await spec.onRejoin();
+    const behindBatch = chunks.sheds ? Number(batch.offsetLag()) : 0;
     let inBatchAfter = batch.messages.length;
     for (const messages of chunked(batch.messages, chunkSize)) {
       if (!p.isRunning() || p.isStale()) return;
@@ -301,38 +153,8 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       const last = messages[messages.length - 1].offset;
       const checkpoint = tx?.checkpoint?.();
       try {
-        const r = await processChunk(batch, messages, behindBatch + inBatchAfter);
-        if (tx) {
-          const extra = tx.extra?.(r.inputs, r.controls) ?? [];
-          let t: Awaited<ReturnType<Producer['transaction']>>;
-          try {
-            t = await producer.transaction();
-          } catch (e) {
-            // The producer is stuck in a transaction state (an earlier commit or abort that failed).
-            resyncPending = true;
-            throw e;
-          }
-          let committing = false;
-          try {
-            await sendCapped(t, [...r.batches, ...extra], spec.config.maxBytesPerSend);
-            await t.sendOffsets({
-              consumerGroupId: spec.groupId,
-              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(BigInt(last) + 1n) }] }],
-            });
-            committing = true;
-            await t.commit();
-          } catch (e) {
-            stats.transactionsAborted++;
-            // A commit that failed may still have been applied (the broker's answer was lost), and a
-            // producer whose abort failed cannot start another transaction: in both cases the
-            // outcome is unknown here, so producer, state and offsets are reloaded from the broker.
-            const aborted = committing ? false : await t.abort().then(() => true, () => false);
-            if (!aborted) resyncPending = true;
-            throw e;
-          }
-        } else {
-          await sendCapped(producer, r.batches, spec.config.maxBytesPerSend);
-        }
+        const r = await chunks.process(batch, messages, behindBatch + inBatchAfter);
+        await out.produce(r, { topic: batch.topic, partition: batch.partition, lastOffset: last });
         stats.produced += r.outputs;
         stats.chunks++;
       } catch (e) {
@@ -348,58 +170,22 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     }
   };
 
-  /**
-   * After a transaction with an unknown outcome: a new producer with the same transactional id
-   * (its InitProducerId makes the broker finish or abort the open transaction), then the state
-   * (`onRejoin`) and the consumer positions (the group's committed offsets) as the broker has
-   * them, so in-memory state and position match whatever was committed: nothing redone twice,
-   * nothing skipped. Retried on the next batch until it succeeds (the broker may be away).
-   */
-  const resync = async () => {
-    log.warn('transaction outcome unknown: reloading producer, state and offsets from the broker', { partitions: assigned });
-    await producer.disconnect().catch(() => {});
-    producer = createProducer(spec.kafka, { transactionalId: tx!.transactionalId });
-    await producer.connect();
-    const admin = spec.kafka.admin();
-    await admin.connect();
-    try {
-      const [committed] = await admin.fetchOffsets({ groupId: spec.groupId, topics: [spec.inputTopic] });
-      const ends = await admin.fetchTopicOffsets(spec.inputTopic);
-      if (spec.onRejoin) await spec.onRejoin();
-      rejoinPending = false;
-      for (const partition of assigned) {
-        const c = committed?.partitions.find((x) => x.partition === partition)?.offset ?? '-1';
-        const offset = BigInt(c) >= 0n ? c : ends.find((e) => e.partition === partition)?.low ?? '0';
-        consumer.seek({ topic: spec.inputTopic, partition, offset });
-      }
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
-    resyncPending = false;
-    stats.resyncs++;
-    log.info('resynchronised with the broker', { partitions: assigned });
-  };
-
   const lag: LagMonitor | undefined = spec.metrics && spec.lagIntervalMs !== 0
     ? startLagMonitor({ kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs })
     : undefined;
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    joined = true;
-    joins++;
-    if (joins > 1) rejoinPending = true;
-    assigned = [...(e.payload.memberAssignment[spec.inputTopic] ?? [])];
+    group.join(e.payload.memberAssignment);
     lag?.assign(e.payload.memberAssignment);
     log.info('joined group', { groupId: spec.groupId, assignment: e.payload.memberAssignment });
   });
   consumer.on(consumer.events.CRASH, (e) => {
-    joined = false;
     const err = e.payload.error as Error & { retriable?: boolean };
     log.warn('consumer crashed', { error: err.message, restart: e.payload.restart });
-    if (!e.payload.restart) fatal?.(new StageError(`${spec.stage}: consumer stopped: ${err.message}`, false, {}, { cause: err }));
+    group.crash(err, e.payload.restart);
   });
 
-  await producer.connect();
+  await out.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: [spec.inputTopic], fromBeginning: spec.fromBeginning ?? true });
   await consumer.run({
@@ -415,11 +201,11 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   return {
     stats,
     consumer,
-    get producer() { return producer; },
-    done,
+    get producer() { return out.current; },
+    done: group.done,
     ready: () => {
       const reasons: string[] = [];
-      if (!joined) reasons.push(`not in consumer group ${spec.groupId} yet`);
+      if (!group.joined) reasons.push(`not in consumer group ${spec.groupId} yet`);
       return { ok: reasons.length === 0, reasons };
     },
     stop: async () => {
@@ -427,8 +213,8 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       stopped = true;
       await consumer.disconnect().catch((e: Error) => log.warn('consumer disconnect failed', { error: e.message }));
       await lag?.stop();
-      feeder?.close();
-      await producer.disconnect().catch((e: Error) => log.warn('producer disconnect failed', { error: e.message }));
+      feed.close();
+      await out.disconnect().catch((e: Error) => log.warn('producer disconnect failed', { error: e.message }));
     },
   };
 }

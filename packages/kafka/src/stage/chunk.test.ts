@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { delay, mergeMap, of, tap, type OperatorFunction } from 'rxjs';
+import type { PipelineMetrics } from '@emostream/runtime';
+import { encodeControl } from '../codec/control.js';
+import { HEADER, fail, type Decoded, type InMessage, type OutMessage } from '../codec/message.js';
+import { ChunkProcessor, chunked, type ChunkCounters, type ChunkOptions } from './chunk.js';
+import { createFeed, type Correlation } from './feeder.js';
+import { endMessage, message, recordingLogger } from './fakes.js';
+
+/** Test inputs: `cam/n` as the value, the camera as key; `bad` values are malformed. */
+interface In { cam: string; n: number; ms: number }
+interface Out { cam: string; text: string }
+const decode = (m: InMessage): Decoded<In> => {
+  const v = m.value!.toString();
+  if (v === 'bad') return fail('malformed', 'not a number');
+  const [cam, n, ms] = v.split('/');
+  return { ok: true, value: { cam, n: Number(n), ms: Number(ms ?? 0) } };
+};
+const encode = (o: Out): OutMessage => ({ key: o.cam, value: Buffer.from(o.text), headers: {} });
+const texts = (ms: OutMessage[]) => ms.map((m) => `${m.key}:${m.value.toString()}${m.headers[HEADER.kind] ? `(${String(m.headers[HEADER.kind])})` : ''}`);
+
+function counters(): ChunkCounters { return { consumed: 0, deadLetters: 0, controls: 0, shed: 0 }; }
+
+function fakeMetrics() {
+  const calls: Array<[string, Record<string, string>]> = [];
+  const metrics = {
+    framesDropped: { inc: (l: Record<string, string>) => calls.push(['framesDropped', l]) },
+    deadLetters: { inc: (l: Record<string, string>) => calls.push(['deadLetters', l]) },
+  } as unknown as Pick<PipelineMetrics, 'framesDropped' | 'deadLetters'>;
+  return { metrics, calls };
+}
+
+function processor(mode: Correlation<In, Out>['mode'], over: Partial<ChunkOptions<In, Out>> & { operator?: OperatorFunction<In, Out> } = {}) {
+  const log = recordingLogger();
+  const stats = counters();
+  const timeline: string[] = [];
+  // Per input: one output after `ms` (keyed), or at once.
+  const operator = over.operator ?? mergeMap((i: In) => of({ cam: i.cam, text: `out${i.n}` }).pipe(delay(i.ms)));
+  const correlation: Correlation<In, Out> = mode === 'keyed'
+    ? { mode, inputKey: (i) => `${i.cam}/${i.n}`, outputKey: (o) => `${o.cam}/${o.text.slice(3)}` }
+    : { mode };
+  const feed = createFeed(operator, correlation, log);
+  const p = new ChunkProcessor<In, Out>({
+    stage: 'test', outputTopic: 'out', dlqTopic: 'out.dlq', decode, encode, mode,
+    feed: (item) => { timeline.push(`push ${item.cam}/${item.n}`); return feed.feed(item); },
+    stats, log, ...over,
+  });
+  return { p, stats, log, timeline, feed };
+}
+
+const part = { topic: 'in', partition: 3 };
+
+for (const mode of ['each', 'keyed'] as const) {
+  test(`${mode}: outputs in input order, a control message in its place (outputs arriving out of order)`, async () => {
+    // Later inputs are answered first (keyed: all in flight at once; each: one after another anyway).
+    const { p, stats } = processor(mode);
+    const r = await p.process(part, [
+      message(10, 'c1', 'c1/1/30'), message(11, 'c1', 'c1/2/10'), endMessage(12, 'c1'), message(13, 'c1', 'c1/3/0'),
+    ], 0);
+    assert.deepEqual(texts(r.batches[0].messages), ['c1:out1', 'c1:out2', 'c1:(end)', 'c1:out3']);
+    assert.deepEqual(r.batches[0].messages[2], encodeControl({ type: 'end', cameraId: 'c1' }));
+    assert.equal(r.batches[0].topic, 'out');
+    assert.deepEqual(r.batches[1], { topic: 'out.dlq', messages: [] });
+    assert.deepEqual(r.inputs, [{ cam: 'c1', n: 1, ms: 30 }, { cam: 'c1', n: 2, ms: 10 }, { cam: 'c1', n: 3, ms: 0 }]);
+    assert.deepEqual(r.controls, [{ type: 'end', cameraId: 'c1' }]);
+    assert.equal(r.outputs, 4);
+    assert.deepEqual(stats, { consumed: 4, deadLetters: 0, controls: 1, shed: 0 });
+  });
+}
+
+test('keyed: onControl runs only once the outputs of the inputs before it are in, its outputs in its place', async () => {
+  const timeline: string[] = [];
+  const operator = mergeMap((i: In) => of({ cam: i.cam, text: `out${i.n}` }).pipe(delay(i.ms), tap((o) => timeline.push(`emit ${o.text}`))));
+  const { p } = processor('keyed', {
+    operator,
+    onControl: (c) => { timeline.push(`control ${c.cameraId}`); return [{ cam: c.cameraId, text: 'closed' }]; },
+  });
+  const r = await p.process(part, [message(1, 'a', 'a/1/20'), endMessage(2, 'a'), message(3, 'a', 'a/2/0')], 0);
+  assert.deepEqual(texts(r.batches[0].messages), ['a:out1', 'a:closed', 'a:out2']);
+  // out2 is emitted before the control runs (it is not before it in the chunk), out1 is.
+  assert.deepEqual(timeline, ['emit out2', 'emit out1', 'control a']);
+});
+
+test('each: onControl runs once the input before it is done; its outputs in its place (the next push does not wait for it)', async () => {
+  const { p, timeline } = processor('each', {
+    onControl: (c) => { timeline.push(`control ${c.cameraId}`); return [{ cam: c.cameraId, text: 'closed' }, { cam: c.cameraId, text: 'again' }]; },
+  });
+  const r = await p.process(part, [message(1, 'a', 'a/1/5'), endMessage(2, 'a'), message(3, 'a', 'a/2/0')], 0);
+  assert.deepEqual(texts(r.batches[0].messages), ['a:out1', 'a:closed', 'a:again', 'a:out2']);
+  // Only a sync stage waits for the hook before the next push: here it runs (a microtask later)
+  // after a/2 was pushed, which is harmless for a stateless stage; the output order is kept.
+  assert.deepEqual(timeline, ['push a/1', 'push a/2', 'control a']);
+});
+
+test('sync: the control hook runs between the pushes around it; its outputs in its place', async () => {
+  const events: string[] = [];
+  const operator = mergeMap((i: In) => { events.push(`state sees ${i.n}`); return [{ cam: i.cam, text: `ev${i.n}a` }, { cam: i.cam, text: `ev${i.n}b` }]; });
+  const { p } = processor('sync', {
+    operator,
+    onControl: (c) => { events.push(`end ${c.cameraId}`); return [{ cam: c.cameraId, text: 'left' }]; },
+  });
+  const r = await p.process(part, [message(1, 'a', 'a/1'), message(2, 'b', 'b/2'), endMessage(3, 'a'), message(4, 'a', 'a/3')], 0);
+  assert.deepEqual(texts(r.batches[0].messages), ['a:ev1a', 'a:ev1b', 'b:ev2a', 'b:ev2b', 'a:left', 'a:ev3a', 'a:ev3b']);
+  assert.deepEqual(events, ['state sees 1', 'state sees 2', 'end a', 'state sees 3']);
+});
+
+test('a control message without onControl is passed on as received; one without a camera is data', async () => {
+  const { p, stats } = processor('sync', { operator: mergeMap((i: In) => [{ cam: i.cam, text: `x${i.n}` }]) });
+  const r = await p.process(part, [endMessage(1, 'cam-9'), message(2, 'cam-9', 'cam-9/1')], 0);
+  assert.deepEqual(r.batches[0].messages, [
+    { key: 'cam-9', value: Buffer.alloc(0), headers: { [HEADER.schema]: r.batches[0].messages[0].headers[HEADER.schema], [HEADER.kind]: 'end', [HEADER.camera]: 'cam-9' } },
+    { key: 'cam-9', value: Buffer.from('x1'), headers: {} },
+  ]);
+  assert.equal(stats.controls, 1);
+});
+
+test('a message that does not decode goes to the dead-letter topic, counted and logged; the others go on', async () => {
+  const { metrics, calls } = fakeMetrics();
+  const { p, stats, log } = processor('sync', { operator: mergeMap((i: In) => [{ cam: i.cam, text: `x${i.n}` }]), metrics });
+  const r = await p.process(part, [message(7, 'a', 'a/1'), message(8, 'b', 'bad', { [HEADER.kind]: 'emotions', other: 'kept' }), message(9, 'a', 'a/2')], 0);
+  assert.deepEqual(texts(r.batches[0].messages), ['a:x1', 'a:x2']);
+  assert.deepEqual(r.batches[1], {
+    topic: 'out.dlq',
+    messages: [{
+      key: 'b', value: Buffer.from('bad'),
+      headers: {
+        [HEADER.kind]: 'emotions', other: 'kept',
+        [HEADER.dlqReason]: 'malformed', [HEADER.dlqDetail]: 'not a number', [HEADER.dlqStage]: 'test',
+        [HEADER.dlqTopic]: 'in', [HEADER.dlqPartition]: '3', [HEADER.dlqOffset]: '8',
+      },
+    }],
+  });
+  assert.equal(r.outputs, 3);
+  assert.deepEqual(r.inputs.map((i) => i.n), [1, 2]);
+  assert.deepEqual(stats, { consumed: 3, deadLetters: 1, controls: 0, shed: 0 });
+  assert.deepEqual(calls, [['deadLetters', { stage: 'test', reason: 'malformed' }]]);
+  assert.deepEqual(log.lines, [{
+    level: 'warn', msg: 'message sent to the dead-letter topic',
+    fields: { reason: 'malformed', detail: 'not a number', topic: 'in', partition: 3, offset: '8' },
+  }]);
+});
+
+test('shedding: a stale live frame is skipped before decoding (counted by reason); frames `applies` refuses never are', async () => {
+  const { metrics, calls } = fakeMetrics();
+  const decoded: string[] = [];
+  const { p, stats, timeline } = processor('each', {
+    metrics,
+    shed: { afterLag: 10, maxAgeMs: 1_000, activeMs: 60_000, headroom: 0.25, applies: (m) => m.headers?.[HEADER.live] === '1' },
+    decode: (m) => { decoded.push(m.value!.toString()); return decode(m); },
+  });
+  assert.equal(p.sheds, true);
+  const old = String(Date.now() - 60_000);
+  const r = await p.process(part, [
+    message(1, 'cam', 'cam/1', { [HEADER.live]: '1' }, old), // 100 waiting behind it: behind, and a minute old: stale
+    message(2, 'cam', 'cam/2', {}, old), // a file frame: never shed
+  ], 100);
+  assert.deepEqual(texts(r.batches[0].messages), ['cam:out2']);
+  assert.deepEqual(decoded, ['cam/2']);
+  assert.deepEqual(timeline, ['push cam/2']);
+  assert.deepEqual(stats, { consumed: 2, deadLetters: 0, controls: 0, shed: 1 });
+  assert.deepEqual(calls, [['framesDropped', { camera: 'cam', reason: 'stale' }]]);
+  assert.equal(r.outputs, 1);
+});
+
+test('without shed options nothing is shed', async () => {
+  const { p, stats } = processor('each');
+  assert.equal(p.sheds, false);
+  const r = await p.process(part, [message(1, 'cam', 'cam/1', { [HEADER.live]: '1' }, '0')], 10_000);
+  assert.deepEqual(texts(r.batches[0].messages), ['cam:out1']);
+  assert.equal(stats.shed, 0);
+});
+
+test('an operator error rejects the chunk', async () => {
+  const boom = new Error('bad');
+  const { p } = processor('each', { operator: mergeMap(() => { throw boom; }) });
+  await assert.rejects(p.process(part, [message(1, 'a', 'a/1')], 0), (e) => e === boom);
+});
+
+test('chunked splits in runs of n, the last one shorter', () => {
+  assert.deepEqual(chunked([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+  assert.deepEqual(chunked([1, 2], 32), [[1, 2]]);
+  assert.deepEqual(chunked([], 3), []);
+});

@@ -1,0 +1,127 @@
+/**
+ * One chunk of one partition: each message decoded into an input (pushed through the operator),
+ * a control message (its outputs in its place), a dead letter, or a shed verdict; the result is
+ * the messages to produce, in order, with the inputs and controls (for a transaction's `extra`).
+ */
+import type { Batch, KafkaMessage } from 'kafkajs';
+import type { Logger, PipelineMetrics } from '@emostream/runtime';
+import { decodeControl, encodeControl, type ControlMessage } from '../codec/control.js';
+import type { Decoded, InMessage, OutMessage } from '../codec/message.js';
+import { deadLetter } from '../dlq.js';
+import type { TopicMessages } from '../producer.js';
+import { FairShedder, type ShedOptions } from '../shed.js';
+import type { Correlation } from './feeder.js';
+
+/** The counters a chunk moves (a subset of `StageStats`). */
+export interface ChunkCounters {
+  consumed: number;
+  deadLetters: number;
+  controls: number;
+  shed: number;
+}
+
+/** What {@link ChunkProcessor} needs of the stage. */
+export interface ChunkOptions<In, Out> {
+  stage: string;
+  outputTopic: string;
+  dlqTopic: string;
+  decode: (m: InMessage) => Decoded<In> | Promise<Decoded<In>>;
+  encode: (output: Out) => OutMessage;
+  onControl?: (c: ControlMessage) => Out[];
+  mode: Correlation<In, Out>['mode'];
+  /** Pushes one input through the operator (see feeder.ts). */
+  feed: (item: In) => Promise<Out[]>;
+  shed?: ShedOptions & { applies: (m: InMessage) => boolean };
+  stats: ChunkCounters;
+  metrics?: Pick<PipelineMetrics, 'framesDropped' | 'deadLetters'>;
+  log: Logger;
+}
+
+/** A processed chunk. */
+export interface ChunkResult<In> {
+  /** The outputs in input order (control messages' in their place), then the dead letters. */
+  batches: TopicMessages[];
+  inputs: In[];
+  controls: ControlMessage[];
+  /** Messages to produce (outputs + dead letters). */
+  outputs: number;
+}
+
+/** Splits `xs` into runs of at most `n`. */
+export const chunked = <T>(xs: T[], n: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+};
+
+/** Decodes and processes chunks; owns the stage's load shedder. */
+export class ChunkProcessor<In, Out> {
+  private readonly shedder: FairShedder | undefined;
+
+  constructor(private readonly o: ChunkOptions<In, Out>) {
+    this.shedder = o.shed ? new FairShedder(o.shed) : undefined;
+  }
+
+  /** Whether messages may be shed (the caller then passes how many wait behind the batch). */
+  get sheds(): boolean {
+    return this.shedder !== undefined;
+  }
+
+  /**
+   * Decodes and processes one chunk of one partition; returns the messages to produce, in order.
+   * `waitingAfter`: messages waiting in the partition after this chunk (for the shedder).
+   */
+  async process(batch: Pick<Batch, 'topic' | 'partition'>, messages: KafkaMessage[], waitingAfter: number): Promise<ChunkResult<In>> {
+    const { o, shedder } = this;
+    const slots: Array<Promise<OutMessage[]>> = [];
+    const dlq: OutMessage[] = [];
+    const inputs: In[] = [];
+    const controls: ControlMessage[] = [];
+    for (const [i, m] of messages.entries()) {
+      o.stats.consumed++;
+      const control = decodeControl(m);
+      if (control) {
+        o.stats.controls++;
+        controls.push(control);
+        // In its place: after the outputs of the inputs before it, before those after it.
+        const prior = Promise.all(slots);
+        slots.push(o.onControl
+          ? prior.then(() => o.onControl!(control).map(o.encode))
+          : prior.then(() => [encodeControl(control)]));
+        // A sync stage's control hook must run between the pushes around it.
+        if (o.onControl && o.mode === 'sync') await slots[slots.length - 1];
+        continue;
+      }
+      const key = m.key?.toString() ?? '';
+      const sheddable = shedder !== undefined && o.shed!.applies(m);
+      if (sheddable) {
+        const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
+        if (verdict) {
+          o.stats.shed++;
+          o.metrics?.framesDropped.inc({ camera: key, reason: verdict });
+          continue;
+        }
+      }
+      const started = performance.now();
+      const d = await o.decode(m);
+      if (!d.ok) {
+        o.stats.deadLetters++;
+        o.metrics?.deadLetters.inc({ stage: o.stage, reason: d.reason });
+        o.log.warn('message sent to the dead-letter topic', { reason: d.reason, detail: d.detail, topic: batch.topic, partition: batch.partition, offset: m.offset });
+        dlq.push(deadLetter(m, { stage: o.stage, reason: d.reason, detail: d.detail, topic: batch.topic, partition: batch.partition, offset: m.offset }));
+        continue;
+      }
+      inputs.push(d.value);
+      const slot = o.feed(d.value).then((outs) => outs.map(o.encode));
+      slots.push(slot);
+      // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
+      if (o.mode === 'each') {
+        await slot;
+        if (sheddable) shedder!.processed(performance.now() - started);
+      }
+    }
+    const outputs = (await Promise.all(slots)).flat();
+    const batches: TopicMessages[] = [{ topic: o.outputTopic, messages: outputs }, { topic: o.dlqTopic, messages: dlq }];
+    return { batches, inputs, controls, outputs: outputs.length + dlq.length };
+  }
+}
