@@ -21,6 +21,7 @@ export function registerTrain(program: Command): void {
     .option('--logit-adjustment <tau>', 'after training, shift the softmax bias by −τ·log(class prior) for the rare classes\' sake: auto (τ chosen on the validation split, FER-2013 PublicTest) or a number (default: none)', autoOrNumberOption('--logit-adjustment', 0, 5))
     .option('--max-epochs-this-run <n>', 'stop after this many epochs; continue later with --resume', intOption('--max-epochs-this-run', 0, 10_000))
     .option('--resume', 'continue from the checkpoint in --out', false)
+    .option('--no-final-test', 'do not score FER-2013\'s PrivateTest (the final test split) after training, as the scheduled retrain does: it is scored once per shipped model (`emostream evaluate --split PrivateTest`)')
     .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
@@ -33,6 +34,7 @@ export function registerTrain(program: Command): void {
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
+        finalTest: o.finalTest,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

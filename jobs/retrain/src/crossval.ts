@@ -40,16 +40,26 @@ export interface CrossValidateOptions {
   log: (l: string) => void;
 }
 
+/** One fold: the indices (into the set) it trains on and those it is scored on. */
+export interface Fold { trainIdx: number[]; testIdx: number[] }
+
+/** The folds {@link crossValidate} runs: per fold, its subjects (groups) are tested and every other subject trains. */
+export function crossValidationFolds(groups: readonly string[], k: number, seed: number): Fold[] {
+  const n = groups.length;
+  return groupKFold(groups, k, seed).map((testIdx) => {
+    const inTest = new Set(testIdx);
+    return { trainIdx: Array.from({ length: n }, (_, i) => i).filter((i) => !inTest.has(i)), testIdx };
+  });
+}
+
 /** Runs the folds one after another. */
 export async function crossValidate(o: CrossValidateOptions): Promise<CrossValidationResult> {
-  const folds = groupKFold(o.set.groups, o.k, o.config.seed);
+  const folds = crossValidationFolds(o.set.groups, o.k, o.config.seed);
   const n = o.set.labels.length, k = EMOTIONS.length;
   const probs = new Float32Array(n * k);
   const perFold: CrossValidationResult['perFold'] = [];
   for (let f = 0; f < folds.length; f++) {
-    const testIdx = folds[f];
-    const inTest = new Set(testIdx);
-    const trainIdx = Array.from({ length: n }, (_, i) => i).filter((i) => !inTest.has(i));
+    const { trainIdx, testIdx } = folds[f];
     const trainSet = pick(o.set, trainIdx), testSet = pick(o.set, testIdx);
     const dir = path.join(o.workDir, `fold${f + 1}`);
     await fs.rm(dir, { recursive: true, force: true });

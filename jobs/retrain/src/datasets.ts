@@ -134,6 +134,16 @@ export async function loadLabelFolder(root: string, opts: LoadOptions = {}): Pro
 /** The official FER-2013 splits from an image-folder export (`train/`, `test/`). */
 export interface FerSplits { Training: LabelledSet; PublicTest: LabelledSet; PrivateTest: LabelledSet }
 
+/** FER-2013's splits: train on Training, choose on PublicTest, report PrivateTest once. */
+export const FER_SPLITS = ['Training', 'PublicTest', 'PrivateTest'] as const;
+export type FerSplit = (typeof FER_SPLITS)[number];
+
+/** The FER-2013 split of a file from its name's prefix (`test/sad/PublicTest_123.jpg` → PublicTest); undefined when it has none. */
+export function ferSplitOf(file: string): FerSplit | undefined {
+  const prefix = path.basename(file).split('_')[0];
+  return (FER_SPLITS as readonly string[]).includes(prefix) ? (prefix as FerSplit) : undefined;
+}
+
 /** True when a folder looks like the FER-2013 image-folder export. */
 export function isFerFolder(root: string): boolean {
   return fs.existsSync(path.join(root, 'train')) && fs.existsSync(path.join(root, 'test'));
@@ -144,13 +154,21 @@ export function isCkFolder(root: string): boolean {
   return fs.existsSync(path.join(root, 'index.csv')) && !isFerFolder(root);
 }
 
-/** Loads FER-2013's image folders; the split comes from each file's name prefix. */
+/**
+ * Loads FER-2013's image folders; the split comes from each file's name prefix (not its folder).
+ * Files without a split prefix are left out of every split, with a warning naming how many and one.
+ */
 export async function loadFerFolders(root: string, opts: LoadOptions = {}): Promise<FerSplits> {
   const prefix = (f: string) => f.split('_')[0];
   const trainDir = await listLabelFolders(path.join(root, 'train'), opts, prefix);
   const testDir = await listLabelFolders(path.join(root, 'test'), opts, prefix);
-  const all = [...trainDir.entries, ...testDir.entries].map((e) => ({ ...e, id: path.relative(root, e.file) }));
-  if (all.length === 0) throw new DataError(`no images under ${root}/train and ${root}/test`);
+  const listed = [...trainDir.entries, ...testDir.entries].map((e) => ({ ...e, id: path.relative(root, e.file) }));
+  const unknown = listed.filter((e) => !ferSplitOf(e.file));
+  if (unknown.length) {
+    opts.warn?.(`${unknown.length} image${unknown.length === 1 ? '' : 's'} under ${root} without a FER-2013 split prefix (${FER_SPLITS.map((p) => `${p}_`).join(', ')}), e.g. ${unknown[0].id}: left out of every split`);
+  }
+  const all = listed.filter((e) => ferSplitOf(e.file));
+  if (all.length === 0) throw new DataError(`no images under ${root}/train and ${root}/test${unknown.length ? ` with a FER-2013 split prefix (${FER_SPLITS.map((p) => `${p}_`).join(', ')})` : ''}`);
   const set = await decodeEntries(all, { ...trainDir.skipped, ...testDir.skipped }, opts, `fer:${root}`);
   return {
     Training: subset(set, (i) => set.groups[i] === 'Training'),

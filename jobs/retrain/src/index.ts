@@ -10,3 +10,5 @@ export * from './folds.js';
 export * from './crossval.js';
 export * from './adjust.js';
 export * from './torch-bridge.js';
+export * from './evaluate.js';
+export * from './selection.js';

@@ -18,6 +18,7 @@ import { rng } from './augment.js';
 import { summarise } from './metrics.js';
 import { predictSet, train, type TrainState } from './train.js';
 import { adjustLogits, trainingPrior, type LogitAdjustment } from './adjust.js';
+import { assertNoTestImages } from './selection.js';
 
 /** Options of `emostream train`. */
 export interface TrainJobOptions {
@@ -42,11 +43,16 @@ export interface TrainJobOptions {
   minClassShare?: number;
   /** Post-hoc logit adjustment: `auto` (τ chosen on the validation split) or a fixed τ. */
   logitAdjustment?: 'auto' | number;
+  /**
+   * Score FER-2013's PrivateTest (the final test split) after training (default true). The
+   * scheduled retrain passes false: PrivateTest is scored once per shipped model, by a person.
+   */
+  finalTest?: boolean;
   log: (line: string) => void;
 }
 
-/** The named test sets of a run. */
-type Splits = {
+/** The training set, the validation set (best epoch, τ) and the named test sets of a run. */
+export type TrainSplits = {
   train: LabelledSet; val: LabelledSet; tests: Record<string, LabelledSet>; description: string;
   /** The validation split's name, and whether it is kept apart from the set the model is reported on. */
   valName: string; valHeldOut: boolean;
@@ -63,7 +69,21 @@ export function randomSplit(set: LabelledSet, ratio: number, seed: number, byGro
   return { train: subset(set, (i) => trainKeys.has(key(i))), test: subset(set, (i) => !trainKeys.has(key(i))) };
 }
 
-async function loadSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<Splits> {
+/**
+ * Loads `o.data` and splits it by the protocol. With `official`, no FER-2013 PrivateTest file
+ * (by name, whatever the layout) is in the training or the validation set: a SelectionError says
+ * which otherwise.
+ */
+export async function loadTrainSplits(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'>, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
+  const splits = await splitData(o, cfg);
+  if (o.split === 'official') {
+    assertNoTestImages(splits.train, 'training');
+    assertNoTestImages(splits.val, `validation (${splits.valName})`);
+  }
+  return splits;
+}
+
+async function splitData(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'>, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
   const cacheDir = path.resolve('.cache/datasets');
   const warn = (m: string) => o.log(`warning: ${m}`);
   if (!fs.existsSync(o.data)) throw new DataError(`data folder ${o.data} does not exist: pass --data with FER-2013 (train/ test/), CK+ or <label>/<image> folders`);
@@ -75,9 +95,12 @@ async function loadSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<Splits>
     if (o.split === 'paper') {
       const all = concatSets([fer.Training, fer.PublicTest, fer.PrivateTest]);
       const { train: tr, test } = randomSplit(subset(all, (i) => !blanks.has(all.ids[i])), 0.75, cfg.seed, false);
-      return { train: tr, val: test, valName: 'fer2013-paper-75-25', valHeldOut: false, tests: { 'fer2013-paper-75-25': test, ...officialTests(fer) }, description: 'FER-2013, all 35,887 images pooled, random 75:25 split (the paper\'s protocol), blank images dropped' };
+      return { train: tr, val: test, valName: 'fer2013-paper-75-25', valHeldOut: false, tests: { 'fer2013-paper-75-25': test, ...officialTests(fer, o.finalTest !== false) }, description: 'FER-2013, all 35,887 images pooled, random 75:25 split (the paper\'s protocol), blank images dropped' };
     }
-    return { train: clean, val: fer.PublicTest, valName: 'fer2013-PublicTest', valHeldOut: true, tests: officialTests(fer), description: `FER-2013 official split: ${clean.labels.length} Training images (blank images dropped), model chosen on PublicTest (${fer.PublicTest.labels.length}), reported on PrivateTest (${fer.PrivateTest.labels.length})` };
+    const reported = o.finalTest !== false
+      ? `reported on PrivateTest (${fer.PrivateTest.labels.length})`
+      : `PrivateTest (${fer.PrivateTest.labels.length}) not scored by this run (scored once per shipped model)`;
+    return { train: clean, val: fer.PublicTest, valName: 'fer2013-PublicTest', valHeldOut: true, tests: officialTests(fer, o.finalTest !== false), description: `FER-2013 official split: ${clean.labels.length} Training images (blank images dropped), model chosen on PublicTest (${fer.PublicTest.labels.length}), ${reported}` };
   }
   if (isCkFolder(o.data)) {
     const ck = await loadCkFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
@@ -90,8 +113,8 @@ async function loadSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<Splits>
   return { train: tr, val: test, valName: 'holdout-20', valHeldOut: false, tests: { 'holdout-20': test }, description: `${o.data}: random 80:20 split` };
 }
 
-function officialTests(fer: { PublicTest: LabelledSet; PrivateTest: LabelledSet }): Record<string, LabelledSet> {
-  return { 'fer2013-PublicTest': fer.PublicTest, 'fer2013-PrivateTest': fer.PrivateTest };
+function officialTests(fer: { PublicTest: LabelledSet; PrivateTest: LabelledSet }, finalTest: boolean): Record<string, LabelledSet> {
+  return { 'fer2013-PublicTest': fer.PublicTest, ...(finalTest ? { 'fer2013-PrivateTest': fer.PrivateTest } : {}) };
 }
 
 function concatSets(sets: LabelledSet[]): LabelledSet {
@@ -111,7 +134,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (o.learningRate !== undefined) cfg.learningRate = o.learningRate;
   if (o.minClassShare !== undefined) cfg.minClassShare = o.minClassShare;
   if (o.logitAdjustment !== undefined) cfg.logitAdjustment = o.logitAdjustment;
-  const splits = await loadSplits(o, cfg);
+  const splits = await loadTrainSplits(o, cfg);
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
   if (cfg.logitAdjustment === 'auto' && !splits.valHeldOut) {
     throw new DataError(`--logit-adjustment auto chooses τ on a validation split kept apart from the test set, and ${o.data} with --split ${o.split} has none (its only held-out part, ${splits.valName}, is the test set): pass a fixed τ, e.g. --logit-adjustment 0.3`);
@@ -154,7 +177,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   return dir;
 }
 
-function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions & { initFrom?: string }, splits: Splits, evaluation: Record<string, EvaluationSummary>, parameters: number, logitAdjustment?: LogitAdjustment): ModelCard {
+function makeCard(cfg: TrainConfig, state: TrainState, version: string, o: TrainJobOptions & { initFrom?: string }, splits: TrainSplits, evaluation: Record<string, EvaluationSummary>, parameters: number, logitAdjustment?: LogitAdjustment): ModelCard {
   return {
     name: cfg.name, version, createdAt: new Date().toISOString(), architecture: cfg.architecture, parameters,
     labels: [...EMOTIONS],
