@@ -8,11 +8,16 @@ import type { EmotionEvent } from '@emostream/contracts';
 import { analyze, type AnalyzeOptions, type AnalyzeProgress } from '@emostream/pipeline';
 import { ProgressReporter } from './progress.js';
 import { intOption, numberOption } from './options.js';
+import { stageSettings } from './stageSettings.js';
 
 /** Options of the command after parsing. */
 interface AnalyzeCommandOptions extends AnalyzeOptions {
   json: boolean;
   progress: boolean;
+  /** `--config FILE`: detector and aggregator settings as JSON. */
+  config?: string;
+  /** `--set section.key=value`, in order. */
+  set: string[];
 }
 
 function formatEvent(e: EmotionEvent): string {
@@ -39,11 +44,22 @@ export function registerAnalyze(program: Command): void {
     .option('--max-width <px>', 'frames wider than this are scaled down first', intOption('--max-width', 64, 7680), 1280)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .option('--thumbnails', 'put one face thumbnail per person in report.html (off by default: faces are biometric data)', false)
+    .option('--config <file>', 'detector and aggregator settings, JSON { "detector": {...}, "aggregator": {...} } (the fields of DETECTOR_* and AGGREGATOR_*)')
+    .option('--set <section.key=value>', 'one detector or aggregator setting, e.g. detector.minScore=0.4 or aggregator.smoothingMs=300 (repeatable; over --config)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-progress', 'no progress line on stderr')
     .option('--quiet', 'print only errors and the final summary', false)
-    .action(async (source: string, opts: AnalyzeCommandOptions) => {
+    .action(async (source: string, opts: AnalyzeCommandOptions, cmd: Command) => {
       if (!['tcp', 'udp'].includes(opts.rtspTransport)) throw new Error(`--rtsp-transport must be tcp or udp, got '${opts.rtspTransport}'`);
+      const { detectorSettings, aggregatorSettings } = stageSettings(opts);
+      // detector.detector from --config/--set counts unless --detector is given too (then they must agree).
+      if (detectorSettings.detector !== undefined) {
+        if (cmd.getOptionValueSource('detector') === 'cli' && opts.detector !== detectorSettings.detector) {
+          throw new Error(`--detector ${opts.detector} and detector.detector=${detectorSettings.detector} (--config/--set) disagree: give one`);
+        }
+        opts.detector = detectorSettings.detector;
+      }
       if (!['blazeface', 'haar'].includes(opts.detector)) throw new Error(`--detector must be blazeface or haar, got '${opts.detector}'`);
+      Object.assign(opts, { detectorSettings, aggregatorSettings });
       const progress = new ProgressReporter(process.stderr, opts.progress);
       let last: AnalyzeProgress = { frames: 0, faces: 0, persons: 0, drops: 0, reconnects: 0, mediaTimeMs: 0 };
       let r;

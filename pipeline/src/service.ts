@@ -4,43 +4,36 @@
  */
 import os from 'node:os';
 import { createLogger, createMetrics, loadTf, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
-import { classifyInput, createIngestStats, type IngestStats, type SourceConfig } from '@emostream/ingest';
-import { createDetector, detectorConfigFromEnv } from '@emostream/detector';
-import { aggregatorConfigFromEnv } from '@emostream/aggregator';
-import { createKafka, ensureTopics, kafkaConfigFromEnv, pipelineTopicSpecs, shedOptionsFromEnv, type RunningStage } from '@emostream/kafka';
+import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
+import { createDetector } from '@emostream/detector';
+import { createKafka, ensureTopics, pipelineTopicSpecs, shedOptionsOf, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
 import { startDetector } from './distributed/detector.js';
 import { startClassifier } from './distributed/classifier.js';
 import { startAggregator } from './distributed/aggregator.js';
 import type { ServiceDeps } from './distributed/deps.js';
-import { serveConfigFromEnv } from './settings.js';
+import { serviceSettingsFromEnv, sourceSettingsOf, type OwnSettings, type ServiceName } from './settings.js';
 import { ingestSources } from './sources.js';
 import { openModel } from './wiring.js';
 
-/** The four services. */
-export const SERVICES = ['ingest', 'detector', 'classifier', 'aggregator'] as const;
-/** A service name. */
-export type ServiceName = (typeof SERVICES)[number];
+export { SERVICES, type ServiceName } from './settings.js';
 
 /** Runs one service until SIGTERM/SIGINT (or, for `ingest --once`, until its files end). */
 export async function runService(service: ServiceName, o: { source: string[]; once: boolean; metricsPort?: number }): Promise<void> {
   if (service !== 'ingest' && (o.source.length || o.once)) throw new Error(`--source and --once are options of serve ingest, not of serve ${service}`);
-  const settings = serveConfigFromEnv(process.env, o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {});
-  const sourceSettings: Partial<SourceConfig> = {
-    fpsLimit: settings.fpsLimit, maxWidth: settings.maxWidth, maxHeight: settings.maxHeight, stallTimeoutMs: settings.stallTimeoutMs,
-    readTimeoutMs: settings.readTimeoutMs, backoffInitialMs: settings.backoffInitialMs, backoffMaxMs: settings.backoffMaxMs,
-    giveUpAfterMs: settings.giveUpAfterMs, queueMaxFrames: settings.queueMaxFrames, rtspTransport: settings.rtspTransport,
-  };
-  const sources = service === 'ingest' ? ingestSources(o.source, process.env.EMOSTREAM_SOURCES, sourceSettings) : [];
-  if (service === 'ingest' && sources.length === 0) throw new Error('serve ingest needs at least one camera: --source <cameraId>=<file|rtsp-url> (repeatable) or EMOSTREAM_SOURCES');
-  const config = kafkaConfigFromEnv();
+  const settings = serviceSettingsFromEnv(service, process.env, o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {});
+  const { shared, kafka: config } = settings;
+  const ingest = service === 'ingest' ? (settings.own as OwnSettings['ingest']) : undefined;
+  const sourceSettings = ingest ? sourceSettingsOf(ingest) : {};
+  const sources = ingest ? ingestSources(o.source, shared.sources, sourceSettings) : [];
+  if (ingest && sources.length === 0) throw new Error('serve ingest needs at least one camera: --source <cameraId>=<file|rtsp-url> (repeatable) or EMOSTREAM_SOURCES');
   const logger = createLogger({ secrets: sources.flatMap((s) => urlSecrets(s.url)), base: { service } });
   const metrics = createMetrics({ defaults: true });
   const kafka = createKafka(config, `${service}-${os.hostname()}`, logger);
   await ensureTopics(kafka, pipelineTopicSpecs(config), logger);
   const deps: ServiceDeps = { kafka, config, logger, metrics };
   let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: ['starting'] });
-  const server = await startMetricsServer({ port: settings.metricsPort, host: settings.metricsHost, registry: metrics.registry, ready: () => ready() });
+  const server = await startMetricsServer({ port: shared.metricsPort, host: shared.metricsHost, registry: metrics.registry, ready: () => ready() });
   logger.info('metrics server listening', { port: server.port });
   const stopSignal = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -48,11 +41,11 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   });
   const cleanups: Array<() => Promise<void> | void> = [() => server.close()];
   try {
-    if (service === 'ingest') {
+    if (ingest) {
       const stats: Record<string, IngestStats> = Object.fromEntries(sources.map((s) => [s.cameraId, createIngestStats()]));
       // realtime applies to files only (a camera is real time already).
-      const realtime = (url: string) => (settings.realtime && classifyInput(url).kind === 'file' ? { realtime: true } : {});
-      const run = startIngest(sources.map((s) => ({ ...s, settings: { ...sourceSettings, ...realtime(s.url) } })), { ...deps, jpegQuality: settings.jpegQuality, stats });
+      const realtime = (url: string) => (ingest.realtime && classifyInput(url).kind === 'file' ? { realtime: true } : {});
+      const run = startIngest(sources.map((s) => ({ ...s, settings: { ...sourceSettings, ...realtime(s.url) } })), { ...deps, jpegQuality: ingest.jpegQuality, stats });
       ready = () => {
         const idle = Object.entries(stats).filter(([, s]) => s.framesDecoded === 0).map(([id]) => `no frame from ${id} yet`);
         return { ok: idle.length === 0, reasons: idle };
@@ -69,18 +62,20 @@ export async function runService(service: ServiceName, o: { source: string[]; on
     }
     let stage: RunningStage;
     if (service === 'detector') {
-      const rt = await loadTf(settings.backend as BackendChoice);
-      const detectorConfig = detectorConfigFromEnv();
+      const rt = await loadTf(shared.backend as BackendChoice);
+      const detectorConfig = settings.own as OwnSettings['detector'];
       const detector = await createDetector(detectorConfig, { tf: rt });
       cleanups.push(() => detector.dispose());
-      stage = await startDetector({ ...deps, detector, detectorConfig, shed: shedOptionsFromEnv() });
+      stage = await startDetector({ ...deps, detector, detectorConfig, shed: shedOptionsOf(shared) });
     } else if (service === 'classifier') {
-      const rt = await loadTf(settings.backend as BackendChoice);
-      const handle = await openModel(rt, { model: settings.model, pollMs: settings.modelPollMs, logger, metrics });
+      const rt = await loadTf(shared.backend as BackendChoice);
+      const c = settings.own as OwnSettings['classifier'];
+      const handle = await openModel(rt, { model: c.model, pollMs: c.modelPollMs, logger, metrics });
       cleanups.push(() => handle.close());
-      stage = await startClassifier({ ...deps, model: handle.current, classify: { maxWaitMs: settings.maxWaitMs, maxBatchFrames: settings.maxBatchFrames }, backend: rt.provider });
+      stage = await startClassifier({ ...deps, model: handle.current, classify: { maxWaitMs: c.maxWaitMs, maxBatchFrames: c.maxBatchFrames }, backend: rt.provider });
     } else {
-      stage = await startAggregator({ ...deps, aggregatorConfig: aggregatorConfigFromEnv(), transactionalId: settings.transactionalId });
+      const { transactionalId, ...aggregatorConfig } = settings.own as OwnSettings['aggregator'];
+      stage = await startAggregator({ ...deps, aggregatorConfig, transactionalId });
     }
     cleanups.unshift(() => stage.stop());
     ready = stage.ready;

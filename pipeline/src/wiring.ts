@@ -4,13 +4,16 @@
  */
 import type { Logger, PipelineMetrics, TfRuntime } from '@emostream/runtime';
 import { classifyInput, createValve, type Valve } from '@emostream/ingest';
-import { loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
+import { DEFAULT_CLASSIFIER_SETTINGS, loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 
 /**
  * The classifier's batching, embedded and distributed alike: a frame waits at most 20 ms for its
- * batch, and a batch holds at most 32 frames (faces of several cameras in the service).
+ * batch, and a batch holds at most 32 frames (faces of several cameras in the service). The
+ * defaults of the classifier service's settings (CLASSIFIER_MAX_WAIT_MS, CLASSIFIER_MAX_BATCH_FRAMES).
  */
-export const DEFAULT_CLASSIFY: Readonly<ClassifyConfig> = Object.freeze({ maxWaitMs: 20, maxBatchFrames: 32 });
+export const DEFAULT_CLASSIFY: Readonly<ClassifyConfig> = Object.freeze({
+  maxWaitMs: DEFAULT_CLASSIFIER_SETTINGS.maxWaitMs, maxBatchFrames: DEFAULT_CLASSIFIER_SETTINGS.maxBatchFrames,
+});
 
 /** The current emotion model, swapped when a new version appears in its directory. */
 export interface ModelSource {

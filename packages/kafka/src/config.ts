@@ -1,42 +1,49 @@
-/** The Kafka connection and topic config of every service: one strict zod schema, read from env in one place. */
+/**
+ * The Kafka connection of every service (`KAFKA_*`): one strict zod schema, read from the
+ * environment by the one reader (`settingsFromEnv`). {@link KafkaConfig} adds the topic and
+ * group naming of the shared settings (`EMOSTREAM_*`, ./settings.ts).
+ */
 import fs from 'node:fs';
 import { z } from 'zod';
+import { settingsFromEnv } from '@emostream/runtime';
+import { SharedSettingsSchema, sharedSettingsFromEnv, type SharedSettings } from './settings.js';
 
 const positiveInt = (name: string, min: number, max: number, unit: string) =>
   z.number({ error: `${name} must be a number of ${unit} from ${min} to ${max}` }).int().min(min).max(max);
 
-/** Schema of the Kafka settings. Unknown keys fail; every number carries its unit. */
-export const KafkaConfigSchema = z.strictObject({
+/** The env prefix of {@link KafkaConnectionSchema}. */
+export const KAFKA_PREFIX = 'KAFKA_';
+
+/**
+ * `KAFKA_*` names that are not connection settings: the broker script's and the tests' (a
+ * service started from the same shell must not reject them).
+ */
+export const KAFKA_OTHER_NAMES = ['KAFKA_PORT', 'KAFKA_VERSION', 'KAFKA_TEST_PORT', 'KAFKA_TEST_IMAGE', 'KAFKA_FAULTS_PORT'] as const;
+
+/** Schema of the Kafka connection settings. Unknown keys fail; every number carries its unit. */
+export const KafkaConnectionSchema = z.strictObject({
   brokers: z.array(z.string().regex(/^[^\s,:]+:\d{1,5}$/, { error: 'each broker must be host:port' })).min(1)
     .default(['127.0.0.1:9092'])
-    .describe('Bootstrap brokers, host:port (env KAFKA_BROKERS, comma-separated)'),
+    .describe('Bootstrap brokers, host:port'),
   clientId: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).default('emostream')
-    .describe('Kafka client id (env KAFKA_CLIENT_ID); the service name is appended'),
-  ssl: z.boolean().default(false).describe('TLS to the brokers (env KAFKA_SSL=true)'),
-  sslCaFile: z.string().optional().describe('PEM CA bundle for the brokers\' certificates (env KAFKA_SSL_CA_FILE)'),
-  sslCertFile: z.string().optional().describe('PEM client certificate for mutual TLS (env KAFKA_SSL_CERT_FILE)'),
-  sslKeyFile: z.string().optional().describe('PEM client key for mutual TLS (env KAFKA_SSL_KEY_FILE)'),
-  sslRejectUnauthorized: z.boolean().default(true).describe('Verify the brokers\' certificates (env KAFKA_SSL_REJECT_UNAUTHORIZED)'),
+    .describe('Kafka client id; the service name and host are appended'),
+  ssl: z.boolean().default(false).describe('TLS to the brokers'),
+  sslCaFile: z.string().optional().describe('PEM CA bundle for the brokers\' certificates'),
+  sslCertFile: z.string().optional().describe('PEM client certificate for mutual TLS'),
+  sslKeyFile: z.string().optional().describe('PEM client key for mutual TLS'),
+  sslRejectUnauthorized: z.boolean().default(true).describe('Verify the brokers\' certificates'),
   saslMechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional()
-    .describe('SASL mechanism (env KAFKA_SASL_MECHANISM); the credentials come from a Secret'),
-  saslUsername: z.string().optional().describe('SASL user (env KAFKA_SASL_USERNAME)'),
-  saslPassword: z.string().optional().describe('SASL password (env KAFKA_SASL_PASSWORD); never logged'),
+    .describe('SASL mechanism; the credentials come from a Secret'),
+  saslUsername: z.string().optional().describe('SASL user'),
+  saslPassword: z.string().optional().describe('SASL password; never logged'),
   saslAllowPlaintext: z.boolean().default(false)
-    .describe('Allow SASL over an unencrypted connection (env KAFKA_SASL_ALLOW_PLAINTEXT); off: credentials would cross the network in clear'),
-  topicPrefix: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/).default('')
-    .describe('Prefix of every topic name (env EMOSTREAM_TOPIC_PREFIX), for tenants and tests'),
-  groupPrefix: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/).optional()
-    .describe('Prefix of the consumer group ids (env EMOSTREAM_GROUP_PREFIX); default: the topic prefix + "emostream-"'),
-  partitions: positiveInt('partitions', 1, 1000, 'partitions').default(6)
-    .describe('Partitions of the pipeline topics when a service creates them (env EMOSTREAM_TOPIC_PARTITIONS); the most instances of a stage that can share the work'),
-  replicationFactor: positiveInt('replicationFactor', 1, 10, 'replicas').default(1)
-    .describe('Replication factor of topics a service creates (env EMOSTREAM_TOPIC_REPLICATION)'),
+    .describe('Allow SASL over an unencrypted connection; off: credentials would cross the network in clear'),
   maxBytesPerSend: positiveInt('maxBytesPerSend', 10_000, 100_000_000, 'bytes').default(900_000)
-    .describe('Most value bytes in one produce request (env KAFKA_MAX_BYTES_PER_SEND): kafkajs puts one send\'s messages for a partition into one record batch, which must stay under the broker\'s message.max.bytes (1 MB by default)'),
+    .describe('Most value bytes in one produce request: kafkajs puts one send\'s messages for a partition into one record batch, which must stay under the broker\'s message.max.bytes (1 MB by default)'),
   connectionTimeoutMs: positiveInt('connectionTimeoutMs', 100, 120_000, 'ms').default(3_000)
-    .describe('TCP connect timeout (env KAFKA_CONNECTION_TIMEOUT_MS)'),
+    .describe('TCP connect timeout'),
   sessionTimeoutMs: positiveInt('sessionTimeoutMs', 6_000, 300_000, 'ms').default(30_000)
-    .describe('Consumer session timeout (env KAFKA_SESSION_TIMEOUT_MS): a consumer silent this long loses its partitions'),
+    .describe('Consumer session timeout: a consumer silent this long loses its partitions'),
 }).superRefine((c, ctx) => {
   if (c.saslMechanism && (!c.saslUsername || c.saslPassword === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['saslUsername'], message: `KAFKA_SASL_MECHANISM=${c.saslMechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (mount them from a Secret)` });
@@ -54,6 +61,20 @@ export const KafkaConfigSchema = z.strictObject({
     const f = c[k];
     if (f !== undefined && !fs.existsSync(f)) ctx.addIssue({ code: 'custom', path: [k], message: `${k} ${f} does not exist` });
   }
+});
+
+/** Parsed Kafka connection settings. */
+export type KafkaConnection = z.output<typeof KafkaConnectionSchema>;
+
+/**
+ * The Kafka config the services use: the connection, plus topic and group naming from the
+ * shared settings (the same field schemas, under the names the callers use).
+ */
+export const KafkaConfigSchema = KafkaConnectionSchema.extend({
+  topicPrefix: SharedSettingsSchema.shape.topicPrefix,
+  groupPrefix: SharedSettingsSchema.shape.groupPrefix,
+  partitions: SharedSettingsSchema.shape.topicPartitions,
+  replicationFactor: SharedSettingsSchema.shape.topicReplication,
 });
 
 /** A parsed Kafka config. */
@@ -80,41 +101,27 @@ export function parseKafkaConfig(input: unknown): KafkaConfig {
   throw new KafkaConfigError(`invalid Kafka config: ${issues.join('; ')}`, issues);
 }
 
-/** Env variable → config field. The only place that reads Kafka settings from the environment. */
-const ENV: Record<string, keyof KafkaConfig> = {
-  KAFKA_BROKERS: 'brokers', KAFKA_CLIENT_ID: 'clientId',
-  KAFKA_SSL: 'ssl', KAFKA_SSL_CA_FILE: 'sslCaFile', KAFKA_SSL_CERT_FILE: 'sslCertFile', KAFKA_SSL_KEY_FILE: 'sslKeyFile',
-  KAFKA_SSL_REJECT_UNAUTHORIZED: 'sslRejectUnauthorized',
-  KAFKA_SASL_MECHANISM: 'saslMechanism', KAFKA_SASL_USERNAME: 'saslUsername', KAFKA_SASL_PASSWORD: 'saslPassword',
-  KAFKA_SASL_ALLOW_PLAINTEXT: 'saslAllowPlaintext',
-  EMOSTREAM_TOPIC_PREFIX: 'topicPrefix', EMOSTREAM_GROUP_PREFIX: 'groupPrefix',
-  EMOSTREAM_TOPIC_PARTITIONS: 'partitions', EMOSTREAM_TOPIC_REPLICATION: 'replicationFactor',
-  KAFKA_MAX_BYTES_PER_SEND: 'maxBytesPerSend', KAFKA_CONNECTION_TIMEOUT_MS: 'connectionTimeoutMs',
-  KAFKA_SESSION_TIMEOUT_MS: 'sessionTimeoutMs',
-};
-const BOOLEAN = new Set<keyof KafkaConfig>(['ssl', 'sslRejectUnauthorized', 'saslAllowPlaintext']);
-const NUMBER = new Set<keyof KafkaConfig>(['partitions', 'replicationFactor', 'maxBytesPerSend', 'connectionTimeoutMs', 'sessionTimeoutMs']);
+/** The connection settings from `KAFKA_*` variables, `overrides` on top. */
+export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof KafkaConnectionSchema>> = {}): KafkaConnection {
+  return settingsFromEnv(KafkaConnectionSchema, KAFKA_PREFIX, env, { overrides, ignore: KAFKA_OTHER_NAMES, what: 'Kafka' });
+}
 
-/** The Kafka config from environment variables (see {@link KafkaConfigSchema} for names), with `overrides` on top. */
+/** The Kafka config of a connection and the shared settings' topic and group naming. */
+export function kafkaConfigOf(connection: KafkaConnection, shared: Pick<SharedSettings, 'topicPrefix' | 'groupPrefix' | 'topicPartitions' | 'topicReplication'>): KafkaConfig {
+  return {
+    ...connection, topicPrefix: shared.topicPrefix, groupPrefix: shared.groupPrefix,
+    partitions: shared.topicPartitions, replicationFactor: shared.topicReplication,
+  };
+}
+
+/**
+ * The Kafka config from the environment (`KAFKA_*` and the shared `EMOSTREAM_*` settings), with
+ * `overrides` on top; a bad variable fails naming it.
+ */
 export function kafkaConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: KafkaConfigInput = {}): KafkaConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(ENV)) {
-    const v = env[name];
-    if (v === undefined || v === '') continue;
-    if (field === 'brokers') raw[field] = v.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (BOOLEAN.has(field)) raw[field] = v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
-    else if (NUMBER.has(field)) raw[field] = Number.isFinite(Number(v)) ? Number(v) : v;
-    else raw[field] = v;
-  }
-  try {
-    return parseKafkaConfig({ ...raw, ...overrides });
-  } catch (e) {
-    if (!(e instanceof KafkaConfigError)) throw e;
-    // Name the environment variables, not the fields: that is what the operator sets.
-    const byField = Object.fromEntries(Object.entries(ENV).map(([k, f]) => [f, k]));
-    const issues = e.issues.map((i) => i.replace(/^([A-Za-z]+)(?=[.:])/, (f) => byField[f] ?? f));
-    throw new KafkaConfigError(`invalid Kafka settings: ${issues.join('; ')}`, issues);
-  }
+  const { topicPrefix, groupPrefix, partitions, replicationFactor, ...connection } = overrides;
+  const shared = sharedSettingsFromEnv(env, { topicPrefix, groupPrefix, topicPartitions: partitions, topicReplication: replicationFactor });
+  return kafkaConfigOf(kafkaConnectionFromEnv(env, connection), shared);
 }
 
 /** The consumer group id of a stage. */

@@ -1,9 +1,17 @@
 /**
- * @emostream/kafka: the one module that imports kafkajs. Config from env, topic creation, the
+ * @emostream/kafka: the one module that imports kafkajs. Config from env (KAFKA_*, and the
+ * settings every service shares, EMOSTREAM_*), topic creation, the
  * binary codecs of every message, the stage runner (eachBatch, commit after produce, DLQ), and
  * reading compacted state.
  */
-export { KafkaConfigSchema, KafkaConfigError, parseKafkaConfig, kafkaConfigFromEnv, groupIdFor, type KafkaConfig, type KafkaConfigInput } from './config.js';
+export {
+  KafkaConnectionSchema, KafkaConfigSchema, KafkaConfigError, KAFKA_PREFIX, KAFKA_OTHER_NAMES, parseKafkaConfig, kafkaConnectionFromEnv, kafkaConfigOf,
+  kafkaConfigFromEnv, groupIdFor, type KafkaConnection, type KafkaConfig, type KafkaConfigInput,
+} from './config.js';
+export {
+  SharedSettingsSchema, SHARED_PREFIX, SHARED_OTHER_NAMES, sharedSettingsFromEnv, shedOptionsOf, shedOptionsFromEnv,
+  type SharedSettings, type SharedSettingsInput,
+} from './settings.js';
 export { createKafka, kafkaJsOptions } from './client.js';
 export { ensureTopics, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
 export { HEADER, header, type OutMessage, type InMessage, type Decoded, type DecodeReason } from './codec/message.js';
@@ -16,7 +24,7 @@ export { createProducer, sendCapped, partitionForKey, type TopicMessages } from 
 export { deadLetter, type DeadLetterInfo } from './dlq.js';
 export { StageError } from './errors.js';
 export { runStage, type StageSpec, type RunningStage, type StageStats, type Correlation, type TransactionalOptions } from './runStage.js';
-export { FairShedder, DEFAULT_SHED, shedOptionsFromEnv, type ShedOptions, type ShedVerdict } from './shed.js';
+export { FairShedder, DEFAULT_SHED, type ShedOptions, type ShedVerdict } from './shed.js';
 export { readCompacted, type ReadCompactedOptions } from './compacted.js';
 export { lagOf, startLagMonitor, DEFAULT_LAG_INTERVAL_MS, type LagMonitor, type LagMonitorOptions } from './lag.js';
 /** kafkajs types the services need (they never import kafkajs themselves). */

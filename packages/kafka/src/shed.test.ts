@@ -1,18 +1,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FairShedder, shedOptionsFromEnv, DEFAULT_SHED } from './shed.js';
+import { FairShedder, DEFAULT_SHED } from './shed.js';
+import { shedOptionsFromEnv } from './settings.js';
+
+/**
+ * A seeded pseudo-random generator (mulberry32, as bench/lib/rng.ts; copied: packages do not
+ * import the bench), so each simulation below is the same on every run. Numbers in [0, 1).
+ */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /**
  * A stage behind live cameras, on a virtual clock: cameras produce at `fps` onto partitions
  * (unequally shared), the stage round-robins the partitions taking up to `perFetch` waiting
  * messages from each (as a byte-capped fetch does), processing a frame costs `costMs`, a skip
- * almost nothing.
+ * almost nothing. The cameras' phases come from a generator seeded with `seed`.
  */
-function simulate(layout: string[][], o: { fps: number; costMs: number; seconds: number; shed: boolean }) {
+function simulate(layout: string[][], o: { fps: number; costMs: number; seconds: number; shed: boolean; seed: number }) {
+  const random = mulberry32(o.seed);
   const s = new FairShedder({ ...DEFAULT_SHED, afterLag: 200 });
   const queues = layout.map(() => [] as Array<{ cam: string; at: number }>);
   const next = new Map<string, number>();
-  for (const cams of layout) for (const c of cams) next.set(c, Math.random() * 100);
+  for (const cams of layout) for (const c of cams) next.set(c, random() * 100);
   const done: Record<string, number> = {};
   let now = 0, lastAge = 0;
   const arrive = () => {
@@ -39,16 +56,20 @@ function simulate(layout: string[][], o: { fps: number; costMs: number; seconds:
 }
 
 test('shedding gives cameras on unequally shared partitions equal frame rates, and keeps up', () => {
-  // 8 cameras × 10 fps = 80 fps against a stage that can do 25 fps.
+  // 8 cameras × 10 fps = 80 fps against a stage that can do 25 fps; three seeded camera phasings.
   const layout = [['a'], ['b', 'c'], ['d', 'e', 'f', 'g'], ['h']];
-  const without = simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: false });
-  const withShed = simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: true });
-  assert.ok(without.fairness < 0.5, `without shedding, shares follow the partitions: ${JSON.stringify(without.done)}`);
-  assert.ok(without.backlog > 5_000, `without shedding the backlog grows: ${without.backlog}`);
-  assert.ok(withShed.fairness > 0.8, `with shedding the shares are even: ${JSON.stringify(withShed.done)}`);
-  assert.ok(withShed.lastAge < 5_000, `with shedding the stage keeps up: last processed frame ${withShed.lastAge.toFixed(0)} ms old`);
-  const total = Object.values(withShed.done).reduce((a, b) => a + b, 0);
-  assert.ok(total > 300 * 25 * 0.6, `the stage stays busy: ${total} frames in 300 s at 25 fps capacity`);
+  for (const seed of [1, 2, 3]) {
+    const without = simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: false, seed });
+    const withShed = simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: true, seed });
+    // Seeded: the same simulation gives the same outcome every run.
+    assert.deepEqual(simulate(layout, { fps: 10, costMs: 40, seconds: 600, shed: true, seed }), withShed, `seed ${seed}: reproducible`);
+    assert.ok(without.fairness < 0.5, `seed ${seed}: without shedding, shares follow the partitions: ${JSON.stringify(without.done)}`);
+    assert.ok(without.backlog > 5_000, `seed ${seed}: without shedding the backlog grows: ${without.backlog}`);
+    assert.ok(withShed.fairness > 0.8, `seed ${seed}: with shedding the shares are even: ${JSON.stringify(withShed.done)}`);
+    assert.ok(withShed.lastAge < 5_000, `seed ${seed}: with shedding the stage keeps up: last processed frame ${withShed.lastAge.toFixed(0)} ms old`);
+    const total = Object.values(withShed.done).reduce((a, b) => a + b, 0);
+    assert.ok(total > 300 * 25 * 0.6, `seed ${seed}: the stage stays busy: ${total} frames in 300 s at 25 fps capacity`);
+  }
 });
 
 test('nothing is shed while the stage keeps up; offered load above capacity sheds before a backlog builds', () => {

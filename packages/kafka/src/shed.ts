@@ -33,7 +33,10 @@ export interface ShedOptions {
   headroom: number;
 }
 
-/** Defaults: shed once more than 256 frames wait; skip frames older than 15 s while behind. */
+/**
+ * Defaults: shed once more than 256 frames wait; skip frames older than 15 s while behind (the
+ * defaults of EMOSTREAM_SHED_AFTER_LAG and EMOSTREAM_MAX_FRAME_AGE_MS, see ./settings.ts).
+ */
 export const DEFAULT_SHED: ShedOptions = { afterLag: 256, maxAgeMs: 15_000, activeMs: 60_000, headroom: 0.25 };
 
 interface Cam { lastKept: number; lastProduced: number; gapMs: number; seenAt: number }
@@ -109,21 +112,4 @@ export class FairShedder {
     c.lastKept = Math.max(c.lastKept, producedAt);
     return undefined;
   }
-}
-
-/**
- * Shedding settings from the environment: EMOSTREAM_SHED_AFTER_LAG (messages; 0 turns shedding
- * off) and EMOSTREAM_MAX_FRAME_AGE_MS (0: no staleness bound). Undefined when turned off.
- */
-export function shedOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ShedOptions | undefined {
-  const num = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${name}=${raw} is not a whole number ≥ 0: unset it for the default (${fallback})`);
-    return v;
-  };
-  const afterLag = num('EMOSTREAM_SHED_AFTER_LAG', DEFAULT_SHED.afterLag);
-  if (afterLag === 0) return undefined;
-  return { ...DEFAULT_SHED, afterLag, maxAgeMs: num('EMOSTREAM_MAX_FRAME_AGE_MS', DEFAULT_SHED.maxAgeMs) };
 }

@@ -5,3 +5,4 @@ export * from './log.js';
 export * from './metrics.js';
 export * from './http.js';
 export * from './config.js';
+export * from './settings.js';

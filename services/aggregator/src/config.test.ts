@@ -26,6 +26,18 @@ test('the environment is read with a prefix, numbers parsed, unknown names rejec
   assert.equal(cfg.smoothingMs, 300);
   assert.equal(cfg.confirmHits, 2);
   assert.equal(cfg.minDwellMs, DEFAULT_AGGREGATOR_CONFIG.minDwellMs);
-  assert.throws(() => aggregatorConfigFromEnv({ AGGREGATOR_SMOOTHNESS: '1' }), /SMOOTHNESS/);
-  assert.throws(() => aggregatorConfigFromEnv({ AGGREGATOR_MIN_DWELL_MS: 'long' }), /minDwellMs/);
+  assert.throws(() => aggregatorConfigFromEnv({ AGGREGATOR_SMOOTHNESS: '1' }), /AGGREGATOR_SMOOTHNESS is not a setting; valid AGGREGATOR_\* names: AGGREGATOR_SMOOTHING_MS, /);
+  // Errors name the variable (what the operator sets) and the valid values.
+  assert.throws(() => aggregatorConfigFromEnv({ AGGREGATOR_MIN_DWELL_MS: 'long' }), { message: 'invalid aggregator settings: AGGREGATOR_MIN_DWELL_MS=long: not a number (a number ≥ 0)' });
+  assert.throws(() => aggregatorConfigFromEnv({ AGGREGATOR_MAX_MISS_MS: '3000', AGGREGATOR_PERSON_TTL_MS: '1000' }),
+    /AGGREGATOR_PERSON_TTL_MS \(1000\) must be >= AGGREGATOR_MAX_MISS_MS \(3000\)/);
+});
+
+test('serve aggregator: AGGREGATOR_TRANSACTIONAL_ID is one of the aggregator service settings, read with the others', () => {
+  // The documented AGGREGATOR_TRANSACTIONAL_ID once made `serve aggregator` exit at start
+  // (`invalid aggregator config: (root): Unrecognized key: "TRANSACTIONAL_ID"`).
+  const s = aggregatorConfigFromEnv({ AGGREGATOR_TRANSACTIONAL_ID: 'agg-0', AGGREGATOR_SMOOTHING_MS: '300' });
+  assert.equal(s.transactionalId, 'agg-0');
+  assert.equal(s.smoothingMs, 300);
+  assert.equal(aggregatorConfigFromEnv({}).transactionalId, undefined, 'unset: the service uses <group id>-tx');
 });

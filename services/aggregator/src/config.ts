@@ -1,6 +1,6 @@
 /** The aggregator's configuration: one strict zod schema, parsed once at start-up. */
 import { z } from 'zod';
-import { configFromEnv, parseConfig } from '@emostream/runtime';
+import { parseConfig, settingsFromEnv } from '@emostream/runtime';
 
 /**
  * Every knob of the aggregator. Unknown keys fail; every field has a default, a description and
@@ -63,10 +63,26 @@ export function parseAggregatorConfig(input: unknown = {}): AggregatorConfig {
   return parseConfig(AggregatorConfigSchema, 'aggregator', input);
 }
 
+/** The env prefix of the aggregator service's settings ({@link AggregatorServiceConfigSchema}). */
+export const AGGREGATOR_PREFIX = 'AGGREGATOR_';
+
 /**
- * Reads the configuration from environment variables with the prefix `AGGREGATOR_` (e.g.
- * `AGGREGATOR_SOME_FIELD_MS=300`): the one place the aggregator reads `process.env`. Unknown names fail.
+ * The aggregator service's settings (`AGGREGATOR_*`): the aggregator's configuration plus what
+ * the service needs besides it, its Kafka transactional id.
  */
-export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'AGGREGATOR_'): AggregatorConfig {
-  return parseAggregatorConfig(configFromEnv(env, prefix, Object.keys(AggregatorConfigSchema.shape)));
+export const AggregatorServiceConfigSchema = AggregatorConfigSchema.extend({
+  transactionalId: z.string().min(1).optional()
+    .describe('Kafka transactional id of this aggregator instance: unique per instance and stable across its restarts (several aggregators may share the group if each has its own); default: `<group id>-tx`'),
+});
+
+/** The parsed service settings. */
+export type AggregatorServiceConfig = z.output<typeof AggregatorServiceConfigSchema>;
+
+/**
+ * Reads the aggregator service's settings from `AGGREGATOR_*` variables (`AGGREGATOR_SMOOTHING_MS=300`,
+ * `AGGREGATOR_TRANSACTIONAL_ID=agg-0`): the one place the aggregator reads `process.env`. Unknown
+ * names and bad values fail naming the variable.
+ */
+export function aggregatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = AGGREGATOR_PREFIX): AggregatorServiceConfig {
+  return settingsFromEnv(AggregatorServiceConfigSchema, prefix, env, { what: 'aggregator' });
 }

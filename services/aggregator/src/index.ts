@@ -1,7 +1,7 @@
 /** @emostream/aggregator: faces over time → person tracks, smoothed emotions, timelines, events, the report. */
 export {
-  AggregatorConfigSchema, DEFAULT_AGGREGATOR_CONFIG, parseAggregatorConfig, aggregatorConfigFromEnv,
-  type AggregatorConfig, type AggregatorConfigInput,
+  AggregatorConfigSchema, AggregatorServiceConfigSchema, AGGREGATOR_PREFIX, DEFAULT_AGGREGATOR_CONFIG, parseAggregatorConfig, aggregatorConfigFromEnv,
+  type AggregatorConfig, type AggregatorConfigInput, type AggregatorServiceConfig,
 } from './config.js';
 export { solveAssignment } from './assignment.js';
 export {

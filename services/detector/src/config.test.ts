@@ -32,5 +32,9 @@ test('detectorConfigFromEnv reads DETECTOR_* names, numbers and booleans; unknow
   assert.equal(c.detector, 'haar');
   assert.equal(c.minFaceSizePx, 48);
   assert.equal(c.align, false);
-  assert.throws(() => detectorConfigFromEnv({ DETECTOR_BOGUS: '1' }), /BOGUS/);
+  assert.throws(() => detectorConfigFromEnv({ DETECTOR_BOGUS: '1' }), /DETECTOR_BOGUS is not a setting; valid DETECTOR_\* names: DETECTOR_DETECTOR, DETECTOR_MIN_SCORE, /);
+  // No guessing from the text: a boolean is true/false/1/0, a number is a number.
+  assert.throws(() => detectorConfigFromEnv({ DETECTOR_ALIGN: 'yes' }), { message: 'invalid detector settings: DETECTOR_ALIGN=yes: must be true, false, 1 or 0' });
+  assert.throws(() => detectorConfigFromEnv({ DETECTOR_MIN_SCORE: '1.5' }), { message: 'invalid detector settings: DETECTOR_MIN_SCORE=1.5: Too big: expected number to be <=1 (a number from 0 to 1)' });
+  assert.throws(() => detectorConfigFromEnv({ DETECTOR_DETECTOR: 'yolo' }), /DETECTOR_DETECTOR=yolo: .*\(one of blazeface, haar\)/);
 });

@@ -1,6 +1,6 @@
 /** The detector's configuration: one strict zod schema, parsed once at start-up. */
 import { z } from 'zod';
-import { configFromEnv, parseConfig } from '@emostream/runtime';
+import { parseConfig, settingsFromEnv } from '@emostream/runtime';
 
 /** The face detectors the service can run. */
 export const DETECTORS = ['blazeface', 'haar'] as const;
@@ -70,10 +70,13 @@ export function parseDetectorConfig(input: unknown = {}): DetectorConfig {
   return parseConfig(DetectorConfigSchema, 'detector', input);
 }
 
+/** The env prefix of the detector service's settings ({@link DetectorConfigSchema}). */
+export const DETECTOR_PREFIX = 'DETECTOR_';
+
 /**
- * Reads the configuration from environment variables with the prefix `DETECTOR_` (e.g.
- * `DETECTOR_SOME_FIELD_MS=300`): the one place the detector reads `process.env`. Unknown names fail.
+ * Reads the configuration from `DETECTOR_*` variables (`DETECTOR_MIN_FACE_SIZE_PX=48`): the one
+ * place the detector reads `process.env`. Unknown names and bad values fail naming the variable.
  */
-export function detectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = 'DETECTOR_'): DetectorConfig {
-  return parseDetectorConfig(configFromEnv(env, prefix, Object.keys(DetectorConfigSchema.shape)));
+export function detectorConfigFromEnv(env: NodeJS.ProcessEnv = process.env, prefix = DETECTOR_PREFIX): DetectorConfig {
+  return settingsFromEnv(DetectorConfigSchema, prefix, env, { what: 'detector' });
 }

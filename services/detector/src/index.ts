@@ -6,7 +6,7 @@ export { createBlazeFaceDetector, humanConfig, humanModelsDir, letterbox, fromLe
 export { createHaarDetector, loadOpenCv, type HaarOptions } from './haar.js';
 export {
   DETECTORS, DEFAULT_HAAR_CASCADE, DetectorConfigSchema, DEFAULT_DETECTOR_CONFIG,
-  parseDetectorConfig, detectorConfigFromEnv,
+  DETECTOR_PREFIX, parseDetectorConfig, detectorConfigFromEnv,
   type DetectorName, type DetectorConfig, type DetectorConfigInput,
 } from './config.js';
 export {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseSourceConfig, SourceConfigSchema } from './config.js';
+import { ConfigError, IngestSettingsSchema, ingestSettingsFromEnv, parseSourceConfig, SourceConfigSchema, SourceSettingsSchema } from './config.js';
 
 test('defaults fill every field but url', () => {
   const c = parseSourceConfig({ url: 'a.mp4' });
@@ -38,4 +38,40 @@ test('missing url and bad combinations say what to change; the url is redacted',
     assert.ok(!(e as Error).message.includes('topsecret'));
     return true;
   });
+});
+
+test('one set of ingest fields and defaults: the service\'s INGEST_* settings and every camera\'s source config', () => {
+  const s = ingestSettingsFromEnv({});
+  // The service's defaults: retry within 3 s, for ever (analyze passes its own --give-up-after).
+  assert.equal(s.backoffMaxMs, 3_000);
+  assert.equal(s.giveUpAfterMs, 0);
+  assert.equal(s.jpegQuality, 85);
+  const c = parseSourceConfig({ url: 'a.mp4' });
+  assert.equal(c.backoffMaxMs, 3_000);
+  assert.equal(c.giveUpAfterMs, 0);
+  for (const [k, field] of Object.entries(SourceSettingsSchema.shape)) {
+    assert.equal((SourceConfigSchema.shape as Record<string, unknown>)[k], field, `${k}: the same field schema in SourceConfigSchema`);
+    assert.equal((IngestSettingsSchema.shape as Record<string, unknown>)[k], field, `${k}: the same field schema in IngestSettingsSchema`);
+  }
+  assert.deepEqual(Object.keys(IngestSettingsSchema.shape).filter((k) => !(k in SourceConfigSchema.shape)), ['jpegQuality']);
+});
+
+test('ingestSettingsFromEnv: today\'s names (INGEST_FPS for fpsLimit), values by type, errors naming the variable', () => {
+  const s = ingestSettingsFromEnv({
+    INGEST_FPS: '2.5', INGEST_MAX_WIDTH: '320', INGEST_RTSP_TRANSPORT: 'udp', INGEST_REALTIME: 'true', INGEST_JPEG_QUALITY: '70',
+    INGEST_GIVE_UP_AFTER_MS: '60000', INGEST_KILL_GRACE_MS: '500',
+  });
+  assert.equal(s.fpsLimit, 2.5);
+  assert.equal(s.maxWidth, 320);
+  assert.equal(s.rtspTransport, 'udp');
+  assert.equal(s.realtime, true);
+  assert.equal(s.jpegQuality, 70);
+  assert.equal(s.giveUpAfterMs, 60_000);
+  assert.equal(s.killGraceMs, 500);
+  assert.throws(() => ingestSettingsFromEnv({ INGEST_FPS: 'ten' }), { message: 'invalid ingest settings: INGEST_FPS=ten: not a number (a number from 0.1 to 120)' });
+  assert.throws(() => ingestSettingsFromEnv({ INGEST_FPS: '0' }), { message: 'invalid ingest settings: INGEST_FPS=0: INGEST_FPS must be between 0.1 and 120 frames per second' });
+  assert.throws(() => ingestSettingsFromEnv({ INGEST_FPS_LIMIT: '5' }), /INGEST_FPS_LIMIT is not a setting; valid INGEST_\* names: INGEST_FPS, INGEST_MAX_WIDTH, /);
+  assert.throws(() => ingestSettingsFromEnv({ INGEST_REALTIME: 'yes' }), { message: 'invalid ingest settings: INGEST_REALTIME=yes: must be true, false, 1 or 0' });
+  assert.throws(() => ingestSettingsFromEnv({ INGEST_BACKOFF_INITIAL_MS: '5000' }),
+    { message: 'invalid ingest settings: INGEST_BACKOFF_MAX_MS: INGEST_BACKOFF_MAX_MS (3000) must be >= INGEST_BACKOFF_INITIAL_MS (5000); raise INGEST_BACKOFF_MAX_MS or lower INGEST_BACKOFF_INITIAL_MS' });
 });

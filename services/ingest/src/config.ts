@@ -1,6 +1,10 @@
-/** The ingest source config: one strict zod schema, parsed once at start-up. */
+/**
+ * The ingest settings: one set of fields with one set of defaults, read by the ingest service
+ * from `INGEST_*` ({@link IngestSettingsSchema}) and the base of every camera's source config
+ * ({@link SourceConfigSchema}, the same fields plus its camera id and URL).
+ */
 import { z } from 'zod';
-import { redactUrl } from '@emostream/runtime';
+import { redactUrl, settingsFromEnv } from '@emostream/runtime';
 
 const int = (name: string, min: number, max: number, unit: string) =>
   z.number({ error: `${name} must be a number of ${unit} between ${min} and ${max}` })
@@ -8,19 +12,20 @@ const int = (name: string, min: number, max: number, unit: string) =>
     .min(min, { error: `${name} must be between ${min} and ${max} ${unit}` })
     .max(max, { error: `${name} must be between ${min} and ${max} ${unit}` });
 
-/** Schema of one ingest source. Unknown keys are rejected; every number carries its unit in its name. */
-export const SourceConfigSchema = z.strictObject({
-  cameraId: z.string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'cameraId must be 1-64 characters of A-Z a-z 0-9 . _ -' })
-    .default('cam0')
-    .describe('Camera id put on every frame; Kafka key of the frames topic'),
-  url: z.string().min(1, { error: 'url must be a file path, file: URL, rtsp:// or rtsps:// URL' })
-    .describe('The source: a file path, a file: URL, or an rtsp:// / rtsps:// URL (credentials allowed, never logged). Required: it has no useful default'),
+/**
+ * The settings of a source besides its camera id and URL, each defined once. The defaults are
+ * the ingest service's: a camera that goes away is tried again within 3 s (`backoffMaxMs`) and for
+ * ever (`giveUpAfterMs` 0: the CameraStalled alert tells the operator; giving up would only stop
+ * this camera, never the others). `analyze` passes its own `--give-up-after` (60 s).
+ */
+export const SourceSettingsSchema = z.strictObject({
   fpsLimit: z.number({ error: 'fpsLimit must be a number of frames per second between 0.1 and 120' })
     .min(0.1, { error: 'fpsLimit must be between 0.1 and 120 frames per second' })
     .max(120, { error: 'fpsLimit must be between 0.1 and 120 frames per second' })
     // 10 fps is enough to follow facial expressions and within what the detector does on 2 cores.
     .default(10)
+    // INGEST_FPS, the name the deployments use (not INGEST_FPS_LIMIT).
+    .meta({ env: 'FPS' })
     .describe('Frames per second sent downstream at most (ffmpeg fps filter); lower than the source rate means frames are skipped'),
   maxWidth: int('maxWidth', 16, 7680, 'pixels').default(1280)
     .describe('Frames wider than this are scaled down, keeping the aspect ratio (dimensions rounded to even)'),
@@ -29,25 +34,60 @@ export const SourceConfigSchema = z.strictObject({
   rtspTransport: z.enum(['tcp', 'udp'], { error: 'rtspTransport must be "tcp" or "udp"' }).default('tcp')
     .describe('RTSP transport: tcp (default, survives lossy networks and NAT) or udp'),
   realtime: z.boolean({ error: 'realtime must be true or false' }).default(false)
-    .describe('Files only: read at the native frame rate (ffmpeg -re), to simulate a live camera'),
+    .describe('Files only: read at the native frame rate (ffmpeg -re), to simulate a live camera (demos, tests)'),
   stallTimeoutMs: int('stallTimeoutMs', 500, 600_000, 'ms').default(10_000)
     .describe('A running ffmpeg that delivers no frame for this long is killed and restarted (live) or fails (file)'),
   readTimeoutMs: int('readTimeoutMs', 100, 600_000, 'ms').default(5_000)
     .describe('RTSP socket read/connect timeout handed to ffmpeg (-timeout, in microseconds)'),
   backoffInitialMs: int('backoffInitialMs', 10, 60_000, 'ms').default(500)
     .describe('First delay before restarting a lost live source; doubles per failed attempt, with jitter'),
-  backoffMaxMs: int('backoffMaxMs', 10, 600_000, 'ms').default(30_000)
-    .describe('Cap of the restart delay'),
-  giveUpAfterMs: int('giveUpAfterMs', 0, 7 * 24 * 3_600_000, 'ms').default(300_000)
-    .describe('A live source that delivers no frame for this long (across restarts) fails with an error; 0 retries for ever'),
+  // 3 s: a camera that comes back is read again within ~3 s (plus its first keyframe), and a
+  // try against a closed port costs one ffmpeg start (~70 ms).
+  backoffMaxMs: int('backoffMaxMs', 10, 600_000, 'ms').default(3_000)
+    .describe('Cap of the restart delay: a camera that comes back is read again within seconds, whatever the length of its outage'),
+  giveUpAfterMs: int('giveUpAfterMs', 0, 7 * 24 * 3_600_000, 'ms').default(0)
+    .describe('A live source that delivers no frame for this long (across restarts) fails with an error, and the other cameras go on; 0 (the service\'s default) retries for ever. `analyze --give-up-after` sets it (60 s)'),
   killGraceMs: int('killGraceMs', 10, 60_000, 'ms').default(2_000)
     .describe('Time ffmpeg gets to exit after SIGTERM before SIGKILL (ffmpeg can ignore one SIGTERM while blocked in a read)'),
   queueMaxFrames: int('queueMaxFrames', 1, 10_000, 'frames').default(8)
     .describe('Frames waiting for the consumer at most; beyond that the oldest waiting frame is dropped and counted'),
-}).superRefine((c, ctx) => {
+});
+
+function checkBackoff(c: { backoffInitialMs: number; backoffMaxMs: number }, ctx: z.RefinementCtx): void {
   if (c.backoffMaxMs < c.backoffInitialMs) {
     ctx.addIssue({ code: 'custom', path: ['backoffMaxMs'], message: `backoffMaxMs (${c.backoffMaxMs}) must be >= backoffInitialMs (${c.backoffInitialMs}); raise backoffMaxMs or lower backoffInitialMs` });
   }
+}
+
+/** The env prefix of {@link IngestSettingsSchema}. */
+export const INGEST_PREFIX = 'INGEST_';
+
+/** The ingest service's settings (`INGEST_*`): every camera's source settings, plus the JPEG quality on the wire. */
+export const IngestSettingsSchema = SourceSettingsSchema.extend({
+  // 85: the wire codec's DEFAULT_JPEG_QUALITY (@emostream/kafka; test/settings.test.ts checks they agree).
+  jpegQuality: int('jpegQuality', 30, 100, 'percent').default(85)
+    .describe('JPEG quality of the frames sent to the frames topic (each frame is encoded once)'),
+}).superRefine(checkBackoff);
+
+/** Parsed ingest service settings. */
+export type IngestSettings = z.output<typeof IngestSettingsSchema>;
+
+/** The ingest service's settings from `INGEST_*` variables; a bad one fails naming it. */
+export function ingestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof IngestSettingsSchema>> = {}): IngestSettings {
+  return settingsFromEnv(IngestSettingsSchema, INGEST_PREFIX, env, { overrides, what: 'ingest' });
+}
+
+/** Schema of one ingest source: its camera id and URL, and {@link SourceSettingsSchema}'s fields. Unknown keys are rejected. */
+export const SourceConfigSchema = z.strictObject({
+  cameraId: z.string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'cameraId must be 1-64 characters of A-Z a-z 0-9 . _ -' })
+    .default('cam0')
+    .describe('Camera id put on every frame; Kafka key of the frames topic'),
+  url: z.string().min(1, { error: 'url must be a file path, file: URL, rtsp:// or rtsps:// URL' })
+    .describe('The source: a file path, a file: URL, or an rtsp:// / rtsps:// URL (credentials allowed, never logged). Required: it has no useful default'),
+  ...SourceSettingsSchema.shape,
+}).superRefine((c, ctx) => {
+  checkBackoff(c, ctx);
   if (c.realtime && /^rtsps?:/i.test(c.url)) {
     ctx.addIssue({ code: 'custom', path: ['realtime'], message: 'realtime applies to files only (a camera is already real time); remove realtime for rtsp sources' });
   }

@@ -1,5 +1,8 @@
 /** emostream ingest: sources (files, RTSP cameras) decoded by a supervised ffmpeg into frames. */
-export { SourceConfigSchema, parseSourceConfig, ConfigError, type SourceConfig, type SourceConfigInput } from './config.js';
+export {
+  SourceConfigSchema, SourceSettingsSchema, IngestSettingsSchema, INGEST_PREFIX, ingestSettingsFromEnv, parseSourceConfig, ConfigError,
+  type SourceConfig, type SourceConfigInput, type IngestSettings,
+} from './config.js';
 export {
   buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, PROTOCOL_WHITELIST, UnsupportedInputError,
   type FfmpegArgs, type FfmpegArgsOptions, type ClassifiedInput, type InputKind,

@@ -1,0 +1,58 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stageSettings } from './stageSettings.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-settings-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+};
+
+test('--set: section.key=value, the value converted by the field\'s type (as the env reader does)', () => {
+  assert.deepEqual(stageSettings({ set: ['detector.minScore=0.4', 'detector.align=false', 'detector.detector=haar', 'aggregator.smoothingMs=300'] }),
+    { detectorSettings: { minScore: 0.4, align: false, detector: 'haar' }, aggregatorSettings: { smoothingMs: 300 } });
+  assert.deepEqual(stageSettings({}), { detectorSettings: {}, aggregatorSettings: {} });
+  // A later --set wins.
+  assert.equal(stageSettings({ set: ['aggregator.smoothingMs=300', 'aggregator.smoothingMs=400'] }).aggregatorSettings.smoothingMs, 400);
+});
+
+test('--config FILE: JSON sections, --set over it', () => {
+  const cfg = file('ok.json', JSON.stringify({ detector: { minFaceSizePx: 48, maxFaces: 4 }, aggregator: { minDwellMs: 600 } }));
+  assert.deepEqual(stageSettings({ config: cfg, set: ['detector.maxFaces=2'] }),
+    { detectorSettings: { minFaceSizePx: 48, maxFaces: 2 }, aggregatorSettings: { minDwellMs: 600 } });
+  assert.deepEqual(stageSettings({ config: file('one.json', '{ "aggregator": { "cameraIdleMs": 0 } }') }), { detectorSettings: {}, aggregatorSettings: { cameraIdleMs: 0 } });
+});
+
+test('unknown sections and keys fail naming the file (or option) and the key, listing the valid ones', () => {
+  const badSection = file('section.json', '{ "detectr": {} }');
+  assert.throws(() => stageSettings({ config: badSection }), { message: `--config ${badSection}: unknown section "detectr"; valid: detector, aggregator` });
+  const badKey = file('key.json', '{ "aggregator": { "smoothing": 300 } }');
+  assert.throws(() => stageSettings({ config: badKey }), new RegExp(`^Error: --config ${badKey}: unknown key aggregator\\.smoothing; valid aggregator keys: smoothingMs, minDwellMs, `));
+  // The aggregator service's transactional id is not a setting of an analyze run.
+  assert.throws(() => stageSettings({ set: ['aggregator.transactionalId=x'] }), /^Error: --set aggregator\.transactionalId=x: unknown key aggregator\.transactionalId; valid aggregator keys: /);
+  assert.throws(() => stageSettings({ set: ['classifier.maxWaitMs=5'] }), { message: '--set classifier.maxWaitMs=5: unknown section "classifier"; valid: detector, aggregator' });
+  assert.throws(() => stageSettings({ set: ['minScore=0.4'] }), { message: '--set expects section.key=value (e.g. detector.minScore=0.4), got \'minScore=0.4\'' });
+  assert.throws(() => stageSettings({ config: file('bad.json', '{ detector: 1 }') }), /^Error: --config .*bad\.json: not JSON/);
+  assert.throws(() => stageSettings({ config: path.join(dir, 'missing.json') }), /^Error: --config .*missing\.json: cannot be read \(ENOENT\)$/);
+});
+
+test('bad values fail with one line naming the option and the valid range', () => {
+  assert.throws(() => stageSettings({ set: ['detector.minScore=high'] }), { message: '--set detector.minScore=high: not a number (a number from 0 to 1)' });
+  assert.throws(() => stageSettings({ set: ['detector.align=yes'] }), { message: '--set detector.align=yes: must be true, false, 1 or 0' });
+  assert.throws(() => stageSettings({ set: ['detector.minScore=2'] }),
+    { message: 'bad detector settings: --set detector.minScore=2: Too big: expected number to be <=1 (a number from 0 to 1)' });
+  const cfg = file('range.json', '{ "aggregator": { "confirmHits": 2.5 } }');
+  assert.throws(() => stageSettings({ config: cfg }),
+    { message: `bad aggregator settings: --config ${cfg} (aggregator.confirmHits): Invalid input: expected int, received number (a whole number > 0)` });
+  // A bad combination names the fields as the command line does.
+  assert.throws(() => stageSettings({ set: ['detector.minScore=0.2'] }),
+    /^Error: bad detector settings: detector\.candidateScore: detector\.candidateScore \(0\.3\) must be <= detector\.minScore \(0\.2\)/);
+  for (const o of [{ set: ['detector.minScore=2'] }, { set: ['aggregator.smoothingMs=-1'] }]) {
+    assert.throws(() => stageSettings(o), (e: Error) => !e.message.includes('\n'));
+  }
+});

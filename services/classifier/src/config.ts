@@ -1,0 +1,34 @@
+/** The classifier service's settings (`CLASSIFIER_*`): one strict zod schema, read by the one env reader. */
+import { z } from 'zod';
+import { settingsFromEnv } from '@emostream/runtime';
+
+/** The env prefix of {@link ClassifierSettingsSchema}. */
+export const CLASSIFIER_PREFIX = 'CLASSIFIER_';
+
+/**
+ * The classifier service's settings. The batching defaults are those of every way of running the
+ * pipeline (embedded and distributed: @emostream/pipeline's DEFAULT_CLASSIFY is taken from here):
+ * a frame waits at most 20 ms for its batch, and a batch holds at most 32 frames (faces of several
+ * cameras in the service).
+ */
+export const ClassifierSettingsSchema = z.strictObject({
+  model: z.string().min(1).optional()
+    .describe('Model directory (a version from `emostream train`; watched for new versions), or `human` for Human\'s emotion model; default: the shipped model'),
+  maxWaitMs: z.number().int().min(0).max(10_000).default(20)
+    .describe('Longest a frame waits for its batch to fill, ms'),
+  maxBatchFrames: z.number().int().min(1).max(1024).default(32)
+    .describe('Most frames per model call (each frame may carry several faces; a batch mixes cameras and partitions)'),
+  modelPollMs: z.number().int().min(0).max(3_600_000).default(10_000)
+    .describe('How often the model directory is checked for a new version, ms; 0 = never'),
+});
+
+/** Parsed classifier service settings. */
+export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
+
+/** The defaults (the shipped model, 20 ms, 32 frames, 10 s). */
+export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
+
+/** The classifier service's settings from `CLASSIFIER_*` variables; a bad one fails naming it. */
+export function classifierSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ClassifierSettings {
+  return settingsFromEnv(ClassifierSettingsSchema, CLASSIFIER_PREFIX, env, { what: 'classifier' });
+}
