@@ -9,10 +9,10 @@ import { Subject, takeUntil, takeWhile, lastValueFrom, tap, defaultIfEmpty } fro
 import type { EmotionEvent, Timelines } from '@emostream/contracts';
 import { createLogger, createMetrics, loadTf, redactUrl, redactText, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, frameSource, parseSourceConfig, probeSource } from '@emostream/ingest';
-import { createDetector, parseDetectorConfig, type DetectorConfigInput } from '@emostream/detector';
+import { parseDetectorConfig, type DetectorConfigInput } from '@emostream/detector';
 import { parseAggregatorConfig, renderReport, type AggregatorConfigInput } from '@emostream/aggregator';
 import { createEmbeddedPipeline } from './embedded.js';
-import { DEFAULT_CLASSIFY, openModel, valveFor } from './wiring.js';
+import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
 
 /** What an analyze run is asked to do. */
 export interface AnalyzeOptions {
@@ -97,7 +97,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   const metrics = createMetrics({ defaults: true });
   const rt = await loadTf(o.backend as BackendChoice);
   const model = await openModel(rt, { model: o.model, pollMs: kind === 'file' ? 0 : 5000, logger, metrics });
-  const detector = await createDetector(detectorConfig, { tf: rt });
+  const { detector, embedder, dispose: disposeDetector } = await openDetector(detectorConfig, rt);
   await fsp.mkdir(o.out, { recursive: true });
   const eventsFile = fs.createWriteStream(path.join(o.out, 'events.jsonl'));
   const stats = createIngestStats();
@@ -132,7 +132,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     takeWhile((f) => o.duration === undefined || f.mediaTimeMs < o.duration * 1000),
   );
   const pipeline = createEmbeddedPipeline({
-    cameraId: o.camera, detector, detectorConfig, model: model.current,
+    cameraId: o.camera, detector, embedder, detectorConfig, model: model.current,
     classify: DEFAULT_CLASSIFY, aggregator: aggregatorConfig, queueMaxFrames: srcConfig.queueMaxFrames,
     logger, metrics, backend: rt.provider, stats, valve,
     onPersonCrop: o.thumbnails ? (cam, person, crop, score) => {
@@ -162,7 +162,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     await new Promise<void>((r) => eventsFile.end(r));
     await server?.close();
     model.close();
-    await detector.dispose();
+    await disposeDetector();
   }
   const wallMs = Date.now() - t0;
   timelines ??= pipeline.aggregator.timelines();

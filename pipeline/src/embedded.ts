@@ -6,7 +6,7 @@ import { type Observable, of, tap } from 'rxjs';
 import type { Frame, FacesMessage, EmotionsMessage } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import { boundedQueue, dropCounter, type IngestStats, type Valve } from '@emostream/ingest';
-import { detectFaces, type FaceDetector, type DetectorConfig } from '@emostream/detector';
+import { detectFaces, type FaceDetector, type FaceEmbedder, type DetectorConfig } from '@emostream/detector';
 import { classifyFaces, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { createAggregatorStage, type AggregatorConfig, type AggregatorOutput, type AggregatorStage } from '@emostream/aggregator';
 
@@ -14,6 +14,8 @@ import { createAggregatorStage, type AggregatorConfig, type AggregatorOutput, ty
 export interface EmbeddedDeps {
   cameraId: string;
   detector: FaceDetector;
+  /** Appearance embeddings for re-identification (see `openDetector`); none without. */
+  embedder?: FaceEmbedder;
   detectorConfig: DetectorConfig;
   model: () => EmotionModel;
   classify: ClassifyConfig;
@@ -41,7 +43,7 @@ export interface EmbeddedPipeline {
 
 /** Builds the embedded pipeline. */
 export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
-  const detect = detectFaces({ detector: d.detector, logger: d.logger, metrics: d.metrics, config: d.detectorConfig });
+  const detect = detectFaces({ detector: d.detector, embedder: d.embedder, logger: d.logger, metrics: d.metrics, config: d.detectorConfig });
   // Face crops reach the aggregator on the classified faces themselves, and only when a caller
   // asked for person crops (face images are biometric data: nothing is kept otherwise).
   const aggregator = createAggregatorStage({

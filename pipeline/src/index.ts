@@ -3,7 +3,7 @@
  * operators chained (`analyze`). Distributed: each operator in its Kafka runner (`serve`).
  */
 export { createEmbeddedPipeline, embeddedPipeline, type EmbeddedDeps, type EmbeddedPipeline } from './embedded.js';
-export { DEFAULT_CLASSIFY, openModel, valveFor, type ModelSource } from './wiring.js';
+export { DEFAULT_CLASSIFY, openDetector, openModel, valveFor, type DetectorParts, type ModelSource } from './wiring.js';
 export { analyze, type AnalyzeOptions, type AnalyzeHooks, type AnalyzeProgress, type AnalyzeResult } from './analyze.js';
 export type { ServiceDeps } from './distributed/deps.js';
 export { startIngest, type IngestSource, type IngestSummary } from './distributed/ingest.js';

@@ -5,7 +5,6 @@
 import os from 'node:os';
 import { createLogger, createMetrics, loadTf, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
-import { createDetector } from '@emostream/detector';
 import { createKafka, ensureTopics, pipelineTopicSpecs, shedOptionsOf, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
 import { startDetector } from './distributed/detector.js';
@@ -14,7 +13,7 @@ import { startAggregator } from './distributed/aggregator.js';
 import type { ServiceDeps } from './distributed/deps.js';
 import { serviceSettingsFromEnv, sourceSettingsOf, type OwnSettings, type ServiceName } from './settings.js';
 import { ingestSources } from './sources.js';
-import { openModel } from './wiring.js';
+import { openDetector, openModel } from './wiring.js';
 
 export { SERVICES, type ServiceName } from './settings.js';
 
@@ -64,9 +63,9 @@ export async function runService(service: ServiceName, o: { source: string[]; on
     if (service === 'detector') {
       const rt = await loadTf(shared.backend as BackendChoice);
       const detectorConfig = settings.own as OwnSettings['detector'];
-      const detector = await createDetector(detectorConfig, { tf: rt });
-      cleanups.push(() => detector.dispose());
-      stage = await startDetector({ ...deps, detector, detectorConfig, shed: shedOptionsOf(shared) });
+      const parts = await openDetector(detectorConfig, rt);
+      cleanups.push(() => parts.dispose());
+      stage = await startDetector({ ...deps, detector: parts.detector, embedder: parts.embedder, detectorConfig, shed: shedOptionsOf(shared) });
     } else if (service === 'classifier') {
       const rt = await loadTf(shared.backend as BackendChoice);
       const c = settings.own as OwnSettings['classifier'];

@@ -1,10 +1,12 @@
 /**
  * The parts every way of running the pipeline builds the same way (analyze, serve, bench and the
- * tests): the emotion model handle, the backpressure valve of a source, the classifier's batching.
+ * tests): the emotion model handle, the face detector (and embedder), the backpressure valve of a
+ * source, the classifier's batching.
  */
 import type { Logger, PipelineMetrics, TfRuntime } from '@emostream/runtime';
 import { classifyInput, createValve, type Valve } from '@emostream/ingest';
 import { DEFAULT_CLASSIFIER_SETTINGS, loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
+import { createDetector, createFaceEmbedder, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 
 /**
  * The classifier's batching, embedded and distributed alike: a frame waits at most 20 ms for its
@@ -42,4 +44,18 @@ export async function openModel(rt: TfRuntime, o: { model?: string; pollMs: numb
  */
 export function valveFor(url: string): Valve | undefined {
   return classifyInput(url).kind === 'file' ? createValve() : undefined;
+}
+
+/** The face detector of a configuration and, when `embeddings` is on, the face embedder. */
+export interface DetectorParts {
+  detector: FaceDetector;
+  embedder?: FaceEmbedder;
+  dispose(): Promise<void>;
+}
+
+/** Loads the configured detector, and the embedder when the configuration asks for embeddings. */
+export async function openDetector(config: DetectorConfig, rt: TfRuntime): Promise<DetectorParts> {
+  const detector = await createDetector(config, { tf: rt });
+  const embedder = config.embeddings ? await createFaceEmbedder(rt) : undefined;
+  return { detector, embedder, dispose: async () => { embedder?.dispose(); await detector.dispose(); } };
 }

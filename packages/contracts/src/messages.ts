@@ -27,6 +27,11 @@ export const FrameRefSchema = z.object({
   capturedAtMs: z.number().nonnegative(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
+  /**
+   * Set by the detector on the first frame after a hard cut (the picture changed as a whole):
+   * the aggregator ends every track there and identifies the faces after it afresh.
+   */
+  sceneCut: z.boolean().optional(),
 });
 export type FrameRef = z.infer<typeof FrameRefSchema>;
 
@@ -44,6 +49,12 @@ export const FaceSchema = z.object({
   score: z.number().min(0).max(1),
   /** Eye centres in frame pixels, when the detector gives them. */
   eyes: z.object({ left: z.tuple([z.number(), z.number()]), right: z.tuple([z.number(), z.number()]) }).optional(),
+  /**
+   * The face's appearance embedding (see ./embedding.ts: a unit vector, int8, base64), when the
+   * detector computed one for this face. Biometric: it travels from the detector to the
+   * aggregator only, never into events, state, logs or files.
+   */
+  embedding: z.string().max(8192).optional(),
 });
 export type FaceBox = z.infer<typeof FaceSchema>;
 
@@ -89,6 +100,11 @@ export const EmotionEventSchema = z.object({
   confidence: z.number().min(0).max(1),
   probabilities,
   modelVersion: z.string(),
+  /**
+   * `person.appeared` only: the person was recognised as one who left this camera recently
+   * (by appearance), and keeps the `personId` (and timeline) they had.
+   */
+  returning: z.boolean().optional(),
 });
 export type EmotionEvent = z.infer<typeof EmotionEventSchema>;
 

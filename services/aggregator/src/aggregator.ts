@@ -1,18 +1,21 @@
 /** The aggregator's state machine: classified frames in, person events and timelines out. */
 import {
-  SCHEMA_VERSION, type ClassifiedFace, type EmotionEvent, type EmotionProbabilities, type EmotionsMessage,
+  SCHEMA_VERSION, unpackEmbedding, type ClassifiedFace, type EmotionEvent, type EmotionsMessage,
   type FrameRef, type Segment, type Timelines,
 } from '@emostream/contracts';
 import { silentLogger, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import { parseAggregatorConfig, type AggregatorConfig, type AggregatorConfigInput } from './config.js';
-import { updateDominant, type DominantEmotion } from './hysteresis.js';
-import { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js';
-import { addToTimeline, emptyTimeline, timelineSegments, type TimelineState } from './timeline.js';
+import { updateDominant } from './hysteresis.js';
+import { smoothProbabilities } from './smoothing.js';
+import { addToTimeline, emptyTimeline, timelineSegments } from './timeline.js';
 import { FaceTracker, type TrackerState, type TrackState } from './tracker.js';
+import { Gallery } from './gallery.js';
+import { personEvent, type PersonState } from './person.js';
 
 /**
- * Computes a small appearance vector for a face (e.g. block means of its crop), used by the
- * tracker to tell people apart when motion and overlap cannot. Return `undefined` when unknown.
+ * Computes an appearance vector for a face, used by the tracker to tell people apart when motion
+ * and overlap cannot, and to recognise a person who returns. Default: the face's embedding from
+ * the detector (`face.embedding`). Return `undefined` when unknown.
  */
 export type AppearanceDescriptor = (face: ClassifiedFace, frame: FrameRef) => readonly number[] | undefined;
 
@@ -22,7 +25,7 @@ export interface AggregatorDeps {
   config?: AggregatorConfigInput;
   logger?: Logger;
   metrics?: PipelineMetrics;
-  /** Optional appearance descriptor hook for the tracker. */
+  /** Appearance descriptor of a face (default: its embedding, when the detector made one). */
   appearance?: AppearanceDescriptor;
   /**
    * Called for each face of a frame that belongs to a confirmed person (after the frame's
@@ -32,19 +35,6 @@ export interface AggregatorDeps {
   onPersonFace?: (frame: FrameRef, faceIndex: number, personId: string, face: ClassifiedFace & { crop?: Uint8Array }) => void;
   /** Wall clock for the latency metric only (tracking never reads it); `Date.now` by default. */
   now?: () => number;
-}
-
-/** One person of one camera (JSON-serialisable). */
-interface PersonState {
-  personId?: string;
-  smoothed: SmoothedProbabilities;
-  dominant: DominantEmotion;
-  timeline: TimelineState;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  /** Capture time of the last frame the person was seen in: the `at` of `person.left`. */
-  lastSeenCapturedAtMs: number;
-  modelVersion: string;
 }
 
 /** A person whose track ended: kept for `timelines()`. */
@@ -79,7 +69,14 @@ export interface AggregatorStats {
   duplicates: number;
   faces: number;
   discontinuities: number;
+  /** Frames flagged as the first after a hard cut. */
+  sceneCuts: number;
+  /** Persons recognised as returning (same personId again). */
+  returning: number;
 }
+
+/** A person's whole timeline: before they left (when they returned), then now. */
+const segmentsOf = (p: PersonState): Segment[] => [...(p.priorSegments ?? []), ...timelineSegments(p.timeline)];
 
 const byPersonNumber = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1)) || a.localeCompare(b);
 
@@ -100,9 +97,11 @@ export class Aggregator {
   private readonly onPersonFace?: AggregatorDeps['onPersonFace'];
   private readonly now: () => number;
   private cams = new Map<string, { state: CameraState; tracker: FaceTracker }>();
+  /** Per camera, persons who left recently (memory only: never in a snapshot). */
+  private galleries = new Map<string, Gallery>();
   private modelVersion?: string;
   private maxCapturedAtMs?: number;
-  private counters: AggregatorStats = { frames: 0, duplicates: 0, faces: 0, discontinuities: 0 };
+  private counters: AggregatorStats = { frames: 0, duplicates: 0, faces: 0, discontinuities: 0, sceneCuts: 0, returning: 0 };
 
   constructor(deps: AggregatorDeps = {}) {
     this.config = parseAggregatorConfig(deps.config ?? {});
@@ -140,6 +139,12 @@ export class Aggregator {
       this.counters.discontinuities++;
       this.log.warn('media time went backwards: closing open persons', { camera: frame.cameraId, mediaTimeMs: frame.mediaTimeMs, lastMediaTimeMs: s.lastMediaTimeMs });
       events.push(...this.closeCamera(frame.cameraId));
+      this.gallery(frame.cameraId).clear();
+    } else if (frame.sceneCut) {
+      // A hard cut: nobody continues by position; the faces after it are identified afresh
+      // (a person seen before the cut gets their id back through the gallery).
+      this.counters.sceneCuts++;
+      events.push(...this.closeCamera(frame.cameraId));
     }
     s.lastSeq = frame.seq;
     s.lastCapturedAtMs = frame.capturedAtMs;
@@ -151,8 +156,17 @@ export class Aggregator {
     events.push(...this.endIdleCameras(frame));
 
     const t = frame.mediaTimeMs;
-    const descriptors = this.appearance ? msg.faces.map((f) => this.appearance!(f, frame)) : undefined;
-    const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors);
+    const descriptors = msg.faces.map((f) => (this.appearance ? this.appearance(f, frame) : f.embedding ? unpackEmbedding(f.embedding) : undefined));
+    const gallery = this.gallery(frame.cameraId);
+    const returning = new Set<number>();
+    const identify = (track: TrackState) => {
+      if (!track.descriptor) return undefined;
+      const present = new Set(cam.tracker.persons.map((p) => p.personId!));
+      const found = gallery.take(track.descriptor, t, present);
+      if (found) returning.add(track.key);
+      return found?.personId;
+    };
+    const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors, identify);
 
     for (const track of u.evicted) events.push(...this.finish(frame.cameraId, track));
     for (const track of u.dropped) delete s.persons[track.key];
@@ -174,7 +188,7 @@ export class Aggregator {
       addToTimeline(person.timeline, t, smoothed.probabilities, step.state, step.changed);
       s.persons[track.key] = person;
       if (step.changed && person.personId) {
-        events.push(this.event('emotion.changed', frame.cameraId, person, t, frame.capturedAtMs));
+        events.push(personEvent('emotion.changed', frame.cameraId, person, t, frame.capturedAtMs));
       }
     });
 
@@ -182,7 +196,16 @@ export class Aggregator {
       const person = s.persons[track.key];
       person.personId = track.personId;
       person.firstSeenMs = track.firstSeenMs;
-      events.push(this.event('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));
+      const before = returning.has(track.key) ? s.finished[track.personId!] : undefined;
+      if (before) {
+        // Their timeline goes on: the segments before they left, then the new ones.
+        this.counters.returning++;
+        person.returning = true;
+        person.priorSegments = before.segments;
+        person.firstSeenMs = before.firstSeenMs;
+        delete s.finished[track.personId!];
+      }
+      events.push(personEvent('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));
     }
 
     if (this.onPersonFace) {
@@ -211,7 +234,7 @@ export class Aggregator {
     for (const [cameraId, { state }] of [...this.cams].sort(([a], [b]) => a.localeCompare(b))) {
       const persons: Record<string, FinishedPerson> = { ...state.finished };
       for (const p of Object.values(state.persons)) {
-        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: timelineSegments(p.timeline) };
+        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p) };
       }
       const sorted: typeof persons = {};
       for (const id of Object.keys(persons).sort(byPersonNumber)) sorted[id] = structuredClone(persons[id]);
@@ -241,6 +264,15 @@ export class Aggregator {
     }
     this.modelVersion = snapshot.modelVersion;
     this.maxCapturedAtMs = snapshot.maxCapturedAtMs;
+  }
+
+  private gallery(cameraId: string): Gallery {
+    let g = this.galleries.get(cameraId);
+    if (!g) {
+      g = new Gallery({ minSimilarity: this.config.reidMinSimilarity, maxPersons: this.config.galleryMaxPersons, maxAgeMs: this.config.galleryMaxAgeMs });
+      this.galleries.set(cameraId, g);
+    }
+    return g;
   }
 
   private camera(cameraId: string) {
@@ -284,20 +316,11 @@ export class Aggregator {
     const person = s.persons[track.key];
     delete s.persons[track.key];
     if (!person?.personId) return [];
-    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: timelineSegments(person.timeline) };
+    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person) };
+    if (track.descriptor) this.gallery(cameraId).add({ personId: person.personId, descriptor: track.descriptor, leftAtMs: person.lastSeenMs });
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });
     // Dated when the person was last seen, which is where the timeline ends.
-    return [this.event('person.left', cameraId, person, person.lastSeenMs, person.lastSeenCapturedAtMs)];
-  }
-
-  private event(type: EmotionEvent['type'], cameraId: string, person: PersonState, mediaTimeMs: number, capturedAtMs: number): EmotionEvent {
-    const probabilities: EmotionProbabilities = { ...person.smoothed.probabilities };
-    const emotion = person.dominant.emotion;
-    return {
-      schemaVersion: SCHEMA_VERSION, type, cameraId, personId: person.personId!,
-      at: new Date(capturedAtMs).toISOString(), mediaTimeMs: Math.max(0, mediaTimeMs), emotion,
-      confidence: Math.min(1, Math.max(0, probabilities[emotion])), probabilities, modelVersion: person.modelVersion,
-    };
+    return [personEvent('person.left', cameraId, person, person.lastSeenMs, person.lastSeenCapturedAtMs)];
   }
 
   private observe(events: EmotionEvent[], frameCapturedAtMs?: number): void {

@@ -28,9 +28,15 @@ export const AggregatorConfigSchema = z.strictObject({
   confirmWindowFrames: z.number().int().positive().default(5)
     .describe('Frames (of its camera) within which a new track must collect confirmHits matches, else it is dropped'),
   appearanceWeight: z.number().nonnegative().default(0.5)
-    .describe('Weight of the appearance distance (1 - cosine similarity) in the matching cost, when a descriptor hook is given'),
-  minAppearanceSimilarity: z.number().min(-1).max(1).default(0.5)
-    .describe('Least cosine similarity between a track\'s and a face\'s appearance descriptors for them to match, when given'),
+    .describe('Weight of the appearance distance (1 - cosine similarity of face embeddings) in the matching cost, when both the track and the face have one'),
+  minAppearanceSimilarity: z.number().min(-1).max(1).default(0.35)
+    .describe('Least cosine similarity between a track\'s and a face\'s embeddings for them to match: a face that looks like someone else does not continue the track'),
+  reidMinSimilarity: z.number().min(-1).max(1).default(0.7)
+    .describe('Least cosine similarity between a new person\'s embedding and one who left this camera for the new one to get the old personId back (person.appeared with returning: true); 1 disables re-identification'),
+  galleryMaxAgeMs: z.number().nonnegative().default(600_000)
+    .describe('How long a person who left stays recognisable for re-identification, ms of media time'),
+  galleryMaxPersons: z.number().int().nonnegative().default(50)
+    .describe('Persons who left kept for re-identification per camera at most (the oldest are forgotten first)'),
   cameraIdleMs: z.number().nonnegative().default(60_000)
     .describe('End a camera (person.left for its open persons) when other cameras\' frames were captured this long after its last one, ms of capture time; 0 disables'),
 }).superRefine((c, ctx) => {

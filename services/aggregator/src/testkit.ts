@@ -1,5 +1,5 @@
 /** Builders of synthetic inputs for this package's tests (not part of the public API). */
-import { EMOTIONS, SCHEMA_VERSION, type Emotion, type EmotionProbabilities, type EmotionsMessage } from '@emostream/contracts';
+import { EMOTIONS, SCHEMA_VERSION, packEmbedding, type Emotion, type EmotionProbabilities, type EmotionsMessage } from '@emostream/contracts';
 
 /** A probability vector with `main` at `p` and the rest spread evenly. */
 export function probs(main: Emotion, p = 1): EmotionProbabilities {
@@ -9,19 +9,23 @@ export function probs(main: Emotion, p = 1): EmotionProbabilities {
 }
 
 /** One synthetic face: a square of width `w` centred on (cx, cy) showing `emotion` at probability `p`. */
-export interface SyntheticFace { cx: number; cy: number; w?: number; emotion: Emotion; p?: number }
+export interface SyntheticFace { cx: number; cy: number; w?: number; emotion: Emotion; p?: number; embedding?: string }
 
 /** One synthetic frame of the classifier's output. */
-export function emotionsMessage(cameraId: string, seq: number, mediaTimeMs: number, faces: SyntheticFace[], opts: { capturedAtMs?: number; modelVersion?: string } = {}): EmotionsMessage {
+export function emotionsMessage(cameraId: string, seq: number, mediaTimeMs: number, faces: SyntheticFace[], opts: { capturedAtMs?: number; modelVersion?: string; sceneCut?: boolean } = {}): EmotionsMessage {
   return {
     frame: {
       schemaVersion: SCHEMA_VERSION, cameraId, seq, mediaTimeMs,
       capturedAtMs: opts.capturedAtMs ?? 1_700_000_000_000 + mediaTimeMs,
       width: 1280, height: 720,
+      ...(opts.sceneCut ? { sceneCut: true } : {}),
     },
     faces: faces.map((f) => {
       const w = f.w ?? 80;
-      return { box: { x: f.cx - w / 2, y: f.cy - w / 2, width: w, height: w }, score: 0.9, probabilities: probs(f.emotion, f.p ?? 0.9) };
+      return {
+        box: { x: f.cx - w / 2, y: f.cy - w / 2, width: w, height: w }, score: 0.9, probabilities: probs(f.emotion, f.p ?? 0.9),
+        ...(f.embedding ? { embedding: f.embedding } : {}),
+      };
     }),
     modelVersion: opts.modelVersion ?? 'test-1',
   };
@@ -51,4 +55,11 @@ export function syntheticScene(opts: {
     out.push(emotionsMessage(opts.cameraId ?? 'cam1', seq, t, faces, { modelVersion: opts.modelVersion }));
   }
   return out;
+}
+
+/** A synthetic appearance: person `n`'s embedding (a fixed random direction), packed as a face carries it. */
+export function identity(n: number, noise = 0, seed = 1): string {
+  let a = n * 7919 + 17, b = seed * 104729 + 3;
+  const rnd = (s: number) => { const x = Math.sin(s) * 43758.5453; return x - Math.floor(x) - 0.5; };
+  return packEmbedding(Array.from({ length: 64 }, (_, i) => rnd(a + i * 31) + noise * rnd(b + i * 53)));
 }

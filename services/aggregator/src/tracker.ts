@@ -148,9 +148,11 @@ export class FaceTracker {
 
   /**
    * Processes one frame. `descriptors`, when given, holds one appearance vector (or undefined)
-   * per box. Media time must not go backwards (the caller resets the tracker on a discontinuity).
+   * per box. `identify`, when given, is asked for the person id of a track being confirmed (a
+   * person who returns); otherwise, or when it answers undefined, the next number is taken.
+   * Media time must not go backwards (the caller resets the tracker on a discontinuity).
    */
-  update(timeMs: number, boxes: readonly Box[], descriptors?: readonly (readonly number[] | undefined)[]): TrackerUpdate {
+  update(timeMs: number, boxes: readonly Box[], descriptors?: readonly (readonly number[] | undefined)[], identify?: (t: TrackState) => string | undefined): TrackerUpdate {
     const s = this.state;
     if (s.lastTimeMs !== undefined && timeMs < s.lastTimeMs) {
       throw new Error(`tracker: media time went backwards (${timeMs} < ${s.lastTimeMs})`);
@@ -192,7 +194,7 @@ export class FaceTracker {
       if (t.status === 'tentative') {
         if (t.hits >= this.cfg.confirmHits) {
           t.status = 'confirmed';
-          t.personId = `p${s.nextPerson++}`;
+          t.personId = identify?.(t) ?? `p${s.nextPerson++}`;
           out.confirmed.push(t);
         } else if (t.ageFrames >= this.cfg.confirmWindowFrames) {
           out.dropped.push(t);
@@ -213,9 +215,15 @@ export class FaceTracker {
     return persons;
   }
 
-  /** A deep copy of the state, for {@link FaceTracker}'s constructor after a restart. */
-  snapshot(): TrackerState {
-    return structuredClone(this.state);
+  /**
+   * A deep copy of the state, for {@link FaceTracker}'s constructor after a restart. Without
+   * the appearance descriptors unless `withDescriptors`: a snapshot may be stored, descriptors
+   * are biometric data (a restored track gets a new one from its next embedded face).
+   */
+  snapshot(withDescriptors = false): TrackerState {
+    const copy = structuredClone(this.state);
+    if (!withDescriptors) for (const t of copy.tracks) delete t.descriptor;
+    return copy;
   }
 
   private observe(t: TrackState, box: Box, timeMs: number, descriptor?: readonly number[]): void {

@@ -43,7 +43,12 @@ export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], 
     faces: m.faces.map((f) => {
       const p = toProbabilities(probs.subarray(k * EMOTIONS.length, (k + 1) * EMOTIONS.length));
       k++;
-      return { box: f.box, score: f.score, ...(f.eyes ? { eyes: f.eyes } : {}), probabilities: p, ...(opts.keepCrops ? { crop: f.crop } : {}) };
+      return {
+        box: f.box, score: f.score, ...(f.eyes ? { eyes: f.eyes } : {}), probabilities: p,
+        // The appearance embedding goes on to the aggregator (re-identification), and no further.
+        ...(f.embedding ? { embedding: f.embedding } : {}),
+        ...(opts.keepCrops ? { crop: f.crop } : {}),
+      };
     }),
   }));
 }

@@ -1,11 +1,14 @@
 /** The detector stage: frames in, one faces message per frame out (crops ready for the classifier). */
 import { concatMap, defer, EMPTY, catchError, type OperatorFunction } from 'rxjs';
-import type { FaceCrop, FacesMessage, Frame, FrameRef } from '@emostream/contracts';
+import { packEmbedding, type FaceCrop, type FacesMessage, type Frame, type FrameRef } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
 import { cropFace, filterFaces } from './crop.js';
 import { frameToRgb } from './decode.js';
 import type { FaceDetector } from './faceDetector.js';
+import type { FaceEmbedder } from './embedder.js';
+import { SceneCutDetector } from './sceneCut.js';
+import { EmbeddingPolicy } from './embedPolicy.js';
 
 /** What {@link detectFaces} needs. */
 export interface DetectFacesDeps {
@@ -15,6 +18,11 @@ export interface DetectFacesDeps {
   config: DetectorConfig;
   /** Seconds from a monotonic clock; `performance.now()` by default (only for `detectSeconds`). */
   now?: () => number;
+  /**
+   * Appearance embeddings for re-identification (`config.embeddings`): which faces get one is
+   * the {@link EmbeddingPolicy}'s choice (`embedEveryFrames`, `embedMinFacePx`).
+   */
+  embedder?: FaceEmbedder;
 }
 
 /**
@@ -35,9 +43,15 @@ export function detectFaces(deps: DetectFacesDeps): OperatorFunction<Frame, Face
   const cropOpts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg };
   const filterOpts = { minScore: config.minScore, minFaceSizePx: config.minFaceSizePx, maxFaces: config.maxFaces };
 
+  // Hard cuts (the frame's `sceneCut` flag), per camera over its frames in order.
+  const cuts = config.sceneCuts ? new SceneCutDetector({ minChange: config.sceneCutMinChange, ratio: config.sceneCutRatio }) : undefined;
+  const embedder = config.embeddings ? deps.embedder : undefined;
+  const policy = embedder ? new EmbeddingPolicy({ everyFrames: config.embedEveryFrames, minFacePx: config.embedMinFacePx }) : undefined;
+
   const processFrame = async (frame: Frame): Promise<FacesMessage> => {
     const { pixels: _pixels, ...ref } = frame;
     const image = await frameToRgb(frame);
+    const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
     const boxes = await detector.detect(image.data, image.width, image.height);
     metrics?.detectSeconds.observe({ detector: detector.name }, now() - t0);
@@ -46,7 +60,15 @@ export function detectFaces(deps: DetectFacesDeps): OperatorFunction<Frame, Face
     const faces: FaceCrop[] = [];
     for (const face of kept) faces.push(await cropFace(image.data, image.width, image.height, face, cropOpts));
     if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
-    return { frame: ref satisfies FrameRef, faces };
+    if (policy) await embedFaces(frame.cameraId, image, faces, sceneCut);
+    return { frame: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, faces };
+  };
+
+  const embedFaces = async (cameraId: string, image: { data: Uint8Array; width: number; height: number }, faces: FaceCrop[], sceneCut: boolean) => {
+    const wanted = policy!.select(cameraId, faces, sceneCut);
+    if (wanted.length === 0) return;
+    const vectors = await embedder!.embed(image.data, image.width, image.height, wanted.map((f) => f.box));
+    wanted.forEach((f, i) => { f.embedding = packEmbedding(vectors[i]); });
   };
 
   return concatMap((frame: Frame) => defer(() => processFrame(frame)).pipe(

@@ -14,3 +14,6 @@ export {
   type SkipReason, type FilterOptions, type FilterResult, type SquareRegion, type CropOptions,
 } from './crop.js';
 export { frameToRgb, type RgbImage } from './decode.js';
+export { createFaceEmbedder, type FaceEmbedder } from './embedder.js';
+export { EmbeddingPolicy, iouOf, type EmbeddingPolicyOptions } from './embedPolicy.js';
+export { SceneCutDetector, frameGrid, gridChange, type SceneCutOptions } from './sceneCut.js';

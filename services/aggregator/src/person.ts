@@ -1,0 +1,34 @@
+/** One person of one camera as the aggregator keeps them, and the events that describe them. */
+import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type Segment } from '@emostream/contracts';
+import type { DominantEmotion } from './hysteresis.js';
+import type { SmoothedProbabilities } from './smoothing.js';
+import type { TimelineState } from './timeline.js';
+
+/** One person of one camera (JSON-serialisable). */
+export interface PersonState {
+  personId?: string;
+  smoothed: SmoothedProbabilities;
+  dominant: DominantEmotion;
+  timeline: TimelineState;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** Capture time of the last frame the person was seen in: the `at` of `person.left`. */
+  lastSeenCapturedAtMs: number;
+  modelVersion: string;
+  /** A returning person's timeline before they left (their new segments follow it). */
+  priorSegments?: Segment[];
+  /** Recognised as a person who left this camera before. */
+  returning?: boolean;
+}
+
+/** The event of `type` about a person, dated at a frame (media and capture time). */
+export function personEvent(type: EmotionEvent['type'], cameraId: string, person: PersonState, mediaTimeMs: number, capturedAtMs: number): EmotionEvent {
+  const probabilities: EmotionProbabilities = { ...person.smoothed.probabilities };
+  const emotion = person.dominant.emotion;
+  return {
+    schemaVersion: SCHEMA_VERSION, type, cameraId, personId: person.personId!,
+    at: new Date(capturedAtMs).toISOString(), mediaTimeMs: Math.max(0, mediaTimeMs), emotion,
+    confidence: Math.min(1, Math.max(0, probabilities[emotion])), probabilities, modelVersion: person.modelVersion,
+    ...(type === 'person.appeared' && person.returning ? { returning: true } : {}),
+  };
+}
