@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { EmotionEvent } from '@emostream/contracts';
+import { DETECTORS } from '@emostream/detector';
 import { analyze, type AnalyzeOptions, type AnalyzeProgress } from '@emostream/pipeline';
 import { ProgressReporter } from './progress.js';
 import { intOption, numberOption } from './options.js';
@@ -58,7 +59,7 @@ export function registerAnalyze(program: Command): void {
         }
         opts.detector = detectorSettings.detector;
       }
-      if (!['blazeface', 'haar'].includes(opts.detector)) throw new Error(`--detector must be blazeface or haar, got '${opts.detector}'`);
+      if (!(DETECTORS as readonly string[]).includes(opts.detector)) throw new Error(`--detector must be one of ${DETECTORS.join(', ')}, got '${opts.detector}'`);
       Object.assign(opts, { detectorSettings, aggregatorSettings });
       const progress = new ProgressReporter(process.stderr, opts.progress);
       let last: AnalyzeProgress = { frames: 0, faces: 0, persons: 0, drops: 0, reconnects: 0, mediaTimeMs: 0 };

@@ -31,11 +31,6 @@ export function normaliseLabel(name: string, extra: Record<string, string> = {})
   return SYNONYMS[key];
 }
 
-/** Index of an emotion in the softmax output. */
-export function emotionIndex(e: Emotion): number {
-  return EMOTIONS.indexOf(e);
-}
-
 /** Turns a softmax vector (length 7, in EMOTIONS order) into a labelled record. */
 export function toProbabilities(values: ArrayLike<number>): EmotionProbabilities {
   if (values.length !== EMOTIONS.length) {

@@ -1,7 +1,7 @@
 /** The pipeline's topics with their partition counts and settings; created when missing. */
 import type { Admin, Kafka } from 'kafkajs';
 import { deadLetterTopic, topicNames, type TopicKey } from '@emostream/contracts';
-import type { Logger } from '@emostream/runtime';
+import { backoffDelayMs, type Logger } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
 
 /** One topic to create when missing. */
@@ -90,7 +90,7 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Lo
         const retriable = (err.type !== undefined && RETRIABLE_TOPIC_ERRORS.has(err.type)) || err.retriable === true;
         if (!retriable || Date.now() - t0 > timeoutMs) throw e;
         logger?.warn('topics not ready yet; retrying', { error: err.message, attempt });
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+        await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, { backoffInitialMs: 250, backoffMaxMs: 5_000 })));
       }
     }
   } finally {

@@ -6,3 +6,4 @@ export * from './metrics.js';
 export * from './http.js';
 export * from './config.js';
 export * from './settings.js';
+export { backoffDelayMs, backoffSchedule, type BackoffPolicy } from './backoff.js';

@@ -7,8 +7,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { SCHEMA_VERSION, type Frame } from '@emostream/contracts';
-import { redactText, redactUrl, urlSecrets, type Logger, type PipelineMetrics } from '@emostream/runtime';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs, redactText, redactUrl, urlSecrets, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import { parseSourceConfig, type SourceConfig, type SourceConfigInput } from './config.js';
 import { buildFfmpegArgs, classifyInput, outputFps, outputSize, type FfmpegArgs } from './ffmpegArgs.js';
 import { probeSource, SourceProbeError, type ProbeFn, type ProbeResult } from './probe.js';

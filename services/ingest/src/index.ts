@@ -8,7 +8,7 @@ export {
   type FfmpegArgs, type FfmpegArgsOptions, type ClassifiedInput, type InputKind,
 } from './ffmpegArgs.js';
 export { probeSource, parseRate, SourceProbeError, type ProbeResult, type ProbeOptions, type ProbeFn } from './probe.js';
-export { backoffDelayMs, backoffSchedule, type BackoffPolicy } from './backoff.js';
+export { backoffDelayMs, backoffSchedule, type BackoffPolicy } from '@emostream/runtime';
 export { FrameSplitter } from './frameSplitter.js';
 export {
   spawnFfmpeg, runFfmpeg, stopFfmpeg, StallError,

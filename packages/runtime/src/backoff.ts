@@ -1,6 +1,9 @@
-/** The restart pacing of a lost live source: capped exponential backoff with equal jitter. */
+/**
+ * The one backoff of the project: capped exponential backoff with equal jitter (a lost camera's
+ * restarts in ingest, topic creation's retries in @emostream/kafka).
+ */
 
-/** Backoff parameters (from the source config). */
+/** Backoff parameters (a camera's from its source config). */
 export interface BackoffPolicy {
   backoffInitialMs: number;
   backoffMaxMs: number;
