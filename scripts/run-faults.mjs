@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { printSkips } from './skip-reporter.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -20,9 +21,15 @@ const resultsFile = path.join(os.tmpdir(), `emostream-faults-${process.pid}.json
 fs.writeFileSync(resultsFile, '');
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
 const t0 = Date.now();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  cwd: root, stdio: 'inherit', env: { ...process.env, EMOSTREAM_FAULTS: '1', FAULTS_RESULTS_FILE: resultsFile },
-});
+const skipsFile = path.join(os.tmpdir(), `emostream-faults-skips-${process.pid}.jsonl`);
+const r = spawnSync(process.execPath, [
+  '--import', 'tsx', '--test', '--test-concurrency=1',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${path.join(root, 'scripts/skip-reporter.mjs')}`, `--test-reporter-destination=${skipsFile}`,
+  ...files,
+], { cwd: root, stdio: 'inherit', env: { ...process.env, EMOSTREAM_FAULTS: '1', FAULTS_RESULTS_FILE: resultsFile } });
+printSkips(skipsFile, root);
+fs.rmSync(skipsFile, { force: true });
 const seconds = Math.round((Date.now() - t0) / 1000);
 
 if (!process.env.KAFKA_BROKERS && process.env.FAULTS_KEEP_BROKER !== '1') {

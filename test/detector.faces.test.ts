@@ -2,7 +2,7 @@
  * Integration: the real BlazeFace (Human on tfjs-node) and the real Haar cascade (opencv.js) on
  * the sample photos and video frames decoded by a real ffmpeg, through the detectFaces stage.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,11 +16,15 @@ import {
   createDetector, DEFAULT_HAAR_CASCADE, detectFaces, filterFaces, parseDetectorConfig,
   type DetectorConfig, type FaceDetector,
 } from '@emostream/detector';
+import { filesMissing, requireResource } from './helpers/resources.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MEDIA = path.resolve(root, '../shared/data/media');
-const skipMedia = existsSync(path.join(MEDIA, 'couple.jpg')) ? false : `sample media absent: ${MEDIA}`;
-const skipHaar = skipMedia || (existsSync(DEFAULT_HAAR_CASCADE) ? false : `Haar cascade absent (apt-get install -y opencv-data): ${DEFAULT_HAAR_CASCADE}`);
+const mediaMissing = filesMissing(...['couple.jpg', 'two_people.jpg', 'justin.jpg', 'woman2.mp4'].map((f) => path.join(MEDIA, f)));
+const haarMissing = existsSync(DEFAULT_HAAR_CASCADE) ? undefined : `${DEFAULT_HAAR_CASCADE} not found (apt-get install -y opencv-data; bash scripts/install.sh installs it)`;
+/** What a detector's tests need: the sample media, and the cascade for Haar. Skipped without, failed under CI. */
+const resources = (t: TestContext, kind: 'blazeface' | 'haar') =>
+  requireResource(t, 'sample media', mediaMissing) && (kind !== 'haar' || requireResource(t, 'Haar cascade', haarMissing));
 
 interface Rgb { data: Buffer; width: number; height: number }
 
@@ -77,18 +81,21 @@ function checkPlacement(name: string, faces: FaceBox[]): void {
 const msPerFrame: Record<string, string> = {};
 
 for (const kind of ['blazeface', 'haar'] as const) {
-  describe(`${kind} on real images`, { skip: kind === 'haar' ? skipHaar : skipMedia }, () => {
+  describe(`${kind} on real images`, () => {
     const config = parseDetectorConfig({ detector: kind });
     let detector: FaceDetector;
-    before(async () => { detector = await createDetector(config); });
+    // Without its resources each test below skips (or fails under CI) naming them.
+    before(async () => { if (!mediaMissing && !(kind === 'haar' && haarMissing)) detector = await createDetector(config); });
     after(async () => { await detector?.dispose(); });
 
-    test('finds 2, 2 and 1 faces on couple, two_people and justin, each box on its face, no false faces', async () => {
+    test('finds 2, 2 and 1 faces on couple, two_people and justin, each box on its face, no false faces', async (t) => {
+      if (!resources(t, kind)) return;
       for (const name of Object.keys(FACES)) checkPlacement(name, await kept(detector, config, await photo(name)));
     });
 
     if (kind === 'blazeface') {
-      test('gives both eyes inside each box, image-left eye first, near the hand-read eye midpoint', async () => {
+      test('gives both eyes inside each box, image-left eye first, near the hand-read eye midpoint', async (t) => {
+        if (!resources(t, kind)) return;
         for (const name of Object.keys(FACES)) {
           for (const f of await kept(detector, config, await photo(name))) {
             assert.ok(f.eyes, 'eyes present');
@@ -103,7 +110,8 @@ for (const kind of ['blazeface', 'haar'] as const) {
       });
     }
 
-    test('one face in each frame of woman2.mp4 (2 fps), equalised 2304-byte crops from the stage', async () => {
+    test('one face in each frame of woman2.mp4 (2 fps), equalised 2304-byte crops from the stage', async (t) => {
+      if (!resources(t, kind)) return;
       const [w, h] = videoSize('woman2.mp4');
       const frames = videoFrames('woman2.mp4', 'fps=2', w, h);
       assert.ok(frames.length >= 20, `${frames.length} frames`);
@@ -131,7 +139,8 @@ for (const kind of ['blazeface', 'haar'] as const) {
       }
     });
 
-    test('per-frame detection time at 720p and 360p (printed, informative)', async () => {
+    test('per-frame detection time at 720p and 360p (printed, informative)', async (t) => {
+      if (!resources(t, kind)) return;
       for (const [label, vf, w, h] of [['720p', 'fps=2,scale=1280:720', 1280, 720], ['360p', 'fps=2,scale=640:360', 640, 360]] as const) {
         const frames = videoFrames('woman2.mp4', vf, w, h).slice(0, 15);
         await detector.detect(frames[0].data, w, h); // warm-up
@@ -150,7 +159,8 @@ for (const kind of ['blazeface', 'haar'] as const) {
       }
     });
 
-    test('a corrupt JPEG frame is counted and skipped while the next frame is still processed', async () => {
+    test('a corrupt JPEG frame is counted and skipped while the next frame is still processed', async (t) => {
+      if (!resources(t, kind)) return;
       const img = await photo('justin.jpg');
       const jpeg = await sharp(path.join(MEDIA, 'justin.jpg')).toBuffer();
       const metrics = createMetrics();
@@ -166,7 +176,8 @@ for (const kind of ['blazeface', 'haar'] as const) {
   });
 }
 
-test('BlazeFace disposes every tensor: tf.memory().numTensors is flat over 20 frames', { skip: skipMedia }, async () => {
+test('BlazeFace disposes every tensor: tf.memory().numTensors is flat over 20 frames', async (t) => {
+  if (!resources(t, 'blazeface')) return;
   const { tf } = await loadTf();
   const config = parseDetectorConfig({});
   const detector = await createDetector(config);

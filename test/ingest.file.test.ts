@@ -1,8 +1,8 @@
 /** Integration: real ffmpeg decoding the sample clip, a truncated copy, and bad inputs. */
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync, ftruncateSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync, ftruncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +10,13 @@ import { firstValueFrom, lastValueFrom, take, timer, toArray, map } from 'rxjs';
 import type { Frame } from '@emostream/contracts';
 import { createLogger, createMetrics } from '@emostream/runtime';
 import { boundedQueue, createIngestStats, createValve, dropCounter, frameSource, IngestError, probeSource } from '@emostream/ingest';
+import { framesAt } from './helpers/media.js';
+import { filesMissing, requireResource } from './helpers/resources.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLIP = path.resolve(root, '../shared/data/media/short_hamilton_clip.mp4');
-const skip = existsSync(CLIP) ? false : `sample media absent: ${CLIP}`;
+/** The sample clip: skipped without it, failed under CI (test/helpers/resources.ts). */
+const media = (t: TestContext) => requireResource(t, 'sample media', filesMissing(CLIP));
 let tmp = '';
 
 before(() => { tmp = mkdtempSync(path.join(os.tmpdir(), 'ingest-file-')); });
@@ -34,12 +37,13 @@ function childFfmpegs(): number[] {
   }
 }
 
-test('sample clip at 5 fps: ~50 frames, monotonic seq and mediaTimeMs, scaled', { skip, timeout: 30_000 }, async () => {
+test('sample clip at 5 fps: every frame ffmpeg makes of it, monotonic seq and mediaTimeMs, scaled', { timeout: 30_000 }, async (t) => {
+  if (!media(t)) return;
   const { logger } = capture();
   const stats = createIngestStats();
   const frames = await lastValueFrom(frameSource({ cameraId: 'clip', url: CLIP, fpsLimit: 5, maxWidth: 320, maxHeight: 320 }, { logger, stats }).pipe(toArray()));
-  // 10 s at 5 fps; the video track is 9.18 s, the fps filter rounds the end.
-  assert.ok(frames.length >= 46 && frames.length <= 51, `got ${frames.length} frames`);
+  // The video track ends at 10.03 s of media time: 50 frames at 5 fps, as a separate ffmpeg run counts them.
+  assert.equal(frames.length, framesAt(CLIP, 5));
   frames.forEach((f, i) => {
     assert.equal(f.seq, i);
     assert.equal(f.mediaTimeMs, i * 200);
@@ -55,7 +59,8 @@ test('sample clip at 5 fps: ~50 frames, monotonic seq and mediaTimeMs, scaled', 
   assert.deepEqual(childFfmpegs(), []);
 });
 
-test('probe of the sample clip', { skip }, async () => {
+test('probe of the sample clip', async (t) => {
+  if (!media(t)) return;
   const p = await probeSource(CLIP);
   assert.equal(p.width, 640);
   assert.equal(p.height, 360);
@@ -63,7 +68,8 @@ test('probe of the sample clip', { skip }, async () => {
   assert.ok(p.durationMs! > 9000 && p.durationMs! < 10_100);
 });
 
-test('truncated mp4: the frames before the cut, a warning, then completion', { skip, timeout: 30_000 }, async () => {
+test('truncated mp4: the frames before the cut, a warning, then completion', { timeout: 30_000 }, async (t) => {
+  if (!media(t)) return;
   // The sample keeps its index (moov) at the end, so a plain cut leaves nothing decodable: move
   // it to the front first, as a recording interrupted mid-write with faststart would look.
   const full = path.join(tmp, 'faststart.mp4');
@@ -96,7 +102,8 @@ test('a missing path: clear error naming it', async () => {
   await assert.rejects(lastValueFrom(frameSource({ url: path.join(tmp, 'nope.mp4') }, { logger })), /video file not found: .*nope\.mp4; check the path/);
 });
 
-test('unsubscribing mid-file kills ffmpeg (no orphan)', { skip, timeout: 30_000 }, async () => {
+test('unsubscribing mid-file kills ffmpeg (no orphan)', { timeout: 30_000 }, async (t) => {
+  if (!media(t)) return;
   const { logger } = capture();
   const frames = await firstValueFrom(frameSource({ url: CLIP, fpsLimit: 5, realtime: true }, { logger }).pipe(take(3), toArray()));
   assert.equal(frames.length, 3);
@@ -105,7 +112,8 @@ test('unsubscribing mid-file kills ffmpeg (no orphan)', { skip, timeout: 30_000 
   assert.deepEqual(childFfmpegs(), []);
 });
 
-test('bounded queue with a slow async consumer: drops the oldest and counts them', { skip, timeout: 30_000 }, async () => {
+test('bounded queue with a slow async consumer: drops the oldest and counts them', { timeout: 30_000 }, async (t) => {
+  if (!media(t)) return;
   const { logger } = capture();
   const metrics = createMetrics();
   const stats = createIngestStats();
@@ -122,7 +130,8 @@ test('bounded queue with a slow async consumer: drops the oldest and counts them
   assert.ok(done.every((s, i) => i === 0 || s > done[i - 1]), 'order kept');
 });
 
-test('with a valve, a slow consumer pauses ffmpeg instead of losing frames (files)', { skip, timeout: 30_000 }, async () => {
+test('with a valve, a slow consumer pauses ffmpeg instead of losing frames (files)', { timeout: 30_000 }, async (t) => {
+  if (!media(t)) return;
   const { logger } = capture();
   const stats = createIngestStats();
   const valve = createValve();

@@ -21,7 +21,10 @@ import { EMOTIONS } from '@emostream/contracts';
 import { createMetrics, startMetricsServer, type MetricsServer } from '@emostream/runtime';
 import { testModelDir, MEDIA } from './helpers/model.js';
 import { freePort, rtspServerUnavailable, startRtspServer, type RtspServer } from './helpers/rtsp.js';
-import { ROOT, prometheusUnavailable, startPrometheus, waitFor, type PrometheusServer, type PromSeries } from './helpers/prometheus.js';
+import { ROOT, prometheusUnavailable, startPrometheus, type PrometheusServer, type PromSeries } from './helpers/prometheus.js';
+import { parseMetrics, sumOf } from './helpers/faults.js';
+import { filesMissing, requireResource } from './helpers/resources.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Metrics the embedded run cannot produce, and why; the synthetic exporter serves them. */
 const SYNTHETIC: Record<string, string> = {
@@ -29,13 +32,10 @@ const SYNTHETIC: Record<string, string> = {
   emostream_dead_letters_total: 'distributed mode only (*.dlq topics)',
   emostream_frames_dropped_total: 'only when the pipeline falls behind; a 5 fps run on this machine keeps up, so drops are not deterministic',
   emostream_stream_stalls_total: 'needs a camera silent for the 10 s stall timeout with its connection open',
-  emostream_emotions_total: 'defined in runtime/metrics.ts but not yet incremented by the classifier',
 };
 const CAMERA = 'lobby';
 const CLIP = path.join(MEDIA, 'short_hamilton_clip.mp4');
 const DASHBOARDS = path.join(ROOT, 'deploy/grafana/dashboards');
-
-const skip = prometheusUnavailable() ?? rtspServerUnavailable() ?? (fs.existsSync(CLIP) ? undefined : `${CLIP} not found (shared data absent)`);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });
@@ -53,7 +53,6 @@ async function startSyntheticExporter(): Promise<MetricsServer> {
     m.deadLetters.inc({ stage: 'detector', reason: 'decode' });
     m.framesDropped.inc({ camera: CAMERA, reason: 'queue_full' });
     m.streamStalls.inc({ camera: CAMERA });
-    EMOTIONS.forEach((e, i) => m.emotions.inc({ camera: CAMERA, emotion: e }, i + 1));
   };
   tick();
   const timer = setInterval(tick, 500);
@@ -99,7 +98,9 @@ function dashboardQueries(): PanelQuery[] {
 
 const finite = (s: PromSeries[]) => s.some((x) => (x.values ?? (x.value ? [x.value] : [])).some(([, v]) => Number.isFinite(Number(v))));
 
-test('Prometheus scrapes a live pipeline: every dashboard query returns data, every rule evaluates, health endpoints answer', { skip, timeout: 300_000 }, async () => {
+test('Prometheus scrapes a live pipeline: every dashboard query returns data, every rule evaluates, health endpoints answer', { timeout: 300_000 }, async (t) => {
+  if (!requireResource(t, 'Prometheus', prometheusUnavailable()) || !requireResource(t, 'GStreamer RTSP server', rtspServerUnavailable())
+    || !requireResource(t, 'sample media', filesMissing(CLIP))) return;
   const model = await testModelDir();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-obs-'));
   cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -124,7 +125,7 @@ test('Prometheus scrapes a live pipeline: every dashboard query returns data, ev
   const scalar = async (expr: string) => Number((await prom.query(expr))[0]?.value?.[1] ?? NaN);
 
   // 1. The pipeline runs and Prometheus scrapes it.
-  await waitFor(`frames processed, scraped by Prometheus${diag()}`, async () => (await scalar('sum(emostream_frames_processed_total{service="embedded"})')) > 0, 150_000, 1000);
+  await waitFor(`frames processed, scraped by Prometheus${diag()}`, async () => (await scalar('sum(emostream_frames_processed_total{service="embedded"})')) > 0, { timeoutMs: 150_000, everyMs: 1000 });
   const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
   assert.equal(health.status, 200);
   const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
@@ -136,10 +137,10 @@ test('Prometheus scrapes a live pipeline: every dashboard query returns data, ev
   const port = camera.port;
   await camera.kill();
   camera = await startRtspServer({ file: CLIP, port });
-  await waitFor(`an ffmpeg restart counted${diag()}`, async () => (await scalar('sum(emostream_ffmpeg_restarts_total{service="embedded"})')) > 0, 60_000, 1000);
-  await waitFor(`frames again after the reconnect${diag()}`, async () => (await scalar('sum(increase(emostream_frames_decoded_total{service="embedded"}[5s]))')) > 0, 60_000, 1000);
+  await waitFor(`an ffmpeg restart counted${diag()}`, async () => (await scalar('sum(emostream_ffmpeg_restarts_total{service="embedded"})')) > 0, { timeoutMs: 60_000, everyMs: 1000 });
+  await waitFor(`frames again after the reconnect${diag()}`, async () => (await scalar('sum(increase(emostream_frames_decoded_total{service="embedded"}[5s]))')) > 0, { timeoutMs: 60_000, everyMs: 1000 });
   // Events (and so latency observations) and a few more seconds of samples for every rate().
-  await waitFor(`latency observations${diag()}`, async () => (await scalar('sum(emostream_frame_to_event_latency_seconds_count{service="embedded"})')) > 0, 60_000, 1000);
+  await waitFor(`latency observations${diag()}`, async () => (await scalar('sum(emostream_frame_to_event_latency_seconds_count{service="embedded"})')) > 0, { timeoutMs: 60_000, everyMs: 1000 });
   await new Promise((r) => setTimeout(r, 6000));
 
   // 3. Every panel query parses and returns data over the last 30 s.
@@ -187,7 +188,31 @@ test('Prometheus scrapes a live pipeline: every dashboard query returns data, ev
   assert.ok(!firing.includes('EmostreamClassifierDown'), `alerts: ${firing.join(', ')}`);
   assert.ok(!firing.includes('EmostreamCameraStalled'), `alerts: ${firing.join(', ')}`);
 
-  // 7. The run ends cleanly on Ctrl-C (flushes its outputs).
+  // 7. emostream_emotions_total: served from the live pipeline (scraped by Prometheus), and exact:
+  //    every face the detector kept is classified once and counted once, under its most likely
+  //    emotion. Exact at a moment when every decoded frame has gone through (processed, or dropped
+  //    and counted): two scrapes of /metrics in a row with the same counters, nothing in flight.
+  assert.ok((await scalar('sum(emostream_emotions_total{service="embedded"})')) > 0, `emostream_emotions_total scraped from the live pipeline${diag()}`);
+  const emotionLabels = await prom.api<string[]>('label/emotion/values', { 'match[]': 'emostream_emotions_total{service="embedded"}' });
+  assert.ok(emotionLabels.length > 0 && emotionLabels.every((e) => (EMOTIONS as readonly string[]).includes(e)), `emotion labels: ${emotionLabels.join(', ')}`);
+  let previous = '';
+  const still = await waitFor('two scrapes in a row with every decoded frame through the pipeline', async () => {
+    const m = parseMetrics(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    const c = {
+      decoded: sumOf(m, 'emostream_frames_decoded_total'), processed: sumOf(m, 'emostream_frames_processed_total'), dropped: sumOf(m, 'emostream_frames_dropped_total'),
+      detected: sumOf(m, 'emostream_faces_detected_total'), classifyErrors: sumOf(m, 'emostream_faces_skipped_total', { reason: 'classify_error' }),
+      emotions: sumOf(m, 'emostream_emotions_total'),
+    };
+    const key = JSON.stringify(c);
+    const same = key === previous;
+    previous = key;
+    return same && c.decoded === c.processed + c.dropped && c;
+  }, { timeoutMs: 60_000, everyMs: 20 });
+  assert.ok(still.emotions > 0, `faces classified: ${JSON.stringify(still)}`);
+  assert.equal(still.emotions, still.detected - still.classifyErrors, `emotions_total = faces detected - faces a failed batch skipped: ${JSON.stringify(still)}`);
+  t.diagnostic(`emostream_emotions_total ${still.emotions} = faces detected ${still.detected} - skipped by a failed batch ${still.classifyErrors}, with ${still.decoded} frames decoded and through`);
+
+  // 8. The run ends cleanly on Ctrl-C (flushes its outputs).
   analyze.kill('SIGINT');
   assert.equal(await exited, 0, diag());
   assert.ok(fs.existsSync(path.join(tmp, 'out', 'timelines.json')));

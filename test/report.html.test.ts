@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { EMOTIONS, SCHEMA_VERSION, type Emotion, type EmotionsMessage } from '@emostream/contracts';
 import { Aggregator, renderReport } from '@emostream/aggregator';
+import { requireResource } from './helpers/resources.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -39,7 +40,8 @@ function syntheticRun(): EmotionsMessage[] {
   return out;
 }
 
-test('report.html shows one timeline picture per person in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium)` }, async (t) => {
+test('report.html shows one timeline picture per person in headless Chromium', async (t) => {
+  if (!requireResource(t, 'Chromium', existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`)) return;
   const agg = new Aggregator();
   const msgs = syntheticRun();
   for (const m of msgs) agg.push(m);

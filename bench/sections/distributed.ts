@@ -19,16 +19,9 @@ import { analyzeOptions, type BenchContext, type Row } from '../lib/context.js';
 import { startBroker } from '../lib/broker.js';
 import { startLoopingCamera } from '../lib/rtsp.js';
 import { percentile, ratio, sig } from '../lib/stats.js';
+import { waitFor } from '../../test/helpers/wait.js';
 
 const FPS = 10;
-
-async function waitFor(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!fn()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Runs the section. */
 export async function distributedSection(ctx: BenchContext): Promise<{ figures: Record<string, unknown>; rows: Row[] }> {
@@ -55,7 +48,7 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     running.push(cls);
     const agg = await startAggregator({ ...deps, aggregatorConfig: parseAggregatorConfig({}) });
     running.push(agg);
-    await waitFor('the three stages in their groups', () => det.ready().ok && cls.ready().ok && agg.ready().ok, 60_000);
+    await waitFor('the three stages in their groups', () => det.ready().ok && cls.ready().ok && agg.ready().ok, { timeoutMs: 60_000, everyMs: 20 });
     const events: EmotionEvent[] = [];
     const eventLatency: number[] = [];
     running.push(await subscribeEvents({
@@ -71,7 +64,7 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     const summary = await ingest.done;
     if (stopAt) clearTimeout(stopAt);
     const produced = summary.cameras.bench.produced;
-    await waitFor('every frame at the aggregator', () => agg.aggregator.stats.frames >= produced && (durationS !== undefined || agg.stats.controls >= 1), 300_000);
+    await waitFor('every frame at the aggregator', () => agg.aggregator.stats.frames >= produced && (durationS !== undefined || agg.stats.controls >= 1), { timeoutMs: 300_000, everyMs: 20 });
     const wallMs = performance.now() - t0;
     const distFps = produced / (wallMs / 1000);
     const aggregated = agg.aggregator.stats.frames;

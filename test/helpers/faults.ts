@@ -15,6 +15,7 @@ import {
   HEADER, createKafka, groupIdFor, header, kafkaConfigFromEnv, pipelineTopics, type Kafka, type KafkaConfig, type KafkaMessage,
 } from '@emostream/kafka';
 import { freePort } from './rtsp.js';
+import { StopWaiting, waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KAFKA_SH = path.join(ROOT, 'scripts/kafka.sh');
@@ -27,17 +28,6 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * EMOSTREAM_FAULTS=1), not as part of `npm test`'s sweep of test/.
  */
 export const outsideFaultRun: string | undefined = process.env.EMOSTREAM_FAULTS === '1' ? undefined : 'the fault and load suite runs with `npm run test:faults`';
-
-/** Polls `fn` every 100 ms until it returns a truthy value. */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // the broker
@@ -78,7 +68,7 @@ export async function faultBroker(): Promise<FaultBroker> {
     kill: async () => {
       const pid = Number(fs.readFileSync(path.join(ROOT, `.cache/kafka/run-${port}/broker.pid`), 'utf8').trim());
       process.kill(pid, 'SIGKILL');
-      await waitFor('the broker process to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } }, 30_000);
+      await waitFor('the broker process to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } }, { timeoutMs: 30_000 });
     },
     start,
   };
@@ -217,9 +207,9 @@ export async function startService(name: string, o: { env: Record<string, string
     metrics: async () => parseMetrics((await get('/metrics')).text),
     ready: async (timeoutMs = 120_000) => {
       await waitFor(`${name} to be ready (log: ${logFile})`, async () => {
-        if (!alive()) throw new Error(`${name} exited before it was ready: ${lines.slice(-5).join('\n')}`);
-        try { return (await get('/readyz')).status === 200; } catch { return false; }
-      }, timeoutMs);
+        if (!alive()) throw new StopWaiting(`${name} exited before it was ready: ${lines.slice(-5).join('\n')}`);
+        return (await get('/readyz')).status === 200;
+      }, { timeoutMs });
     },
     stop: async (graceMs = 10_000) => {
       if (!alive()) return;

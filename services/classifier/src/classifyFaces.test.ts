@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import { Subject, lastValueFrom, toArray, of } from 'rxjs';
+import { Subject, VirtualTimeScheduler, lastValueFrom, toArray, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { loadTf, silentLogger } from '@emostream/runtime';
+import { createMetrics, loadTf, silentLogger, type PipelineMetrics } from '@emostream/runtime';
 import { buildModel, saveModelDir, PAPER_ARCHITECTURE, type ModelCard } from '@emostream/model';
 import { EMOTIONS, type FacesMessage } from '@emostream/contracts';
 import { classifyFaces, classifyBatch, batchFrames } from './classifyFaces.js';
@@ -17,14 +17,33 @@ const frame = (seq: number, faces: number): FacesMessage => ({
   faces: Array.from({ length: faces }, (_, k) => ({ box: { x: k, y: 0, width: 10, height: 10 }, score: 0.9, crop: new Uint8Array(2304).fill(seq * 10 + k) })),
 });
 
+/** One-hot outputs: face crop value v → emotion v % 7. */
+function oneHot(crops: Uint8Array[]): Float32Array {
+  const o = new Float32Array(crops.length * 7);
+  for (let i = 0; i < crops.length; i++) o[i * 7 + (crops[i][0] % 7)] = 1;
+  return o;
+}
+
 /** A model that records its batch sizes (stands in only for batching logic; real CNN below). */
-const recorder = (): EmotionModel & { calls: number[] } => {
+const recorder = (version = 'rec'): EmotionModel & { calls: number[] } => {
   const calls: number[] = [];
-  return {
-    version: 'rec', calls, dispose() {},
-    async predict(crops) { calls.push(crops.length); const o = new Float32Array(crops.length * 7); for (let i = 0; i < crops.length; i++) o[i * 7 + (crops[i][0] % 7)] = 1; return o; },
-  };
+  return { version, calls, dispose() {}, async predict(crops) { calls.push(crops.length); return oneHot(crops); } };
 };
+
+/** A promise and the function that resolves it. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** A counter's samples as `labels → value`, from prom-client. */
+async function samples(metric: PipelineMetrics['facesSkipped'] | PipelineMetrics['emotions']): Promise<Record<string, number>> {
+  return Object.fromEntries((await metric.get()).values.map((v) => [JSON.stringify(v.labels), v.value]));
+}
+
+/** A frame of another camera. */
+const onCamera = (cameraId: string, m: FacesMessage): FacesMessage => ({ ...m, frame: { ...m.frame, cameraId } });
 
 test('batches close on size or on the time limit, on a virtual clock; no empty batches', () => {
   const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
@@ -37,10 +56,11 @@ test('batches close on size or on the time limit, on a virtual clock; no empty b
   });
 });
 
-test('one emotions message per frame, in order, faces mapped back to their frame', async () => {
+test('one emotions message per frame, in order, faces mapped back to their frame; each classified face counted by emotion', async () => {
   const model = recorder();
+  const metrics = createMetrics();
   const frames = [frame(0, 1), frame(1, 2), frame(2, 0), frame(3, 3)];
-  const out = await lastValueFrom(of(...frames).pipe(classifyFaces({ model: () => model, config: { maxWaitMs: 5, maxBatchFrames: 3 }, logger: silentLogger }), toArray()));
+  const out = await lastValueFrom(of(...frames).pipe(classifyFaces({ model: () => model, config: { maxWaitMs: 5, maxBatchFrames: 3 }, logger: silentLogger, metrics }), toArray()));
   assert.deepEqual(out.map((m) => m.frame.seq), [0, 1, 2, 3]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 2, 0, 3]);
   assert.deepEqual(model.calls, [3, 3]);
@@ -48,12 +68,53 @@ test('one emotions message per frame, in order, faces mapped back to their frame
   const best = (p: Record<string, number>) => EMOTIONS.findIndex((e) => p[e] === 1);
   assert.equal(best(out[3].faces[2].probabilities), 32 % 7);
   assert.equal(out[0].modelVersion, 'rec');
+  // Crops 0, 10, 11, 30, 31, 32 → emotions 0 angry, 3 happy, 4 neutral, 2 fear, 3 happy, 4 neutral.
+  assert.deepEqual(await samples(metrics.emotions), {
+    '{"camera":"cam","emotion":"angry"}': 1, '{"camera":"cam","emotion":"happy"}': 2, '{"camera":"cam","emotion":"neutral"}': 2, '{"camera":"cam","emotion":"fear"}': 1,
+  });
+  assert.deepEqual((await metrics.facesSkipped.get()).values, [], 'nothing skipped');
 });
 
-test('a failing batch is counted and its frames continue without faces', async () => {
+test('a failing batch: its frames continue without faces, each of its faces counted as faces_skipped{reason="classify_error"}', async () => {
   const bad: EmotionModel = { version: 'bad', dispose() {}, async predict() { throw new Error('boom'); } };
-  const out = await lastValueFrom(of(frame(0, 1), frame(1, 1)).pipe(classifyFaces({ model: () => bad, config: { maxWaitMs: 5, maxBatchFrames: 8 }, logger: silentLogger }), toArray()));
-  assert.deepEqual(out.map((m) => m.faces.length), [0, 0]);
+  const metrics = createMetrics();
+  const frames = [frame(0, 1), frame(1, 2), frame(2, 0), onCamera('door', frame(3, 3))];
+  const out = await lastValueFrom(of(...frames).pipe(classifyFaces({ model: () => bad, config: { maxWaitMs: 5, maxBatchFrames: 8 }, logger: silentLogger, metrics }), toArray()));
+  assert.deepEqual(out.map((m) => [m.frame.cameraId, m.frame.seq, m.faces, m.modelVersion]), [
+    ['cam', 0, [], 'bad'], ['cam', 1, [], 'bad'], ['cam', 2, [], 'bad'], ['door', 3, [], 'bad'],
+  ]);
+  assert.deepEqual(await samples(metrics.facesSkipped), {
+    '{"camera":"cam","reason":"classify_error"}': 3, '{"camera":"door","reason":"classify_error"}': 3,
+  });
+  assert.deepEqual((await metrics.emotions.get()).values, [], 'no face counted as classified');
+});
+
+test('a model swapped while a batch runs takes effect at the next batch, not inside the running one', async () => {
+  // v1 answers only when the test lets it; the batching clock is virtual, so batches close on
+  // size (4 frames) or at the end of the stream, never on a wall-clock window.
+  const hold = deferred();
+  const entered = deferred();
+  const v1 = recorder('v1');
+  const slowV1: EmotionModel = { version: 'v1', dispose() {}, async predict(crops) { const p = await v1.predict(crops); entered.resolve(); await hold.promise; return p; } };
+  const v2 = recorder('v2');
+  let current: EmotionModel = slowV1;
+  const input = new Subject<FacesMessage>();
+  const done = lastValueFrom(input.pipe(classifyFaces({
+    model: () => current, config: { maxWaitMs: 1000, maxBatchFrames: 4 }, logger: silentLogger, scheduler: new VirtualTimeScheduler(),
+  }), toArray()));
+  for (let i = 0; i < 4; i++) input.next(frame(i, 1)); // batch 1, full: v1 starts on it at once
+  await entered.promise; // v1 is inside batch 1
+  for (let i = 4; i < 8; i++) input.next(frame(i, 1)); // batch 2, full: waits behind batch 1
+  current = v2; // the swap, in the middle of batch 1
+  for (let i = 8; i < 10; i++) input.next(frame(i, 1)); // batch 3: closed by the end of the stream
+  hold.resolve();
+  input.complete();
+  const out = await done;
+  assert.deepEqual(out.map((m) => [m.frame.seq, m.modelVersion]), [
+    [0, 'v1'], [1, 'v1'], [2, 'v1'], [3, 'v1'], [4, 'v2'], [5, 'v2'], [6, 'v2'], [7, 'v2'], [8, 'v2'], [9, 'v2'],
+  ]);
+  assert.deepEqual(v1.calls, [4], 'v1 ran batch 1 only');
+  assert.deepEqual(v2.calls, [4, 2], 'v2 ran batches 2 and 3');
 });
 
 async function writeModel(dir: string, version: string, seed: number) {
@@ -80,23 +141,44 @@ test('the real CNN: tensor count stays flat over many batches', async () => {
   await fs.rm(dir, { recursive: true });
 });
 
-test('hot reload swaps in a new version mid-stream without dropping a frame', async () => {
+test('hot reload: a new version loaded while a batch runs classifies from the next batch on, no frame dropped; a corrupt one is refused', async () => {
   const { tf } = await loadTf();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emo-model-'));
   await writeModel(dir, 'v1', 1);
   const handle = watchModel({ tf, dir, initial: await loadEmotionModel(tf, { model: dir }), logger: silentLogger });
+  // The stage reads the handle once per batch, as the classifier service does; the first batch's
+  // answer (computed by the real CNN) is held back until the test lets it go.
+  const hold = deferred();
+  const entered = deferred();
+  let first = true;
+  const model = (): EmotionModel => {
+    const m = handle.current();
+    return {
+      version: m.version, dispose: () => m.dispose(),
+      async predict(crops) {
+        const p = await m.predict(crops);
+        if (first) { first = false; entered.resolve(); await hold.promise; }
+        return p;
+      },
+    };
+  };
   const input = new Subject<FacesMessage>();
-  const done = lastValueFrom(input.pipe(classifyFaces({ model: handle.current, config: { maxWaitMs: 2, maxBatchFrames: 4 }, logger: silentLogger }), toArray()));
-  for (let i = 0; i < 10; i++) input.next(frame(i, 1));
-  await new Promise((r) => setTimeout(r, 50));
+  const done = lastValueFrom(input.pipe(classifyFaces({
+    model, config: { maxWaitMs: 1000, maxBatchFrames: 4 }, logger: silentLogger, scheduler: new VirtualTimeScheduler(),
+  }), toArray()));
+  for (let i = 0; i < 4; i++) input.next(frame(i, 1)); // batch 1: v1
+  await entered.promise;
+  for (let i = 4; i < 8; i++) input.next(frame(i, 1)); // batch 2: queued before the new version lands
   await writeModel(dir, 'v2', 2);
   assert.equal(await handle.check(), true);
-  for (let i = 10; i < 20; i++) input.next(frame(i, 1));
+  assert.equal(handle.current().version, 'v2');
+  for (let i = 8; i < 10; i++) input.next(frame(i, 1)); // batch 3
+  hold.resolve();
   input.complete();
   const out = await done;
-  assert.deepEqual(out.map((m) => m.frame.seq), Array.from({ length: 20 }, (_, i) => i));
-  assert.equal(out[0].modelVersion, 'v1');
-  assert.equal(out[19].modelVersion, 'v2');
+  assert.deepEqual(out.map((m) => [m.frame.seq, m.modelVersion, m.faces.length]), [
+    [0, 'v1', 1], [1, 'v1', 1], [2, 'v1', 1], [3, 'v1', 1], [4, 'v2', 1], [5, 'v2', 1], [6, 'v2', 1], [7, 'v2', 1], [8, 'v2', 1], [9, 'v2', 1],
+  ]);
   // A corrupt new version is refused and the current model kept.
   await fs.writeFile(path.join(dir, 'model.json'), '{ not json');
   assert.equal(await handle.check(), false);

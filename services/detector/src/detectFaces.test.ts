@@ -37,9 +37,9 @@ function fakeDetector(script: (call: number) => FaceBox[] | Error): FaceDetector
 
 const box = (x: number, y: number, s: number, score = 0.9): FaceBox => ({ box: { x, y, width: s, height: s }, score });
 
-async function counter(metrics: ReturnType<typeof createMetrics>, name: string): Promise<Record<string, number>> {
-  const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
-  return Object.fromEntries((m?.values ?? []).map((v) => [JSON.stringify(v.labels), v.value]));
+/** A metric's samples as `labels → value`, read from prom-client. */
+async function counter(metric: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }): Promise<Record<string, number>> {
+  return Object.fromEntries((await metric.get()).values.map((v) => [JSON.stringify(v.labels), v.value]));
 }
 
 test('one message per frame, in order, faces [] when none; crops are 48x48; metrics by reason', async () => {
@@ -57,10 +57,11 @@ test('one message per frame, in order, faces [] when none; crops are 48x48; metr
   assert.equal(out[0].frame.mediaTimeMs, 0);
   assert.equal(out[0].faces[0].crop.length, 48 * 48);
   assert.equal(out[0].faces[0].score, 0.95);
-  assert.deepEqual(await counter(metrics, 'emostream_faces_detected_total'), { '{"camera":"cam"}': 2 });
-  assert.deepEqual(await counter(metrics, 'emostream_faces_skipped_total'), {
+  assert.deepEqual(await counter(metrics.facesDetected), { '{"camera":"cam"}': 2 });
+  assert.deepEqual(await counter(metrics.facesSkipped), {
     '{"camera":"cam","reason":"low_score"}': 1, '{"camera":"cam","reason":"too_small"}': 1,
   });
+  assert.deepEqual(await counter(metrics.framesDropped), {}, 'no frame dropped');
   const hist = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'emostream_detect_seconds');
   const count = hist?.values.find((v) => (v as { metricName?: string }).metricName === 'emostream_detect_seconds_count');
   assert.equal(count?.value, 3);
@@ -86,7 +87,10 @@ test('a corrupt JPEG or a throwing detector is counted, logged and skipped; the 
   assert.deepEqual(out.map((m) => m.frame.seq), [0, 4]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 1]);
   assert.deepEqual(detector.seen, [[W, H], [W, H], [W, H]], 'the decoded JPEG reached the detector at its size');
-  assert.deepEqual(await counter(metrics, 'emostream_frames_dropped_total'), { '{"camera":"cam","reason":"detect_error"}': 3 });
+  assert.deepEqual(await counter(metrics.framesDropped), { '{"camera":"cam","reason":"detect_error"}': 3 });
+  // The dropped frames' faces were never detected: nothing counted as detected or skipped for them.
+  assert.deepEqual(await counter(metrics.facesDetected), { '{"camera":"cam"}': 2 });
+  assert.deepEqual(await counter(metrics.facesSkipped), {});
   assert.equal(warnings.length, 3);
   assert.match(warnings[2], /boom/);
   assert.match(warnings[0], /"seq":1/);
@@ -95,17 +99,28 @@ test('a corrupt JPEG or a throwing detector is counted, logged and skipped; the 
 test('an rgb frame whose buffer does not match its size is dropped as detect_error', async () => {
   const metrics = createMetrics();
   const bad = { ...rgbFrame(0), width: W + 1 };
-  const out = await firstValueFrom(from([bad, rgbFrame(1)]).pipe(
-    detectFaces({ detector: fakeDetector(() => []), logger: silentLogger, metrics, config: parseDetectorConfig({}) }), toArray()));
-  assert.deepEqual(out.map((m) => m.frame.seq), [1]);
+  const detector = fakeDetector(() => []);
+  const out = await firstValueFrom(from([bad, { ...rgbFrame(2), cameraId: 'door' }]).pipe(
+    detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({}) }), toArray()));
+  assert.deepEqual(out.map((m) => [m.frame.cameraId, m.frame.seq, m.faces.length]), [['door', 2, 0]]);
+  assert.deepEqual(detector.seen, [[W, H]], 'the bad frame never reached the detector');
+  assert.deepEqual(await counter(metrics.framesDropped), { '{"camera":"cam","reason":"detect_error"}': 1 });
+  assert.deepEqual(await counter(metrics.facesDetected), {});
+  assert.deepEqual(await counter(metrics.facesSkipped), {});
 });
 
-test('maxFaces and minFaceSizePx from the config apply', async () => {
+test('maxFaces and minFaceSizePx from the config apply, each dropped face counted by reason', async () => {
   const detector = fakeDetector(() => [box(0, 0, 40, 0.9), box(50, 0, 40, 0.8), box(100, 0, 40, 0.7)]);
   const config = parseDetectorConfig({ maxFaces: 2 });
-  const [m] = await firstValueFrom(from([rgbFrame(0)]).pipe(detectFaces({ detector, logger: silentLogger, config }), toArray()));
+  const metrics = createMetrics();
+  const [m] = await firstValueFrom(from([rgbFrame(0)]).pipe(detectFaces({ detector, logger: silentLogger, config, metrics }), toArray()));
   assert.deepEqual(m.faces.map((f) => f.score), [0.9, 0.8]);
+  assert.deepEqual(await counter(metrics.facesSkipped), { '{"camera":"cam","reason":"max_faces"}': 1 });
+  assert.deepEqual(await counter(metrics.facesDetected), { '{"camera":"cam"}': 2 });
+  const small = createMetrics();
   const [n] = await firstValueFrom(from([rgbFrame(0)]).pipe(
-    detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ minFaceSizePx: 41 }) }), toArray()));
+    detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ minFaceSizePx: 41 }), metrics: small }), toArray()));
   assert.equal(n.faces.length, 0);
+  assert.deepEqual(await counter(small.facesSkipped), { '{"camera":"cam","reason":"too_small"}': 3 });
+  assert.deepEqual(await counter(small.facesDetected), {});
 });

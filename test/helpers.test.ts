@@ -1,0 +1,64 @@
+/** The tests' own helpers: waitFor (test/helpers/wait.ts) and requireResource (test/helpers/resources.ts). */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { StopWaiting, waitFor } from './helpers/wait.js';
+import { INSTALL_TEST_TOOLS, requireResource, underCI } from './helpers/resources.js';
+
+test('waitFor returns the first truthy value of the check', async () => {
+  let n = 0;
+  const v = await waitFor('n to reach 3', () => (++n >= 3 ? { n } : undefined), { everyMs: 1 });
+  assert.deepEqual(v, { n: 3 });
+  assert.equal(await waitFor('an async check', async () => 'ready', { timeoutMs: 0 }), 'ready');
+});
+
+test('waitFor retries a throwing check; on timeout it names what, the last value and the last error', async () => {
+  let calls = 0;
+  await assert.rejects(waitFor('the answer', () => {
+    calls++;
+    if (calls % 2) throw new Error(`not yet (${calls})`);
+    return 0;
+  }, { timeoutMs: 50, everyMs: 5 }), (e: Error) => {
+    assert.match(e.message, /^timed out after 50 ms \(\d+ checks\) waiting for the answer; last value: 0; last error: not yet \(\d+\)$/);
+    return true;
+  });
+  assert.ok(calls >= 2, `checked ${calls} times`);
+});
+
+test('a check that throws StopWaiting ends the wait at once', async () => {
+  let calls = 0;
+  const t0 = Date.now();
+  await assert.rejects(waitFor('a dead process to be ready', () => { calls++; throw new StopWaiting('it exited'); }, { timeoutMs: 60_000 }), (e: Error) => {
+    assert.ok(e instanceof StopWaiting);
+    assert.equal(e.message, 'it exited');
+    return true;
+  });
+  assert.equal(calls, 1);
+  assert.ok(Date.now() - t0 < 60_000);
+});
+
+test('requireResource: present goes on; missing skips with the reason, or fails under CI naming the resource and the install command', () => {
+  const skips: string[] = [];
+  const t = { skip: (m?: string) => { skips.push(m ?? ''); } } as unknown as TestContext;
+  const ci = process.env.CI;
+  try {
+    delete process.env.CI;
+    assert.equal(underCI(), false);
+    assert.equal(requireResource(t, 'GStreamer', undefined), true);
+    assert.equal(requireResource(t, 'GStreamer', true), true);
+    assert.equal(requireResource(t, 'GStreamer', 'python3-gi not found'), false);
+    assert.deepEqual(skips, ['GStreamer: python3-gi not found']);
+    process.env.CI = 'true';
+    assert.equal(underCI(), true);
+    assert.equal(requireResource(t, 'GStreamer', undefined), true);
+    assert.throws(() => requireResource(t, 'GStreamer', 'python3-gi not found'), (e: Error) => {
+      assert.match(e.message, /missing test resource under CI.*GStreamer: python3-gi not found/);
+      assert.ok(e.message.includes(INSTALL_TEST_TOOLS));
+      return true;
+    });
+    // An optional resource is skipped even under CI (and still listed).
+    assert.equal(requireResource(t, 'hadolint', 'not found', { optional: true }), false);
+    assert.deepEqual(skips, ['GStreamer: python3-gi not found', 'hadolint: not found']);
+  } finally {
+    if (ci === undefined) delete process.env.CI; else process.env.CI = ci;
+  }
+});
