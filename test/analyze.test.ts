@@ -8,6 +8,7 @@ import path from 'node:path';
 import { EmotionEventSchema, TimelinesSchema, type EmotionEvent } from '@emostream/contracts';
 import { testModelDir, MEDIA } from './helpers/model.js';
 import { startRtspServer, rtspServerUnavailable, freePort } from './helpers/rtsp.js';
+import { requireResource } from './helpers/resources.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 let model = '';
@@ -109,7 +110,8 @@ for (const [name, args, pattern] of [
   });
 }
 
-test('RTSP: live events arrive; credentials never appear in any output', { skip: rtspServerUnavailable() }, async () => {
+test('RTSP: live events arrive; credentials never appear in any output', async (t) => {
+  if (!requireResource(t, 'GStreamer RTSP server', rtspServerUnavailable())) return;
   const server = await startRtspServer({ file: path.join(MEDIA, 'woman2.mp4'), user: 'viewer', password: 's3cr3t-Pa55' });
   try {
     const out = path.join(tmp, 'rtsp');

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { EMOTIONS, SCHEMA_VERSION, type Emotion, type EmotionsMessage } from '@emostream/contracts';
+import { EMOTIONS, EMOTION_STATES, SCHEMA_VERSION, type Emotion, type EmotionsMessage } from '@emostream/contracts';
 import { Aggregator, renderReport } from '@emostream/aggregator';
 import { requireResource } from './helpers/resources.js';
 
@@ -82,7 +82,7 @@ test('report.html shows one timeline picture per person in headless Chromium', a
     assert.equal(await svg.locator('rect').count(), segments + 1);
     assert.ok(await svg.locator('polyline.conf').count() === 1);
   }
-  assert.equal(await page.locator('.legend li').count(), 7);
+  assert.equal(await page.locator('.legend li').count(), EMOTION_STATES.length, 'the seven emotions and uncertain');
   assert.equal(await page.locator('tbody tr').count(), 3);
   assert.equal(await page.title(), 'emostream report — lobby <test>');
   assert.deepEqual(requests.filter((u) => !u.startsWith('file:')), [], 'the page fetched nothing');

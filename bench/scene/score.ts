@@ -3,7 +3,7 @@
  * accuracy (detections matched to true faces by IoU), identity switches per person-minute, and
  * the timing error of the events (person.appeared, emotion.changed, person.left). Pure code.
  */
-import type { Box, Emotion, EmotionEvent, Timelines } from '@emostream/contracts';
+import type { Box, Emotion, EmotionEvent, EmotionState, Timelines } from '@emostream/contracts';
 import { boxIou, expressionChanges, frameCount, frameTimeMs, groundTruthAt, type Scene } from './generate.js';
 
 /** One detection of one analysed frame, as the pipeline reported it. */
@@ -79,7 +79,7 @@ export function matchFaces(truth: Box[], detected: Box[], minIou: number): Array
 }
 
 /** The dominant emotion of a person's timeline at time t, if a segment covers it. */
-function timelineEmotion(timelines: Timelines | undefined, personId: string, tMs: number): Emotion | undefined {
+function timelineEmotion(timelines: Timelines | undefined, personId: string, tMs: number): EmotionState | undefined {
   if (!timelines) return undefined;
   for (const cam of Object.values(timelines.cameras)) {
     const p = cam.persons[personId];

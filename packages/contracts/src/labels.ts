@@ -6,6 +6,17 @@ export const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 
 /** One of the seven emotions. */
 export type Emotion = (typeof EMOTIONS)[number];
 
+/**
+ * What a person's emotion over time can be: one of the seven, or `uncertain` when no emotion is
+ * clear (the aggregator's smoothed probabilities give none enough weight, see its
+ * `uncertainBelow` setting). Events and timelines carry these; the classifier's per-face
+ * probabilities are always the seven.
+ */
+export const EMOTION_STATES = [...EMOTIONS, 'uncertain'] as const;
+
+/** One of {@link EMOTION_STATES}. */
+export type EmotionState = (typeof EMOTION_STATES)[number];
+
 /** A probability per emotion; the values sum to 1. */
 export type EmotionProbabilities = Record<Emotion, number>;
 

@@ -1,6 +1,6 @@
 /** One zod schema per message that crosses a stage boundary (in memory or over Kafka). */
 import { z } from 'zod';
-import { EMOTIONS } from './labels.js';
+import { EMOTIONS, EMOTION_STATES } from './labels.js';
 
 /** Bumped when a message's shape changes incompatibly; consumers reject other versions. */
 export const SCHEMA_VERSION = 1 as const;
@@ -96,7 +96,9 @@ export const EmotionEventSchema = z.object({
   /** ISO time: the frame's capture time. */
   at: z.string(),
   mediaTimeMs: z.number().nonnegative(),
-  emotion: z.enum(EMOTIONS),
+  /** The person's emotion now, or `uncertain` when none is clear. */
+  emotion: z.enum(EMOTION_STATES),
+  /** The smoothed probability of `emotion` (of the likeliest emotion when `uncertain`). */
   confidence: z.number().min(0).max(1),
   probabilities,
   modelVersion: z.string(),
@@ -110,7 +112,7 @@ export type EmotionEvent = z.infer<typeof EmotionEventSchema>;
 
 /** One stretch of a person's timeline with one dominant emotion. */
 export const SegmentSchema = z.object({
-  emotion: z.enum(EMOTIONS),
+  emotion: z.enum(EMOTION_STATES),
   startMs: z.number().nonnegative(),
   endMs: z.number().nonnegative(),
   meanConfidence: z.number().min(0).max(1),

@@ -141,3 +141,14 @@ test('metrics: events by type, persons active, frame-to-event latency, duplicate
   assert.equal((await metrics.framesDropped.get()).values.find((v) => v.labels.reason === 'duplicate')?.value, 1);
   assert.equal((await metrics.framesProcessed.get()).values[0].value, 111);
 });
+
+test('a face whose emotion is unclear appears as uncertain, with the likeliest emotion\'s probability as confidence', () => {
+  const agg = new Aggregator();
+  const events = [];
+  for (let i = 0; i < 10; i++) events.push(...agg.push(emotionsMessage('cam', i, i * 100, [{ cx: 300, cy: 300, emotion: 'sad', p: 0.3 }])));
+  const appeared = EmotionEventSchema.parse(events[0]);
+  assert.equal(appeared.type, 'person.appeared');
+  assert.equal(appeared.emotion, 'uncertain');
+  assert.equal(appeared.confidence.toFixed(2), '0.30');
+  assert.deepEqual(agg.timelines().cameras.cam.persons.p1.segments.map((s) => s.emotion), ['uncertain']);
+});

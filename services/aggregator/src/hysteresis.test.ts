@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Emotion } from '@emostream/contracts';
+import type { Emotion, EmotionState } from '@emostream/contracts';
 import { DEFAULT_AGGREGATOR_CONFIG } from './config.js';
 import { updateDominant, type DominantEmotion } from './hysteresis.js';
 import { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js';
@@ -12,7 +12,7 @@ const cfg = DEFAULT_AGGREGATOR_CONFIG;
 function run(frames: { t: number; e: Emotion; p?: number }[], smooth = true) {
   let s: SmoothedProbabilities | undefined;
   let d: DominantEmotion | undefined;
-  const changes: { t: number; from?: Emotion; to: Emotion; sinceMs: number }[] = [];
+  const changes: { t: number; from?: EmotionState; to: EmotionState; sinceMs: number }[] = [];
   for (const f of frames) {
     s = smooth ? smoothProbabilities(s, probs(f.e, f.p ?? 0.9), f.t, cfg.smoothingMs) : { probabilities: probs(f.e, f.p ?? 0.9), timeMs: f.t };
     const step = updateDominant(d, s.probabilities, f.t, cfg);
@@ -68,4 +68,28 @@ test('a lead below the margin does not switch', () => {
 test('with sparse frames the change waits for a frame at least minDwellMs after the lead began', () => {
   const { changes } = run([{ t: 0, e: 'neutral' }, { t: 1000, e: 'sad' }, { t: 1300, e: 'sad' }, { t: 2000, e: 'sad' }], false);
   assert.deepEqual(changes, [{ t: 2000, from: 'neutral', to: 'sad', sinceMs: 1000 }]);
+});
+
+test('uncertain: no emotion reaches uncertainBelow; entering and leaving it follow margin and dwell', () => {
+  // 0.3 happy (the rest ~0.12 each): nothing reaches uncertainBelow (0.35) → uncertain from the first frame.
+  assert.equal(cfg.uncertainBelow, 0.35);
+  const flat = run([{ t: 0, e: 'happy', p: 0.3 }], false);
+  assert.deepEqual(flat.final, { emotion: 'uncertain', sinceMs: 0 });
+  // Clear happiness (0.9) for 1 s: leaves uncertain once happy led it by the margin for minDwellMs.
+  const frames = [
+    ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.3 })),
+    ...Array.from({ length: 25 }, (_, i) => ({ t: 400 + i * 40, e: 'happy' as const, p: 0.9 })),
+  ];
+  const { changes } = run(frames, false);
+  assert.deepEqual(changes, [{ t: 400 + cfg.minDwellMs, from: 'uncertain', to: 'happy', sinceMs: 400 }]);
+  // From happy, a drop to 0.45 stays happy (above the threshold); to 0.2 for long enough → uncertain.
+  const fading = [
+    ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.9 })),
+    ...Array.from({ length: 15 }, (_, i) => ({ t: 400 + i * 40, e: 'happy' as const, p: 0.45 })),
+    ...Array.from({ length: 15 }, (_, i) => ({ t: 1000 + i * 40, e: 'happy' as const, p: 0.2 })),
+  ];
+  const f = run(fading, false);
+  assert.deepEqual(f.changes, [{ t: 1000 + cfg.minDwellMs, from: 'happy', to: 'uncertain', sinceMs: 1000 }]);
+  // uncertainBelow 0 turns the state off: the argmax always leads.
+  assert.equal(updateDominant(undefined, probs('sad', 0.2), 0, { ...cfg, uncertainBelow: 0 }).state.emotion, 'sad');
 });

@@ -1,18 +1,18 @@
 /** The dominant emotion of a track, with hysteresis: no flicker from single frames. */
-import { EMOTIONS, argmaxEmotion, type Emotion, type EmotionProbabilities } from '@emostream/contracts';
+import { EMOTIONS, type EmotionProbabilities, type EmotionState } from '@emostream/contracts';
 import type { AggregatorConfig } from './config.js';
 
 /** The part of the configuration hysteresis reads. */
-export type HysteresisConfig = Pick<AggregatorConfig, 'switchMargin' | 'minDwellMs'>;
+export type HysteresisConfig = Pick<AggregatorConfig, 'switchMargin' | 'minDwellMs' | 'uncertainBelow'>;
 
 /** Hysteresis state of one track (JSON-serialisable). */
 export interface DominantEmotion {
-  /** The current dominant emotion. */
-  emotion: Emotion;
+  /** The current dominant emotion, or `uncertain`. */
+  emotion: EmotionState;
   /** Media time from which `emotion` is dominant (when it started leading), ms. */
   sinceMs: number;
   /** An emotion currently leading `emotion` by the margin, not yet for long enough. */
-  candidate?: Emotion;
+  candidate?: EmotionState;
   /** Media time the candidate started leading, ms. */
   candidateSinceMs?: number;
 }
@@ -22,13 +22,23 @@ export interface DominantStep {
   state: DominantEmotion;
   /** The dominant emotion changed in this step (from `previous`). */
   changed: boolean;
-  previous?: Emotion;
+  previous?: EmotionState;
 }
 
 /**
- * Feeds one (smoothed) probability vector. The dominant emotion starts as the argmax; it changes
- * only when another emotion leads it by at least `switchMargin` continuously for at least
- * `minDwellMs` of media time. The change takes effect from when the lead began (`sinceMs`).
+ * The level of each state: an emotion's smoothed probability, and for `uncertain` the constant
+ * `uncertainBelow`: `uncertain` leads when no emotion reaches it, and the switch rules (margin,
+ * dwell) apply to it as to any emotion.
+ */
+function level(p: EmotionProbabilities, s: EmotionState, cfg: HysteresisConfig): number {
+  return s === 'uncertain' ? cfg.uncertainBelow : p[s];
+}
+
+/**
+ * Feeds one (smoothed) probability vector. The dominant state starts as the leader (the argmax,
+ * or `uncertain` when no emotion reaches `uncertainBelow`); it changes only when another state
+ * leads it by at least `switchMargin` continuously for at least `minDwellMs` of media time. The
+ * change takes effect from when the lead began (`sinceMs`).
  */
 export function updateDominant(
   prev: DominantEmotion | undefined,
@@ -36,10 +46,11 @@ export function updateDominant(
   timeMs: number,
   cfg: HysteresisConfig,
 ): DominantStep {
-  if (!prev) return { state: { emotion: argmaxEmotion(p).emotion, sinceMs: timeMs }, changed: false };
-  let leader: Emotion = prev.emotion;
-  for (const e of EMOTIONS) if (p[e] > p[leader]) leader = e;
-  if (leader === prev.emotion || p[leader] - p[prev.emotion] < cfg.switchMargin) {
+  const states: EmotionState[] = [...EMOTIONS, 'uncertain'];
+  let leader: EmotionState = prev?.emotion ?? 'uncertain';
+  for (const e of states) if (level(p, e, cfg) > level(p, leader, cfg)) leader = e;
+  if (!prev) return { state: { emotion: leader, sinceMs: timeMs }, changed: false };
+  if (leader === prev.emotion || level(p, leader, cfg) - level(p, prev.emotion, cfg) < cfg.switchMargin) {
     return { state: { emotion: prev.emotion, sinceMs: prev.sinceMs }, changed: false };
   }
   const since = prev.candidate === leader && prev.candidateSinceMs !== undefined ? prev.candidateSinceMs : timeMs;

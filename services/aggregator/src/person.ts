@@ -25,10 +25,12 @@ export interface PersonState {
 export function personEvent(type: EmotionEvent['type'], cameraId: string, person: PersonState, mediaTimeMs: number, capturedAtMs: number): EmotionEvent {
   const probabilities: EmotionProbabilities = { ...person.smoothed.probabilities };
   const emotion = person.dominant.emotion;
+  // Uncertain: how likely the likeliest emotion is.
+  const confidence = emotion === 'uncertain' ? Math.max(...Object.values(probabilities)) : probabilities[emotion];
   return {
     schemaVersion: SCHEMA_VERSION, type, cameraId, personId: person.personId!,
     at: new Date(capturedAtMs).toISOString(), mediaTimeMs: Math.max(0, mediaTimeMs), emotion,
-    confidence: Math.min(1, Math.max(0, probabilities[emotion])), probabilities, modelVersion: person.modelVersion,
+    confidence: Math.min(1, Math.max(0, confidence)), probabilities, modelVersion: person.modelVersion,
     ...(type === 'person.appeared' && person.returning ? { returning: true } : {}),
   };
 }

@@ -1,5 +1,5 @@
 /** The run report: one self-contained HTML page (inline CSS and SVG, no script, no URL). */
-import { EMOTIONS, type Emotion, type Segment, type Timelines } from '@emostream/contracts';
+import { EMOTION_STATES, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
 
 /** Figures about the run, shown at the top of the report. */
 export interface RunFigures {
@@ -42,7 +42,7 @@ export interface ReportInput {
 }
 
 /** The colour of each emotion in every picture (distinct in hue and lightness). */
-export const EMOTION_COLORS: Record<Emotion, string> = {
+export const EMOTION_COLORS: Record<EmotionState, string> = {
   angry: '#d62728',
   disgust: '#6b8e23',
   fear: '#8e63b5',
@@ -50,6 +50,7 @@ export const EMOTION_COLORS: Record<Emotion, string> = {
   neutral: '#a5a5a5',
   sad: '#1f77b4',
   surprise: '#ff7f0e',
+  uncertain: '#e6e6e6',
 };
 
 /** One person's figures for the summary table. */
@@ -59,9 +60,9 @@ export interface PersonSummary {
   firstSeenMs: number;
   lastSeenMs: number;
   /** The emotion with the largest share of the person's time. */
-  dominant?: Emotion;
-  /** Share of the person's time per emotion (0..1, summing to 1 when the person has segments). */
-  shares: Record<Emotion, number>;
+  dominant?: EmotionState;
+  /** Share of the person's time per emotion and `uncertain` (0..1, summing to 1 when the person has segments). */
+  shares: Record<EmotionState, number>;
 }
 
 /** Escapes a string for HTML text and attribute values. */
@@ -71,11 +72,11 @@ export function escapeHtml(s: unknown): string {
 
 /** Share of time per emotion and the dominant one; segments of zero length count equally when all are. */
 export function summarisePerson(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }): PersonSummary {
-  const shares = Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as Record<Emotion, number>;
+  const shares = Object.fromEntries(EMOTION_STATES.map((e) => [e, 0])) as Record<EmotionState, number>;
   const total = p.segments.reduce((s, x) => s + Math.max(0, x.endMs - x.startMs), 0);
   for (const s of p.segments) shares[s.emotion] += total > 0 ? Math.max(0, s.endMs - s.startMs) / total : 1 / p.segments.length;
-  let dominant: Emotion | undefined;
-  for (const e of EMOTIONS) if (shares[e] > 0 && (dominant === undefined || shares[e] > shares[dominant])) dominant = e;
+  let dominant: EmotionState | undefined;
+  for (const e of EMOTION_STATES) if (shares[e] > 0 && (dominant === undefined || shares[e] > shares[dominant])) dominant = e;
   return { cameraId, personId, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, dominant, shares };
 }
 
@@ -189,14 +190,14 @@ export function renderReport(input: ReportInput): string {
     ...(run.detector ? [['Detector', run.detector] as [string, string]] : []),
   ];
 
-  const legend = `<ul class="legend" aria-label="emotion colours">${EMOTIONS.map((e) =>
+  const legend = `<ul class="legend" aria-label="emotion colours">${EMOTION_STATES.map((e) =>
     `<li><span class="sw" style="background:${EMOTION_COLORS[e]}"></span>${escapeHtml(e)}</li>`).join('')}</ul>`;
 
   const rows = people.map(({ cameraId, personId, summary: s }) => `<tr>
 <td class="l">${escapeHtml(cameraId)}</td><td class="l">${thumb(cameraId, personId)}${escapeHtml(personId)}</td>
 <td>${seconds(s.firstSeenMs)}</td><td>${seconds(s.lastSeenMs)}</td>
 <td class="l">${s.dominant ? `<span class="sw" style="background:${EMOTION_COLORS[s.dominant]}"></span>${escapeHtml(s.dominant)}` : '–'}</td>
-${EMOTIONS.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFixed(0)}%` : '<span class="muted">·</span>'}</td>`).join('')}</tr>`).join('\n');
+${EMOTION_STATES.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFixed(0)}%` : '<span class="muted">·</span>'}</td>`).join('')}</tr>`).join('\n');
 
   const cameraEnd = (cameraId: string) => Math.max(1, ...Object.values(timelines.cameras[cameraId].persons).map((p) => p.lastSeenMs));
   const pictures = people.map(({ cameraId, personId, p, summary: s }) => `<section class="person">
@@ -219,7 +220,7 @@ ${renderTimelineSvg(cameraId, personId, p, cameraEnd(cameraId))}
 <dl class="figures">${figures.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl>
 <h2>Persons</h2>
 ${people.length === 0 ? '<p>No person was confirmed in this run.</p>' : `<table>
-<thead><tr><th class="l">Camera</th><th class="l">Person</th><th>First seen</th><th>Last seen</th><th class="l">Dominant</th>${EMOTIONS.map((e) => `<th><span class="sw" style="background:${EMOTION_COLORS[e]}"></span>${escapeHtml(e)}</th>`).join('')}</tr></thead>
+<thead><tr><th class="l">Camera</th><th class="l">Person</th><th>First seen</th><th>Last seen</th><th class="l">Dominant</th>${EMOTION_STATES.map((e) => `<th><span class="sw" style="background:${EMOTION_COLORS[e]}"></span>${escapeHtml(e)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>

@@ -1,13 +1,13 @@
 /** Per-person emotion timelines: segments of one dominant emotion over media time. */
-import type { Emotion, EmotionProbabilities, Segment } from '@emostream/contracts';
+import type { EmotionProbabilities, EmotionState, Segment } from '@emostream/contracts';
 import type { DominantEmotion } from './hysteresis.js';
 
 /** The segment being built (JSON-serialisable). */
 interface OpenSegment {
-  emotion: Emotion;
+  emotion: EmotionState;
   startMs: number;
   endMs: number;
-  /** Sum and count of the segment emotion's smoothed probability over its frames. */
+  /** Sum and count of the segment emotion's smoothed probability over its frames (uncertain: the likeliest one's). */
   confidenceSum: number;
   frames: number;
 }
@@ -31,7 +31,7 @@ export function emptyTimeline(): TimelineState {
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 function addFrame(seg: OpenSegment, timeMs: number, p: EmotionProbabilities): void {
-  seg.confidenceSum += p[seg.emotion];
+  seg.confidenceSum += seg.emotion === 'uncertain' ? Math.max(...Object.values(p)) : p[seg.emotion];
   seg.frames++;
   seg.endMs = Math.max(seg.endMs, timeMs);
 }
