@@ -98,7 +98,7 @@ for (const [name, args, pattern] of [
   ['a file that is not a video', ['analyze', path.join(ROOT, 'README.md')], /README\.md.*not a (readable )?video/i],
   ['an unsupported URL scheme', ['analyze', 'http://example.invalid/x.m3u8'], /unsupported input http:\/\/example\.invalid.*not allowed; use a file path/],
   ['an --fps out of range', ['analyze', 'x.mp4', '--fps', '500'], /--fps must be a number from 0\.1 to 60/],
-  ['an unknown detector', ['analyze', 'x.mp4', '--detector', 'yolo'], /--detector must be blazeface or haar/],
+  ['an unknown detector', ['analyze', 'x.mp4', '--detector', 'yolo'], /--detector must be one of blazeface, haar, got 'yolo'/],
   ['a missing model directory', ['analyze', path.join(MEDIA, 'woman2.mp4'), '--model', '/nonexistent/model'], /\/nonexistent\/model does not exist/],
 ] as const) {
   test(`bad input: ${name} → one clear line and a non-zero exit`, async () => {
