@@ -90,6 +90,12 @@ export const EVENT_TYPES = ['person.appeared', 'emotion.changed', 'person.left']
 /** An emotion event: a value of `emotion-events` and a line of `events.jsonl`. */
 export const EmotionEventSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
+  /**
+   * Deterministic id of the event (32 hex characters): the same frames give the same id, so a
+   * consumer can drop an event it has seen (at-least-once delivery, a replayed topic). Always
+   * set by emostream; optional for events written before it existed.
+   */
+  eventId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   type: z.enum(EVENT_TYPES),
   cameraId: z.string(),
   personId: z.string(),

@@ -152,3 +152,17 @@ test('a face whose emotion is unclear appears as uncertain, with the likeliest e
   assert.equal(appeared.confidence.toFixed(2), '0.30');
   assert.deepEqual(agg.timelines().cameras.cam.persons.p1.segments.map((s) => s.emotion), ['uncertain']);
 });
+
+test('every event has a deterministic eventId: the same frames give the same ids, other frames other ids', () => {
+  const scene = syntheticScene({ durationMs: 3000, persons: [
+    { enterMs: 0, leaveMs: 2000, at: () => ({ cx: 300, cy: 300 }), emotion: (t) => (t < 1000 ? 'happy' : 'sad') },
+  ] });
+  const ids = (msgs: EmotionsMessage[]) => { const a = new Aggregator(); return [...msgs.flatMap((m) => a.push(m)), ...a.end()].map((e) => e.eventId!); };
+  const first = ids(scene);
+  assert.equal(first.length, 3);
+  assert.ok(first.every((id) => /^[0-9a-f]{32}$/.test(id)));
+  assert.equal(new Set(first).size, 3);
+  assert.deepEqual(ids(scene), first, 'the same frames, the same ids');
+  const later = scene.map((m) => ({ ...m, frame: { ...m.frame, capturedAtMs: m.frame.capturedAtMs + 60_000 } }));
+  assert.ok(ids(later).every((id) => !first.includes(id)), 'frames captured at another time: other ids');
+});

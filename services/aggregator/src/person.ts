@@ -1,4 +1,5 @@
 /** One person of one camera as the aggregator keeps them, and the events that describe them. */
+import { createHash } from 'node:crypto';
 import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type Segment } from '@emostream/contracts';
 import type { DominantEmotion } from './hysteresis.js';
 import type { SmoothedProbabilities } from './smoothing.js';
@@ -21,15 +22,26 @@ export interface PersonState {
   returning?: boolean;
 }
 
+/**
+ * An event's id: deterministic, so the same frames give the same id (a consumer deduplicates
+ * redelivered events on it): the first 16 bytes of SHA-256 over camera, person, type, media time
+ * and capture time, hex.
+ */
+export function eventIdOf(cameraId: string, personId: string, type: string, mediaTimeMs: number, at: string): string {
+  return createHash('sha256').update(`${cameraId}\n${personId}\n${type}\n${mediaTimeMs}\n${at}`).digest('hex').slice(0, 32);
+}
+
 /** The event of `type` about a person, dated at a frame (media and capture time). */
 export function personEvent(type: EmotionEvent['type'], cameraId: string, person: PersonState, mediaTimeMs: number, capturedAtMs: number): EmotionEvent {
   const probabilities: EmotionProbabilities = { ...person.smoothed.probabilities };
   const emotion = person.dominant.emotion;
   // Uncertain: how likely the likeliest emotion is.
   const confidence = emotion === 'uncertain' ? Math.max(...Object.values(probabilities)) : probabilities[emotion];
+  const at = new Date(capturedAtMs).toISOString();
+  const media = Math.max(0, mediaTimeMs);
   return {
-    schemaVersion: SCHEMA_VERSION, type, cameraId, personId: person.personId!,
-    at: new Date(capturedAtMs).toISOString(), mediaTimeMs: Math.max(0, mediaTimeMs), emotion,
+    schemaVersion: SCHEMA_VERSION, eventId: eventIdOf(cameraId, person.personId!, type, media, at), type, cameraId, personId: person.personId!,
+    at, mediaTimeMs: media, emotion,
     confidence: Math.min(1, Math.max(0, confidence)), probabilities, modelVersion: person.modelVersion,
     ...(type === 'person.appeared' && person.returning ? { returning: true } : {}),
   };
