@@ -53,6 +53,20 @@ test('a real clip with one woman: one person, schema-valid events and timelines,
   assert.match(r.stderr, /analysed \d+ frames .* fps, [\d.]+x real time; \d+ faces, 1 persons/);
 });
 
+test('a full disk under events.jsonl: the run stops, timelines.json and report.html are written, one clear error', async (t) => {
+  if (!requireResource(t, '/dev/full', fs.existsSync('/dev/full') ? undefined : 'no /dev/full on this system')) return;
+  const out = path.join(tmp, 'full');
+  fs.mkdirSync(out, { recursive: true });
+  fs.symlinkSync('/dev/full', path.join(out, 'events.jsonl'));
+  const r = await run(['analyze', path.join(MEDIA, 'woman2.mp4'), '--model', model, '--out', out, '--fps', '5', '--quiet']);
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('emostream:'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /could not write events\.jsonl \(ENOSPC: no space left on device.*\) in .*full: free some space or choose another --out/);
+  TimelinesSchema.parse(JSON.parse(fs.readFileSync(path.join(out, 'timelines.json'), 'utf8')));
+  assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), /<html/);
+});
+
 test('several people across scene cuts: performer first, audience faces later', async () => {
   const out = path.join(tmp, 'hamilton');
   const r = await run(['analyze', path.join(MEDIA, 'short_hamilton_clip.mp4'), '--model', model, '--out', out, '--quiet', '--thumbnails']);

@@ -100,6 +100,10 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   const { detector, embedder, dispose: disposeDetector } = await openDetector(detectorConfig, rt);
   await fsp.mkdir(o.out, { recursive: true });
   const eventsFile = fs.createWriteStream(path.join(o.out, 'events.jsonl'));
+  // A failed write (a full disk) stops the run; the other outputs are still written, then the
+  // run fails naming what could not be written.
+  let eventsError: Error | undefined;
+  const eventsClosed = new Promise<void>((resolve) => eventsFile.once('close', () => resolve()));
   const stats = createIngestStats();
   const state: AnalyzeProgress = { frames: 0, faces: 0, persons: 0, drops: 0, reconnects: 0, mediaTimeMs: 0, durationMs: probe?.durationMs };
   if (o.duration && state.durationMs) state.durationMs = Math.min(state.durationMs, o.duration * 1000);
@@ -125,6 +129,12 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  eventsFile.on('error', (e) => {
+    if (eventsError) return;
+    eventsError = e;
+    hooks.log?.(`writing events.jsonl failed (${e.message}): stopping; timelines.json and report.html are still written`);
+    stop$.next();
+  });
   const t0 = Date.now();
   const valve = valveFor(source);
   const frames$ = frameSource(srcConfig, { logger, metrics, stats, valve }).pipe(
@@ -151,7 +161,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
         if (out.kind === 'timelines') { timelines = out.timelines; return; }
         events++;
         if (out.event.type === 'person.appeared') state.persons++;
-        eventsFile.write(JSON.stringify(out.event) + '\n');
+        if (!eventsError) eventsFile.write(JSON.stringify(out.event) + '\n');
         hooks.onEvent?.(out.event);
       }),
       defaultIfEmpty(undefined),
@@ -159,14 +169,17 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
-    await new Promise<void>((r) => eventsFile.end(r));
+    if (!eventsError) eventsFile.end();
+    await eventsClosed;
     await server?.close();
     model.close();
     await disposeDetector();
   }
   const wallMs = Date.now() - t0;
   timelines ??= pipeline.aggregator.timelines();
-  await fsp.writeFile(path.join(o.out, 'timelines.json'), JSON.stringify(timelines, null, 2) + '\n');
+  const failed: string[] = eventsError ? [`events.jsonl (${eventsError.message})`] : [];
+  const write = (name: string, data: string) => fsp.writeFile(path.join(o.out, name), data).catch((e: Error) => { failed.push(`${name} (${e.message})`); });
+  await write('timelines.json', JSON.stringify(timelines, null, 2) + '\n');
   const persons = Object.values(timelines.cameras).reduce((a, c) => a + Object.keys(c.persons).length, 0);
   const html = renderReport({
     title: `emostream: ${path.basename(redactText(shown, secrets))}`,
@@ -177,7 +190,8 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     timelines,
     thumbnails: o.thumbnails ? await thumbnails(best) : undefined,
   });
-  await fsp.writeFile(path.join(o.out, 'report.html'), html);
+  await write('report.html', html);
+  if (failed.length) throw new Error(`could not write ${failed.join(', ')} in ${o.out}: free some space or choose another --out`);
   return {
     frames: state.frames, faces: state.faces, persons, events, drops: stats.framesDropped, reconnects: stats.reconnects,
     wallMs, mediaMs: state.mediaTimeMs + (state.frames ? 1000 / o.fps : 0), backend: rt.provider, modelVersion, outDir: o.out,
