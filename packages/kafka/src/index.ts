@@ -16,7 +16,7 @@ export { createKafka, kafkaJsOptions } from './client.js';
 export { ensureTopics, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
 export { HEADER, header, type OutMessage, type InMessage, type Decoded, type DecodeReason } from './codec/message.js';
 export { packEnvelope, unpackEnvelope, ENVELOPE_KIND } from './codec/envelope.js';
-export { encodeFrame, decodeFrame, decodeFrameRgb, toJpegFrame, DEFAULT_JPEG_QUALITY, isLiveFrame, type JpegFrame } from './codec/frames.js';
+export { encodeFrame, decodeFrame, decodeFrameRgb, toJpegFrame, DEFAULT_JPEG_QUALITY, MAX_FRAME_PIXELS, isLiveFrame, type JpegFrame } from './codec/frames.js';
 export { encodeFaces, decodeFaces, CROP_BYTES } from './codec/faces.js';
 export { encodeEmotions, decodeEmotions, encodeEvent, decodeEvent } from './codec/json.js';
 export { encodeControl, decodeControl, type ControlMessage } from './codec/control.js';

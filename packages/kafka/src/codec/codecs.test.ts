@@ -49,6 +49,11 @@ test('frames: raw RGB → JPEG message → raw RGB in one codec; a truncated JPE
   const cut = await decodeFrameRgb({ ...m, value: jpeg.pixels.data.subarray(0, jpeg.pixels.data.length >> 1) });
   assert.equal(reason(cut), 'undecodable_image');
   assert.equal(reason(await decodeFrameRgb({ ...m, headers: {} })), 'malformed');
+  // A frame over the pixel cap is refused from its header, before it is decoded.
+  const big = await decodeFrameRgb(m, { maxPixels: w * h - 1 });
+  assert.equal(reason(big), 'undecodable_image');
+  assert.match(big.ok ? '' : big.detail, new RegExp(`larger than ${w * h - 1} pixels`));
+  assert.ok((await decodeFrameRgb(m, { maxPixels: w * h })).ok, 'exactly at the cap is fine');
 });
 
 test('faces: crops travel as raw bytes in the envelope and come back equal', () => {

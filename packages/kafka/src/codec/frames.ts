@@ -68,19 +68,30 @@ export function decodeFrame(m: InMessage): Decoded<Frame> {
 }
 
 /**
+ * Most pixels a frame may decode to: 8K (7680x4320, the largest frame ingest makes). A bigger
+ * JPEG (a hostile or broken producer) would take gigabytes once decoded and get the detector
+ * killed for memory, redelivered, killed again: it is a dead letter instead.
+ */
+export const MAX_FRAME_PIXELS = 7680 * 4320;
+
+/**
  * Decodes a frames-topic message into a frame with raw RGB pixels: {@link decodeFrame}'s checks,
  * then the JPEG decoded (sharp; a truncated or corrupt image is an `undecodable_image` dead
  * letter, not a half-grey frame with phantom faces). The decoded size wins over the header's.
  */
-export async function decodeFrameRgb(m: InMessage): Promise<Decoded<Frame>> {
+export async function decodeFrameRgb(m: InMessage, opts: { maxPixels?: number } = {}): Promise<Decoded<Frame>> {
   const d = decodeFrame(m);
   if (!d.ok) return d;
+  const maxPixels = opts.maxPixels ?? MAX_FRAME_PIXELS;
   try {
-    const { data, info } = await sharp(d.value.pixels.data, { failOn: 'truncated' })
+    // sharp reads the size from the JPEG header and refuses before decoding.
+    const { data, info } = await sharp(d.value.pixels.data, { failOn: 'truncated', limitInputPixels: maxPixels })
       .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { ok: true, value: { ...d.value, width: info.width, height: info.height, pixels: { format: 'rgb', data } } };
   } catch (e) {
-    return fail('undecodable_image', `frame ${d.value.cameraId}#${d.value.seq}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    const detail = /pixel limit/i.test(msg) ? `larger than ${maxPixels} pixels (${msg})` : msg;
+    return fail('undecodable_image', `frame ${d.value.cameraId}#${d.value.seq}: ${detail}`);
   }
 }
