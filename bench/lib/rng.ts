@@ -1,15 +1,2 @@
-/**
- * The bench's seeded pseudo-random generator: mulberry32, the same algorithm as the retrain
- * job's `rng` (jobs/retrain/src/augment.ts), so scenes generated from a seed stay byte-identical
- * on every machine without the bench importing the training job. Returns numbers in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The bench's seeded generator: the project's mulberry32 (@emostream/runtime), so scenes from a seed are identical on every machine. */
+export { mulberry32 } from '@emostream/runtime';

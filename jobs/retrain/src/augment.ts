@@ -1,17 +1,9 @@
 /** Training-time augmentation on 48x48 gray faces, in plain JS (labels never change). */
 import { INPUT_SIZE } from '@emostream/model';
+import { mulberry32 } from '@emostream/runtime';
 
-/** A seeded pseudo-random generator (mulberry32), so a run can be repeated. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded pseudo-random generator (the project's mulberry32), so a run can be repeated. */
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** What augmentation does to each training image. */
 export interface AugmentConfig {

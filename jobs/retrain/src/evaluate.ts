@@ -86,8 +86,8 @@ export async function loadEvalSets(data: string, o: EvalSetOptions = {}): Promis
   return { set: await loadLabelFolder(data, opts), name: path.basename(path.resolve(data)), variants: {} };
 }
 
-/** Scores a model on a set, batch by batch. */
-export async function scoreSet(model: Predictor, set: LabelledSet, name: string, data: string): Promise<EvaluationSummary> {
+/** A model's probabilities on every image of a set (n x 7, in EMOTIONS order), batch by batch. */
+export async function predictSet(model: Predictor, set: LabelledSet): Promise<Float32Array> {
   const n = set.labels.length, k = EMOTIONS.length;
   const probs = new Float32Array(n * k);
   for (let i = 0; i < n; i += 256) {
@@ -95,6 +95,12 @@ export async function scoreSet(model: Predictor, set: LabelledSet, name: string,
     for (let j = i; j < Math.min(n, i + 256); j++) crops.push(set.images.subarray(j * INPUT_PIXELS, (j + 1) * INPUT_PIXELS));
     probs.set(await model.predict(crops), i * k);
   }
+  return probs;
+}
+
+/** Scores a model on a set. */
+export async function scoreSet(model: Predictor, set: LabelledSet, name: string, data: string): Promise<EvaluationSummary> {
+  const probs = await predictSet(model, set);
   return summarise(name, data, set.labels, probs);
 }
 

@@ -1,22 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '@emostream/runtime';
 import { FairShedder, DEFAULT_SHED } from './shed.js';
 import { shedOptionsFromEnv } from './settings.js';
-
-/**
- * A seeded pseudo-random generator (mulberry32, as bench/lib/rng.ts; copied: packages do not
- * import the bench), so each simulation below is the same on every run. Numbers in [0, 1).
- */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A stage behind live cameras, on a virtual clock: cameras produce at `fps` onto partitions

@@ -7,3 +7,4 @@ export * from './http.js';
 export * from './config.js';
 export * from './settings.js';
 export { backoffDelayMs, backoffSchedule, type BackoffPolicy } from './backoff.js';
+export { mulberry32 } from './random.js';
