@@ -9,14 +9,14 @@
 import { EMOTIONS } from '@emostream/contracts';
 import { loadTf } from '@emostream/runtime';
 import { loadEmotionModel } from '@emostream/classifier';
-import { loadEvalSets, predictSet } from '@emostream/retrain';
+import { loadEvalSets, predictorProbabilities } from '@emostream/retrain';
 
 const arg = (name: string, fallback?: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const rt = await loadTf('auto');
 const model = await loadEmotionModel(rt.tf, { model: arg('--model') });
 const { set, name } = await loadEvalSets(arg('--data', '../shared/data/fer2013')!, { split: 'PublicTest' });
 const n = set.labels.length, k = EMOTIONS.length;
-const probs = await predictSet(model, set);
+const probs = await predictorProbabilities(model, set);
 const row = (i: number) => probs.subarray(i * k, (i + 1) * k);
 const argmax = (p: ArrayLike<number>) => { let b = 0; for (let e = 1; e < p.length; e++) if (p[e] > p[b]) b = e; return b; };
 const withTemperature = (p: ArrayLike<number>, T: number) => {

@@ -87,7 +87,7 @@ export async function loadEvalSets(data: string, o: EvalSetOptions = {}): Promis
 }
 
 /** A model's probabilities on every image of a set (n x 7, in EMOTIONS order), batch by batch. */
-export async function predictSet(model: Predictor, set: LabelledSet): Promise<Float32Array> {
+export async function predictorProbabilities(model: Predictor, set: LabelledSet): Promise<Float32Array> {
   const n = set.labels.length, k = EMOTIONS.length;
   const probs = new Float32Array(n * k);
   for (let i = 0; i < n; i += 256) {
@@ -100,7 +100,7 @@ export async function predictSet(model: Predictor, set: LabelledSet): Promise<Fl
 
 /** Scores a model on a set. */
 export async function scoreSet(model: Predictor, set: LabelledSet, name: string, data: string): Promise<EvaluationSummary> {
-  const probs = await predictSet(model, set);
+  const probs = await predictorProbabilities(model, set);
   return summarise(name, data, set.labels, probs);
 }
 
