@@ -160,7 +160,10 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       } catch (e) {
         if (tx?.rollback && checkpoint !== undefined) tx.rollback(checkpoint);
         log.warn('chunk failed: it will be delivered again', { topic: batch.topic, partition: batch.partition, firstOffset: messages[0].offset, error: (e as Error).message });
-        throw new StageError(`${spec.stage}: producing the outputs of ${batch.topic}[${batch.partition}]@${messages[0].offset} failed: ${(e as Error).message}`, true,
+        // A broken operator (its subscription errored or completed) cannot process anything
+        // again in this process: not retriable, so kafkajs stops the consumer instead of
+        // restarting it for ever, `done` rejects and the service exits to be restarted fresh.
+        throw new StageError(`${spec.stage}: producing the outputs of ${batch.topic}[${batch.partition}]@${messages[0].offset} failed: ${(e as Error).message}`, !feed.broken,
           { topic: batch.topic, partition: batch.partition, offset: messages[0].offset }, { cause: e });
       }
       // Outputs are acknowledged by the broker: only now the inputs count as consumed.

@@ -25,12 +25,18 @@ export type Correlation<In, Out> =
 export interface Feed<In, Out> {
   /** The outputs of one input, once it is done. */
   feed(item: In): Promise<Out[]>;
+  /**
+   * The long-lived operator subscription ended (an error, or it completed): no later input can
+   * be processed in this process. Always false for `each`, which subscribes anew per input.
+   */
+  readonly broken: boolean;
   /** Unsubscribes a long-lived operator subscription. */
   close(): void;
 }
 
 /** `each`: one subscription per input, done when it completes. */
 class EachFeed<In, Out> implements Feed<In, Out> {
+  readonly broken = false;
   constructor(private readonly operator: OperatorFunction<In, Out>) {}
 
   feed(item: In): Promise<Out[]> {
@@ -55,6 +61,10 @@ export class Feeder<In, Out> implements Feed<In, Out> {
       error: (e) => this.fail(e),
       complete: () => this.fail(new StageError('the stage operator completed while the consumer runs', false)),
     });
+  }
+
+  get broken(): boolean {
+    return this.error !== undefined;
   }
 
   /** The outputs of one input (keyed: exactly one; sync: those emitted during the push). */

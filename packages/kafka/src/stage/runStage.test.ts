@@ -85,7 +85,7 @@ test('keyed: outputs out of order across concurrently fed inputs, an unknown out
   assert.deepEqual(log.lines.filter((l) => l.level === 'warn'), [{ level: 'warn', msg: 'stage emitted an output no input is waiting for: dropped', fields: { key: 'x/9' } }]);
 });
 
-test('an operator that completes while the consumer runs: pending feeds reject, the batch fails unresolved; done rejects when kafkajs gives up', async () => {
+test('an operator that completes while the consumer runs: pending feeds reject, the batch fails unresolved and not retriable; done rejects when kafkajs stops', async () => {
   const op = controlledOperator<In, Out>();
   const { kafka, consumer, stage } = await start({ correlation: keyedBy, operator: op.operator });
   consumer.join({ in: [0] });
@@ -96,8 +96,9 @@ test('an operator that completes while the consumer runs: pending feeds reject, 
   const chunkError = (e: unknown) => {
     assert.ok(e instanceof StageError);
     assert.equal(e.message, 'test: producing the outputs of in[0]@5 failed: the stage operator completed while the consumer runs');
-    // The chunk's error is retriable (so kafkajs retries the batch); its cause, the operator's end, is not.
-    assert.equal(e.retriable, true);
+    // The operator is gone for good: the chunk's error is not retriable either, so kafkajs
+    // crashes the consumer without restart (it restarted it for ever, the stage dead).
+    assert.equal(e.retriable, false);
     assert.deepEqual(e.context, { topic: 'in', partition: 0, offset: '5' });
     assert.ok(e.cause instanceof StageError);
     assert.equal(e.cause.retriable, false);

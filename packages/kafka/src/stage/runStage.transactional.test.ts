@@ -14,7 +14,7 @@ test('start, transactional: the producer has the transactional id; offsets are n
   assert.deepEqual(consumer.subscribed, { topics: ['in'], fromBeginning: false });
 });
 
-test('a sync operator that errors: the chunk fails with the error as cause, state rolled back to the checkpoint', async () => {
+test('a sync operator that errors: the chunk fails (not retriable: the operator is gone) with the error as cause, state rolled back to the checkpoint', async () => {
   const boom = new Error('state machine broke');
   const rollbacks: unknown[] = [];
   let n = 0;
@@ -24,7 +24,7 @@ test('a sync operator that errors: the chunk fails with the error as cause, stat
     transactional: { transactionalId: 't', checkpoint: () => `cp${++n}`, rollback: (c) => rollbacks.push(c) },
   });
   consumer.join({ in: [0] });
-  await assert.rejects(consumer.drive(batchOf('in', 0, [message(0, 'a', 'a/1'), message(1, 'a', 'a/2')])).done, (e) => e instanceof StageError && e.cause === boom && e.retriable);
+  await assert.rejects(consumer.drive(batchOf('in', 0, [message(0, 'a', 'a/1'), message(1, 'a', 'a/2')])).done, (e) => e instanceof StageError && e.cause === boom && e.retriable === false);
   assert.deepEqual(rollbacks, ['cp1']);
   assert.deepEqual(kafka.calls.slice(4), [], 'no transaction was begun');
 });
