@@ -10,16 +10,25 @@ test('kafkaConfigFromEnv: KAFKA_* connection plus the shared topic naming, under
     KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: '1234',
     KAFKA_MAX_BYTES_PER_SEND: '500000', KAFKA_CONNECTION_TIMEOUT_MS: '1000', KAFKA_SESSION_TIMEOUT_MS: '10000',
     EMOSTREAM_TOPIC_PREFIX: '1', EMOSTREAM_GROUP_PREFIX: 'g-', EMOSTREAM_TOPIC_PARTITIONS: '12', EMOSTREAM_TOPIC_REPLICATION: '3',
+    EMOSTREAM_BIOMETRIC_RETENTION_MS: '600000',
   });
   assert.deepEqual(c, {
     brokers: ['b1:9092', 'b2:9093'], clientId: 'cam-site', ssl: true, sslRejectUnauthorized: false,
     saslMechanism: 'scram-sha-512', saslUsername: 'u', saslPassword: '1234', saslAllowPlaintext: false,
     maxBytesPerSend: 500_000, connectionTimeoutMs: 1000, sessionTimeoutMs: 10_000,
     // The topic prefix "1" stays the text "1"; so does a numeric password.
-    topicPrefix: '1', groupPrefix: 'g-', partitions: 12, replicationFactor: 3,
+    topicPrefix: '1', groupPrefix: 'g-', partitions: 12, replicationFactor: 3, biometricRetentionMs: 600_000,
   });
   assert.equal(groupIdFor(c, 'detector'), 'g-detector');
   assert.deepEqual([pipelineTopicSpecs(c)[0].partitions, pipelineTopicSpecs(c)[0].replicationFactor], [12, 3]);
+  // Frames, faces, emotions (embeddings) and their dead letters: short-lived; events: the broker's default.
+  const retention = Object.fromEntries(pipelineTopicSpecs(c).map((t) => [t.topic, t.config?.['retention.ms']]));
+  assert.deepEqual(retention, {
+    '1frames': '600000', '1faces': '600000', '1emotions': '600000', '1emotion-events': undefined,
+    '1frames.dlq': '600000', '1faces.dlq': '600000', '1emotions.dlq': '600000', '1emotion-events.dlq': undefined,
+    '1aggregator-state': undefined,
+  });
+  assert.equal(kafkaConfigFromEnv({}).biometricRetentionMs, 3_600_000, 'one hour by default');
   assert.equal(groupIdFor(kafkaConfigFromEnv({ EMOSTREAM_TOPIC_PREFIX: 't.' }), 'aggregator'), 't.emostream-aggregator');
 });
 

@@ -75,6 +75,7 @@ export const KafkaConfigSchema = KafkaConnectionSchema.extend({
   groupPrefix: SharedSettingsSchema.shape.groupPrefix,
   partitions: SharedSettingsSchema.shape.topicPartitions,
   replicationFactor: SharedSettingsSchema.shape.topicReplication,
+  biometricRetentionMs: SharedSettingsSchema.shape.biometricRetentionMs,
 });
 
 /** A parsed Kafka config. */
@@ -107,10 +108,10 @@ export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv = process.env, ove
 }
 
 /** The Kafka config of a connection and the shared settings' topic and group naming. */
-export function kafkaConfigOf(connection: KafkaConnection, shared: Pick<SharedSettings, 'topicPrefix' | 'groupPrefix' | 'topicPartitions' | 'topicReplication'>): KafkaConfig {
+export function kafkaConfigOf(connection: KafkaConnection, shared: Pick<SharedSettings, 'topicPrefix' | 'groupPrefix' | 'topicPartitions' | 'topicReplication' | 'biometricRetentionMs'>): KafkaConfig {
   return {
     ...connection, topicPrefix: shared.topicPrefix, groupPrefix: shared.groupPrefix,
-    partitions: shared.topicPartitions, replicationFactor: shared.topicReplication,
+    partitions: shared.topicPartitions, replicationFactor: shared.topicReplication, biometricRetentionMs: shared.biometricRetentionMs,
   };
 }
 
@@ -119,8 +120,8 @@ export function kafkaConfigOf(connection: KafkaConnection, shared: Pick<SharedSe
  * `overrides` on top; a bad variable fails naming it.
  */
 export function kafkaConfigFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: KafkaConfigInput = {}): KafkaConfig {
-  const { topicPrefix, groupPrefix, partitions, replicationFactor, ...connection } = overrides;
-  const shared = sharedSettingsFromEnv(env, { topicPrefix, groupPrefix, topicPartitions: partitions, topicReplication: replicationFactor });
+  const { topicPrefix, groupPrefix, partitions, replicationFactor, biometricRetentionMs, ...connection } = overrides;
+  const shared = sharedSettingsFromEnv(env, { topicPrefix, groupPrefix, topicPartitions: partitions, topicReplication: replicationFactor, biometricRetentionMs });
   return kafkaConfigOf(kafkaConnectionFromEnv(env, connection), shared);
 }
 

@@ -33,6 +33,8 @@ export const SharedSettingsSchema = z.strictObject({
     .describe('Partitions of the pipeline topics when a service creates them: the most instances of a stage that can share the work'),
   topicReplication: z.number().int().min(1).max(10).default(1)
     .describe('Replication factor of the topics a service creates'),
+  biometricRetentionMs: z.number().int().min(60_000).max(7 * 24 * 3_600_000).default(3_600_000)
+    .describe('Retention of the topics that carry faces or their embeddings (frames, faces, emotions and their dead-letter topics) when a service creates them, ms: biometric data is kept no longer than a restart needs to catch up (1 hour). Events keep the broker\'s default'),
   metricsPort: z.number().int().min(0).max(65535).default(9464)
     .describe('Port of `/metrics`, `/healthz` and `/readyz` (ready once the service joined its consumer group); `--metrics-port` wins'),
   metricsHost: z.string().min(1).default('0.0.0.0')

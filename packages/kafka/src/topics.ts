@@ -34,15 +34,16 @@ export function pipelineTopics(prefix = ''): PipelineTopics {
 const LARGE_MESSAGES = { 'max.message.bytes': String(16 * 1024 * 1024) };
 
 /** Every topic of the pipeline with its settings. */
-export function pipelineTopicSpecs(config: Pick<KafkaConfig, 'topicPrefix' | 'partitions' | 'replicationFactor'>): TopicSpec[] {
+export function pipelineTopicSpecs(config: Pick<KafkaConfig, 'topicPrefix' | 'partitions' | 'replicationFactor'> & Partial<Pick<KafkaConfig, 'biometricRetentionMs'>>): TopicSpec[] {
   const t = pipelineTopics(config.topicPrefix);
   const rf = config.replicationFactor;
   const data = (topic: string, extra: Record<string, string> = {}): TopicSpec => ({ topic, partitions: config.partitions, replicationFactor: rf, config: { ...LARGE_MESSAGES, ...extra } });
+  // Frames, face crops and embeddings (emotions carry them to the aggregator) are biometric data,
+  // and only useful while fresh: kept as long as a restart needs to catch up (1 hour by default).
+  const biometric = { 'retention.ms': String(config.biometricRetentionMs ?? 3_600_000) };
   return [
-    // Frames are big and only useful while fresh: one hour is plenty for a restart to catch up.
-    data(t.frames, { 'retention.ms': String(3_600_000) }),
-    data(t.faces), data(t.emotions), data(t.events),
-    ...Object.values(t.dlq).map((topic) => data(topic)),
+    data(t.frames, biometric), data(t.faces, biometric), data(t.emotions, biometric), data(t.events),
+    data(t.dlq.frames, biometric), data(t.dlq.faces, biometric), data(t.dlq.emotions, biometric), data(t.dlq.events),
     // One partition: a restarting aggregator reads all cameras' snapshots in one pass.
     { topic: t.aggregatorState, partitions: 1, replicationFactor: rf, config: { 'cleanup.policy': 'compact', 'min.cleanable.dirty.ratio': '0.1', 'segment.ms': String(600_000), ...LARGE_MESSAGES } },
   ];
