@@ -20,13 +20,34 @@ if [ "$want_test" = 1 ]; then
   need python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
        gstreamer1.0-plugins-bad chromium prometheus openjdk-17-jre-headless maven
 fi
+# The Debian package `prometheus` starts its own service (on :9090) when it is installed. The
+# tests do not need it: test/helpers/prometheus.ts runs its own `prometheus` on a free port and
+# stops that child itself. Nothing is ever stopped by name here (a `pkill -x prometheus` used to
+# kill a Prometheus the user runs, and the servers of a test run in progress). The one server
+# stopped is the service of a package that this very run installed (so not the user's: the
+# package was not on the machine before), through its service manager: systemd only when the unit
+# is the package's own file; else the package's init script, which signals the pid in its pidfile
+# (/run/prometheus/prometheus.pid) only if that pid is still /usr/bin/prometheus run by user prometheus.
+prom_preinstalled=0
+have_pkg prometheus && prom_preinstalled=1
+stop_new_prometheus_service() {
+  [ "$prom_preinstalled" = 0 ] && have_pkg prometheus || return 0
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    case "$(systemctl show -p FragmentPath --value prometheus.service 2>/dev/null)" in
+      /lib/systemd/system/prometheus.service|/usr/lib/systemd/system/prometheus.service)
+        log "stopping the prometheus service the package just started (the tests run their own)"
+        systemctl stop prometheus.service >/dev/null 2>&1 || true ;;
+    esac
+  elif [ -x /etc/init.d/prometheus ] && dpkg -S /etc/init.d/prometheus >/dev/null 2>&1; then
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  fi
+}
 if [ ${#pkgs[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     log "apt-get install ${pkgs[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-    # The prometheus package may start its own server on :9090; tests run their own.
-    if have_pkg prometheus; then (service prometheus stop || systemctl stop prometheus || pkill -x prometheus) >/dev/null 2>&1 || true; fi
+    stop_new_prometheus_service
   else
     log "please install these system packages (as root): ${pkgs[*]}"; exit 1
   fi

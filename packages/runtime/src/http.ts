@@ -12,12 +12,24 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Starts the server on 127.0.0.1 (or `host`); port 0 picks a free one. */
+const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
+
+/**
+ * Starts the server on 127.0.0.1 (or `host`); port 0 picks a free one. It answers GET and HEAD
+ * on its three paths, 405 (with `Allow: GET, HEAD`) to any other method there, 404 elsewhere.
+ */
 export function startMetricsServer(opts: { port: number; host?: string; registry: Registry; ready?: ReadinessCheck }): Promise<MetricsServer> {
   const server = http.createServer(async (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     try {
-      if (url === '/metrics') {
+      if (!PATHS.has(url)) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found: try /metrics, /healthz or /readyz\n');
+      } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+        // read-only endpoints: nothing to DELETE, POST or PUT (HEAD gets GET's headers, no body)
+        res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' });
+        res.end(`method ${req.method} not allowed: use GET or HEAD\n`);
+      } else if (url === '/metrics') {
         const body = await opts.registry.metrics();
         res.writeHead(200, { 'content-type': opts.registry.contentType });
         res.end(body);
@@ -28,9 +40,6 @@ export function startMetricsServer(opts: { port: number; host?: string; registry
         const r = opts.ready ? opts.ready() : { ok: true, reasons: [] };
         res.writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify(r) + '\n');
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found: try /metrics, /healthz or /readyz\n');
       }
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' });
