@@ -3,3 +3,4 @@ export * from './labels.js';
 export * from './messages.js';
 export * from './topics.js';
 export * from './embedding.js';
+export * from './jsonSchema.js';

@@ -95,24 +95,25 @@ export const EmotionEventSchema = z.object({
    * consumer can drop an event it has seen (at-least-once delivery, a replayed topic). Always
    * set by emostream; optional for events written before it existed.
    */
-  eventId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
-  type: z.enum(EVENT_TYPES),
-  cameraId: z.string(),
-  personId: z.string(),
+  eventId: z.string().regex(/^[0-9a-f]{32}$/).optional()
+    .describe('Deterministic id (32 hex): the same frames give the same id; drop an event whose id you have seen'),
+  type: z.enum(EVENT_TYPES).describe('person.appeared (a face tracked for a few frames), emotion.changed, person.left'),
+  cameraId: z.string().describe('The camera (or file) the person was seen by'),
+  personId: z.string().describe('p1, p2… per camera, never reused in a run; kept by a returning person'),
   /** ISO time: the frame's capture time. */
-  at: z.string(),
-  mediaTimeMs: z.number().nonnegative(),
+  at: z.string().describe('ISO 8601 wall-clock time the frame was captured'),
+  mediaTimeMs: z.number().nonnegative().describe('Time in the stream (file position, or since the camera was opened), ms'),
   /** The person's emotion now, or `uncertain` when none is clear. */
-  emotion: z.enum(EMOTION_STATES),
+  emotion: z.enum(EMOTION_STATES).describe('The person\'s emotion now (smoothed over time), or uncertain when none is clear'),
   /** The smoothed probability of `emotion` (of the likeliest emotion when `uncertain`). */
-  confidence: z.number().min(0).max(1),
-  probabilities,
-  modelVersion: z.string(),
+  confidence: z.number().min(0).max(1).describe('The smoothed probability of emotion (of the likeliest emotion when uncertain)'),
+  probabilities: probabilities.describe('Smoothed probability of each of the seven emotions'),
+  modelVersion: z.string().describe('Version of the emotion model that classified the faces'),
   /**
    * `person.appeared` only: the person was recognised as one who left this camera recently
    * (by appearance), and keeps the `personId` (and timeline) they had.
    */
-  returning: z.boolean().optional(),
+  returning: z.boolean().optional().describe('person.appeared only: recognised as a person who left this camera recently; keeps their personId'),
 });
 export type EmotionEvent = z.infer<typeof EmotionEventSchema>;
 
