@@ -93,7 +93,8 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   // Fail fast on a bad file or bad settings before loading any model (a clear one-line reason).
   const probe = kind === 'file' ? await probeSource(source) : undefined;
   const detectorConfig = parseDetectorConfig({ ...o.detectorSettings, detector: o.detector });
-  const aggregatorConfig = parseAggregatorConfig(o.aggregatorSettings ?? {});
+  // A run's timelines.json lists every person of the run, unless told otherwise.
+  const aggregatorConfig = parseAggregatorConfig({ finishedMaxPersons: 0, ...o.aggregatorSettings });
   const metrics = createMetrics({ defaults: true });
   const rt = await loadTf(o.backend as BackendChoice);
   const model = await openModel(rt, { model: o.model, pollMs: kind === 'file' ? 0 : 5000, logger, metrics });

@@ -196,14 +196,16 @@ export class Aggregator {
       const person = s.persons[track.key];
       person.personId = track.personId;
       person.firstSeenMs = track.firstSeenMs;
-      const before = returning.has(track.key) ? s.finished[track.personId!] : undefined;
-      if (before) {
-        // Their timeline goes on: the segments before they left, then the new ones.
+      if (returning.has(track.key)) {
         this.counters.returning++;
         person.returning = true;
-        person.priorSegments = before.segments;
-        person.firstSeenMs = before.firstSeenMs;
-        delete s.finished[track.personId!];
+        // Their timeline goes on: the segments before they left (unless already forgotten), then the new ones.
+        const before = s.finished[track.personId!];
+        if (before) {
+          person.priorSegments = before.segments;
+          person.firstSeenMs = before.firstSeenMs;
+          delete s.finished[track.personId!];
+        }
       }
       events.push(personEvent('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));
     }
@@ -266,6 +268,18 @@ export class Aggregator {
     this.maxCapturedAtMs = snapshot.maxCapturedAtMs;
   }
 
+  /**
+   * Keeps at most `finishedMaxPersons` persons who left per camera (the latest to leave): a camera
+   * watched for weeks must not grow its state (and its state record) with everyone who ever passed.
+   */
+  private forgetOldest(finished: Record<string, FinishedPerson>): void {
+    const max = this.config.finishedMaxPersons;
+    const ids = Object.keys(finished);
+    if (max <= 0 || ids.length <= max) return;
+    ids.sort((a, b) => finished[a].lastSeenMs - finished[b].lastSeenMs);
+    for (const id of ids.slice(0, ids.length - max)) delete finished[id];
+  }
+
   private gallery(cameraId: string): Gallery {
     let g = this.galleries.get(cameraId);
     if (!g) {
@@ -317,6 +331,7 @@ export class Aggregator {
     delete s.persons[track.key];
     if (!person?.personId) return [];
     s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person) };
+    this.forgetOldest(s.finished);
     if (track.descriptor) this.gallery(cameraId).add({ personId: person.personId, descriptor: track.descriptor, leftAtMs: person.lastSeenMs });
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });
     // Dated when the person was last seen, which is where the timeline ends.

@@ -39,6 +39,8 @@ export const AggregatorConfigSchema = z.strictObject({
     .describe('How long a person who left stays recognisable for re-identification, ms of media time'),
   galleryMaxPersons: z.number().int().nonnegative().default(50)
     .describe('Persons who left kept for re-identification per camera at most (the oldest are forgotten first)'),
+  finishedMaxPersons: z.number().int().nonnegative().default(500)
+    .describe('Persons who left kept in the timelines (and the state) per camera, the latest to leave; older ones are forgotten so a camera watched for weeks keeps a bounded state. 0 keeps all (what analyze does: a file\'s timelines.json lists everyone)'),
   cameraIdleMs: z.number().nonnegative().default(60_000)
     .describe('End a camera (person.left for its open persons) when other cameras\' frames were captured this long after its last one, ms of capture time; 0 disables'),
 }).superRefine((c, ctx) => {

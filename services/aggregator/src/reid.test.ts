@@ -98,3 +98,24 @@ test('gallery: bounded in count and age; the best match above the threshold, exc
   assert.equal(g.take(v(3), 1601), undefined, 'too old: forgotten');
   assert.equal(g.size, 0);
 });
+
+test('weeks of passers-by: the persons who left are bounded per camera (finishedMaxPersons), the latest kept', () => {
+  const a = new Aggregator({ config: { finishedMaxPersons: 20 } });
+  let seq = 0;
+  // 300 persons pass one after another, 1 s each, 3 s apart (each leaves before the next comes).
+  for (let p = 0; p < 300; p++) {
+    for (let t = 0; t < 1000; t += 100) a.push(emotionsMessage('cam', seq++, p * 3000 + t, [{ cx: 300 + (p % 5) * 100, cy: 300, emotion: 'happy' }]));
+  }
+  a.end();
+  const persons = Object.keys(a.timelines().cameras.cam.persons);
+  assert.equal(persons.length, 20);
+  assert.deepEqual(persons.slice(0, 2), ['p281', 'p282']);
+  assert.equal(persons.at(-1), 'p300');
+  const bytes = JSON.stringify(a.snapshot()).length;
+  assert.ok(bytes < 20_000, `snapshot ${bytes} bytes`);
+  const unbounded = new Aggregator({ config: { finishedMaxPersons: 0 } });
+  seq = 0;
+  for (let p = 0; p < 50; p++) for (let t = 0; t < 1000; t += 100) unbounded.push(emotionsMessage('cam', seq++, p * 3000 + t, [{ cx: 300, cy: 300, emotion: 'sad' }]));
+  unbounded.end();
+  assert.equal(Object.keys(unbounded.timelines().cameras.cam.persons).length, 50, '0 keeps everyone (analyze)');
+});
