@@ -21,6 +21,12 @@ export const FrameRefSchema = z.object({
   cameraId: z.string().min(1),
   /** Monotonic per camera and per ingest run, starting at 0. */
   seq: z.number().int().nonnegative(),
+  /**
+   * Id of the ingest run that made the frame (one frame source's life, reconnects included):
+   * `seq` counts within it. Lets the aggregator tell a redelivered frame from a new run's
+   * without trusting any clock.
+   */
+  run: z.string().min(1).max(64).optional(),
   /** Presentation time of the frame in the media, in milliseconds from the start of the stream. */
   mediaTimeMs: z.number().nonnegative(),
   /** Wall-clock time the frame was decoded, ms since the epoch. */

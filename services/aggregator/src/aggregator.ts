@@ -11,6 +11,7 @@ import { addToTimeline, emptyTimeline, timelineSegments } from './timeline.js';
 import { FaceTracker, type TrackerState, type TrackState } from './tracker.js';
 import { Gallery } from './gallery.js';
 import { personEvent, type PersonState } from './person.js';
+import { isRedelivery, markProcessed, type SeenFrames } from './redelivery.js';
 
 /**
  * Computes an appearance vector for a face, used by the tracker to tell people apart when motion
@@ -44,14 +45,12 @@ interface FinishedPerson {
   segments: Segment[];
 }
 
-/** One camera's state (JSON-serialisable). */
-interface CameraState {
+/** One camera's state (JSON-serialisable); which frames it processed is {@link SeenFrames}. */
+interface CameraState extends SeenFrames {
   tracker: TrackerState;
   /** Keyed by the tracker's track key. */
   persons: Record<string, PersonState>;
   finished: Record<string, FinishedPerson>;
-  lastSeq?: number;
-  lastCapturedAtMs?: number;
   lastMediaTimeMs?: number;
 }
 
@@ -127,7 +126,7 @@ export class Aggregator {
     const { frame } = msg;
     const cam = this.camera(frame.cameraId);
     const s = cam.state;
-    if (s.lastSeq !== undefined && frame.seq <= s.lastSeq && frame.capturedAtMs <= (s.lastCapturedAtMs ?? -Infinity)) {
+    if (isRedelivery(s, frame)) {
       this.counters.duplicates++;
       this.metrics?.framesDropped.inc({ camera: frame.cameraId, reason: 'duplicate' });
       this.log.debug('duplicate frame dropped', { camera: frame.cameraId, seq: frame.seq, lastSeq: s.lastSeq });
@@ -146,8 +145,7 @@ export class Aggregator {
       this.counters.sceneCuts++;
       events.push(...this.closeCamera(frame.cameraId));
     }
-    s.lastSeq = frame.seq;
-    s.lastCapturedAtMs = frame.capturedAtMs;
+    markProcessed(s, frame);
     s.lastMediaTimeMs = frame.mediaTimeMs;
     this.modelVersion = msg.modelVersion;
     this.counters.frames++;

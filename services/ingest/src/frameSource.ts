@@ -6,6 +6,7 @@ import {
   Observable, asyncScheduler, catchError, concatMap, defer, from, map, mergeMap, of, retry, throwError, timer, EMPTY,
   type SchedulerLike,
 } from 'rxjs';
+import { randomUUID } from 'node:crypto';
 import { SCHEMA_VERSION, type Frame } from '@emostream/contracts';
 import { backoffDelayMs, redactText, redactUrl, urlSecrets, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import { parseSourceConfig, type SourceConfig, type SourceConfigInput } from './config.js';
@@ -127,6 +128,8 @@ interface Ctx {
   secrets: string[];
   shown: string;
   seq: number;
+  /** This run's id (the frames' `run`): a new one for every frame source, i.e. every ingest start. */
+  run: string;
   /** Capture times of the frames of the last 5 s, for the input-fps gauge. */
   recent: number[];
 }
@@ -142,6 +145,7 @@ function context(config: SourceConfig, deps: FrameSourceDeps): Ctx {
     secrets: urlSecrets(config.url),
     shown,
     seq: 0,
+    run: randomUUID().slice(0, 13),
     recent: [],
   };
 }
@@ -167,7 +171,7 @@ function toFrame(ctx: Ctx, args: FfmpegArgs, data: Buffer, mediaTimeMs: number, 
     deps.metrics.inputFps.set({ camera: ctx.config.cameraId }, ctx.recent.length > 1 ? ((ctx.recent.length - 1) * 1000) / span : 0);
   }
   return {
-    schemaVersion: SCHEMA_VERSION, cameraId: ctx.config.cameraId, seq: ctx.seq++, mediaTimeMs, capturedAtMs,
+    schemaVersion: SCHEMA_VERSION, cameraId: ctx.config.cameraId, seq: ctx.seq++, run: ctx.run, mediaTimeMs, capturedAtMs,
     width: args.width, height: args.height, pixels: { format: 'rgb', data },
   };
 }
