@@ -20,6 +20,13 @@ version=$(date -u +%Y%m%dT%H%M%SZ)
 run="$models/runs/$version"
 cli="node /app/bin/emostream.mjs"
 
+for d in "$train_data" "$eval_data"; do
+  if [ ! -d "$d" ] || [ -z "$(ls -A "$d" 2>/dev/null)" ]; then
+    echo "retrain: $d is missing or empty: put <label>/<image> folders (or FER-2013's train/ and test/) on the training-data volume first; nothing was trained" >&2
+    exit 2
+  fi
+done
+
 mkdir -p "$models/runs" "$models/versions"
 echo "retrain: training version $version on $train_data (config ${EMOSTREAM_TRAIN_CONFIG:-best})"
 $cli train --data "$train_data" --config "${EMOSTREAM_TRAIN_CONFIG:-best}" --split official --no-final-test --out "$run"

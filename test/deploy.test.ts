@@ -283,6 +283,9 @@ test('retraining: CronJob and Job write the model volume the classifier reads', 
     assert.deepEqual(claimOf(spec, '/models'), { readOnly: false, claim: 'emostream-models' });
     assert.ok(spec.containers[0].command.join(' ').includes('docker/retrain.sh'));
   }
+  // The one-off Job is built apart from the base: it must not name the base's hashed ConfigMap.
+  assert.ok(!JSON.stringify(job).includes('configMapRef'), 'retrain-now refers to no ConfigMap it cannot know the name of');
+  assert.equal(cron.spec.suspend, true, 'suspended until training data is loaded');
   const config = configOf(objs);
   assert.equal(config.data.CLASSIFIER_MODEL, '/models/current', 'the symlink retrain.sh flips');
   assert.ok(fs.existsSync(path.join(ROOT, 'docker/retrain.sh')));
