@@ -3,7 +3,7 @@
  * client and topics, the metrics server, the service itself, and a clean stop on SIGTERM/SIGINT.
  */
 import os from 'node:os';
-import { createLogger, createMetrics, loadTf, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
+import { createLogger, createMetrics, loadTf, settlesWithin, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
 import { createKafka, ensureTopics, pipelineTopicSpecs, shedOptionsOf, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
@@ -34,10 +34,19 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: ['starting'] });
   const server = await startMetricsServer({ port: shared.metricsPort, host: shared.metricsHost, registry: metrics.registry, ready: () => ready() });
   logger.info('metrics server listening', { port: server.port });
+  // From a stop signal on, the shutdown has `stopGraceMs`: past it the process exits anyway
+  // (an unreachable broker made kafkajs's disconnects take 45 s, past Kubernetes' 30 s).
+  let stopBy = Infinity;
   const stopSignal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const stop = (sig: string) => { stopBy = Date.now() + shared.stopGraceMs; resolve(sig); };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
   });
+  const inTime = async (what: string, work: Promise<unknown>) => {
+    if (await settlesWithin(work, stopBy - Date.now())) return true;
+    logger.warn(`stopping took longer than EMOSTREAM_STOP_GRACE_MS (${shared.stopGraceMs} ms): exiting without waiting for ${what}`);
+    return false;
+  };
   const cleanups: Array<() => Promise<void> | void> = [() => server.close()];
   try {
     if (ingest) {
@@ -50,7 +59,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
         return { ok: idle.length === 0, reasons: idle };
       };
       const r = await Promise.race([run.done.then((s) => ({ kind: 'ended' as const, s })), stopSignal.then((sig) => ({ kind: 'signal' as const, sig }))]);
-      if (r.kind === 'signal') { run.stop(); await run.done; return; }
+      if (r.kind === 'signal') { run.stop(); await inTime('the last frames to be acknowledged', run.done); return; }
       logger.info('all sources ended; every frame acknowledged by the broker', { summary: r.s });
       const failed = Object.entries(r.s.cameras).filter(([, c]) => c.failed).map(([id]) => id);
       if (o.once && failed.length) throw new Error(`${failed.length} of ${sources.length} camera(s) failed: ${failed.map((id) => `${id} (${r.s.cameras[id].failed})`).join('; ')}`);
@@ -81,6 +90,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
     const r = await Promise.race([stopSignal, stage.done.then(() => 'done')]);
     logger.info('stopping', { reason: r, stats: stage.stats });
   } finally {
-    for (const c of cleanups) await c();
+    if (stopBy === Infinity) stopBy = Date.now() + shared.stopGraceMs;
+    for (const c of cleanups) if (!(await inTime('the rest of the shutdown', Promise.resolve().then(c)))) break;
   }
 }

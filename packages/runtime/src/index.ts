@@ -8,3 +8,4 @@ export * from './config.js';
 export * from './settings.js';
 export { backoffDelayMs, backoffSchedule, type BackoffPolicy } from './backoff.js';
 export { mulberry32 } from './random.js';
+export { settlesWithin } from './deadline.js';
