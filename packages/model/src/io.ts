@@ -58,7 +58,7 @@ export function modelsRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../models');
 }
 
-/** The shipped default model directory (`models/default` is a pointer file naming the version). */
+/** The shipped default model directory: the one `models/DEFAULT` names, else `models/best`. */
 export function defaultModelDir(): string {
   const root = modelsRoot();
   const pointer = path.join(root, 'DEFAULT');
@@ -86,6 +86,11 @@ export async function loadModelDir(tf: Tf, dir: string): Promise<LoadedModel> {
     throw new ModelError(`${path.join(dir, 'labels.json')} lists [${String(labels)}] but the classifier expects [${EMOTIONS.join(', ')}] in that order: retrain with \`emostream train\` or fix the file`);
   }
   const card = await readJson<ModelCard>(path.join(dir, 'card.json'), 'how the model was trained');
+  // The version travels on every emotions message and event (a string in the contract): a card
+  // whose version is a number or empty would make every later message invalid downstream.
+  if (card.version !== undefined && (typeof card.version !== 'string' || !/^[A-Za-z0-9._@+-]{1,100}$/.test(card.version))) {
+    throw new ModelError(`${path.join(dir, 'card.json')}: version must be a text of 1-100 letters, digits or . _ @ + -, got ${JSON.stringify(card.version)}`);
+  }
   const topo = await readJson<{ weightsManifest?: { paths: string[] }[] }>(path.join(dir, 'model.json'), 'the network');
   for (const group of topo.weightsManifest ?? []) for (const p of group.paths) {
     if (!fs.existsSync(path.join(dir, p))) throw new ModelError(`${path.join(dir, p)} (named in model.json) is missing: copy the whole model directory`);

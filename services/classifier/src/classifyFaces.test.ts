@@ -141,7 +141,7 @@ test('the real CNN: tensor count stays flat over many batches', async () => {
   await fs.rm(dir, { recursive: true });
 });
 
-test('hot reload: a new version loaded while a batch runs classifies from the next batch on, no frame dropped; a corrupt one is refused', async () => {
+test('hot reload: a new version loaded while a batch runs classifies from the next batch on, no frame dropped; a corrupt one, one with a numeric version, one that predicts NaN are refused', async () => {
   const { tf } = await loadTf();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emo-model-'));
   await writeModel(dir, 'v1', 1);
@@ -179,6 +179,20 @@ test('hot reload: a new version loaded while a batch runs classifies from the ne
   assert.deepEqual(out.map((m) => [m.frame.seq, m.modelVersion, m.faces.length]), [
     [0, 'v1', 1], [1, 'v1', 1], [2, 'v1', 1], [3, 'v1', 1], [4, 'v2', 1], [5, 'v2', 1], [6, 'v2', 1], [7, 'v2', 1], [8, 'v2', 1], [9, 'v2', 1],
   ]);
+  // A card whose version is a number (every later message would be invalid downstream) is refused.
+  await writeModel(dir, 'v3', 3);
+  const cardFile = path.join(dir, 'card.json');
+  await fs.writeFile(cardFile, JSON.stringify({ ...JSON.parse(await fs.readFile(cardFile, 'utf8')), version: 4 }));
+  assert.equal(await handle.check(), false);
+  assert.equal(handle.current().version, 'v2');
+  // A version that loads but does not predict probabilities (NaN weights) is refused.
+  const { tf: t2 } = await loadTf();
+  const broken = buildModel(t2, PAPER_ARCHITECTURE, 5);
+  broken.setWeights(broken.getWeights().map((w) => t2.fill(w.shape, NaN)));
+  await saveModelDir(broken, dir, { name: 'paper', version: 'v5', createdAt: new Date().toISOString(), architecture: PAPER_ARCHITECTURE, parameters: broken.countParams(), labels: [...EMOTIONS], preprocessing: 'test', training: {}, evaluation: {} } satisfies ModelCard);
+  broken.dispose();
+  assert.equal(await handle.check(), false);
+  assert.equal(handle.current().version, 'v2');
   // A corrupt new version is refused and the current model kept.
   await fs.writeFile(path.join(dir, 'model.json'), '{ not json');
   assert.equal(await handle.check(), false);

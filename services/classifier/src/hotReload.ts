@@ -58,6 +58,13 @@ export function watchModel(o: WatchOptions): ModelHandle {
     busy = true;
     try {
       const next = await loadEmotionModel(o.tf, { model: o.dir });
+      // A version that loads must also predict: one blank face, seven probabilities summing to 1.
+      const probe = await next.predict([new Uint8Array(48 * 48).fill(128)]).catch((e: Error) => { next.dispose(); throw e; });
+      const sum = Array.from(probe).reduce((a, b) => a + b, 0);
+      if (probe.length !== 7 || !Array.from(probe).every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
+        next.dispose();
+        throw new Error(`its prediction of a blank face is not 7 probabilities summing to 1 (${Array.from(probe).map((x) => x.toFixed(3)).join(', ')})`);
+      }
       const old = model;
       model = next;
       seen = v;
