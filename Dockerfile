@@ -3,7 +3,7 @@
 # embedded `emostream analyze`, and the retrain job (docker/retrain.sh). TensorFlow.js runs on
 # tfjs-node (libtensorflow). Build:  docker build -t emostream:0.1.0 .
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 # Build tools for the tfjs-node addon (compiled from source when its prebuilt download is not
 # reachable; scripts/install-tfjs-node.sh) and python3 for unpacking TensorFlow's wheel.
 # hadolint ignore=DL3008
@@ -12,12 +12,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
+# The runtime image holds what runs: no tests, benchmarks, build scripts, docs or manifests.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && bash scripts/install-tfjs-node.sh cpu \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
- && rm -rf .cache /root/.npm
+ && rm -rf .cache /root/.npm \
+ && rm -rf test bench scripts docs deploy jobs/retrain/torch .github \
+ && find . -path ./node_modules -prune -o -name '*.test.ts' -type f -exec rm -f {} +
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 # ffmpeg decodes the cameras; opencv-data has the paper's Haar cascade (--detector haar).
 # hadolint ignore=DL3008
 RUN apt-get update \
