@@ -44,12 +44,16 @@ export function registerAnalyze(program: Command): void {
     .option('--give-up-after <s>', 'a camera that sends no frame for this long is given up (0 = never)', numberOption('--give-up-after', 0, 7 * 24 * 3600), 60)
     .option('--max-width <px>', 'frames wider than this are scaled down first', intOption('--max-width', 64, 7680), 1280)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .option('--realtime', 'read a file at its own frame rate, as a camera would send it (files only)', false)
+    .option('--http <port>', 'serve the live API and page on this port while the run lasts (0: a free one; the address goes to stderr)', intOption('--http', 0, 65535))
+    .option('--http-host <host>', 'address of the live API (default 127.0.0.1: this machine only)')
     .option('--thumbnails', 'put one face thumbnail per person in report.html (off by default: faces are biometric data)', false)
     .option('--config <file>', 'detector and aggregator settings, JSON { "detector": {...}, "aggregator": {...} } (the fields of DETECTOR_* and AGGREGATOR_*)')
     .option('--set <section.key=value>', 'one detector or aggregator setting, e.g. detector.minScore=0.4 or aggregator.smoothingMs=300 (repeatable; over --config)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-progress', 'no progress line on stderr')
     .option('--quiet', 'print only errors and the final summary', false)
     .action(async (source: string, opts: AnalyzeCommandOptions, cmd: Command) => {
+      if (opts.httpHost !== undefined && opts.http === undefined) throw new Error('--http-host needs --http <port>');
       if (!['tcp', 'udp'].includes(opts.rtspTransport)) throw new Error(`--rtsp-transport must be tcp or udp, got '${opts.rtspTransport}'`);
       const { detectorSettings, aggregatorSettings } = stageSettings(opts);
       // detector.detector from --config/--set counts unless --detector is given too (then they must agree).
@@ -67,6 +71,8 @@ export function registerAnalyze(program: Command): void {
       try {
         r = await analyze(source, opts, {
           log: (line) => { if (!opts.quiet) progress.log(line); },
+          // Always shown: with --http 0 it is the only way to learn the port.
+          onApi: (url) => progress.log(`live API on ${url}`),
           onProgress: (p) => { last = p; progress.update(p); },
           onEvent: (e) => {
             if (opts.json) process.stdout.write(JSON.stringify(e) + '\n');

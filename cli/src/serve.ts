@@ -1,4 +1,4 @@
-/** `emostream serve ingest|detector|classifier|aggregator`: one service of the distributed mode. */
+/** `emostream serve ingest|detector|classifier|aggregator|api`: one service of the distributed mode. */
 import type { Command } from 'commander';
 import { runService, SERVICES, type ServiceName } from '@emostream/pipeline';
 import { intOption } from './options.js';
@@ -7,7 +7,7 @@ import { intOption } from './options.js';
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run one service of the distributed pipeline over Kafka (KAFKA_BROKERS, see packages/kafka/README.md)')
+    .description('run one service of the distributed pipeline over Kafka (KAFKA_BROKERS, see packages/kafka/README.md); api: the live API on the events topic (API_*, see pipeline/README.md)')
     .argument('<service>', SERVICES.join(' | '))
     .option('--source <cameraId=url>', 'ingest: a camera id and its file or rtsp:// URL (repeatable; also read from EMOSTREAM_SOURCES)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--once', 'ingest: exit when the file sources end, after their last frame is acknowledged by the broker', false)

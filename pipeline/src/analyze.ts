@@ -13,6 +13,8 @@ import { parseDetectorConfig, type DetectorConfigInput } from '@emostream/detect
 import { parseAggregatorConfig, renderReport, type AggregatorConfigInput } from '@emostream/aggregator';
 import { createEmbeddedPipeline } from './embedded.js';
 import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
+import { LiveTimelines } from './api/live.js';
+import { startApiServer } from './api/server.js';
 
 /** What an analyze run is asked to do. */
 export interface AnalyzeOptions {
@@ -35,6 +37,12 @@ export interface AnalyzeOptions {
   detectorSettings?: DetectorConfigInput;
   /** Aggregator settings (the aggregator service's). */
   aggregatorSettings?: AggregatorConfigInput;
+  /** Read a file at its own frame rate, as a camera would send it (files only). */
+  realtime?: boolean;
+  /** Serve the live API (see ./api/server.ts) on this port while the run lasts (0: a free one). */
+  http?: number;
+  /** Address of the live API; 127.0.0.1 by default. */
+  httpHost?: string;
 }
 
 /** Figures of a run in progress. */
@@ -56,6 +64,8 @@ export interface AnalyzeHooks {
   onProgress?: (p: Readonly<AnalyzeProgress>) => void;
   /** A line for the user (metrics address, stopping). */
   log?: (line: string) => void;
+  /** The live API listens at this URL (`http` asked for). */
+  onApi?: (url: string) => void;
 }
 
 /** What a finished run produced (also used by the benchmark). */
@@ -88,8 +98,9 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   const secrets = urlSecrets(source);
   const shown = redactUrl(source);
   const logger = createLogger({ secrets, level: o.quiet ? 'error' : 'warn' });
-  const srcConfig = parseSourceConfig({ cameraId: o.camera, url: source, fpsLimit: o.fps, rtspTransport: o.rtspTransport, giveUpAfterMs: o.giveUpAfter * 1000, maxWidth: o.maxWidth, maxHeight: Math.round((o.maxWidth * 9) / 16) });
   const kind = classifyInput(source).kind;
+  if (o.realtime && kind !== 'file') throw new Error('--realtime applies to files only (a camera is real time already)');
+  const srcConfig = parseSourceConfig({ cameraId: o.camera, url: source, fpsLimit: o.fps, realtime: o.realtime ?? false, rtspTransport: o.rtspTransport, giveUpAfterMs: o.giveUpAfter * 1000, maxWidth: o.maxWidth, maxHeight: Math.round((o.maxWidth * 9) / 16) });
   // Fail fast on a bad file or bad settings before loading any model (a clear one-line reason).
   const probe = kind === 'file' ? await probeSource(source) : undefined;
   const detectorConfig = parseDetectorConfig({ ...o.detectorSettings, detector: o.detector });
@@ -118,6 +129,10 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     ? await startMetricsServer({ port: o.metricsPort, registry: metrics.registry, ready: () => ({ ok: stats.framesDecoded > 0, reasons: stats.framesDecoded > 0 ? [] : ['no frame decoded yet'] }) })
     : undefined;
   if (server) hooks.log?.(`metrics on http://127.0.0.1:${server.port}/metrics`);
+  // The live API: its state is built from this run's events, as `serve api` builds it from the topic's.
+  const live = o.http !== undefined ? new LiveTimelines() : undefined;
+  const api = live ? await startApiServer(live, { port: o.http!, host: o.httpHost }).catch(async (e: Error) => { await server?.close(); throw e; }) : undefined;
+  if (api) hooks.onApi?.(api.url);
 
   // Ctrl-C: stop reading, let the pipeline flush (person.left events, timelines), write outputs.
   const stop$ = new Subject<void>();
@@ -163,6 +178,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
         events++;
         if (out.event.type === 'person.appeared') state.persons++;
         if (!eventsError) eventsFile.write(JSON.stringify(out.event) + '\n');
+        live?.push(out.event);
         hooks.onEvent?.(out.event);
       }),
       defaultIfEmpty(undefined),
@@ -173,6 +189,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     if (!eventsError) eventsFile.end();
     await eventsClosed;
     await server?.close();
+    await api?.close();
     model.close();
     await disposeDetector();
   }

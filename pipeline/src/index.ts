@@ -15,4 +15,9 @@ export { serviceSettingsFromEnv, sourceSettingsOf, type ServiceSettings, type Ow
 export { parseSourceArg, parseSourcesEnv, ingestSources } from './sources.js';
 export { runService, SERVICES, type ServiceName } from './service.js';
 export { subscribeEvents, type EventsOptions } from './events.js';
+export { LiveTimelines, DEFAULT_LIVE_LIMITS, START_ID, type LiveLimits, type LivePerson, type LiveCamera, type StreamedEvent } from './api/live.js';
+export { buildApi, startApiServer, type ApiServer, type ApiServerOptions } from './api/server.js';
+export { startApiService, type ApiService } from './api/service.js';
+export { ApiSettingsSchema, API_PREFIX, apiSettingsFromEnv, type ApiSettings } from './api/settings.js';
+export { livePage } from './api/page.js';
 export { SETTINGS_DOCS, settingsBlock, currentBlock, withSettingsBlock, type SettingsDoc } from './settingsDocs.js';

@@ -14,6 +14,7 @@ import type { ServiceDeps } from './distributed/deps.js';
 import { serviceSettingsFromEnv, sourceSettingsOf, type OwnSettings, type ServiceName } from './settings.js';
 import { ingestSources } from './sources.js';
 import { openDetector, openModel } from './wiring.js';
+import { startApiService } from './api/service.js';
 
 export { SERVICES, type ServiceName } from './settings.js';
 
@@ -68,8 +69,11 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       await stopSignal;
       return;
     }
-    let stage: RunningStage;
-    if (service === 'detector') {
+    let stage: Pick<RunningStage, 'ready' | 'done' | 'stop'> & { stats?: unknown };
+    if (service === 'api') {
+      const api = await startApiService({ config, settings: settings.own as OwnSettings['api'], logger });
+      stage = { ...api, get stats() { return api.live.stats; } };
+    } else if (service === 'detector') {
       const rt = await loadTf(shared.backend as BackendChoice);
       const detectorConfig = settings.own as OwnSettings['detector'];
       const parts = await openDetector(detectorConfig, rt);

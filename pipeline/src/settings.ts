@@ -9,6 +9,7 @@
  *   DETECTOR_*    the detector service             @emostream/detector   DetectorConfigSchema
  *   CLASSIFIER_*  the classifier service           @emostream/classifier ClassifierSettingsSchema
  *   AGGREGATOR_*  the aggregator service           @emostream/aggregator AggregatorServiceConfigSchema
+ *   API_*         the live API service             ./api/settings.ts     ApiSettingsSchema
  *
  * A service reads KAFKA_*, EMOSTREAM_* and its own prefix; every bad variable is reported at once.
  */
@@ -18,9 +19,10 @@ import { ingestSettingsFromEnv, type IngestSettings, type SourceConfig } from '@
 import { detectorConfigFromEnv, type DetectorConfig } from '@emostream/detector';
 import { classifierSettingsFromEnv, type ClassifierSettings } from '@emostream/classifier';
 import { aggregatorConfigFromEnv, type AggregatorServiceConfig } from '@emostream/aggregator';
+import { apiSettingsFromEnv, type ApiSettings } from './api/settings.js';
 
-/** The four services. */
-export const SERVICES = ['ingest', 'detector', 'classifier', 'aggregator'] as const;
+/** The four pipeline services and the live API. */
+export const SERVICES = ['ingest', 'detector', 'classifier', 'aggregator', 'api'] as const;
 /** A service name. */
 export type ServiceName = (typeof SERVICES)[number];
 
@@ -30,6 +32,7 @@ export interface OwnSettings {
   detector: DetectorConfig;
   classifier: ClassifierSettings;
   aggregator: AggregatorServiceConfig;
+  api: ApiSettings;
 }
 
 const OWN: { [S in ServiceName]: (env: NodeJS.ProcessEnv) => OwnSettings[S] } = {
@@ -37,6 +40,7 @@ const OWN: { [S in ServiceName]: (env: NodeJS.ProcessEnv) => OwnSettings[S] } = 
   detector: detectorConfigFromEnv,
   classifier: classifierSettingsFromEnv,
   aggregator: aggregatorConfigFromEnv,
+  api: apiSettingsFromEnv,
 };
 
 /** What a service process runs with. */

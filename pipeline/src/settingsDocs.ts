@@ -10,6 +10,7 @@ import { INGEST_PREFIX, IngestSettingsSchema } from '@emostream/ingest';
 import { DETECTOR_PREFIX, DetectorConfigSchema } from '@emostream/detector';
 import { CLASSIFIER_PREFIX, ClassifierSettingsSchema } from '@emostream/classifier';
 import { AGGREGATOR_PREFIX, AggregatorServiceConfigSchema } from '@emostream/aggregator';
+import { API_PREFIX, ApiSettingsSchema } from './api/settings.js';
 
 /** One generated table. */
 export interface SettingsDoc {
@@ -31,6 +32,7 @@ export const SETTINGS_DOCS: readonly SettingsDoc[] = [
   { id: 'detector', readme: 'services/detector/README.md', schema: DetectorConfigSchema, schemaName: 'DetectorConfigSchema (src/config.ts)', prefix: DETECTOR_PREFIX },
   { id: 'classifier', readme: 'services/classifier/README.md', schema: ClassifierSettingsSchema, schemaName: 'ClassifierSettingsSchema (src/config.ts)', prefix: CLASSIFIER_PREFIX },
   { id: 'aggregator', readme: 'services/aggregator/README.md', schema: AggregatorServiceConfigSchema, schemaName: 'AggregatorServiceConfigSchema (src/config.ts)', prefix: AGGREGATOR_PREFIX },
+  { id: 'api', readme: 'pipeline/README.md', schema: ApiSettingsSchema, schemaName: 'ApiSettingsSchema (src/api/settings.ts)', prefix: API_PREFIX },
 ];
 
 const open = (id: string) => `<!-- settings:${id} -->`;
