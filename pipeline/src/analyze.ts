@@ -123,6 +123,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   let events = 0;
   let timelines: Timelines | undefined;
   let modelVersion = model.initial.version;
+  let clockStartMs: number | undefined;
   // Opt-in thumbnails: the best-scoring crop per person, kept in memory only for the report.
   const best = new Map<string, { crop: Uint8Array; score: number }>();
   const server = o.metricsPort !== undefined
@@ -166,6 +167,8 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
       if ((best.get(k)?.score ?? -1) < score) best.set(k, { crop: Uint8Array.from(crop), score });
     } : undefined,
     onEmotions: (m) => {
+      // A camera's report is labelled in clock time: the wall clock at its media time 0.
+      if (kind !== 'file') clockStartMs ??= m.frame.capturedAtMs - m.frame.mediaTimeMs;
       state.frames++; state.faces += m.faces.length; state.mediaTimeMs = m.frame.mediaTimeMs; modelVersion = m.modelVersion;
       state.drops = stats.framesDropped; state.reconnects = stats.reconnects;
       hooks.onProgress?.(state);
@@ -203,7 +206,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     title: `emostream: ${path.basename(redactText(shown, secrets))}`,
     run: {
       source: shown, frames: state.frames, durationMs: wallMs, faces: state.faces, persons, drops: stats.framesDropped,
-      reconnects: stats.reconnects, modelVersion, backend: rt.provider, detector: detector.name,
+      reconnects: stats.reconnects, modelVersion, backend: rt.provider, detector: detector.name, clockStartMs,
     },
     timelines,
     thumbnails: o.thumbnails ? await thumbnails(best) : undefined,

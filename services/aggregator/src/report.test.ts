@@ -48,3 +48,21 @@ test('thumbnails appear only as image data URIs', () => {
   assert.ok(!bad.includes('<img'));
   assert.ok(!renderReport({ run, timelines: timelines() }).includes('<img'));
 });
+
+test('many persons: one overview of every lane, the per-person pictures folded; shade = confidence; clock time for a camera', () => {
+  const persons: Record<string, { firstSeenMs: number; lastSeenMs: number; segments: { emotion: 'happy' | 'sad' | 'uncertain'; startMs: number; endMs: number; meanConfidence: number }[] }> = {};
+  for (let i = 1; i <= 30; i++) persons[`p${i}`] = { firstSeenMs: i * 1000, lastSeenMs: i * 1000 + 5000, segments: [{ emotion: i % 2 ? 'happy' : 'sad', startMs: i * 1000, endMs: i * 1000 + 5000, meanConfidence: i / 30 }] };
+  const run = { source: 'rtsp://***@cam/1', frames: 10, durationMs: 1000, faces: 10, drops: 0, reconnects: 0, backend: 'tfjs-node', clockStartMs: Date.UTC(2026, 11, 4, 9, 30, 0) };
+  const html = renderReport({ run, timelines: { schemaVersion: 1, modelVersion: 'm', cameras: { door: { persons } } } });
+  assert.equal((html.match(/<svg class="overview"/g) ?? []).length, 1);
+  const overview = html.slice(html.indexOf('<svg class="overview"'), html.indexOf('</svg>', html.indexOf('<svg class="overview"')));
+  assert.equal((overview.match(/fill-opacity=/g) ?? []).length, 30, 'one band per person in the overview');
+  assert.match(overview, /fill-opacity="0\.28"/, 'p1 (confidence 1/30) is pale');
+  assert.match(overview, /fill-opacity="1\.00"/, 'p30 (confidence 1) is full');
+  assert.equal((html.match(/<details class="person">/g) ?? []).length, 30, 'folded beyond 12 persons');
+  assert.match(html, /<td>09:30:01<\/td><td>09:30:06<\/td>/, 'p1 first and last seen in clock time (UTC)');
+  assert.match(html, /clock time \(UTC\)/);
+  const file = renderReport({ run: { ...run, clockStartMs: undefined }, timelines: { schemaVersion: 1, modelVersion: 'm', cameras: { door: { persons: { p1: persons.p1 } } } } });
+  assert.equal((file.match(/<details/g) ?? []).length, 0, 'few persons: not folded');
+  assert.match(file, /<td>1\.0 s<\/td><td>6\.0 s<\/td>/, 'a file: media seconds');
+});

@@ -25,6 +25,11 @@ export interface RunFigures {
   backend: string;
   /** Face detector used. */
   detector?: string;
+  /**
+   * A live source's wall clock at media time 0 (ms since the epoch): the timelines are then
+   * labelled in clock time (UTC) rather than seconds since the camera was opened.
+   */
+  clockStartMs?: number;
 }
 
 /** What {@link renderReport} draws. */
@@ -81,6 +86,10 @@ export function summarisePerson(cameraId: string, personId: string, p: { firstSe
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** A media time as the report shows it: clock time (UTC) for a live source, seconds for a file. */
+const at = (ms: number, clockStartMs?: number) => (clockStartMs === undefined ? seconds(ms) : new Date(clockStartMs + ms).toISOString().slice(11, 19));
+/** Segment fill opacity: the band's shade says how confident the model was (0.25 at 0 … 1 at 1). */
+const shade = (confidence: number) => (0.25 + 0.75 * Math.min(1, Math.max(0, confidence))).toFixed(2);
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 const THUMBNAIL = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
 
@@ -98,7 +107,8 @@ function tickStepMs(spanMs: number): number {
   return steps.find((s) => spanMs / s <= 10) ?? Math.ceil(spanMs / 10 / 3_600_000) * 3_600_000;
 }
 
-function tickLabel(ms: number, stepMs: number): string {
+function tickLabel(ms: number, stepMs: number, clockStartMs?: number): string {
+  if (clockStartMs !== undefined) return at(ms, clockStartMs).slice(0, stepMs < 60_000 ? 8 : 5);
   const s = ms / 1000;
   // Number() drops a trailing ".0": 0 s, 0.5 s, 1 s…
   return stepMs < 1000 ? `${Number(s.toFixed(1))} s` : `${Math.round(s)} s`;
@@ -108,7 +118,7 @@ function tickLabel(ms: number, stepMs: number): string {
 const G = { width: 960, height: 112, left: 44, right: 12, top: 8, band: 62 };
 
 /** One person's timeline picture: coloured emotion bands over media time and the confidence as a line. */
-export function renderTimelineSvg(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }, domainEndMs: number): string {
+export function renderTimelineSvg(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }, domainEndMs: number, clockStartMs?: number): string {
   const end = Math.max(domainEndMs, p.lastSeenMs, 1);
   const plotW = G.width - G.left - G.right;
   const x = (ms: number) => G.left + (Math.min(Math.max(ms, 0), end) / end) * plotW;
@@ -118,8 +128,8 @@ export function renderTimelineSvg(cameraId: string, personId: string, p: { first
   parts.push(`<rect x="${G.left}" y="${G.top}" width="${plotW}" height="${G.band}" class="bg"/>`);
   for (const s of p.segments) {
     const x0 = x(s.startMs), w = Math.max(x(s.endMs) - x0, 0.75);
-    parts.push(`<rect x="${x0.toFixed(2)}" y="${G.top}" width="${w.toFixed(2)}" height="${G.band}" fill="${EMOTION_COLORS[s.emotion]}">`
-      + `<title>${escapeHtml(`${s.emotion}: ${seconds(s.startMs)} – ${seconds(s.endMs)}, mean confidence ${s.meanConfidence.toFixed(2)}`)}</title></rect>`);
+    parts.push(`<rect x="${x0.toFixed(2)}" y="${G.top}" width="${w.toFixed(2)}" height="${G.band}" fill="${EMOTION_COLORS[s.emotion]}" fill-opacity="${shade(s.meanConfidence)}">`
+      + `<title>${escapeHtml(`${s.emotion}: ${at(s.startMs, clockStartMs)} – ${at(s.endMs, clockStartMs)}, mean confidence ${s.meanConfidence.toFixed(2)}`)}</title></rect>`);
   }
   if (p.segments.length) {
     const pts: string[] = [];
@@ -131,16 +141,50 @@ export function renderTimelineSvg(cameraId: string, personId: string, p: { first
   for (let t = 0; t <= end + 1e-6; t += step) {
     const tx = x(t).toFixed(2);
     parts.push(`<line x1="${tx}" y1="${bottom}" x2="${tx}" y2="${bottom + 4}" class="axis"/>`
-      + `<text x="${tx}" y="${bottom + 16}" text-anchor="middle">${escapeHtml(tickLabel(t, step))}</text>`);
+      + `<text x="${tx}" y="${bottom + 16}" text-anchor="middle">${escapeHtml(tickLabel(t, step, clockStartMs))}</text>`);
   }
   parts.push(`<text x="${G.left - 6}" y="${G.top + 8}" text-anchor="end">1</text>`,
     `<text x="${G.left - 6}" y="${bottom}" text-anchor="end">0</text>`,
     `<text x="${G.left - 6}" y="${G.top + G.band / 2 + 4}" text-anchor="end" class="muted">conf</text>`);
-  const label = `Emotion timeline of ${personId} on ${cameraId}: ${p.segments.map((s) => `${s.emotion} ${seconds(s.startMs)}–${seconds(s.endMs)}`).join(', ') || 'no segments'}`;
+  const label = `Emotion timeline of ${personId} on ${cameraId}: ${p.segments.map((s) => `${s.emotion} ${at(s.startMs, clockStartMs)}–${at(s.endMs, clockStartMs)}`).join(', ') || 'no segments'}`;
   return `<svg class="timeline" viewBox="0 0 ${G.width} ${G.height}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" `
     + `data-person-id="${escapeHtml(personId)}" data-camera-id="${escapeHtml(cameraId)}" aria-label="${escapeHtml(label)}">`
     + `<title>${escapeHtml(label)}</title>${parts.join('')}</svg>`;
 }
+
+/**
+ * Every person of a camera on one time axis, one thin lane each (what a run with many persons
+ * is read by; the per-person pictures below give the detail).
+ */
+export function renderOverviewSvg(cameraId: string, persons: Array<{ personId: string; p: { segments: Segment[] } }>, domainEndMs: number, clockStartMs?: number): string {
+  const lane = 14, gap = 3, top = 4, left = 64, right = 12, width = 960;
+  const end = Math.max(domainEndMs, 1);
+  const plotW = width - left - right;
+  const x = (ms: number) => left + (Math.min(Math.max(ms, 0), end) / end) * plotW;
+  const bottom = top + persons.length * (lane + gap);
+  const parts: string[] = [];
+  persons.forEach(({ personId, p }, i) => {
+    const y = top + i * (lane + gap);
+    parts.push(`<text x="${left - 6}" y="${y + lane - 3}" text-anchor="end">${escapeHtml(personId)}</text>`,
+      `<rect x="${left}" y="${y}" width="${plotW}" height="${lane}" class="bg"/>`);
+    for (const s of p.segments) {
+      const x0 = x(s.startMs), w = Math.max(x(s.endMs) - x0, 0.75);
+      parts.push(`<rect x="${x0.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${lane}" fill="${EMOTION_COLORS[s.emotion]}" fill-opacity="${shade(s.meanConfidence)}">`
+        + `<title>${escapeHtml(`${personId}: ${s.emotion} ${at(s.startMs, clockStartMs)} – ${at(s.endMs, clockStartMs)}, mean confidence ${s.meanConfidence.toFixed(2)}`)}</title></rect>`);
+    }
+  });
+  const step = tickStepMs(end);
+  for (let t = 0; t <= end + 1e-6; t += step) {
+    const tx = x(t).toFixed(2);
+    parts.push(`<line x1="${tx}" y1="${bottom}" x2="${tx}" y2="${bottom + 4}" class="axis"/>`
+      + `<text x="${tx}" y="${bottom + 16}" text-anchor="middle">${escapeHtml(tickLabel(t, step, clockStartMs))}</text>`);
+  }
+  return `<svg class="overview" viewBox="0 0 ${width} ${bottom + 22}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" `
+    + `data-camera-id="${escapeHtml(cameraId)}" aria-label="${escapeHtml(`Emotion timelines of the ${persons.length} persons on ${cameraId}`)}">${parts.join('')}</svg>`;
+}
+
+/** Above this many persons, the per-person pictures are folded (the overview shows them all). */
+const FOLD_PERSONS = 12;
 
 const CSS = `
 :root { color-scheme: light; --fg:#1d2330; --muted:#667085; --line:#e4e7ec; }
@@ -162,7 +206,9 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .person header { display: flex; align-items: center; gap: 10px; margin-bottom: 4px; }
 .person header img { width: 40px; height: 40px; border-radius: 4px; object-fit: cover; }
 svg.timeline { display: block; font-size: 11px; fill: var(--fg); }
-svg.timeline .bg { fill: #f1f2f5; } svg.timeline .axis { stroke: #98a2b3; stroke-width: 1; }
+svg.timeline .bg, svg.overview .bg { fill: #f1f2f5; } svg.timeline .axis, svg.overview .axis { stroke: #98a2b3; stroke-width: 1; }
+svg.overview { display: block; font-size: 11px; fill: var(--fg); background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 6px 0; margin: 0 0 14px; }
+details.person > summary { cursor: pointer; list-style: revert; }
 svg.timeline .conf { fill: none; stroke: #111827; stroke-width: 2; stroke-linejoin: round; }
 `;
 
@@ -195,15 +241,20 @@ export function renderReport(input: ReportInput): string {
 
   const rows = people.map(({ cameraId, personId, summary: s }) => `<tr>
 <td class="l">${escapeHtml(cameraId)}</td><td class="l">${thumb(cameraId, personId)}${escapeHtml(personId)}</td>
-<td>${seconds(s.firstSeenMs)}</td><td>${seconds(s.lastSeenMs)}</td>
+<td>${at(s.firstSeenMs, run.clockStartMs)}</td><td>${at(s.lastSeenMs, run.clockStartMs)}</td>
 <td class="l">${s.dominant ? `<span class="sw" style="background:${EMOTION_COLORS[s.dominant]}"></span>${escapeHtml(s.dominant)}` : '–'}</td>
 ${EMOTION_STATES.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFixed(0)}%` : '<span class="muted">·</span>'}</td>`).join('')}</tr>`).join('\n');
 
   const cameraEnd = (cameraId: string) => Math.max(1, ...Object.values(timelines.cameras[cameraId].persons).map((p) => p.lastSeenMs));
-  const pictures = people.map(({ cameraId, personId, p, summary: s }) => `<section class="person">
-<header>${thumb(cameraId, personId)}<h3>${escapeHtml(personId)} <span class="muted">· ${escapeHtml(cameraId)} · ${seconds(s.firstSeenMs)} – ${seconds(s.lastSeenMs)}${s.dominant ? ` · mostly ${escapeHtml(s.dominant)}` : ''}</span></h3></header>
-${renderTimelineSvg(cameraId, personId, p, cameraEnd(cameraId))}
-</section>`).join('\n');
+  const fold = people.length > FOLD_PERSONS;
+  const clock = run.clockStartMs;
+  const pictures = people.map(({ cameraId, personId, p, summary: s }) => {
+    const head = `${thumb(cameraId, personId)}<h3>${escapeHtml(personId)} <span class="muted">· ${escapeHtml(cameraId)} · ${at(s.firstSeenMs, clock)} – ${at(s.lastSeenMs, clock)}${s.dominant ? ` · mostly ${escapeHtml(s.dominant)}` : ''}</span></h3>`;
+    const svg = renderTimelineSvg(cameraId, personId, p, cameraEnd(cameraId), clock);
+    return fold ? `<details class="person"><summary>${head}</summary>\n${svg}\n</details>` : `<section class="person">\n<header>${head}</header>\n${svg}\n</section>`;
+  }).join('\n');
+  const overviews = Object.keys(timelines.cameras).map((cameraId) => renderOverviewSvg(cameraId,
+    people.filter((x) => x.cameraId === cameraId).map(({ personId, p }) => ({ personId, p })), cameraEnd(cameraId), clock)).join('\n');
 
   return `<!doctype html>
 <html lang="en">
@@ -226,8 +277,9 @@ ${rows}
 </tbody>
 </table>`}
 <h2>Timelines</h2>
-<p class="muted">Coloured bands: the dominant emotion over media time (seconds). Black line: its mean confidence (0 at the bottom, 1 at the top).</p>
+<p class="muted">Coloured bands: the dominant emotion over ${run.clockStartMs === undefined ? 'media time (seconds)' : 'clock time (UTC)'}, paler where the model was less sure. Black line: its mean confidence (0 at the bottom, 1 at the top).</p>
 ${legend}
+${people.length ? overviews : ''}
 ${pictures}
 </main>
 </body>
