@@ -17,7 +17,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && bash scripts/install-tfjs-node.sh cpu \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf .cache /root/.npm \
- && rm -rf test bench scripts docs deploy jobs/retrain/torch .github \
+ && rm -rf test bench scripts docs schemas examples deploy jobs/retrain/torch .github \
  && find . -path ./node_modules -prune -o -name '*.test.ts' -type f -exec rm -f {} +
 
 FROM node:22-bookworm-slim

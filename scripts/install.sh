@@ -3,7 +3,8 @@
 #   bash scripts/install.sh          what `emostream analyze` needs (ffmpeg, the Haar cascade,
 #                                    npm dependencies, TensorFlow.js on the native backend)
 #   bash scripts/install.sh --test   plus what the tests need (GStreamer RTSP server, Chromium,
-#                                    Prometheus, Java for the Kafka broker, kustomize)
+#                                    Prometheus, Java for the Kafka broker, kustomize, and a Python
+#                                    venv with kafka-python for the consumer example, .cache/python)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,7 +19,7 @@ need() { for p in "$@"; do have_pkg "$p" || pkgs+=("$p"); done; }
 need ffmpeg opencv-data
 if [ "$want_test" = 1 ]; then
   need python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-       gstreamer1.0-plugins-bad chromium prometheus openjdk-17-jre-headless maven
+       gstreamer1.0-plugins-bad chromium prometheus openjdk-17-jre-headless maven python3-venv
 fi
 # The Debian package `prometheus` starts its own service (on :9090) when it is installed. The
 # tests do not need it: test/helpers/prometheus.ts runs its own `prometheus` on a free port and
@@ -70,5 +71,14 @@ bash scripts/install-tfjs-node.sh cpu
 if [ "$want_test" = 1 ]; then
   [ -x scripts/install-tools.sh ] && bash scripts/install-tools.sh
   [ -x scripts/kafka.sh ] && bash scripts/kafka.sh fetch
+  # The Python consumer example's venv (test/python-consumer.test.ts): kafka-python at the version
+  # examples/python/requirements.txt pins; rebuilt only when that file changes or the venv broke.
+  venv=.cache/python req=examples/python/requirements.txt
+  if ! cmp -s "$req" "$venv/.emostream-requirements" || ! "$venv/bin/python" -c 'import kafka' >/dev/null 2>&1; then
+    log "python venv $venv: $(grep -v '^#' "$req" | tr '\n' ' ')"
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$req"
+    cp "$req" "$venv/.emostream-requirements"
+  fi
 fi
 log "done"

@@ -33,7 +33,7 @@ after(() => {
 
 const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020').default as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } };
-const validTimelines = new Ajv2020({ strict: false, allErrors: true }).compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/contract/timelines.schema.json'), 'utf8')));
+const validTimelines = new Ajv2020({ strict: false, allErrors: true }).compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas/timelines.schema.json'), 'utf8')));
 
 /** A hand-made event, `at` now. */
 function event(type: EmotionEvent['type'], cameraId: string, personId: string, t: number, emotion: EmotionState, confidence: number): EmotionEvent {

@@ -7,37 +7,37 @@ export const SCHEMA_VERSION = 1 as const;
 
 const probabilities = z.object(
   Object.fromEntries(EMOTIONS.map((e) => [e, z.number().min(0).max(1)])) as Record<(typeof EMOTIONS)[number], z.ZodNumber>,
-);
+).describe('A probability per emotion (the seven); they sum to 1');
 
 /** An axis-aligned box in source-frame pixels. */
 export const BoxSchema = z.object({
   x: z.number(), y: z.number(), width: z.number().positive(), height: z.number().positive(),
-});
+}).describe('The face\'s box in source-frame pixels: top-left corner, width, height');
 export type Box = z.infer<typeof BoxSchema>;
 
 /** Identity of one decoded frame; every later message carries it. */
 export const FrameRefSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  cameraId: z.string().min(1),
+  cameraId: z.string().min(1).describe('The camera (or file) the frame comes from; also the message key'),
   /** Monotonic per camera and per ingest run, starting at 0. */
-  seq: z.number().int().nonnegative(),
+  seq: z.number().int().nonnegative().describe('Frame number, monotonic per camera and ingest run, from 0'),
   /**
    * Id of the ingest run that made the frame (one frame source's life, reconnects included):
    * `seq` counts within it. Lets the aggregator tell a redelivered frame from a new run's
    * without trusting any clock.
    */
-  run: z.string().min(1).max(64).optional(),
+  run: z.string().min(1).max(64).optional().describe('Id of the ingest run that made the frame (one source\'s life, reconnects included); seq counts within it'),
   /** Presentation time of the frame in the media, in milliseconds from the start of the stream. */
-  mediaTimeMs: z.number().nonnegative(),
+  mediaTimeMs: z.number().nonnegative().describe('Presentation time in the media, ms from the start of the stream'),
   /** Wall-clock time the frame was decoded, ms since the epoch. */
-  capturedAtMs: z.number().nonnegative(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
+  capturedAtMs: z.number().nonnegative().describe('Wall-clock time the frame was decoded, ms since the epoch'),
+  width: z.number().int().positive().describe('Frame width in pixels'),
+  height: z.number().int().positive().describe('Frame height in pixels'),
   /**
    * Set by the detector on the first frame after a hard cut (the picture changed as a whole):
    * the aggregator ends every track there and identifies the faces after it afresh.
    */
-  sceneCut: z.boolean().optional(),
+  sceneCut: z.boolean().optional().describe('Set by the detector on the first frame after a hard cut: every track ends there'),
 });
 export type FrameRef = z.infer<typeof FrameRefSchema>;
 
@@ -52,15 +52,17 @@ export interface Frame extends FrameRef {
 /** One detected face: where it is and its 48x48 preprocessed crop. */
 export const FaceSchema = z.object({
   box: BoxSchema,
-  score: z.number().min(0).max(1),
+  score: z.number().min(0).max(1).describe('The detector\'s confidence that this is a face'),
   /** Eye centres in frame pixels, when the detector gives them. */
-  eyes: z.object({ left: z.tuple([z.number(), z.number()]), right: z.tuple([z.number(), z.number()]) }).optional(),
+  eyes: z.object({ left: z.tuple([z.number(), z.number()]), right: z.tuple([z.number(), z.number()]) }).optional()
+    .describe('Eye centres [x, y] in frame pixels, when the detector gives them'),
   /**
    * The face's appearance embedding (see ./embedding.ts: a unit vector, int8, base64), when the
    * detector computed one for this face. Biometric: it travels from the detector to the
    * aggregator only, never into events, state, logs or files.
    */
-  embedding: z.string().max(8192).optional(),
+  embedding: z.string().max(8192).optional()
+    .describe('Appearance embedding (unit vector, int8, base64) when computed for this face; biometric: detector to aggregator only'),
 });
 export type FaceBox = z.infer<typeof FaceSchema>;
 
@@ -76,6 +78,32 @@ export interface FacesMessage {
   faces: FaceCrop[];
 }
 
+/**
+ * The JSON part of a faces message on the `faces` topic (the binary envelope of
+ * @emostream/kafka's faces codec): the frame and its faces without their crops, which follow
+ * the JSON as raw bytes, 2304 per face in this order. Strict: an unknown field is refused.
+ */
+export const FacesMetaSchema = z.strictObject({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  frame: FrameRefSchema.strict(),
+  faces: z.array(FaceSchema.strict()).max(1000)
+    .describe('The faces found, in the order of their 48x48 crops after the JSON (2304 bytes each); empty for a frame without faces'),
+});
+export type FacesMeta = z.infer<typeof FacesMetaSchema>;
+
+/**
+ * The headers of a control message: `end` (a file source reached its end), sent by ingest on
+ * `frames` after the camera's last frame and passed on in order to `faces` and `emotions`; its
+ * value is empty and its key the camera id. A reader takes the key when `emostream-camera` is
+ * missing.
+ */
+export const ControlHeadersSchema = z.object({
+  'emostream-schema': z.literal(String(SCHEMA_VERSION) as `${typeof SCHEMA_VERSION}`).describe('The contracts\' schemaVersion'),
+  'emostream-kind': z.literal('end').describe('end: the camera\'s stream ended (its value is empty)'),
+  'emostream-camera': z.string().min(1).describe('The camera whose stream ended (also the message key)'),
+});
+export type ControlHeaders = z.infer<typeof ControlHeadersSchema>;
+
 /** The classifier's output for one face. */
 export const ClassifiedFaceSchema = FaceSchema.extend({
   probabilities,
@@ -85,8 +113,8 @@ export type ClassifiedFace = z.infer<typeof ClassifiedFaceSchema>;
 /** The classifier's output for one frame. */
 export const EmotionsMessageSchema = z.object({
   frame: FrameRefSchema,
-  faces: z.array(ClassifiedFaceSchema),
-  modelVersion: z.string(),
+  faces: z.array(ClassifiedFaceSchema).describe('The frame\'s faces with the classifier\'s probabilities; empty for a frame without faces'),
+  modelVersion: z.string().describe('Version of the emotion model that classified the faces'),
 });
 export type EmotionsMessage = z.infer<typeof EmotionsMessageSchema>;
 

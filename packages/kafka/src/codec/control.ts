@@ -4,7 +4,7 @@
  * where the embedded pipeline does at completion. Stages pass them on after the camera's earlier
  * outputs.
  */
-import { SCHEMA_VERSION } from '@emostream/contracts';
+import { SCHEMA_VERSION, type ControlHeaders } from '@emostream/contracts';
 import { HEADER, header, type InMessage, type OutMessage } from './message.js';
 
 /** A control message. */
@@ -13,9 +13,10 @@ export interface ControlMessage {
   cameraId: string;
 }
 
-/** Encodes a control message (empty value; everything in headers). */
+/** Encodes a control message (empty value; everything in headers: ControlHeadersSchema of @emostream/contracts). */
 export function encodeControl(c: ControlMessage): OutMessage {
-  return { key: c.cameraId, value: Buffer.alloc(0), headers: { [HEADER.schema]: String(SCHEMA_VERSION), [HEADER.kind]: c.type, [HEADER.camera]: c.cameraId } };
+  const headers = { [HEADER.schema]: `${SCHEMA_VERSION}` as const, [HEADER.kind]: c.type, [HEADER.camera]: c.cameraId } satisfies ControlHeaders;
+  return { key: c.cameraId, value: Buffer.alloc(0), headers };
 }
 
 /** The control message a Kafka message is, or undefined for data. */

@@ -1,24 +1,18 @@
 /** Faces messages over Kafka: the binary envelope, JSON metadata (frame, boxes) + the 48x48 crops as raw bytes. */
-import { z } from 'zod';
-import { FaceSchema, FrameRefSchema, SCHEMA_VERSION, type FacesMessage } from '@emostream/contracts';
+import { FacesMetaSchema, SCHEMA_VERSION, type FacesMessage, type FacesMeta } from '@emostream/contracts';
 import { ENVELOPE_KIND, packEnvelope, unpackEnvelope } from './envelope.js';
 import { HEADER, checkSchemaField, checkSchemaHeader, fail, zodDetail, type Decoded, type InMessage, type OutMessage } from './message.js';
 
 /** Bytes of one crop: 48x48 8-bit gray. */
 export const CROP_BYTES = 48 * 48;
 
-const FacesMetaSchema = z.strictObject({
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  frame: FrameRefSchema.strict(),
-  faces: z.array(FaceSchema.strict()).max(1000),
-});
-
 /** Encodes a faces message (crops as binary payload, in face order). */
 export function encodeFaces(m: FacesMessage): OutMessage {
   for (const f of m.faces) {
     if (f.crop.length !== CROP_BYTES) throw new RangeError(`face crop of ${m.frame.cameraId}#${m.frame.seq} has ${f.crop.length} bytes, expected ${CROP_BYTES}`);
   }
-  const meta = {
+  // The JSON part: FacesMetaSchema of @emostream/contracts (schemas/faces-meta.schema.json).
+  const meta: FacesMeta = {
     schemaVersion: SCHEMA_VERSION,
     frame: { ...m.frame, schemaVersion: SCHEMA_VERSION },
     faces: m.faces.map(({ crop: _crop, ...face }) => face),
