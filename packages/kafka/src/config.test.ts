@@ -68,6 +68,8 @@ test('the shared EMOSTREAM_* settings: one schema; names other code reads are le
   });
   assert.deepEqual([s.metricsPort, s.metricsHost, s.backend, s.sources, s.shedAfterLag, s.maxFrameAgeMs], [9100, '127.0.0.1', 'cpu', 'a=rtsp://u:p@h/s', 64, 0]);
   assert.equal(sharedSettingsFromEnv({}, { metricsPort: 9200 }).metricsPort, 9200);
+  assert.equal(sharedSettingsFromEnv({}).metricsHost, '127.0.0.1', 'this host only unless told (deploy/k8s sets 0.0.0.0)');
+  assert.equal(sharedSettingsFromEnv({ EMOSTREAM_METRICS_HOST: '0.0.0.0' }).metricsHost, '0.0.0.0');
   assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_BACKEND: 'gpu' }), /EMOSTREAM_BACKEND=gpu: .*\(one of auto, tensorflow-gpu, tensorflow, wasm, cpu\)/);
   assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_SHED_AFTER_LAG: '-1' }), /EMOSTREAM_SHED_AFTER_LAG=-1: .*\(a whole number ≥ 0\)/);
   assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_PARTITIONS: '6' }), /EMOSTREAM_PARTITIONS is not a setting; valid EMOSTREAM_\* names: EMOSTREAM_TOPIC_PREFIX, /);

@@ -39,8 +39,8 @@ export const SharedSettingsSchema = z.strictObject({
     .describe('On SIGTERM, how long a service waits for its last chunk, its commits and its disconnects before it exits anyway, ms: under Kubernetes\' 30 s grace period, so an unreachable broker cannot get the process killed mid-shutdown'),
   metricsPort: z.number().int().min(0).max(65535).default(9464)
     .describe('Port of `/metrics`, `/healthz` and `/readyz` (ready once the service joined its consumer group); `--metrics-port` wins'),
-  metricsHost: z.string().min(1).default('0.0.0.0')
-    .describe('Address the metrics server listens on'),
+  metricsHost: z.string().min(1).default('127.0.0.1')
+    .describe('Address the metrics server listens on: this host only by default; `0.0.0.0` where Prometheus scrapes from elsewhere (deploy/k8s sets it)'),
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto')
     .describe('TensorFlow.js backend of the detector and the classifier'),
   shedAfterLag: z.number().int().min(0).default(DEFAULT_SHED.afterLag)
