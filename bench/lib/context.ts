@@ -2,8 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TfRuntime } from '@emostream/runtime';
-import { createDetector, parseDetectorConfig, type FaceDetector } from '@emostream/detector';
+import { createDetector, parseDetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
+import { sharedEmbedder } from './embedded.js';
 import { makeClip, probe } from './ffmpeg.js';
 import type { BenchModel } from './model.js';
 
@@ -49,6 +50,11 @@ export interface BenchContext {
   clipHamilton(): Clip;
   /** The detector and the emotion model, loaded once for the sections that run the pipeline themselves. */
   detector(): Promise<FaceDetector>;
+  /**
+   * The face embedder (faceres) the default detector settings ask for (`embeddings: true`), loaded
+   * once; {@link runEmbedded} uses the same one when given none.
+   */
+  embedder(): Promise<FaceEmbedder>;
   emotionModel(): Promise<EmotionModel>;
 }
 
@@ -78,6 +84,9 @@ export function createContext(o: { rt: TfRuntime; tmp: string; quick: boolean; l
     detector() {
       det ??= createDetector(parseDetectorConfig({}), { tf: o.rt });
       return det;
+    },
+    embedder() {
+      return sharedEmbedder();
     },
     emotionModel() {
       em ??= loadEmotionModel(o.rt.tf, { model: o.model.dir });

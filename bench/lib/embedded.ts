@@ -1,16 +1,28 @@
 /**
  * The embedded pipeline wired as `emostream analyze` wires it (frame source with its valve,
- * detector, classifier batching, aggregator), with the benchmark's hooks on every frame's
- * emotions and every event. Detector and model are passed in, so one process loads them once.
+ * detector with its scene-cut flags and face embedder, classifier batching, aggregator), with
+ * the benchmark's hooks on every frame's emotions and every event. Detector, embedder and model
+ * are passed in (or shared), so one process loads them once.
  */
 import { lastValueFrom, takeUntil, tap, timer, defaultIfEmpty, NEVER } from 'rxjs';
 import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contracts';
-import { createMetrics, silentLogger } from '@emostream/runtime';
+import { createMetrics, loadTf, silentLogger } from '@emostream/runtime';
 import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/ingest';
-import { parseDetectorConfig, type FaceDetector } from '@emostream/detector';
+import { createFaceEmbedder, parseDetectorConfig, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 import type { EmotionModel } from '@emostream/classifier';
-import { parseAggregatorConfig } from '@emostream/aggregator';
-import { DEFAULT_CLASSIFY, embeddedPipeline, valveFor } from '@emostream/pipeline';
+import { parseAggregatorConfig, type AggregatorConfig } from '@emostream/aggregator';
+import { createEmbeddedPipeline, DEFAULT_CLASSIFY, valveFor } from '@emostream/pipeline';
+
+let shared: Promise<FaceEmbedder> | undefined;
+
+/**
+ * The face embedder (Human's faceres, as `openDetector` loads it for `analyze`), loaded once per
+ * process on the loaded TensorFlow.js runtime and shared by every run that does not bring one.
+ */
+export function sharedEmbedder(): Promise<FaceEmbedder> {
+  shared ??= loadTf().then((rt) => createFaceEmbedder(rt));
+  return shared;
+}
 
 /** Options of {@link runEmbedded}. */
 export interface EmbeddedOptions {
@@ -19,6 +31,15 @@ export interface EmbeddedOptions {
   /** Frames analysed per second (analyze's --fps). */
   fps: number;
   detector: FaceDetector;
+  /**
+   * The detector's settings (analyze's `--set detector.…`); absent: the defaults, as `analyze`
+   * runs, with scene cuts and embeddings on.
+   */
+  detectorConfig?: DetectorConfig;
+  /** The embedder for `detectorConfig.embeddings`; absent: {@link sharedEmbedder}. */
+  embedder?: FaceEmbedder;
+  /** The aggregator's settings; absent: the defaults. */
+  aggregatorConfig?: AggregatorConfig;
   model: EmotionModel;
   backend: string;
   /** Stop after this much wall time (live sources and soaks). */
@@ -60,13 +81,16 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const metrics = createMetrics();
   const r: EmbeddedResult = { frames: 0, faces: 0, events: [], drops: 0, wallMs: 0, mediaMs: 0, stages: { detectMsPerFrame: null, inferenceMsPerBatch: null, facesPerBatch: null, batches: 0, wallMsPerFrame: null } };
   let lastMediaMs = -1;
-  const t0 = performance.now();
-  await lastValueFrom(embeddedPipeline(frameSource(src, { logger: silentLogger, stats, valve }).pipe(takeUntil(stop$)), {
-    cameraId, detector: o.detector, detectorConfig: parseDetectorConfig({}), model: () => o.model,
-    classify: DEFAULT_CLASSIFY, aggregator: parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
+  const detectorConfig = o.detectorConfig ?? parseDetectorConfig({});
+  const embedder = detectorConfig.embeddings ? o.embedder ?? await sharedEmbedder() : undefined;
+  const pipeline = createEmbeddedPipeline({
+    cameraId, detector: o.detector, embedder, detectorConfig, model: () => o.model,
+    classify: DEFAULT_CLASSIFY, aggregator: o.aggregatorConfig ?? parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
     logger: silentLogger, metrics, backend: o.backend, stats, valve,
     onEmotions: (m) => { r.frames++; r.faces += m.faces.length; lastMediaMs = m.frame.mediaTimeMs; o.onEmotions?.(m); },
-  }).pipe(
+  });
+  const t0 = performance.now();
+  await lastValueFrom(pipeline.run(frameSource(src, { logger: silentLogger, stats, valve }).pipe(takeUntil(stop$))).pipe(
     tap((out) => {
       if (out.kind === 'timelines') { r.timelines = out.timelines; return; }
       r.events.push(out.event);

@@ -2,6 +2,12 @@
  * The seeded scene generator: synthetic scenes of known faces (CK+ subjects) that move over a
  * background, enter, leave, occlude each other and change expression at known times, with the
  * ground truth of every frame. Pure code: the same seed and catalogue give the same scene.
+ *
+ * Four kinds: `basic` ({@link generateScene}: 3 faces and a late entrant, one crossing); in
+ * sceneKinds.ts: `cut` ({@link generateCutScene}: hard cuts, a different subject on the same spot right after one,
+ * and a cut back to the first shot's people), `return` ({@link generateReturnScene}: people
+ * leave the frame for 2-6 s and come back elsewhere, smaller; a newcomer) and `crowd`
+ * ({@link generateCrowdScene}: 8-15 faces of 20-60 px under a slow zoom and pan).
  */
 import type { Box, Emotion } from '@emostream/contracts';
 import { iou } from '@emostream/aggregator';
@@ -42,6 +48,32 @@ export interface SceneFace {
   z: number;
   path: Waypoint[];
   expressions: ExpressionSpan[];
+  /**
+   * This face is a later appearance of the face with this id (same subject, same person): it
+   * left the frame (or the shot) and comes back. Scored as a return, not as an ID switch.
+   */
+  returnOf?: string;
+}
+
+/** The kinds of generated scene (see the module's comment). */
+export type SceneKind = 'basic' | 'cut' | 'return' | 'crowd';
+
+/** A hard cut: from `atMs` on, the background is the one of `backgroundSeed` (and the faces are others). */
+export interface SceneCut {
+  atMs: number;
+  backgroundSeed: number;
+}
+
+/**
+ * A key of the camera's view (linear in between): the frame shows the world rectangle centred
+ * on (cx, cy) of size width/zoom x height/zoom, scaled to the frame. Faces' paths and sizes are
+ * in world pixels; the background is world-sized. zoom >= 1 and the rectangle inside the world.
+ */
+export interface ViewKey {
+  tMs: number;
+  cx: number;
+  cy: number;
+  zoom: number;
 }
 
 /** A whole scene: what to render and the truth to score against. */
@@ -52,14 +84,22 @@ export interface Scene {
   height: number;
   fps: number;
   durationMs: number;
-  /** Seed of the procedural background (see render.ts). */
+  /** Seed of the procedural background (see render.ts); of the first shot when there are cuts. */
   backgroundSeed: number;
   faces: SceneFace[];
+  /** What the scene tests (absent: `basic`). */
+  kind?: SceneKind;
+  /** Hard cuts, in time order (absent: none). */
+  cuts?: SceneCut[];
+  /** A moving camera (absent: the frame is the world, still). */
+  view?: ViewKey[];
 }
 
 /** The truth about one face in one frame. */
 export interface GroundTruthFace {
   faceId: string;
+  /** The person: the first appearance's face id (a return's `returnOf` chain followed back). */
+  person: string;
   subject: string;
   /** The face image's square in frame pixels (may extend past the frame edges). */
   box: Box;
@@ -96,8 +136,8 @@ export interface SceneOptions {
 /** mulberry32 (bench/lib/rng.ts), so scenes are identical on every machine. */
 export const prng: (seed: number) => () => number = mulberry32;
 
-const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-const between = (rnd: () => number, lo: number, hi: number) => lo + rnd() * (hi - lo);
+export const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+export const between = (rnd: () => number, lo: number, hi: number) => lo + rnd() * (hi - lo);
 
 /** Subjects with at least `minEmotions` distinct expressions, each with its images per emotion (sorted, stable). */
 export function subjectsOf(catalogue: readonly FaceAsset[], minEmotions = 2): Map<string, Map<Emotion, string[]>> {
@@ -205,7 +245,8 @@ export function generateScene(seed: number, catalogue: readonly FaceAsset[], o: 
   return { name: o.name ?? `scene-${seed}`, seed, width, height, fps, durationMs, backgroundSeed: seed * 7919 + 1, faces };
 }
 
-function expressionsFor(
+/** A face's expressions from `enterMs` to `leaveMs`: each held `minHoldMs`..2x, never the same twice in a row. */
+export function expressionsFor(
   rnd: () => number, images: Map<Emotion, string[]>, enterMs: number, leaveMs: number, minHoldMs: number, snap: (t: number) => number,
 ): ExpressionSpan[] {
   const emotions = [...images.keys()].sort();
@@ -222,84 +263,3 @@ function expressionsFor(
   }
   return spans;
 }
-
-/** Number of frames of a scene's video. */
-export function frameCount(scene: Scene): number {
-  return Math.round((scene.durationMs * scene.fps) / 1000);
-}
-
-/** Media time of frame `i`, ms. */
-export function frameTimeMs(scene: Scene, i: number): number {
-  return (i * 1000) / scene.fps;
-}
-
-/** A face's centre at time t (linear between waypoints, held before the first and after the last). */
-export function positionAt(face: SceneFace, tMs: number): { x: number; y: number } {
-  const p = face.path;
-  if (tMs <= p[0].tMs) return { x: p[0].x, y: p[0].y };
-  for (let k = 1; k < p.length; k++) {
-    if (tMs <= p[k].tMs) {
-      const a = p[k - 1];
-      const b = p[k];
-      const u = b.tMs === a.tMs ? 1 : (tMs - a.tMs) / (b.tMs - a.tMs);
-      return { x: a.x + u * (b.x - a.x), y: a.y + u * (b.y - a.y) };
-    }
-  }
-  const l = p[p.length - 1];
-  return { x: l.x, y: l.y };
-}
-
-/** The expression span in force at time t. */
-export function expressionAt(face: SceneFace, tMs: number): ExpressionSpan {
-  let cur = face.expressions[0];
-  for (const s of face.expressions) if (s.startMs <= tMs) cur = s;
-  return cur;
-}
-
-/** A face's square at time t, in frame pixels (integer corner, so rendering and truth agree). */
-export function boxAt(face: SceneFace, tMs: number): Box {
-  const c = positionAt(face, tMs);
-  return { x: Math.round(c.x - face.sizePx / 2), y: Math.round(c.y - face.sizePx / 2), width: face.sizePx, height: face.sizePx };
-}
-
-// Visibility is sampled on a grid of this many points per side: 1/400 resolution is finer than
-// any threshold we score with.
-const GRID = 20;
-
-/**
- * The ground truth of the frame at time t: the faces present, bottom to top (drawing order),
- * each with its box, expression and visible fraction.
- */
-export function groundTruthAt(scene: Scene, tMs: number): GroundTruthFace[] {
-  const present = scene.faces.filter((f) => f.enterMs <= tMs && tMs < f.leaveMs).sort((a, b) => a.z - b.z);
-  const boxes = present.map((f) => boxAt(f, tMs));
-  return present.map((f, i) => {
-    const b = boxes[i];
-    let visible = 0;
-    for (let gy = 0; gy < GRID; gy++) {
-      for (let gx = 0; gx < GRID; gx++) {
-        const x = b.x + ((gx + 0.5) * b.width) / GRID;
-        const y = b.y + ((gy + 0.5) * b.height) / GRID;
-        if (x < 0 || y < 0 || x >= scene.width || y >= scene.height) continue;
-        const covered = boxes.some((o, j) => j > i && x >= o.x && x < o.x + o.width && y >= o.y && y < o.y + o.height);
-        if (!covered) visible++;
-      }
-    }
-    const e = expressionAt(f, tMs);
-    return { faceId: f.id, subject: f.subject, box: b, emotion: e.emotion, image: e.image, z: f.z, visibleFraction: visible / (GRID * GRID) };
-  });
-}
-
-/** Every expression change of the scene, in time order. */
-export function expressionChanges(scene: Scene): ExpressionChange[] {
-  const out: ExpressionChange[] = [];
-  for (const f of scene.faces) {
-    for (let k = 1; k < f.expressions.length; k++) {
-      out.push({ faceId: f.id, atMs: f.expressions[k].startMs, from: f.expressions[k - 1].emotion, to: f.expressions[k].emotion });
-    }
-  }
-  return out.sort((a, b) => a.atMs - b.atMs || a.faceId.localeCompare(b.faceId));
-}
-
-/** Intersection over union of two boxes (the tracker's own). */
-export const boxIou: (a: Box, b: Box) => number = iou;

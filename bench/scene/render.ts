@@ -1,14 +1,16 @@
 /**
- * Renders a generated scene to an H.264 file: a procedural background, the face images
- * upscaled (lanczos) and pasted in drawing order with a soft edge. Also reads the CK+ catalogue
- * the generator draws its faces from (read in place, never copied).
+ * Renders a generated scene to an H.264 file: a procedural background (a new one from each hard
+ * cut on, seen through the moving camera when the scene has one), the face images upscaled
+ * (lanczos) and pasted in drawing order with a soft edge. Also reads the CK+ catalogue the
+ * generator draws its faces from (read in place, never copied).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { normaliseLabel } from '@emostream/contracts';
 import { rawEncoder } from '../lib/ffmpeg.js';
-import { frameCount, frameTimeMs, groundTruthAt, prng, type FaceAsset, type Scene } from './generate.js';
+import { prng, type FaceAsset, type Scene } from './generate.js';
+import { backgroundSeedAt, frameCount, frameTimeMs, groundTruthAt, viewAt } from './groundTruth.js';
 
 /**
  * The CK+48 catalogue (`ckplus48/index.csv`: path,label,subject,sequence,frame): labels mapped to
@@ -27,10 +29,13 @@ export function loadCkPlusCatalogue(dataDir: string): FaceAsset[] {
   return out;
 }
 
-/** The static background of a scene: a vertical gradient and a few muted "furniture" blocks. */
-export function renderBackground(scene: Scene): Buffer {
+/**
+ * The static background of a scene (of one shot: `seed`, the first shot's by default): a
+ * vertical gradient and a few muted "furniture" blocks.
+ */
+export function renderBackground(scene: Scene, seed = scene.backgroundSeed): Buffer {
   const { width: w, height: h } = scene;
-  const rnd = prng(scene.backgroundSeed);
+  const rnd = prng(seed);
   const top = [40 + rnd() * 120, 40 + rnd() * 120, 40 + rnd() * 120];
   const bottom = [40 + rnd() * 120, 40 + rnd() * 120, 40 + rnd() * 120];
   const buf = Buffer.alloc(w * h * 3);
@@ -96,14 +101,35 @@ export async function renderFrame(scene: Scene, i: number, background: Buffer, f
   return frame;
 }
 
+/**
+ * The background of frame `i`: the shot's (after the last cut before it), seen through the
+ * scene's view (the world rectangle in view, resized to the frame) when the camera moves.
+ * `worlds` caches each shot's world-sized background.
+ */
+export async function frameBackground(scene: Scene, i: number, worlds: Map<number, Buffer>): Promise<Buffer> {
+  const t = frameTimeMs(scene, i);
+  const seed = backgroundSeedAt(scene, t);
+  let world = worlds.get(seed);
+  if (!world) { world = renderBackground(scene, seed); worlds.set(seed, world); }
+  if (!scene.view) return world;
+  const { width: w, height: h } = scene;
+  const v = viewAt(scene, t);
+  const vw = Math.min(w, Math.round(w / v.zoom));
+  const vh = Math.min(h, Math.round(h / v.zoom));
+  const left = Math.min(w - vw, Math.max(0, Math.round(v.cx - vw / 2)));
+  const top = Math.min(h - vh, Math.max(0, Math.round(v.cy - vh / 2)));
+  return sharp(world, { raw: { width: w, height: h, channels: 3 } })
+    .extract({ left, top, width: vw, height: vh }).resize(w, h, { kernel: 'linear', fit: 'fill' }).raw().toBuffer();
+}
+
 /** Renders the whole scene into `out` (H.264 mp4 at the scene's rate and size). */
 export async function renderScene(scene: Scene, out: string): Promise<{ frames: number }> {
   const enc = rawEncoder(out, { width: scene.width, height: scene.height, fps: scene.fps });
-  const bg = renderBackground(scene);
+  const worlds = new Map<number, Buffer>();
   const cache = new Map<string, Buffer>();
   const n = frameCount(scene);
   try {
-    for (let i = 0; i < n; i++) await enc.write(await renderFrame(scene, i, bg, cache));
+    for (let i = 0; i < n; i++) await enc.write(await renderFrame(scene, i, await frameBackground(scene, i, worlds), cache));
   } finally {
     await enc.end();
   }

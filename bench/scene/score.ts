@@ -1,25 +1,19 @@
 /**
  * Scores a pipeline run on a generated scene against its ground truth: per-frame emotion
- * accuracy (detections matched to true faces by IoU), identity switches per person-minute, and
- * the timing error of the events (person.appeared, emotion.changed, person.left). Pure code.
+ * accuracy (detections matched to true faces by IoU), identity switches per person-minute, the
+ * timing error of the events (person.appeared, emotion.changed, person.left), and the identity
+ * figures: the same id on return, swaps at cuts, wrong re-identifications, cuts found, detection
+ * recall by face size, false detections per frame, and the appearance similarity of the
+ * embeddings of one person and of two. Pure code.
  */
 import type { Box, Emotion, EmotionEvent, EmotionState, Timelines } from '@emostream/contracts';
-import { boxIou, expressionChanges, frameCount, frameTimeMs, groundTruthAt, type Scene } from './generate.js';
+import { cosineSimilarity } from '@emostream/aggregator';
+import { percentile } from '../lib/stats.js';
+import { type Scene } from './generate.js';
+import { boxIou, expressionChanges, frameCount, frameTimeMs, groundTruthAt, personOf } from './groundTruth.js';
+import { Assignment, ObservedFrame, ReturnOutcome, SIZE_BINS, SizeBinCount, emptySizeBins, falseDetections, matchFaces, recallBySize, scoreCuts, scoreReidentifications, scoreReturns, swapsAtCuts } from './scoreIdentity.js';
 
-/** One detection of one analysed frame, as the pipeline reported it. */
-export interface ObservedFace {
-  box: Box;
-  /** The classifier's most probable emotion for this face in this frame. */
-  emotion: Emotion;
-  /** The person (track) the aggregator assigned it to, once confirmed. */
-  personId?: string;
-}
-
-/** One analysed frame. */
-export interface ObservedFrame {
-  mediaTimeMs: number;
-  faces: ObservedFace[];
-}
+export * from './scoreIdentity.js';
 
 /** Scoring thresholds. */
 export interface ScoreOptions {
@@ -57,25 +51,19 @@ export interface SceneScore {
   /** Changes followed by any emotion.changed event of that person in the window (right emotion or not), and its timing. */
   changesWithAnyEvent: number;
   changeAnyErrorsMs: number[];
-}
-
-/** Matches detections to true faces, best IoU first (greedy; faces are few and rarely contested). */
-export function matchFaces(truth: Box[], detected: Box[], minIou: number): Array<[number, number]> {
-  const pairs: Array<[number, number, number]> = [];
-  truth.forEach((t, i) => detected.forEach((d, j) => {
-    const v = boxIou(t, d);
-    if (v >= minIou) pairs.push([v, i, j]);
-  }));
-  pairs.sort((a, b) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
-  const ti = new Set<number>();
-  const dj = new Set<number>();
-  const out: Array<[number, number]> = [];
-  for (const [, i, j] of pairs) {
-    if (ti.has(i) || dj.has(j)) continue;
-    ti.add(i); dj.add(j);
-    out.push([i, j]);
-  }
-  return out;
+  /** Detection recall per face-height bin ({@link SIZE_BINS}). */
+  sizeBins: SizeBinCount[];
+  /** Every return of the scene and what became of it. */
+  returns: ReturnOutcome[];
+  /** `person.appeared` events with `returning: true`: the right person's id, or another person's. */
+  reidCorrect: number;
+  reidWrong: number;
+  /** Person ids that continued across a hard cut onto a different person. */
+  cutSwaps: number;
+  /** Hard cuts of the scenes, those the detector flagged, and flags where there was no cut. */
+  cutsExpected: number;
+  cutsFound: number;
+  falseCuts: number;
 }
 
 /** The dominant emotion of a person's timeline at time t, if a segment covers it. */
@@ -104,10 +92,10 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
   const frameMs = 1000 / scene.fps;
   const byIndex = new Map<number, ObservedFrame>();
   for (const f of observed) byIndex.set(Math.round(f.mediaTimeMs / frameMs), f);
-  const s: SceneScore = {
-    frames: 0, scorable: 0, matched: 0, correct: 0, timelineCorrect: 0, falsePositives: 0, idSwitches: 0, personMinutes: 0,
-    appearErrorsMs: [], changeErrorsMs: [], leaveErrorsMs: [], changesExpected: 0, changesDetected: 0, changesWithAnyEvent: 0, changeAnyErrorsMs: [],
-  };
+  const s = emptyScore();
+  const sizeSamples: Array<{ heightPx: number; matched: boolean }> = [];
+  const assignments: Assignment[] = [];
+  const flagged: number[] = [];
   // Per true face: the persons it was matched to over time, and when it first became visible.
   const lastPerson = new Map<string, string>();
   const personsOf = new Map<string, Array<{ tMs: number; personId: string }>>();
@@ -119,6 +107,7 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
     const obs = byIndex.get(i);
     if (!obs) continue;
     s.frames++;
+    if (obs.sceneCut) flagged.push(t);
     const pairs = matchFaces(truth.map((g) => g.box), obs.faces.map((f) => f.box), minIou);
     s.falsePositives += obs.faces.length - pairs.length;
     const matchOf = new Map(pairs.map(([gi, dj]) => [gi, dj]));
@@ -130,8 +119,10 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
         if (prev !== undefined && prev !== face.personId) s.idSwitches++;
         lastPerson.set(g.faceId, face.personId);
         personsOf.set(g.faceId, [...(personsOf.get(g.faceId) ?? []), { tMs: t, personId: face.personId }]);
+        assignments.push({ tMs: t, faceId: g.faceId, person: g.person, personId: face.personId });
       }
       if (g.visibleFraction < minVisible) return;
+      sizeSamples.push({ heightPx: g.box.height, matched: face !== undefined });
       s.scorable++;
       s.personMinutes += frameMs / 60_000;
       if (!face) return;
@@ -148,15 +139,29 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
   for (const f of scene.faces) {
     const seen = personsOf.get(f.id);
     const t0 = firstVisibleMs.get(f.id);
+    // A person id may be used again (a return, or a track continued over a cut): the events of
+    // a later appearance are the ones from its own entry on.
+    const from = f.returnOf || f.enterMs > 0 ? f.enterMs - frameMs : -Infinity;
     if (seen?.length && t0 !== undefined) {
-      const ev = events.find((e) => e.type === 'person.appeared' && e.personId === seen[0].personId);
+      const ev = events.find((e) => e.type === 'person.appeared' && e.personId === seen[0].personId && e.mediaTimeMs >= from);
       if (ev) s.appearErrorsMs.push(ev.mediaTimeMs - t0);
     }
     if (seen?.length && f.leaveMs < scene.durationMs) {
-      const ev = events.find((e) => e.type === 'person.left' && e.personId === seen[seen.length - 1].personId);
+      const ev = events.find((e) => e.type === 'person.left' && e.personId === seen[seen.length - 1].personId && e.mediaTimeMs >= from);
       if (ev) s.leaveErrorsMs.push(ev.mediaTimeMs - f.leaveMs);
     }
   }
+  s.sizeBins = recallBySize(sizeSamples);
+  s.returns = scoreReturns(scene, assignments);
+  const reids = scoreReidentifications(events, assignments);
+  s.reidCorrect = reids.correct;
+  s.reidWrong = reids.wrong;
+  const cutTimes = (scene.cuts ?? []).map((c) => c.atMs);
+  s.cutSwaps = swapsAtCuts(cutTimes, assignments);
+  const cuts = scoreCuts(cutTimes, flagged, frameMs);
+  s.cutsExpected = cuts.expected;
+  s.cutsFound = cuts.found;
+  s.falseCuts = cuts.falseCuts;
   for (const c of expressionChanges(scene)) {
     const face = scene.faces.find((f) => f.id === c.faceId)!;
     const next = expressionChanges(scene).find((d) => d.faceId === c.faceId && d.atMs > c.atMs)?.atMs ?? face.leaveMs;
@@ -175,20 +180,39 @@ export function scoreScene(scene: Scene, observed: ObservedFrame[], events: Emot
   return s;
 }
 
-/** Sums the scores of several scenes. */
-export function mergeScores(xs: SceneScore[]): SceneScore {
-  const z: SceneScore = {
+/** A score of nothing. */
+export function emptyScore(): SceneScore {
+  return {
     frames: 0, scorable: 0, matched: 0, correct: 0, timelineCorrect: 0, falsePositives: 0, idSwitches: 0, personMinutes: 0,
     appearErrorsMs: [], changeErrorsMs: [], leaveErrorsMs: [], changesExpected: 0, changesDetected: 0, changesWithAnyEvent: 0, changeAnyErrorsMs: [],
+    sizeBins: emptySizeBins(), returns: [], reidCorrect: 0, reidWrong: 0, cutSwaps: 0, cutsExpected: 0, cutsFound: 0, falseCuts: 0,
   };
+}
+
+/** Sums the scores of several scenes. */
+export function mergeScores(xs: SceneScore[]): SceneScore {
+  const z = emptyScore();
   for (const x of xs) {
-    for (const k of ['frames', 'scorable', 'matched', 'correct', 'timelineCorrect', 'falsePositives', 'idSwitches', 'personMinutes', 'changesExpected', 'changesDetected', 'changesWithAnyEvent'] as const) z[k] += x[k];
+    for (const k of [
+      'frames', 'scorable', 'matched', 'correct', 'timelineCorrect', 'falsePositives', 'idSwitches', 'personMinutes', 'changesExpected', 'changesDetected', 'changesWithAnyEvent',
+      'reidCorrect', 'reidWrong', 'cutSwaps', 'cutsExpected', 'cutsFound', 'falseCuts',
+    ] as const) z[k] += x[k];
     z.changeAnyErrorsMs.push(...x.changeAnyErrorsMs);
     z.appearErrorsMs.push(...x.appearErrorsMs);
     z.changeErrorsMs.push(...x.changeErrorsMs);
     z.leaveErrorsMs.push(...x.leaveErrorsMs);
+    z.returns.push(...x.returns);
+    x.sizeBins.forEach((b, i) => { z.sizeBins[i].scorable += b.scorable; z.sizeBins[i].matched += b.matched; });
   }
   return z;
+}
+
+/** Counts of return outcomes, and the same-id rate (same / every scored return: same, new, wrong, missed). */
+export function returnRate(returns: readonly ReturnOutcome[]): { same: number; new: number; wrong: number; missed: number; unscored: number; scored: number; rate: number | null } {
+  const n = (o: ReturnOutcome['outcome']) => returns.filter((r) => r.outcome === o).length;
+  const c = { same: n('same'), new: n('new'), wrong: n('wrong'), missed: n('missed'), unscored: n('unscored') };
+  const scored = c.same + c.new + c.wrong + c.missed;
+  return { ...c, scored, rate: scored > 0 ? c.same / scored : null };
 }
 
 /** The headline figures of a score. */
@@ -214,5 +238,17 @@ export function summarise(s: SceneScore) {
     changesExpected: s.changesExpected,
     scorableFaces: s.scorable,
     frames: s.frames,
+    falseDetections: s.falsePositives,
+    recallBySize: s.sizeBins.map((b) => ({ ...b, recall: ratio(b.matched, b.scorable) })),
+    sameIdOnReturnRate: returnRate(s.returns).rate,
+    returns: returnRate(s.returns),
+    returnsAfterExit: returnRate(s.returns.filter((r) => !r.acrossCut)),
+    returnsAcrossCut: returnRate(s.returns.filter((r) => r.acrossCut)),
+    reidCorrect: s.reidCorrect,
+    reidWrong: s.reidWrong,
+    cutSwaps: s.cutSwaps,
+    cutsExpected: s.cutsExpected,
+    cutsFound: s.cutsFound,
+    falseCuts: s.falseCuts,
   };
 }
