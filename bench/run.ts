@@ -35,6 +35,7 @@ const SECTIONS: Record<string, Section> = {
   latency: latencySection,
   memory: memorySection,
   scene: sceneSection,
+  pipelineAccuracy: async (ctx) => (await import('./sections/pipelineAccuracy.js')).pipelineAccuracySection(ctx),
 };
 
 /** The expected bars: figure, comparison, threshold. Not assertions: reported as met/missed. */

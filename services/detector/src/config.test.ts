@@ -11,6 +11,13 @@ test('defaults: blazeface, minScore 0.5, 32 px faces, small FER-like margin', ()
   assert.deepEqual(c, DEFAULT_DETECTOR_CONFIG);
 });
 
+test('cropOffsetY: 0 by default (crop centred on the box), -0.5..0.5', () => {
+  assert.equal(parseDetectorConfig({}).cropOffsetY, 0);
+  assert.equal(parseDetectorConfig({ cropOffsetY: -0.1 }).cropOffsetY, -0.1);
+  assert.throws(() => parseDetectorConfig({ cropOffsetY: 0.6 }), /cropOffsetY:/);
+  assert.equal(detectorConfigFromEnv({ DETECTOR_CROP_OFFSET_Y: '-0.05' }).cropOffsetY, -0.05);
+});
+
 test('unknown keys fail, naming the key', () => {
   assert.throws(() => parseDetectorConfig({ minScor: 0.4 }), /minScor/);
 });

@@ -34,6 +34,8 @@ export const DetectorConfigSchema = z.strictObject({
     .describe('Rotate each crop about the face centre so the eyes are level, when the detector gives eyes'),
   maxAlignDeg: z.number().min(0).max(90).default(45)
     .describe('Largest eye-line tilt that is corrected, degrees; a steeper eye line is treated as unreliable and left as is'),
+  cropOffsetY: z.number().min(-0.5).max(0.5).default(0)
+    .describe('Shift of the square crop\'s centre along the face\'s vertical axis, as a fraction of the face box height (negative: up, towards the forehead; 0: centred on the box)'),
   // 480: on the sample media (couple/two_people/justin, woman2 at 720p) the paper's cascade
   // finds exactly 2/2/1 and one face per frame; at 640 it adds a false face on two_people.jpg
   // and in 1 of 31 woman2 frames, at 800-1024 in 4-6 of 31; and it runs ~2x faster than at 640.

@@ -25,6 +25,16 @@ test('squareRegion shrinks a square larger than the frame to its shorter side', 
   assert.deepEqual(squareRegion({ x: 0, y: 0, width: 100, height: 100 }, 0, 80, 60), { x: 20, y: 0, side: 60 });
 });
 
+test('squareRegion moves the centre by offsetYFraction of the box height (negative: up), 0 by default', () => {
+  const box = { x: 100, y: 50, width: 40, height: 60 };
+  assert.deepEqual(squareRegion(box, 0.25, 640, 360, 0), squareRegion(box, 0.25, 640, 360));
+  // Centre (120, 80) moved up by 0.1 * 60 = 6 px to (120, 74): 90 px square at (75, 29).
+  assert.deepEqual(squareRegion(box, 0.25, 640, 360, -0.1), { x: 75, y: 29, side: 90 });
+  assert.deepEqual(squareRegion(box, 0.25, 640, 360, 0.2), { x: 75, y: 47, side: 90 });
+  // Still kept inside the frame.
+  assert.deepEqual(squareRegion({ x: 10, y: 5, width: 50, height: 50 }, 0, 640, 360, -0.5), { x: 10, y: 0, side: 50 });
+});
+
 test('eyeAngleRad: level eyes give 0, a lower right eye a positive angle, eye order does not matter', () => {
   assert.equal(eyeAngleRad({ left: [10, 20], right: [30, 20] }), 0);
   assert.ok(Math.abs(eyeAngleRad({ left: [0, 0], right: [10, 10] }) - Math.PI / 4) < 1e-12);
@@ -113,4 +123,18 @@ test('cropFace gives a 48x48 equalised crop of the face region', async () => {
   assert.equal(Math.max(...c.crop), 255);
   assert.equal(c.score, 0.9);
   assert.deepEqual(c.box, { x: 30, y: 20, width: 50, height: 50 });
+});
+
+test('cropFace with cropOffsetY crops the region moved along the box height; absent or 0 is today\'s crop', async () => {
+  const rgb = ramp(120, 100);
+  const base = { marginFraction: 0.05, align: false, maxAlignDeg: 45 };
+  const f = face(30, 20, 50);
+  const plain = await cropFace(rgb, 120, 100, f, base);
+  assert.deepEqual((await cropFace(rgb, 120, 100, f, { ...base, cropOffsetY: 0 })).crop, plain.crop);
+  // Moving the crop up by 0.1 of the box height is the same crop as the box moved up by 5 px.
+  const up = await cropFace(rgb, 120, 100, f, { ...base, cropOffsetY: -0.1 });
+  const moved = await cropFace(rgb, 120, 100, face(30, 15, 50), base);
+  assert.deepEqual(up.crop, moved.crop);
+  assert.notDeepEqual(up.crop, plain.crop);
+  assert.deepEqual(up.box, f.box);
 });

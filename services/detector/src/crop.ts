@@ -56,15 +56,16 @@ export interface SquareRegion {
 }
 
 /**
- * The square crop around a face box: centred on the box, side = the box's longer side plus
+ * The square crop around a face box: centred on the box (moved down by `offsetYFraction` of the
+ * box height, up when negative; 0 by default), side = the box's longer side plus
  * `marginFraction` of it on every side, then kept inside the frame. A square that sticks out of
  * the frame is shifted back in (it stays square, so the face is not stretched, at the cost of
  * being off-centre at the frame's edge); one larger than the frame shrinks to the frame's
  * shorter side.
  */
-export function squareRegion(box: Box, marginFraction: number, frameWidth: number, frameHeight: number): SquareRegion {
+export function squareRegion(box: Box, marginFraction: number, frameWidth: number, frameHeight: number, offsetYFraction = 0): SquareRegion {
   const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2;
+  const cy = box.y + box.height / 2 + offsetYFraction * box.height;
   const wanted = Math.max(box.width, box.height) * (1 + 2 * marginFraction);
   const side = Math.max(1, Math.min(Math.round(wanted), frameWidth, frameHeight));
   const x = clamp(Math.round(cx - side / 2), 0, frameWidth - side);
@@ -142,6 +143,11 @@ export interface CropOptions {
   marginFraction: number;
   align: boolean;
   maxAlignDeg: number;
+  /**
+   * Shift of the crop centre along the face's vertical axis, fraction of the box height
+   * (negative: up); 0 when absent. With alignment it follows the rotated face's axis.
+   */
+  cropOffsetY?: number;
 }
 
 /** Tilts below this are not corrected: at 1° a 48 px crop's corner moves by about half a pixel. */
@@ -175,7 +181,9 @@ export function alignmentAngleRad(face: FaceBox, opts: Pick<CropOptions, 'align'
 export async function cropFace(
   rgb: Uint8Array, width: number, height: number, face: FaceBox, opts: CropOptions,
 ): Promise<FaceCrop> {
-  const region = squareRegion(face.box, opts.marginFraction, width, height);
+  // The region lies in the de-rotated picture around the box centre (sampleRotatedSquare), so
+  // the vertical offset moves the crop along the face's own vertical axis.
+  const region = squareRegion(face.box, opts.marginFraction, width, height, opts.cropOffsetY ?? 0);
   const angle = alignmentAngleRad(face, opts);
   const centre: [number, number] = [face.box.x + face.box.width / 2, face.box.y + face.box.height / 2];
   const patch = sampleRotatedSquare(rgb, width, height, region, angle, centre);

@@ -124,3 +124,15 @@ test('maxFaces and minFaceSizePx from the config apply, each dropped face counte
   assert.deepEqual(await counter(small.facesSkipped), { '{"camera":"cam","reason":"too_small"}': 3 });
   assert.deepEqual(await counter(small.facesDetected), {});
 });
+
+test('cropOffsetY from the config moves the crop: the same crop as the box moved by that fraction of its height', async () => {
+  const run = async (faces: FaceBox[], cropOffsetY: number) => (await firstValueFrom(from([rgbFrame(0)]).pipe(
+    detectFaces({ detector: fakeDetector(() => faces), logger: silentLogger, config: parseDetectorConfig({ cropOffsetY, sceneCuts: false, embeddings: false }) }),
+    toArray())))[0].faces[0];
+  const plain = await run([box(40, 40, 50)], 0);
+  const up = await run([box(40, 40, 50)], -0.2);
+  const moved = await run([box(40, 30, 50)], 0);
+  assert.deepEqual(up.crop, moved.crop);
+  assert.notDeepEqual(up.crop, plain.crop);
+  assert.deepEqual(up.box, { x: 40, y: 40, width: 50, height: 50 }, 'the box itself is not moved');
+});

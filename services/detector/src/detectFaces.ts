@@ -40,7 +40,7 @@ export interface DetectFacesDeps {
 export function detectFaces(deps: DetectFacesDeps): OperatorFunction<Frame, FacesMessage> {
   const { detector, logger, metrics, config } = deps;
   const now = deps.now ?? (() => performance.now() / 1000);
-  const cropOpts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg };
+  const cropOpts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg, cropOffsetY: config.cropOffsetY };
   const filterOpts = { minScore: config.minScore, minFaceSizePx: config.minFaceSizePx, maxFaces: config.maxFaces };
 
   // Hard cuts (the frame's `sceneCut` flag), per camera over its frames in order.

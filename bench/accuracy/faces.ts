@@ -1,0 +1,58 @@
+/**
+ * The labelled faces of the measurement: FER-2013's test images of one split (file-name prefix
+ * PublicTest_ or PrivateTest_ under `test/<class>/`), read in place; the blank images of
+ * `blank.csv` left out (no face to find); a seeded subset.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { EMOTIONS } from '@emostream/contracts';
+import type { Rng } from './geometry.js';
+
+/** One labelled face image. */
+export interface FerFace {
+  /** Path relative to the FER-2013 folder, e.g. `test/sad/PublicTest_123.jpg`. */
+  id: string;
+  file: string;
+  /** Index into EMOTIONS. */
+  label: number;
+}
+
+/** The test splits of FER-2013 (PublicTest for choosing, PrivateTest for the one final score). */
+export type TestSplit = 'PublicTest' | 'PrivateTest';
+
+/** Faces of a split, sorted by id, without the images listed in `blank.csv`. */
+export function listFerFaces(ferDir: string, split: TestSplit): { faces: FerFace[]; blank: string[] } {
+  const blankCsv = path.join(ferDir, 'blank.csv');
+  const blankSet = new Set(fs.existsSync(blankCsv) ? fs.readFileSync(blankCsv, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(',')[0]) : []);
+  const faces: FerFace[] = [];
+  const blank: string[] = [];
+  EMOTIONS.forEach((emotion, label) => {
+    const dir = path.join(ferDir, 'test', emotion);
+    if (!fs.existsSync(dir)) throw new Error(`${dir} is missing: expected FER-2013's image folders (test/<class>/${split}_*.jpg)`);
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith(`${split}_`)).sort()) {
+      const id = `test/${emotion}/${f}`;
+      if (blankSet.has(id)) blank.push(id);
+      else faces.push({ id, file: path.join(dir, f), label });
+    }
+  });
+  faces.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { faces, blank };
+}
+
+/** A seeded shuffle (Fisher-Yates) of a copy; the first n of it are the subset of that size. */
+export function seededShuffle<T>(items: readonly T[], rng: Rng): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** A FER-2013 image's gray pixels (48x48, 2304 bytes) as stored. */
+export async function readGray(file: string): Promise<{ gray: Uint8Array; side: number }> {
+  const { data, info } = await sharp(file).removeAlpha().grayscale().raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== info.height) throw new Error(`${file}: ${info.width}x${info.height}, expected a square face image`);
+  return { gray: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), side: info.width };
+}

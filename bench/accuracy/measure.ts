@@ -1,0 +1,407 @@
+/**
+ * The through-the-pipeline measurement itself: labelled FER-2013 faces rendered into 1280x720
+ * frames (bench/accuracy/render.ts), each frame through the detector stage's own operator
+ * (`detectFaces` with BlazeFace and `parseDetectorConfig(...)`), the crops through the
+ * classifier stage's own batch call (`classifyBatch` with the shipped model, mirror TTA as its
+ * card says), the detections matched to the placed faces by IoU; beside it the same faces
+ * classified from their 48x48 images with the model's own preprocessing (as `emostream
+ * evaluate` does). Clips of one face run on through the `Aggregator`.
+ *
+ * Crop settings only change what is cut from a frame, not what BlazeFace finds, so every setting
+ * of a sweep sees the same frames and the same detections: BlazeFace runs once per frame (a
+ * memoising wrapper), `detectFaces` (filtering, cropping) once per setting.
+ */
+import { firstValueFrom, from, toArray } from 'rxjs';
+import { EMOTIONS, SCHEMA_VERSION, type FaceBox, type FacesMessage, type Frame } from '@emostream/contracts';
+import { mulberry32, silentLogger } from '@emostream/runtime';
+import { imageFileToModelCrop, toModelCrop } from '@emostream/model';
+import { detectFaces, parseDetectorConfig, sampleRotatedSquare, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
+import { classifyBatch, type EmotionModel } from '@emostream/classifier';
+import { Aggregator } from '@emostream/aggregator';
+import { readGray, type FerFace } from './faces.js';
+import { clipPoses, DEFAULT_MOTION, DEFAULT_PLACEMENT, patchBox, placeFaces, type PlacedFace, type PlacementOptions } from './geometry.js';
+import { framingOf, matchBoxes } from './match.js';
+import { applyLighting, composeLitFrame, drawLook, drawTint, facePatch, filmFrame, normalTable, pasteFace, renderBackground, windowOf, type FrameLook } from './render.js';
+import { argmaxAt, dominantEmotion, type ClipRecord, type FaceRecord } from './score.js';
+
+/** One crop geometry of the sweep. */
+export interface CropSetting {
+  marginFraction: number;
+  cropOffsetY: number;
+  align: boolean;
+}
+
+/** A short name for tables and JSON keys: `m0.05 y+0 align`. */
+export function settingKey(s: CropSetting): string {
+  const y = s.cropOffsetY > 0 ? `+${s.cropOffsetY}` : s.cropOffsetY === 0 ? '0' : `${s.cropOffsetY}`;
+  return `m${s.marginFraction} y${y} ${s.align ? 'align' : 'no-align'}`;
+}
+
+/** The shipped crop geometry: what `parseDetectorConfig({})` gives today. */
+export function shippedSetting(): CropSetting {
+  const c = parseDetectorConfig({});
+  return { marginFraction: c.marginFraction, cropOffsetY: c.cropOffsetY, align: c.align };
+}
+
+/** A seed per (run seed, index), so frame k looks the same whatever ran before it. */
+export function derivedSeed(seed: number, index: number, stream = 0): number {
+  let h = (seed ^ Math.imul(index + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A detector that runs the wrapped one once per frame buffer and hands every later call on the
+ * same buffer the same boxes (copies). Frames are passed as raw RGB, which `detectFaces` uses as
+ * it is, so each setting's operator asks about the very same buffer.
+ */
+export function memoDetector(inner: FaceDetector): FaceDetector & { calls: number; ms: number } {
+  const seen = new WeakMap<Uint8Array, Promise<FaceBox[]>>();
+  const self = {
+    name: inner.name,
+    calls: 0,
+    ms: 0,
+    detect(rgb: Uint8Array, width: number, height: number): Promise<FaceBox[]> {
+      let p = seen.get(rgb);
+      if (!p) {
+        self.calls++;
+        const t0 = performance.now();
+        p = inner.detect(rgb, width, height).then((b) => { self.ms += performance.now() - t0; return b; });
+        seen.set(rgb, p);
+      }
+      return p.then((boxes) => boxes.map((b) => structuredClone(b)));
+    },
+    dispose: () => undefined,
+  };
+  return self;
+}
+
+/** What the measurement runs on. */
+export interface MeasureDeps {
+  /** BlazeFace (`createDetector(parseDetectorConfig({}), { tf })`); wrapped by {@link memoDetector} here. */
+  detector: FaceDetector;
+  /** The shipped model (`loadEmotionModel`), mirror TTA as its card says. */
+  model: EmotionModel;
+  /** The embedder for the clips (the pipeline's default `embeddings: true`); none: embeddings off. */
+  embedder?: FaceEmbedder;
+  log: (m: string) => void;
+}
+
+/** Classes predicted for the faces from their own 48x48 images (the model's preprocessing, as `evaluate`). */
+export async function stillPredictions(model: EmotionModel, faces: readonly FerFace[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < faces.length; i += 256) {
+    const batch = faces.slice(i, i + 256);
+    const crops = await Promise.all(batch.map((f) => imageFileToModelCrop(f.file)));
+    const probs = await model.predict(crops);
+    batch.forEach((f, k) => out.set(f.id, argmaxAt(probs, k * EMOTIONS.length)));
+  }
+  return out;
+}
+
+/** Settings of the rendering shared by stills and clips. */
+export interface RenderOptions {
+  placement: PlacementOptions;
+  /** Soft edge of the pasted face, fraction of its side. */
+  feather: number;
+  /** Backgrounds drawn per run (each frame takes a random 1280x720 window of one, 1.25x larger). */
+  backgrounds: number;
+}
+
+/** 1280x720, faces 40-200 px, roll ±12°, an 8% soft edge, 12 backgrounds. */
+export const DEFAULT_RENDER: RenderOptions = { placement: DEFAULT_PLACEMENT, feather: 0.08, backgrounds: 12 };
+
+/** The run's backgrounds and noise table (drawn from the seed). */
+interface Stage { bgs: Buffer[]; bgW: number; bgH: number; table: Float32Array }
+
+async function stage(seed: number, o: RenderOptions): Promise<Stage> {
+  const { width, height } = o.placement;
+  const bgW = Math.round(width * 1.25), bgH = Math.round(height * 1.25);
+  const bgs: Buffer[] = [];
+  for (let i = 0; i < o.backgrounds; i++) bgs.push(await renderBackground(mulberry32(derivedSeed(seed, i, 1)), bgW, bgH));
+  return { bgs, bgW, bgH, table: normalTable(mulberry32(derivedSeed(seed, 0, 2))) };
+}
+
+function pickWindow(rng: () => number, st: Stage, o: RenderOptions): Buffer {
+  const { width, height } = o.placement;
+  const bg = st.bgs[Math.floor(rng() * st.bgs.length)];
+  return windowOf(bg, st.bgW, Math.floor(rng() * (st.bgW - width)), Math.floor(rng() * (st.bgH - height)), width, height);
+}
+
+function frameOf(cameraId: string, seq: number, fps: number, rgb: Buffer, o: RenderOptions): Frame {
+  const mediaTimeMs = Math.round((seq * 1000) / fps);
+  return {
+    schemaVersion: SCHEMA_VERSION, cameraId, seq, mediaTimeMs, capturedAtMs: 1_800_000_000_000 + mediaTimeMs,
+    width: o.placement.width, height: o.placement.height, pixels: { format: 'rgb', data: rgb },
+  };
+}
+
+/** Why a placed face was not among the detector stage's faces. */
+export type MissReason = 'not_found' | 'low_score' | 'too_small' | 'other_filter';
+
+/** Options of {@link measureStills}. */
+export interface StillsOptions {
+  name: string;
+  faces: readonly FerFace[];
+  /** The faces' still predictions ({@link stillPredictions}). */
+  still: Map<string, number>;
+  seed: number;
+  facesPerFrame: number;
+  settings: readonly CropSetting[];
+  render?: RenderOptions;
+  /** Frames rendered and run per batch (bounds memory: 2.8 MB per frame). */
+  chunkFrames?: number;
+}
+
+/** What {@link measureStills} measured. */
+export interface StillsResult {
+  /** Per setting (by {@link settingKey}), one record per face, in face order. */
+  records: Map<string, FaceRecord[]>;
+  frames: number;
+  /** Detections matched to no placed face (the same for every setting). */
+  falseDetections: number;
+  /** Faces the detector stage did not return, by reason. */
+  missed: Record<MissReason, number>;
+  /** Where BlazeFace's box sits on the placed face (matched faces): per face, for medians. */
+  framing: Array<{ side: number; marginToPatch: number; offsetYToPatch: number; sideRatio: number }>;
+  meanJpegBytes: number;
+  msRender: number;
+  msDetect: number;
+  msCropClassify: number;
+}
+
+/** Detector settings of a crop setting for stills: each frame is a new scene, so no cut detection or embeddings (they change no box or crop). */
+function stillConfig(s: CropSetting): DetectorConfig {
+  return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align, sceneCuts: false, embeddings: false });
+}
+
+/**
+ * The placed patch itself cut from a frame, de-rotated by its true roll: FER-2013's framing
+ * exactly, as a perfect detector and crop would give it; then the model's preprocessing.
+ */
+export async function oracleCrop(rgb: Uint8Array, width: number, height: number, p: PlacedFace): Promise<Uint8Array> {
+  const centre: [number, number] = [p.x + p.side / 2, p.y + p.side / 2];
+  const patch = sampleRotatedSquare(rgb, width, height, { x: p.x, y: p.y, side: p.side }, (p.rollDeg * Math.PI) / 180, centre);
+  return toModelCrop(patch, { width: p.side, height: p.side, channels: 3 });
+}
+
+/** Classes of crops, classified in batches of up to 256 through the classifier's model call. */
+async function classifyCrops(model: EmotionModel, crops: Uint8Array[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < crops.length; i += 256) {
+    const batch = crops.slice(i, i + 256);
+    const probs = await model.predict(batch);
+    batch.forEach((_, k) => out.push(argmaxAt(probs, k * EMOTIONS.length)));
+  }
+  return out;
+}
+
+/**
+ * Renders the faces `facesPerFrame` to a frame and runs every frame through the detector stage
+ * once per crop setting; the detector stage's crops go through the classifier stage's batch call
+ * (`classifyBatch`), gathered over frames into batches of about 256 faces as a busy classifier
+ * would batch them. Detections are matched to the placed faces. Each face is also cut out exactly
+ * (its placed patch, de-rotated: {@link oracleCrop}) from the frame before and after the camera
+ * (lighting, blur, noise, JPEG), which splits the gap into what the camera costs and what the
+ * detector's geometry costs.
+ */
+export async function measureStills(deps: MeasureDeps, o: StillsOptions): Promise<StillsResult> {
+  const ro = o.render ?? DEFAULT_RENDER;
+  const { width, height } = ro.placement;
+  const chunk = o.chunkFrames ?? 24;
+  const st = await stage(o.seed, ro);
+  const det = memoDetector(deps.detector);
+  const records = new Map<string, FaceRecord[]>();
+  const missed: Record<MissReason, number> = { not_found: 0, low_score: 0, too_small: 0, other_filter: 0 };
+  const framing: StillsResult['framing'] = [];
+  // Per setting: its detector config, its records, and the frames' messages waiting for the classifier.
+  const runs = o.settings.map((s) => ({ key: settingKey(s), config: stillConfig(s), out: [] as FaceRecord[], msgs: [] as FacesMessage[], wait: [] as Array<{ rec: FaceRecord; msg: number; face: number }> }));
+  for (const r of runs) records.set(r.key, r.out);
+  const oracle: Array<{ rec: FaceRecord[]; clean: Uint8Array; filmed: Uint8Array }> = [];
+  const flush = async (r: (typeof runs)[number]) => {
+    if (!r.msgs.length) return;
+    const classified = await classifyBatch(deps.model, r.msgs);
+    for (const w of r.wait) {
+      const p = classified[w.msg].faces[w.face].probabilities;
+      w.rec.pipe = argmaxAt(EMOTIONS.map((e) => p[e]));
+    }
+    r.msgs = []; r.wait = [];
+  };
+  let falseDetections = 0, jpegBytes = 0, msRender = 0, msCropClassify = 0;
+  const nFrames = Math.ceil(o.faces.length / o.facesPerFrame);
+  for (let f0 = 0; f0 < nFrames; f0 += chunk) {
+    const t0 = performance.now();
+    const frames: Array<{ frame: Frame; faces: FerFace[]; placed: PlacedFace[] }> = [];
+    for (let f = f0; f < Math.min(nFrames, f0 + chunk); f++) {
+      const faces = o.faces.slice(f * o.facesPerFrame, (f + 1) * o.facesPerFrame);
+      const rng = mulberry32(derivedSeed(o.seed, f));
+      const placed = placeFaces(rng, faces.length, ro.placement);
+      const canvas = pickWindow(rng, st, ro);
+      for (let k = 0; k < faces.length; k++) {
+        const { gray, side } = await readGray(faces[k].file);
+        pasteFace(canvas, width, height, await facePatch(gray, side, placed[k].side), placed[k], drawTint(rng), ro.feather);
+      }
+      const clean = await Promise.all(placed.map((p) => oracleCrop(canvas, width, height, p)));
+      const look = drawLook(rng);
+      applyLighting(canvas, width, height, look);
+      const filmed = await filmFrame(canvas, width, height, look, st.table, derivedSeed(o.seed, f, 3));
+      jpegBytes += filmed.jpegBytes;
+      const filmedCrops = await Promise.all(placed.map((p) => oracleCrop(filmed.rgb, width, height, p)));
+      const frame = frameOf(`accuracy-${o.name}`, f, 10, filmed.rgb, ro);
+      frames.push({ frame, faces, placed });
+      placed.forEach((_, k) => oracle.push({ rec: [], clean: clean[k], filmed: filmedCrops[k] }));
+    }
+    msRender += performance.now() - t0;
+    // BlazeFace once per frame (its raw candidates tell why a face was missed, and where its box
+    // sits on the face); then the detector stage per setting, the boxes coming from the memo.
+    const rawOf: Array<Array<FaceBox | undefined>> = [];
+    for (const fr of frames) {
+      const raw = await det.detect((fr.frame.pixels as { data: Buffer }).data, width, height);
+      const truth = fr.placed.map(patchBox);
+      const rawMatch = matchBoxes(truth, raw.map((b) => b.box));
+      rawOf.push(fr.placed.map((p, k) => {
+        const m = rawMatch.matches.find((x) => x.truth === k);
+        if (m) framing.push({ side: p.side, ...framingOf(truth[k], raw[m.detection].box) });
+        return m ? raw[m.detection] : undefined;
+      }));
+    }
+    const t1 = performance.now();
+    const firstOracle = oracle.length - frames.reduce((n, fr) => n + fr.faces.length, 0);
+    for (const r of runs) {
+      const msgs = await firstValueFrom(from(frames.map((x) => x.frame)).pipe(detectFaces({ detector: det, logger: silentLogger, config: r.config }), toArray()));
+      let q = firstOracle;
+      frames.forEach((fr, i) => {
+        const truth = fr.placed.map(patchBox);
+        const mr = matchBoxes(truth, msgs[i].faces.map((x) => x.box));
+        // Only the matched faces go to the classifier (false detections are counted, not scored).
+        const keep = mr.matches.map((m) => m.detection);
+        const msgIndex = r.msgs.length;
+        r.msgs.push({ frame: msgs[i].frame, faces: keep.map((j) => msgs[i].faces[j]) });
+        fr.faces.forEach((face, k) => {
+          const rec: FaceRecord = { id: face.id, label: face.label, side: fr.placed[k].side, still: o.still.get(face.id)! };
+          const m = mr.matches.findIndex((x) => x.truth === k);
+          if (m >= 0) { rec.iou = mr.matches[m].iou; r.wait.push({ rec, msg: msgIndex, face: m }); }
+          r.out.push(rec);
+          oracle[q++].rec.push(rec);
+        });
+        if (r === runs[0]) {
+          falseDetections += mr.unmatchedDetections.length;
+          for (const k of mr.unmatchedTruth) missed[missReason(rawOf[i][k], r.config)]++;
+        }
+      });
+      if (r.wait.length >= 256) await flush(r);
+    }
+    msCropClassify += performance.now() - t1;
+    deps.log(`accuracy ${o.name}: ${Math.min(nFrames, f0 + chunk)}/${nFrames} frames`);
+  }
+  const t2 = performance.now();
+  for (const r of runs) await flush(r);
+  // The exact crops: one classification per face, shared by every setting's record of it.
+  const cleanPred = await classifyCrops(deps.model, oracle.map((x) => x.clean));
+  const filmedPred = await classifyCrops(deps.model, oracle.map((x) => x.filmed));
+  oracle.forEach((x, i) => { for (const rec of x.rec) { rec.oracleClean = cleanPred[i]; rec.oracle = filmedPred[i]; } });
+  msCropClassify += performance.now() - t2;
+  return { records, frames: nFrames, falseDetections, missed, framing, meanJpegBytes: jpegBytes / nFrames, msRender, msDetect: det.ms, msCropClassify };
+}
+
+/** Why the detector stage dropped a face, from BlazeFace's raw candidate on it (none: not found). */
+export function missReason(raw: FaceBox | undefined, cfg: Pick<DetectorConfig, 'minScore' | 'minFaceSizePx'>): MissReason {
+  if (!raw) return 'not_found';
+  if (raw.score < cfg.minScore) return 'low_score';
+  if (Math.min(raw.box.width, raw.box.height) < cfg.minFaceSizePx) return 'too_small';
+  return 'other_filter';
+}
+
+/** Options of {@link measureClips}. */
+export interface ClipsOptions {
+  name: string;
+  faces: readonly FerFace[];
+  still: Map<string, number>;
+  seed: number;
+  /** Frames per clip and their rate (1.5 s at 10 fps: 15 frames). */
+  frames: number;
+  fps: number;
+  settings: readonly CropSetting[];
+  render?: RenderOptions;
+}
+
+/** What {@link measureClips} measured. */
+export interface ClipsResult {
+  records: Map<string, ClipRecord[]>;
+  msRender: number;
+  msDetect: number;
+  msPipeline: number;
+}
+
+/** Detector settings of a crop setting for clips: the pipeline's defaults otherwise (cuts, embeddings when an embedder is given). */
+function clipConfig(s: CropSetting): DetectorConfig {
+  return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align });
+}
+
+/**
+ * One clip per face: a static camera (one background window, one look), the face moving a
+ * little (geometry.ts `clipPoses`), fresh sensor noise in every frame, each frame filmed (blur,
+ * noise, JPEG) on its own. Per crop setting the clip goes
+ * through the detector stage (one camera per clip), the classifier and a fresh `Aggregator` with
+ * its default settings; the person's dominant emotion is the emotion of their longest timeline
+ * segment.
+ */
+export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<ClipsResult> {
+  const ro = o.render ?? DEFAULT_RENDER;
+  const { width, height } = ro.placement;
+  const st = await stage(derivedSeed(o.seed, 0, 7), ro);
+  const det = memoDetector(deps.detector);
+  const configs = o.settings.map((s) => ({ key: settingKey(s), config: clipConfig(s) }));
+  const records = new Map<string, ClipRecord[]>(configs.map((c) => [c.key, []]));
+  let msRender = 0, msPipeline = 0;
+  for (let i = 0; i < o.faces.length; i++) {
+    const face = o.faces[i];
+    const t0 = performance.now();
+    const rng = mulberry32(derivedSeed(o.seed, i, 5));
+    const [base] = placeFaces(rng, 1, ro.placement);
+    const poses = clipPoses(rng, base, o.frames, { ...DEFAULT_MOTION, width, height });
+    const background = pickWindow(rng, st, ro);
+    const tint = drawTint(rng);
+    const look: FrameLook = drawLook(rng);
+    const { gray, side } = await readGray(face.file);
+    const cameraId = `accuracy-${o.name}-${i}`;
+    const lit = Buffer.from(background);
+    applyLighting(lit, width, height, look);
+    const frames: Frame[] = [];
+    for (let f = 0; f < o.frames; f++) {
+      const canvas = composeLitFrame(lit, background, width, height, await facePatch(gray, side, poses[f].side), poses[f], tint, ro.feather, look);
+      const filmed = await filmFrame(canvas, width, height, look, st.table, derivedSeed(o.seed, i * 1000 + f, 6));
+      frames.push(frameOf(cameraId, f, o.fps, filmed.rgb, ro));
+    }
+    msRender += performance.now() - t0;
+    const t1 = performance.now();
+    for (const c of configs) {
+      const msgs = await firstValueFrom(from(frames).pipe(
+        detectFaces({ detector: det, logger: silentLogger, config: c.config, embedder: deps.embedder }), toArray()));
+      const classified = await classifyBatch(deps.model, msgs);
+      const agg = new Aggregator();
+      for (const m of classified) agg.push(m);
+      agg.end();
+      const persons = Object.values(agg.timelines().cameras[cameraId]?.persons ?? {});
+      // The main person: the one seen longest (a split track or a false face is shorter).
+      const main = persons.reduce<(typeof persons)[number] | undefined>((a, p) => (!a || p.lastSeenMs - p.firstSeenMs > a.lastSeenMs - a.firstSeenMs ? p : a), undefined);
+      let framesDetected = 0, framesCorrect = 0;
+      classified.forEach((m, f) => {
+        const mr = matchBoxes([patchBox(poses[f])], m.faces.map((x) => x.box));
+        if (!mr.matches.length) return;
+        framesDetected++;
+        const p = m.faces[mr.matches[0].detection].probabilities;
+        if (argmaxAt(EMOTIONS.map((e) => p[e])) === face.label) framesCorrect++;
+      });
+      records.get(c.key)!.push({
+        id: face.id, label: face.label, side: base.side, still: o.still.get(face.id)!,
+        persons: persons.length, dominant: main ? dominantEmotion(main.segments) : undefined,
+        frames: o.frames, framesDetected, framesCorrect,
+      });
+    }
+    msPipeline += performance.now() - t1;
+    if ((i + 1) % 10 === 0 || i + 1 === o.faces.length) deps.log(`accuracy ${o.name}: ${i + 1}/${o.faces.length} clips`);
+  }
+  return { records, msRender, msDetect: det.ms, msPipeline: msPipeline - det.ms };
+}
