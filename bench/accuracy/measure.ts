@@ -115,7 +115,7 @@ export const DEFAULT_RENDER: RenderOptions = { placement: DEFAULT_PLACEMENT, fea
 /** The run's backgrounds and noise table (drawn from the seed). */
 interface Stage { bgs: Buffer[]; bgW: number; bgH: number; table: Float32Array }
 
-async function stage(seed: number, o: RenderOptions): Promise<Stage> {
+export async function stage(seed: number, o: RenderOptions): Promise<Stage> {
   const { width, height } = o.placement;
   const bgW = Math.round(width * 1.25), bgH = Math.round(height * 1.25);
   const bgs: Buffer[] = [];
@@ -123,13 +123,13 @@ async function stage(seed: number, o: RenderOptions): Promise<Stage> {
   return { bgs, bgW, bgH, table: normalTable(mulberry32(derivedSeed(seed, 0, 2))) };
 }
 
-function pickWindow(rng: () => number, st: Stage, o: RenderOptions): Buffer {
+export function pickWindow(rng: () => number, st: Stage, o: RenderOptions): Buffer {
   const { width, height } = o.placement;
   const bg = st.bgs[Math.floor(rng() * st.bgs.length)];
   return windowOf(bg, st.bgW, Math.floor(rng() * (st.bgW - width)), Math.floor(rng() * (st.bgH - height)), width, height);
 }
 
-function frameOf(cameraId: string, seq: number, fps: number, rgb: Buffer, o: RenderOptions): Frame {
+export function frameOf(cameraId: string, seq: number, fps: number, rgb: Buffer, o: RenderOptions): Frame {
   const mediaTimeMs = Math.round((seq * 1000) / fps);
   return {
     schemaVersion: SCHEMA_VERSION, cameraId, seq, mediaTimeMs, capturedAtMs: 1_800_000_000_000 + mediaTimeMs,
@@ -311,97 +311,4 @@ export function missReason(raw: FaceBox | undefined, cfg: Pick<DetectorConfig, '
   if (raw.score < cfg.minScore) return 'low_score';
   if (Math.min(raw.box.width, raw.box.height) < cfg.minFaceSizePx) return 'too_small';
   return 'other_filter';
-}
-
-/** Options of {@link measureClips}. */
-export interface ClipsOptions {
-  name: string;
-  faces: readonly FerFace[];
-  still: Map<string, number>;
-  seed: number;
-  /** Frames per clip and their rate (1.5 s at 10 fps: 15 frames). */
-  frames: number;
-  fps: number;
-  settings: readonly CropSetting[];
-  render?: RenderOptions;
-}
-
-/** What {@link measureClips} measured. */
-export interface ClipsResult {
-  records: Map<string, ClipRecord[]>;
-  msRender: number;
-  msDetect: number;
-  msPipeline: number;
-}
-
-/** Detector settings of a crop setting for clips: the pipeline's defaults otherwise (cuts, embeddings when an embedder is given). */
-function clipConfig(s: CropSetting): DetectorConfig {
-  return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align });
-}
-
-/**
- * One clip per face: a static camera (one background window, one look), the face moving a
- * little (geometry.ts `clipPoses`), fresh sensor noise in every frame, each frame filmed (blur,
- * noise, JPEG) on its own. Per crop setting the clip goes
- * through the detector stage (one camera per clip), the classifier and a fresh `Aggregator` with
- * its default settings; the person's dominant emotion is the emotion of their longest timeline
- * segment.
- */
-export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<ClipsResult> {
-  const ro = o.render ?? DEFAULT_RENDER;
-  const { width, height } = ro.placement;
-  const st = await stage(derivedSeed(o.seed, 0, 7), ro);
-  const det = memoDetector(deps.detector);
-  const configs = o.settings.map((s) => ({ key: settingKey(s), config: clipConfig(s) }));
-  const records = new Map<string, ClipRecord[]>(configs.map((c) => [c.key, []]));
-  let msRender = 0, msPipeline = 0;
-  for (let i = 0; i < o.faces.length; i++) {
-    const face = o.faces[i];
-    const t0 = performance.now();
-    const rng = mulberry32(derivedSeed(o.seed, i, 5));
-    const [base] = placeFaces(rng, 1, ro.placement);
-    const poses = clipPoses(rng, base, o.frames, { ...DEFAULT_MOTION, width, height });
-    const background = pickWindow(rng, st, ro);
-    const tint = drawTint(rng);
-    const look: FrameLook = drawLook(rng);
-    const { gray, side } = await readGray(face.file);
-    const cameraId = `accuracy-${o.name}-${i}`;
-    const lit = Buffer.from(background);
-    applyLighting(lit, width, height, look);
-    const frames: Frame[] = [];
-    for (let f = 0; f < o.frames; f++) {
-      const canvas = composeLitFrame(lit, background, width, height, await facePatch(gray, side, poses[f].side), poses[f], tint, ro.feather, look);
-      const filmed = await filmFrame(canvas, width, height, look, st.table, derivedSeed(o.seed, i * 1000 + f, 6));
-      frames.push(frameOf(cameraId, f, o.fps, filmed.rgb, ro));
-    }
-    msRender += performance.now() - t0;
-    const t1 = performance.now();
-    for (const c of configs) {
-      const msgs = await firstValueFrom(from(frames).pipe(
-        detectFaces({ detector: det, logger: silentLogger, config: c.config, embedder: deps.embedder }), toArray()));
-      const classified = await classifyBatch(deps.model, msgs);
-      const agg = new Aggregator();
-      for (const m of classified) agg.push(m);
-      agg.end();
-      const persons = Object.values(agg.timelines().cameras[cameraId]?.persons ?? {});
-      // The main person: the one seen longest (a split track or a false face is shorter).
-      const main = persons.reduce<(typeof persons)[number] | undefined>((a, p) => (!a || p.lastSeenMs - p.firstSeenMs > a.lastSeenMs - a.firstSeenMs ? p : a), undefined);
-      let framesDetected = 0, framesCorrect = 0;
-      classified.forEach((m, f) => {
-        const mr = matchBoxes([patchBox(poses[f])], m.faces.map((x) => x.box));
-        if (!mr.matches.length) return;
-        framesDetected++;
-        const p = m.faces[mr.matches[0].detection].probabilities;
-        if (argmaxAt(EMOTIONS.map((e) => p[e])) === face.label) framesCorrect++;
-      });
-      records.get(c.key)!.push({
-        id: face.id, label: face.label, side: base.side, still: o.still.get(face.id)!,
-        persons: persons.length, dominant: main ? dominantEmotion(main.segments) : undefined,
-        frames: o.frames, framesDetected, framesCorrect,
-      });
-    }
-    msPipeline += performance.now() - t1;
-    if ((i + 1) % 10 === 0 || i + 1 === o.faces.length) deps.log(`accuracy ${o.name}: ${i + 1}/${o.faces.length} clips`);
-  }
-  return { records, msRender, msDetect: det.ms, msPipeline: msPipeline - det.ms };
 }

@@ -29,9 +29,10 @@ import { percentile, sig } from '../lib/stats.js';
 import { listFerFaces, seededShuffle } from '../accuracy/faces.js';
 import { SIZE_BUCKETS, sizeBucket } from '../accuracy/geometry.js';
 import {
-  DEFAULT_RENDER, measureClips, measureStills, settingKey, shippedSetting, stillPredictions,
+  DEFAULT_RENDER, measureStills, settingKey, shippedSetting, stillPredictions,
   type CropSetting, type StillsResult,
 } from '../accuracy/measure.js';
+import { measureClips } from '../accuracy/clips.js';
 import { LOOK_RANGES } from '../accuracy/render.js';
 import { pairedDelta, summariseClips, summariseFaces, type ClipSummary, type FaceSummary } from '../accuracy/score.js';
 
