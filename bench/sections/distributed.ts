@@ -42,7 +42,8 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     await ensureTopics(kafka, pipelineTopicSpecs(config));
     const detector = await ctx.detector();
     const model = await ctx.emotionModel();
-    const det = await startDetector({ ...deps, detector, detectorConfig: parseDetectorConfig({}) });
+    // As `serve detector` runs it: with the embedder (the embedded reference, analyze, has it too).
+    const det = await startDetector({ ...deps, detector, embedder: await ctx.embedder(), detectorConfig: parseDetectorConfig({}) });
     running.push(det);
     const cls = await startClassifier({ ...deps, model: () => model, classify: { maxWaitMs: 20, maxBatchFrames: 16 }, backend: ctx.rt.provider });
     running.push(cls);

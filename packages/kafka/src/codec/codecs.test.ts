@@ -90,3 +90,19 @@ test('control: an end marker is recognised, data is not', () => {
   assert.deepEqual(decodeControl(asIn(encodeControl({ type: 'end', cameraId: 'c9' }))), { type: 'end', cameraId: 'c9' });
   assert.equal(decodeControl(asIn(encodeEvent({ schemaVersion: SCHEMA_VERSION, type: 'person.left', cameraId: 'c1', personId: 'p1', at: '', mediaTimeMs: 0, emotion: 'sad', confidence: 1, probabilities: probs, modelVersion: 'v' }))), undefined);
 });
+
+test('face embeddings cross the faces and emotions topics unchanged (and only those)', () => {
+  const crop = new Uint8Array(CROP_BYTES).fill(7);
+  const embedding = Buffer.from(Int8Array.from({ length: 1024 }, (_, i) => (i % 255) - 127).buffer).toString('base64');
+  const faces: FacesMessage = { frame: ref, faces: [{ box: { x: 1, y: 2, width: 60, height: 60 }, score: 0.9, crop, embedding }, { box: { x: 90, y: 2, width: 60, height: 60 }, score: 0.8, crop }] };
+  const f = decodeFaces(asIn(encodeFaces(faces)));
+  assert.ok(f.ok);
+  assert.equal(f.value.faces[0].embedding, embedding);
+  assert.equal(f.value.faces[1].embedding, undefined);
+  const emotions = { frame: ref, modelVersion: 'm', faces: [{ box: faces.faces[0].box, score: 0.9, probabilities: probs, embedding }] };
+  const e = decodeEmotions(asIn(encodeEmotions(emotions)));
+  assert.ok(e.ok);
+  assert.equal(e.value.faces[0].embedding, embedding);
+  const tooLong = decodeFaces(asIn(encodeFaces({ ...faces, faces: [{ ...faces.faces[0], embedding: 'A'.repeat(9000) }] })));
+  assert.equal(reason(tooLong), 'malformed', 'an oversized embedding is refused');
+});
