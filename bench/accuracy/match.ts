@@ -3,7 +3,7 @@
  * largest overlap first), a pair counting only at `minIou` or more.
  */
 import type { Box } from '@emostream/contracts';
-import { iouOf } from '@emostream/detector';
+import { iou as iouOf } from '@emostream/contracts';
 
 /** A placed face and the detection matched to it. */
 export interface BoxMatch {

@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './topics.js';
 export * from './embedding.js';
 export * from './jsonSchema.js';
+export * from './box.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type Segment } from '@emostream/contracts';
 import type { DominantEmotion } from './hysteresis.js';
 import type { SmoothedProbabilities } from './smoothing.js';
-import type { TimelineState } from './timeline.js';
+import { stateConfidence, type TimelineState } from './timeline.js';
 
 /** One person of one camera (JSON-serialisable). */
 export interface PersonState {
@@ -35,8 +35,7 @@ export function eventIdOf(cameraId: string, personId: string, type: string, medi
 export function personEvent(type: EmotionEvent['type'], cameraId: string, person: PersonState, mediaTimeMs: number, capturedAtMs: number): EmotionEvent {
   const probabilities: EmotionProbabilities = { ...person.smoothed.probabilities };
   const emotion = person.dominant.emotion;
-  // Uncertain: how likely the likeliest emotion is.
-  const confidence = emotion === 'uncertain' ? Math.max(...Object.values(probabilities)) : probabilities[emotion];
+  const confidence = stateConfidence(probabilities, emotion);
   const at = new Date(capturedAtMs).toISOString();
   const media = Math.max(0, mediaTimeMs);
   return {

@@ -30,8 +30,13 @@ export function emptyTimeline(): TimelineState {
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
+/** How sure the smoothed probabilities are of a state: its probability; for `uncertain`, the likeliest emotion's. */
+export function stateConfidence(p: EmotionProbabilities, state: EmotionState): number {
+  return state === 'uncertain' ? Math.max(...Object.values(p)) : p[state];
+}
+
 function addFrame(seg: OpenSegment, timeMs: number, p: EmotionProbabilities): void {
-  seg.confidenceSum += seg.emotion === 'uncertain' ? Math.max(...Object.values(p)) : p[seg.emotion];
+  seg.confidenceSum += stateConfidence(p, seg.emotion);
   seg.frames++;
   seg.endMs = Math.max(seg.endMs, timeMs);
 }

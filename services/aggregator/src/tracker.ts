@@ -1,5 +1,5 @@
 /** Multi-face tracker for one camera: faces in successive frames → stable person tracks. */
-import type { Box } from '@emostream/contracts';
+import { iou, type Box } from '@emostream/contracts';
 import { solveAssignment } from './assignment.js';
 import type { AggregatorConfig } from './config.js';
 
@@ -61,16 +61,8 @@ const VELOCITY_GAIN = 0.5;
 /** Weight of a new appearance descriptor in the track's running descriptor. */
 const DESCRIPTOR_GAIN = 0.3;
 
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
+/** The boxes' intersection over union (the shared definition, re-exported for the tracker's callers). */
+export { iou };
 
 /** Cosine similarity of two vectors (0 when either is all zeros or their lengths differ). */
 export function cosineSimilarity(a: readonly number[], b: readonly number[]): number {
@@ -221,9 +213,9 @@ export class FaceTracker {
    * are biometric data (a restored track gets a new one from its next embedded face).
    */
   snapshot(withDescriptors = false): TrackerState {
-    const copy = structuredClone(this.state);
-    if (!withDescriptors) for (const t of copy.tracks) delete t.descriptor;
-    return copy;
+    // Left out before the copy: a snapshot is taken before every chunk, and descriptors are long.
+    if (withDescriptors) return structuredClone(this.state);
+    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, ...t }) => t) });
   }
 
   private observe(t: TrackState, box: Box, timeMs: number, descriptor?: readonly number[]): void {

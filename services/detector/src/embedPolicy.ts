@@ -5,16 +5,7 @@
  * `everyFrames`-th frame of its camera; never a face under `minFacePx` high (its embedding does
  * not tell people apart).
  */
-import type { Box, FaceCrop } from '@emostream/contracts';
-
-/** Intersection over union of two boxes. */
-export function iouOf(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x), y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width), y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
+import { iou, type Box, type FaceCrop } from '@emostream/contracts';
 
 /** Settings of {@link EmbeddingPolicy}. */
 export interface EmbeddingPolicyOptions {
@@ -36,6 +27,6 @@ export class EmbeddingPolicy {
     const previous = cam.boxes;
     cam.boxes = faces.map((f) => f.box);
     return faces.filter((f) => f.box.height >= this.o.minFacePx
-      && (periodic || sceneCut || !previous.some((b) => iouOf(b, f.box) > 0.3)));
+      && (periodic || sceneCut || !previous.some((b) => iou(b, f.box) > 0.3)));
   }
 }

@@ -15,5 +15,5 @@ export {
 } from './crop.js';
 export { frameToRgb, type RgbImage } from './decode.js';
 export { createFaceEmbedder, type FaceEmbedder } from './embedder.js';
-export { EmbeddingPolicy, iouOf, type EmbeddingPolicyOptions } from './embedPolicy.js';
+export { EmbeddingPolicy, type EmbeddingPolicyOptions } from './embedPolicy.js';
 export { SceneCutDetector, frameGrid, gridChange, type SceneCutOptions } from './sceneCut.js';
