@@ -29,3 +29,25 @@ export function deadLetter(m: KafkaMessage, info: DeadLetterInfo): OutMessage {
     },
   };
 }
+
+/**
+ * A stage operator's verdict that one input cannot be processed (it failed after retries): emitted
+ * in place of that input's outputs, it sends the input, unchanged, to the stage's dead-letter topic
+ * with `reason` and `detail` (counted in `deadLetters{stage,reason}`), and its offset is committed
+ * like any other: never an empty result, never a blocked partition.
+ */
+export interface Rejection {
+  readonly rejected: true;
+  reason: string;
+  detail: string;
+}
+
+/** A {@link Rejection} (`detail` is cut to 300 characters, like a decode failure's). */
+export function rejection(reason: string, detail: string): Rejection {
+  return { rejected: true, reason, detail: detail.slice(0, 300) };
+}
+
+/** Whether a stage output is a {@link Rejection}. */
+export function isRejection(x: unknown): x is Rejection {
+  return typeof x === 'object' && x !== null && (x as { rejected?: unknown }).rejected === true && typeof (x as { reason?: unknown }).reason === 'string';
+}

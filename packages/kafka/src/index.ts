@@ -21,7 +21,7 @@ export { encodeFaces, decodeFaces, CROP_BYTES } from './codec/faces.js';
 export { encodeEmotions, decodeEmotions, encodeEvent, decodeEvent } from './codec/json.js';
 export { encodeControl, decodeControl, type ControlMessage } from './codec/control.js';
 export { createProducer, sendCapped, partitionForKey, type TopicMessages } from './producer.js';
-export { deadLetter, type DeadLetterInfo } from './dlq.js';
+export { deadLetter, rejection, isRejection, type DeadLetterInfo, type Rejection } from './dlq.js';
 export { StageError } from './errors.js';
 export { runStage, type StageSpec, type RunningStage, type StageStats, type Correlation, type TransactionalOptions } from './runStage.js';
 export { FairShedder, DEFAULT_SHED, type ShedOptions, type ShedVerdict } from './shed.js';

@@ -11,6 +11,7 @@ import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
 import type { ControlMessage } from './codec/control.js';
 import type { Decoded, InMessage, OutMessage } from './codec/message.js';
+import type { Rejection } from './dlq.js';
 import { StageError } from './errors.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
 import type { ShedOptions } from './shed.js';
@@ -35,9 +36,10 @@ export interface StageSpec<In, Out> {
   decode: (m: InMessage) => Decoded<In> | Promise<Decoded<In>>;
   operator: OperatorFunction<In, Out>;
   correlation: Correlation<In, Out>;
-  encode: (output: Out) => OutMessage;
+  /** Encodes an output. An operator may emit a {@link Rejection} for an input it cannot process: that input goes to `dlqTopic` instead. */
+  encode: (output: Exclude<Out, Rejection>) => OutMessage;
   /** Outputs for a control message, emitted in its place (default: pass it on to the output topic). */
-  onControl?: (c: ControlMessage) => Out[];
+  onControl?: (c: ControlMessage) => Exclude<Out, Rejection>[];
   transactional?: TransactionalOptions<In>;
   /** Called before the first batch after each group (re)join except the first, e.g. to reload state. */
   onRejoin?: () => Promise<void>;

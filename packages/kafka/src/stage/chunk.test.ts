@@ -4,6 +4,7 @@ import { delay, mergeMap, of, tap, type OperatorFunction } from 'rxjs';
 import type { PipelineMetrics } from '@emostream/runtime';
 import { encodeControl } from '../codec/control.js';
 import { HEADER, fail, type Decoded, type InMessage, type OutMessage } from '../codec/message.js';
+import { rejection } from '../dlq.js';
 import { ChunkProcessor, chunked, type ChunkCounters, type ChunkOptions } from './chunk.js';
 import { createFeed, type Correlation } from './feeder.js';
 import { endMessage, message, recordingLogger } from './fakes.js';
@@ -140,6 +141,26 @@ test('a message that does not decode goes to the dead-letter topic, counted and 
     fields: { reason: 'malformed', detail: 'not a number', topic: 'in', partition: 3, offset: '8' },
   }]);
 });
+
+for (const mode of ['each', 'keyed'] as const) {
+  test(`${mode}: an input the operator rejects goes to the dead-letter topic with its reason, in offset order; the others' outputs go on`, async () => {
+    const { metrics, calls } = fakeMetrics();
+    // Inputs with n = 0 mod 3 are rejected (keyed: the rejection carries the key, as the classifier's does).
+    const operator = mergeMap((i: In) => of(i.n % 3 === 0
+      ? { ...rejection('classify_error', `input ${i.n} failed`), cam: i.cam, text: `out${i.n}` }
+      : { cam: i.cam, text: `out${i.n}` }).pipe(delay(i.ms))) as OperatorFunction<In, Out>;
+    const { p, stats, log } = processor(mode, { operator, metrics });
+    const r = await p.process(part, [message(10, 'a', 'a/1/5'), message(11, 'a', 'a/3/9'), message(12, 'b', 'bad'), message(13, 'a', 'a/6/1'), message(14, 'a', 'a/7/0')], 0);
+    assert.deepEqual(texts(r.batches[0].messages), ['a:out1', 'a:out7'], 'no output in place of a rejected input');
+    assert.deepEqual(r.batches[1].messages.map((m) => [m.value.toString(), m.headers[HEADER.dlqReason], m.headers[HEADER.dlqDetail], m.headers[HEADER.dlqOffset]]), [
+      ['a/3/9', 'classify_error', 'input 3 failed', '11'], ['bad', 'malformed', 'not a number', '12'], ['a/6/1', 'classify_error', 'input 6 failed', '13'],
+    ]);
+    assert.equal(r.outputs, 5);
+    assert.deepEqual(stats, { consumed: 5, deadLetters: 3, controls: 0, shed: 0 });
+    assert.deepEqual(calls.map(([, l]) => l.reason).sort(), ['classify_error', 'classify_error', 'malformed']);
+    assert.equal(log.lines.filter((l) => l.msg === 'message sent to the dead-letter topic').length, 3);
+  });
+}
 
 test('shedding: a stale live frame is skipped before decoding (counted by reason); frames `applies` refuses never are', async () => {
   const { metrics, calls } = fakeMetrics();

@@ -6,8 +6,8 @@
 import type { Batch, KafkaMessage } from 'kafkajs';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import { decodeControl, encodeControl, type ControlMessage } from '../codec/control.js';
-import type { Decoded, InMessage, OutMessage } from '../codec/message.js';
-import { deadLetter } from '../dlq.js';
+import { HEADER, type Decoded, type InMessage, type OutMessage } from '../codec/message.js';
+import { deadLetter, isRejection, type Rejection } from '../dlq.js';
 import type { TopicMessages } from '../producer.js';
 import { FairShedder, type ShedOptions } from '../shed.js';
 import type { Correlation } from './feeder.js';
@@ -26,8 +26,9 @@ export interface ChunkOptions<In, Out> {
   outputTopic: string;
   dlqTopic: string;
   decode: (m: InMessage) => Decoded<In> | Promise<Decoded<In>>;
-  encode: (output: Out) => OutMessage;
-  onControl?: (c: ControlMessage) => Out[];
+  /** Encodes an output; a {@link Rejection} never reaches it (its input becomes a dead letter). */
+  encode: (output: Exclude<Out, Rejection>) => OutMessage;
+  onControl?: (c: ControlMessage) => Exclude<Out, Rejection>[];
   mode: Correlation<In, Out>['mode'];
   /** Pushes one input through the operator (see feeder.ts). */
   feed: (item: In) => Promise<Out[]>;
@@ -105,14 +106,16 @@ export class ChunkProcessor<In, Out> {
       const started = performance.now();
       const d = await o.decode(m);
       if (!d.ok) {
-        o.stats.deadLetters++;
-        o.metrics?.deadLetters.inc({ stage: o.stage, reason: d.reason });
-        o.log.warn('message sent to the dead-letter topic', { reason: d.reason, detail: d.detail, topic: batch.topic, partition: batch.partition, offset: m.offset });
-        dlq.push(deadLetter(m, { stage: o.stage, reason: d.reason, detail: d.detail, topic: batch.topic, partition: batch.partition, offset: m.offset }));
+        dlq.push(this.deadLetter(batch, m, d.reason, d.detail));
         continue;
       }
       inputs.push(d.value);
-      const slot = o.feed(d.value).then((outs) => outs.map(o.encode));
+      // An input the operator rejected (see dlq.ts) goes to the dead-letter topic instead of its outputs.
+      const slot = o.feed(d.value).then((outs) => {
+        const rejected = outs.find((x): x is Out & Rejection => isRejection(x));
+        if (rejected) dlq.push(this.deadLetter(batch, m, rejected.reason, rejected.detail));
+        return outs.filter((x): x is Exclude<Out, Rejection> => !isRejection(x)).map(o.encode);
+      });
       slots.push(slot);
       // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
       if (o.mode === 'each') {
@@ -121,7 +124,18 @@ export class ChunkProcessor<In, Out> {
       }
     }
     const outputs = (await Promise.all(slots)).flat();
+    // Dead letters in offset order (an operator's rejections come in when its outputs do).
+    dlq.sort((a, b) => Number(BigInt(String(a.headers[HEADER.dlqOffset])) - BigInt(String(b.headers[HEADER.dlqOffset]))));
     const batches: TopicMessages[] = [{ topic: o.outputTopic, messages: outputs }, { topic: o.dlqTopic, messages: dlq }];
     return { batches, inputs, controls, outputs: outputs.length + dlq.length };
+  }
+
+  /** A message as a dead letter, counted and logged. */
+  private deadLetter(batch: Pick<Batch, 'topic' | 'partition'>, m: KafkaMessage, reason: string, detail: string): OutMessage {
+    const { o } = this;
+    o.stats.deadLetters++;
+    o.metrics?.deadLetters.inc({ stage: o.stage, reason });
+    o.log.warn('message sent to the dead-letter topic', { reason, detail, topic: batch.topic, partition: batch.partition, offset: m.offset });
+    return deadLetter(m, { stage: o.stage, reason, detail, topic: batch.topic, partition: batch.partition, offset: m.offset });
   }
 }
