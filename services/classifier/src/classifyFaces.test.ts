@@ -75,18 +75,56 @@ test('one emotions message per frame, in order, faces mapped back to their frame
   assert.deepEqual((await metrics.facesSkipped.get()).values, [], 'nothing skipped');
 });
 
-test('a failing batch: its frames continue without faces, each of its faces counted as faces_skipped{reason="classify_error"}', async () => {
-  const bad: EmotionModel = { version: 'bad', dispose() {}, async predict() { throw new Error('boom'); } };
+test('a batch that keeps failing: retried with backoff, then each frame alone; without `failed` (embedded) its frames go on without faces, each face counted as faces_skipped{reason="classify_error"}', async () => {
+  let calls = 0;
+  const bad: EmotionModel = { version: 'bad', dispose() {}, async predict() { calls++; throw new Error('boom'); } };
   const metrics = createMetrics();
+  const delays: number[] = [];
   const frames = [frame(0, 1), frame(1, 2), frame(2, 0), onCamera('door', frame(3, 3))];
-  const out = await lastValueFrom(of(...frames).pipe(classifyFaces({ model: () => bad, config: { maxWaitMs: 5, maxBatchFrames: 8 }, logger: silentLogger, metrics }), toArray()));
+  const out = await lastValueFrom(of(...frames).pipe(classifyFaces({
+    model: () => bad, config: { maxWaitMs: 5, maxBatchFrames: 8, retries: 2, retryBackoffMs: 100 }, logger: silentLogger, metrics,
+    sleep: async (ms) => { delays.push(ms); },
+  }), toArray()));
   assert.deepEqual(out.map((m) => [m.frame.cameraId, m.frame.seq, m.faces, m.modelVersion]), [
     ['cam', 0, [], 'bad'], ['cam', 1, [], 'bad'], ['cam', 2, [], 'bad'], ['door', 3, [], 'bad'],
   ]);
+  // 3 calls on the batch, then one per frame with faces (frame 2 has none: no model call, nothing lost).
+  assert.equal(calls, 3 + 3);
+  assert.equal(delays.length, 2);
+  assert.ok(delays[0] >= 50 && delays[0] <= 100 && delays[1] >= 100 && delays[1] <= 200, `backoff doubles with jitter: ${delays}`);
   assert.deepEqual(await samples(metrics.facesSkipped), {
     '{"camera":"cam","reason":"classify_error"}': 3, '{"camera":"door","reason":"classify_error"}': 3,
   });
   assert.deepEqual((await metrics.emotions.get()).values, [], 'no face counted as classified');
+});
+
+test('a transient error: the batch is retried after a backoff and every face is classified; nothing skipped', async () => {
+  const ok = recorder();
+  let failures = 2;
+  const flaky: EmotionModel = { version: 'flaky', dispose() {}, async predict(crops) { if (failures-- > 0) throw new Error('device busy'); return ok.predict(crops); } };
+  const metrics = createMetrics();
+  const delays: number[] = [];
+  const out = await lastValueFrom(of(frame(0, 1), frame(1, 2)).pipe(classifyFaces({
+    model: () => flaky, config: { maxWaitMs: 5, maxBatchFrames: 8 }, logger: silentLogger, metrics, sleep: async (ms) => { delays.push(ms); },
+  }), toArray()));
+  assert.deepEqual(out.map((m) => m.faces.length), [1, 2]);
+  assert.deepEqual(ok.calls, [3], 'the third call of the whole batch succeeded');
+  assert.equal(delays.length, 2, 'two waits (DEFAULT_CLASSIFY_RETRY: 2 retries)');
+  assert.deepEqual((await metrics.facesSkipped.get()).values, []);
+});
+
+test('one poison frame in a batch: the others are classified, only it becomes what `failed` makes of it (the service: a dead letter), in its place', async () => {
+  const ok = recorder();
+  // A crop whose value is 11 (frame 1's second face) makes the model throw, as a malformed tensor would.
+  const picky: EmotionModel = { version: 'picky', dispose() {}, async predict(crops) { if (crops.some((c) => c[0] === 11)) throw new Error('bad crop'); return ok.predict(crops); } };
+  const metrics = createMetrics();
+  const failed = (m: FacesMessage, e: Error) => ({ rejected: m.frame.seq, why: e.message });
+  const out = await lastValueFrom(of(frame(0, 1), frame(1, 2), frame(2, 1)).pipe(classifyFaces({
+    model: () => picky, config: { maxWaitMs: 5, maxBatchFrames: 8, retries: 1, retryBackoffMs: 1 }, logger: silentLogger, metrics, failed,
+  }), toArray()));
+  assert.deepEqual(out.map((m) => ('rejected' in m ? m : m.faces.length)), [1, { rejected: 1, why: 'bad crop' }, 1]);
+  assert.deepEqual(ok.calls, [1, 1], 'frames 0 and 2 alone');
+  assert.deepEqual(await samples(metrics.facesSkipped), { '{"camera":"cam","reason":"classify_error"}': 2 });
 });
 
 test('a model swapped while a batch runs takes effect at the next batch, not inside the running one', async () => {

@@ -1,20 +1,32 @@
 /**
  * The classifier stage: batches faces across frames (and cameras) with
  * `bufferTime(maxWaitMs, null, maxBatchFrames)`, runs the model once per batch, and emits one
- * emotions message per frame, in order.
+ * output per frame, in order: its emotions message, or (a frame whose faces could not be
+ * classified after retries) what the caller's `failed` makes of it.
  */
 import { asyncScheduler, bufferTime, concatMap, filter, from, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { EMOTIONS, argmaxEmotion, toProbabilities, SCHEMA_VERSION, type EmotionsMessage, type FacesMessage } from '@emostream/contracts';
-import type { Logger, PipelineMetrics } from '@emostream/runtime';
+import { backoffDelayMs, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import type { EmotionModel } from './emotionModel.js';
 
-/** Batching settings of the classifier. */
+/** Batching (and retry) settings of the classifier. */
 export interface ClassifyConfig {
   /** Longest a frame waits for its batch to fill, in ms. */
   maxWaitMs: number;
   /** Most frames per batch (each frame may carry several faces). */
   maxBatchFrames: number;
+  /** Model calls of a failed batch retried, with backoff (default {@link DEFAULT_CLASSIFY_RETRY}). */
+  retries?: number;
+  /** First backoff before a retry, ms; doubled each time (jittered), at most 16x (default {@link DEFAULT_CLASSIFY_RETRY}). */
+  retryBackoffMs?: number;
 }
+
+/**
+ * A failed model call is retried twice, after about 200 then 400 ms (a transient error: memory,
+ * a device busy); then each of the batch's frames is tried alone once, so one bad frame does not
+ * take the others down, and a frame that still fails is `failed`.
+ */
+export const DEFAULT_CLASSIFY_RETRY = Object.freeze({ retries: 2, retryBackoffMs: 200 });
 
 /** What the stage needs. */
 export interface ClassifyDeps {
@@ -30,7 +42,17 @@ export interface ClassifyDeps {
    * the embedded run). Off by default: face images are biometric data, and never travel onward.
    */
   keepCrops?: boolean;
+  /** Waits between retries (default: a timer); tests pass one that records the delays. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * What goes on in place of a frame that could not be classified. Without one (the embedded run,
+ * where nothing is committed and nothing could be replayed) the frame goes on with no faces,
+ * each counted as `faces_skipped{reason="classify_error"}` and logged; the Kafka service makes
+ * it a dead letter instead (never an empty result committed).
+ */
+export type ClassifyFailed<F> = (m: FacesMessage, error: Error) => F;
 
 /** Classifies a batch of frames' faces in one model call. */
 export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], opts: { keepCrops?: boolean } = {}): Promise<EmotionsMessage[]> {
@@ -61,29 +83,63 @@ export function batchFrames<T>(config: ClassifyConfig, scheduler: SchedulerLike 
   );
 }
 
-/** The stage operator. */
-export function classifyFaces(deps: ClassifyDeps): OperatorFunction<FacesMessage, EmotionsMessage> {
+/** The stage operator: one output per frame, in order; `failed` says what stands for a frame that cannot be classified. */
+export function classifyFaces(deps: ClassifyDeps): OperatorFunction<FacesMessage, EmotionsMessage>;
+export function classifyFaces<F>(deps: ClassifyDeps & { failed: ClassifyFailed<F> }): OperatorFunction<FacesMessage, EmotionsMessage | F>;
+export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<F> }): OperatorFunction<FacesMessage, EmotionsMessage | F> {
   const { config, metrics, logger } = deps;
+  const retries = config.retries ?? DEFAULT_CLASSIFY_RETRY.retries;
+  const backoff = { backoffInitialMs: config.retryBackoffMs ?? DEFAULT_CLASSIFY_RETRY.retryBackoffMs, backoffMaxMs: 16 * (config.retryBackoffMs ?? DEFAULT_CLASSIFY_RETRY.retryBackoffMs) };
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const facesOf = (batch: FacesMessage[]) => batch.reduce((a, m) => a + m.faces.length, 0);
+
+  /** One model call over the batch (the model is read per call: a hot reload may be what heals it). */
+  const once = async (batch: FacesMessage[]): Promise<EmotionsMessage[]> => {
+    const faces = facesOf(batch);
+    const end = faces ? metrics?.inferenceSeconds.startTimer({ backend: deps.backend ?? 'unknown' }) : undefined;
+    try {
+      const out = await classifyBatch(deps.model(), batch, { keepCrops: deps.keepCrops });
+      if (faces) metrics?.batchSize.observe(faces);
+      if (metrics) for (const m of out) for (const f of m.faces) metrics.emotions.inc({ camera: m.frame.cameraId, emotion: argmaxEmotion(f.probabilities).emotion });
+      return out;
+    } finally {
+      end?.();
+    }
+  };
+
+  const failedFrame = (m: FacesMessage, error: Error): EmotionsMessage | F => {
+    metrics?.facesSkipped.inc({ camera: m.frame.cameraId, reason: 'classify_error' }, m.faces.length);
+    logger.error('frame could not be classified', { camera: m.frame.cameraId, seq: m.frame.seq, faces: m.faces.length, error: error.message, then: deps.failed ? 'dead letter' : 'faces dropped' });
+    return deps.failed ? deps.failed(m, error) : { frame: m.frame, faces: [], modelVersion: deps.model().version };
+  };
+
+  const classify = async (batch: FacesMessage[]): Promise<Array<EmotionsMessage | F>> => {
+    let error: Error | undefined;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await sleep(backoffDelayMs(attempt - 1, backoff));
+      try {
+        return await once(batch);
+      } catch (e) {
+        error = e as Error;
+        logger.warn('classifier batch failed', { frames: batch.length, faces: facesOf(batch), attempt: attempt + 1, of: retries + 1, error: error.message });
+      }
+    }
+    if (batch.length === 1) return [failedFrame(batch[0], error!)];
+    // The cause may be one frame: each alone, once; only those that still fail are lost to this stream.
+    const out: Array<EmotionsMessage | F> = [];
+    for (const m of batch) {
+      try {
+        out.push(...await once([m]));
+      } catch (e) {
+        out.push(failedFrame(m, e as Error));
+      }
+    }
+    return out;
+  };
+
   return (source) => source.pipe(
     batchFrames<FacesMessage>(config, deps.scheduler),
-    concatMap((batch) => from((async () => {
-      const model = deps.model();
-      const faces = batch.reduce((a, m) => a + m.faces.length, 0);
-      const end = faces ? metrics?.inferenceSeconds.startTimer({ backend: deps.backend ?? 'unknown' }) : undefined;
-      try {
-        const out = await classifyBatch(model, batch, { keepCrops: deps.keepCrops });
-        if (faces) metrics?.batchSize.observe(faces);
-        if (metrics) for (const m of out) for (const f of m.faces) metrics.emotions.inc({ camera: m.frame.cameraId, emotion: argmaxEmotion(f.probabilities).emotion });
-        return out;
-      } catch (err) {
-        // A failed batch must not stop the stream: its frames go on with no faces, counted.
-        logger.error('classifier batch failed; its faces are dropped', { frames: batch.length, faces, error: (err as Error).message });
-        for (const m of batch) metrics?.facesSkipped.inc({ camera: m.frame.cameraId, reason: 'classify_error' }, m.faces.length);
-        return batch.map((m) => ({ frame: m.frame, faces: [], modelVersion: model.version }));
-      } finally {
-        end?.();
-      }
-    })())),
+    concatMap((batch) => from(classify(batch))),
     concatMap((msgs) => from(msgs)),
   );
 }
