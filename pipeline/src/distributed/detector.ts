@@ -1,18 +1,26 @@
 /** The detector service: frames → detectFaces (per frame, as embedded) → faces. */
 import type { FacesMessage, Frame } from '@emostream/contracts';
 import { detectFaces, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
-import { decodeFrameRgb, encodeFaces, groupIdFor, isLiveFrame, pipelineTopics, runStage, type RunningStage, type ShedOptions } from '@emostream/kafka';
+import { decodeFrameRgb, encodeFaces, groupIdFor, isLiveFrame, pipelineTopics, rejection, runStage, type Rejection, type RunningStage, type ShedOptions } from '@emostream/kafka';
 import type { ServiceDeps } from './deps.js';
 
-/** The detector service: frames → detectFaces (per frame, as embedded) → faces. Stateless; scales out in its group. */
+/** The reason on a dead letter of the detector whose detection (or RGB conversion) threw. */
+export const DETECT_ERROR = 'detect_error';
+
+/**
+ * The detector service: frames → detectFaces (per frame, as embedded) → faces. Stateless; scales
+ * out in its group. A frame whose detection throws goes, unchanged, to the frames dead-letter
+ * topic (reason `detect_error`; also counted in `frames_dropped_total{reason="detect_error"}`).
+ */
 export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embedder?: FaceEmbedder; detectorConfig: DetectorConfig; shed?: ShedOptions }): Promise<RunningStage> {
   const t = pipelineTopics(deps.config.topicPrefix);
-  return runStage<Frame, FacesMessage>({
+  const failed = (_f: Frame, e: Error): Rejection => rejection(DETECT_ERROR, e.message || String(e));
+  return runStage<Frame, FacesMessage | Rejection>({
     stage: 'detector', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics,
     inputTopic: t.frames, outputTopic: t.faces, dlqTopic: t.dlq.frames, groupId: deps.groupId ?? groupIdFor(deps.config, 'detector'),
     // The frame's one RGB conversion (a JPEG that does not decode is a dead letter).
     decode: decodeFrameRgb,
-    operator: detectFaces({ detector: deps.detector, embedder: deps.embedder, logger: deps.logger, metrics: deps.metrics, config: deps.detectorConfig }),
+    operator: detectFaces({ detector: deps.detector, embedder: deps.embedder, logger: deps.logger, metrics: deps.metrics, config: deps.detectorConfig, failed }),
     correlation: { mode: 'each' },
     encode: encodeFaces,
     chunkSize: 8,

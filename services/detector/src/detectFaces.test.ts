@@ -96,6 +96,15 @@ test('a corrupt JPEG or a throwing detector is counted, logged and skipped; the 
   assert.match(warnings[0], /"seq":1/);
 });
 
+test('with `failed` (the Kafka service), a frame whose detection throws is replaced by its verdict, in its place; still counted as detect_error', async () => {
+  const metrics = createMetrics();
+  const detector = fakeDetector((i) => (i === 1 ? new Error('boom') : []));
+  const out = await firstValueFrom(from([rgbFrame(0), rgbFrame(1), rgbFrame(2)]).pipe(
+    detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({}), failed: (f, e) => ({ deadLetter: f.seq, why: e.message }) }), toArray()));
+  assert.deepEqual(out.map((m) => ('deadLetter' in m ? m : m.frame.seq)), [0, { deadLetter: 1, why: 'boom' }, 2]);
+  assert.deepEqual(await counter(metrics.framesDropped), { '{"camera":"cam","reason":"detect_error"}': 1 });
+});
+
 test('an rgb frame whose buffer does not match its size is dropped as detect_error', async () => {
   const metrics = createMetrics();
   const bad = { ...rgbFrame(0), width: W + 1 };

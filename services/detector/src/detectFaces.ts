@@ -1,5 +1,5 @@
 /** The detector stage: frames in, one faces message per frame out (crops ready for the classifier). */
-import { concatMap, defer, EMPTY, catchError, type OperatorFunction } from 'rxjs';
+import { concatMap, defer, EMPTY, catchError, of, type OperatorFunction } from 'rxjs';
 import { packEmbedding, type FaceCrop, type FacesMessage, type Frame, type FrameRef } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
@@ -31,13 +31,14 @@ export interface DetectFacesDeps {
  * camera's order): decode, detect, drop faces by score/size/duplicate/maxFaces, crop each kept
  * face to 48x48 equalised gray. Emits one message per frame, `faces: []` when none was kept, so
  * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
- * logged, counted as `framesDropped{reason="detect_error"}` and skipped; the stream goes on.
+ * logged, counted as `framesDropped{reason="detect_error"}` and skipped, or replaced by what
+ * `failed` makes of it (the Kafka service: a dead letter); the stream goes on.
  *
  * Metrics: `facesDetected` counts the faces emitted (cropped), `facesSkipped{reason}` the
  * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector}` the
  * detector's time per frame (decode and crops excluded).
  */
-export function detectFaces(deps: DetectFacesDeps): OperatorFunction<Frame, FacesMessage> {
+export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
   const { detector, logger, metrics, config } = deps;
   const now = deps.now ?? (() => performance.now() / 1000);
   const cropOpts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg, cropOffsetY: config.cropOffsetY };
@@ -71,14 +72,14 @@ export function detectFaces(deps: DetectFacesDeps): OperatorFunction<Frame, Face
     wanted.forEach((f, i) => { f.embedding = packEmbedding(vectors[i]); });
   };
 
-  return concatMap((frame: Frame) => defer(() => processFrame(frame)).pipe(
+  return concatMap((frame: Frame) => defer((): Promise<FacesMessage | F> => processFrame(frame)).pipe(
     catchError((err: unknown) => {
       metrics?.framesDropped.inc({ camera: frame.cameraId, reason: 'detect_error' });
       logger.warn('frame skipped: face detection failed', {
         cameraId: frame.cameraId, seq: frame.seq, mediaTimeMs: frame.mediaTimeMs,
         detector: detector.name, error: err instanceof Error ? err.message : String(err),
       });
-      return EMPTY;
+      return deps.failed ? of(deps.failed(frame, err instanceof Error ? err : new Error(String(err)))) : EMPTY;
     }),
   ));
 }
