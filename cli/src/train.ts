@@ -11,7 +11,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train the emotion CNN on labelled faces and write a versioned model directory')
     .requiredOption('--data <dir>', 'FER-2013 folder (train/ test/), CK+ folder (with index.csv) or <label>/<image> folders')
-    .option('--config <name>', 'paper (the paper\'s recipe), best (the staged recipe that fine-tunes on CPU) or best-gpu (the shipped model\'s 153-epoch recipe, for a GPU)', 'best')
+    .option('--config <name>', 'paper (the paper\'s recipe), best (the staged recipe that fine-tunes on CPU), best-gpu (the 153-epoch recipe, for a GPU) or video (fine-tuning for video: filmed faces, FER+ votes; with --init and --ferplus)', 'best')
     .option('--out <dir>', 'output folder (checkpoint/ and model/)', 'runs/train')
     .option('--split <protocol>', 'official (FER-2013 Training/PublicTest/PrivateTest, CK+ by subject) or paper (random 75:25 / 80:20)', 'official')
     .option('--epochs <n>', 'number of epochs (default: the config\'s)', intOption('--epochs', 1, 10_000))
@@ -23,6 +23,9 @@ export function registerTrain(program: Command): void {
     .option('--resume', 'continue from the checkpoint in --out', false)
     .option('--no-final-test', 'do not score FER-2013\'s PrivateTest (the final test split) after training, as the scheduled retrain does: it is scored once per shipped model (`emostream evaluate --split PrivateTest`)')
     .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
+    .option('--ferplus <dir>', 'FER+ folder (fer2013new.csv, mapping.csv): its votes are mixed into the training targets by the recipe\'s weight (the video recipe: 0.5)')
+    .option('--ferplus-weight <w>', 'weight of the FER+ votes in the targets, 0..1 (default: the config\'s; 0 for paper, best, best-gpu)', numberOption('--ferplus-weight', 0, 1))
+    .option('--video-augment <p>', 'share of training faces filmed as a camera and the detector would (size, light, blur, noise, JPEG, box noise), 0..1 (default: the config\'s; 0.7 for video, off otherwise)', numberOption('--video-augment', 0, 1))
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
@@ -34,7 +37,7 @@ export function registerTrain(program: Command): void {
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
-        finalTest: o.finalTest,
+        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

@@ -1,6 +1,7 @@
 /** Training-time augmentation on 48x48 gray faces, in plain JS (labels never change). */
-import { INPUT_SIZE } from '@emostream/model';
+import { equalizeHist, INPUT_SIZE } from '@emostream/model';
 import { mulberry32 } from '@emostream/runtime';
+import { drawBoxJitter, filmFace, type VideoAugmentConfig } from './video.js';
 
 /** A seeded pseudo-random generator (the project's mulberry32), so a run can be repeated. */
 export const rng: (seed: number) => () => number = mulberry32;
@@ -33,14 +34,21 @@ export const NO_AUGMENT: AugmentConfig = { flipH: 0, flipV: 0, rotateDeg: 0, sca
 /**
  * Writes one augmented copy of `src` (48x48 bytes) into `dst` as floats in [0, 1], by a random
  * affine map (rotation, zoom, shift, flips) with bilinear sampling and edge replication.
+ *
+ * With `video`, `src` is the face before the model's equalisation: with probability `video.p` it
+ * is also framed by a noisy detector box and filmed (video.ts), and then equalised as the model's
+ * preprocessing does, so that filming comes before equalisation as it does in the pipeline.
  */
-export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, cfg: AugmentConfig, rand: () => number): void {
+export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, cfg: AugmentConfig, rand: () => number, video?: VideoAugmentConfig): void {
   const n = INPUT_SIZE;
-  const identity = cfg.rotateDeg === 0 && cfg.scale === 0 && cfg.shiftPx === 0;
+  const filmed = video !== undefined && rand() < video.p;
+  const box = filmed ? drawBoxJitter(video, rand) : { zoom: 1, dx: 0, dy: 0 };
+  const identity = cfg.rotateDeg === 0 && cfg.scale === 0 && cfg.shiftPx === 0 && !filmed;
   const fh = rand() < cfg.flipH, fv = rand() < cfg.flipV;
   const a = ((rand() * 2 - 1) * cfg.rotateDeg * Math.PI) / 180;
-  const s = 1 + (rand() * 2 - 1) * cfg.scale;
-  const tx = (rand() * 2 - 1) * cfg.shiftPx, ty = (rand() * 2 - 1) * cfg.shiftPx;
+  const s = (1 + (rand() * 2 - 1) * cfg.scale) * box.zoom;
+  // A box whose centre sits (dx, dy) off the face's shows the face shifted the other way.
+  const tx = (rand() * 2 - 1) * cfg.shiftPx - box.dx, ty = (rand() * 2 - 1) * cfg.shiftPx - box.dy;
   const c = (n - 1) / 2;
   const cos = Math.cos(a) / s, sin = Math.sin(a) / s;
   for (let y = 0; y < n; y++) {
@@ -61,6 +69,7 @@ export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, 
       dst[offset + y * n + x] = v / 255;
     }
   }
+  if (video) finishVideo(dst, offset, filmed ? video : undefined, rand);
   if (cfg.cutoutPx > 0 && rand() < cfg.cutoutP) {
     const cx = Math.floor(rand() * n), cy = Math.floor(rand() * n), h = Math.floor(cfg.cutoutPx / 2);
     for (let y = Math.max(0, cy - h); y < Math.min(n, cy + h); y++)
@@ -74,6 +83,40 @@ export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, 
     for (let y = Math.ceil(y0); y < y0 + h && y < n; y++)
       for (let x = Math.ceil(x0); x < x0 + w && x < n; x++) dst[offset + y * n + x] = fill;
   }
+}
+
+/** Films (when `video` is given) and equalises the 48x48 face at `offset` of `dst`, in place. */
+function finishVideo(dst: Float32Array, offset: number, video: VideoAugmentConfig | undefined, rand: () => number): void {
+  const n = INPUT_SIZE * INPUT_SIZE;
+  const face = new Float32Array(n);
+  for (let i = 0; i < n; i++) face[i] = dst[offset + i] * 255;
+  if (video) filmFace(face, video, rand);
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = Math.round(face[i]);
+  const eq = equalizeHist(bytes);
+  for (let i = 0; i < n; i++) dst[offset + i] = eq[i] / 255;
+}
+
+/** A copy of a set of unequalised faces, equalised as the model's preprocessing does. */
+export function equalisedCopy<T extends { images: Uint8Array }>(set: T): T {
+  const images = new Uint8Array(set.images.length);
+  for (let o = 0; o < images.length; o += INPUT_SIZE * INPUT_SIZE) images.set(equalizeHist(set.images.subarray(o, o + INPUT_SIZE * INPUT_SIZE)), o);
+  return { ...set, images };
+}
+
+/**
+ * A copy of a set of unequalised faces, each filmed once (video.ts, every face, no other
+ * augmentation) and equalised: a fixed, seeded video version of a validation split.
+ */
+export function filmedCopy<T extends { images: Uint8Array }>(set: T, video: VideoAugmentConfig, seed: number): T {
+  const px = INPUT_SIZE * INPUT_SIZE, rand = rng(seed * 7919 + 17);
+  const images = new Uint8Array(set.images.length);
+  const buf = new Float32Array(px);
+  for (let o = 0; o < images.length; o += px) {
+    augmentInto(set.images.subarray(o, o + px), buf, 0, NO_AUGMENT, rand, { ...video, p: 1 });
+    for (let i = 0; i < px; i++) images[o + i] = Math.round(buf[i] * 255);
+  }
+  return { ...set, images };
 }
 
 /**

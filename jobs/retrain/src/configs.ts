@@ -1,9 +1,10 @@
 /** The two training recipes: the paper's, as written, and the shipped `best`. */
 import { PAPER_ARCHITECTURE, BEST_ARCHITECTURE, type ArchitectureConfig } from '@emostream/model';
 import type { AugmentConfig } from './augment.js';
+import { DEFAULT_VIDEO_AUGMENT, type VideoAugmentConfig } from './video.js';
 
 /** The recipes `--config` accepts. */
-export const CONFIG_NAMES = ['paper', 'best', 'best-gpu'] as const;
+export const CONFIG_NAMES = ['paper', 'best', 'best-gpu', 'video'] as const;
 export type ConfigName = typeof CONFIG_NAMES[number];
 
 /** Everything that decides a training run; stored in the model card. */
@@ -29,6 +30,16 @@ export interface TrainConfig {
   /** Oversample only the classes under this share (0..1) of the largest, up to it (0: off). */
   minClassShare?: number;
   augment: AugmentConfig;
+  /**
+   * Video augmentation (video.ts): the training faces are loaded before equalisation, framed by a
+   * noisy detector box and filmed (size, light, blur, noise, JPEG), then equalised. Absent: off.
+   */
+  video?: VideoAugmentConfig;
+  /**
+   * Weight of FER+'s vote distribution in the training targets (ferplus.ts `withFerPlusTargets`;
+   * needs `--ferplus`): 0 or absent, FER-2013's labels alone.
+   */
+  ferPlusWeight?: number;
   /** Average with the mirrored face at evaluation. */
   flipTta: boolean;
   /**
@@ -92,11 +103,25 @@ export const BEST_GPU_CONFIG: TrainConfig = {
   flipTta: true, seed: 7,
 };
 
+/**
+ * The recipe for video: `best` (stage 5's fine-tuning: lr 2e-4, every class drawn up to 60% of
+ * the largest, logit adjustment chosen on PublicTest) with video augmentation on 70% of the
+ * faces, random erasing (p 0.25) for partial occlusion, and FER+ soft targets mixed half and half
+ * with FER-2013's labels (label smoothing 0.05 on top). Meant to fine-tune a trained model
+ * (`--init models/best`); the best epoch is chosen on PublicTest, still and filmed.
+ */
+export const VIDEO_CONFIG: TrainConfig = {
+  ...BEST_CONFIG, name: 'video', epochs: 6, learningRate: 2e-4, minClassShare: 0.6, logitAdjustment: 'auto', labelSmoothing: 0.05,
+  augment: { ...BEST_CONFIG.augment, eraseP: 0.25 },
+  video: DEFAULT_VIDEO_AUGMENT, ferPlusWeight: 0.5,
+};
+
 /** A config by name. */
 export function configByName(name: string): TrainConfig {
   if (name === 'paper') return structuredClone(PAPER_CONFIG);
   if (name === 'best') return structuredClone(BEST_CONFIG);
   if (name === 'best-gpu') return structuredClone(BEST_GPU_CONFIG);
+  if (name === 'video') return structuredClone(VIDEO_CONFIG);
   throw new Error(`unknown config '${name}': use ${CONFIG_NAMES.join(', ')}`);
 }
 

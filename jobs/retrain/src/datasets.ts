@@ -192,50 +192,6 @@ export async function loadCkFolder(root: string, opts: LoadOptions = {}): Promis
   return decodeEntries(entries, skipped, opts, `ck:${root}`);
 }
 
-/** FER+ vote columns in `fer2013new.csv`, in file order. */
-const FERPLUS_COLUMNS = ['neutral', 'happiness', 'surprise', 'sadness', 'anger', 'disgust', 'fear', 'contempt', 'unknown', 'NF'];
-
-/**
- * FER+ labels for the FER-2013 images: soft targets (vote distribution over the seven) and the
- * majority label; rows whose majority is unknown, NF or contempt are dropped (FER+ practice).
- * `mappingCsv` joins FER+ rows to FER-2013 image paths (`ferplus_row` → `fer2013_path`).
- */
-export async function loadFerPlus(ferRoot: string, votesCsv: string, mappingCsv: string, opts: LoadOptions = {}): Promise<FerSplits> {
-  const votes = (await fsp.readFile(votesCsv, 'utf8')).trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
-  const mapLines = (await fsp.readFile(mappingCsv, 'utf8')).trim().split(/\r?\n/);
-  const mh = mapLines[0].split(',');
-  const ri = mh.indexOf('ferplus_row'), fi = mh.indexOf('fer2013_path');
-  const pathOfRow = new Map<number, string>();
-  for (const l of mapLines.slice(1)) { const c = l.split(','); if (c[fi]) pathOfRow.set(Number(c[ri]), c[fi]); }
-  const ferSets = await loadFerFolders(ferRoot, opts);
-  const byId = new Map<string, { set: LabelledSet; i: number }>();
-  for (const s of [ferSets.Training, ferSets.PublicTest, ferSets.PrivateTest]) s.ids.forEach((id, i) => byId.set(id, { set: s, i }));
-  const picked: { usage: string; img: Uint8Array; soft: number[]; label: number; id: string }[] = [];
-  votes.forEach((r, row) => {
-    const p = pathOfRow.get(row);
-    const hit = p ? byId.get(p) : undefined;
-    if (!hit) return;
-    const counts = r.slice(2, 12).map(Number);
-    const maxVotes = Math.max(...counts);
-    const top = counts.indexOf(maxVotes);
-    const topName = FERPLUS_COLUMNS[top];
-    const emo = normaliseLabel(topName);
-    if (!emo) return;
-    const soft = new Array(EMOTIONS.length).fill(0);
-    FERPLUS_COLUMNS.forEach((c, k) => { const e = normaliseLabel(c); if (e) soft[EMOTIONS.indexOf(e)] += counts[k]; });
-    const tot = soft.reduce((a, b) => a + b, 0);
-    picked.push({ usage: r[0], img: hit.set.images.subarray(hit.i * INPUT_PIXELS, (hit.i + 1) * INPUT_PIXELS), soft: soft.map((v) => v / tot), label: EMOTIONS.indexOf(emo), id: p! });
-  });
-  const mk = (usage: string): LabelledSet => {
-    const rows = picked.filter((x) => x.usage === usage);
-    const images = new Uint8Array(rows.length * INPUT_PIXELS);
-    const soft = new Float32Array(rows.length * EMOTIONS.length);
-    rows.forEach((x, k) => { images.set(x.img, k * INPUT_PIXELS); soft.set(x.soft, k * EMOTIONS.length); });
-    return { images, soft, labels: Int32Array.from(rows.map((x) => x.label)), ids: rows.map((x) => x.id), groups: rows.map(() => usage), skippedLabels: {}, unreadable: [] };
-  };
-  return { Training: mk('Training'), PublicTest: mk('PublicTest'), PrivateTest: mk('PrivateTest') };
-}
-
 /** The images of a set for which `keep(i)` holds. */
 export function subset(s: LabelledSet, keep: (i: number) => boolean): LabelledSet {
   const idx: number[] = [];

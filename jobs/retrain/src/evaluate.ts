@@ -9,9 +9,10 @@ import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
 import { INPUT_PIXELS, type EvaluationSummary } from '@emostream/model';
 import {
-  DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadFerPlus, loadLabelFolder, readPathColumn, subset,
+  DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, readPathColumn, subset,
   type FerSplit, type LabelledSet,
 } from './datasets.js';
+import { loadFerPlus } from './ferplus.js';
 import { summarise } from './metrics.js';
 import { renderEvaluationReport } from './report.js';
 import type { EpochRecord } from './train.js';

@@ -1,5 +1,7 @@
 /** The retraining batch job: data loading, augmentation, training, evaluation. */
 export * from './datasets.js';
+export * from './ferplus.js';
+export * from './video.js';
 export * from './augment.js';
 export * from './configs.js';
 export * from './metrics.js';

@@ -14,7 +14,9 @@ import {
   classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder,
   readPathColumn, subset, type LabelledSet,
 } from './datasets.js';
-import { rng } from './augment.js';
+import { equalisedCopy, filmedCopy, rng } from './augment.js';
+import { readFerPlusVotes, withFerPlusTargets } from './ferplus.js';
+import { DEFAULT_VIDEO_AUGMENT } from './video.js';
 import { summarise } from './metrics.js';
 import { predictSet, train, type TrainState } from './train.js';
 import { adjustLogits, trainingPrior, type LogitAdjustment } from './adjust.js';
@@ -48,6 +50,12 @@ export interface TrainJobOptions {
    * scheduled retrain passes false: PrivateTest is scored once per shipped model, by a person.
    */
   finalTest?: boolean;
+  /** FER+ folder (fer2013new.csv, mapping.csv) for the recipe's soft targets (`ferPlusWeight`). */
+  ferplus?: string;
+  /** Weight of FER+'s votes in the targets instead of the recipe's (0: FER-2013's labels alone). */
+  ferPlusWeight?: number;
+  /** Video augmentation probability instead of the recipe's (0: off). */
+  videoP?: number;
   log: (line: string) => void;
 }
 
@@ -74,7 +82,7 @@ export function randomSplit(set: LabelledSet, ratio: number, seed: number, byGro
  * (by name, whatever the layout) is in the training or the validation set: a SelectionError says
  * which otherwise.
  */
-export async function loadTrainSplits(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'>, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
+export async function loadTrainSplits(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'> & { raw?: boolean }, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
   const splits = await splitData(o, cfg);
   if (o.split === 'official') {
     assertNoTestImages(splits.train, 'training');
@@ -83,12 +91,13 @@ export async function loadTrainSplits(o: Pick<TrainJobOptions, 'data' | 'split' 
   return splits;
 }
 
-async function splitData(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'>, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
+async function splitData(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'> & { raw?: boolean }, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
   const cacheDir = path.resolve('.cache/datasets');
   const warn = (m: string) => o.log(`warning: ${m}`);
+  const equalize = !o.raw;
   if (!fs.existsSync(o.data)) throw new DataError(`data folder ${o.data} does not exist: pass --data with FER-2013 (train/ test/), CK+ or <label>/<image> folders`);
   if (isFerFolder(o.data)) {
-    const fer = await loadFerFolders(o.data, { cacheDir, warn, labelMap: o.labelMap });
+    const fer = await loadFerFolders(o.data, { cacheDir, warn, labelMap: o.labelMap, equalize });
     // FER-2013's blank images (all black / uniform) carry arbitrary labels: drop them from training.
     const blanks = await readPathColumn(path.join(o.data, 'blank.csv'));
     const clean = subset(fer.Training, (i) => !blanks.has(fer.Training.ids[i]));
@@ -103,12 +112,12 @@ async function splitData(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' 
     return { train: clean, val: fer.PublicTest, valName: 'fer2013-PublicTest', valHeldOut: true, tests: officialTests(fer, o.finalTest !== false), description: `FER-2013 official split: ${clean.labels.length} Training images (blank images dropped), model chosen on PublicTest (${fer.PublicTest.labels.length}), ${reported}` };
   }
   if (isCkFolder(o.data)) {
-    const ck = await loadCkFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
+    const ck = await loadCkFolder(o.data, { cacheDir, warn, labelMap: o.labelMap, equalize });
     const { train: tr, test } = randomSplit(ck, 0.8, cfg.seed, o.split === 'official');
     const name = o.split === 'official' ? 'ckplus-subject-80-20' : 'ckplus-paper-80-20';
     return { train: tr, val: test, valName: name, valHeldOut: false, tests: { [name]: test }, description: o.split === 'official' ? 'CK+ subject-independent 80:20 split' : 'CK+ random 80:20 image split (the paper\'s protocol; frames of one sequence can fall on both sides)' };
   }
-  const set = await loadLabelFolder(o.data, { cacheDir, warn, labelMap: o.labelMap });
+  const set = await loadLabelFolder(o.data, { cacheDir, warn, labelMap: o.labelMap, equalize });
   const { train: tr, test } = randomSplit(set, 0.8, cfg.seed, false);
   return { train: tr, val: test, valName: 'holdout-20', valHeldOut: false, tests: { 'holdout-20': test }, description: `${o.data}: random 80:20 split` };
 }
@@ -126,6 +135,29 @@ function concatSets(sets: LabelledSet[]): LabelledSet {
   return { images, labels, ids: sets.flatMap((s) => s.ids), groups: sets.flatMap((s) => s.groups), skippedLabels: {}, unreadable: sets.flatMap((s) => s.unreadable) };
 }
 
+/**
+ * The splits as the recipe trains on them. With video augmentation the training faces stay
+ * unequalised (filming comes first; augment.ts equalises after it), the validation and test sets
+ * are equalised as always, and a filmed copy of the validation split (seeded, once) is made for
+ * choosing the epoch. With a FER+ weight the training targets mix in FER+'s votes.
+ */
+async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ splits: TrainSplits; filmedVal?: LabelledSet }> {
+  const splits = await loadTrainSplits({ ...o, raw: cfg.video !== undefined }, cfg);
+  if (cfg.ferPlusWeight) {
+    if (!o.ferplus) throw new DataError(`the '${cfg.name}' recipe mixes FER+ votes into the targets (weight ${cfg.ferPlusWeight}): pass --ferplus <folder with fer2013new.csv and mapping.csv>, or --ferplus-weight 0`);
+    const votes = await readFerPlusVotes(path.join(o.ferplus, 'fer2013new.csv'), path.join(o.ferplus, 'mapping.csv'));
+    const { set, mix } = withFerPlusTargets(splits.train, votes, cfg.ferPlusWeight);
+    o.log(`FER+ targets (weight ${cfg.ferPlusWeight}): ${mix.mixed} images mixed, ${mix.withoutVotes} without FER+ votes kept as labelled, ${mix.droppedNotFace.length} dropped (FER+ majority: not a face)`);
+    if (mix.mixed === 0) throw new DataError(`no training image of ${o.data} has a FER+ row in ${o.ferplus}: check that mapping.csv's fer2013_path matches the FER-2013 folder`);
+    splits.train = set;
+  }
+  if (!cfg.video) return { splits };
+  const filmedVal = filmedCopy(splits.val, cfg.video, cfg.seed);
+  splits.val = equalisedCopy(splits.val);
+  splits.tests = Object.fromEntries(Object.entries(splits.tests).map(([k, v]) => [k, equalisedCopy(v)]));
+  return { splits, filmedVal };
+}
+
 /** Runs `emostream train`; returns the model directory written (or undefined if stopped early). */
 export async function runTrainJob(o: TrainJobOptions): Promise<string | undefined> {
   const cfg = configByName(o.config);
@@ -134,7 +166,9 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (o.learningRate !== undefined) cfg.learningRate = o.learningRate;
   if (o.minClassShare !== undefined) cfg.minClassShare = o.minClassShare;
   if (o.logitAdjustment !== undefined) cfg.logitAdjustment = o.logitAdjustment;
-  const splits = await loadTrainSplits(o, cfg);
+  if (o.ferPlusWeight !== undefined) cfg.ferPlusWeight = o.ferPlusWeight;
+  if (o.videoP !== undefined) cfg.video = o.videoP > 0 ? { ...(cfg.video ?? DEFAULT_VIDEO_AUGMENT), p: o.videoP } : undefined;
+  const { splits, filmedVal } = await videoSplits(o, cfg);
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
   if (cfg.logitAdjustment === 'auto' && !splits.valHeldOut) {
     throw new DataError(`--logit-adjustment auto chooses τ on a validation split kept apart from the test set, and ${o.data} with --split ${o.split} has none (its only held-out part, ${splits.valName}, is the test set): pass a fixed τ, e.g. --logit-adjustment 0.3`);
@@ -150,7 +184,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
     o.log(`starting from the weights of ${o.init} (${start.card?.version ?? 'no card'})`);
     initFrom = start.card?.version ? `${o.init} (${start.card.version})` : o.init;
   }
-  const result = await train({ tf: o.tf, train: splits.train, val: splits.val, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log, initialModel });
+  const result = await train({ tf: o.tf, train: splits.train, val: splits.val, filmedVal, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log, initialModel });
   if (!result.finished) {
     o.log(`stopped after epoch ${result.state.epochsDone}/${cfg.epochs}; rerun with --resume to continue (checkpoint in ${checkpointDir})`);
   }

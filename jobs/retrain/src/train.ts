@@ -22,6 +22,8 @@ export interface EpochRecord {
   accuracy: number;
   valAccuracy?: number;
   valBalancedAccuracy?: number;
+  /** Accuracy on the filmed copy of the validation split (video augmentation runs only). */
+  valFilmedAccuracy?: number;
   learningRate: number;
   seconds: number;
   imagesPerSecond: number;
@@ -42,6 +44,11 @@ export interface TrainOptions {
   train: LabelledSet;
   /** Used to pick the best epoch (PublicTest for FER-2013; never the final test set). */
   val?: LabelledSet;
+  /**
+   * The validation split filmed once, seeded (video augmentation runs): the best epoch is then
+   * the one with the best mean of still and filmed validation accuracy.
+   */
+  filmedVal?: LabelledSet;
   config: TrainConfig;
   /** Checkpoints go to `<dir>/last` and `<dir>/best`, with `<dir>/state.json`. */
   checkpointDir: string;
@@ -128,7 +135,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       (model.optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(cfg, epoch + b / batches);
       for (let j = from; j < to; j++) {
         const i = order[j];
-        augmentInto(data.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS), xb, (j - from) * INPUT_PIXELS, cfg.augment, rand);
+        augmentInto(data.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS), xb, (j - from) * INPUT_PIXELS, cfg.augment, rand, cfg.video);
       }
       const x = tf.tensor4d(xb.subarray(0, m * INPUT_PIXELS), [m, INPUT_SIZE, INPUT_SIZE, 1]);
       const y = tf.tensor2d(targets(data.labels, data.soft, order, from, to, cfg.labelSmoothing), [m, EMOTIONS.length]);
@@ -153,20 +160,31 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const s = summarise(cfg.name, 'val', opts.val.labels, await predictSet(tf, model, opts.val, cfg.flipTta));
       rec.valAccuracy = s.accuracy; rec.valBalancedAccuracy = s.balancedAccuracy;
     }
+    if (opts.filmedVal && opts.filmedVal.labels.length > 0) {
+      rec.valFilmedAccuracy = summarise(cfg.name, 'val-filmed', opts.filmedVal.labels, await predictSet(tf, model, opts.filmedVal, cfg.flipTta)).accuracy;
+    }
     state.history.push(rec);
     state.epochsDone = epoch + 1;
-    const improved = rec.valAccuracy === undefined || rec.valAccuracy > state.bestValAccuracy;
-    if (improved) { state.bestValAccuracy = rec.valAccuracy ?? rec.accuracy; state.bestEpoch = epoch + 1; }
+    const score = selectionScore(rec);
+    const improved = score === undefined || score > state.bestValAccuracy;
+    if (improved) { state.bestValAccuracy = score ?? rec.accuracy; state.bestEpoch = epoch + 1; }
     if (improved) await saveCheckpoint(model, bestDir, state);
     await saveCheckpoint(model, lastDir, state);
     log(`epoch ${epoch + 1} done in ${seconds.toFixed(0)} s: loss ${rec.loss.toFixed(4)} train acc ${(rec.accuracy * 100).toFixed(2)}%` +
       (rec.valAccuracy !== undefined ? ` val acc ${(rec.valAccuracy * 100).toFixed(2)}% (balanced ${(rec.valBalancedAccuracy! * 100).toFixed(2)}%)` : '') +
+      (rec.valFilmedAccuracy !== undefined ? ` filmed val acc ${(rec.valFilmedAccuracy * 100).toFixed(2)}%` : '') +
       (improved ? ' [best]' : ''));
   }
   const finished = state.epochsDone >= cfg.epochs;
   model.dispose();
   const best = await tf.loadLayersModel(`file://${path.resolve(bestDir, 'model.json')}`);
   return { model: best, state, finished };
+}
+
+/** What chooses the best epoch: validation accuracy, or its mean with the filmed validation accuracy when there is one. */
+export function selectionScore(rec: Pick<EpochRecord, 'valAccuracy' | 'valFilmedAccuracy'>): number | undefined {
+  if (rec.valAccuracy === undefined) return undefined;
+  return rec.valFilmedAccuracy === undefined ? rec.valAccuracy : (rec.valAccuracy + rec.valFilmedAccuracy) / 2;
 }
 
 /** AdamW's decoupled decay: every conv and dense kernel (not biases, not batch norm) times 1 − `amount`. */
