@@ -32,3 +32,48 @@ test('a repeated or earlier timestamp changes nothing', () => {
   assert.equal(smoothProbabilities(s, probs('happy'), 100, 500), s);
   assert.equal(smoothProbabilities(s, probs('happy'), 50, 500), s);
 });
+
+/** A distribution leaning `lean` (0..1 of the mass above uniform) towards one emotion. */
+const leaning = (e: (typeof EMOTIONS)[number], lean: number) =>
+  Object.fromEntries(EMOTIONS.map((x) => [x, (x === e ? lean : 0) + (1 - lean) / EMOTIONS.length])) as ReturnType<typeof probs>;
+
+test('log space: a steady moderate emotion beats one that spikes every other frame; in probability space the spikes win', () => {
+  // neutral 0.6 / sad 0.02 in every other frame; sad 0.9 / neutral 0.05 in the frames between.
+  const rest = (p: Record<string, number>) => { const left = (1 - p.sad - p.neutral) / (EMOTIONS.length - 2); return Object.fromEntries(EMOTIONS.map((e) => [e, p[e] ?? left])) as ReturnType<typeof probs>; };
+  const frame = (k: number) => (k % 2 === 0 ? rest({ sad: 0.9, neutral: 0.05 }) : rest({ sad: 0.02, neutral: 0.6 }));
+  const run = (space: 'log' | 'probability') => {
+    let s = smoothProbabilities(undefined, frame(1), 0, 500, space);
+    const mean = { sad: 0, neutral: 0 };
+    for (let k = 2; k < 80; k++) {
+      s = smoothProbabilities(s, frame(k), k * 100, 500, space);
+      if (k >= 40) { mean.sad += s.probabilities.sad / 40; mean.neutral += s.probabilities.neutral / 40; }
+      assert.ok(Math.abs(EMOTIONS.reduce((a, e) => a + s.probabilities[e], 0) - 1) < 1e-12);
+    }
+    return mean;
+  };
+  const log = run('log'), lin = run('probability');
+  assert.ok(log.neutral > log.sad, `log: neutral ${log.neutral} vs sad ${log.sad}`);
+  assert.ok(lin.sad > lin.neutral, `probability: sad ${lin.sad} vs neutral ${lin.neutral}`);
+});
+
+test('log space: a flat frame keeps the ranking and only softens it; a sure frame moves it more than an unsure one', () => {
+  const start = smoothProbabilities(undefined, leaning('neutral', 0.4), 0, 500, 'log');
+  const flat = smoothProbabilities(start, leaning('sad', 0), 200, 500, 'log');
+  assert.ok(flat.probabilities.neutral < start.probabilities.neutral && flat.probabilities.neutral > flat.probabilities.sad);
+  const unsure = smoothProbabilities(start, leaning('sad', 0.2), 200, 500, 'log');
+  const sure = smoothProbabilities(start, leaning('sad', 0.9), 200, 500, 'log');
+  assert.ok(sure.probabilities.sad > unsure.probabilities.sad + 0.05);
+});
+
+test('log space: the same frame over and over converges to it; a steady stream of one emotion takes over', () => {
+  const target = leaning('happy', 0.6);
+  let s = smoothProbabilities(undefined, leaning('neutral', 0.6), 0, 500, 'log');
+  for (let t = 40; t <= 4000; t += 40) s = smoothProbabilities(s, target, t, 500, 'log');
+  for (const e of EMOTIONS) assert.ok(Math.abs(s.probabilities[e] - target[e]) < 1e-3, `${e} ${s.probabilities[e]} vs ${target[e]}`);
+});
+
+test('log space: a one-hot frame does not zero the other emotions for good', () => {
+  let s = smoothProbabilities(undefined, probs('sad'), 0, 500, 'log');
+  for (let t = 40; t <= 2000; t += 40) s = smoothProbabilities(s, leaning('happy', 0.8), t, 500, 'log');
+  assert.ok(s.probabilities.happy > 0.5, `happy ${s.probabilities.happy}`);
+});
