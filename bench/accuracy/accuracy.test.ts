@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '@emostream/runtime';
-import type { Segment } from '@emostream/contracts';
+import { EMOTIONS, type Segment } from '@emostream/contracts';
 import {
   clipPoses, drawSide, patchBox, placeFaces, rotatedExtent, sizeBucket, DEFAULT_PLACEMENT,
   type PlacedFace, type PlacementOptions, type Rng,
@@ -213,8 +213,18 @@ test('summariseClips: uncertain and no person count as wrong and are reported ap
     clips: 4, withPerson: 3, correct: 1, uncertain: 1, wrong: 1, noPerson: 1,
     personAccuracy: 0.25, personAccuracyWithPerson: 1 / 3, personBalancedAccuracy: 1 / 3, extraPersons: 1,
     stillAccuracy: 0.75, frameAccuracy: 22 / 40, frameDetectionRate: 40 / 60,
-    neutralToSad: 0.5, stillNeutralToSad: 0.5,
+    neutralToSad: 0.5, stillNeutralToSad: 0.5, variants: {},
   });
+});
+
+test('summariseClips: each aggregator variant scored per person and per detected frame', () => {
+  const r = (label: number, variants: ClipRecord['variants']): ClipRecord =>
+    ({ id: `v${label}`, label, side: 100, still: label, persons: 1, dominant: EMOTIONS[label], frames: 10, framesDetected: 10, framesCorrect: 10, variants });
+  const s = summariseClips([
+    r(HAPPY, { log: { dominant: 'happy', framesStateCorrect: 8 }, probability: { dominant: 'sad', framesStateCorrect: 4 } }),
+    r(SAD, { log: { dominant: 'sad', framesStateCorrect: 10 }, probability: { dominant: 'sad', framesStateCorrect: 6 } }),
+  ]);
+  assert.deepEqual(s.variants, { log: { personAccuracy: 1, stateAccuracy: 0.9 }, probability: { personAccuracy: 0.5, stateAccuracy: 0.5 } });
 });
 
 test('missReason: no candidate, below minScore, too small, or dropped otherwise', () => {

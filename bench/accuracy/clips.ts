@@ -1,10 +1,10 @@
 /** The temporal part of the through-pipeline measurement: short clips of one face through the detector, classifier and aggregator, scored per person. */
 import { firstValueFrom, from, toArray } from 'rxjs';
-import { EMOTIONS, type Frame } from '@emostream/contracts';
+import { EMOTIONS, type EmotionsMessage, type Frame } from '@emostream/contracts';
 import { mulberry32, silentLogger } from '@emostream/runtime';
 import { detectFaces, parseDetectorConfig, type DetectorConfig } from '@emostream/detector';
 import { classifyBatch } from '@emostream/classifier';
-import { Aggregator } from '@emostream/aggregator';
+import { Aggregator, parseAggregatorConfig } from '@emostream/aggregator';
 import { readGray, type FerFace } from './faces.js';
 import { clipPoses, DEFAULT_MOTION, patchBox, placeFaces } from './geometry.js';
 import { matchBoxes } from './match.js';
@@ -36,6 +36,32 @@ export interface ClipsResult {
 /** Detector settings of a crop setting for clips: the pipeline's defaults otherwise (cuts, embeddings when an embedder is given). */
 function clipConfig(s: CropSetting): DetectorConfig {
   return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align });
+}
+
+/** The aggregator settings every clip also runs through: its defaults and each smoothing space. */
+const SMOOTHING_VARIANTS = [
+  { key: 'default', config: {} },
+  { key: 'smoothing-probability', config: { smoothingSpace: 'probability' } },
+  { key: 'smoothing-log', config: { smoothingSpace: 'log' } },
+];
+
+/**
+ * A fresh aggregator over a clip's classified frames: persons reported, the main person's (the one
+ * seen longest; a split track or a false face is shorter) dominant emotion, and at how many of the
+ * detected frames (media times) that person's emotion state was the label.
+ */
+function personOf(classified: EmotionsMessage[], cameraId: string, config: object, detectedAt: number[], label: number) {
+  const agg = new Aggregator({ config: parseAggregatorConfig(config) });
+  for (const m of classified) agg.push(m);
+  agg.end();
+  const persons = Object.values(agg.timelines().cameras[cameraId]?.persons ?? {});
+  const main = persons.reduce<(typeof persons)[number] | undefined>((a, p) => (!a || p.lastSeenMs - p.firstSeenMs > a.lastSeenMs - a.firstSeenMs ? p : a), undefined);
+  const stateAt = (t: number) => main?.segments.find((sg) => sg.startMs <= t && t <= sg.endMs)?.emotion;
+  return {
+    persons: persons.length,
+    dominant: main ? dominantEmotion(main.segments) : undefined,
+    framesStateCorrect: detectedAt.filter((t) => stateAt(t) === EMOTIONS[label]).length,
+  };
 }
 
 /**
@@ -79,24 +105,23 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
       const msgs = await firstValueFrom(from(frames).pipe(
         detectFaces({ detector: det, logger: silentLogger, config: c.config, embedder: deps.embedder }), toArray()));
       const classified = await classifyBatch(deps.model, msgs);
-      const agg = new Aggregator();
-      for (const m of classified) agg.push(m);
-      agg.end();
-      const persons = Object.values(agg.timelines().cameras[cameraId]?.persons ?? {});
-      // The main person: the one seen longest (a split track or a false face is shorter).
-      const main = persons.reduce<(typeof persons)[number] | undefined>((a, p) => (!a || p.lastSeenMs - p.firstSeenMs > a.lastSeenMs - a.firstSeenMs ? p : a), undefined);
-      let framesDetected = 0, framesCorrect = 0;
+      const detectedAt: number[] = [];
+      let framesCorrect = 0;
       classified.forEach((m, f) => {
         const mr = matchBoxes([patchBox(poses[f])], m.faces.map((x) => x.box));
         if (!mr.matches.length) return;
-        framesDetected++;
+        detectedAt.push(m.frame.mediaTimeMs);
         const p = m.faces[mr.matches[0].detection].probabilities;
         if (argmaxAt(EMOTIONS.map((e) => p[e])) === face.label) framesCorrect++;
       });
+      // The aggregator with its defaults, and with each smoothing space, on the same classified frames.
+      const runs = Object.fromEntries(SMOOTHING_VARIANTS.map((v) => [v.key, personOf(classified, cameraId, v.config, detectedAt, face.label)]));
+      const main = runs.default;
       records.get(c.key)!.push({
         id: face.id, label: face.label, side: base.side, still: o.still.get(face.id)!,
-        persons: persons.length, dominant: main ? dominantEmotion(main.segments) : undefined,
-        frames: o.frames, framesDetected, framesCorrect,
+        persons: main.persons, dominant: main.dominant,
+        frames: o.frames, framesDetected: detectedAt.length, framesCorrect,
+        variants: Object.fromEntries(Object.entries(runs).filter(([k]) => k !== 'default').map(([k, r]) => [k, { dominant: r.dominant, framesStateCorrect: r.framesStateCorrect }])),
       });
     }
     msPipeline += performance.now() - t1;

@@ -176,6 +176,8 @@ export interface ClipRecord {
   frames: number;
   framesDetected: number;
   framesCorrect: number;
+  /** The same clip through aggregators with other settings (e.g. each smoothing space). */
+  variants?: Record<string, { dominant?: EmotionState; framesStateCorrect: number }>;
 }
 
 /** Per-person figures of a set of clips. */
@@ -202,6 +204,8 @@ export interface ClipSummary {
   frameDetectionRate: number | null;
   neutralToSad: number | null;
   stillNeutralToSad: number | null;
+  /** Per aggregator variant: per-person accuracy and the share of detected frames whose emotion state was right. */
+  variants: Record<string, { personAccuracy: number | null; stateAccuracy: number | null }>;
 }
 
 /** Summarises clips: per-person accuracy (the dominant emotion), `uncertain` counted wrong and reported apart. */
@@ -234,5 +238,9 @@ export function summariseClips(records: readonly ClipRecord[]): ClipSummary {
     frameDetectionRate: share(framesDetected, frames),
     neutralToSad: share(neutral.filter(([, p]) => p === SAD).length, neutral.length),
     stillNeutralToSad: share(neutral.filter(([r]) => r.still === SAD).length, neutral.length),
+    variants: Object.fromEntries([...new Set(records.flatMap((r) => Object.keys(r.variants ?? {})))].map((k) => [k, {
+      personAccuracy: share(records.filter((r) => r.variants?.[k]?.dominant === EMOTIONS[r.label]).length, records.length),
+      stateAccuracy: share(records.reduce((a, r) => a + (r.variants?.[k]?.framesStateCorrect ?? 0), 0), framesDetected),
+    }])),
   };
 }

@@ -20,16 +20,21 @@ export interface BenchModel {
   description: string;
 }
 
-/** The shipped model, or an untrained `best` written to a temp folder. */
+/**
+ * The shipped model (or `BENCH_MODEL`, a candidate's model directory, to measure it before it is
+ * shipped), or an untrained `best` written to a temp folder.
+ */
 export async function benchModel(tf: Tf, tmp: string): Promise<BenchModel> {
-  const shipped = defaultModelDir();
+  const chosen = process.env.BENCH_MODEL;
+  if (chosen && !fs.existsSync(path.join(chosen, 'model.json'))) throw new Error(`BENCH_MODEL=${chosen} has no model.json: point it at a model directory (what \`emostream train\` writes under <out>/model)`);
+  const shipped = chosen ? path.resolve(chosen) : defaultModelDir();
   if (fs.existsSync(path.join(shipped, 'model.json'))) {
     // A copy: a model re-shipped while the run goes on must not change models between sections.
     const dir = path.join(tmp, 'model-shipped');
     fs.cpSync(shipped, dir, { recursive: true });
     const card = JSON.parse(fs.readFileSync(path.join(dir, 'card.json'), 'utf8')) as ModelCard;
     const tta = (card.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta ? ', flip TTA' : '';
-    return { dir, trained: true, description: `shipped ${card.name ?? path.basename(shipped)} ${card.version ?? ''}${tta}`.trim() };
+    return { dir, trained: true, description: `${chosen ? `BENCH_MODEL ${chosen}:` : 'shipped'} ${card.name ?? path.basename(shipped)} ${card.version ?? ''}${tta}`.trim() };
   }
   const out = fs.mkdtempSync(path.join(tmp || os.tmpdir(), 'model-'));
   const m = buildModel(tf, BEST_ARCHITECTURE, 1);

@@ -17,7 +17,8 @@
  *  3. PrivateTest, every face, the shipped geometry (`parseDetectorConfig({})`); then its clips (80, seeded).
  *
  * Sizes can be set for one-off runs: BENCH_ACCURACY_SWEEP_FACES, BENCH_ACCURACY_CLIPS,
- * BENCH_ACCURACY_PRIVATE_FACES (0: leave PrivateTest out); BENCH_ACCURACY_FEATHER sets the soft
+ * BENCH_ACCURACY_PRIVATE_FACES (0: leave PrivateTest out), BENCH_ACCURACY_SETTINGS (a list instead of the sweep; BENCH_MODEL
+ * measures a candidate model); BENCH_ACCURACY_FEATHER sets the soft
  * edge of the pasted faces (default 0.08 of their side; 0.01 is a hard edge).
  */
 import path from 'node:path';
@@ -57,6 +58,23 @@ function sweepSettings(quick: boolean): CropSetting[] {
   const grid = MARGINS.flatMap((marginFraction) => OFFSETS.flatMap((cropOffsetY) => [true, false].map((align) => ({ marginFraction, cropOffsetY, align }))));
   // The shipped geometry first (the reference of every paired difference).
   return [shipped, ...grid.filter((s) => settingKey(s) !== settingKey(shipped))];
+}
+
+/**
+ * `BENCH_ACCURACY_SETTINGS`, e.g. `0.05/0/align,0.1/-0.1/align` (margin/offset/align|no-align):
+ * these settings instead of the sweep, the shipped one always first.
+ */
+function listedSettings(text: string): CropSetting[] {
+  const shipped = shippedSetting();
+  const listed = text.split(',').map((t) => {
+    const [m, y, a] = t.trim().split('/');
+    const s = { marginFraction: Number(m), cropOffsetY: Number(y), align: a === 'align' };
+    if (!Number.isFinite(s.marginFraction) || !Number.isFinite(s.cropOffsetY) || !['align', 'no-align'].includes(a)) {
+      throw new Error(`BENCH_ACCURACY_SETTINGS: '${t}' is not margin/offset/align|no-align, e.g. 0.1/-0.1/align`);
+    }
+    return s;
+  });
+  return [shipped, ...listed.filter((s) => settingKey(s) !== settingKey(shipped))];
 }
 
 const envInt = (name: string, fallback: number) => {
@@ -129,7 +147,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
     // 1. PublicTest: the sweep.
     const pub = listFerFaces(ferDir, 'PublicTest');
     const pubFaces = seededShuffle(pub.faces, mulberry32(SUBSET_SEED)).slice(0, sweepFaces);
-    const settings = sweepSettings(ctx.quick);
+    const settings = process.env.BENCH_ACCURACY_SETTINGS ? listedSettings(process.env.BENCH_ACCURACY_SETTINGS) : sweepSettings(ctx.quick);
     ctx.log(`pipelineAccuracy: PublicTest ${pubFaces.length} faces (seeded subset of ${pub.faces.length}), ${settings.length} crop settings`);
     const pubStill = await stillPredictions(model, pubFaces);
     const sweep = await measureStills(deps, { name: 'PublicTest', faces: pubFaces, still: pubStill, seed: PUBLIC_SEED, facesPerFrame: FACES_PER_FRAME, settings, render });
@@ -241,6 +259,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
       if (!c) return;
       R(`${split}: per-person accuracy, ${c.clips} clips (${key})`, pct(c.personAccuracy),
         `right ${c.correct}, uncertain ${c.uncertain}, other emotion ${c.wrong}, no person ${c.noPerson} (of the ${c.withPerson} with a person ${pct(c.personAccuracyWithPerson)} right); balanced ${pct(c.personBalancedAccuracy)}; same faces still ${pct(c.stillAccuracy)}; per frame through the pipeline ${pct(c.frameAccuracy)} of detected frames (${pct(c.frameDetectionRate)} detected); neutral→sad person ${pct(c.neutralToSad)}, still ${pct(c.stillNeutralToSad)}; clips with >1 person ${c.extraPersons}`);
+      for (const [k, v] of Object.entries(c.variants)) R(`${split}: aggregator ${k} (${key})`, pct(v.personAccuracy), `per person; emotion state right at ${pct(v.stateAccuracy)} of detected frames`);
     };
     if (privSummary) {
       headline('PrivateTest', privSummary, shippedKey);
