@@ -111,7 +111,7 @@ export const BEST_GPU_CONFIG: TrainConfig = {
  * (`--init models/best`); the best epoch is chosen on PublicTest, still and filmed.
  */
 export const VIDEO_CONFIG: TrainConfig = {
-  ...BEST_CONFIG, name: 'video', epochs: 6, learningRate: 2e-4, minClassShare: 0.6, logitAdjustment: 'auto', labelSmoothing: 0.05,
+  ...BEST_CONFIG, name: 'video', epochs: 3, learningRate: 2e-4, minClassShare: 0.6, logitAdjustment: 'auto', labelSmoothing: 0.05,
   augment: { ...BEST_CONFIG.augment, eraseP: 0.25 },
   video: DEFAULT_VIDEO_AUGMENT, ferPlusWeight: 0.5,
 };
