@@ -10,7 +10,7 @@ export { startIngest, type IngestSource, type IngestSummary } from './distribute
 export { startDetector } from './distributed/detector.js';
 export { startClassifier } from './distributed/classifier.js';
 export { startAggregator } from './distributed/aggregator.js';
-export { loadAggregatorState, cameraStateMessage } from './distributed/aggregatorState.js';
+export { AggregatorStateRecords, loadAggregatorRecords, loadAggregatorState, cameraStateMessage, parseCameraState } from './distributed/aggregatorState.js';
 export { serviceSettingsFromEnv, sourceSettingsOf, type ServiceSettings, type OwnSettings } from './settings.js';
 export { parseSourceArg, parseSourcesEnv, ingestSources } from './sources.js';
 export { runService, SERVICES, type ServiceName } from './service.js';

@@ -31,9 +31,13 @@ export interface AggregatorStage {
   end(cameraId?: string): AggregatorOutput[];
   /** The timelines so far. */
   timelines(): Timelines;
-  /** A deep copy of the state (JSON), for {@link restore} after a restart or a failed transaction. */
-  snapshot(): AggregatorSnapshot;
+  /** What a restart needs (JSON, a copy), of every camera or of those named, for {@link restore}. */
+  snapshot(cameraIds?: Iterable<string>): AggregatorSnapshot;
   restore(snapshot: AggregatorSnapshot): void;
+  /** Replaces only the cameras named with the snapshot's (after a failed transaction). */
+  restoreCameras(snapshot: AggregatorSnapshot, cameraIds: Iterable<string>): void;
+  /** The cameras whose state changed since the last call (their state records need writing). */
+  takeChanged(): string[];
   readonly stats: AggregatorStats;
 }
 
@@ -50,8 +54,10 @@ export function createAggregatorStage(deps: AggregateDeps = {}): AggregatorStage
     ),
     end: (cameraId) => asOutput(agg.end(cameraId)),
     timelines: () => agg.timelines(),
-    snapshot: () => agg.snapshot(),
+    snapshot: (ids) => agg.snapshot(ids),
     restore: (s) => agg.restore(s),
+    restoreCameras: (s, ids) => agg.restoreCameras(s, ids),
+    takeChanged: () => agg.takeChanged(),
     get stats() { return agg.stats; },
   };
 }

@@ -101,7 +101,15 @@ test('snapshot and restore mid-stream, then a replay from before the snapshot: n
   // The broker redelivers from the last committed offset, before the snapshot.
   const after = [...msgs.slice(50).flatMap((m) => b.push(m)), ...b.end()];
   assert.deepEqual([...before, ...after], once);
-  assert.deepEqual(b.timelines(), (() => { const c = new Aggregator(); runAll(msgs, c); return c.timelines(); })());
+  // The snapshot holds what events need, not the timelines' history: p1 (neutral, then happy
+  // from 2320) goes on from its current segment; p2, open with one segment, is whole.
+  assert.deepEqual(snap.cameras.cam1.persons['1'].timeline.closed, [], 'closed segments are not in a snapshot');
+  const full = (() => { const c = new Aggregator(); runAll(msgs, c); return c.timelines(); })().cameras.cam1.persons;
+  const got = b.timelines().cameras.cam1.persons;
+  assert.deepEqual(Object.keys(got), ['p1', 'p2']);
+  assert.deepEqual(full.p1.segments.map((x) => x.emotion), ['neutral', 'happy']);
+  assert.deepEqual(got.p1, { ...full.p1, segments: full.p1.segments.slice(1) });
+  assert.deepEqual(got.p2, full.p2);
   assert.throws(() => b.restore({ snapshotVersion: 2 } as unknown as AggregatorSnapshot), /snapshot version/);
 });
 

@@ -8,10 +8,13 @@ import { parseAggregatorConfig, type AggregatorConfig, type AggregatorConfigInpu
 import { updateDominant } from './hysteresis.js';
 import { smoothProbabilities } from './smoothing.js';
 import { addToTimeline, emptyTimeline, timelineSegments } from './timeline.js';
-import { FaceTracker, type TrackerState, type TrackState } from './tracker.js';
+import type { TrackState } from './tracker.js';
 import { Gallery } from './gallery.js';
 import { personEvent, type PersonState } from './person.js';
-import { isRedelivery, markProcessed, type SeenFrames } from './redelivery.js';
+import { isRedelivery, markProcessed } from './redelivery.js';
+import { forgetOldest, newCamera, restoreCamera, snapshotCamera, type AggregatorSnapshot, type Camera, type FinishedPerson } from './state.js';
+
+export type { AggregatorSnapshot, CameraSnapshot } from './state.js';
 
 /**
  * Computes an appearance vector for a face, used by the tracker to tell people apart when motion
@@ -38,30 +41,6 @@ export interface AggregatorDeps {
   now?: () => number;
 }
 
-/** A person whose track ended: kept for `timelines()`. */
-interface FinishedPerson {
-  firstSeenMs: number;
-  lastSeenMs: number;
-  segments: Segment[];
-}
-
-/** One camera's state (JSON-serialisable); which frames it processed is {@link SeenFrames}. */
-interface CameraState extends SeenFrames {
-  tracker: TrackerState;
-  /** Keyed by the tracker's track key. */
-  persons: Record<string, PersonState>;
-  finished: Record<string, FinishedPerson>;
-  lastMediaTimeMs?: number;
-}
-
-/** Everything needed to resume after a restart; plain JSON. */
-export interface AggregatorSnapshot {
-  snapshotVersion: 1;
-  modelVersion?: string;
-  maxCapturedAtMs?: number;
-  cameras: Record<string, CameraState>;
-}
-
 /** Counters of what the aggregator dropped or did, for the run report. */
 export interface AggregatorStats {
   frames: number;
@@ -76,6 +55,10 @@ export interface AggregatorStats {
 
 /** A person's whole timeline: before they left (when they returned), then now. */
 const segmentsOf = (p: PersonState): Segment[] => [...(p.priorSegments ?? []), ...timelineSegments(p.timeline)];
+
+function checkVersion(snapshot: AggregatorSnapshot): void {
+  if (snapshot?.snapshotVersion !== 1) throw new Error(`aggregator: unsupported snapshot version ${String(snapshot?.snapshotVersion)}`);
+}
 
 const byPersonNumber = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1)) || a.localeCompare(b);
 
@@ -95,7 +78,9 @@ export class Aggregator {
   private readonly appearance?: AppearanceDescriptor;
   private readonly onPersonFace?: AggregatorDeps['onPersonFace'];
   private readonly now: () => number;
-  private cams = new Map<string, { state: CameraState; tracker: FaceTracker }>();
+  private cams = new Map<string, Camera>();
+  /** Cameras whose state changed since {@link takeChanged} was last asked. */
+  private changed = new Set<string>();
   /** Per camera, persons who left recently (memory only: never in a snapshot). */
   private galleries = new Map<string, Gallery>();
   private modelVersion?: string;
@@ -133,6 +118,7 @@ export class Aggregator {
       return [];
     }
     const events: EmotionEvent[] = [];
+    this.changed.add(frame.cameraId);
     if (s.lastMediaTimeMs !== undefined && frame.mediaTimeMs < s.lastMediaTimeMs) {
       // A new ingest run (reconnect, restart) may restart media time: close everyone, keep numbering.
       this.counters.discontinuities++;
@@ -243,10 +229,16 @@ export class Aggregator {
     return { schemaVersion: SCHEMA_VERSION, modelVersion: this.modelVersion ?? 'unknown', cameras };
   }
 
-  /** A deep copy of the whole state, JSON-serialisable, for {@link restore} after a restart. */
-  snapshot(): AggregatorSnapshot {
-    const cameras: Record<string, CameraState> = {};
-    for (const [id, { state, tracker }] of this.cams) cameras[id] = structuredClone({ ...state, tracker: tracker.snapshot() });
+  /**
+   * What a restart needs (see {@link CameraSnapshot}), a copy, JSON-serialisable: of every camera,
+   * or of those named (none: only the run-wide fields). Persons who left are not in it.
+   */
+  snapshot(cameraIds?: Iterable<string>): AggregatorSnapshot {
+    const cameras: AggregatorSnapshot['cameras'] = {};
+    for (const id of cameraIds ?? this.cams.keys()) {
+      const cam = this.cams.get(id);
+      if (cam) cameras[id] = snapshotCamera(cam);
+    }
     return {
       snapshotVersion: 1, cameras,
       ...(this.modelVersion !== undefined ? { modelVersion: this.modelVersion } : {}),
@@ -256,26 +248,34 @@ export class Aggregator {
 
   /** Replaces the state with a snapshot's; frames up to each camera's last processed one are then dropped as duplicates. */
   restore(snapshot: AggregatorSnapshot): void {
-    if (snapshot?.snapshotVersion !== 1) throw new Error(`aggregator: unsupported snapshot version ${String(snapshot?.snapshotVersion)}`);
+    checkVersion(snapshot);
     this.cams.clear();
-    for (const [id, st] of Object.entries(snapshot.cameras)) {
-      const state = structuredClone(st);
-      this.cams.set(id, { state, tracker: new FaceTracker(this.config, state.tracker) });
+    this.restoreCameras(snapshot, Object.keys(snapshot.cameras));
+  }
+
+  /**
+   * Replaces only the cameras `cameraIds` with the snapshot's (one the snapshot lacks is removed)
+   * and the run-wide fields with the snapshot's; the other cameras are untouched. The persons who
+   * left and the re-identification gallery (memory only) are kept. Undoes a chunk whose
+   * transaction failed, from the records last written.
+   */
+  restoreCameras(snapshot: AggregatorSnapshot, cameraIds: Iterable<string>): void {
+    checkVersion(snapshot);
+    for (const id of cameraIds) {
+      const snap = snapshot.cameras[id];
+      if (snap) this.cams.set(id, restoreCamera(snap, this.config, this.cams.get(id)?.state.finished));
+      else this.cams.delete(id);
+      this.changed.delete(id);
     }
     this.modelVersion = snapshot.modelVersion;
     this.maxCapturedAtMs = snapshot.maxCapturedAtMs;
   }
 
-  /**
-   * Keeps at most `finishedMaxPersons` persons who left per camera (the latest to leave): a camera
-   * watched for weeks must not grow its state (and its state record) with everyone who ever passed.
-   */
-  private forgetOldest(finished: Record<string, FinishedPerson>): void {
-    const max = this.config.finishedMaxPersons;
-    const ids = Object.keys(finished);
-    if (max <= 0 || ids.length <= max) return;
-    ids.sort((a, b) => finished[a].lastSeenMs - finished[b].lastSeenMs);
-    for (const id of ids.slice(0, ids.length - max)) delete finished[id];
+  /** The cameras whose state changed since the last call (their state records need writing), in id order. */
+  takeChanged(): string[] {
+    const ids = [...this.changed].sort();
+    this.changed.clear();
+    return ids;
   }
 
   private gallery(cameraId: string): Gallery {
@@ -289,11 +289,7 @@ export class Aggregator {
 
   private camera(cameraId: string) {
     let cam = this.cams.get(cameraId);
-    if (!cam) {
-      const tracker = new FaceTracker(this.config);
-      cam = { state: { tracker: tracker.snapshot(), persons: {}, finished: {} }, tracker };
-      this.cams.set(cameraId, cam);
-    }
+    if (!cam) this.cams.set(cameraId, (cam = newCamera(this.config)));
     return cam;
   }
 
@@ -315,6 +311,7 @@ export class Aggregator {
   private closeCamera(cameraId: string): EmotionEvent[] {
     const cam = this.cams.get(cameraId);
     if (!cam) return [];
+    this.changed.add(cameraId);
     const open = cam.tracker.closeAll().sort((a, b) => byPersonNumber(a.personId!, b.personId!));
     const events = open.flatMap((track) => this.finish(cameraId, track));
     cam.state.persons = {};
@@ -329,7 +326,7 @@ export class Aggregator {
     delete s.persons[track.key];
     if (!person?.personId) return [];
     s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person) };
-    this.forgetOldest(s.finished);
+    forgetOldest(s.finished, this.config.finishedMaxPersons);
     if (track.descriptor) this.gallery(cameraId).add({ personId: person.personId, descriptor: track.descriptor, leftAtMs: person.lastSeenMs });
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });
     // Dated when the person was last seen, which is where the timeline ends.

@@ -40,7 +40,7 @@ export const AggregatorConfigSchema = z.strictObject({
   galleryMaxPersons: z.number().int().nonnegative().default(50)
     .describe('Persons who left kept for re-identification per camera at most (the oldest are forgotten first)'),
   finishedMaxPersons: z.number().int().nonnegative().default(500)
-    .describe('Persons who left kept in the timelines (and the state) per camera, the latest to leave; older ones are forgotten so a camera watched for weeks keeps a bounded state. 0 keeps all (what analyze does: a file\'s timelines.json lists everyone)'),
+    .describe('Persons who left kept in memory per camera for the timelines, the latest to leave (never in the state record: a restart does not need them); older ones are forgotten so a camera watched for weeks keeps bounded memory. 0 keeps all (what analyze does: a file\'s timelines.json lists everyone)'),
   cameraIdleMs: z.number().nonnegative().default(60_000)
     .describe('End a camera (person.left for its open persons) when other cameras\' frames were captured this long after its last one, ms of capture time; 0 disables'),
 }).superRefine((c, ctx) => {

@@ -13,7 +13,7 @@ export { updateDominant, type DominantEmotion, type DominantStep, type Hysteresi
 export { addToTimeline, emptyTimeline, mergeSegments, timelineSegments, type TimelineState } from './timeline.js';
 export { cropDescriptor } from './appearance.js';
 export {
-  Aggregator, type AggregatorDeps, type AggregatorSnapshot, type AggregatorStats, type AppearanceDescriptor,
+  Aggregator, type AggregatorDeps, type AggregatorSnapshot, type AggregatorStats, type AppearanceDescriptor, type CameraSnapshot,
 } from './aggregator.js';
 export { aggregate, createAggregatorStage, type AggregateDeps, type AggregatorOutput, type AggregatorStage } from './aggregate.js';
 export {
