@@ -2,7 +2,7 @@
 # A single-node Apache Kafka broker (KRaft, static quorum) on 127.0.0.1 for development and
 # tests, run from Maven Central's jars with Java 17: no Docker, no download site but Maven Central.
 #
-#   scripts/kafka.sh start  [--port 9092] [--dir DIR] [--version 3.9.1] [--fresh]
+#   scripts/kafka.sh start  [--port 9092] [--dir DIR] [--version 3.9.1] [--fresh] [--secure [--topic-prefix P]]
 #   scripts/kafka.sh stop   [--port 9092] [--dir DIR]
 #   scripts/kafka.sh status [--port 9092] [--dir DIR]
 #   scripts/kafka.sh fetch  [--version 3.9.1]
@@ -10,22 +10,32 @@
 # The jars are cached under .cache/kafka/<version>/lib (git-ignored). The broker's data, config,
 # log and pid file live in DIR (default .cache/kafka/run-<port>); a restart keeps the data unless
 # --fresh is given. The controller listens on port+1. `start` prints KAFKA_BROKERS=127.0.0.1:<port>.
+# --secure: SASL_SSL only (SCRAM-SHA-512), a CA and broker certificate made for the run, the
+# StandardAuthorizer with one user per service (ACLs of packages/kafka/src/access.ts), the
+# pipeline's topics created for the prefix; `start` also prints KAFKA_SECURE_DIR=<dir>, whose
+# users/<user>.env hold each user's KAFKA_* settings (mode 600). See packages/kafka/README.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/kafka/secure.sh
+. "$ROOT/scripts/kafka/secure.sh"
 CMD="${1:-}"
 shift || true
 PORT="${KAFKA_PORT:-9092}"
 VERSION="${KAFKA_VERSION:-3.9.1}"
 DIR=""
 FRESH=0
+SECURE=0
+TOPIC_PREFIX="${EMOSTREAM_TOPIC_PREFIX:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) PORT="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
     --version) VERSION="$2"; shift 2 ;;
     --fresh) FRESH=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --secure) SECURE=1; shift ;;
+    --topic-prefix) TOPIC_PREFIX="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kafka.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,16 +68,23 @@ fetch() {
 
 write_config() {
   mkdir -p "$DIR/data" "$DIR/logs"
-  cat > "$DIR/server.properties" <<EOF
+  if [ "$SECURE" = 1 ]; then
+    secure_listeners > "$DIR/server.properties"
+    chmod 600 "$DIR/server.properties"
+  else
+    cat > "$DIR/server.properties" <<EOF
 # Written by scripts/kafka.sh: a single-node KRaft broker+controller for development and tests.
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+  fi
+  cat >> "$DIR/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$DIR/data
 # One node: every internal topic has replication factor 1.
 offsets.topic.replication.factor=1
@@ -101,10 +118,17 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 EOF
 }
 
+# What start prints on stdout; a secure broker also gets its topics and ACLs for the prefix.
+started() {
+  if [ "$SECURE" = 1 ]; then secure_setup; echo "KAFKA_SECURE_DIR=$SECURE_DIR"; fi
+  echo "KAFKA_BROKERS=127.0.0.1:$PORT"
+}
+
 start() {
+  check_mode
   if pid="$(running_pid)"; then
     echo "kafka already running (pid $pid) on 127.0.0.1:$PORT" >&2
-    echo "KAFKA_BROKERS=127.0.0.1:$PORT"
+    started
     return 0
   fi
   if port_open "$PORT" || port_open "$CONTROLLER_PORT"; then
@@ -113,6 +137,7 @@ start() {
   fi
   fetch
   [ "$FRESH" = 1 ] && rm -rf "$DIR"
+  [ "$SECURE" = 1 ] && secure_material
   write_config
   local cp="$LIB/*"
   if [ ! -f "$DIR/data/meta.properties" ]; then
@@ -120,9 +145,15 @@ start() {
     # 16 random bytes, base64url, as Kafka's own random-uuid; one that starts with '-' would be
     # read as an option by the storage tool (1 start in 64 failed so), so draw again.
     cluster_id="$(node -e "const c=require('node:crypto');let id;do id=c.randomBytes(16).toString('base64url');while(id.startsWith('-'));process.stdout.write(id)")"
-    java -Xmx256m -cp "$cp" -Dlog4j.configuration="file:$DIR/log4j.properties" \
-      kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" > "$DIR/logs/format.log" 2>&1 \
-      || { echo "kafka.sh: formatting the storage failed:" >&2; tail -20 "$DIR/logs/format.log" >&2; exit 1; }
+    # The SCRAM users' passwords go in through a Java argument file (mode 600, removed after):
+    # never on a command line that `ps` shows.
+    local args="$DIR/format.args"
+    ( umask 077; printf '"%s"\n' -Xmx256m -cp "$cp" "-Dlog4j.configuration=file:$DIR/log4j.properties" \
+        kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" > "$args"
+      [ "$SECURE" = 1 ] && scram_format_args >> "$args" )
+    java "@$args" > "$DIR/logs/format.log" 2>&1 \
+      || { rm -f "$args"; echo "kafka.sh: formatting the storage failed:" >&2; tail -20 "$DIR/logs/format.log" >&2; exit 1; }
+    rm -f "$args"
   fi
   # Serial GC and a capped heap: the broker shares a small machine with the services under test.
   nohup java -Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true \
@@ -146,7 +177,7 @@ start() {
     sleep 0.1; waited=$((waited + 1))
   done
   echo "kafka $VERSION started (pid $pid) on 127.0.0.1:$PORT, data in $DIR" >&2
-  echo "KAFKA_BROKERS=127.0.0.1:$PORT"
+  started
 }
 
 stop() {
@@ -185,5 +216,5 @@ case "$CMD" in
   stop) stop ;;
   status) status ;;
   fetch) fetch; echo "$LIB" ;;
-  *) echo "usage: scripts/kafka.sh start|stop|status|fetch [--port P] [--dir D] [--version V] [--fresh]" >&2; exit 2 ;;
+  *) echo "usage: scripts/kafka.sh start|stop|status|fetch [--port P] [--dir D] [--version V] [--fresh] [--secure [--topic-prefix P]]" >&2; exit 2 ;;
 esac

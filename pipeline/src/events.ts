@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmotionEvent } from '@emostream/contracts';
 import type { Logger } from '@emostream/runtime';
-import { createKafka, decodeEvent, ensureTopics, pipelineTopicSpecs, pipelineTopics, type KafkaConfig } from '@emostream/kafka';
+import { createKafka, decodeEvent, ensureTopics, pipelineTopics, userTopicSpecs, type KafkaConfig } from '@emostream/kafka';
 
 /** Options of {@link subscribeEvents}. */
 export interface EventsOptions {
@@ -22,7 +22,7 @@ export interface EventsOptions {
 /** Consumes the events topic until `stop()`; events are validated against the contract. */
 export async function subscribeEvents(o: EventsOptions): Promise<{ stop(): Promise<void> }> {
   const kafka = createKafka(o.config, 'events', o.logger);
-  await ensureTopics(kafka, pipelineTopicSpecs(o.config), o.logger);
+  await ensureTopics(kafka, userTopicSpecs(o.config, 'subscriber'), o.logger);
   const consumer = kafka.consumer({ groupId: o.group ?? `${o.config.topicPrefix}emostream-events-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
   // A broker restart is ridden out (kafkajs restarts the consumer); only a crash it does not
   // restart from is final, and a subscriber must not sit there silently printing nothing.

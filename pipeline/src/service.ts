@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { createLogger, createMetrics, loadTf, settlesWithin, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
-import { createKafka, ensureTopics, pipelineTopicSpecs, shedOptionsOf, type RunningStage } from '@emostream/kafka';
+import { createKafka, ensureTopics, shedOptionsOf, userOfService, userTopicSpecs, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
 import { startDetector } from './distributed/detector.js';
 import { startClassifier } from './distributed/classifier.js';
@@ -30,7 +30,8 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   const logger = createLogger({ secrets: sources.flatMap((s) => urlSecrets(s.url)), base: { service } });
   const metrics = createMetrics({ defaults: true });
   const kafka = createKafka(config, `${service}-${os.hostname()}`, logger);
-  await ensureTopics(kafka, pipelineTopicSpecs(config), logger);
+  // Only the topics this service reads or writes: on a secured cluster its user sees no other.
+  await ensureTopics(kafka, userTopicSpecs(config, userOfService(service)), logger);
   const deps: ServiceDeps = { kafka, config, logger, metrics };
   let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: ['starting'] });
   const server = await startMetricsServer({ port: shared.metricsPort, host: shared.metricsHost, registry: metrics.registry, ready: () => ready() });

@@ -40,10 +40,14 @@ export function kafkaJsOptions(config: KafkaConfig, clientSuffix: string, logger
   };
 }
 
-/** A kafkajs client for one service (`clientSuffix`: detector, classifier...). */
-export function createKafka(config: KafkaConfig, clientSuffix: string, logger: Logger): Kafka {
+/**
+ * A kafkajs client for one service (`clientSuffix`: detector, classifier...). `retries`: how often
+ * a failed connection or request is retried (8 unless told; a probe that must fail fast uses 0).
+ */
+export function createKafka(config: KafkaConfig, clientSuffix: string, logger: Logger, o: { retries?: number } = {}): Kafka {
   // The default partitioner is Java-compatible murmur2: a camera id lands on the same partition
   // as with any other Kafka client. Setting it explicitly silences kafkajs's v2 warning.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
-  return new Kafka(kafkaJsOptions(config, clientSuffix, logger));
+  const options = kafkaJsOptions(config, clientSuffix, logger);
+  return new Kafka(o.retries === undefined ? options : { ...options, retry: { ...options.retry, retries: o.retries } });
 }

@@ -13,7 +13,11 @@ export {
   type SharedSettings, type SharedSettingsInput,
 } from './settings.js';
 export { createKafka, kafkaJsOptions } from './client.js';
-export { ensureTopics, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
+export { ensureTopics, isAuthorizationError, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
+export {
+  KAFKA_USERS, USER_ACCESS, aclsFor, allTopicNames, topicNameOf, userOfService, userTopicSpecs, type AclEntry, type KafkaUser, type TopicName, type UserAccess,
+} from './access.js';
+export { createUserAcls, kafkaUserName } from './acls.js';
 export { HEADER, header, type OutMessage, type InMessage, type Decoded, type DecodeReason } from './codec/message.js';
 export { packEnvelope, unpackEnvelope, ENVELOPE_KIND } from './codec/envelope.js';
 export { encodeFrame, decodeFrame, decodeFrameRgb, toJpegFrame, DEFAULT_JPEG_QUALITY, MAX_FRAME_PIXELS, isLiveFrame, type JpegFrame } from './codec/frames.js';

@@ -49,6 +49,13 @@ export function pipelineTopicSpecs(config: Pick<KafkaConfig, 'topicPrefix' | 'pa
   ];
 }
 
+/** A refusal by the broker's authorizer (kafkajs puts per-topic errors in `errors`). */
+export function isAuthorizationError(e: unknown): boolean {
+  const err = e as { type?: string; errors?: unknown[]; message?: string };
+  return /AUTHORIZATION_FAILED/.test(err?.type ?? '') || /not authorized|authorization failed/i.test(err?.message ?? '')
+    || (Array.isArray(err?.errors) && err.errors.some(isAuthorizationError));
+}
+
 /** Errors of topic creation that a retry may cure (a busy controller, metadata not propagated yet). */
 const RETRIABLE_TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_CONTROLLER', 'REQUEST_TIMED_OUT', 'COORDINATOR_NOT_AVAILABLE']);
 
@@ -77,7 +84,12 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], logger?: Lo
             })),
           }).catch((e: Error & { type?: string }) => {
             // Another service created it between list and create: fine.
-            if (e.type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(e.message)) throw e;
+            if (e.type === 'TOPIC_ALREADY_EXISTS' || /already exists/i.test(e.message)) return;
+            // A secured cluster: topics are the admin's to create, never a service user's.
+            if (isAuthorizationError(e)) {
+              throw new Error(`topic(s) ${missing.map((s) => s.topic).join(', ')} do not exist and this Kafka user may not create them: create them as the cluster's admin (deploy/k8s's KafkaTopics; scripts/kafka.sh start --secure creates them)`);
+            }
+            throw e;
           });
           for (const s of missing) created.add(s.topic);
           logger?.info('topics created', { topics: missing.map((s) => s.topic) });
