@@ -110,6 +110,40 @@ for (const kind of ['blazeface', 'haar'] as const) {
       });
     }
 
+    if (kind === 'blazeface') {
+      test('small faces: the sample photos shrunk into a 1280x720 frame (faces of 24-28 px) get tight boxes from the tile pass, and no false face', async (t) => {
+        if (!resources(t, kind)) return;
+        // Face heights at full size: two_people ~156 px, couple ~665, justin ~167.
+        const placed = [
+          { name: 'two_people.jpg', face: 156, px: 28, at: [700, 400] },
+          { name: 'couple.jpg', face: 665, px: 28, at: [150, 120] },
+          { name: 'justin.jpg', face: 167, px: 24, at: [1000, 150] },
+        ] as const;
+        const layers = await Promise.all(placed.map(async (p) => {
+          const meta = await sharp(path.join(MEDIA, p.name)).metadata();
+          const input = await sharp(path.join(MEDIA, p.name)).resize(Math.round((meta.width! * p.px) / p.face)).removeAlpha().png().toBuffer();
+          return { input, left: p.at[0], top: p.at[1] };
+        }));
+        const { data, info } = await sharp({ create: { width: 1280, height: 720, channels: 3, background: { r: 110, g: 110, b: 110 } } })
+          .composite(layers).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        const img = { data, width: info.width, height: info.height };
+        const expected = placed.flatMap((p) => FACES[p.name].map(([x, y]) => ({ at: [p.at[0] + (x * p.px) / p.face, p.at[1] + (y * p.px) / p.face] as [number, number], px: p.px })));
+        const stage = async (tiles: string) => (await firstValueFrom(from([frame(img, 0)]).pipe(
+          detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ detector: kind, tiles, embeddings: false }) }), toArray())))[0].faces;
+        // A tight box: holds the eye midpoint and is within 30% of the face's height.
+        const tight = (faces: FaceBox[]) => expected.filter((e) => faces.some((f) => inside(f, e.at) && Math.abs(f.box.height / e.px - 1) <= 0.3));
+        const stray = (faces: FaceBox[]) => faces.filter((f) => !expected.some((e) => inside(f, e.at)));
+        const off = await stage('off');
+        const tiled = await stage('auto');
+        const show = (faces: FaceBox[]) => JSON.stringify(faces.map((f) => [Math.round(f.box.x), Math.round(f.box.y), Math.round(f.box.height), +f.score.toFixed(2)]));
+        assert.equal(tight(tiled).length, expected.length, `with tiles: ${show(tiled)}`);
+        assert.ok(tight(off).length < expected.length - 1, `without tiles: ${show(off)}`);
+        for (const e of expected) assert.equal(tiled.filter((f) => inside(f, e.at)).length, 1, `the face at ${e.at} is in one box: ${show(tiled)}`);
+        assert.ok(stray(tiled).length <= stray(off).length, `no false face added by the tiles: ${show(stray(tiled))} vs ${show(stray(off))}`);
+        for (const f of tiled.filter((x) => x.box.height < 40)) assert.ok(f.eyes && inside(f, f.eyes.left) && inside(f, f.eyes.right), 'eyes inside the box');
+      });
+    }
+
     test('one face in each frame of woman2.mp4 (2 fps), equalised 2304-byte crops from the stage', async (t) => {
       if (!resources(t, kind)) return;
       const [w, h] = videoSize('woman2.mp4');

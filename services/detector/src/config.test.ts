@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_DETECTOR_CONFIG, detectorConfigFromEnv, parseDetectorConfig } from './config.js';
 
-test('defaults: blazeface, minScore 0.5, 32 px faces, small FER-like margin', () => {
+test('defaults: blazeface, minScore 0.5, faces of 20 px and up, 20 per frame, small FER-like margin', () => {
   const c = parseDetectorConfig({});
   assert.equal(c.detector, 'blazeface');
   assert.equal(c.minScore, 0.5);
-  assert.equal(c.minFaceSizePx, 32);
+  assert.equal(c.minFaceSizePx, 20);
+  assert.equal(c.maxFaces, 20);
   assert.equal(c.marginFraction, 0.05);
   assert.deepEqual(c, DEFAULT_DETECTOR_CONFIG);
 });
@@ -16,6 +17,21 @@ test('cropOffsetY: 0 by default (crop centred on the box), -0.5..0.5', () => {
   assert.equal(parseDetectorConfig({ cropOffsetY: -0.1 }).cropOffsetY, -0.1);
   assert.throws(() => parseDetectorConfig({ cropOffsetY: 0.6 }), /cropOffsetY:/);
   assert.equal(detectorConfigFromEnv({ DETECTOR_CROP_OFFSET_Y: '-0.05' }).cropOffsetY, -0.05);
+});
+
+test('tiles: auto by default, every 10th frame a sweep, tile faces from 0.6; a grid COLSxROWS; anything else fails', () => {
+  const c = parseDetectorConfig({});
+  assert.equal(c.tiles, 'auto');
+  assert.equal(c.tilesEveryFrames, 10);
+  assert.equal(c.tilesMinScore, 0.6);
+  assert.equal(parseDetectorConfig({ tiles: '3x2' }).tiles, '3x2');
+  assert.equal(parseDetectorConfig({ tiles: 'off' }).tiles, 'off');
+  assert.throws(() => parseDetectorConfig({ tiles: '0x2' }), /tiles:.*COLSxROWS/);
+  assert.throws(() => parseDetectorConfig({ tiles: 'on' }), /tiles:/);
+  assert.throws(() => parseDetectorConfig({ tilesEveryFrames: 0 }), /tilesEveryFrames:/);
+  assert.throws(() => parseDetectorConfig({ tilesMinScore: 1.2 }), /tilesMinScore:/);
+  assert.equal(detectorConfigFromEnv({ DETECTOR_TILES: '4x3', DETECTOR_TILES_EVERY_FRAMES: '2' }).tiles, '4x3');
+  assert.equal(detectorConfigFromEnv({ DETECTOR_TILES_EVERY_FRAMES: '2' }).tilesEveryFrames, 2);
 });
 
 test('unknown keys fail, naming the key', () => {

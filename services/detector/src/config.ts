@@ -1,6 +1,7 @@
 /** The detector's configuration: one strict zod schema, parsed once at start-up. */
 import { z } from 'zod';
 import { parseConfig, settingsFromEnv } from '@emostream/runtime';
+import { TILES_PATTERN } from './tiles.js';
 
 /** The face detectors the service can run. */
 export const DETECTORS = ['blazeface', 'haar'] as const;
@@ -24,9 +25,9 @@ export const DetectorConfigSchema = z.strictObject({
     .describe('Least score BlazeFace reports a candidate at (0..1, <= minScore); candidates between it and minScore are counted as low_score'),
   iouThreshold: z.number().min(0).max(1).default(0.2)
     .describe('BlazeFace non-max suppression: a candidate overlapping a stronger one by more than this IoU is dropped (0..1)'),
-  minFaceSizePx: z.number().int().positive().default(32)
+  minFaceSizePx: z.number().int().positive().default(20)
     .describe('Least side of a face box, px of the source frame; smaller faces are skipped too_small'),
-  maxFaces: z.number().int().positive().default(10)
+  maxFaces: z.number().int().positive().default(20)
     .describe('Most faces cropped per frame (the highest-scoring ones); the rest are skipped max_faces'),
   marginFraction: z.number().min(0).max(1).default(0.05)
     .describe('Margin added on every side of the square face crop, as a fraction of the face box side'),
@@ -62,6 +63,12 @@ export const DetectorConfigSchema = z.strictObject({
     .describe('Besides new faces and cuts, embed every face on each n-th frame of a camera (at 10 fps: once a second)'),
   embedMinFacePx: z.number().int().positive().default(40)
     .describe('Faces under this height (px of the frame) get no embedding: too small to tell people apart'),
+  tiles: z.string().regex(TILES_PATTERN, 'off, auto or COLSxROWS (1-9 each, e.g. 3x2)').default('auto')
+    .describe('Second detection pass on overlapping tiles, for faces too small for the full-frame pass (BlazeFace sees a 1280x720 frame 5x smaller, at 256 px): off, auto (BlazeFace only: tiles about a third of the frame\'s longer side, 4x2 at 1280x720, so faces are seen ~3x larger) or a grid COLSxROWS. Tiles overlap by a quarter; their faces are merged with the full-frame pass, whose faces of 24 input px and more are kept as they are'),
+  tilesEveryFrames: z.number().int().positive().default(10)
+    .describe('The tile pass searches every tile on each n-th frame of a camera (at 10 fps: once a second) and after a hard cut; on the frames between, only the tiles where it found a face (each tile costs about one full-frame pass)'),
+  tilesMinScore: z.number().min(0).max(1).default(0.6)
+    .describe('Least score of a face found in a tile (0..1; the full-frame pass keeps minScore): magnified background makes more false faces, so it is stricter'),
 }).superRefine((c, ctx) => {
   if (c.candidateScore > c.minScore) {
     ctx.addIssue({

@@ -47,7 +47,7 @@ test('one message per frame, in order, faces [] when none; crops are 48x48; metr
   const detector = fakeDetector((i) => [
     [box(10, 10, 60, 0.95), box(90, 20, 50, 0.4)],
     [],
-    [box(20, 20, 50, 0.8), box(100, 60, 20, 0.9)],
+    [box(20, 20, 50, 0.8), box(100, 60, 16, 0.9)],
   ][i]);
   const out = await firstValueFrom(from([0, 1, 2].map((s) => rgbFrame(s))).pipe(
     detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({}) }), toArray()));

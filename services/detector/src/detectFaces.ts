@@ -9,6 +9,8 @@ import type { FaceDetector } from './faceDetector.js';
 import type { FaceEmbedder } from './embedder.js';
 import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
+import { detectTiles, gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin } from './tiles.js';
+import { TileSchedule } from './tileSchedule.js';
 
 /** What {@link detectFaces} needs. */
 export interface DetectFacesDeps {
@@ -28,7 +30,8 @@ export interface DetectFacesDeps {
 /**
  * The detector stage as an RxJS operator. For each frame, in order and one at a time
  * (`concatMap`: the detector runs one frame at a time anyway, and the output must keep each
- * camera's order): decode, detect, drop faces by score/size/duplicate/maxFaces, crop each kept
+ * camera's order): decode, detect (the full frame, then the tiles the {@link TileSchedule} plans,
+ * merged; `tiles`), drop faces by score/size/duplicate/maxFaces, crop each kept
  * face to 48x48 equalised gray. Emits one message per frame, `faces: []` when none was kept, so
  * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
  * logged, counted as `framesDropped{reason="detect_error"}` and skipped, or replaced by what
@@ -36,7 +39,7 @@ export interface DetectFacesDeps {
  *
  * Metrics: `facesDetected` counts the faces emitted (cropped), `facesSkipped{reason}` the
  * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector}` the
- * detector's time per frame (decode and crops excluded).
+ * detector's time per frame, tile pass included (decode and crops excluded).
  */
 export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
   const { detector, logger, metrics, config } = deps;
@@ -48,13 +51,27 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const cuts = config.sceneCuts ? new SceneCutDetector({ minChange: config.sceneCutMinChange, ratio: config.sceneCutRatio }) : undefined;
   const embedder = config.embeddings ? deps.embedder : undefined;
   const policy = embedder ? new EmbeddingPolicy({ everyFrames: config.embedEveryFrames, minFacePx: config.embedMinFacePx }) : undefined;
+  // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
+  const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames);
+
+  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean) => {
+    const full = await detector.detect(rgb, width, height);
+    if (!tiles) return full;
+    const plan = tiles.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut);
+    if (plan.tiles.length === 0) return full;
+    const kept = mergeKeepingOrigin(full, await detectTiles(detector, rgb, width, height, plan.tiles, plan.indices), {
+      matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
+    });
+    tiles.record(cameraId, plan.indices, kept.flatMap((f) => (f.tile === undefined ? [] : [f.tile])));
+    return kept.map(({ atInnerEdge: _edge, tile: _tile, ...f }) => f);
+  };
 
   const processFrame = async (frame: Frame): Promise<FacesMessage> => {
     const { pixels: _pixels, ...ref } = frame;
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
-    const boxes = await detector.detect(image.data, image.width, image.height);
+    const boxes = await detect(frame.cameraId, image.data, image.width, image.height, sceneCut);
     metrics?.detectSeconds.observe({ detector: detector.name }, now() - t0);
     const { kept, skipped } = filterFaces(boxes, filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: frame.cameraId, reason: s.reason });

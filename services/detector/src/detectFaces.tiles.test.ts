@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firstValueFrom, from, toArray } from 'rxjs';
+import { SCHEMA_VERSION, type FaceBox, type Frame } from '@emostream/contracts';
+import { silentLogger } from '@emostream/runtime';
+import { parseDetectorConfig, type DetectorConfigInput } from './config.js';
+import { detectFaces } from './detectFaces.js';
+import type { FaceDetector } from './faceDetector.js';
+
+const W = 640, H = 360;
+/** A 24 px "face" (a bright square) at (300, 200) of a dark frame. */
+const FACE = { x: 300, y: 200, side: 24 };
+
+function frame(seq: number, withFace = true): Frame {
+  const data = Buffer.alloc(W * H * 3, 20);
+  if (withFace) {
+    for (let y = FACE.y; y < FACE.y + FACE.side; y++) for (let x = FACE.x; x < FACE.x + FACE.side; x++) data[(y * W + x) * 3] = 250;
+  }
+  return { schemaVersion: SCHEMA_VERSION, cameraId: 'cam', seq, mediaTimeMs: seq * 100, capturedAtMs: 1e12 + seq, width: W, height: H, pixels: { format: 'rgb', data } };
+}
+
+/**
+ * A detector that, like BlazeFace, misses the small face in the whole frame and finds it in a
+ * tile: it reports the bright square's bounding box only when its input is smaller than the frame.
+ */
+function smallFaceDetector(name = 'fake'): FaceDetector & { calls: Array<[number, number]> } {
+  const calls: Array<[number, number]> = [];
+  return {
+    name, calls,
+    async detect(rgb, width, height) {
+      calls.push([width, height]);
+      if (width === W && height === H) return [];
+      let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+      for (let i = 0; i < width * height; i++) {
+        if (rgb[i * 3] !== 250) continue;
+        const x = i % width, y = Math.floor(i / width);
+        x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + 1); y1 = Math.max(y1, y + 1);
+      }
+      return x1 < 0 ? [] : [{ box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score: 0.9, eyes: { left: [x0 + 6, y0 + 8], right: [x0 + 18, y0 + 8] } } satisfies FaceBox];
+    },
+    dispose() {},
+  };
+}
+
+async function run(frames: Frame[], config: DetectorConfigInput, detector = smallFaceDetector()) {
+  const out = await firstValueFrom(from(frames).pipe(detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ embeddings: false, ...config }) }), toArray()));
+  return { out, calls: detector.calls };
+}
+
+test('tiles off: one full-frame call per frame, the small face is not found', async () => {
+  const { out, calls } = await run([frame(0), frame(1)], { tiles: 'off' });
+  assert.deepEqual(calls, [[W, H], [W, H]]);
+  assert.deepEqual(out.map((m) => m.faces.length), [0, 0]);
+});
+
+test('tiles auto: a sweep of every tile finds the small face, mapped back to frame pixels with its eyes', async () => {
+  const { out, calls } = await run([frame(0)], { tiles: 'auto' });
+  // 640x360 → 3x2 tiles of 256x206 (each letterboxed into the 256 px input by the detector).
+  assert.equal(calls.length, 1 + 6);
+  assert.deepEqual(calls[0], [W, H]);
+  for (const [w, h] of calls.slice(1)) assert.ok(w < W && h < H, `${w}x${h}`);
+  assert.equal(out[0].faces.length, 1);
+  const f = out[0].faces[0];
+  assert.deepEqual(f.box, { x: FACE.x, y: FACE.y, width: FACE.side, height: FACE.side });
+  assert.deepEqual(f.eyes, { left: [FACE.x + 6, FACE.y + 8], right: [FACE.x + 18, FACE.y + 8] });
+  assert.equal(f.crop.length, 48 * 48);
+});
+
+test('between sweeps only the tiles that held the face are searched; every n-th frame all again', async () => {
+  const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: '3x2', tilesEveryFrames: 3 });
+  // Frame 0: full + 6 tiles; frames 1, 2: full + the tile(s) where the face was kept; frame 3: a sweep.
+  const perFrame: number[] = [];
+  let n = -1;
+  for (const [w, h] of calls) {
+    if (w === W && h === H) perFrame.push(0), n++;
+    else perFrame[n]++;
+  }
+  assert.equal(perFrame[0], 6);
+  assert.equal(perFrame[1], 1);
+  assert.equal(perFrame[2], 1);
+  assert.equal(perFrame[3], 6);
+  assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1]);
+});
+
+test('a tile face under tilesMinScore is dropped; minFaceSizePx still applies to tile faces', async () => {
+  assert.deepEqual((await run([frame(0)], { tiles: '3x2', tilesMinScore: 0.95 })).out[0].faces, []);
+  assert.deepEqual((await run([frame(0)], { tiles: '3x2', minFaceSizePx: 25 })).out[0].faces, []);
+});
+
+test('auto leaves Haar alone (it searches its own pyramid); an explicit grid applies to any detector', async () => {
+  const haar = await run([frame(0)], { detector: 'haar', tiles: 'auto' }, smallFaceDetector('haar'));
+  assert.equal(haar.calls.length, 1);
+  const grid = await run([frame(0)], { detector: 'haar', tiles: '2x1' }, smallFaceDetector('haar'));
+  assert.equal(grid.calls.length, 3);
+  assert.equal(grid.out[0].faces.length, 1);
+});

@@ -1,0 +1,81 @@
+/**
+ * When the tile pass runs, per camera. Eight BlazeFace calls cost about seven times the
+ * full-frame pass on 2 CPU cores, so not every tile of every frame is searched: every
+ * `sweepEveryFrames`-th frame of a camera (and the first frame after a hard cut, or after the
+ * frame size changed) searches all tiles; the frames in between search only the tiles in which
+ * the last frame's tile pass found a face. A small face is thus looked for on every frame once
+ * found (the tracker needs it in 3 of 5 frames to confirm a person), and a new one is found at
+ * the next sweep at the latest. A scene with no small face pays for one sweep per
+ * `sweepEveryFrames` frames.
+ */
+import { tileGrid, type Tile, type TileGridSpec } from './tiles.js';
+
+/** How many searches in a row must find nothing in a tile before it leaves the plan (until the next sweep). */
+export const TILE_HOLD_SEARCHES = 3;
+
+/** The tiles to search on one frame. */
+export interface TilePlan {
+  tiles: Tile[];
+  /** Index of each tile in the camera's grid (row by row). */
+  indices: number[];
+  /** All tiles of the grid (a sweep). */
+  sweep: boolean;
+}
+
+interface CameraTiles {
+  key: string;
+  tiles: Tile[];
+  sinceSweep: number;
+  /** Tiles that held a face, to search again on the next frames: searches left before one is dropped. */
+  occupied: Map<number, number>;
+}
+
+/** Per-camera memory of the tile grid and of the tiles that held faces. */
+export class TileSchedule {
+  private readonly cams = new Map<string, CameraTiles>();
+  constructor(private readonly sweepEveryFrames: number) {
+    if (!Number.isInteger(sweepEveryFrames) || sweepEveryFrames < 1) throw new Error(`sweepEveryFrames must be a positive integer, got ${sweepEveryFrames}`);
+  }
+
+  /** The tiles to search on this frame of `cameraId` (frames of a camera in order); none when `grid` is undefined. */
+  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean): TilePlan {
+    if (!grid) {
+      this.cams.delete(cameraId);
+      return { tiles: [], indices: [], sweep: false };
+    }
+    const key = `${width}x${height}:${grid.cols}x${grid.rows}:${grid.overlap}`;
+    let cam = this.cams.get(cameraId);
+    const fresh = !cam || cam.key !== key;
+    if (!cam || fresh) {
+      cam = { key, tiles: tileGrid(width, height, grid), sinceSweep: 0, occupied: new Map() };
+      this.cams.set(cameraId, cam);
+    } else {
+      cam.sinceSweep++;
+    }
+    const sweep = fresh || sceneCut || cam.sinceSweep >= this.sweepEveryFrames;
+    if (sweep) cam.sinceSweep = 0;
+    const indices = sweep ? cam.tiles.map((_, i) => i) : [...cam.occupied.keys()].sort((a, b) => a - b);
+    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep };
+  }
+
+  /**
+   * What the search of this frame's planned tiles found: the grid indices of the tiles that held
+   * a face. A tile stays in the plan until {@link TILE_HOLD_SEARCHES} searches in a row find
+   * nothing in it (a face the detector misses in one frame is looked for again).
+   */
+  record(cameraId: string, searched: readonly number[], withFaces: readonly number[]): void {
+    const cam = this.cams.get(cameraId);
+    if (!cam) return;
+    for (const i of searched) {
+      const left = (cam.occupied.get(i) ?? 0) - 1;
+      if (left > 0) cam.occupied.set(i, left);
+      else cam.occupied.delete(i);
+    }
+    for (const i of withFaces) cam.occupied.set(i, TILE_HOLD_SEARCHES);
+  }
+
+  /** Forgets a camera. */
+  forget(cameraId: string): void {
+    this.cams.delete(cameraId);
+  }
+}
