@@ -11,97 +11,17 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { TOPICS, deadLetterTopic } from '@emostream/contracts';
 import { ROOT, findTool, missingTool, runTool } from './helpers/prometheus.js';
+import { BUILDS, build, byKind, configOf, kustomize, named, podTemplates, selects, validateObject, type Obj } from './helpers/deploy.js';
 import { requireResource } from './helpers/resources.js';
 
-/** Every kustomization a user may apply, and what it must contain. */
-const BUILDS = ['deploy/k8s', 'deploy/k8s/overlays/gpu', 'deploy/k8s/overlays/cpu', 'deploy/k8s/overlays/hpa', 'deploy/k8s/overlays/external-kafka', 'deploy/k8s/retrain-now'];
 const SERVICES = ['ingest', 'detector', 'classifier', 'aggregator'];
 const METRICS_PORT = 9464;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
-
-/** The model class module of an object's apiVersion/kind (core, then the CRD packages). */
-function modelModule(apiVersion: string, kind: string): string {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  const crdPackages: Record<string, string> = {
-    'keda.sh': '@kubernetes-models/keda',
-    'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
-    'kafka.strimzi.io': '@kubernetes-models/strimzi-kafka-operator',
-  };
-  if (crdPackages[group]) return `${crdPackages[group]}/${group}/${version}/${kind}`;
-  return group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
-}
-
-/** Validates one object with its schema; the error message names the object. */
-async function validateObject(o: Obj): Promise<void> {
-  const mod = modelModule(o.apiVersion, o.kind);
-  let Model: new (data: Obj) => { validate(): void };
-  try {
-    Model = (await import(mod))[o.kind];
-  } catch (e) {
-    throw new Error(`no schema for ${o.apiVersion} ${o.kind} (${mod}): ${(e as Error).message}`);
-  }
-  assert.ok(Model, `${mod} exports no ${o.kind}`);
-  try {
-    new Model(structuredClone(o)).validate();
-  } catch (e) {
-    throw new Error(`${o.kind}/${o.metadata?.name}: ${(e as Error).message}`);
-  }
-}
-
-const kustomize = findTool('kustomize');
-const builtCache = new Map<string, Obj[]>();
-function build(dir: string): Obj[] {
-  if (!kustomize) throw new Error(missingTool('kustomize'));
-  const cached = builtCache.get(dir);
-  if (cached) return cached;
-  const r = runTool(kustomize, ['build', dir]);
-  assert.equal(r.code, 0, `kustomize build ${dir} failed:\n${r.stderr}`);
-  const objs = YAML.parseAllDocuments(r.stdout).map((d) => d.toJSON() as Obj).filter(Boolean);
-  builtCache.set(dir, objs);
-  return objs;
-}
-
-const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
-/** The emostream-config ConfigMap of a build (its name carries kustomize's hash suffix). */
-const configOf = (objs: Obj[]): Obj => {
-  const c = objs.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('emostream-config'));
-  assert.ok(c, 'the emostream-config ConfigMap');
-  return c;
-};
-const named = (objs: Obj[], kind: string, name: string): Obj => {
-  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
-  assert.ok(o, `${kind}/${name} missing`);
-  return o;
-};
-
-/** Each pod template of the build: Deployments, Jobs and CronJobs. */
-function podTemplates(objs: Obj[]): { owner: string; spec: Obj; labels: Record<string, string> }[] {
-  const out: { owner: string; spec: Obj; labels: Record<string, string> }[] = [];
-  for (const o of objs) {
-    const tpl = o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : ['Deployment', 'Job', 'StatefulSet', 'DaemonSet'].includes(o.kind) ? o.spec.template : undefined;
-    if (tpl) out.push({ owner: `${o.kind}/${o.metadata.name}`, spec: tpl.spec, labels: tpl.metadata?.labels ?? {} });
-  }
-  return out;
-}
-
-/** Does a NetworkPolicy's podSelector select these labels? */
-function selects(selector: Obj, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = e.key in labels;
-    if (e.operator === 'In' && !(has && e.values.includes(labels[e.key]))) return false;
-    if (e.operator === 'NotIn' && has && e.values.includes(labels[e.key])) return false;
-    if (e.operator === 'Exists' && !has) return false;
-    if (e.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
 
 /** A URL with credentials (`scheme://user:pass@`) or a key that names a secret. */
 const CREDENTIAL_URL = /[a-z]+:\/\/[^\s/:@]+:[^\s/@]+@/i;
 const SECRET_KEY = /PASSWORD|PASSWD|SECRET|TOKEN|SASL_USERNAME|CREDENTIAL|EMOSTREAM_SOURCES/i;
+/** A user name may be a literal when it names the Kafka user whose Secret holds the password (Strimzi's KafkaUser Secrets hold no user name). */
+const isUserName = (e: Obj, env: Obj[]) => e.name === 'KAFKA_SASL_USERNAME' && env.some((p) => p.name === 'KAFKA_SASL_PASSWORD' && p.valueFrom?.secretKeyRef?.name === e.value);
 
 for (const dir of BUILDS) {
   test(`kustomize build ${dir}: every object valid against the Kubernetes / CRD schemas`, async (t) => {
@@ -148,7 +68,7 @@ for (const dir of BUILDS) {
         assert.match(c.image, /:[\w.-]+$/, `${where}: a pinned image tag`);
         assert.doesNotMatch(c.image, /:latest$/, `${where}: not :latest`);
         for (const e of c.env ?? []) {
-          if (SECRET_KEY.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef, `${where}: ${e.name} comes from a Secret, not a literal`);
+          if (SECRET_KEY.test(e.name) && !isUserName(e, c.env)) assert.ok(e.valueFrom?.secretKeyRef, `${where}: ${e.name} comes from a Secret, not a literal`);
           if (e.value) assert.doesNotMatch(e.value, CREDENTIAL_URL, `${where}: env ${e.name} holds a URL with credentials`);
         }
         for (const a of [...(c.args ?? []), ...(c.command ?? [])]) assert.doesNotMatch(String(a), CREDENTIAL_URL, `${where}: credentials in argv`);
@@ -177,7 +97,7 @@ test('services: probes, metrics port, ConfigMap env, headless metrics Service, S
   const objs = build('deploy/k8s/overlays/gpu');
   const config = configOf(objs);
   assert.equal(config.data.EMOSTREAM_METRICS_PORT, String(METRICS_PORT));
-  assert.equal(config.data.KAFKA_BROKERS, 'emostream-kafka-bootstrap:9092', 'the Strimzi bootstrap Service');
+  assert.equal(config.data.KAFKA_BROKERS, 'emostream-kafka-bootstrap:9093', 'the Strimzi bootstrap Service, TLS + SCRAM listener');
   const monitor = named(objs, 'ServiceMonitor', 'emostream');
   for (const s of SERVICES) {
     const d = named(objs, 'Deployment', `emostream-${s}`);
@@ -317,11 +237,15 @@ test('the validators reject a broken object (the schema check can fail)', async 
 
 test('secret.example.yaml holds placeholders only and is not part of any kustomization', () => {
   const text = fs.readFileSync(path.join(ROOT, 'deploy/k8s/secret.example.yaml'), 'utf8');
-  const secret = YAML.parse(text);
-  assert.equal(secret.kind, 'Secret');
-  for (const [k, v] of Object.entries<string>(secret.stringData)) {
-    for (const m of v.matchAll(/:\/\/([^\s/:@]+):([^\s/@]+)@/g)) assert.equal(m[2], 'CHANGE-ME', `${k}: example password only`);
-    if (/PASSWORD/.test(k)) assert.equal(v, 'CHANGE-ME');
+  const secrets = YAML.parseAllDocuments(text).map((d) => d.toJSON() as Obj);
+  assert.ok(secrets.length > 0);
+  for (const secret of secrets) {
+    assert.equal(secret.kind, 'Secret');
+    for (const [k, v] of Object.entries<string>(secret.stringData)) {
+      for (const m of v.matchAll(/:\/\/([^\s/:@]+):([^\s/@]+)@/g)) assert.equal(m[2], 'CHANGE-ME', `${k}: example password only`);
+      if (/PASSWORD/i.test(k)) assert.equal(v, 'CHANGE-ME');
+      if (/\.crt$/.test(k)) assert.match(v, /CHANGE-ME/, `${k}: a placeholder`);
+    }
   }
   for (const dir of BUILDS) {
     const k = YAML.parse(fs.readFileSync(path.join(ROOT, dir, 'kustomization.yaml'), 'utf8'));
