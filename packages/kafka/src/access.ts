@@ -97,3 +97,17 @@ export function allTopicNames(): TopicName[] {
   const t = pipelineTopics('');
   return [t.frames, t.faces, t.emotions, t.events, t.dlq.frames, t.dlq.faces, t.dlq.emotions, t.dlq.events, t.aggregatorState] as TopicName[];
 }
+
+/** The ACL table as Markdown (in packages/kafka/README.md; a unit test keeps it equal). */
+export function aclTable(): string {
+  const rows = KAFKA_USERS.map((u) => {
+    const a = USER_ACCESS[u];
+    const list = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : '–');
+    const extra = [
+      a.groupPrefix !== undefined ? `groups \`${u === 'subscriber' ? `emostream-${a.groupPrefix}` : `<group prefix>${a.groupPrefix}`}…\` (Read${a.deleteGroups ? ', Delete' : ''})` : '',
+      a.transactional ? `transactional ids \`<group prefix>${a.groupPrefix}…\` (Write)` : '',
+    ].filter(Boolean).join('; ');
+    return `| \`emostream-${u}\` | ${list(a.read)} | ${list(a.write)} | ${extra || '–'} |`;
+  });
+  return ['| user | reads | writes | groups, transactions |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
