@@ -51,21 +51,25 @@ test('10,000 persons through one camera: the state record, memory and messages/s
   };
   const heapMiB = () => { gc(); gc(); return process.memoryUsage().heapUsed / 2 ** 20; };
 
+  /** The best rate of four runs of 250 persons from `from` (the best: other work on a shared machine only ever slows a run down). */
+  const bestRate = (from: number) => Math.max(...[0, 1, 2, 3].map((i) => drive(from + i * 250, from + (i + 1) * 250)));
   drive(0, 1_000);
-  const at1k = { bytes: records.bytes(CAMERA), heap: heapMiB(), rate: drive(1_000, 2_000) };
+  const at1k = { bytes: records.bytes(CAMERA), heap: heapMiB(), rate: 0 };
+  // The rate from the 1,000th person on (the first thousand also warm the JIT up).
+  at1k.rate = bestRate(1_000);
   drive(2_000, 9_000);
-  const at10k = { bytes: records.bytes(CAMERA), heap: heapMiB(), rate: drive(9_000, 10_000) };
-  const after = { bytes: records.bytes(CAMERA), heap: heapMiB() };
+  const rate10k = bestRate(9_000);
+  const at10k = { bytes: records.bytes(CAMERA), heap: heapMiB(), rate: rate10k };
 
-  const figures = `record ${at1k.bytes} → ${after.bytes} bytes (largest ${maxRecord}); heap ${at1k.heap.toFixed(1)} → ${after.heap.toFixed(1)} MiB; ${Math.round(at1k.rate)} → ${Math.round(at10k.rate)} messages/s`;
+  const figures = `record ${at1k.bytes} → ${at10k.bytes} bytes (largest ${maxRecord}); heap ${at1k.heap.toFixed(1)} → ${at10k.heap.toFixed(1)} MiB; ${Math.round(at1k.rate)} → ${Math.round(at10k.rate)} messages/s`;
   // Every person appeared once; all but those still open (the last ones, within personTtlMs) left.
   assert.equal(counts.appeared, 10_000, figures);
   assert.ok(counts.left >= 10_000 - 8 && counts.left < 10_000, `${counts.left} left`);
   // The record: what a restart needs (a few open persons), the same size at 10,000 as at 1,000.
-  assert.ok(at1k.bytes > 0 && after.bytes <= 1.5 * at1k.bytes, figures);
+  assert.ok(at1k.bytes > 0 && at10k.bytes <= 1.5 * at1k.bytes, figures);
   assert.ok(maxRecord < 8_192, `the largest record ${maxRecord} bytes: open persons only`);
   // Memory: persons who left are bounded (finishedMaxPersons, the gallery's cap); 9,000 more persons add no more than noise.
-  assert.ok(after.heap <= 1.5 * at1k.heap && after.heap - at1k.heap < 16, figures);
+  assert.ok(at10k.heap <= 1.5 * at1k.heap && at10k.heap - at1k.heap < 16, figures);
   // Messages per second do not fall as persons accumulate (a wide margin: a shared 2-core machine).
   assert.ok(at10k.rate >= 0.5 * at1k.rate, figures);
   process.stdout.write(`# ${figures}\n`);
