@@ -174,3 +174,16 @@ test('every event has a deterministic eventId: the same frames give the same ids
   const later = scene.map((m) => ({ ...m, frame: { ...m.frame, capturedAtMs: m.frame.capturedAtMs + 60_000 } }));
   assert.ok(ids(later).every((id) => !first.includes(id)), 'frames captured at another time: other ids');
 });
+
+test('a snapshot of an earlier version (persons who left in it) is read: they stay in memory for the timelines, and are never written again', () => {
+  const msgs = scene();
+  const a = new Aggregator();
+  msgs.slice(0, 105).forEach((m) => a.push(m)); // B left (4040 ms), A still open
+  const old = a.snapshot() as AggregatorSnapshot;
+  old.cameras.cam1.finished = { p2: { firstSeenMs: 520, lastSeenMs: 2000, segments: [{ emotion: 'sad', startMs: 520, endMs: 2000, meanConfidence: 0.9 }] } };
+  const b = new Aggregator();
+  b.restore(JSON.parse(JSON.stringify(old)) as AggregatorSnapshot);
+  assert.deepEqual(Object.keys(b.timelines().cameras.cam1.persons), ['p1', 'p2']);
+  assert.equal(b.snapshot().cameras.cam1.finished, undefined, 'not written again');
+  assert.ok(!JSON.stringify(b.snapshot()).includes('"p2"'));
+});
