@@ -9,6 +9,8 @@ import { parseConfig, settingsFromEnv } from '@emostream/runtime';
 export const AggregatorConfigSchema = z.strictObject({
   smoothingMs: z.number().positive().default(500)
     .describe('Time constant of the exponential moving average over each person\'s 7 probabilities, ms of media time'),
+  smoothingSpace: z.enum(['log', 'probability']).default('probability')
+    .describe('What the moving average runs over: probability (the 7 probabilities) or log (their logarithms, renormalised: a weighted geometric mean, where a sure frame moves a person\'s emotion more than an unsure one and a steady emotion outweighs one that spikes now and then)'),
   minDwellMs: z.number().nonnegative().default(400)
     .describe('How long a new emotion must lead the current one by switchMargin before the dominant emotion changes, ms'),
   uncertainBelow: z.number().min(0).max(1).default(0.35)

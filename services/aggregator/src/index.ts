@@ -8,7 +8,7 @@ export {
   FaceTracker, iou, cosineSimilarity, predictBox, matchCost,
   type TrackerConfig, type TrackState, type TrackerState, type TrackerUpdate,
 } from './tracker.js';
-export { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js';
+export { smoothProbabilities, type SmoothedProbabilities, type SmoothingSpace } from './smoothing.js';
 export { updateDominant, type DominantEmotion, type DominantStep, type HysteresisConfig } from './hysteresis.js';
 export { addToTimeline, emptyTimeline, mergeSegments, timelineSegments, type TimelineState } from './timeline.js';
 export { cropDescriptor } from './appearance.js';
