@@ -9,9 +9,10 @@ import { DEFAULT_CLASSIFIER_SETTINGS, loadEmotionModel, watchModel, type Classif
 import { createDetector, createFaceEmbedder, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 
 /**
- * The classifier's batching, embedded and distributed alike: a frame waits at most 20 ms for its
- * batch, and a batch holds at most 32 frames (faces of several cameras in the service). The
- * defaults of the classifier service's settings (CLASSIFIER_MAX_WAIT_MS, CLASSIFIER_MAX_BATCH_FRAMES).
+ * The classifier's batching, embedded and distributed alike: a batch starts as soon as the model
+ * is free, holding the frames that came while it was busy (at most 32 frames, faces of several
+ * cameras in the service); a frame that finds the model idle goes at once. The defaults of the
+ * classifier service's settings (CLASSIFIER_MAX_WAIT_MS 0, CLASSIFIER_MAX_BATCH_FRAMES 32).
  */
 export const DEFAULT_CLASSIFY: Readonly<ClassifyConfig> = Object.freeze({
   maxWaitMs: DEFAULT_CLASSIFIER_SETTINGS.maxWaitMs, maxBatchFrames: DEFAULT_CLASSIFIER_SETTINGS.maxBatchFrames,

@@ -8,7 +8,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { createMetrics, loadTf, silentLogger, type PipelineMetrics } from '@emostream/runtime';
 import { buildModel, saveModelDir, PAPER_ARCHITECTURE, type ModelCard } from '@emostream/model';
 import { EMOTIONS, type FacesMessage } from '@emostream/contracts';
-import { classifyFaces, classifyBatch, batchFrames } from './classifyFaces.js';
+import { classifyFaces, classifyBatch, batchWhileBusy } from './classifyFaces.js';
 import { loadEmotionModel, type EmotionModel } from './emotionModel.js';
 import { watchModel } from './hotReload.js';
 
@@ -45,15 +45,53 @@ async function samples(metric: PipelineMetrics['facesSkipped'] | PipelineMetrics
 /** A frame of another camera. */
 const onCamera = (cameraId: string, m: FacesMessage): FacesMessage => ({ ...m, frame: { ...m.frame, cameraId } });
 
-test('batches close on size or on the time limit, on a virtual clock; no empty batches', () => {
+test('batching: a frame that finds the model idle goes at once with those of the same turn; frames that come while it is busy form the next batch (at most maxBatchFrames), without waiting; outputs in order', async () => {
+  const batches: number[][] = [];
+  const release: Array<() => void> = [];
+  const work = (b: number[]) => { batches.push(b); return new Promise<number[]>((r) => release.push(() => r(b.map((v) => v * 10)))); };
+  const turn = () => new Promise((r) => setImmediate(r));
+  const scheduler = new VirtualTimeScheduler();
+  const input = new Subject<number>();
+  const done = lastValueFrom(input.pipe(batchWhileBusy({ maxWaitMs: 0, maxBatchFrames: 3 }, work, scheduler), toArray()));
+  input.next(1);
+  input.next(2);
+  assert.deepEqual(batches, [], 'the model is idle: the batch starts at the end of the turn');
+  scheduler.flush();
+  assert.deepEqual(batches, [[1, 2]]);
+  for (const v of [3, 4, 5, 6, 7]) input.next(v); // the model is busy: they wait for it
+  assert.deepEqual(batches, [[1, 2]]);
+  release[0]();
+  await turn();
+  assert.deepEqual(batches, [[1, 2], [3, 4, 5]], 'the next batch starts as soon as the model is free, capped at maxBatchFrames');
+  input.complete();
+  release[1]();
+  await turn();
+  assert.deepEqual(batches, [[1, 2], [3, 4, 5], [6, 7]]);
+  release[2]();
+  assert.deepEqual(await done, [10, 20, 30, 40, 50, 60, 70]);
+  assert.equal(scheduler.actions.length, 0, 'no timer left behind');
+});
+
+test('batching: with maxWaitMs an idle model waits for more frames, unless maxBatchFrames are there; the end of the stream flushes; no empty batches', async () => {
+  const batches: string[][] = [];
+  const work = async (b: string[]) => { batches.push(b); return b; };
   const ts = new TestScheduler((a, b) => assert.deepEqual(a, b));
-  ts.run(({ cold, expectObservable }) => {
-    // a,b,c fill a batch of 3 at once (frame 0); d (frame 5) waits for the 10 ms window to
-    // close; e (frame 36) goes out at 40; the empty windows in between emit nothing.
-    const src = cold('(abc) d 30ms e 20ms |');
-    expectObservable(src.pipe(batchFrames({ maxWaitMs: 10, maxBatchFrames: 3 }, ts))).toBe(
-      '(x) 7ms y 29ms z 16ms |', { x: ['a', 'b', 'c'], y: ['d'], z: ['e'] });
-  });
+  const input = new Subject<string>();
+  const done = lastValueFrom(input.pipe(batchWhileBusy({ maxWaitMs: 10, maxBatchFrames: 3 }, work, ts), toArray()));
+  input.next('a');
+  input.next('b');
+  input.next('c');
+  assert.deepEqual(batches, [['a', 'b', 'c']], 'full: no wait');
+  await new Promise((r) => setImmediate(r));
+  input.next('d');
+  assert.equal(batches.length, 1, 'd waits up to 10 ms for company');
+  ts.flush();
+  assert.deepEqual(batches, [['a', 'b', 'c'], ['d']]);
+  await new Promise((r) => setImmediate(r));
+  input.next('e');
+  input.complete();
+  assert.deepEqual(await done, ['a', 'b', 'c', 'd', 'e']);
+  assert.deepEqual(batches, [['a', 'b', 'c'], ['d'], ['e']]);
 });
 
 test('one emotions message per frame, in order, faces mapped back to their frame; each classified face counted by emotion', async () => {
@@ -129,7 +167,7 @@ test('one poison frame in a batch: the others are classified, only it becomes wh
 
 test('a model swapped while a batch runs takes effect at the next batch, not inside the running one', async () => {
   // v1 answers only when the test lets it; the batching clock is virtual, so batches close on
-  // size (4 frames) or at the end of the stream, never on a wall-clock window.
+  // size (4 frames), when the model is free, or at the end of the stream, never on a wall-clock window.
   const hold = deferred();
   const entered = deferred();
   const v1 = recorder('v1');

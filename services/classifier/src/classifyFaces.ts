@@ -1,17 +1,17 @@
 /**
- * The classifier stage: batches faces across frames (and cameras) with
- * `bufferTime(maxWaitMs, null, maxBatchFrames)`, runs the model once per batch, and emits one
- * output per frame, in order: its emotions message, or (a frame whose faces could not be
- * classified after retries) what the caller's `failed` makes of it.
+ * The classifier stage: batches faces across frames (and cameras) while the model is busy
+ * ({@link batchWhileBusy}), runs the model once per batch, and emits one output per frame, in
+ * order: its emotions message, or (a frame whose faces could not be classified after retries)
+ * what the caller's `failed` makes of it.
  */
-import { asyncScheduler, bufferTime, concatMap, filter, from, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { EMOTIONS, argmaxEmotion, toProbabilities, SCHEMA_VERSION, type EmotionsMessage, type FacesMessage } from '@emostream/contracts';
 import { backoffDelayMs, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import type { EmotionModel } from './emotionModel.js';
 
 /** Batching (and retry) settings of the classifier. */
 export interface ClassifyConfig {
-  /** Longest a frame waits for its batch to fill, in ms. */
+  /** Longest a frame that finds the model idle waits for others to join its batch, in ms (0: only those of the same event-loop turn). */
   maxWaitMs: number;
   /** Most frames per batch (each frame may carry several faces). */
   maxBatchFrames: number;
@@ -75,12 +75,49 @@ export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], 
   }));
 }
 
-/** Groups frames into batches: at most `maxBatchFrames`, waiting at most `maxWaitMs`; no empty batches. */
-export function batchFrames<T>(config: ClassifyConfig, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<T, T[]> {
-  return (source) => source.pipe(
-    bufferTime(config.maxWaitMs, null, config.maxBatchFrames, scheduler),
-    filter((batch) => batch.length > 0),
-  );
+/**
+ * Batches frames for a worker that runs one batch at a time, and runs it: a batch starts as soon
+ * as the worker is free, holding every frame that arrived while the previous batch ran (at most
+ * `maxBatchFrames`; the rest wait for the next). A frame that finds the worker idle waits at most
+ * `maxWaitMs` for others to join it (0: only those arriving in the same turn of the event loop),
+ * or less when `maxBatchFrames` are there. So a lone camera's frame is not held back waiting for
+ * a second face, and a busy classifier still gets large batches. Outputs come in input order, one
+ * batch after the other; no empty batches.
+ */
+export function batchWhileBusy<T, R>(config: ClassifyConfig, work: (batch: T[]) => Promise<R[]>, scheduler: SchedulerLike = asyncScheduler): OperatorFunction<T, R> {
+  return (source) => new Observable<R>((subscriber) => {
+    const pending: T[] = [];
+    let busy = false;
+    let done = false;
+    let timer: Subscription | undefined;
+    const start = () => {
+      timer?.unsubscribe();
+      timer = undefined;
+      if (busy) return;
+      if (pending.length === 0) {
+        if (done) subscriber.complete();
+        return;
+      }
+      busy = true;
+      work(pending.splice(0, config.maxBatchFrames)).then((out) => {
+        for (const r of out) subscriber.next(r);
+        busy = false;
+        // Frames that came while the batch ran have waited already: they go at once.
+        start();
+      }, (e: unknown) => subscriber.error(e));
+    };
+    const sub = source.subscribe({
+      next: (v) => {
+        pending.push(v);
+        if (busy) return;
+        if (pending.length >= config.maxBatchFrames) start();
+        else timer ??= scheduler.schedule(start, config.maxWaitMs);
+      },
+      error: (e) => subscriber.error(e),
+      complete: () => { done = true; if (!busy) start(); },
+    });
+    return () => { sub.unsubscribe(); timer?.unsubscribe(); };
+  });
 }
 
 /** The stage operator: one output per frame, in order; `failed` says what stands for a frame that cannot be classified. */
@@ -137,9 +174,5 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
     return out;
   };
 
-  return (source) => source.pipe(
-    batchFrames<FacesMessage>(config, deps.scheduler),
-    concatMap((batch) => from(classify(batch))),
-    concatMap((msgs) => from(msgs)),
-  );
+  return batchWhileBusy<FacesMessage, EmotionsMessage | F>(config, classify, deps.scheduler);
 }

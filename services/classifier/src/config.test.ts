@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ClassifierSettingsSchema, DEFAULT_CLASSIFIER_SETTINGS, classifierSettingsFromEnv } from './config.js';
 
 test('classifier settings: defaults (the pipeline\'s batching), CLASSIFIER_* names, errors naming the variable', () => {
-  assert.deepEqual(DEFAULT_CLASSIFIER_SETTINGS, { maxWaitMs: 20, maxBatchFrames: 32, modelPollMs: 10_000 });
+  assert.deepEqual(DEFAULT_CLASSIFIER_SETTINGS, { maxWaitMs: 0, maxBatchFrames: 32, modelPollMs: 10_000 });
   for (const [k, field] of Object.entries(ClassifierSettingsSchema.shape)) assert.ok(field.description, `${k} has no description`);
   assert.deepEqual(classifierSettingsFromEnv({ CLASSIFIER_MODEL: '/models/current', CLASSIFIER_MAX_WAIT_MS: '500', CLASSIFIER_MAX_BATCH_FRAMES: '8', CLASSIFIER_MODEL_POLL_MS: '0' }),
     { model: '/models/current', maxWaitMs: 500, maxBatchFrames: 8, modelPollMs: 0 });

@@ -8,14 +8,15 @@ export const CLASSIFIER_PREFIX = 'CLASSIFIER_';
 /**
  * The classifier service's settings. The batching defaults are those of every way of running the
  * pipeline (embedded and distributed: @emostream/pipeline's DEFAULT_CLASSIFY is taken from here):
- * a frame waits at most 20 ms for its batch, and a batch holds at most 32 frames (faces of several
- * cameras in the service).
+ * a batch starts as soon as the model is free, with the frames that came while it was busy (at
+ * most 32 frames, faces of several cameras in the service); a frame that finds it idle does not
+ * wait for others (`maxWaitMs` 0).
  */
 export const ClassifierSettingsSchema = z.strictObject({
   model: z.string().min(1).optional()
     .describe('Model directory (a version from `emostream train`; watched for new versions), or `human` for Human\'s emotion model; default: the shipped model'),
-  maxWaitMs: z.number().int().min(0).max(10_000).default(20)
-    .describe('Longest a frame waits for its batch to fill, ms'),
+  maxWaitMs: z.number().int().min(0).max(10_000).default(0)
+    .describe('Longest a frame that finds the model idle waits for other frames to join its batch, ms (0: only frames that arrive together); frames that arrive while the model is busy form the next batch without waiting'),
   maxBatchFrames: z.number().int().min(1).max(1024).default(32)
     .describe('Most frames per model call (each frame may carry several faces; a batch mixes cameras and partitions)'),
   modelPollMs: z.number().int().min(0).max(3_600_000).default(10_000)
@@ -25,7 +26,7 @@ export const ClassifierSettingsSchema = z.strictObject({
 /** Parsed classifier service settings. */
 export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
 
-/** The defaults (the shipped model, 20 ms, 32 frames, 10 s). */
+/** The defaults (the shipped model, 0 ms, 32 frames, 10 s). */
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
 
 /** The classifier service's settings from `CLASSIFIER_*` variables; a bad one fails naming it. */
