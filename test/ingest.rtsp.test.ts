@@ -1,6 +1,7 @@
 /** Integration: real ffmpeg against a real RTSP server (GStreamer), including loss, auth and give-up. */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +59,9 @@ test('server gone (retried while down), back on the same port: reconnects counte
   try {
     sub = frameSource({
       cameraId: 'rtsp2', url: server.url, fpsLimit: 5, maxWidth: 320,
-      stallTimeoutMs: 2000, readTimeoutMs: 1000, backoffInitialMs: 200, backoffMaxMs: 1000, giveUpAfterMs: 25_000,
+      // The test camera's first frame takes 2-2.5 s on a loaded 2-core machine (GStreamer builds a
+      // pipeline per client): a 2 s stall limit would restart every run before its first frame.
+      stallTimeoutMs: 5000, readTimeoutMs: 1000, backoffInitialMs: 200, backoffMaxMs: 1000, giveUpAfterMs: 25_000,
     }, { logger, metrics, stats }).subscribe({ next: (f) => frames.push(f), error: (e) => { failure = e; } });
     await waitFor('first frames', () => frames.length >= 5, { timeoutMs: 20_000, everyMs: 50 });
     const tKill = Date.now();
@@ -125,6 +128,46 @@ test('RTSP with credentials: frames arrive; the password appears in no log line 
     }
     assert.ok(bad.lines.length > 0, 'the failures were logged');
   } finally {
+    await server.stop();
+  }
+});
+
+/** The child processes of this one (pid, name, command line, environment), read from /proc. */
+function children(): Array<{ pid: number; comm: string; cmdline: string; environ: string }> {
+  const read = (f: string) => { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } };
+  const pids = fs.readdirSync(`/proc/${process.pid}/task`).flatMap((t) => read(`/proc/${process.pid}/task/${t}/children`).trim().split(/\s+/).filter(Boolean).map(Number));
+  return pids.map((pid) => ({ pid, comm: read(`/proc/${pid}/comm`).trim(), cmdline: read(`/proc/${pid}/cmdline`).replace(/\0/g, ' '), environ: read(`/proc/${pid}/environ`) }));
+}
+
+test('RTSP with credentials: the password is in no command line (ffprobe\'s and ffmpeg\'s /proc/<pid>/cmdline, sampled while they run) nor environment', { timeout: 45_000 }, async (t) => {
+  if (!resources(t)) return;
+  // A quote in the password: the input list on stdin must keep it inside the URL's entry.
+  const password = "Pr0c'list-pw7";
+  const server = await startRtspServer({ file: CLIP, user: 'viewer', password });
+  const seen = new Map<number, { comm: string; cmdline: string; environ: string }>();
+  // Every 2 ms: ffprobe lives for the probe only (a few hundred ms against a local camera).
+  const sampler = setInterval(() => { for (const c of children()) if (c.pid !== server.pid && c.cmdline) seen.set(c.pid, c); }, 2);
+  try {
+    const { lines, logger } = capture();
+    const frames = await firstValueFrom(frameSource({ cameraId: 'ps', url: server.url, fpsLimit: 5, maxWidth: 320 }, { logger }).pipe(take(5), toArray()));
+    assert.equal(frames.length, 5, 'frames arrive through the input list on stdin');
+    clearInterval(sampler);
+    const procs = [...seen.values()];
+    const ffprobe = procs.filter((p) => p.comm === 'ffprobe');
+    // fluent-ffmpeg also runs `ffmpeg -formats` and `-encoders` (capability checks): the decoder is the one with an input.
+    const ffmpeg = procs.filter((p) => p.comm === 'ffmpeg' && / -i /.test(p.cmdline));
+    assert.ok(ffprobe.length >= 1 && ffmpeg.length >= 1, `sampled ffprobe and ffmpeg while they ran: ${procs.map((p) => p.comm).join(', ')}`);
+    for (const p of [...ffprobe, ...ffmpeg]) {
+      t.diagnostic(`${p.comm}: ${p.cmdline}`);
+      assert.match(p.cmdline, /-f concat -safe 0 .*pipe:0/, `${p.comm} reads its input list from stdin`);
+    }
+    for (const p of procs) {
+      assert.ok(!p.cmdline.includes(password) && !p.cmdline.includes('viewer:'), `${p.comm}'s command line holds the credentials: ${p.cmdline}`);
+      assert.ok(!p.environ.includes(password), `${p.comm}'s environment holds the password`);
+    }
+    for (const l of lines) assert.ok(!l.includes(password), `leak in: ${l}`);
+  } finally {
+    clearInterval(sampler);
     await server.stop();
   }
 });

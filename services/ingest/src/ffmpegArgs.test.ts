@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFfmpegArgs, classifyInput, fpsArg, outputFps, outputSize, toArgv, UnsupportedInputError } from './ffmpegArgs.js';
+import { buildFfmpegArgs, classifyInput, ffconcatQuote, fpsArg, outputFps, outputSize, rtspInputList, toArgv, UnsupportedInputError } from './ffmpegArgs.js';
 
 const base = { url: 'a.mp4', fps: 5, width: 320, height: 180 };
 const valueAfter = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
@@ -31,22 +31,29 @@ test('file: URL and realtime (-re before -i)', () => {
   assert.ok(argv.indexOf('-re') >= 0 && argv.indexOf('-re') < argv.indexOf('-i'));
 });
 
-test('rtsp: tcp by default, -timeout in µs before -i, network whitelist without file', () => {
-  const a = buildFfmpegArgs({ ...base, url: 'rtsp://u:p@cam.local:554/s', readTimeoutMs: 2500 });
+test('rtsp: the URL is on stdin, never in argv: an ffconcat list with tcp and the timeout in µs; network whitelist without file', () => {
+  const a = buildFfmpegArgs({ ...base, url: 'rtsp://u:s3cret@cam.local:554/s', readTimeoutMs: 2500 });
   const argv = toArgv(a);
   assert.equal(a.kind, 'rtsp');
-  assert.equal(valueAfter(argv, '-rtsp_transport'), 'tcp');
-  assert.equal(valueAfter(argv, '-timeout'), '2500000');
-  assert.ok(argv.indexOf('-timeout') < argv.indexOf('-i'));
+  assert.ok(!argv.some((x) => x.includes('s3cret') || x.includes('cam.local')), `argv holds no part of the URL: ${argv.join(' ')}`);
+  assert.equal(valueAfter(argv, '-i'), 'pipe:0');
+  assert.deepEqual(argv.slice(argv.indexOf('-f'), argv.indexOf('-f') + 4), ['-f', 'concat', '-safe', '0']);
+  assert.ok(argv.indexOf('-f') < argv.indexOf('-i'), 'the list format is an input option');
+  assert.equal(a.stdin, "ffconcat version 1.0\nfile 'rtsp://u:s3cret@cam.local:554/s'\noption rtsp_transport tcp\noption timeout 2500000\n");
   const wl = valueAfter(argv, '-protocol_whitelist').split(',');
-  assert.deepEqual(wl.sort(), ['rtp', 'rtsp', 'tcp', 'tls', 'udp']);
+  assert.deepEqual(wl.sort(), ['pipe', 'rtp', 'rtsp', 'tcp', 'tls', 'udp']);
   assert.ok(!argv.includes('-stimeout') && !argv.includes('-rw_timeout'));
   assert.ok(!argv.includes('-re'), 'realtime is meaningless for a camera');
+  assert.equal(buildFfmpegArgs(base).stdin, undefined, 'a file is named in argv, nothing on stdin');
 });
 
-test('rtsp over udp and rtsps', () => {
-  assert.equal(valueAfter(toArgv(buildFfmpegArgs({ ...base, url: 'rtsp://h/s', rtspTransport: 'udp' })), '-rtsp_transport'), 'udp');
-  assert.equal(buildFfmpegArgs({ ...base, url: 'rtsps://h/s' }).kind, 'rtsp');
+test('the input list: a quote in the URL stays inside its entry; a line break is refused', () => {
+  assert.equal(ffconcatQuote("rtsp://u:p'w@h/s"), "'rtsp://u:p'\\''w@h/s'");
+  // A URL that tries to end its entry and add a directive of its own stays one quoted token.
+  const evil = "rtsp://u:p@h/s'\\nfile '/etc/passwd";
+  assert.equal(ffconcatQuote(evil).split("'\\''").length, 3);
+  assert.throws(() => rtspInputList('rtsp://u:p@h/s\nfile /etc/passwd'), (e: unknown) => e instanceof UnsupportedInputError && /line break/.test((e as Error).message));
+  assert.throws(() => buildFfmpegArgs({ ...base, url: 'rtsp://u:p@h/s\r\noption x y' }), /line break or NUL/);
 });
 
 test('fps filter and exact scale in the video filter chain', () => {

@@ -18,12 +18,42 @@ export interface ClassifiedInput {
 /**
  * Protocols per input kind. Files get `file` (plus `pipe` for our own stdout) and nothing else:
  * no `concat:`, no `http`/`hls` playlists that could make ffmpeg read other local files.
- * RTSP needs rtp/tcp/udp for the transports and tls for rtsps.
+ * RTSP needs rtp/tcp/udp for the transports, tls for rtsps, and `pipe` for the input list that
+ * carries the URL on stdin (never `file`).
  */
 export const PROTOCOL_WHITELIST: Readonly<Record<InputKind, readonly string[]>> = {
   file: ['file', 'pipe'],
-  rtsp: ['rtsp', 'rtp', 'tcp', 'udp', 'tls'],
+  rtsp: ['pipe', 'rtsp', 'rtp', 'tcp', 'udp', 'tls'],
 };
+
+/**
+ * An RTSP URL never goes on ffmpeg's or ffprobe's command line, which any local user reads
+ * (`ps`, /proc/<pid>/cmdline): they read it from stdin, as the one entry of an ffconcat list
+ * (`-f concat -safe 0 -i pipe:0`), with the RTSP demuxer's options as the list's `option` lines.
+ */
+export const STDIN_LIST_OPTIONS = ['-f', 'concat', '-safe', '0'] as const;
+
+/** The ffconcat list that hands `url` to ffmpeg/ffprobe on stdin (see {@link STDIN_LIST_OPTIONS}). */
+export function rtspInputList(url: string, o: { rtspTransport?: 'tcp' | 'udp'; readTimeoutMs?: number } = {}): string {
+  return [
+    'ffconcat version 1.0',
+    `file ${ffconcatQuote(url)}`,
+    `option rtsp_transport ${o.rtspTransport ?? 'tcp'}`,
+    // ffmpeg 5.1: socket timeout in µs; without it a silent camera hangs ffmpeg for ever.
+    `option timeout ${Math.round((o.readTimeoutMs ?? 5000) * 1000)}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * One ffconcat token: single-quoted, a quote inside written `'\''` (ffmpeg's av_get_token reads
+ * it as the shell does), so no URL can end its entry and add directives of its own. A line break
+ * or NUL cannot be quoted (the list is read line by line): such a URL is refused.
+ */
+export function ffconcatQuote(s: string): string {
+  if (/[\0\r\n]/.test(s)) throw new UnsupportedInputError(s, 'the URL holds a line break or NUL');
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
 
 /** Thrown for an input that ingest refuses to hand to ffmpeg. */
 export class UnsupportedInputError extends Error {
@@ -113,8 +143,10 @@ export interface FfmpegArgs {
   kind: InputKind;
   /** Options before `-i` (global options included: ffmpeg accepts them there). */
   inputOptions: string[];
-  /** The `-i` argument. May hold credentials: never log it unredacted. */
+  /** The `-i` argument (`pipe:0` for RTSP: the URL is in {@link FfmpegArgs.stdin}). */
   input: string;
+  /** What ffmpeg reads on stdin: an RTSP source's input list. Holds credentials: never log it. */
+  stdin?: string;
   outputOptions: string[];
   /** Always our stdout. */
   output: 'pipe:1';
@@ -150,10 +182,10 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
     throw new RangeError(`output size must be positive and even, got ${o.width}x${o.height}`);
   }
   const inputOptions = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-protocol_whitelist', inp.protocols.join(',')];
+  let stdin: string | undefined;
   if (inp.kind === 'rtsp') {
-    inputOptions.push('-rtsp_transport', o.rtspTransport ?? 'tcp');
-    // ffmpeg 5.1: socket timeout in µs; without it a silent camera hangs ffmpeg for ever.
-    inputOptions.push('-timeout', String(Math.round((o.readTimeoutMs ?? 5000) * 1000)));
+    inputOptions.push(...STDIN_LIST_OPTIONS);
+    stdin = rtspInputList(inp.input, o);
   } else if (o.realtime) {
     inputOptions.push('-re');
   }
@@ -164,7 +196,7 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
     '-pix_fmt', 'rgb24', '-f', 'rawvideo',
   ];
   return {
-    kind: inp.kind, inputOptions, input: inp.input, outputOptions, output: 'pipe:1',
+    kind: inp.kind, inputOptions, input: stdin === undefined ? inp.input : 'pipe:0', ...(stdin === undefined ? {} : { stdin }), outputOptions, output: 'pipe:1',
     frameBytes: o.width * o.height * 3, width: o.width, height: o.height, fps: o.fps,
   };
 }

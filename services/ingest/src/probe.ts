@@ -1,8 +1,9 @@
 /** ffprobe of a source (through fluent-ffmpeg): picture size, frame rate, duration. */
 import { promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { redactText, redactUrl, urlSecrets } from '@emostream/runtime';
-import { classifyInput, filePathOf } from './ffmpegArgs.js';
+import { STDIN_LIST_OPTIONS, classifyInput, filePathOf, rtspInputList } from './ffmpegArgs.js';
 
 /** What ingest needs to know about a source before decoding it. */
 export interface ProbeResult {
@@ -70,11 +71,14 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     }
     if (!st.isFile()) throw new SourceProbeError(`${p} is not a file; pass a video file or an rtsp:// URL`, false);
   } else {
-    options.push('-rtsp_transport', opts.rtspTransport ?? 'tcp', '-timeout', String(Math.round((opts.readTimeoutMs ?? 5000) * 1000)));
+    // The URL goes to ffprobe on stdin, never on its command line (see rtspInputList).
+    options.push(...STDIN_LIST_OPTIONS);
   }
+  const source: string | Readable = inp.kind === 'rtsp' ? Readable.from([rtspInputList(inp.input, opts)]) : inp.input;
   const secrets = urlSecrets(url);
   const data = await new Promise<ffmpeg.FfprobeData>((resolve, reject) => {
-    ffmpeg.ffprobe(inp.input, options, (err, d) => {
+    // fluent-ffmpeg takes a stream as input (ffprobe then reads pipe:0); its types say string only.
+    ffmpeg.ffprobe(source as string, options, (err, d) => {
       if (err) {
         // fluent-ffmpeg appends ffprobe's stderr, which repeats the URL with its password.
         const detail = redactText(String((err as Error).message ?? err), secrets)

@@ -4,7 +4,7 @@
  * SIGKILL when the run is unsubscribed.
  */
 import { EventEmitter } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { redactText, type Logger } from '@emostream/runtime';
@@ -44,7 +44,8 @@ class FluentFfmpegProcess extends EventEmitter implements FfmpegProcess {
 
   constructor(args: FfmpegArgs) {
     super();
-    const cmd = ffmpeg({ stdoutLines: 20 }).input(args.input);
+    // An RTSP URL comes on stdin (args.stdin), never on the command line.
+    const cmd = ffmpeg({ stdoutLines: 20 }).input(args.stdin === undefined ? args.input : Readable.from([args.stdin]));
     // Spread: fluent-ffmpeg splits a lone "-opt value" string on spaces; separate arguments are kept as-is.
     if (args.inputOptions.length > 0) cmd.inputOptions(...(args.inputOptions as [string, ...string[]]));
     if (args.outputOptions.length > 0) cmd.outputOptions(...(args.outputOptions as [string, ...string[]]));
