@@ -7,6 +7,7 @@ test('redactUrl: user:pass@ and a password with an unencoded @ (userinfo ends at
   assert.equal(redactUrl('rtsp://user:pass@camera.local:554/stream1'), 'rtsp://***@camera.local:554/stream1');
   assert.equal(redactUrl('rtsp://admin:p@ss@10.0.0.5/stream1'), 'rtsp://***@10.0.0.5/stream1');
   assert.equal(redactUrl('rtsp://admin:p@ss@w0rd@10.0.0.5:8554'), 'rtsp://***@10.0.0.5:8554');
+  assert.equal(redactUrl("rtsp://viewer:Pr0c'li<st>\"pw@10.0.0.5/s"), 'rtsp://***@10.0.0.5/s', 'quotes and brackets in the password');
   assert.equal(redactUrl('rtsps://admin:p@ss@cam.local:322/live?channel=1#main'), 'rtsps://***@cam.local:322/live?channel=1#main');
   // already redacted, or nothing to redact: unchanged
   assert.equal(redactUrl('rtsp://***@10.0.0.7/stream1'), 'rtsp://***@10.0.0.7/stream1');

@@ -59,6 +59,14 @@ function redactParams(text: string, inText: boolean): string {
  * leaves strings without credentials (file paths) alone.
  */
 export function redactUrl(url: string): string {
+  // One URL, not free text: its userinfo may hold quotes and brackets (`pa'ss`), which end a URL
+  // found in text but not this one.
+  const m = /^(\s*[a-z][a-z0-9+.-]*:\/\/)(\S*)$/i.exec(url);
+  if (m) {
+    const slash = m[2].indexOf('/');
+    const at = (slash < 0 ? m[2] : m[2].slice(0, slash)).lastIndexOf('@');
+    if (at >= 0) url = `${m[1]}***${m[2].slice(at)}`;
+  }
   return redactParams(redactUserinfo(url), false);
 }
 
