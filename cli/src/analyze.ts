@@ -26,12 +26,21 @@ function formatEvent(e: EmotionEvent): string {
   return `${t}s  ${e.cameraId} ${e.personId.padEnd(4)} ${e.type.padEnd(16)} ${e.emotion} (${e.confidence.toFixed(2)})`;
 }
 
+/** `analyze -`: the source is the first line of stdin (a URL with a password then appears in no command line). */
+async function sourceFromStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim();
+  if (!first) throw new Error('analyze -: no source on stdin (give a file path or an rtsp:// URL on its first line)');
+  return first;
+}
+
 /** Registers `analyze` on the program. */
 export function registerAnalyze(program: Command): void {
   program
     .command('analyze')
     .description('find faces in a video file or RTSP camera, classify their emotions, and write per-person timelines')
-    .argument('<source>', 'a video file or an rtsp:// / rtsps:// URL (credentials allowed; never printed)')
+    .argument('<source>', 'a video file or an rtsp:// / rtsps:// URL (credentials allowed; never printed), or - to read it from stdin (keeps a password out of the process list)')
     .option('--out <dir>', 'output folder for events.jsonl, timelines.json and report.html', 'emostream-out')
     .option('--json', 'print events to stdout as JSON lines (progress stays on stderr)', false)
     .option('--camera <id>', 'camera id put on every event', 'cam0')
@@ -53,6 +62,7 @@ export function registerAnalyze(program: Command): void {
     .option('--no-progress', 'no progress line on stderr')
     .option('--quiet', 'print only errors and the final summary', false)
     .action(async (source: string, opts: AnalyzeCommandOptions, cmd: Command) => {
+      if (source === '-') source = await sourceFromStdin();
       if (opts.httpHost !== undefined && opts.http === undefined) throw new Error('--http-host needs --http <port>');
       if (!['tcp', 'udp'].includes(opts.rtspTransport)) throw new Error(`--rtsp-transport must be tcp or udp, got '${opts.rtspTransport}'`);
       const { detectorSettings, aggregatorSettings } = stageSettings(opts);

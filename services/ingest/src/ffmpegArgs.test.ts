@@ -73,6 +73,8 @@ test('rejects schemes outside the whitelist with an error naming the redacted in
   }
   assert.throws(() => classifyInput(''), /empty/);
   assert.throws(() => classifyInput('rtsp://'), UnsupportedInputError);
+  // A password with an unencoded `/` makes no valid URL: none of it is shown.
+  assert.throws(() => classifyInput('rtsp://u:pa/ss@10.0.0.5/s'), { message: 'unsupported input rtsp://***: not a valid URL (write a `/`, `?`, `#` or `@` in a user name or password as %2F, %3F, %23, %40); use a file path, a file: URL, or an rtsp:// or rtsps:// URL' });
 });
 
 test('outputSize keeps aspect, fits the box, rounds down to even', () => {

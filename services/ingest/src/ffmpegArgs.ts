@@ -51,14 +51,15 @@ export function rtspInputList(url: string, o: { rtspTransport?: 'tcp' | 'udp'; r
  * or NUL cannot be quoted (the list is read line by line): such a URL is refused.
  */
 export function ffconcatQuote(s: string): string {
-  if (/[\0\r\n]/.test(s)) throw new UnsupportedInputError(s, 'the URL holds a line break or NUL');
+  if (/[\0\r\n]/.test(s)) throw new UnsupportedInputError(s, 'the URL holds a line break or NUL', `${/^[a-z][a-z0-9+.-]*:/i.exec(s)?.[0] ?? ''}//***`);
   return `'${s.replace(/'/g, "'\\''")}'`;
 }
 
 /** Thrown for an input that ingest refuses to hand to ffmpeg. */
 export class UnsupportedInputError extends Error {
-  constructor(readonly input: string, reason: string) {
-    super(`unsupported input ${redactUrl(input)}: ${reason}; use a file path, a file: URL, or an rtsp:// or rtsps:// URL`);
+  /** `shown`: how to name the input (default: redacted); a URL that does not parse is shown as its scheme only. */
+  constructor(readonly input: string, reason: string, shown = redactUrl(input)) {
+    super(`unsupported input ${shown}: ${reason}; use a file path, a file: URL, or an rtsp:// or rtsps:// URL`);
     this.name = 'UnsupportedInputError';
   }
 }
@@ -89,7 +90,8 @@ export function classifyInput(url: string, cwd = process.cwd()): ClassifiedInput
     try {
       u = new URL(url);
     } catch {
-      throw new UnsupportedInputError(url, 'not a valid URL');
+      // Where its userinfo ends is unknowable (a password with an unencoded `/`): show none of it.
+      throw new UnsupportedInputError(url, 'not a valid URL (write a `/`, `?`, `#` or `@` in a user name or password as %2F, %3F, %23, %40)', `${scheme}://***`);
     }
     if (!u.hostname) throw new UnsupportedInputError(url, 'the URL has no host');
     return { kind: 'rtsp', input: url, protocols: PROTOCOL_WHITELIST.rtsp };
