@@ -38,7 +38,7 @@ export const SourceSettingsSchema = z.strictObject({
   stallTimeoutMs: int('stallTimeoutMs', 500, 600_000, 'ms').default(10_000)
     .describe('A running ffmpeg that delivers no frame for this long is killed and restarted (live) or fails (file)'),
   readTimeoutMs: int('readTimeoutMs', 100, 600_000, 'ms').default(5_000)
-    .describe('RTSP socket read/connect timeout handed to ffmpeg (-timeout, in microseconds)'),
+    .describe('RTSP socket read/connect timeout of ffmpeg and ffprobe (their RTSP `timeout`, in the input list they read on stdin)'),
   backoffInitialMs: int('backoffInitialMs', 10, 60_000, 'ms').default(500)
     .describe('First delay before restarting a lost live source; doubles per failed attempt, with jitter'),
   // 3 s: a camera that comes back is read again within ~3 s (plus its first keyframe), and a
