@@ -82,7 +82,7 @@ for (const dir of BUILDS) {
       const allowed = new Set(['53', '9092', '9093', '9094', ...(component === 'ingest' ? ['554', '8554', '322'] : [])]);
       for (const p of egressPorts) assert.ok(allowed.has(p), `${owner}: egress to port ${p} is not allowed by design`);
       if (SERVICES.includes(component)) {
-        assert.ok(egressPorts.has('53') && egressPorts.has('9092'), `${owner}: reaches DNS and Kafka`);
+        assert.ok(egressPorts.has('53') && egressPorts.has('9093'), `${owner}: reaches DNS and Kafka (TLS)`);
         const ingressPorts = mine.flatMap((p) => (p.spec.ingress ?? []).flatMap((r: Obj) => (r.ports ?? [{ port: 'any' }]).map((x: Obj) => String(x.port))));
         assert.deepEqual([...new Set(ingressPorts)], ['metrics'], `${owner}: only the metrics port is reachable`);
       } else {

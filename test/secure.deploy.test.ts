@@ -140,6 +140,9 @@ test('each service logs in as its own user over TLS: password from that user\'s 
       const port = Number(config.data.KAFKA_BROKERS.split(':')[1]);
       const l = named(objs, 'Kafka', 'emostream').spec.kafka.listeners.find((x: Obj) => x.port === port);
       assert.equal(l?.authentication?.type, 'scram-sha-512', `${dir}: KAFKA_BROKERS is a SCRAM listener`);
+      // The services may reach the brokers on that listener only (no way around authentication).
+      const toKafka = named(objs, 'NetworkPolicy', 'emostream-services').spec.egress.filter((r: Obj) => r.to.some((p: Obj) => p.podSelector?.matchLabels?.['strimzi.io/cluster']));
+      assert.deepEqual(toKafka.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port)), [port], `${dir}: egress to Kafka on port ${port} only`);
     }
     for (const so of byKind(objs, 'ScaledObject')) {
       const trig = so.spec.triggers[0];
