@@ -1,6 +1,7 @@
 // Fault suite, distributed pipeline: the four services as real processes on the suite's own broker.
-// A classifier killed with SIGKILL mid-batch, an aggregator killed with SIGKILL, and a broker
-// restart mid-stream: afterwards every frame is accounted for (reached the aggregator, or a dead
+// A classifier killed with SIGKILL mid-batch, an aggregator and a detector killed with SIGKILL, a
+// second detector and classifier joining mid-stream and leaving again, and a broker restart
+// mid-stream: afterwards every frame is accounted for (reached the aggregator, or a dead
 // letter), no event is doubled, every person that appeared also left, and each recovery time is
 // measured and reported. The cases share the services (they start once, ~20 s on 2 cores); each
 // case streams its own cameras, so its accounting is its own.
@@ -88,6 +89,8 @@ const inFlight = (cams: string[]) => {
   const done = new Set(collector.of(t.emotions).filter((s) => s.seq !== undefined).map((s) => `${s.cameraId}#${s.seq}`));
   return new Set(collector.of(t.faces).filter((s) => s.seq !== undefined && cams.includes(s.cameraId!)).map((s) => `${s.cameraId}#${s.seq}`).filter((k) => !done.has(k))).size;
 };
+/** Frames of `cams` detected so far (unique sequence numbers on the faces topic). */
+const detected = (cams: string[]) => new Set(collector.of(pipelineTopics(prefix).faces).filter((s) => s.seq !== undefined && cams.includes(s.cameraId!)).map((s) => `${s.cameraId}#${s.seq}`)).size;
 const aggregated = (cams: string[]) => { const last = aggregatorLastSeq(collector, prefix); return cams.reduce((n, c) => n + (last[c] ?? -1) + 1, 0); };
 
 /**
@@ -202,6 +205,48 @@ test('aggregator killed with SIGKILL: the restarted one resumes from its state t
     return `killed after ${before} frames, replacement ready (state restored) after ${((tReady - tKill) / 1000).toFixed(1)} s, first new frame committed ${(recovery / 1000).toFixed(1)} s after the kill`;
   });
   report({ case: 'aggregator `kill -9` (restarted at once)', outcome: 'nothing lost, no duplicate event', figures });
+});
+
+test('detector killed with SIGKILL mid-stream: a new one takes over; nothing lost, no event doubled', { skip, timeout: 420_000 }, async (t) => {
+  if (!resources(t)) return;
+  const figures = await streamThrough('d', async (cams) => {
+    await waitFor(`${STRIKE_AFTER_FRAMES} frames detected`, () => detected(cams) >= STRIKE_AFTER_FRAMES, { timeoutMs: 180_000 });
+    const before = detected(cams);
+    const tKill = Date.now();
+    await svc.detector!.kill();
+    retired.push(svc.detector!);
+    const next = await start('detector');
+    await next.ready();
+    const tReady = Date.now();
+    await waitFor('a new frame detected after the kill', () => detected(cams) > before, { timeoutMs: 120_000 });
+    return `killed after ${before} frames detected, replacement ready after ${((tReady - tKill) / 1000).toFixed(1)} s, first new frame detected ${((Date.now() - tKill) / 1000).toFixed(1)} s after the kill`;
+  });
+  report({ case: 'detector `kill -9` mid-stream (restarted at once)', outcome: 'nothing lost, no duplicate event', figures });
+});
+
+test('a second detector and classifier join mid-stream and leave again (two rebalances each way): nothing lost, no event doubled', { skip, timeout: 420_000 }, async (t) => {
+  if (!resources(t)) return;
+  const figures = await streamThrough('r', async (cams) => {
+    await waitFor(`${STRIKE_AFTER_FRAMES} frames classified`, () => classified(cams) >= STRIKE_AFTER_FRAMES, { timeoutMs: 180_000 });
+    const tJoin = Date.now();
+    const extra = await Promise.all([startService('detector', { env, tag: 'pipeline-detector-2' }), startService('classifier', { env, tag: 'pipeline-classifier-2' })]);
+    retired.push(...extra);
+    await Promise.all(extra.map((x) => x.ready()));
+    const tReady = Date.now();
+    const before = classified(cams);
+    // Long enough for the groups to settle with two members each and share the stream a while.
+    await waitFor('frames classified with two members per group', () => classified(cams) >= before + 20, { timeoutMs: 120_000 }).catch(() => undefined);
+    const [det2, cls2] = await Promise.all(extra.map((x) => x.metrics()));
+    const byDet2 = sumOf(det2, 'emostream_detect_seconds_count');
+    const byCls2 = sumOf(cls2, 'emostream_classifier_batch_size_count');
+    const tLeave = Date.now();
+    await Promise.all(extra.map((x) => x.stop()));
+    const left = Date.now() - tLeave;
+    const afterLeave = classified(cams);
+    await waitFor('a frame classified after they left', () => classified(cams) > afterLeave, { timeoutMs: 120_000 }).catch(() => undefined);
+    return `joined after ${before} frames classified, ready ${((tReady - tJoin) / 1000).toFixed(1)} s after their start; while in: the second detector ran ${byDet2} frames, the second classifier ${byCls2} batches; they left (SIGTERM) in ${(left / 1000).toFixed(1)} s`;
+  });
+  report({ case: 'a second detector and classifier join mid-stream, then leave (rebalances)', outcome: 'nothing lost, no duplicate event, the first members kept running', figures });
 });
 
 for (const how of ['stop', 'kill'] as const) {
