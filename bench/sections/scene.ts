@@ -4,16 +4,16 @@
  * `basic` (the four scenes of every earlier run: 3 faces, a late entrant, a crossing), `cut`
  * (hard cuts, a different subject on the same spot right after one, a cut back), `return`
  * (people who leave for 2-6 s and come back elsewhere, smaller; a newcomer) and `crowd` (8-15
- * faces of 20-60 px under a slow zoom and pan). Each scene runs twice, with identities off
- * (`sceneCuts: false, embeddings: false`, the pipeline before identities) and with the default
- * settings, as `analyze` runs. Human's emotion model runs the basic scenes as a reference.
+ * faces of 20-60 px under a slow zoom and pan). Each scene runs twice, with the tile pass off
+ * (the detector before it: `tiles: 'off'` and the size and count limits it had) and with the
+ * default settings, as `analyze` runs. Human's emotion model runs the basic scenes as a reference.
  * The default run's messages are then replayed through the aggregator with other settings
  * (re-identification thresholds; cuts or embeddings alone) and the embedder is timed.
  */
 import path from 'node:path';
 import { EMOTIONS, unpackEmbedding, type Emotion, type EmotionEvent, type EmotionsMessage, type Timelines } from '@emostream/contracts';
 import { Aggregator, parseAggregatorConfig, type AggregatorConfigInput } from '@emostream/aggregator';
-import { parseDetectorConfig, type DetectorConfig } from '@emostream/detector';
+import { parseDetectorConfig, type DetectorConfig, type FaceDetector } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { runEmbedded } from '../lib/embedded.js';
@@ -35,9 +35,19 @@ const CROWD_SEEDS = [711, 722];
 
 const KINDS: SceneKind[] = ['basic', 'cut', 'return', 'crowd'];
 
-/** The two detector settings compared: identities off (the pipeline before them) and the defaults. */
+/** The detector's limits before the tile pass (raised with it: a crowd has up to 15 faces, of 20 px and up). */
+const BEFORE_TILES = { minFaceSizePx: 32, maxFaces: 10 };
+
+/** The face-height bins of the small-faces figures, px (lower edges; the last is open). */
+const COARSE_BINS = [20, 40, 60, 100];
+
+/**
+ * The two detector settings compared: the detector before the tile pass (tiles off, and the
+ * limits it had then) and the defaults. Identities (cuts, embeddings) are on in both; the
+ * replays below take them out one at a time.
+ */
 const CONFIGS = [
-  { key: 'off', label: '(cuts+embeddings off)', detector: parseDetectorConfig({ sceneCuts: false, embeddings: false }) },
+  { key: 'off', label: '(tiles off)', detector: parseDetectorConfig({ tiles: 'off', ...BEFORE_TILES }) },
   { key: 'default', label: '(default)', detector: parseDetectorConfig({}) },
 ] as const;
 type ConfigKey = (typeof CONFIGS)[number]['key'];
@@ -76,6 +86,8 @@ interface SceneRun {
   messages: EmotionsMessage[];
   wallMsPerFrame: number | null;
   detectMsPerFrame: number | null;
+  /** BlazeFace calls per frame: 1 for the full frame, plus the tiles searched (a cost that does not depend on the load). */
+  detectorCallsPerFrame: number;
   embedded: number;
   replayMatches: boolean;
 }
@@ -83,8 +95,11 @@ interface SceneRun {
 /** Runs one rendered scene through the pipeline with `model` and `detectorConfig`, and scores it. */
 async function runScene(ctx: BenchContext, scene: Scene, file: string, model: EmotionModel, detectorConfig: DetectorConfig): Promise<SceneRun> {
   const messages: EmotionsMessage[] = [];
+  const base = await ctx.detector();
+  let calls = 0;
+  const detector: FaceDetector = { name: base.name, detect: (rgb, w, h) => { calls++; return base.detect(rgb, w, h); }, dispose: () => undefined };
   const r = await runEmbedded({
-    source: file, fps: scene.fps, detector: await ctx.detector(), detectorConfig, embedder: await ctx.embedder(), model, backend: ctx.rt.provider,
+    source: file, fps: scene.fps, detector, detectorConfig, embedder: await ctx.embedder(), model, backend: ctx.rt.provider,
     onEmotions: (m) => messages.push(m),
   });
   // The embedded aggregator's face → person assignment, replayed on the same messages with the
@@ -94,7 +109,7 @@ async function runScene(ctx: BenchContext, scene: Scene, file: string, model: Em
   if (!same) ctx.log(`scene: ${scene.name}: the replayed aggregator's events differ from the run's (${re.events.length} vs ${r.events.length})`);
   return {
     score: scoreScene(scene, re.observed, r.events, r.timelines),
-    messages, wallMsPerFrame: r.stages.wallMsPerFrame, detectMsPerFrame: r.stages.detectMsPerFrame,
+    messages, wallMsPerFrame: r.stages.wallMsPerFrame, detectMsPerFrame: r.stages.detectMsPerFrame, detectorCallsPerFrame: calls / Math.max(1, messages.length),
     embedded: messages.reduce((n, m) => n + m.faces.filter((f) => f.embedding).length, 0), replayMatches: same,
   };
 }
@@ -129,6 +144,17 @@ async function timeEmbedder(ctx: BenchContext, scene: Scene): Promise<Array<{ ba
   return out;
 }
 
+/** Recall bins summed into {@link COARSE_BINS} (each fine bin lies within one coarse bin). */
+function coarse(bins: ReadonlyArray<{ fromPx: number; scorable: number; matched: number }>) {
+  return COARSE_BINS.map((fromPx, i) => {
+    const toPx = i + 1 < COARSE_BINS.length ? COARSE_BINS[i + 1] : null;
+    const inBin = bins.filter((b) => b.fromPx >= fromPx && (toPx === null || b.fromPx < toPx));
+    const scorable = inBin.reduce((n, b) => n + b.scorable, 0);
+    const matched = inBin.reduce((n, b) => n + b.matched, 0);
+    return { fromPx, toPx, scorable, matched, recall: scorable > 0 ? matched / scorable : null };
+  });
+}
+
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${sig(x * 100, 3)} %`);
 const frac = (a: number, b: number) => `${a}/${b}`;
 
@@ -144,7 +170,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     for (const scene of scenes) {
       const file = path.join(ctx.tmp, `${scene.name}.mp4`);
       const kind = scene.kind ?? 'basic';
-      ctx.log(`scene: ${scene.name}: render ${scene.width}x${scene.height} ${scene.fps} fps ${scene.durationMs / 1000} s, ${scene.faces.length} faces; run (identities off, default), score`);
+      ctx.log(`scene: ${scene.name}: render ${scene.width}x${scene.height} ${scene.fps} fps ${scene.durationMs / 1000} s, ${scene.faces.length} faces; run (tiles off, default), score`);
       await renderScene(scene, file);
       sceneInfo.push({
         name: scene.name, kind, faces: scene.faces.length, returns: scene.faces.filter((f) => f.returnOf).length, cuts: scene.cuts?.length ?? 0,
@@ -164,15 +190,17 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     const of = (k?: SceneKind) => summarise(mergeScores(rs.filter((r) => !k || (r.scene.kind ?? 'basic') === k).map((r) => r.run.score)));
     const wall = mean(rs.map((r) => r.run.wallMsPerFrame ?? NaN).filter(Number.isFinite)) ?? null;
     const detect = mean(rs.map((r) => r.run.detectMsPerFrame ?? NaN).filter(Number.isFinite)) ?? null;
+    const perKind = (f: (r: SceneRun) => number | null) => Object.fromEntries(KINDS.map((k) => [k, mean(rs.filter((r) => (r.scene.kind ?? 'basic') === k).map((r) => f(r.run) ?? NaN).filter(Number.isFinite)) ?? null]));
+    const cost = { detectMsPerFrame: perKind((r) => r.detectMsPerFrame), detectorCallsPerFrame: perKind((r) => r.detectorCallsPerFrame) };
     const frames = rs.reduce((n, r) => n + r.run.messages.length, 0);
     const faces = rs.reduce((n, r) => n + r.run.messages.reduce((m, x) => m + x.faces.length, 0), 0);
     const embedded = rs.reduce((n, r) => n + r.run.embedded, 0);
     return [c.key, {
       all: of(), ...Object.fromEntries(KINDS.map((k) => [k, of(k)])) as Record<SceneKind, ReturnType<typeof of>>,
-      wallMsPerFrame: wall, detectMsPerFrame: detect, frames, faces, embeddedFaces: embedded,
+      wallMsPerFrame: wall, detectMsPerFrame: detect, byKind: cost, frames, faces, embeddedFaces: embedded,
       replayMatches: rs.every((r) => r.run.replayMatches),
     }];
-  })) as Record<ConfigKey, { all: ReturnType<typeof summarise>; wallMsPerFrame: number | null; detectMsPerFrame: number | null; frames: number; faces: number; embeddedFaces: number; replayMatches: boolean } & Record<SceneKind, ReturnType<typeof summarise>>>;
+  })) as Record<ConfigKey, { all: ReturnType<typeof summarise>; wallMsPerFrame: number | null; detectMsPerFrame: number | null; byKind: Record<'detectMsPerFrame' | 'detectorCallsPerFrame', Record<string, number | null>>; frames: number; faces: number; embeddedFaces: number; replayMatches: boolean } & Record<SceneKind, ReturnType<typeof summarise>>>;
   const h = human.length ? summarise(mergeScores(human)) : undefined;
 
   // Embedding similarities on the default run's faces (pairs within a scene).
@@ -222,12 +250,16 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     sceneSameIdOnReturnRate: on.all.sameIdOnReturnRate,
     sceneSwapsAtCuts: on.all.cutSwaps,
     sceneFalseDetectionsPerFrame: on.all.sceneFalsePositivesPerFrame,
+    sceneRecallBySize: { tilesOff: coarse(off.all.recallBySize), default: coarse(on.all.recallBySize) },
     embedMsPerFace: embedCost.find((x) => x.batch === 8)?.msPerFace ?? null,
     scene: {
       generator: 'bench/scene (seeded): CK+48 subjects upscaled over procedural 1280x720 backgrounds. basic: 3 faces of 170-230 px + 1 late entrant, one leaves early, one planned crossing (occlusion); cut: 3 shots of 8 s, 6 subjects of 140-200 px, b0 on a0\'s spot right after the first cut, the third shot back to the first shot\'s people (returns across a cut); return: a stayer, two people who leave for 2-6 s and come back elsewhere at 0.6-0.8x, a newcomer; crowd: 8-15 faces of 20-60 px, slow zoom 1-1.25x and pan over 10 s. Expression changes every 3-6 s.',
       seeds: { basic: ctx.quick ? SEEDS.slice(0, 1) : SEEDS, cut: ctx.quick ? CUT_SEEDS.slice(0, 1) : CUT_SEEDS, return: ctx.quick ? RETURN_SEEDS.slice(0, 1) : RETURN_SEEDS, crowd: ctx.quick ? CROWD_SEEDS.slice(0, 1) : CROWD_SEEDS },
       scenes: sceneInfo, model: ctx.model.description,
-      settings: Object.fromEntries(CONFIGS.map((c) => [c.key, { sceneCuts: c.detector.sceneCuts, embeddings: c.detector.embeddings }])),
+      settings: Object.fromEntries(CONFIGS.map((c) => [c.key, {
+        sceneCuts: c.detector.sceneCuts, embeddings: c.detector.embeddings, tiles: c.detector.tiles, tilesEveryFrames: c.detector.tilesEveryFrames,
+        tilesMinScore: c.detector.tilesMinScore, minFaceSizePx: c.detector.minFaceSizePx, maxFaces: c.detector.maxFaces,
+      }])),
       summaries,
       humanEmotionModel: h ?? null,
       embedderCost: embedCost,
@@ -265,15 +297,17 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
         detail: `over ${s.all.cutsExpected} cuts (a person id carried onto another person); cuts flagged ${frac(s.all.cutsFound, s.all.cutsExpected)}, false cuts ${s.all.falseCuts} in ${s.all.frames} frames (crowd zoom/pan ${s.crowd.falseCuts})` },
       { section: 'scene', figure: `detection recall by face height ${c.label}`, value: pct(s.all.sceneDetectionRecall),
         detail: s.all.recallBySize.map((b) => `${b.fromPx}${b.toPx === null ? '+' : `-${b.toPx}`} px ${pct(b.recall)} (${frac(b.matched, b.scorable)})`).join(', ') },
+      { section: 'scene', figure: `detection recall, small faces ${c.label}`, value: pct(coarse(s.all.recallBySize)[0].recall),
+        detail: coarse(s.all.recallBySize).map((b) => `${b.fromPx}${b.toPx === null ? '+' : `-${b.toPx - 1}`} px ${pct(b.recall)} (${frac(b.matched, b.scorable)})`).join(', ') + `; crowd scenes: ${coarse(s.crowd.recallBySize).map((b) => `${b.fromPx}${b.toPx === null ? '+' : `-${b.toPx - 1}`} ${pct(b.recall)}`).join(', ')}` },
       { section: 'scene', figure: `false detections per frame ${c.label}`, value: `${sig(s.all.sceneFalsePositivesPerFrame, 3)}`,
         detail: `${s.all.falseDetections} in ${s.all.frames} frames; ${kindsDetail(s, (x) => `${x.falseDetections}`)}` },
       { section: 'scene', figure: `pipeline wall ms per frame ${c.label}`, value: `${sig(s.wallMsPerFrame, 3)} ms`,
-        detail: `mean over the scenes; BlazeFace alone ${sig(s.detectMsPerFrame, 3)} ms/frame; ${s.embeddedFaces} of ${s.faces} faces embedded in ${s.frames} frames${s.replayMatches ? '' : '; WARNING: replayed aggregator differs from the run'}` },
+        detail: `mean over the scenes; BlazeFace alone ${sig(s.detectMsPerFrame, 3)} ms/frame (${KINDS.map((k) => `${k} ${sig(s.byKind.detectMsPerFrame[k], 3)}`).join(', ')}), BlazeFace calls per frame ${KINDS.map((k) => `${k} ${sig(s.byKind.detectorCallsPerFrame[k], 3)}`).join(', ')}; ${s.embeddedFaces} of ${s.faces} faces embedded in ${s.frames} frames${s.replayMatches ? '' : '; WARNING: replayed aggregator differs from the run'}` },
     );
   }
   rows.push(
     { section: 'scene', figure: 'event timing error, basic scenes (median |Δt|) (default)', value: `${sig(on.basic.eventTimingErrorMsMedian, 3)} ms`,
-      detail: `appear ${sig(on.basic.appearTimingErrorMsMedian, 3)} ms, change ${sig(on.basic.changeTimingErrorMsMedian, 3)} ms (${on.basic.changesDetected}/${on.basic.changesExpected} changes found with the right emotion; ${on.basic.changesWithAnyEvent} with any change event), leave ${sig(on.basic.leaveTimingErrorMsMedian, 3)} ms; identities off: ${sig(off.basic.eventTimingErrorMsMedian, 3)} ms` },
+      detail: `appear ${sig(on.basic.appearTimingErrorMsMedian, 3)} ms, change ${sig(on.basic.changeTimingErrorMsMedian, 3)} ms (${on.basic.changesDetected}/${on.basic.changesExpected} changes found with the right emotion; ${on.basic.changesWithAnyEvent} with any change event), leave ${sig(on.basic.leaveTimingErrorMsMedian, 3)} ms; tiles off: ${sig(off.basic.eventTimingErrorMsMedian, 3)} ms` },
     { section: 'scene', figure: 'embedding cost (faceres, ms per face, batch 8)', value: `${sig(figures.embedMsPerFace, 3)} ms`,
       detail: embedCost.map((x) => `batch ${x.batch}: ${sig(x.msPerFace, 3)} ms/face (${sig(x.msPerCall, 3)} ms/call)`).join(', ') + '; 224x224 crops of a 1280x720 frame' },
     { section: 'scene', figure: 'embedding similarity p50: same face / across return / different people', value: `${similarity.all.sameFace.p50} / ${similarity.all.acrossReturn.p50} / ${similarity.all.different.p50}`,
