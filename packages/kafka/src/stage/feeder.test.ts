@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { delay, map, mergeMap, of, throwError, type OperatorFunction } from 'rxjs';
 import { StageError } from '../errors.js';
 import { Feeder, createFeed } from './feeder.js';
@@ -163,4 +165,48 @@ test('createFeed: keyed and sync share one subscription (a Feeder)', async () =>
   op.emit({ key: 'a', v: 5 });
   assert.deepEqual(await a, [{ key: 'a', v: 5 }]);
   assert.equal(op.subscriptions, 1);
+});
+
+/**
+ * A steady backlog: input n+1 is fed before input n is answered, so some input always waits.
+ * Returns weak references to the answered feeds' promises (the test holds nothing else of them).
+ */
+async function steadyBacklog(f: Feeder<Item, Item>, op: ReturnType<typeof controlledOperator<Item, Item>>, n: number): Promise<Array<WeakRef<Promise<Item[]>>>> {
+  const answered: Array<WeakRef<Promise<Item[]>>> = [];
+  let previous = f.feed({ key: 'k0', v: 0 });
+  for (let i = 1; i <= n; i++) {
+    const next = f.feed({ key: `k${i}`, v: i });
+    op.emit({ key: `k${i - 1}`, v: i - 1 });
+    assert.deepEqual(await previous, [{ key: `k${i - 1}`, v: i - 1 }]);
+    answered.push(new WeakRef(previous));
+    previous = next;
+  }
+  void previous.catch(() => undefined);
+  return answered;
+}
+
+test('keyed: under a steady backlog only the inputs still waiting are held (an answered feed is released)', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const op = controlledOperator<Item, Item>();
+  const f = new Feeder(op.operator, keyed, recordingLogger());
+  const answered = await steadyBacklog(f, op, 2000);
+  assert.equal(f.pending, 1, 'one input waits, whatever how many were answered');
+  for (let i = 0; i < 3; i++) { gc(); await settle(1); }
+  const alive = answered.filter((r) => r.deref() !== undefined).length;
+  // The old Feeder kept every answered feed's rejection (and so its promise) until nothing was pending.
+  assert.ok(alive < 10, `${alive} of ${answered.length} answered feeds are still reachable`);
+  f.close();
+});
+
+test('keyed: a failure after a steady backlog rejects only the input still waiting', async () => {
+  const op = controlledOperator<Item, Item>();
+  const f = new Feeder(op.operator, keyed, recordingLogger());
+  await steadyBacklog(f, op, 50);
+  const last = f.feed({ key: 'last', v: 0 });
+  assert.equal(f.pending, 2);
+  op.error(new Error('boom'));
+  await assert.rejects(last, /boom/);
+  assert.equal(f.pending, 0);
+  assert.equal(f.broken, true);
 });

@@ -34,6 +34,12 @@ export interface Feed<In, Out> {
   close(): void;
 }
 
+/** A keyed input awaiting its output: settled once, by its output or by the operator's failure. */
+interface Waiter<Out> {
+  resolve: (o: Out) => void;
+  reject: (e: unknown) => void;
+}
+
 /** `each`: one subscription per input, done when it completes. */
 class EachFeed<In, Out> implements Feed<In, Out> {
   readonly broken = false;
@@ -50,8 +56,8 @@ class EachFeed<In, Out> implements Feed<In, Out> {
 export class Feeder<In, Out> implements Feed<In, Out> {
   private readonly input = new Subject<In>();
   private readonly sub: Subscription;
-  private readonly waiting = new Map<string, Array<(o: Out) => void>>();
-  private failures: Array<(e: unknown) => void> = [];
+  /** Inputs awaiting their output, by key, first in first out; each entry settles its feed once. */
+  private readonly waiting = new Map<string, Array<Waiter<Out>>>();
   private syncOut: Out[] | undefined;
   private error: unknown;
 
@@ -65,6 +71,13 @@ export class Feeder<In, Out> implements Feed<In, Out> {
 
   get broken(): boolean {
     return this.error !== undefined;
+  }
+
+  /** How many keyed inputs await their output (what a failure would reject); 0 for sync. */
+  get pending(): number {
+    let n = 0;
+    for (const list of this.waiting.values()) n += list.length;
+    return n;
   }
 
   /** The outputs of one input (keyed: exactly one; sync: those emitted during the push). */
@@ -82,8 +95,7 @@ export class Feeder<In, Out> implements Feed<In, Out> {
     return new Promise<Out[]>((resolve, reject) => {
       let list = this.waiting.get(key);
       if (!list) this.waiting.set(key, (list = []));
-      list.push((o) => resolve([o]));
-      this.failures.push(reject);
+      list.push({ resolve: (o) => resolve([o]), reject });
       this.input.next(item);
     });
   }
@@ -97,18 +109,18 @@ export class Feeder<In, Out> implements Feed<In, Out> {
     if (this.c.mode !== 'keyed') return;
     const key = this.c.outputKey(o);
     const list = this.waiting.get(key);
-    const resolve = list?.shift();
+    const waiter = list?.shift();
     if (list && list.length === 0) this.waiting.delete(key);
-    if (resolve) resolve(o);
+    if (waiter) waiter.resolve(o);
     else this.log.warn('stage emitted an output no input is waiting for: dropped', { key });
-    if (this.waiting.size === 0) this.failures = [];
   }
 
   private fail(e: unknown): void {
     this.error = e;
-    for (const reject of this.failures) reject(e);
-    this.failures = [];
+    // Only inputs still awaiting an output: an answered one left the map with its rejection.
+    const waiters = [...this.waiting.values()].flat();
     this.waiting.clear();
+    for (const w of waiters) w.reject(e);
   }
 
   close(): void {
