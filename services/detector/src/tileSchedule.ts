@@ -6,7 +6,8 @@
  * the last frame's tile pass found a face. A small face is thus looked for on every frame once
  * found (the tracker needs it in 3 of 5 frames to confirm a person), and a new one is found at
  * the next sweep at the latest. A scene with no small face pays for one sweep per
- * `sweepEveryFrames` frames.
+ * `sweepEveryFrames` frames. (Frigate spends its detector the same way: on model-sized regions
+ * where motion or tracked objects are, rather than on the whole frame every time.)
  */
 import { tileGrid, type Tile, type TileGridSpec } from './tiles.js';
 
