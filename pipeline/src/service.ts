@@ -3,9 +3,9 @@
  * client and topics, the metrics server, the service itself, and a clean stop on SIGTERM/SIGINT.
  */
 import os from 'node:os';
-import { createLogger, createMetrics, loadTf, settlesWithin, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
+import { createLogger, createMetrics, loadTf, redactText, settlesWithin, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
-import { createKafka, ensureTopics, shedOptionsOf, userOfService, userTopicSpecs, type RunningStage } from '@emostream/kafka';
+import { createKafka, ensureTopics, probeKafka, shedOptionsOf, userOfService, userTopicSpecs, waitForBroker, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
 import { startDetector } from './distributed/detector.js';
 import { startClassifier } from './distributed/classifier.js';
@@ -27,13 +27,15 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   const sourceSettings = ingest ? sourceSettingsOf(ingest) : {};
   const sources = ingest ? ingestSources(o.source, shared.sources, sourceSettings) : [];
   if (ingest && sources.length === 0) throw new Error('serve ingest needs at least one camera: --source <cameraId>=<file|rtsp-url> (repeatable) or EMOSTREAM_SOURCES');
-  const logger = createLogger({ secrets: sources.flatMap((s) => urlSecrets(s.url)), base: { service } });
+  // The SASL password is a secret too: no log line may carry it (kafkajs's errors do not, today).
+  const secrets = [...sources.flatMap((s) => urlSecrets(s.url)), ...(config.saslPassword ? [config.saslPassword] : [])];
+  const logger = createLogger({ secrets, base: { service } });
   const metrics = createMetrics({ defaults: true });
   const kafka = createKafka(config, `${service}-${os.hostname()}`, logger);
-  // Only the topics this service reads or writes: on a secured cluster its user sees no other.
-  await ensureTopics(kafka, userTopicSpecs(config, userOfService(service)), logger);
   const deps: ServiceDeps = { kafka, config, logger, metrics };
-  let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: ['starting'] });
+  let waiting = 'waiting for the Kafka broker';
+  let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: [waiting] });
+  // Up before the broker wait: /healthz answers (alive) and /readyz says why not ready meanwhile.
   const server = await startMetricsServer({ port: shared.metricsPort, host: shared.metricsHost, registry: metrics.registry, ready: () => ready() });
   logger.info('metrics server listening', { port: server.port });
   // From a stop signal on, the shutdown has `stopGraceMs`: past it the process exits anyway
@@ -51,6 +53,14 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   };
   const cleanups: Array<() => Promise<void> | void> = [() => server.close()];
   try {
+    // Only the topics this service reads or writes: on a secured cluster its user sees no other.
+    // A broker not there yet (a cluster starting in any order) is waited for as long as the
+    // process runs, each attempt on a client that fails fast; a stop signal ends the wait.
+    const probe = probeKafka(config, `${service}-${os.hostname()}`, logger);
+    const topics = await waitForBroker(() => ensureTopics(probe, userTopicSpecs(config, userOfService(service)), logger), {
+      logger, stopped: stopSignal, onAttempt: (n, e) => { waiting = redactText(`waiting for the Kafka broker (attempt ${n}: ${String(e.message).split('\n')[0]})`, secrets); },
+    });
+    if (topics === undefined) { logger.info('stopping before the Kafka broker was reachable'); return; }
     if (ingest) {
       const stats: Record<string, IngestStats> = Object.fromEntries(sources.map((s) => [s.cameraId, createIngestStats()]));
       // realtime applies to files only (a camera is real time already).

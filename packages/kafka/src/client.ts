@@ -1,7 +1,7 @@
 /** Builds the kafkajs client from a {@link KafkaConfig}; kafkajs's log lines go to the service logger. */
 import fs from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
-import type { Logger } from '@emostream/runtime';
+import { backoffDelayMs, type BackoffPolicy, type Logger } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -50,4 +50,79 @@ export function createKafka(config: KafkaConfig, clientSuffix: string, logger: L
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const options = kafkaJsOptions(config, clientSuffix, logger);
   return new Kafka(o.retries === undefined ? options : { ...options, retry: { ...options.retry, retries: o.retries } });
+}
+
+/**
+ * A client that fails fast, for probing the broker at start: no retries of its own (the wait
+ * below spaces the attempts), and kafkajs's lines at debug (each refused attempt would add two
+ * error lines beside the wait's one line).
+ */
+export function probeKafka(config: KafkaConfig, clientSuffix: string, logger: Logger): Kafka {
+  const quiet = (l: Logger): Logger => {
+    const d = (m: string, f?: Record<string, unknown>) => l.debug(m, f);
+    return { debug: d, info: d, warn: d, error: d, child: (f) => quiet(l.child(f)) };
+  };
+  return createKafka(config, clientSuffix, quiet(logger), { retries: 0 });
+}
+
+/** The start-up wait for the broker: 0.5 s, doubling (with jitter) up to 15 s between attempts. */
+export const BROKER_WAIT: BackoffPolicy = { backoffInitialMs: 500, backoffMaxMs: 15_000 };
+
+/**
+ * Whether waiting may cure a failed attempt: the broker not reachable yet (connection refused,
+ * its name not resolvable yet, a timeout), or up but not ready (no leader, no controller).
+ * Not a refusal that only a change of settings cures: credentials, an ACL, a certificate, or an
+ * error that is not kafkajs's.
+ */
+export function brokerMayAppear(e: unknown): boolean {
+  const chain: Array<Error & { type?: string }> = [];
+  for (let x = e as (Error & { originalError?: unknown; cause?: unknown }) | undefined; x && chain.length < 5; x = (x.originalError ?? x.cause) as typeof x) chain.push(x);
+  if (chain.length === 0 || !chain.some((x) => /^KafkaJS/.test(x.name ?? ''))) return false;
+  return !chain.some((x) => x.name === 'KafkaJSSASLAuthenticationError' || /AUTHORIZATION_FAILED|SASL_AUTHENTICATION/.test(x.type ?? '')
+    || /not authorized|authorization failed|certificate|self[- ]signed|SSL routines|wrong version number/i.test(x.message ?? ''));
+}
+
+/** Options of {@link waitForBroker}. */
+export interface BrokerWaitOptions {
+  logger: Logger;
+  /** Resolves when the process is told to stop: the wait ends, with `undefined`. */
+  stopped: Promise<unknown>;
+  /** Each failed attempt, with the error (a readiness check shows it). */
+  onAttempt?: (attempt: number, error: Error) => void;
+  policy?: BackoffPolicy;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs `attempt` until it succeeds, for as long as the process runs: a failure that waiting may
+ * cure ({@link brokerMayAppear}) is logged as one line (attempt number, next delay, the error's
+ * first line; never the settings, so never a password) and retried after a growing, capped
+ * backoff; any other failure is thrown. `undefined` once `stopped` resolves, even mid-attempt.
+ */
+export async function waitForBroker<T>(attempt: () => Promise<T>, o: BrokerWaitOptions): Promise<T | undefined> {
+  const policy = o.policy ?? BROKER_WAIT;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()));
+  const STOP: unique symbol = Symbol('stopped');
+  const stopped: Promise<typeof STOP> = o.stopped.then(() => STOP);
+  const t0 = Date.now();
+  for (let n = 1; ; n++) {
+    const run = attempt();
+    run.catch(() => undefined); // an attempt left behind by a stop must not reject unhandled
+    let r: Awaited<T> | typeof STOP;
+    try {
+      r = await Promise.race([run, stopped]);
+    } catch (e) {
+      if (!brokerMayAppear(e)) throw e;
+      const err = e as Error;
+      const retryInMs = backoffDelayMs(n - 1, policy, o.random);
+      o.onAttempt?.(n, err);
+      o.logger.warn('Kafka broker not reachable yet; retrying', { attempt: n, retryInMs, waitedMs: Date.now() - t0, error: String(err.message).split('\n')[0] });
+      if ((await Promise.race([sleep(retryInMs), stopped])) === STOP) return undefined;
+      continue;
+    }
+    if (r === STOP) return undefined;
+    if (n > 1) o.logger.info('Kafka broker reachable', { attempts: n, waitedMs: Date.now() - t0 });
+    return r;
+  }
 }

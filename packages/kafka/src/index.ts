@@ -12,7 +12,7 @@ export {
   SharedSettingsSchema, SHARED_PREFIX, SHARED_OTHER_NAMES, sharedSettingsFromEnv, shedOptionsOf, shedOptionsFromEnv,
   type SharedSettings, type SharedSettingsInput,
 } from './settings.js';
-export { createKafka, kafkaJsOptions } from './client.js';
+export { BROKER_WAIT, brokerMayAppear, createKafka, kafkaJsOptions, probeKafka, waitForBroker, type BrokerWaitOptions } from './client.js';
 export { ensureTopics, isAuthorizationError, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
 export {
   KAFKA_USERS, USER_ACCESS, aclsFor, allTopicNames, topicNameOf, userOfService, userTopicSpecs, type AclEntry, type KafkaUser, type TopicName, type UserAccess,
