@@ -20,3 +20,4 @@ export {
   renderReport, renderTimelineSvg, summarisePerson, escapeHtml, EMOTION_COLORS,
   type ReportInput, type RunFigures, type PersonSummary,
 } from './report.js';
+export { emotionShareBuckets, timelineEvents, type ReportEvent, type ShareBucket } from './report-charts.js';

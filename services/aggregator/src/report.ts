@@ -1,5 +1,9 @@
 /** The run report: one self-contained HTML page (inline CSS and SVG, no script, no URL). */
 import { EMOTION_STATES, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
+import { EMOTION_COLORS, at, escapeHtml, shade, timeTicks } from './report-format.js';
+import { renderEventsTable, renderSharesSvg, timelineEvents } from './report-charts.js';
+
+export { EMOTION_COLORS, escapeHtml } from './report-format.js';
 
 /** Figures about the run, shown at the top of the report. */
 export interface RunFigures {
@@ -46,18 +50,6 @@ export interface ReportInput {
   generatedAt?: string;
 }
 
-/** The colour of each emotion in every picture (distinct in hue and lightness). */
-export const EMOTION_COLORS: Record<EmotionState, string> = {
-  angry: '#d62728',
-  disgust: '#6b8e23',
-  fear: '#8e63b5',
-  happy: '#f2b701',
-  neutral: '#a5a5a5',
-  sad: '#1f77b4',
-  surprise: '#ff7f0e',
-  uncertain: '#e6e6e6',
-};
-
 /** One person's figures for the summary table. */
 export interface PersonSummary {
   cameraId: string;
@@ -70,11 +62,6 @@ export interface PersonSummary {
   shares: Record<EmotionState, number>;
 }
 
-/** Escapes a string for HTML text and attribute values. */
-export function escapeHtml(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 /** Share of time per emotion and the dominant one; segments of zero length count equally when all are. */
 export function summarisePerson(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }): PersonSummary {
   const shares = Object.fromEntries(EMOTION_STATES.map((e) => [e, 0])) as Record<EmotionState, number>;
@@ -85,11 +72,6 @@ export function summarisePerson(cameraId: string, personId: string, p: { firstSe
   return { cameraId, personId, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, dominant, shares };
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-/** A media time as the report shows it: clock time (UTC) for a live source, seconds for a file. */
-const at = (ms: number, clockStartMs?: number) => (clockStartMs === undefined ? seconds(ms) : new Date(clockStartMs + ms).toISOString().slice(11, 19));
-/** Segment fill opacity: the band's shade says how confident the model was (0.25 at 0 … 1 at 1). */
-const shade = (confidence: number) => (0.25 + 0.75 * Math.min(1, Math.max(0, confidence))).toFixed(2);
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 const THUMBNAIL = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+={0,2}$/;
 
@@ -99,19 +81,6 @@ function duration(ms: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-/** A tick step giving at most ~10 ticks over `spanMs`, in ms (1-2-5 series). */
-function tickStepMs(spanMs: number): number {
-  const steps = [100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
-  return steps.find((s) => spanMs / s <= 10) ?? Math.ceil(spanMs / 10 / 3_600_000) * 3_600_000;
-}
-
-function tickLabel(ms: number, stepMs: number, clockStartMs?: number): string {
-  if (clockStartMs !== undefined) return at(ms, clockStartMs).slice(0, stepMs < 60_000 ? 8 : 5);
-  const s = ms / 1000;
-  // Number() drops a trailing ".0": 0 s, 0.5 s, 1 s…
-  return stepMs < 1000 ? `${Number(s.toFixed(1))} s` : `${Math.round(s)} s`;
 }
 
 /** Geometry of every timeline picture (SVG user units). */
@@ -136,13 +105,7 @@ export function renderTimelineSvg(cameraId: string, personId: string, p: { first
     for (const s of p.segments) pts.push(`${x(s.startMs).toFixed(2)},${y(s.meanConfidence).toFixed(2)}`, `${x(s.endMs).toFixed(2)},${y(s.meanConfidence).toFixed(2)}`);
     parts.push(`<polyline points="${pts.join(' ')}" class="conf"/>`);
   }
-  parts.push(`<line x1="${G.left}" y1="${bottom}" x2="${G.width - G.right}" y2="${bottom}" class="axis"/>`);
-  const step = tickStepMs(end);
-  for (let t = 0; t <= end + 1e-6; t += step) {
-    const tx = x(t).toFixed(2);
-    parts.push(`<line x1="${tx}" y1="${bottom}" x2="${tx}" y2="${bottom + 4}" class="axis"/>`
-      + `<text x="${tx}" y="${bottom + 16}" text-anchor="middle">${escapeHtml(tickLabel(t, step, clockStartMs))}</text>`);
-  }
+  parts.push(`<line x1="${G.left}" y1="${bottom}" x2="${G.width - G.right}" y2="${bottom}" class="axis"/>`, timeTicks(end, G.left, plotW, bottom, clockStartMs));
   parts.push(`<text x="${G.left - 6}" y="${G.top + 8}" text-anchor="end">1</text>`,
     `<text x="${G.left - 6}" y="${bottom}" text-anchor="end">0</text>`,
     `<text x="${G.left - 6}" y="${G.top + G.band / 2 + 4}" text-anchor="end" class="muted">conf</text>`);
@@ -173,12 +136,7 @@ export function renderOverviewSvg(cameraId: string, persons: Array<{ personId: s
         + `<title>${escapeHtml(`${personId}: ${s.emotion} ${at(s.startMs, clockStartMs)} – ${at(s.endMs, clockStartMs)}, mean confidence ${s.meanConfidence.toFixed(2)}`)}</title></rect>`);
     }
   });
-  const step = tickStepMs(end);
-  for (let t = 0; t <= end + 1e-6; t += step) {
-    const tx = x(t).toFixed(2);
-    parts.push(`<line x1="${tx}" y1="${bottom}" x2="${tx}" y2="${bottom + 4}" class="axis"/>`
-      + `<text x="${tx}" y="${bottom + 16}" text-anchor="middle">${escapeHtml(tickLabel(t, step, clockStartMs))}</text>`);
-  }
+  parts.push(timeTicks(end, left, plotW, bottom, clockStartMs));
   return `<svg class="overview" viewBox="0 0 ${width} ${bottom + 22}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" `
     + `data-camera-id="${escapeHtml(cameraId)}" aria-label="${escapeHtml(`Emotion timelines of the ${persons.length} persons on ${cameraId}`)}">${parts.join('')}</svg>`;
 }
@@ -206,16 +164,20 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .person header { display: flex; align-items: center; gap: 10px; margin-bottom: 4px; }
 .person header img { width: 40px; height: 40px; border-radius: 4px; object-fit: cover; }
 svg.timeline { display: block; font-size: 11px; fill: var(--fg); }
-svg.timeline .bg, svg.overview .bg { fill: #f1f2f5; } svg.timeline .axis, svg.overview .axis { stroke: #98a2b3; stroke-width: 1; }
-svg.overview { display: block; font-size: 11px; fill: var(--fg); background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 6px 0; margin: 0 0 14px; }
+svg .bg { fill: #f1f2f5; } svg .axis { stroke: #98a2b3; stroke-width: 1; }
+svg.overview, svg.shares { display: block; font-size: 11px; fill: var(--fg); background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 6px 0; margin: 0 0 14px; }
+svg.shares .present { fill: #111827; }
+h3.camera { margin: 14px 0 6px; }
+table.events { margin-bottom: 6px; } table.events td { padding: 3px 8px; }
 details.person > summary { cursor: pointer; list-style: revert; }
 svg.timeline .conf { fill: none; stroke: #111827; stroke-width: 2; stroke-linejoin: round; }
 `;
 
 /**
- * Renders the report: run figures, a summary table per person (first/last seen, dominant
- * emotion, share of time per emotion) and one timeline picture per person (an inline SVG with
- * `data-person-id`), with a legend of the emotion colours. Every string from the input is escaped.
+ * Renders the report: run figures; per camera every person's lane on one time axis and the
+ * emotion mix over time; a summary table per person (first/last seen, dominant emotion, share of
+ * time per emotion); the events table; one timeline picture per person (an inline SVG with
+ * `data-person-id`, folded past 12 persons). Every string from the input is escaped.
  */
 export function renderReport(input: ReportInput): string {
   const { run, timelines } = input;
@@ -253,8 +215,15 @@ ${EMOTION_STATES.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFi
     const svg = renderTimelineSvg(cameraId, personId, p, cameraEnd(cameraId), clock);
     return fold ? `<details class="person"><summary>${head}</summary>\n${svg}\n</details>` : `<section class="person">\n<header>${head}</header>\n${svg}\n</section>`;
   }).join('\n');
-  const overviews = Object.keys(timelines.cameras).map((cameraId) => renderOverviewSvg(cameraId,
-    people.filter((x) => x.cameraId === cameraId).map(({ personId, p }) => ({ personId, p })), cameraEnd(cameraId), clock)).join('\n');
+  const cameras = Object.keys(timelines.cameras).map((cameraId) => {
+    const mine = people.filter((x) => x.cameraId === cameraId);
+    if (!mine.length) return '';
+    return `<h3 class="camera">${escapeHtml(cameraId)} <span class="muted">· ${mine.length} person${mine.length === 1 ? '' : 's'}</span></h3>\n`
+      + `${renderOverviewSvg(cameraId, mine.map(({ personId, p }) => ({ personId, p })), cameraEnd(cameraId), clock)}\n`
+      + `<p class="muted">Emotion mix: each bar is one stretch of time, split by the share of the persons' time spent in each emotion; the dot is how many persons were there on average (scale on the right).</p>\n`
+      + renderSharesSvg(cameraId, mine.map(({ p }) => p), cameraEnd(cameraId), clock);
+  }).join('\n');
+  const events = timelineEvents(timelines);
 
   return `<!doctype html>
 <html lang="en">
@@ -269,17 +238,22 @@ ${EMOTION_STATES.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFi
 <h1>${escapeHtml(title)}</h1>
 <p class="muted">${escapeHtml(run.source)}${input.generatedAt ? ` · generated ${escapeHtml(input.generatedAt)}` : ''}</p>
 <dl class="figures">${figures.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl>
+<h2>Timelines</h2>
+<p class="muted">One lane per person; coloured bands: the dominant emotion over ${clock === undefined ? 'media time (seconds)' : 'clock time (UTC)'}, paler where the model was less sure.</p>
+${legend}
+${people.length ? cameras : '<p>No person was confirmed in this run.</p>'}
 <h2>Persons</h2>
-${people.length === 0 ? '<p>No person was confirmed in this run.</p>' : `<table>
+${people.length === 0 ? '<p>No person was confirmed in this run.</p>' : `<table class="persons">
 <thead><tr><th class="l">Camera</th><th class="l">Person</th><th>First seen</th><th>Last seen</th><th class="l">Dominant</th>${EMOTION_STATES.map((e) => `<th><span class="sw" style="background:${EMOTION_COLORS[e]}"></span>${escapeHtml(e)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>
 </table>`}
-<h2>Timelines</h2>
-<p class="muted">Coloured bands: the dominant emotion over ${run.clockStartMs === undefined ? 'media time (seconds)' : 'clock time (UTC)'}, paler where the model was less sure. Black line: its mean confidence (0 at the bottom, 1 at the top).</p>
-${legend}
-${people.length ? overviews : ''}
+<h2>Events</h2>
+<p class="muted">When each person appeared, changed emotion and left, from the timelines; confidence is the mean of the stretch that begins there (for a person who left, of the one that ended).</p>
+${renderEventsTable(events, clock)}
+<h2>Each person</h2>
+<p class="muted">Black line: the mean confidence of each stretch (0 at the bottom, 1 at the top).${fold ? ` ${people.length} persons: open one to see it.` : ''}</p>
 ${pictures}
 </main>
 </body>
