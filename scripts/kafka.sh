@@ -150,7 +150,7 @@ start() {
     local args="$DIR/format.args"
     ( umask 077; printf '"%s"\n' -Xmx256m -cp "$cp" "-Dlog4j.configuration=file:$DIR/log4j.properties" \
         kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" > "$args"
-      [ "$SECURE" = 1 ] && scram_format_args >> "$args" )
+      if [ "$SECURE" = 1 ]; then scram_format_args >> "$args"; fi )
     java "@$args" > "$DIR/logs/format.log" 2>&1 \
       || { rm -f "$args"; echo "kafka.sh: formatting the storage failed:" >&2; tail -20 "$DIR/logs/format.log" >&2; exit 1; }
     rm -f "$args"
