@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { redactText } from '@emostream/runtime';
 import { registerAnalyze } from './analyze.js';
-import { registerTrain, registerCrossval } from './train.js';
+import { registerTrain, registerCrossval, registerInterpolate } from './train.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerServe } from './serve.js'; import { registerEvents } from './events.js';
 
@@ -12,6 +12,7 @@ const program = new Command('emostream')
 registerAnalyze(program);
 registerTrain(program);
 registerCrossval(program);
+registerInterpolate(program);
 registerEvaluate(program);
 registerServe(program); registerEvents(program);
 

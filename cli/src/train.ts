@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
-import { runTrainJob, CONFIG_NAMES } from '@emostream/retrain';
+import { runTrainJob, runInterpolateJob, CONFIG_NAMES } from '@emostream/retrain';
 import { parseLabelMap, intOption, numberOption, autoOrNumberOption } from './options.js';
 
 /** Registers `train` on the program. */
@@ -38,6 +38,27 @@ export function registerTrain(program: Command): void {
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
         finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment,
+        log: (l) => process.stderr.write(l + '\n'),
+      });
+    });
+}
+
+/** Registers `interpolate` (a fine-tuned model blended with the one it came from, λ chosen on PublicTest) on the program. */
+export function registerInterpolate(program: Command): void {
+  program
+    .command('interpolate')
+    .description('blend a fine-tuned model with the model it was fine-tuned from, weight by weight: (1 − λ)·base + λ·tuned, λ chosen on FER-2013 PublicTest, still and filmed')
+    .requiredOption('--base <dir>', 'the model fine-tuned from (λ = 0), e.g. models/best')
+    .requiredOption('--tuned <dir>', 'its fine-tuned descendant (λ = 1), e.g. runs/video/model')
+    .requiredOption('--data <dir>', 'the FER-2013 folder (train/ test/): its PublicTest chooses λ')
+    .option('--out <dir>', 'output folder (model/ is written in it)', 'runs/interpolate')
+    .option('--lambda <x>', 'a fixed λ in [0, 1] instead of choosing one', numberOption('--lambda', 0, 1))
+    .option('--max-still-loss <points>', 'most PublicTest still accuracy the chosen λ may lose against the base, in points', numberOption('--max-still-loss', 0, 100), 0.5)
+    .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .action(async (o) => {
+      const rt = await loadTf(o.backend as BackendChoice);
+      await runInterpolateJob({
+        tf: rt.tf, base: o.base, tuned: o.tuned, data: o.data, out: o.out, lambda: o.lambda, maxStillLoss: o.maxStillLoss / 100,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

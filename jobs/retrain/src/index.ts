@@ -2,6 +2,7 @@
 export * from './datasets.js';
 export * from './ferplus.js';
 export * from './video.js';
+export * from './interpolate.js';
 export * from './augment.js';
 export * from './configs.js';
 export * from './metrics.js';
