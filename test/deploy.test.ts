@@ -303,3 +303,32 @@ test('dashboards: unique panel ids and titles, every query on a datasource varia
     assert.deepEqual(vars, ['datasource', 'camera']);
   }
 });
+
+test('dashboards: drops and latency per camera, input fps charted, emotion shares computed in PromQL, detection time by camera, reload and restart annotations', () => {
+  const load = (f: string) => JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy/grafana/dashboards', f), 'utf8'));
+  const overview = load('emostream-overview.json'), camera = load('emostream-camera.json');
+  const panel = (d: Obj, title: string) => {
+    const p = d.panels.find((x: Obj) => x.title === title);
+    assert.ok(p, `${d.uid}: panel ${title}`);
+    return p;
+  };
+  const exprs = (p: Obj) => p.targets.map((t: Obj) => t.expr as string);
+  assert.match(exprs(panel(overview, 'Dropped by camera'))[0], /sum by \(camera\) \(rate\(emostream_frames_dropped_total/);
+  assert.match(exprs(panel(overview, 'Latency p95 by camera'))[0], /sum by \(camera, le\)/);
+  for (const [d, title] of [[overview, 'Input fps by camera'], [camera, 'Input and processed fps']] as const) assert.ok(exprs(panel(d, title)).some((e: string) => e.includes('emostream_input_fps')), `${d.uid} ${title}`);
+  assert.ok(exprs(panel(camera, 'Detection time per frame')).every((e: string) => e.includes('emostream_detect_seconds_bucket') && e.includes('camera="$camera"')));
+  for (const d of [overview, camera]) {
+    for (const p of d.panels.filter((x: Obj) => x.type !== 'row')) {
+      const defaults = p.fieldConfig?.defaults ?? {};
+      assert.notEqual(defaults.custom?.stacking?.mode, 'percent', `${d.uid} ${p.title}: no percent stacking of raw rates`);
+      if (defaults.unit === 'percentunit') assert.ok(exprs(p).every((e: string) => e.includes(' / ')), `${d.uid} ${p.title}: a percent unit on a ratio only`);
+    }
+    const mix = panel(d, 'Emotion mix');
+    assert.equal(mix.fieldConfig.defaults.unit, 'percentunit');
+    assert.match(exprs(mix)[0], /^sum by \(emotion\) \(rate\(emostream_emotions_total\{[^}]*\}\[\$__rate_interval\]\)\) \/ ignoring \(emotion\) group_left sum\(rate\(emostream_emotions_total/);
+    const annotations = d.annotations.list.map((a: Obj) => [a.name, a.datasource.uid, a.enable]);
+    assert.deepEqual(annotations, [['Model reloads', '${datasource}', true], ['ffmpeg restarts', '${datasource}', true]]);
+    assert.match(d.annotations.list[0].expr, /emostream_model_info/);
+    assert.match(d.annotations.list[1].expr, /emostream_ffmpeg_restarts_total\{camera=~?"\$camera"\}/);
+  }
+});

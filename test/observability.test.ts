@@ -4,7 +4,8 @@
  * and CNN) with deploy/prometheus's config and rules; the camera is cut once so reconnects are
  * real. Then every dashboard panel's query (deploy/grafana/dashboards/*.json) runs through
  * Prometheus' HTTP API and must parse and return data, every rule must evaluate cleanly, and
- * /healthz and /readyz must answer.
+ * /healthz and /readyz must answer. Every dashboard annotation (model reloads, ffmpeg restarts)
+ * must mark the run: the model's first load and the real camera outage.
  *
  * A few metrics cannot appear in one embedded run; a small exporter built on the real
  * createMetrics() registry (job "synthetic") serves them so their panels are still checked, and
@@ -96,6 +97,21 @@ function dashboardQueries(): PanelQuery[] {
   return out;
 }
 
+/** Every annotation query of the committed dashboards, with the camera filled in. */
+function annotationQueries(): PanelQuery[] {
+  const out: PanelQuery[] = [];
+  for (const f of fs.readdirSync(DASHBOARDS).filter((x) => x.endsWith('.json'))) {
+    const d = JSON.parse(fs.readFileSync(path.join(DASHBOARDS, f), 'utf8'));
+    for (const a of d.annotations?.list ?? []) {
+      if (a.builtIn) continue;
+      const expr = String(a.expr).replaceAll('${camera}', CAMERA).replaceAll('$camera', CAMERA);
+      assert.doesNotMatch(expr, /\$/, `${f} annotation ${a.name}: a variable the test does not fill: ${expr}`);
+      out.push({ dashboard: d.uid, panel: `annotation ${a.name}`, expr });
+    }
+  }
+  return out;
+}
+
 const finite = (s: PromSeries[]) => s.some((x) => (x.values ?? (x.value ? [x.value] : [])).some(([, v]) => Number.isFinite(Number(v))));
 
 test('Prometheus scrapes a live pipeline: every dashboard query returns data, every rule evaluates, health endpoints answer', { timeout: 300_000 }, async (t) => {
@@ -112,6 +128,7 @@ test('Prometheus scrapes a live pipeline: every dashboard query returns data, ev
   const metricsPort = await freePort();
   const prom: PrometheusServer = await startPrometheus({ config: testConfig(metricsPort, synthetic.port) });
   cleanups.push(() => prom.stop());
+  const startedS = Date.now() / 1000;
 
   let log = '';
   const analyze: ChildProcess = spawn(process.execPath, [
@@ -157,6 +174,25 @@ test('Prometheus scrapes a live pipeline: every dashboard query returns data, ev
     }
   }
   assert.deepEqual(failures, [], `panels without data:\n${failures.join('\n')}${diag()}`);
+
+  // 3b. Annotations mark this run: the model's first load (a version not served a minute before)
+  //     and the camera's ffmpeg restart, each with its title labels.
+  const annotations = annotationQueries();
+  assert.deepEqual([...new Set(annotations.map((a) => a.panel))].sort(), ['annotation Model reloads', 'annotation ffmpeg restarts']);
+  for (const a of annotations) {
+    const r = await prom.queryRange(a.expr, startedS, end, 1);
+    assert.ok(finite(r), `${a.dashboard} / ${a.panel}: nothing marked during the run for ${a.expr}${diag()}`);
+    if (a.panel.includes('ffmpeg')) assert.ok(r.every((x) => x.metric.camera === CAMERA && x.metric.reason), `${a.panel}: ${JSON.stringify(r.map((x) => x.metric))}`);
+    else assert.ok(r.every((x) => x.metric.version), `${a.panel}: ${JSON.stringify(r.map((x) => x.metric))}`);
+  }
+  // The emotion mix is shares computed in PromQL: they sum to 1 (the panel's unit is percentunit).
+  const mix = queries.filter((q) => q.panel.startsWith('Emotion mix'));
+  assert.equal(mix.length, 2, 'an emotion mix on each dashboard');
+  for (const q of mix) {
+    const shares = (await prom.query(q.expr)).map((x) => Number(x.value?.[1]));
+    assert.ok(shares.length > 0 && shares.every((v) => v >= 0 && v <= 1), `${q.dashboard} ${q.panel}: ${shares.join(' ')}`);
+    assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-9, `${q.dashboard} ${q.panel}: shares sum to 1 (${shares.join(' + ')})`);
+  }
 
   // 4. Every metric a panel uses comes from the live pipeline, except the listed synthetic ones.
   const names = new Set(queries.flatMap((q) => q.expr.match(/emostream_[a-z0-9_]+/g) ?? []));

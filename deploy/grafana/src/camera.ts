@@ -1,7 +1,7 @@
 /** The emostream per-camera dashboard: one camera (template variable `camera`) in detail. */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { baseDashboard, cameraVariable, series, single } from './panels.js';
+import { baseDashboard, cameraVariable, emotionShares, ffmpegRestartAnnotation, inputFps, modelReloadAnnotation, series, single } from './panels.js';
 
 const CAM = 'camera="$camera"';
 const RATE = '$__rate_interval';
@@ -9,8 +9,10 @@ const RATE = '$__rate_interval';
 /** Builds the per-camera drill-down dashboard (uid `emostream-camera`). */
 export function cameraDashboard(): Dashboard {
   return baseDashboard('emostream: camera', 'emostream-camera',
-    'One camera in detail: stream health (fps, drops, ffmpeg restarts and stalls), faces, latency, people and emotions.')
+    'One camera in detail: stream health (fps, drops, ffmpeg restarts and stalls), faces, detection time, latency, people and emotions; model reloads and ffmpeg restarts are marked on every chart.')
     .withVariable(cameraVariable(false))
+    .annotation(modelReloadAnnotation())
+    .annotation(ffmpegRestartAnnotation(CAM))
     .withRow(new RowBuilder('Now'))
     .withPanel(single({
       title: 'Input fps', unit: 'fps',
@@ -45,9 +47,10 @@ export function cameraDashboard(): Dashboard {
     .withRow(new RowBuilder('Stream'))
     .withPanel(series({
       title: 'Input and processed fps', unit: 'fps', min: 0, width: 8,
-      description: 'Decoded frames (after the fps cap) and frames through the whole pipeline, per second.',
+      description: 'What the camera delivered (emostream_input_fps over the last 5 s, after the fps cap; 0 while it sends nothing), frames decoded and frames through the whole pipeline, per second.',
       queries: [
-        { expr: `sum(rate(emostream_frames_decoded_total{${CAM}}[${RATE}]))`, legend: 'input' },
+        { expr: inputFps(CAM, 'camera'), legend: 'input (last 5 s)' },
+        { expr: `sum(rate(emostream_frames_decoded_total{${CAM}}[${RATE}]))`, legend: 'decoded' },
         { expr: `sum(rate(emostream_frames_processed_total{${CAM}}[${RATE}]))`, legend: 'processed' },
       ],
     }))
@@ -84,8 +87,12 @@ export function cameraDashboard(): Dashboard {
     }))
     .withPanel(series({
       title: 'Detection time per frame', unit: 's', min: 0, width: 8,
-      description: 'p95 face detection time per frame, by detector (shared by all cameras).',
-      queries: [{ expr: `histogram_quantile(0.95, sum by (detector, le) (rate(emostream_detect_seconds_bucket[${RATE}])))`, legend: 'p95 {{detector}}' }],
+      description: 'p50 and p95 face detection time per frame of the detector processes that found this camera\'s faces in the interval (joined on instance: a process serving several cameras shows their detections together; empty while the camera shows no face).',
+      queries: [0.5, 0.95].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (detector, le) (rate(emostream_detect_seconds_bucket[${RATE}])`
+          + ` and on (instance) (sum by (instance) (rate(emostream_faces_detected_total{${CAM}}[${RATE}])) > 0)))`,
+        legend: `p${q * 100} {{detector}}`,
+      })),
     }))
     .withRow(new RowBuilder('People and emotions'))
     .withPanel(series({
@@ -94,9 +101,9 @@ export function cameraDashboard(): Dashboard {
       queries: [{ expr: `sum(emostream_persons_active{${CAM}})`, legend: 'persons' }],
     }))
     .withPanel(series({
-      title: 'Emotion mix', unit: 'percentunit', width: 8, stack: 'percent',
-      description: 'Share of this camera\'s classified faces by their most likely emotion.',
-      queries: [{ expr: `sum by (emotion) (rate(emostream_emotions_total{${CAM}}[${RATE}]))`, legend: '{{emotion}}' }],
+      title: 'Emotion mix', unit: 'percentunit', min: 0, max: 1, width: 8, stack: 'normal',
+      description: 'Share of this camera\'s classified faces by their most likely emotion (each emotion\'s rate over the total, computed in PromQL: the stack sums to 100%).',
+      queries: [{ expr: emotionShares(CAM), legend: '{{emotion}}' }],
     }))
     .withPanel(series({
       title: 'Events by type', unit: 'short', min: 0, width: 8, stack: 'normal',

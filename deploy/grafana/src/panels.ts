@@ -34,6 +34,7 @@ export interface SeriesOptions {
   /** Stack the series (`percent` for a mix that sums to 100%). */
   stack?: 'normal' | 'percent';
   min?: number;
+  max?: number;
   /** A link on each series, e.g. to the per-camera dashboard. */
   link?: { title: string; url: string };
 }
@@ -58,6 +59,7 @@ export function series(o: SeriesOptions): timeseries.PanelBuilder {
     .targets(o.queries.map(target));
   if (o.stack) p.stacking(new common.StackingConfigBuilder().mode(o.stack === 'percent' ? common.StackingMode.Percent : common.StackingMode.Normal));
   if (o.min !== undefined) p.min(o.min);
+  if (o.max !== undefined) p.max(o.max);
   if (o.link) p.dataLinks([new dashboard.DashboardLinkBuilder(o.link.title).url(o.link.url)]);
   return p;
 }
@@ -97,6 +99,75 @@ export function single(o: StatOptions): stat.PanelBuilder {
       .steps([{ value: null, color: 'green' }, { value: o.redAbove, color: 'red' }]));
   }
   return p;
+}
+
+/**
+ * Input fps per `by` label set: emostream_input_fps (what the source delivered over the last 5 s)
+ * while frames are decoded, else the decode rate (0): the gauge keeps its last value when a
+ * camera goes silent.
+ */
+export function inputFps(cameraMatcher: string, by: string): string {
+  const decoded = `sum by (${by}) (rate(emostream_frames_decoded_total{${cameraMatcher}}[$__rate_interval]))`;
+  return `(max by (${by}) (emostream_input_fps{${cameraMatcher}}) and (${decoded} > 0)) or ${decoded}`;
+}
+
+/** Each emotion's share of the classified faces (0..1, summing to 1): its rate over the total. */
+export function emotionShares(cameraMatcher: string): string {
+  const rate = `rate(emostream_emotions_total{${cameraMatcher}}[$__rate_interval])`;
+  return `sum by (emotion) (${rate}) / ignoring (emotion) group_left sum(${rate})`;
+}
+
+/** Options of an annotation: a PromQL query whose samples mark the time axis of every panel. */
+export interface AnnotationOptions {
+  name: string;
+  /** Non-empty (and non-zero) while the event is recent: each run of samples becomes one mark. */
+  expr: string;
+  /** Grafana's `{{label}}` syntax. */
+  title: string;
+  text?: string;
+  /** Labels that become the annotation's tags, comma separated. */
+  tags?: string;
+  color: string;
+}
+
+/** A Prometheus annotation on the dashboard's datasource, on by default. */
+export function annotation(o: AnnotationOptions): dashboard.AnnotationQueryBuilder {
+  const a = new dashboard.AnnotationQueryBuilder()
+    .name(o.name)
+    .datasource(DATASOURCE)
+    .enable(true)
+    .iconColor(o.color)
+    .expr(o.expr)
+    .step('15s')
+    .titleFormat(o.title)
+    .useValueForTime(false);
+  if (o.text) a.textFormat(o.text);
+  if (o.tags) a.tagKeys(o.tags);
+  return a;
+}
+
+/**
+ * Model reloads: a model version that was not served a minute earlier (a hot reload or a
+ * rollout; the first load of a fresh deployment too). `emostream_model_info` only changes then.
+ */
+export function modelReloadAnnotation(): dashboard.AnnotationQueryBuilder {
+  return annotation({
+    name: 'Model reloads', color: 'purple', title: 'model {{version}} loaded', tags: 'version',
+    expr: 'count by (version) (emostream_model_info) unless count by (version) (emostream_model_info offset 1m)',
+  });
+}
+
+/**
+ * ffmpeg restarts of the selected cameras: the restart counter grew in the last minute, or its
+ * series appeared (prom-client creates a labelled counter at its first increment, which
+ * `increase()` alone cannot see).
+ */
+export function ffmpegRestartAnnotation(cameraMatcher: string): dashboard.AnnotationQueryBuilder {
+  const c = `emostream_ffmpeg_restarts_total{${cameraMatcher}}`;
+  return annotation({
+    name: 'ffmpeg restarts', color: 'orange', title: 'ffmpeg restart: {{camera}}', text: 'reason: {{reason}}', tags: 'camera,reason',
+    expr: `(sum by (camera, reason) (increase(${c}[1m])) > 0) or (sum by (camera, reason) (${c}) unless sum by (camera, reason) (${c} offset 1m))`,
+  });
 }
 
 /** The `datasource` variable (any Prometheus). */
