@@ -63,10 +63,18 @@ export class IngestError extends Error {
 
 /** A run of a live source ended (any exit counts as lost); internal to the retry loop. */
 class SourceLost extends Error {
-  constructor(readonly reason: 'exit' | 'stall' | 'probe' | 'spawn', detail: string) {
+  constructor(readonly reason: 'exit' | 'stall' | 'probe' | 'spawn' | 'auth', detail: string) {
     super(detail);
     this.name = 'SourceLost';
   }
+}
+
+/** What ffmpeg and ffprobe print when an RTSP server refuses the URL's credentials. */
+const AUTH_REFUSED = /\b401\b|Unauthorized|authorization failed/i;
+
+/** A lost run, as `auth` when the camera refused the credentials (any of `lines` says so). */
+function lost(reason: SourceLost['reason'], detail: string, lines: readonly string[] = []): SourceLost {
+  return new SourceLost([detail, ...lines].some((l) => AUTH_REFUSED.test(l)) ? 'auth' : reason, detail);
 }
 
 /**
@@ -109,6 +117,8 @@ export function dropCounter(cameraId: string, deps: { metrics?: PipelineMetrics;
  * - Live (rtsp): any ffmpeg exit (even code 0: that is how ffmpeg 5.1 reports a server that
  *   went away) or a stall restarts it after a capped, jittered backoff; after `giveUpAfterMs`
  *   without a frame it errors with an {@link IngestError} naming the redacted URL.
+ *   A camera that refuses the URL's credentials (401) is retried the same way, each attempt an
+ *   error line naming the camera (never the password) and counted as `ffmpeg_restarts_total{reason="auth"}`.
  * The config is parsed (and checked) at subscription.
  */
 export function frameSource(input: SourceConfigInput | SourceConfig, deps: FrameSourceDeps): Observable<Frame> {
@@ -237,10 +247,12 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
   const startedAt = ctx.now();
   let lastProgressAt = startedAt;
   let lastFailure = '';
+  /** Failed attempts since the last frame (a probe that fails starts no ffmpeg run). */
+  let failures = 0;
 
   const oneRun = defer(() => {
     const probing = probed ? of(probed) : probeOnce(probe, config).pipe(
-      mapError((e) => (e instanceof SourceProbeError && e.retriable ? new SourceLost('probe', e.message) : e)),
+      mapError((e) => (e instanceof SourceProbeError && e.retriable ? lost('probe', e.message) : e)),
     );
     return probing.pipe(mergeMap((p) => {
       probed = p;
@@ -255,9 +267,10 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
         map((ev) => {
           if (ev.type === 'exit') {
             // ffmpeg 5.1 exits with code 0 and no error when the server goes away: always "lost".
-            throw new SourceLost(ev.exit.error ? 'spawn' : 'exit', exitText(ev));
+            throw lost(ev.exit.error ? 'spawn' : 'exit', exitText(ev), ev.errorLines);
           }
           attempt = 0;
+          failures = 0;
           const t = mediaTimeOf(base, ev.index, args.fps);
           lastMediaMs = t;
           const f = toFrame(ctx, args, ev.data, t, deps);
@@ -284,11 +297,16 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
         lastFailure = redactText(err.message, ctx.secrets);
         const now = ctx.now();
         const silentMs = now - lastProgressAt;
+        failures++;
+        const auth = err.reason === 'auth';
         if (config.giveUpAfterMs > 0 && silentMs >= config.giveUpAfterMs) {
-          const msg = `camera "${config.cameraId}": no frame from ${ctx.shown} for ${silentMs} ms after ${ctx.stats.runs} ffmpeg run(s) ` +
+          const msg = auth
+            ? `camera "${config.cameraId}": ${ctx.shown} refused its credentials (401 Unauthorized) ${failures} time(s) in ${silentMs} ms ` +
+              `(last: ${lastFailure}); giving up. Check the user name and password in the camera's URL (the password is never shown), or raise giveUpAfterMs`
+            : `camera "${config.cameraId}": no frame from ${ctx.shown} for ${silentMs} ms after ${ctx.stats.runs} ffmpeg run(s) ` +
             `(last: ${lastFailure}); giving up. Check that the camera is on and reachable, and that the URL, credentials and ` +
             `rtspTransport (${config.rtspTransport}) are right, or raise giveUpAfterMs`;
-          ctx.log.error('giving up on live source', { silentMs, runs: ctx.stats.runs, last: lastFailure });
+          ctx.log.error('giving up on live source', { silentMs, runs: ctx.stats.runs, failures, last: lastFailure });
           return throwError(() => new IngestError(msg, config.cameraId, true));
         }
         let delayMs = backoffDelayMs(attempt++, config, deps.random);
@@ -296,7 +314,8 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
         if (config.giveUpAfterMs > 0) delayMs = Math.max(0, Math.min(delayMs, config.giveUpAfterMs - silentMs));
         ctx.stats.reconnects++;
         deps.metrics?.ffmpegRestarts.inc({ camera: config.cameraId, reason: err.reason });
-        ctx.log.warn('live source lost; restarting', { reason: err.reason, detail: lastFailure, delayMs, attempt });
+        if (auth) ctx.log.error('camera refused the credentials (401 Unauthorized); retrying: check the user name and password in its URL', { detail: lastFailure, delayMs, attempt });
+        else ctx.log.warn('live source lost; restarting', { reason: err.reason, detail: lastFailure, delayMs, attempt });
         return timer(delayMs, ctx.scheduler);
       },
     }),
