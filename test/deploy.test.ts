@@ -85,6 +85,11 @@ for (const dir of BUILDS) {
         assert.ok(egressPorts.has('53') && egressPorts.has('9093'), `${owner}: reaches DNS and Kafka (TLS)`);
         const ingressPorts = mine.flatMap((p) => (p.spec.ingress ?? []).flatMap((r: Obj) => (r.ports ?? [{ port: 'any' }]).map((x: Obj) => String(x.port))));
         assert.deepEqual([...new Set(ingressPorts)], ['metrics'], `${owner}: only the metrics port is reachable`);
+      } else if (component === 'api') {
+        // The live API: DNS and Kafka like a service; Prometheus on metrics and its clients on http.
+        assert.ok(egressPorts.has('53') && egressPorts.has('9093'), `${owner}: reaches DNS and Kafka (TLS)`);
+        const ingressPorts = mine.flatMap((p) => (p.spec.ingress ?? []).flatMap((r: Obj) => (r.ports ?? [{ port: 'any' }]).map((x: Obj) => String(x.port))));
+        assert.deepEqual([...new Set(ingressPorts)].sort(), ['http', 'metrics'], `${owner}: only the metrics and http ports are reachable`);
       } else {
         assert.equal(egressPorts.size, 0, `${owner}: no egress at all`);
       }
@@ -330,5 +335,36 @@ test('dashboards: drops and latency per camera, input fps charted, emotion share
     assert.deepEqual(annotations, [['Model reloads', '${datasource}', true], ['ffmpeg restarts', '${datasource}', true]]);
     assert.match(d.annotations.list[0].expr, /emostream_model_info/);
     assert.match(d.annotations.list[1].expr, /emostream_ffmpeg_restarts_total\{camera=~?"\$camera"\}/);
+  }
+});
+
+test('serve api: a Deployment on every build, the API on 0.0.0.0:8080 behind Service emostream-api, metrics scraped, only labelled clients let in', (t) => {
+  if (!requireResource(t, 'kustomize', kustomize ? undefined : missingTool('kustomize'))) return;
+  for (const dir of BUILDS.filter((d) => !d.endsWith('retrain-now'))) {
+    const objs = build(dir);
+    const d = named(objs, 'Deployment', 'emostream-api');
+    const c = d.spec.template.spec.containers[0];
+    assert.deepEqual(c.args, ['serve', 'api'], `${dir}: runs emostream serve api`);
+    const env = Object.fromEntries(c.env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
+    assert.equal(env.API_HTTP_HOST, '0.0.0.0', `${dir}: listens on the pod's addresses (its default is 127.0.0.1)`);
+    const http = c.ports.find((p: Obj) => p.name === 'http');
+    assert.equal(String(http?.containerPort), env.API_HTTP_PORT, `${dir}: the http port is API_HTTP_PORT`);
+    assert.equal(c.ports.find((p: Obj) => p.name === 'metrics')?.containerPort, METRICS_PORT);
+    assert.ok(c.envFrom.some((e: Obj) => e.configMapRef?.name === configOf(objs).metadata.name), `${dir}: env from the ConfigMap`);
+    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) assert.equal(probe.httpGet.port, 'metrics');
+    assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+    const labels = d.spec.template.metadata.labels;
+    const svc = named(objs, 'Service', 'emostream-api');
+    assert.ok(selects({ matchLabels: svc.spec.selector }, labels), `${dir}: Service emostream-api selects the API pods`);
+    assert.deepEqual(svc.spec.ports.map((p: Obj) => [p.port, p.targetPort]), [[80, 'http']]);
+    const metrics = named(objs, 'Service', 'emostream-api-metrics');
+    assert.equal(metrics.spec.clusterIP, 'None');
+    assert.ok(selects({ matchLabels: metrics.spec.selector }, labels));
+    assert.ok(selects(named(objs, 'ServiceMonitor', 'emostream').spec.selector, metrics.metadata.labels), `${dir}: the ServiceMonitor scrapes the API`);
+    // Its http port: from pods labelled emostream.io/api-client only; the Kafka egress: the services' policy.
+    const clients = named(objs, 'NetworkPolicy', 'emostream-api-clients');
+    assert.ok(selects(clients.spec.podSelector, labels));
+    assert.deepEqual(clients.spec.ingress, [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'emostream.io/api-client': 'true' } } }], ports: [{ port: 'http', protocol: 'TCP' }] }]);
+    assert.ok(selects(named(objs, 'NetworkPolicy', 'emostream-services').spec.podSelector, labels), `${dir}: egress to DNS and Kafka only, as the services`);
   }
 });

@@ -196,3 +196,36 @@ test('biometric topics (frames, faces, emotions and their dead letters) are kept
   for (const name of ['frames', 'faces', 'emotions', 'frames.dlq', 'faces.dlq', 'emotions.dlq']) assert.equal(topics.get(name)?.['retention.ms'], 3_600_000, `${name}: 1 h`);
   assert.equal(topics.get('emotion-events')?.['retention.ms'], undefined, 'emotion-events: the broker\'s default');
 });
+
+test('serve api logs in as the read-only subscriber: its Secret, the cluster CA, groups emostream-events-* its ACLs allow', (t) => {
+  if (!requireResource(t, 'kustomize', noKustomize)) return;
+  assert.equal(userOfService('api'), 'subscriber');
+  const user = kafkaUserName('subscriber');
+  assert.equal(user, 'emostream-subscriber');
+  for (const dir of KAFKA_BUILDS) {
+    const objs = build(dir);
+    const config = configOf(objs);
+    const spec = named(objs, 'Deployment', 'emostream-api').spec.template.spec;
+    const c = spec.containers[0];
+    const env = (n: string) => c.env.find((e: Obj) => e.name === n);
+    assert.equal(env('KAFKA_SASL_USERNAME')?.value, user, `${dir}: user ${user}`);
+    assert.deepEqual(env('KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef, { name: user, key: 'password' }, `${dir}: the subscriber's password`);
+    const caDir = path.posix.dirname(config.data.KAFKA_SSL_CA_FILE);
+    const mount = c.volumeMounts.find((m: Obj) => m.mountPath === caDir);
+    assert.ok(mount?.readOnly, `${dir}: the CA mounted read-only at ${caDir}`);
+    assert.equal(spec.volumes.find((v: Obj) => v.name === mount.name).secret.secretName, 'emostream-cluster-ca-cert');
+    assert.deepEqual(restrictedViolations(spec.securityContext, spec.containers, spec), [], `${dir}: restricted`);
+    // serve api's consumer group is <topic prefix>emostream-events-<uuid> (pipeline/src/events.ts):
+    // the prefix the subscriber's group ACL grants, under this deployment's topic prefix.
+    const acls = aclsFor('subscriber', { topicPrefix: config.data.EMOSTREAM_TOPIC_PREFIX ?? '', groupPrefix: config.data.EMOSTREAM_GROUP_PREFIX });
+    const group = acls.find((a) => a.resourceType === 'group');
+    assert.deepEqual([group?.name, group?.patternType, group?.operation], [`${config.data.EMOSTREAM_TOPIC_PREFIX ?? ''}emostream-events-`, 'prefixed', 'Read']);
+    assert.deepEqual(acls.filter((a) => a.operation !== 'Read'), [], 'read only');
+    if (STRIMZI_BUILDS.includes(dir)) {
+      const ku = named(objs, 'KafkaUser', user);
+      assert.ok(ku.spec.authorization.acls.some((a: Obj) => a.resource.type === 'group' && a.resource.name === group?.name && a.resource.patternType === 'prefix'), `${dir}: the KafkaUser grants ${group?.name}*`);
+    }
+  }
+  const events = fs.readFileSync(path.join(ROOT, 'pipeline/src/events.ts'), 'utf8');
+  assert.match(events, /groupId: o\.group \?\? `\$\{o\.config\.topicPrefix\}emostream-events-\$\{randomUUID\(\)\}`/, 'serve api names its group emostream-events-<uuid>');
+});
