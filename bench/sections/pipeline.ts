@@ -2,14 +2,27 @@
  * Pipeline throughput: embedded `analyze()` on the 720p clip and the 640x360 sample, at the
  * default --fps 10 and at the clip's full rate, against Human's own per-frame loop on the same
  * frames and against ffmpeg decoding alone.
+ *
+ * `BENCH_DETECTOR_SETTINGS` (JSON, e.g. `{"tiles":"off"}`: analyze's `--set detector.…`) runs the
+ * pipeline with other detector settings than the defaults; the rows then say which.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { analyze, type AnalyzeResult } from '@emostream/pipeline';
+import { analyze, type AnalyzeOptions, type AnalyzeResult } from '@emostream/pipeline';
+import { parseDetectorConfig, type DetectorConfigInput } from '@emostream/detector';
 import { analyzeOptions, type BenchContext, type Clip, type Row } from '../lib/context.js';
 import { decodeOnly } from '../lib/ffmpeg.js';
 import { humanLoop, type HumanLoopResult } from '../lib/humanLoop.js';
 import { ratio, sig } from '../lib/stats.js';
+
+/** Detector settings of the analyze runs beyond the defaults (`BENCH_DETECTOR_SETTINGS`), if any. */
+function detectorSettings(): DetectorConfigInput | undefined {
+  const raw = process.env.BENCH_DETECTOR_SETTINGS;
+  if (!raw) return undefined;
+  const parsed = JSON.parse(raw) as DetectorConfigInput;
+  parseDetectorConfig(parsed); // a bad key or value fails here, naming it
+  return parsed;
+}
 
 /** analyze's default sampling rate (its --fps default). */
 const DEFAULT_FPS = 10;
@@ -39,9 +52,11 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
   ctx.log(`pipeline: ${clip.name}: ffmpeg decode only`);
   const dec = await decodeOnly(clip.file, { width: clip.width, height: clip.height, fps: full, frames: clip.frames });
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS}`);
-  const a10 = await analyze(clip.file, analyzeOptions(ctx, out, DEFAULT_FPS, dur));
+  const settings = detectorSettings();
+  const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...(settings ? { detectorSettings: settings } : {}) });
+  const a10 = await analyze(clip.file, opts(DEFAULT_FPS));
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${sig(full, 4)} (every frame)`);
-  const aFull = await analyze(clip.file, analyzeOptions(ctx, out, full, dur));
+  const aFull = await analyze(clip.file, opts(full));
   ctx.log(`pipeline: ${clip.name}: Human's own loop (no caching)`);
   const human = await humanLoop(ctx.rt, { file: clip.file, width: clip.width, height: clip.height, fps: full, cache: false, maxFrames: frames });
   let cached: HumanLoopResult | undefined;
@@ -72,8 +87,9 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
   const c720 = await benchClip(ctx, await ctx.clip720(), !ctx.quick);
   const ham = await benchClip(ctx, ctx.clipHamilton(), false);
   const rows: Row[] = [];
+  const settings = detectorSettings();
   for (const c of [c720, ham]) {
-    const s = `pipeline ${c.clip}`;
+    const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}`;
     rows.push(
       { section: s, figure: `real-time factor @ --fps ${DEFAULT_FPS} (default)`, value: `${sig(c.atDefaultFps.realTimeFactor, 3)}x`,
         detail: `${sig(c.atDefaultFps.processedFps, 3)} fps processed; ${c.atDefaultFps.frames} frames, ${(c.atDefaultFps.mediaMs / 1000).toFixed(1)} s media in ${(c.atDefaultFps.wallMs / 1000).toFixed(1)} s; ${c.atDefaultFps.faces} faces` },
@@ -96,7 +112,7 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
       vsHumanCached: c720.vsHumanCached,
       decodeOnlyFps: c720.decodeOnly.fps,
       vsDecodeOnly: c720.vsDecodeOnly,
-      pipeline: { clip720: c720, hamilton: ham },
+      pipeline: { clip720: c720, hamilton: ham, ...(settings ? { detectorSettings: settings } : {}) },
     },
     rows,
   };
