@@ -10,7 +10,7 @@ import type { EmotionEvent, Timelines } from '@emostream/contracts';
 import { createLogger, createMetrics, loadTf, redactUrl, redactText, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, frameSource, parseSourceConfig, probeSource } from '@emostream/ingest';
 import { parseDetectorConfig, type DetectorConfigInput } from '@emostream/detector';
-import { parseAggregatorConfig, renderReport, type AggregatorConfigInput } from '@emostream/aggregator';
+import { MAX_EVENT_ROWS, parseAggregatorConfig, renderReport, type AggregatorConfigInput } from '@emostream/aggregator';
 import { createEmbeddedPipeline } from './embedded.js';
 import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
 import { LiveTimelines } from './api/live.js';
@@ -153,6 +153,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
     stop$.next();
   });
   const t0 = Date.now();
+  const firstEvents: EmotionEvent[] = [];
   const valve = valveFor(source);
   const frames$ = frameSource(srcConfig, { logger, metrics, stats, valve }).pipe(
     takeUntil(stop$),
@@ -179,6 +180,8 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
       tap((out) => {
         if (out.kind === 'timelines') { timelines = out.timelines; return; }
         events++;
+        // The report's events table shows the first rows only: keep no more than those in memory.
+        if (firstEvents.length < MAX_EVENT_ROWS) firstEvents.push(out.event);
         if (out.event.type === 'person.appeared') state.persons++;
         if (!eventsError) eventsFile.write(JSON.stringify(out.event) + '\n');
         live?.push(out.event);
@@ -209,6 +212,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
       reconnects: stats.reconnects, modelVersion, backend: rt.provider, detector: detector.name, clockStartMs,
     },
     timelines,
+    events: firstEvents, eventsTotal: events,
     thumbnails: o.thumbnails ? await thumbnails(best) : undefined,
   });
   await write('report.html', html);

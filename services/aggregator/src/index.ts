@@ -20,4 +20,4 @@ export {
   renderReport, renderTimelineSvg, summarisePerson, escapeHtml, EMOTION_COLORS,
   type ReportInput, type RunFigures, type PersonSummary,
 } from './report.js';
-export { emotionShareBuckets, timelineEvents, type ReportEvent, type ShareBucket } from './report-charts.js';
+export { emotionShareBuckets, timelineEvents, MAX_EVENT_ROWS, type ReportEvent, type ShareBucket } from './report-charts.js';

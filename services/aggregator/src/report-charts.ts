@@ -124,14 +124,14 @@ export function timelineEvents(timelines: Timelines): ReportEvent[] {
 export const MAX_EVENT_ROWS = 1000;
 
 /** The events table: time, camera, person, event, emotion (with its colour) and confidence. */
-export function renderEventsTable(events: ReportEvent[], clockStartMs?: number): string {
+export function renderEventsTable(events: ReportEvent[], clockStartMs?: number, total = events.length): string {
   if (!events.length) return '<p>No event in this run.</p>';
   const shown = events.slice(0, MAX_EVENT_ROWS);
   const rows = shown.map((e) => `<tr><td class="l">${at(e.mediaTimeMs, clockStartMs)}</td><td class="l">${escapeHtml(e.cameraId)}</td>`
     + `<td class="l">${escapeHtml(e.personId)}</td><td class="l">${escapeHtml(e.type)}</td>`
     + `<td class="l"><span class="sw" style="background:${EMOTION_COLORS[e.emotion]}"></span>${escapeHtml(e.emotion)}</td>`
     + `<td>${e.confidence.toFixed(2)}</td></tr>`).join('\n');
-  const more = events.length > shown.length ? `<p class="muted">The first ${shown.length} of ${events.length} events; events.jsonl holds them all.</p>` : '';
+  const more = Math.max(total, events.length) > shown.length ? `<p class="muted">The first ${shown.length} of ${Math.max(total, events.length)} events; events.jsonl holds them all.</p>` : '';
   return `<table class="events">
 <thead><tr><th class="l">${clockStartMs === undefined ? 'Time' : 'Time (UTC)'}</th><th class="l">Camera</th><th class="l">Person</th><th class="l">Event</th><th class="l">Emotion</th><th>Confidence</th></tr></thead>
 <tbody>

@@ -66,3 +66,15 @@ test('many persons: one overview of every lane, the per-person pictures folded; 
   assert.equal((file.match(/<details/g) ?? []).length, 0, 'few persons: not folded');
   assert.match(file, /<td>1\.0 s<\/td><td>6\.0 s<\/td>/, 'a file: media seconds');
 });
+
+test('the events table shows the run\'s own events when given, and how many there were in all', () => {
+  const ev = (type: 'person.appeared' | 'emotion.changed', mediaTimeMs: number, emotion: 'happy' | 'sad', confidence: number) => ({
+    schemaVersion: SCHEMA_VERSION, type, cameraId: 'cam1', personId: 'p1', at: new Date(mediaTimeMs).toISOString(), mediaTimeMs,
+    emotion, confidence, probabilities: { angry: 0, disgust: 0, fear: 0, happy: 0, neutral: 0, sad: 0, surprise: 0, [emotion]: confidence }, modelVersion: 'm1',
+  });
+  const html = renderReport({ run, timelines: timelines(), events: [ev('person.appeared', 0, 'happy', 0.91), ev('emotion.changed', 700, 'sad', 0.77)], eventsTotal: 5 });
+  const table = html.slice(html.indexOf('<table class="events">'));
+  assert.match(table, /person\.appeared<\/td><td class="l"><span class="sw"[^>]*><\/span>happy<\/td>\s*<td>0\.91<\/td>/);
+  assert.match(table, /emotion\.changed<\/td><td class="l"><span class="sw"[^>]*><\/span>sad<\/td>\s*<td>0\.77<\/td>/);
+  assert.match(html, /The first 2 of 5 events; events\.jsonl holds them all/);
+});

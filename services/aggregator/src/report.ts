@@ -1,7 +1,10 @@
 /** The run report: one self-contained HTML page (inline CSS and SVG, no script, no URL). */
-import { EMOTION_STATES, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
+import { EMOTION_STATES, type EmotionEvent, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
 import { EMOTION_COLORS, at, escapeHtml, shade, timeTicks } from './report-format.js';
-import { renderEventsTable, renderSharesSvg, timelineEvents } from './report-charts.js';
+import { renderEventsTable, renderSharesSvg, timelineEvents, type ReportEvent } from './report-charts.js';
+
+/** How many of a run's events the report's table shows (the first ones). */
+export { MAX_EVENT_ROWS } from './report-charts.js';
 
 export { EMOTION_COLORS, escapeHtml } from './report-format.js';
 
@@ -48,6 +51,12 @@ export interface ReportInput {
   thumbnails?: Record<string, string>;
   /** When the report was made (ISO); shown as is. */
   generatedAt?: string;
+  /**
+   * The run's own events, for the events table (at most its first rows are needed; `eventsTotal`
+   * says how many there were). Absent: the table is derived from the timelines.
+   */
+  events?: readonly EmotionEvent[];
+  eventsTotal?: number;
 }
 
 /** One person's figures for the summary table. */
@@ -223,7 +232,9 @@ ${EMOTION_STATES.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFi
       + `<p class="muted">Emotion mix: each bar is one stretch of time, split by the share of the persons' time spent in each emotion; the dot is how many persons were there on average (scale on the right).</p>\n`
       + renderSharesSvg(cameraId, mine.map(({ p }) => p), cameraEnd(cameraId), clock);
   }).join('\n');
-  const events = timelineEvents(timelines);
+  const events: ReportEvent[] = input.events
+    ? input.events.map((e) => ({ cameraId: e.cameraId, personId: e.personId, type: e.type, mediaTimeMs: e.mediaTimeMs, emotion: e.emotion, confidence: e.confidence }))
+    : timelineEvents(timelines);
 
   return `<!doctype html>
 <html lang="en">
@@ -251,7 +262,7 @@ ${rows}
 </table>`}
 <h2>Events</h2>
 <p class="muted">When each person appeared, changed emotion and left, from the timelines; confidence is the mean of the stretch that begins there (for a person who left, of the one that ended).</p>
-${renderEventsTable(events, clock)}
+${renderEventsTable(events, clock, input.events ? input.eventsTotal : undefined)}
 <h2>Each person</h2>
 <p class="muted">Black line: the mean confidence of each stretch (0 at the bottom, 1 at the top).${fold ? ` ${people.length} persons: open one to see it.` : ''}</p>
 ${pictures}
