@@ -11,7 +11,7 @@ export interface PipelineMetrics {
   streamStalls: client.Counter<'camera'>;
   facesDetected: client.Counter<'camera'>;
   facesSkipped: client.Counter<'camera' | 'reason'>;
-  detectSeconds: client.Histogram<'detector'>;
+  detectSeconds: client.Histogram<'detector' | 'camera'>;
   batchSize: client.Histogram<never>;
   inferenceSeconds: client.Histogram<'backend'>;
   modelInfo: client.Gauge<'version' | 'backend' | 'provider'>;
@@ -47,7 +47,7 @@ export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}
     streamStalls: counter('stream_stalls_total', 'Times a stream delivered no frame within the stall timeout', ['camera']),
     facesDetected: counter('faces_detected_total', 'Faces detected', ['camera']),
     facesSkipped: counter('faces_skipped_total', 'Detections not classified, by reason (too_small, low_score)', ['camera', 'reason']),
-    detectSeconds: histogram('detect_seconds', 'Face detection time per frame', ['detector'], secs),
+    detectSeconds: histogram('detect_seconds', 'Face detection time per frame', ['detector', 'camera'], secs),
     batchSize: histogram('classifier_batch_size', 'Faces per classifier batch', [], [1, 2, 4, 8, 16, 32, 64, 128, 256]),
     inferenceSeconds: histogram('inference_seconds', 'Classifier inference time per batch', ['backend'], secs),
     modelInfo: gauge('model_info', 'The loaded emotion model (value 1)', ['version', 'backend', 'provider']),

@@ -38,7 +38,7 @@ export interface DetectFacesDeps {
  * `failed` makes of it (the Kafka service: a dead letter); the stream goes on.
  *
  * Metrics: `facesDetected` counts the faces emitted (cropped), `facesSkipped{reason}` the
- * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector}` the
+ * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector,camera}` the
  * detector's time per frame, tile pass included (decode and crops excluded).
  */
 export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
@@ -72,7 +72,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
     const boxes = await detect(frame.cameraId, image.data, image.width, image.height, sceneCut);
-    metrics?.detectSeconds.observe({ detector: detector.name }, now() - t0);
+    metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
     const { kept, skipped } = filterFaces(boxes, filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: frame.cameraId, reason: s.reason });
     const faces: FaceCrop[] = [];
