@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { SettingsError } from '@emostream/runtime';
 import { DEFAULT_JPEG_QUALITY } from '@emostream/kafka';
@@ -22,9 +23,18 @@ test('the deployment\'s ConfigMap is valid for every service, with today\'s name
     .filter((l) => /^[A-Z]/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   // Kubernetes' service links of the Strimzi bootstrap Service are in every pod too.
   Object.assign(env, { EMOSTREAM_KAFKA_BOOTSTRAP_SERVICE_HOST: '10.0.0.7', EMOSTREAM_KAFKA_BOOTSTRAP_PORT: 'tcp://10.0.0.7:9092' });
+  // The ConfigMap asks for TLS and SCRAM: without the user each Deployment adds from its Secret,
+  // and the cluster CA it mounts, a service refuses to start, naming what is missing.
+  assert.throws(() => serviceSettingsFromEnv('ingest', env), /KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD \(mount them from a Secret\)/);
+  assert.equal(env.KAFKA_SSL, 'true');
+  assert.equal(env.KAFKA_SASL_MECHANISM, 'scram-sha-512');
+  assert.equal(env.KAFKA_SSL_CA_FILE, '/etc/emostream/kafka-ca/ca.crt');
+  const ca = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ca-')), 'ca.crt');
+  fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+  Object.assign(env, { KAFKA_SASL_USERNAME: 'emostream-x', KAFKA_SASL_PASSWORD: 'from-the-secret', KAFKA_SSL_CA_FILE: ca });
   for (const service of ['ingest', 'detector', 'classifier', 'aggregator'] as const) assert.doesNotThrow(() => serviceSettingsFromEnv(service, env), service);
   const c = serviceSettingsFromEnv('classifier', env);
-  assert.deepEqual(c.kafka.brokers, ['emostream-kafka-bootstrap:9092']);
+  assert.deepEqual(c.kafka.brokers, ['emostream-kafka-bootstrap:9093']);
   assert.equal(c.kafka.topicPrefix, '');
   assert.equal(c.kafka.groupPrefix, 'emostream-');
   assert.equal(c.kafka.partitions, 12);
