@@ -14,7 +14,7 @@ export const AggregatorConfigSchema = z.strictObject({
   minDwellMs: z.number().nonnegative().default(400)
     .describe('How long a new emotion must lead the current one by switchMargin before the dominant emotion changes, ms'),
   uncertainBelow: z.number().min(0).max(1).default(0.35)
-    .describe('A person\'s emotion is `uncertain` while no emotion\'s smoothed probability reaches this (0: never). On FER-2013 PublicTest 4.1% of the shipped model\'s answers are under 0.35 and right 28% of the time, the others 72%'),
+    .describe('A person\'s emotion is `uncertain` while no emotion\'s smoothed probability reaches this (0: never). On FER-2013 PublicTest 4.8% of the shipped model\'s answers are under 0.35 and right 27% of the time, the others 72%'),
   switchMargin: z.number().min(0).max(1).default(0.1)
     .describe('Lead in smoothed probability a new emotion needs over the current one to start replacing it (0..1)'),
   maxMissMs: z.number().nonnegative().default(1000)
