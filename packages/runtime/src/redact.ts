@@ -1,7 +1,7 @@
 /**
  * Removes credentials from URLs and from any text that may contain one (ffmpeg output, errors):
  * the userinfo (`user:pass@`, up to the LAST `@` before the host, so a password with an
- * unencoded `@` goes too) and the values of secret query parameters (`password`, `pass`, `pwd`,
+ * unencoded `@` goes too) and the values of secret query and fragment parameters (`password`, `pass`, `pwd`,
  * `passwd`, `token`, `access_token`, `auth`, `key`, `apikey`, `secret`, `signature`, any case,
  * also as the last word of a compound name: `api_key`, `X-Amz-Signature`, `accessToken`).
  * Scheme, host, port, path and the other query parameters stay readable.
@@ -39,10 +39,10 @@ function redactUserinfo(text: string): string {
   });
 }
 
-/** Query parameters of a URL: after `?`, `&` or `;`. */
-const PARAM_IN_URL = /([?&;])([^\s=&#;?'"<>/]+)=([^\s&#;'"<>]*)/g;
+/** Query and fragment parameters of a URL: after `?`, `&`, `;` or `#`. */
+const PARAM_IN_URL = /([?&;#])([^\s=&#;?'"<>/]+)=([^\s&#;'"<>]*)/g;
 /** The same, plus bare `name=value` pairs in free text (after whitespace, a quote, a bracket, a comma or a colon). */
-const PARAM_IN_TEXT = /(^|[\s?&;,:(\[{'"])([^\s=&#;?'"<>/,:(\[{]+)=([^\s&#;'"<>]*)/g;
+const PARAM_IN_TEXT = /(^|[\s?&;#,:(\[{'"])([^\s=&#;?'"<>/,:(\[{]+)=([^\s&#;'"<>]*)/g;
 
 function redactParams(text: string, inText: boolean): string {
   return text.replace(inText ? PARAM_IN_TEXT : PARAM_IN_URL, (m: string, pre: string, name: string, value: string, offset: number, whole: string) => {
