@@ -121,6 +121,16 @@ export type EmotionsMessage = z.infer<typeof EmotionsMessageSchema>;
 /** The kinds of event the aggregator emits. */
 export const EVENT_TYPES = ['person.appeared', 'emotion.changed', 'person.left'] as const;
 
+/**
+ * A person as another camera knows them: the camera and the `personId` the person was first seen
+ * as there (with the aggregator's optional linking across cameras).
+ */
+export const PersonLinkSchema = z.object({
+  cameraId: z.string().describe('The camera the person was first seen by'),
+  personId: z.string().describe('Their personId on that camera'),
+});
+export type PersonLink = z.infer<typeof PersonLinkSchema>;
+
 /** An emotion event: a value of `emotion-events` and a line of `events.jsonl`. */
 export const EmotionEventSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
@@ -148,6 +158,12 @@ export const EmotionEventSchema = z.object({
    * (by appearance), and keeps the `personId` (and timeline) they had.
    */
   returning: z.boolean().optional().describe('person.appeared only: recognised as a person who left this camera recently; keeps their personId'),
+  /**
+   * Only with the aggregator's `reidAcrossCameras` (off by default): the person was recognised
+   * (by appearance) as one who left another camera; names the camera and personId they were
+   * first seen as. The person keeps this camera's own personId; every event of theirs carries it.
+   */
+  sameAs: PersonLinkSchema.optional().describe('With linking across cameras (reidAcrossCameras, off by default): the person was recognised as one who left another camera; the camera and personId they were first seen as. On every event of the person; personId stays this camera\'s own'),
 });
 export type EmotionEvent = z.infer<typeof EmotionEventSchema>;
 
@@ -169,6 +185,7 @@ export const TimelinesSchema = z.object({
       firstSeenMs: z.number(),
       lastSeenMs: z.number(),
       segments: z.array(SegmentSchema),
+      sameAs: PersonLinkSchema.optional().describe('With linking across cameras: the camera and personId this person was first seen as'),
     })),
   })),
 });
