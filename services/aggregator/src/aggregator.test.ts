@@ -38,7 +38,7 @@ test('a synthetic run gives appeared, one change, and left events, all valid', (
   assert.equal(events[0].at, new Date(1_700_000_000_000 + 80).toISOString());
   assert.equal(events[2].type, 'emotion.changed');
   assert.ok(events[2].confidence >= 0.5 && events[2].probabilities.happy === events[2].confidence);
-  assert.deepEqual(agg.stats, { frames: 111, duplicates: 0, faces: 111 + 38 + 1, discontinuities: 0, sceneCuts: 0, returning: 0 });
+  assert.deepEqual(agg.stats, { frames: 111, duplicates: 0, faces: 111 + 38 + 1, discontinuities: 0, sceneCuts: 0, returning: 0, linked: 0 });
 });
 
 test('the person.left of B is emitted on the first frame more than personTtlMs after B was last seen', () => {

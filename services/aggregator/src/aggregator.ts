@@ -9,7 +9,7 @@ import { updateDominant } from './hysteresis.js';
 import { smoothProbabilities } from './smoothing.js';
 import { addToTimeline, emptyTimeline, timelineSegments } from './timeline.js';
 import type { TrackState } from './tracker.js';
-import { Gallery } from './gallery.js';
+import { Identities } from './identities.js';
 import { personEvent, type PersonState } from './person.js';
 import { isRedelivery, markProcessed } from './redelivery.js';
 import { forgetOldest, newCamera, restoreCamera, snapshotCamera, type AggregatorSnapshot, type Camera, type FinishedPerson } from './state.js';
@@ -51,6 +51,8 @@ export interface AggregatorStats {
   sceneCuts: number;
   /** Persons recognised as returning (same personId again). */
   returning: number;
+  /** New persons linked to one who left another camera (`reidAcrossCameras`). */
+  linked: number;
 }
 
 /** A person's whole timeline: before they left (when they returned), then now. */
@@ -81,11 +83,11 @@ export class Aggregator {
   private cams = new Map<string, Camera>();
   /** Cameras whose state changed since {@link takeChanged} was last asked. */
   private changed = new Set<string>();
-  /** Per camera, persons who left recently (memory only: never in a snapshot). */
-  private galleries = new Map<string, Gallery>();
+  /** Persons who left recently, per camera and across cameras (memory only: never in a snapshot). */
+  private readonly identities: Identities;
   private modelVersion?: string;
   private maxCapturedAtMs?: number;
-  private counters: AggregatorStats = { frames: 0, duplicates: 0, faces: 0, discontinuities: 0, sceneCuts: 0, returning: 0 };
+  private counters: AggregatorStats = { frames: 0, duplicates: 0, faces: 0, discontinuities: 0, sceneCuts: 0, returning: 0, linked: 0 };
 
   constructor(deps: AggregatorDeps = {}) {
     this.config = parseAggregatorConfig(deps.config ?? {});
@@ -94,6 +96,7 @@ export class Aggregator {
     this.appearance = deps.appearance;
     this.onPersonFace = deps.onPersonFace;
     this.now = deps.now ?? Date.now;
+    this.identities = new Identities(this.config);
   }
 
   /** What was processed and dropped so far. */
@@ -124,7 +127,7 @@ export class Aggregator {
       this.counters.discontinuities++;
       this.log.warn('media time went backwards: closing open persons', { camera: frame.cameraId, mediaTimeMs: frame.mediaTimeMs, lastMediaTimeMs: s.lastMediaTimeMs });
       events.push(...this.closeCamera(frame.cameraId));
-      this.gallery(frame.cameraId).clear();
+      this.identities.gallery(frame.cameraId).clear();
     } else if (frame.sceneCut) {
       // A hard cut: nobody continues by position; the faces after it are identified afresh
       // (a person seen before the cut gets their id back through the gallery).
@@ -141,13 +144,13 @@ export class Aggregator {
 
     const t = frame.mediaTimeMs;
     const descriptors = msg.faces.map((f) => (this.appearance ? this.appearance(f, frame) : f.embedding ? unpackEmbedding(f.embedding) : undefined));
-    const gallery = this.gallery(frame.cameraId);
-    const returning = new Set<number>();
+    const gallery = this.identities.gallery(frame.cameraId);
+    const returning = new Map<number, PersonState['sameAs']>();
     const identify = (track: TrackState) => {
       if (!track.descriptor) return undefined;
       const present = new Set(cam.tracker.persons.map((p) => p.personId!));
       const found = gallery.take(track.descriptor, t, present);
-      if (found) returning.add(track.key);
+      if (found) returning.set(track.key, found.sameAs);
       return found?.personId;
     };
     const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors, identify);
@@ -185,11 +188,17 @@ export class Aggregator {
         person.returning = true;
         // Their timeline goes on: the segments before they left (unless already forgotten), then the new ones.
         const before = s.finished[track.personId!];
+        const sameAs = returning.get(track.key) ?? before?.sameAs;
+        if (sameAs) person.sameAs = sameAs;
+        this.identities.returned(frame.cameraId, { personId: track.personId!, sameAs });
         if (before) {
           person.priorSegments = before.segments;
           person.firstSeenMs = before.firstSeenMs;
           delete s.finished[track.personId!];
         }
+      } else {
+        const sameAs = this.identities.link(frame.cameraId, track.descriptor, frame.capturedAtMs);
+        if (sameAs) { person.sameAs = sameAs; this.counters.linked++; }
       }
       events.push(personEvent('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));
     }
@@ -220,7 +229,7 @@ export class Aggregator {
     for (const [cameraId, { state }] of [...this.cams].sort(([a], [b]) => a.localeCompare(b))) {
       const persons: Record<string, FinishedPerson> = { ...state.finished };
       for (const p of Object.values(state.persons)) {
-        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p) };
+        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p), ...(p.sameAs ? { sameAs: p.sameAs } : {}) };
       }
       const sorted: typeof persons = {};
       for (const id of Object.keys(persons).sort(byPersonNumber)) sorted[id] = structuredClone(persons[id]);
@@ -278,15 +287,6 @@ export class Aggregator {
     return ids;
   }
 
-  private gallery(cameraId: string): Gallery {
-    let g = this.galleries.get(cameraId);
-    if (!g) {
-      g = new Gallery({ minSimilarity: this.config.reidMinSimilarity, maxPersons: this.config.galleryMaxPersons, maxAgeMs: this.config.galleryMaxAgeMs });
-      this.galleries.set(cameraId, g);
-    }
-    return g;
-  }
-
   private camera(cameraId: string) {
     let cam = this.cams.get(cameraId);
     if (!cam) this.cams.set(cameraId, (cam = newCamera(this.config)));
@@ -325,9 +325,9 @@ export class Aggregator {
     const person = s.persons[track.key];
     delete s.persons[track.key];
     if (!person?.personId) return [];
-    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person) };
+    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person), ...(person.sameAs ? { sameAs: person.sameAs } : {}) };
     forgetOldest(s.finished, this.config.finishedMaxPersons);
-    if (track.descriptor) this.gallery(cameraId).add({ personId: person.personId, descriptor: track.descriptor, leftAtMs: person.lastSeenMs });
+    this.identities.left(cameraId, person as PersonState & { personId: string }, track.descriptor);
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });
     // Dated when the person was last seen, which is where the timeline ends.
     return [personEvent('person.left', cameraId, person, person.lastSeenMs, person.lastSeenCapturedAtMs)];

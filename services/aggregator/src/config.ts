@@ -41,6 +41,12 @@ export const AggregatorConfigSchema = z.strictObject({
     .describe('How long a person who left stays recognisable for re-identification, ms of media time'),
   galleryMaxPersons: z.number().int().nonnegative().default(50)
     .describe('Persons who left kept for re-identification per camera at most (the oldest are forgotten first)'),
+  reidAcrossCameras: z.boolean().default(false)
+    .describe('Link persons across cameras: a new person whose embedding resembles one who left another camera within galleryMaxAgeMs (of capture time) keeps this camera\'s own personId, and their events and timeline carry sameAs (the camera and personId they were first seen as). Off by default: it compares faces between cameras, which a site may not want; embeddings stay in memory either way'),
+  reidAcrossCamerasMinSimilarity: z.number().min(-1).max(1).default(0.7)
+    .describe('Least cosine similarity between a new person\'s embedding and one who left another camera for them to be linked (with reidAcrossCameras). Stricter than reidMinSimilarity: a wrong link joins two strangers\' timelines, every camera\'s leavers are candidates, and light and angle differ between cameras (on the scene bench two people reached 0.52 at p95, the same person 0.57-0.98 on one camera)'),
+  reidAcrossCamerasMaxPersons: z.number().int().nonnegative().default(200)
+    .describe('Persons who left kept for linking across cameras at most, over all cameras (one entry per person, the last camera they left; the oldest are forgotten first)'),
   finishedMaxPersons: z.number().int().nonnegative().default(500)
     .describe('Persons who left kept in memory per camera for the timelines, the latest to leave (never in the state record: a restart does not need them); older ones are forgotten so a camera watched for weeks keeps bounded memory. 0 keeps all (what analyze does: a file\'s timelines.json lists everyone)'),
   cameraIdleMs: z.number().nonnegative().default(60_000)

@@ -1,9 +1,11 @@
 /**
  * Re-identification: per camera, the appearance of persons who left recently, so that a person
  * who comes back (after leaving the picture, an occlusion or a scene cut) gets their `personId`
- * back. Bounded in count and age; held in memory only (never in snapshots: embeddings are
- * biometric data).
+ * back; and, when linking across cameras is on, one gallery over all cameras, so that a person
+ * who left one camera and appears on another is linked to who they were there. Bounded in count
+ * and age; held in memory only (never in snapshots: embeddings are biometric data).
  */
+import type { PersonLink } from '@emostream/contracts';
 import { cosineSimilarity } from './tracker.js';
 
 /** A person who left, as the gallery keeps them. */
@@ -13,6 +15,8 @@ export interface GalleryEntry {
   descriptor: number[];
   /** Media time the person was last seen. */
   leftAtMs: number;
+  /** Who the person was first seen as on another camera (linking across cameras), if linked. */
+  sameAs?: PersonLink;
 }
 
 /** Settings of a {@link Gallery}. */
@@ -50,7 +54,7 @@ export class Gallery {
    * The person who left whose appearance is closest to `descriptor`, when at least
    * `minSimilarity` (and not one of `exclude`, e.g. persons present now); taken out of the gallery.
    */
-  take(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): { personId: string; similarity: number } | undefined {
+  take(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): { personId: string; similarity: number; sameAs?: PersonLink } | undefined {
     this.prune(nowMs);
     let best: { i: number; similarity: number } | undefined;
     this.entries.forEach((e, i) => {
@@ -60,10 +64,76 @@ export class Gallery {
     });
     if (!best) return undefined;
     const [e] = this.entries.splice(best.i, 1);
-    return { personId: e.personId, similarity: best.similarity };
+    return { personId: e.personId, similarity: best.similarity, ...(e.sameAs ? { sameAs: e.sameAs } : {}) };
   }
 
   clear(): void {
     this.entries = [];
+  }
+}
+
+/** An identity's key: the camera and person it was first seen as. */
+const keyOf = (l: PersonLink) => `${l.cameraId}\n${l.personId}`;
+
+/** A person who left a camera, as the gallery across cameras keeps them. */
+export interface CrossCameraEntry {
+  /** The camera they left and their personId there. */
+  cameraId: string;
+  personId: string;
+  /** Who they were first seen as (themselves, unless they were linked to a person of another camera). */
+  identity: PersonLink;
+  /** Unit-length running mean of the person's embeddings. */
+  descriptor: number[];
+  /** Capture time they were last seen (media times of different cameras are not comparable), ms. */
+  leftAtMs: number;
+}
+
+/**
+ * Persons who left any camera, for linking a new person of another camera to them. One entry per
+ * identity (the last camera they left); bounded in count (the oldest are forgotten first) and in
+ * age (capture time); memory only.
+ */
+export class CrossCameraGallery {
+  private entries: CrossCameraEntry[] = [];
+  constructor(private readonly o: GalleryOptions) {}
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Remembers a person who left (replacing the entry of the same identity). */
+  add(e: CrossCameraEntry): void {
+    this.forget(e.identity);
+    this.entries.push(e);
+    while (this.entries.length > this.o.maxPersons) this.entries.shift();
+  }
+
+  /** Forgets an identity (it is present on a camera again). */
+  forget(identity: PersonLink): void {
+    const key = keyOf(identity);
+    this.entries = this.entries.filter((x) => keyOf(x.identity) !== key);
+  }
+
+  /** Drops persons who left more than `maxAgeMs` (capture time) before `nowMs`. */
+  prune(nowMs: number): void {
+    this.entries = this.entries.filter((e) => nowMs - e.leftAtMs <= this.o.maxAgeMs);
+  }
+
+  /**
+   * The identity, seen last on a camera other than `cameraId`, whose appearance is closest to
+   * `descriptor` when at least `minSimilarity`; taken out of the gallery (one identity links one
+   * new person).
+   */
+  take(cameraId: string, descriptor: readonly number[], nowMs: number): { identity: PersonLink; similarity: number } | undefined {
+    this.prune(nowMs);
+    let best: { i: number; similarity: number } | undefined;
+    this.entries.forEach((e, i) => {
+      if (e.cameraId === cameraId) return;
+      const similarity = cosineSimilarity(e.descriptor, descriptor);
+      if (similarity >= this.o.minSimilarity && (!best || similarity > best.similarity)) best = { i, similarity };
+    });
+    if (!best) return undefined;
+    const [e] = this.entries.splice(best.i, 1);
+    return { identity: e.identity, similarity: best.similarity };
   }
 }

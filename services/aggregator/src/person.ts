@@ -1,6 +1,6 @@
 /** One person of one camera as the aggregator keeps them, and the events that describe them. */
 import { createHash } from 'node:crypto';
-import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type Segment } from '@emostream/contracts';
+import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type PersonLink, type Segment } from '@emostream/contracts';
 import type { DominantEmotion } from './hysteresis.js';
 import type { SmoothedProbabilities } from './smoothing.js';
 import { stateConfidence, type TimelineState } from './timeline.js';
@@ -20,6 +20,8 @@ export interface PersonState {
   priorSegments?: Segment[];
   /** Recognised as a person who left this camera before. */
   returning?: boolean;
+  /** Linked across cameras: who they were first seen as on another camera. */
+  sameAs?: PersonLink;
 }
 
 /**
@@ -43,5 +45,6 @@ export function personEvent(type: EmotionEvent['type'], cameraId: string, person
     at, mediaTimeMs: media, emotion,
     confidence: Math.min(1, Math.max(0, confidence)), probabilities, modelVersion: person.modelVersion,
     ...(type === 'person.appeared' && person.returning ? { returning: true } : {}),
+    ...(person.sameAs ? { sameAs: { ...person.sameAs } } : {}),
   };
 }

@@ -4,7 +4,7 @@
  * persons who left, their timelines or anyone's appearance. A camera's snapshot therefore stays
  * the same size however many persons have passed it.
  */
-import type { Segment } from '@emostream/contracts';
+import type { PersonLink, Segment } from '@emostream/contracts';
 import type { AggregatorConfig } from './config.js';
 import type { PersonState } from './person.js';
 import type { SeenFrames } from './redelivery.js';
@@ -15,6 +15,8 @@ export interface FinishedPerson {
   firstSeenMs: number;
   lastSeenMs: number;
   segments: Segment[];
+  /** Linked across cameras: who they were first seen as on another camera. */
+  sameAs?: PersonLink;
 }
 
 /** One camera's state in memory; which frames it processed is {@link SeenFrames}. */

@@ -1,0 +1,68 @@
+/**
+ * Who a person is beyond their track: the per-camera galleries (a person who returns to a camera
+ * gets their personId back) and, when `reidAcrossCameras` is on, the gallery across cameras (a
+ * person who left one camera and appears on another is linked to who they were first seen as).
+ * Memory only: embeddings are never in a snapshot, an event or a log.
+ */
+import type { PersonLink } from '@emostream/contracts';
+import type { AggregatorConfig } from './config.js';
+import { CrossCameraGallery, Gallery } from './gallery.js';
+
+/** A person who left, as the galleries need them. */
+export interface LeftPerson {
+  personId: string;
+  sameAs?: PersonLink;
+  /** Media time and capture time they were last seen. */
+  lastSeenMs: number;
+  lastSeenCapturedAtMs: number;
+}
+
+/** The identity a person stands for: who they were first seen as. */
+export const identityOf = (cameraId: string, p: { personId: string; sameAs?: PersonLink }): PersonLink => p.sameAs ?? { cameraId, personId: p.personId };
+
+/** The aggregator's re-identification galleries. */
+export class Identities {
+  private galleries = new Map<string, Gallery>();
+  private readonly across?: CrossCameraGallery;
+
+  constructor(private readonly config: AggregatorConfig) {
+    if (config.reidAcrossCameras) {
+      this.across = new CrossCameraGallery({
+        minSimilarity: config.reidAcrossCamerasMinSimilarity, maxPersons: config.reidAcrossCamerasMaxPersons, maxAgeMs: config.galleryMaxAgeMs,
+      });
+    }
+  }
+
+  /** Persons kept for linking across cameras (0 when it is off). */
+  get acrossSize(): number {
+    return this.across?.size ?? 0;
+  }
+
+  /** One camera's gallery of persons who left it. */
+  gallery(cameraId: string): Gallery {
+    let g = this.galleries.get(cameraId);
+    if (!g) {
+      g = new Gallery({ minSimilarity: this.config.reidMinSimilarity, maxPersons: this.config.galleryMaxPersons, maxAgeMs: this.config.galleryMaxAgeMs });
+      this.galleries.set(cameraId, g);
+    }
+    return g;
+  }
+
+  /** A person left `cameraId`: remembered by their appearance, for this camera and (when on) the others. */
+  left(cameraId: string, person: LeftPerson, descriptor: number[] | undefined): void {
+    if (!descriptor) return;
+    this.gallery(cameraId).add({ personId: person.personId, descriptor, leftAtMs: person.lastSeenMs, ...(person.sameAs ? { sameAs: person.sameAs } : {}) });
+    this.across?.add({ cameraId, personId: person.personId, identity: identityOf(cameraId, person), descriptor, leftAtMs: person.lastSeenCapturedAtMs });
+  }
+
+  /** A person who left `cameraId` is back on it: their identity is present again, no other camera links to it. */
+  returned(cameraId: string, person: { personId: string; sameAs?: PersonLink }): void {
+    this.across?.forget(identityOf(cameraId, person));
+  }
+
+  /** A new person of `cameraId`: who they were first seen as on another camera, when linking is on and one resembles them. */
+  link(cameraId: string, descriptor: readonly number[] | undefined, capturedAtMs: number): PersonLink | undefined {
+    if (!this.across || !descriptor) return undefined;
+    return this.across.take(cameraId, descriptor, capturedAtMs)?.identity;
+  }
+}
