@@ -38,12 +38,9 @@ function clipConfig(s: CropSetting): DetectorConfig {
   return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align });
 }
 
-/** The aggregator settings every clip also runs through: its defaults and each smoothing space. */
-const SMOOTHING_VARIANTS = [
-  { key: 'default', config: {} },
-  { key: 'smoothing-probability', config: { smoothingSpace: 'probability' } },
-  { key: 'smoothing-log', config: { smoothingSpace: 'log' } },
-];
+/** Each smoothing space the clips run through; the one the aggregator's defaults use gives the clip's main figures. */
+const SMOOTHING_VARIANTS = (['probability', 'log'] as const).map((space) => ({ key: `smoothing-${space}`, space, config: { smoothingSpace: space } }));
+const DEFAULT_SPACE = parseAggregatorConfig({}).smoothingSpace;
 
 /**
  * A fresh aggregator over a clip's classified frames: persons reported, the main person's (the one
@@ -114,14 +111,14 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
         const p = m.faces[mr.matches[0].detection].probabilities;
         if (argmaxAt(EMOTIONS.map((e) => p[e])) === face.label) framesCorrect++;
       });
-      // The aggregator with its defaults, and with each smoothing space, on the same classified frames.
-      const runs = Object.fromEntries(SMOOTHING_VARIANTS.map((v) => [v.key, personOf(classified, cameraId, v.config, detectedAt, face.label)]));
-      const main = runs.default;
+      // The aggregator with each smoothing space on the same classified frames (the default's is the main figure).
+      const runs = SMOOTHING_VARIANTS.map((v) => ({ ...v, run: personOf(classified, cameraId, v.config, detectedAt, face.label) }));
+      const main = runs.find((r) => r.space === DEFAULT_SPACE)!.run;
       records.get(c.key)!.push({
         id: face.id, label: face.label, side: base.side, still: o.still.get(face.id)!,
         persons: main.persons, dominant: main.dominant,
         frames: o.frames, framesDetected: detectedAt.length, framesCorrect,
-        variants: Object.fromEntries(Object.entries(runs).filter(([k]) => k !== 'default').map(([k, r]) => [k, { dominant: r.dominant, framesStateCorrect: r.framesStateCorrect }])),
+        variants: Object.fromEntries(runs.map((r) => [r.key, { dominant: r.run.dominant, framesStateCorrect: r.run.framesStateCorrect }])),
       });
     }
     msPipeline += performance.now() - t1;

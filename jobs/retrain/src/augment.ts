@@ -85,13 +85,16 @@ export function augmentInto(src: Uint8Array, dst: Float32Array, offset: number, 
   }
 }
 
+/** Scratch buffers of {@link finishVideo}, reused for every face (training calls it per image). */
+const FACE = new Float32Array(INPUT_SIZE * INPUT_SIZE);
+const BYTES = new Uint8Array(INPUT_SIZE * INPUT_SIZE);
+
 /** Films (when `video` is given) and equalises the 48x48 face at `offset` of `dst`, in place. */
 function finishVideo(dst: Float32Array, offset: number, video: VideoAugmentConfig | undefined, rand: () => number): void {
   const n = INPUT_SIZE * INPUT_SIZE;
-  const face = new Float32Array(n);
+  const face = FACE, bytes = BYTES;
   for (let i = 0; i < n; i++) face[i] = dst[offset + i] * 255;
   if (video) filmFace(face, video, rand);
-  const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i++) bytes[i] = Math.round(face[i]);
   const eq = equalizeHist(bytes);
   for (let i = 0; i < n; i++) dst[offset + i] = eq[i] / 255;

@@ -6,7 +6,7 @@
  * validation split (FER-2013 PublicTest), still and filmed, never on a test set.
  */
 import path from 'node:path';
-import { loadModelDir, saveModelDir, type ModelCard } from '@emostream/model';
+import { loadModelDir, saveModelDir, type EvaluationSummary, type ModelCard } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 import { equalisedCopy, filmedCopy } from './augment.js';
 import { VIDEO_CONFIG, type TrainConfig } from './configs.js';
@@ -48,20 +48,25 @@ export function pickLambda(grid: readonly InterpolationPoint[], maxStillLoss: nu
   return best;
 }
 
-/** Scores every λ of `lambdas` on the still and filmed validation sets; `into` is left at the last λ. */
+/**
+ * Scores every λ of `lambdas` on the still and filmed validation sets; `into` is left at the last λ.
+ * Also returns each λ's full still summary (named `modelName` on `valName`), for the chosen one's card.
+ */
 export async function scoreInterpolations(
   tf: Tf, into: LayersModel, base: LayersModel, tuned: LayersModel,
-  o: { lambdas: readonly number[]; val: LabelledSet; filmedVal: LabelledSet; flipTta: boolean; log?: (l: string) => void },
-): Promise<InterpolationPoint[]> {
-  const out: InterpolationPoint[] = [];
+  o: { lambdas: readonly number[]; val: LabelledSet; filmedVal: LabelledSet; flipTta: boolean; modelName?: string; valName?: string; log?: (l: string) => void },
+): Promise<{ points: InterpolationPoint[]; stillSummaries: EvaluationSummary[] }> {
+  const points: InterpolationPoint[] = [];
+  const stillSummaries: EvaluationSummary[] = [];
   for (const lambda of o.lambdas) {
     interpolateInto(tf, into, base, tuned, lambda);
-    const still = summarise('wise', 'val', o.val.labels, await predictSet(tf, into, o.val, o.flipTta));
-    const filmed = summarise('wise', 'val-filmed', o.filmedVal.labels, await predictSet(tf, into, o.filmedVal, o.flipTta));
-    out.push({ lambda, stillAccuracy: still.accuracy, stillBalancedAccuracy: still.balancedAccuracy, filmedAccuracy: filmed.accuracy });
+    const still = summarise(o.modelName ?? 'wise', o.valName ?? 'val', o.val.labels, await predictSet(tf, into, o.val, o.flipTta));
+    const filmed = summarise(o.modelName ?? 'wise', 'val-filmed', o.filmedVal.labels, await predictSet(tf, into, o.filmedVal, o.flipTta));
+    stillSummaries.push(still);
+    points.push({ lambda, stillAccuracy: still.accuracy, stillBalancedAccuracy: still.balancedAccuracy, filmedAccuracy: filmed.accuracy });
     o.log?.(`λ ${lambda}: still ${(still.accuracy * 100).toFixed(2)}% (balanced ${(still.balancedAccuracy * 100).toFixed(2)}%), filmed ${(filmed.accuracy * 100).toFixed(2)}%`);
   }
-  return out;
+  return { points, stillSummaries };
 }
 
 /** Options of `emostream interpolate`. */
@@ -98,10 +103,13 @@ export async function runInterpolateJob(o: InterpolateJobOptions): Promise<strin
   const lambdas = o.lambda === undefined ? LAMBDA_GRID : [0, o.lambda];
   const maxStillLoss = o.maxStillLoss ?? 0.005;
   o.log(`scoring λ ∈ {${lambdas.join(', ')}} between ${base.version} (0) and ${tuned.version} (1) on PublicTest (${raw.labels.length}), still and filmed`);
-  const grid = await scoreInterpolations(o.tf, into, base.model, tuned.model, { lambdas, val, filmedVal, flipTta, log: o.log });
+  const { points: grid, stillSummaries } = await scoreInterpolations(o.tf, into, base.model, tuned.model, {
+    lambdas, val, filmedVal, flipTta, modelName: tuned.card.name, valName: 'fer2013-PublicTest', log: o.log,
+  });
   const chosen = o.lambda === undefined ? pickLambda(grid, maxStillLoss) : grid.find((g) => g.lambda === o.lambda)!;
   interpolateInto(o.tf, into, base.model, tuned.model, chosen.lambda);
-  const evaluation = summarise(tuned.card.name, 'fer2013-PublicTest', val.labels, await predictSet(o.tf, into, val, flipTta));
+  // The still PublicTest summary of the chosen λ, as scored on the grid.
+  const evaluation = stillSummaries[grid.indexOf(chosen)];
   const card: ModelCard = {
     ...tuned.card,
     version: `${tuned.version}-wise${chosen.lambda}`,

@@ -153,8 +153,11 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
   }
   if (!cfg.video) return { splits };
   const filmedVal = filmedCopy(splits.val, cfg.video, cfg.seed);
-  splits.val = equalisedCopy(splits.val);
-  splits.tests = Object.fromEntries(Object.entries(splits.tests).map(([k, v]) => [k, equalisedCopy(v)]));
+  // The validation split is usually also a test set (PublicTest): equalise each set once.
+  const equalised = new Map<LabelledSet, LabelledSet>();
+  const once = (set: LabelledSet) => equalised.get(set) ?? equalised.set(set, equalisedCopy(set)).get(set)!;
+  splits.val = once(splits.val);
+  splits.tests = Object.fromEntries(Object.entries(splits.tests).map(([k, v]) => [k, once(v)]));
   return { splits, filmedVal };
 }
 
