@@ -66,19 +66,17 @@ test('tiles auto: a sweep of every tile finds the small face, mapped back to fra
   assert.equal(f.crop.length, 48 * 48);
 });
 
-test('between sweeps only the tiles that held the face are searched; every n-th frame all again', async () => {
+test('after the first sweep: a rolling share of the grid plus the tile that held the face', async () => {
   const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: '3x2', tilesEveryFrames: 3 });
-  // Frame 0: full + 6 tiles; frames 1, 2: full + the tile(s) where the face was kept; frame 3: a sweep.
+  // Frame 0: full + all 6 tiles. The face is whole in tile 4 (row 1, column 1) only. Then 2 tiles
+  // a frame in turn (6 tiles / 3 frames) plus tile 4: {0, 1, 4}, {2, 3, 4}, {4, 5}.
   const perFrame: number[] = [];
   let n = -1;
   for (const [w, h] of calls) {
     if (w === W && h === H) perFrame.push(0), n++;
     else perFrame[n]++;
   }
-  assert.equal(perFrame[0], 6);
-  assert.equal(perFrame[1], 1);
-  assert.equal(perFrame[2], 1);
-  assert.equal(perFrame[3], 6);
+  assert.deepEqual(perFrame, [6, 3, 3, 2]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1]);
 });
 

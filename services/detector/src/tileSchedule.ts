@@ -1,13 +1,17 @@
 /**
- * When the tile pass runs, per camera. Eight BlazeFace calls cost about seven times the
- * full-frame pass on 2 CPU cores, so not every tile of every frame is searched: every
- * `sweepEveryFrames`-th frame of a camera (and the first frame after a hard cut, or after the
- * frame size changed) searches all tiles; the frames in between search only the tiles in which
- * the last frame's tile pass found a face. A small face is thus looked for on every frame once
- * found (the tracker needs it in 3 of 5 frames to confirm a person), and a new one is found at
- * the next sweep at the latest. A scene with no small face pays for one sweep per
- * `sweepEveryFrames` frames. (Frigate spends its detector the same way: on model-sized regions
- * where motion or tracked objects are, rather than on the whole frame every time.)
+ * When the tile pass searches which tile, per camera. A tile costs about one full-frame BlazeFace
+ * pass, so not every tile of every frame is searched:
+ * - the first frame of a camera, the first after a hard cut and the first after the frame size
+ *   changed search every tile (a sweep): the picture is new;
+ * - every other frame searches a rolling share of the grid, `ceil(tiles / sweepEveryFrames)`
+ *   tiles in turn, so that every tile is searched once per `sweepEveryFrames` frames and the cost
+ *   is spread evenly over the frames (no frame pays for the whole grid, which would be a latency
+ *   spike of the grid's size), plus the tiles in which the last searches found a face.
+ * A small face is thus looked for on every frame once found (the tracker needs it in 3 of 5 frames
+ * to confirm a person), and a new one is found within `sweepEveryFrames` frames. A scene with no
+ * small face pays for `tiles / sweepEveryFrames` tile searches per frame. (Frigate spends its
+ * detector the same way: on model-sized regions where motion or tracked objects are, rather than
+ * on the whole frame every time.)
  */
 import { tileGrid, type Tile, type TileGridSpec } from './tiles.js';
 
@@ -19,14 +23,15 @@ export interface TilePlan {
   tiles: Tile[];
   /** Index of each tile in the camera's grid (row by row). */
   indices: number[];
-  /** All tiles of the grid (a sweep). */
+  /** All tiles of the grid (a sweep: a new picture). */
   sweep: boolean;
 }
 
 interface CameraTiles {
   key: string;
   tiles: Tile[];
-  sinceSweep: number;
+  /** The next tile of the rolling share. */
+  cursor: number;
   /** Tiles that held a face, to search again on the next frames: searches left before one is dropped. */
   occupied: Map<number, number>;
 }
@@ -46,16 +51,21 @@ export class TileSchedule {
     }
     const key = `${width}x${height}:${grid.cols}x${grid.rows}:${grid.overlap}`;
     let cam = this.cams.get(cameraId);
-    const fresh = !cam || cam.key !== key;
-    if (!cam || fresh) {
-      cam = { key, tiles: tileGrid(width, height, grid), sinceSweep: 0, occupied: new Map() };
+    const sweep = !cam || cam.key !== key || sceneCut;
+    if (!cam || cam.key !== key) {
+      cam = { key, tiles: tileGrid(width, height, grid), cursor: 0, occupied: new Map() };
       this.cams.set(cameraId, cam);
-    } else {
-      cam.sinceSweep++;
     }
-    const sweep = fresh || sceneCut || cam.sinceSweep >= this.sweepEveryFrames;
-    if (sweep) cam.sinceSweep = 0;
-    const indices = sweep ? cam.tiles.map((_, i) => i) : [...cam.occupied.keys()].sort((a, b) => a - b);
+    if (sweep) {
+      cam.cursor = 0;
+      return { tiles: cam.tiles, indices: cam.tiles.map((_, i) => i), sweep };
+    }
+    const n = cam.tiles.length;
+    const share = Math.ceil(n / this.sweepEveryFrames);
+    const wanted = new Set(cam.occupied.keys());
+    for (let k = 0; k < share; k++) wanted.add((cam.cursor + k) % n);
+    cam.cursor = (cam.cursor + share) % n;
+    const indices = [...wanted].sort((a, b) => a - b);
     return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep };
   }
 
