@@ -1,14 +1,25 @@
-/** The camera list of the ingest service: `--source` options and `EMOSTREAM_SOURCES`. */
+/**
+ * Camera lists: `serve ingest`'s `--source` options and `EMOSTREAM_SOURCES`, and `analyze`'s
+ * `--source` options and cameras file (`--cameras`). One grammar everywhere: `<cameraId>=<url>`.
+ */
 import { redactText, urlSecrets } from '@emostream/runtime';
 import { classifyInput, parseSourceConfig, type SourceConfig } from '@emostream/ingest';
 import type { IngestSource } from './distributed/ingest.js';
+
+/**
+ * A camera id: 1-64 characters of A-Z a-z 0-9 . _ - (the ingest source config's rule: the id is
+ * the Kafka key of the camera's frames and, in `analyze`, the name of its output folder).
+ */
+export const CAMERA_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** `cameraId=url` → source (`from` names where it came from in the error). */
 export function parseSourceArg(v: string, from = '--source'): IngestSource {
   const at = v.indexOf('=');
   const cameraId = at > 0 ? v.slice(0, at) : '';
   const url = at > 0 ? v.slice(at + 1) : '';
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(cameraId) || !url) throw new Error(`${from} expects <cameraId>=<file|rtsp-url> with a camera id of A-Z a-z 0-9 . _ -, got '${redactText(v)}'`);
+  if (!CAMERA_ID.test(cameraId) || !url) throw new Error(`${from} expects <cameraId>=<file|rtsp-url> with a camera id of 1-64 characters A-Z a-z 0-9 . _ -, got '${redactText(v)}'`);
+  // `.` and `..` are valid ids but not folder names of their own (analyze writes <out>/<cameraId>/).
+  if (cameraId === '.' || cameraId === '..') throw new Error(`${from}: camera id '${cameraId}' is not allowed (it names no folder of its own): choose another`);
   return { cameraId, url };
 }
 
@@ -22,24 +33,53 @@ export function parseSourcesEnv(v: string | undefined): IngestSource[] {
 }
 
 /**
- * `--source` options and `EMOSTREAM_SOURCES` together: a camera named in both with the same URL
- * counts once (a manifest may pass the Secret both ways); with two different URLs it is an error.
- * Every source is checked here, so a bad camera id, URL scheme or setting fails at start with
- * the camera named and the credentials out of the message.
+ * A cameras file (`analyze --cameras FILE`): one `<cameraId>=<url>` per line, surrounding spaces
+ * ignored; blank lines and lines starting with `#` are skipped. `name` (the file's name, or
+ * `stdin`) and the line number are in every error; a URL in an error is redacted.
  */
-export function ingestSources(args: string[], env: string | undefined, settings: Partial<SourceConfig> = {}): IngestSource[] {
-  const byId = new Map<string, IngestSource>();
-  for (const s of [...args.map((a) => parseSourceArg(a)), ...parseSourcesEnv(env)]) {
-    const seen = byId.get(s.cameraId);
-    if (seen && seen.url !== s.url) throw new Error(`camera ${s.cameraId} is given twice with different URLs (--source / EMOSTREAM_SOURCES): keep one`);
-    if (seen) continue;
-    try {
-      parseSourceConfig({ ...settings, cameraId: s.cameraId, url: s.url });
-      classifyInput(s.url);
-    } catch (e) {
-      throw new Error(`camera ${s.cameraId}: ${redactText((e as Error).message, urlSecrets(s.url))}`);
+export function parseCamerasFile(text: string, name: string): IngestSource[] {
+  const out: IngestSource[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    out.push(parseSourceArg(line, `--cameras ${name} line ${i + 1}`));
+  });
+  if (out.length === 0) throw new Error(`--cameras ${name}: no camera in it; write one <cameraId>=<file|rtsp-url> per line (# starts a comment)`);
+  return out;
+}
+
+/**
+ * Sources from several places together (`from` names each place in errors): a camera given
+ * twice with the same URL counts once (a manifest may pass a Secret both ways); with two
+ * different URLs it is an error. Every source is checked here, so a bad camera id, URL scheme
+ * or setting fails at start with the camera named and the credentials out of the message.
+ */
+export function mergeSources(groups: ReadonlyArray<{ from: string; sources: readonly IngestSource[] }>, settings: Partial<SourceConfig> = {}): IngestSource[] {
+  const byId = new Map<string, { s: IngestSource; from: string }>();
+  for (const { from, sources } of groups) {
+    for (const s of sources) {
+      const seen = byId.get(s.cameraId);
+      if (seen && seen.s.url !== s.url) {
+        const where = seen.from === from ? from : `${seen.from} / ${from}`;
+        throw new Error(`camera ${s.cameraId} is given twice with different URLs (${where}): keep one`);
+      }
+      if (seen) continue;
+      try {
+        parseSourceConfig({ ...settings, cameraId: s.cameraId, url: s.url });
+        classifyInput(s.url);
+      } catch (e) {
+        throw new Error(`camera ${s.cameraId}: ${redactText((e as Error).message, urlSecrets(s.url))}`);
+      }
+      byId.set(s.cameraId, { s, from });
     }
-    byId.set(s.cameraId, s);
   }
-  return [...byId.values()];
+  return [...byId.values()].map((v) => v.s);
+}
+
+/** `serve ingest`'s cameras: its `--source` options and `EMOSTREAM_SOURCES` (see {@link mergeSources}). */
+export function ingestSources(args: string[], env: string | undefined, settings: Partial<SourceConfig> = {}): IngestSource[] {
+  return mergeSources([
+    { from: '--source', sources: args.map((a) => parseSourceArg(a)) },
+    { from: 'EMOSTREAM_SOURCES', sources: parseSourcesEnv(env) },
+  ], settings);
 }
