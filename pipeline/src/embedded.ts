@@ -2,7 +2,7 @@
  * The embedded pipeline: the four stages chained as RxJS operators in one process. The
  * distributed mode runs these same operators, each in its Kafka runner (./distributed).
  */
-import { type Observable, of, tap } from 'rxjs';
+import { type Observable, type OperatorFunction, of, tap } from 'rxjs';
 import type { Frame, FacesMessage, EmotionsMessage } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import { boundedQueue, dropCounter, type IngestStats, type Valve } from '@emostream/ingest';
@@ -41,8 +41,19 @@ export interface EmbeddedPipeline {
   readonly aggregator: AggregatorStage;
 }
 
-/** Builds the embedded pipeline. */
-export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
+/** The stages of {@link EmbeddedDeps} that do not depend on the cameras: used by this pipeline and by the several cameras' one (./cameras.ts). */
+export type StageDeps = Omit<EmbeddedDeps, 'cameraId' | 'queueMaxFrames' | 'stats' | 'valve'>;
+
+/**
+ * The detector operator (per-camera state inside: scene cuts, tiles, embeddings), the classifier
+ * step (detected faces → classified, with the observers) and the aggregator stage, as the
+ * embedded pipelines build them.
+ */
+export function embeddedStages(d: StageDeps): {
+  detect: OperatorFunction<Frame, FacesMessage>;
+  classify: OperatorFunction<FacesMessage, EmotionsMessage>;
+  aggregator: AggregatorStage;
+} {
   const detect = detectFaces({ detector: d.detector, embedder: d.embedder, logger: d.logger, metrics: d.metrics, config: d.detectorConfig });
   // Face crops reach the aggregator on the classified faces themselves, and only when a caller
   // asked for person crops (face images are biometric data: nothing is kept otherwise).
@@ -52,15 +63,24 @@ export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
       ? (frame, _j, personId, face) => { if (face.crop) d.onPersonCrop!(frame.cameraId, personId, face.crop, face.score); }
       : undefined,
   });
+  const classify = (faces: Observable<FacesMessage>) => faces.pipe(
+    tap((m) => d.onFaces?.(m)),
+    classifyFaces({ model: d.model, config: d.classify, logger: d.logger, metrics: d.metrics, backend: d.backend, keepCrops: d.onPersonCrop !== undefined }),
+    // frames_processed_total is counted once per frame, by the aggregator (as in the distributed mode).
+    tap((m) => d.onEmotions?.(m)),
+  );
+  return { detect, classify, aggregator };
+}
+
+/** Builds the embedded pipeline. */
+export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
+  const { detect, classify, aggregator } = embeddedStages(d);
   const run = (frames: Observable<Frame>) => frames.pipe(
     // Detection is the slow stage: the bounded queue sits in front of it and drops (live) or
     // pauses the decoder (files) when it falls behind.
     boundedQueue(d.queueMaxFrames, dropCounter(d.cameraId, { metrics: d.metrics, stats: d.stats }),
       (frame: Frame) => of(frame).pipe(detect), { valve: d.valve }),
-    tap((m) => d.onFaces?.(m)),
-    classifyFaces({ model: d.model, config: d.classify, logger: d.logger, metrics: d.metrics, backend: d.backend, keepCrops: d.onPersonCrop !== undefined }),
-    // frames_processed_total is counted once per frame, by the aggregator (as in the distributed mode).
-    tap((m) => d.onEmotions?.(m)),
+    classify,
     aggregator.operator,
   );
   return { run, aggregator };
