@@ -137,3 +137,22 @@ test('events about unknown persons and a camera that starts a new run', () => {
   assert.deepEqual([p1.firstSeenMs, p1.lastSeenMs, p1.segments], [400, 400, [seg('fear', 400, 400, 0.6)]]);
   assert.equal(live.cameras()[0].mediaTimeMs, 400);
 });
+
+test('watched cameras (an analyze run\'s) are listed before their first event and never forgotten', () => {
+  let now = T0;
+  const live = new LiveTimelines({ maxAgeMs: 60_000 }, () => now);
+  live.watch(['door', 'yard']);
+  assert.deepEqual(live.cameras(), [
+    { cameraId: 'door', present: [], persons: 0, events: 0, mediaTimeMs: 0, lastEventAt: null },
+    { cameraId: 'yard', present: [], persons: 0, events: 0, mediaTimeMs: 0, lastEventAt: null },
+  ]);
+  assert.equal(live.hasCamera('door'), true);
+  assert.deepEqual(live.persons('door'), []);
+  live.push(ev('person.appeared', 'p1', 2000, 'happy', 0.8, { camera: 'yard' }));
+  live.push(ev('person.left', 'p1', 3000, 'happy', 0.8, { camera: 'yard' }));
+  // A camera nobody watches is forgotten once empty and old; watched ones stay.
+  live.push(ev('person.appeared', 'p1', 1000, 'sad', 0.7, { camera: 'lobby' }));
+  live.push(ev('person.left', 'p1', 1500, 'sad', 0.7, { camera: 'lobby' }));
+  now = T0 + 10 * 60_000;
+  assert.deepEqual(live.cameras().map((c) => [c.cameraId, c.events, c.persons]), [['door', 0, 0], ['yard', 2, 0]]);
+});

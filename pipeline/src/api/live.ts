@@ -54,8 +54,8 @@ export interface LiveCamera {
   events: number;
   /** Media time of the camera's latest event, ms. */
   mediaTimeMs: number;
-  /** `at` of the camera's latest event. */
-  lastEventAt: string;
+  /** `at` of the camera's latest event; null while a camera of the run has sent none (see {@link LiveTimelines.watch}). */
+  lastEventAt: string | null;
 }
 
 /** The stream position before the first event: `Last-Event-ID: 0` replays every event while none was dropped from the buffer. */
@@ -87,7 +87,7 @@ interface CameraState {
   /** Media time of the current run (the latest non-left event; `person.left` is dated earlier). */
   clockMs: number;
   events: number;
-  lastAt: string;
+  lastAt: string | null;
   lastAtMs: number;
 }
 
@@ -99,6 +99,8 @@ export class LiveTimelines {
   readonly limits: LiveLimits;
   private readonly now: () => number;
   private readonly cams = new Map<string, CameraState>();
+  /** Cameras listed whether or not they sent an event, and never forgotten (see {@link watch}). */
+  private readonly watched = new Set<string>();
   private readonly seen = new Set<string>();
   private readonly seenOrder: string[] = [];
   private seenHead = 0;
@@ -157,6 +159,17 @@ export class LiveTimelines {
     const seq = id === START_ID ? (this.buffer.length === 0 || this.buffer[0].seq === 1 ? 0 : undefined) : this.bufferSeq.get(id);
     if (seq === undefined) return undefined;
     return this.buffer.filter((b) => b.seq > seq).map(({ id: i, event }) => ({ id: i, event }));
+  }
+
+  /**
+   * Lists these cameras from now on, before their first event too (no one present, `lastEventAt`
+   * null), and keeps them listed however long they stay quiet: the cameras of an `analyze` run.
+   */
+  watch(cameraIds: Iterable<string>): void {
+    for (const id of cameraIds) {
+      this.watched.add(id);
+      if (!this.cams.has(id)) this.cams.set(id, { persons: new Map(), clockMs: 0, events: 0, lastAt: null, lastAtMs: this.now() });
+    }
   }
 
   /** Whether the camera has state. */
@@ -275,6 +288,6 @@ export class LiveTimelines {
       const victims = [...all.filter((p) => !p.open).sort(oldest), ...all.filter((p) => p.open).sort(oldest)];
       for (const p of victims.slice(0, c.persons.size - maxPersonsPerCamera)) c.persons.delete(p.personId);
     }
-    if (c.persons.size === 0 && now - c.lastAtMs > maxAgeMs) this.cams.delete(cameraId);
+    if (c.persons.size === 0 && now - c.lastAtMs > maxAgeMs && !this.watched.has(cameraId)) this.cams.delete(cameraId);
   }
 }
