@@ -43,6 +43,9 @@ export function embeddedShed(liveCameras: number): ShedOptions {
   return { ...DEFAULT_SHED, afterLag: Math.max(2, 2 * liveCameras) };
 }
 
+/** Frames whose median time the shedder hears (see `timed`). */
+const RECENT = 9;
+
 interface Offer<T, R> {
   frame: T;
   live: boolean;
@@ -60,6 +63,8 @@ export class FairDetector<T extends Schedulable, R> {
   private readonly now: () => number;
   private readonly waiting: () => number;
   private counts = { detected: 0, shed: 0 };
+  /** The detector's latest times per frame, ms (the shedder hears their median). */
+  private readonly recent: number[] = [];
 
   constructor(private readonly detect: (frame: T) => Promise<R | undefined>, o: FairDetectorOptions = {}) {
     this.shedder = o.shed === false ? undefined : new FairShedder(o.shed ?? embeddedShed(1));
@@ -83,6 +88,20 @@ export class FairDetector<T extends Schedulable, R> {
       this.offers.set(frame.cameraId, { frame, live, resolve, reject });
       this.pump();
     });
+  }
+
+  /**
+   * Tells the shedder the detector's time per frame: the median of the last {@link RECENT}
+   * frames, from the third one on. A first call that loads a model (seconds, not tens of ms)
+   * would otherwise set the shedder's mean so high that it kept one frame every few seconds,
+   * and, with so few frames measured, it would take minutes to come down.
+   */
+  private timed(ms: number): void {
+    this.recent.push(ms);
+    if (this.recent.length > RECENT) this.recent.shift();
+    if (this.recent.length < 3) return;
+    const sorted = [...this.recent].sort((a, b) => a - b);
+    this.shedder?.processed(sorted[Math.floor(sorted.length / 2)]);
   }
 
   /** The next camera in turn with a frame on offer (round-robin from the one after the last served). */
@@ -114,7 +133,7 @@ export class FairDetector<T extends Schedulable, R> {
       this.busy = true;
       const started = this.now();
       this.detect(frame).then((result) => {
-        this.shedder?.processed(this.now() - started);
+        this.timed(this.now() - started);
         this.counts.detected++;
         offer.resolve({ shed: false, result });
       }, (e: unknown) => offer.reject(e)).finally(() => {
