@@ -1,24 +1,20 @@
 /**
  * The `analyze` run: the embedded pipeline on one source, writing events.jsonl, timelines.json
- * and report.html into a folder. The command line (progress, printing) is the CLI's.
+ * and report.html into a folder ({@link analyze}), or on several cameras at once, sharing one
+ * detector and one classifier, each camera's outputs in a folder of its own
+ * ({@link analyzeCameras}). The command line (progress, printing) is the CLI's.
  */
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Subject, takeUntil, takeWhile, lastValueFrom, tap, defaultIfEmpty } from 'rxjs';
-import type { EmotionEvent, Timelines } from '@emostream/contracts';
-import { createLogger, createMetrics, loadTf, redactUrl, redactText, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
-import { classifyInput, createIngestStats, frameSource, parseSourceConfig, probeSource } from '@emostream/ingest';
-import { parseDetectorConfig, type DetectorConfigInput } from '@emostream/detector';
-import { MAX_EVENT_ROWS, parseAggregatorConfig, renderReport, type AggregatorConfigInput } from '@emostream/aggregator';
-import { createEmbeddedPipeline } from './embedded.js';
-import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
-import { LiveTimelines } from './api/live.js';
-import { startApiServer } from './api/server.js';
+import type { EmotionEvent, EmotionsMessage } from '@emostream/contracts';
+import type { DetectorConfigInput } from '@emostream/detector';
+import type { AggregatorConfigInput } from '@emostream/aggregator';
+import { runCameras } from './analyzeRun.js';
 
 /** What an analyze run is asked to do. */
 export interface AnalyzeOptions {
+  /** The output folder: the files themselves (one source), or one folder per camera in it (several). */
   out: string;
+  /** The camera id of the one source ({@link analyze}); several cameras carry their own. */
   camera: string;
   fps: number;
   duration?: number;
@@ -37,7 +33,7 @@ export interface AnalyzeOptions {
   detectorSettings?: DetectorConfigInput;
   /** Aggregator settings (the aggregator service's). */
   aggregatorSettings?: AggregatorConfigInput;
-  /** Read a file at its own frame rate, as a camera would send it (files only). */
+  /** Read files at their own frame rate, as a camera would send them (files only). */
   realtime?: boolean;
   /** Serve the live API (see ./api/server.ts) on this port while the run lasts (0: a free one). */
   http?: number;
@@ -45,23 +41,52 @@ export interface AnalyzeOptions {
   httpHost?: string;
 }
 
-/** Figures of a run in progress. */
+/** The options of a run on several cameras: {@link AnalyzeOptions} but the one camera's id. */
+export type CamerasOptions = Omit<AnalyzeOptions, 'camera'>;
+
+/** Figures of a run in progress (all cameras together). */
 export interface AnalyzeProgress {
   frames: number;
   faces: number;
   persons: number;
   drops: number;
   reconnects: number;
-  /** Media time reached, ms. */
+  /** Media time reached, ms (several files: their sum; a camera among them: the furthest). */
   mediaTimeMs: number;
-  /** Media duration for files, ms. */
+  /** Media duration for files, ms (several files: their sum). */
   durationMs?: number;
+}
+
+/** What one camera of a run did. */
+export interface CameraResult {
+  cameraId: string;
+  /** The source as it may be shown (credentials redacted). */
+  source: string;
+  /** Its folder of events.jsonl, timelines.json and report.html. */
+  outDir: string;
+  frames: number;
+  faces: number;
+  persons: number;
+  events: number;
+  /** Frames dropped: its queue full, or shed while the detector was behind. */
+  drops: number;
+  reconnects: number;
+  /** Media time covered, ms. */
+  mediaMs: number;
+  /** From the start of the run to this camera's end, ms. */
+  wallMs: number;
+  /** Why the camera stopped, when it failed (redacted); its outputs hold what came before. */
+  failed?: string;
 }
 
 /** Where a run reports as it goes (all optional). */
 export interface AnalyzeHooks {
   onEvent?: (e: EmotionEvent) => void;
   onProgress?: (p: Readonly<AnalyzeProgress>) => void;
+  /** Each frame's classified faces (benchmarks: frame → result latency). */
+  onEmotions?: (m: EmotionsMessage) => void;
+  /** A camera ended (its outputs are being written), or failed. */
+  onCameraEnd?: (r: Readonly<CameraResult>) => void;
   /** A line for the user (metrics address, stopping). */
   log?: (line: string) => void;
   /** The live API listens at this URL (`http` asked for). */
@@ -83,142 +108,40 @@ export interface AnalyzeResult {
   outDir: string;
 }
 
-async function thumbnails(best: Map<string, { crop: Uint8Array }>): Promise<Record<string, string>> {
-  const sharp = (await import('sharp')).default;
-  const out: Record<string, string> = {};
-  for (const [k, { crop }] of best) {
-    const png = await sharp(Buffer.from(crop), { raw: { width: 48, height: 48, channels: 1 } }).resize(96, 96).png().toBuffer();
-    out[k] = `data:image/png;base64,${png.toString('base64')}`;
-  }
-  return out;
+/** What a run on several cameras produced: each camera's figures, in the order given. */
+export interface CamerasResult {
+  cameras: CameraResult[];
+  /** The cameras that failed (their ids), in the order given. */
+  failed: string[];
+  wallMs: number;
+  backend: string;
+  modelVersion: string;
+  outDir: string;
 }
 
-/** Runs the embedded pipeline on one source and writes its outputs. */
+/**
+ * Runs the embedded pipeline on one source and writes its outputs into `o.out`. A source that
+ * fails (a file that does not decode, a camera given up) fails the run, after its outputs are written.
+ */
 export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeHooks = {}): Promise<AnalyzeResult> {
-  const secrets = urlSecrets(source);
-  const shown = redactUrl(source);
-  const logger = createLogger({ secrets, level: o.quiet ? 'error' : 'warn' });
-  const kind = classifyInput(source).kind;
-  if (o.realtime && kind !== 'file') throw new Error('--realtime applies to files only (a camera is real time already)');
-  const srcConfig = parseSourceConfig({ cameraId: o.camera, url: source, fpsLimit: o.fps, realtime: o.realtime ?? false, rtspTransport: o.rtspTransport, giveUpAfterMs: o.giveUpAfter * 1000, maxWidth: o.maxWidth, maxHeight: Math.round((o.maxWidth * 9) / 16) });
-  // Fail fast on a bad file or bad settings before loading any model (a clear one-line reason).
-  const probe = kind === 'file' ? await probeSource(source) : undefined;
-  const detectorConfig = parseDetectorConfig({ ...o.detectorSettings, detector: o.detector });
-  // A run's timelines.json lists every person of the run, unless told otherwise.
-  const aggregatorConfig = parseAggregatorConfig({ finishedMaxPersons: 0, ...o.aggregatorSettings });
-  const metrics = createMetrics({ defaults: true });
-  const rt = await loadTf(o.backend as BackendChoice);
-  const model = await openModel(rt, { model: o.model, pollMs: kind === 'file' ? 0 : 5000, logger, metrics });
-  const { detector, embedder, dispose: disposeDetector } = await openDetector(detectorConfig, rt);
-  await fsp.mkdir(o.out, { recursive: true });
-  const eventsFile = fs.createWriteStream(path.join(o.out, 'events.jsonl'));
-  // A failed write (a full disk) stops the run; the other outputs are still written, then the
-  // run fails naming what could not be written.
-  let eventsError: Error | undefined;
-  const eventsClosed = new Promise<void>((resolve) => eventsFile.once('close', () => resolve()));
-  const stats = createIngestStats();
-  const state: AnalyzeProgress = { frames: 0, faces: 0, persons: 0, drops: 0, reconnects: 0, mediaTimeMs: 0, durationMs: probe?.durationMs };
-  if (o.duration && state.durationMs) state.durationMs = Math.min(state.durationMs, o.duration * 1000);
-  else if (o.duration) state.durationMs = o.duration * 1000;
-  let events = 0;
-  let timelines: Timelines | undefined;
-  let modelVersion = model.initial.version;
-  let clockStartMs: number | undefined;
-  // Opt-in thumbnails: the best-scoring crop per person, kept in memory only for the report.
-  const best = new Map<string, { crop: Uint8Array; score: number }>();
-  const server = o.metricsPort !== undefined
-    ? await startMetricsServer({ port: o.metricsPort, registry: metrics.registry, ready: () => ({ ok: stats.framesDecoded > 0, reasons: stats.framesDecoded > 0 ? [] : ['no frame decoded yet'] }) })
-    : undefined;
-  if (server) hooks.log?.(`metrics on http://127.0.0.1:${server.port}/metrics`);
-  // The live API: its state is built from this run's events, as `serve api` builds it from the topic's.
-  const live = o.http !== undefined ? new LiveTimelines() : undefined;
-  const api = live ? await startApiServer(live, { port: o.http!, host: o.httpHost }).catch(async (e: Error) => { await server?.close(); throw e; }) : undefined;
-  if (api) hooks.onApi?.(api.url);
-
-  // Ctrl-C: stop reading, let the pipeline flush (person.left events, timelines), write outputs.
-  const stop$ = new Subject<void>();
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    hooks.log?.('stopping: flushing events and writing outputs (Ctrl-C again to quit at once)');
-    stop$.next();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-  eventsFile.on('error', (e) => {
-    if (eventsError) return;
-    eventsError = e;
-    hooks.log?.(`writing events.jsonl failed (${e.message}): stopping; timelines.json and report.html are still written`);
-    stop$.next();
-  });
-  const t0 = Date.now();
-  const firstEvents: EmotionEvent[] = [];
-  const valve = valveFor(source);
-  const frames$ = frameSource(srcConfig, { logger, metrics, stats, valve }).pipe(
-    takeUntil(stop$),
-    takeWhile((f) => o.duration === undefined || f.mediaTimeMs < o.duration * 1000),
-  );
-  const pipeline = createEmbeddedPipeline({
-    cameraId: o.camera, detector, embedder, detectorConfig, model: model.current,
-    classify: DEFAULT_CLASSIFY, aggregator: aggregatorConfig, queueMaxFrames: srcConfig.queueMaxFrames,
-    logger, metrics, backend: rt.provider, stats, valve,
-    onPersonCrop: o.thumbnails ? (cam, person, crop, score) => {
-      const k = `${cam}/${person}`;
-      if ((best.get(k)?.score ?? -1) < score) best.set(k, { crop: Uint8Array.from(crop), score });
-    } : undefined,
-    onEmotions: (m) => {
-      // A camera's report is labelled in clock time: the wall clock at its media time 0.
-      if (kind !== 'file') clockStartMs ??= m.frame.capturedAtMs - m.frame.mediaTimeMs;
-      state.frames++; state.faces += m.faces.length; state.mediaTimeMs = m.frame.mediaTimeMs; modelVersion = m.modelVersion;
-      state.drops = stats.framesDropped; state.reconnects = stats.reconnects;
-      hooks.onProgress?.(state);
-    },
-  });
-  try {
-    await lastValueFrom(pipeline.run(frames$).pipe(
-      tap((out) => {
-        if (out.kind === 'timelines') { timelines = out.timelines; return; }
-        events++;
-        // The report's events table shows the first rows only: keep no more than those in memory.
-        if (firstEvents.length < MAX_EVENT_ROWS) firstEvents.push(out.event);
-        if (out.event.type === 'person.appeared') state.persons++;
-        if (!eventsError) eventsFile.write(JSON.stringify(out.event) + '\n');
-        live?.push(out.event);
-        hooks.onEvent?.(out.event);
-      }),
-      defaultIfEmpty(undefined),
-    ));
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-    if (!eventsError) eventsFile.end();
-    await eventsClosed;
-    await server?.close();
-    await api?.close();
-    model.close();
-    await disposeDetector();
-  }
-  const wallMs = Date.now() - t0;
-  timelines ??= pipeline.aggregator.timelines();
-  const failed: string[] = eventsError ? [`events.jsonl (${eventsError.message})`] : [];
-  const write = (name: string, data: string) => fsp.writeFile(path.join(o.out, name), data).catch((e: Error) => { failed.push(`${name} (${e.message})`); });
-  await write('timelines.json', JSON.stringify(timelines, null, 2) + '\n');
-  const persons = Object.values(timelines.cameras).reduce((a, c) => a + Object.keys(c.persons).length, 0);
-  const html = renderReport({
-    title: `emostream: ${path.basename(redactText(shown, secrets))}`,
-    run: {
-      source: shown, frames: state.frames, durationMs: wallMs, faces: state.faces, persons, drops: stats.framesDropped,
-      reconnects: stats.reconnects, modelVersion, backend: rt.provider, detector: detector.name, clockStartMs,
-    },
-    timelines,
-    events: firstEvents, eventsTotal: events,
-    thumbnails: o.thumbnails ? await thumbnails(best) : undefined,
-  });
-  await write('report.html', html);
-  if (failed.length) throw new Error(`could not write ${failed.join(', ')} in ${o.out}: free some space or choose another --out`);
+  const r = await runCameras([{ cameraId: o.camera, url: source, outDir: o.out }], o, hooks, { single: true });
+  const c = r.cameras[0];
+  if (c.failed) throw new Error(c.failed);
   return {
-    frames: state.frames, faces: state.faces, persons, events, drops: stats.framesDropped, reconnects: stats.reconnects,
-    wallMs, mediaMs: state.mediaTimeMs + (state.frames ? 1000 / o.fps : 0), backend: rt.provider, modelVersion, outDir: o.out,
+    frames: c.frames, faces: c.faces, persons: c.persons, events: c.events, drops: c.drops, reconnects: c.reconnects,
+    wallMs: r.wallMs, mediaMs: c.mediaMs, backend: r.backend, modelVersion: r.modelVersion, outDir: o.out,
   };
+}
+
+/**
+ * Runs the embedded pipeline on several cameras at once (one detector and one classifier shared
+ * fairly, see ./cameras.ts) and writes each camera's outputs into `<out>/<cameraId>/`. A camera
+ * that fails (a file that does not decode, a camera given up) ends with the reason in its
+ * result; the others go on. Throws only when the run itself cannot go on (bad options, every
+ * camera failed before the models were loaded, outputs that cannot be written).
+ */
+export async function analyzeCameras(sources: ReadonlyArray<{ cameraId: string; url: string }>, o: CamerasOptions, hooks: AnalyzeHooks = {}): Promise<CamerasResult> {
+  if (sources.length === 0) throw new Error('analyze: no camera given: give --source <id>=<url> or --cameras <file>');
+  const r = await runCameras(sources.map((s) => ({ ...s, outDir: path.join(o.out, s.cameraId) })), o, hooks, { single: false });
+  return { ...r, failed: r.cameras.filter((c) => c.failed).map((c) => c.cameraId), outDir: o.out };
 }
