@@ -12,6 +12,8 @@ export interface PipelineMetrics {
   facesDetected: client.Counter<'camera'>;
   facesSkipped: client.Counter<'camera' | 'reason'>;
   detectSeconds: client.Histogram<'detector' | 'camera'>;
+  /** Frames the detector stage handled, by `mode` (`detected`: the detector ran; `carried`: the last detection's faces were reused) and why. */
+  detectorFrames: client.Counter<'camera' | 'mode' | 'reason'>;
   batchSize: client.Histogram<never>;
   inferenceSeconds: client.Histogram<'backend'>;
   modelInfo: client.Gauge<'version' | 'backend' | 'provider'>;
@@ -48,6 +50,7 @@ export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}
     facesDetected: counter('faces_detected_total', 'Faces detected', ['camera']),
     facesSkipped: counter('faces_skipped_total', 'Detections not classified, by reason (too_small, low_score)', ['camera', 'reason']),
     detectSeconds: histogram('detect_seconds', 'Face detection time per frame', ['detector', 'camera'], secs),
+    detectorFrames: counter('detector_frames_total', 'Frames through the detector stage: mode detected (the detector ran) or carried (the last detection\'s faces reused), with the reason', ['camera', 'mode', 'reason']),
     batchSize: histogram('classifier_batch_size', 'Faces per classifier batch', [], [1, 2, 4, 8, 16, 32, 64, 128, 256]),
     inferenceSeconds: histogram('inference_seconds', 'Classifier inference time per batch', ['backend'], secs),
     modelInfo: gauge('model_info', 'The loaded emotion model (value 1)', ['version', 'backend', 'provider']),

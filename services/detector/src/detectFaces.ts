@@ -1,6 +1,6 @@
 /** The detector stage: frames in, one faces message per frame out (crops ready for the classifier). */
 import { concatMap, defer, EMPTY, catchError, of, type OperatorFunction } from 'rxjs';
-import { packEmbedding, type FaceCrop, type FacesMessage, type Frame, type FrameRef } from '@emostream/contracts';
+import { packEmbedding, type FaceBox, type FaceCrop, type FacesMessage, type Frame, type FrameRef } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
 import { cropFace, filterFaces } from './crop.js';
@@ -11,6 +11,7 @@ import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
 import { detectTiles, gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
+import { DetectionCarry } from './carry.js';
 
 /** What {@link detectFaces} needs. */
 export interface DetectFacesDeps {
@@ -32,14 +33,19 @@ export interface DetectFacesDeps {
  * (`concatMap`: the detector runs one frame at a time anyway, and the output must keep each
  * camera's order): decode, detect (the full frame, then the tiles the {@link TileSchedule} plans,
  * merged; `tiles`), drop faces by score/size/duplicate/maxFaces, crop each kept
- * face to 48x48 equalised gray. Emits one message per frame, `faces: []` when none was kept, so
+ * face to 48x48 equalised gray. On the frames where the {@link DetectionCarry} allows it
+ * (`detectEveryFrames`, `carryMinScore`, `carryMaxMotion`), the last detection's kept faces are
+ * cropped from the new frame instead of detecting (no tile pass either: its schedule advances on
+ * detected frames only). Emits one message per frame, `faces: []` when none was kept, so
  * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
  * logged, counted as `framesDropped{reason="detect_error"}` and skipped, or replaced by what
  * `failed` makes of it (the Kafka service: a dead letter); the stream goes on.
  *
  * Metrics: `facesDetected` counts the faces emitted (cropped), `facesSkipped{reason}` the
  * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector,camera}` the
- * detector's time per frame, tile pass included (decode and crops excluded).
+ * detector's time per frame, tile pass included (decode and crops excluded; on a carried frame, the
+ * time of the carry check), `detectorFrames{camera,mode,reason}` each frame as `detected` (why:
+ * every_frame, first, cut, due, score, motion, size) or `carried` (tracked).
  */
 export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
   const { detector, logger, metrics, config } = deps;
@@ -53,6 +59,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const policy = embedder ? new EmbeddingPolicy({ everyFrames: config.embedEveryFrames, minFacePx: config.embedMinFacePx }) : undefined;
   // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames);
+  const carry = new DetectionCarry({ everyFrames: config.detectEveryFrames, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
 
   const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean) => {
     const full = await detector.detect(rgb, width, height);
@@ -71,15 +78,24 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
-    const boxes = await detect(frame.cameraId, image.data, image.width, image.height, sceneCut);
+    const kept = await keptFaces(frame.cameraId, image, sceneCut);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
-    const { kept, skipped } = filterFaces(boxes, filterOpts);
-    for (const s of skipped) metrics?.facesSkipped.inc({ camera: frame.cameraId, reason: s.reason });
     const faces: FaceCrop[] = [];
     for (const face of kept) faces.push(await cropFace(image.data, image.width, image.height, face, cropOpts));
     if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
     if (policy) await embedFaces(frame.cameraId, image, faces, sceneCut);
     return { frame: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, faces };
+  };
+
+  /** The faces to crop: the last detection's, carried, or a fresh detection's, filtered (and remembered). */
+  const keptFaces = async (cameraId: string, image: { data: Uint8Array; width: number; height: number }, sceneCut: boolean): Promise<FaceBox[]> => {
+    const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut);
+    metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
+    if (decision.carried) return decision.faces;
+    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut), filterOpts);
+    for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
+    carry.record(cameraId, image.data, image.width, image.height, kept);
+    return kept;
   };
 
   const embedFaces = async (cameraId: string, image: { data: Uint8Array; width: number; height: number }, faces: FaceCrop[], sceneCut: boolean) => {

@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FaceBox } from '@emostream/contracts';
+import { boxGrid, DetectionCarry, GRID, gridMotion } from './carry.js';
+
+const W = 200, H = 120;
+
+/** A textured frame (a diagonal pattern), shifted right by `dx` px and brightened by `add`. */
+function picture(dx = 0, add = 0): Uint8Array {
+  const rgb = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const v = (((x - dx) * 13 + y * 7) % 200) + add;
+      rgb.fill(Math.max(0, Math.min(255, v)), (y * W + x) * 3, (y * W + x) * 3 + 3);
+    }
+  }
+  return rgb;
+}
+
+const face = (score = 0.9, x = 40): FaceBox => ({ box: { x, y: 20, width: 64, height: 64 }, score, eyes: { left: [x + 16, 40], right: [x + 48, 42] } });
+const opts = { everyFrames: 3, minScore: 0.7, maxMotion: 0.02 };
+
+test('carries a still detection until the k-th frame, then asks for a detection (due)', () => {
+  const carry = new DetectionCarry(opts);
+  const still = picture();
+  assert.deepEqual(carry.reuse('cam', still, W, H, false), { carried: false, reason: 'first' });
+  carry.record('cam', still, W, H, [face()]);
+  const reasons: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const d = carry.reuse('cam', still, W, H, false);
+    reasons.push(d.reason);
+    if (!d.carried) carry.record('cam', still, W, H, [face()]);
+  }
+  // Detected on frames 0, 3, 6 (k = 3): two carried frames after each detection.
+  assert.deepEqual(reasons, ['tracked', 'tracked', 'due', 'tracked', 'tracked']);
+});
+
+test('the carried faces are copies: box, score and eyes as detected, no crop or embedding, and changing them changes nothing', () => {
+  const carry = new DetectionCarry(opts);
+  const detected = { ...face(), embedding: 'AAAA', crop: new Uint8Array(4) } as FaceBox;
+  carry.record('cam', picture(), W, H, [detected]);
+  const d = carry.reuse('cam', picture(), W, H, false);
+  assert.ok(d.carried);
+  assert.deepEqual(d.faces, [face()]);
+  d.faces[0].box.x = 0;
+  d.faces[0].eyes!.left[0] = 0;
+  detected.box.x = 1;
+  const again = carry.reuse('cam', picture(), W, H, false);
+  assert.ok(again.carried);
+  assert.deepEqual(again.faces, [face()]);
+});
+
+test('everyFrames 1 never carries (today\'s behaviour: every frame detected)', () => {
+  const carry = new DetectionCarry({ ...opts, everyFrames: 1 });
+  carry.record('cam', picture(), W, H, [face()]);
+  assert.deepEqual(carry.reuse('cam', picture(), W, H, false), { carried: false, reason: 'every_frame' });
+  assert.throws(() => new DetectionCarry({ ...opts, everyFrames: 0 }), /positive integer/);
+});
+
+test('a hard cut, a new frame size or a face under minScore forces a detection', () => {
+  const carry = new DetectionCarry(opts);
+  carry.record('cam', picture(), W, H, [face(0.9), face(0.75, 120)]);
+  assert.equal(carry.reuse('cam', picture(), W, H, true).reason, 'cut');
+  assert.equal(carry.reuse('cam', new Uint8Array(100 * 60 * 3), 100, 60, false).reason, 'size');
+  carry.record('cam', picture(), W, H, [face(0.9), face(0.69, 120)]);
+  assert.equal(carry.reuse('cam', picture(), W, H, false).reason, 'score');
+});
+
+test('motion inside any box forces a detection; noise and a small brightness change do not', () => {
+  const carry = new DetectionCarry(opts);
+  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)]);
+  assert.equal(carry.reuse('cam', picture(0, 3), W, H, false).reason, 'tracked', '3 gray levels brighter: 0.012');
+  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)]);
+  // The picture moved by 4 px: the diagonal pattern inside both boxes changes.
+  assert.equal(carry.reuse('cam', picture(4), W, H, false).reason, 'motion');
+  // Only the second face's region changed.
+  const partly = picture();
+  const moved = picture(6);
+  for (let y = 0; y < H; y++) partly.set(moved.subarray((y * W + 110) * 3, (y * W + 174) * 3), (y * W + 110) * 3);
+  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)]);
+  assert.equal(carry.reuse('cam', partly, W, H, false).reason, 'motion');
+});
+
+test('a detection without faces is carried too (until due); cameras are apart', () => {
+  const carry = new DetectionCarry(opts);
+  carry.record('a', picture(), W, H, []);
+  const d = carry.reuse('a', picture(9), W, H, false);
+  assert.deepEqual(d, { carried: true, reason: 'tracked', faces: [] });
+  assert.equal(carry.reuse('b', picture(), W, H, false).reason, 'first');
+  carry.forget('a');
+  assert.equal(carry.reuse('a', picture(), W, H, false).reason, 'first');
+});
+
+test('boxGrid: mean gray per cell, boxes clamped to the frame, tiny boxes too', () => {
+  const flat = new Uint8Array(W * H * 3).fill(51);
+  const g = boxGrid(flat, W, H, { x: 10, y: 10, width: 40, height: 40 });
+  assert.equal(g.length, GRID * GRID);
+  for (const v of g) assert.ok(Math.abs(v - 0.2) < 1e-6);
+  // Half outside the frame, and a 3 px box (cells of less than a pixel).
+  for (const box of [{ x: W - 20, y: H - 20, width: 60, height: 60 }, { x: 5.5, y: 5.5, width: 3, height: 3 }]) {
+    const c = boxGrid(flat, W, H, box);
+    for (const v of c) assert.ok(Math.abs(v - 0.2) < 1e-6, `${JSON.stringify(box)}: ${v}`);
+  }
+  assert.equal(gridMotion(g, g), 0);
+  const left = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) left.fill(255, y * W * 3, (y * W + 30) * 3); // columns 0-29 white
+  const h = boxGrid(left, W, H, { x: 0, y: 0, width: 80, height: 80 });
+  // Cells of 10 px: the first three columns of cells white, the rest black.
+  assert.deepEqual(Array.from(h.slice(0, GRID)), [1, 1, 1, 0, 0, 0, 0, 0]);
+  assert.ok(Math.abs(gridMotion(h, g) - (3 * 0.8 + 5 * 0.2) / 8) < 1e-6);
+});

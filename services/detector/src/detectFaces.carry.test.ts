@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firstValueFrom, from, toArray } from 'rxjs';
+import { SCHEMA_VERSION, type FaceBox, type Frame } from '@emostream/contracts';
+import { createMetrics, silentLogger } from '@emostream/runtime';
+import { parseDetectorConfig, type DetectorConfigInput } from './config.js';
+import { detectFaces } from './detectFaces.js';
+import { cropFace } from './crop.js';
+import type { FaceDetector } from './faceDetector.js';
+import type { FaceEmbedder } from './embedder.js';
+
+const W = 1280, H = 720;
+const FACE: FaceBox = { box: { x: 400, y: 200, width: 160, height: 160 }, score: 0.9, eyes: { left: [440, 250], right: [520, 256] } };
+
+/** A textured frame; `shift` moves the texture right (motion), `invert` turns the face's region negative. */
+function frame(seq: number, o: { shift?: number; invert?: boolean } = {}): Frame {
+  const data = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let v = ((x - (o.shift ?? 0)) * 5 + y * 3) % 230;
+      const inFace = x >= FACE.box.x && x < FACE.box.x + FACE.box.width && y >= FACE.box.y && y < FACE.box.y + FACE.box.height;
+      if (o.invert && inFace) v = 255 - v;
+      data.fill(v, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    }
+  }
+  return { schemaVersion: SCHEMA_VERSION, cameraId: 'cam', seq, mediaTimeMs: seq * 100, capturedAtMs: 1e12 + seq, width: W, height: H, pixels: { format: 'rgb', data } };
+}
+
+/** A detector that finds FACE in every frame (or `faces(call)`), counting its calls and their input sizes. */
+function fixedDetector(faces: (call: number) => FaceBox[] = () => [FACE]): FaceDetector & { calls: Array<[number, number]> } {
+  const calls: Array<[number, number]> = [];
+  return { name: 'fake', calls, async detect(_rgb, w, h) { calls.push([w, h]); return faces(calls.length - 1).map((f) => structuredClone(f)); }, dispose() {} };
+}
+
+async function run(frames: Frame[], config: DetectorConfigInput, detector = fixedDetector(), embedder?: FaceEmbedder) {
+  const metrics = createMetrics();
+  const out = await firstValueFrom(from(frames).pipe(detectFaces({
+    detector, logger: silentLogger, metrics, embedder, config: parseDetectorConfig({ embeddings: false, tiles: 'off', ...config }),
+  }), toArray()));
+  const counted = Object.fromEntries((await metrics.detectorFrames.get()).values.map((v) => [`${v.labels.mode}/${v.labels.reason}`, v.value]));
+  return { out, calls: detector.calls, counted };
+}
+
+test('k = 3 on still frames: the detector runs on frames 0, 3, 6; every frame still has its message and face, in order', async () => {
+  const { out, calls, counted } = await run([0, 1, 2, 3, 4, 5, 6].map((s) => frame(s)), { detectEveryFrames: 3 });
+  assert.equal(calls.length, 3);
+  assert.deepEqual(out.map((m) => m.frame.seq), [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1, 1, 1, 1]);
+  for (const m of out) assert.deepEqual({ box: m.faces[0].box, score: m.faces[0].score, eyes: m.faces[0].eyes }, FACE);
+  assert.deepEqual(counted, { 'detected/first': 1, 'carried/tracked': 4, 'detected/due': 2 });
+});
+
+test('detectEveryFrames 1: the detector runs on every frame, as before', async () => {
+  const { calls, counted } = await run([0, 1, 2, 3].map((s) => frame(s)), { detectEveryFrames: 1 });
+  assert.equal(calls.length, 4);
+  assert.deepEqual(counted, { 'detected/every_frame': 4 });
+});
+
+test('a carried face is cropped from the current frame, aligned with the carried eyes', async () => {
+  // carryMaxMotion 1: the inverted face region does not stop the carry here.
+  const frames = [frame(0), frame(1, { invert: true })];
+  const { out, calls } = await run(frames, { detectEveryFrames: 3, carryMaxMotion: 1 });
+  assert.equal(calls.length, 1);
+  const config = parseDetectorConfig({});
+  const opts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg, cropOffsetY: config.cropOffsetY };
+  const expected = await cropFace(frames[1].pixels.data, W, H, FACE, opts);
+  assert.deepEqual(out[1].faces[0].crop, expected.crop);
+  assert.notDeepEqual(out[1].faces[0].crop, out[0].faces[0].crop);
+});
+
+test('motion in a face\'s box, or a weak face, makes the next frame a detection', async () => {
+  const moved = await run([frame(0), frame(1, { shift: 6 }), frame(2, { shift: 6 })], { detectEveryFrames: 3 });
+  assert.equal(moved.calls.length, 2);
+  assert.deepEqual(moved.counted, { 'detected/first': 1, 'detected/motion': 1, 'carried/tracked': 1 });
+  const weak = await run([frame(0), frame(1)], { detectEveryFrames: 3 }, fixedDetector(() => [{ ...FACE, score: 0.6 }]));
+  assert.deepEqual(weak.counted, { 'detected/first': 1, 'detected/score': 1 });
+});
+
+test('the tile pass runs on detected frames only', async () => {
+  // Tiles auto at 1280x720: the first frame searches every tile; carried frames call nothing.
+  const first = await run([frame(0)], { detectEveryFrames: 3, tiles: 'auto' });
+  assert.ok(first.calls.length > 1, 'tiles searched on frame 0');
+  const carried = await run([frame(0), frame(1), frame(2)], { detectEveryFrames: 3, tiles: 'auto' });
+  assert.equal(carried.calls.length, first.calls.length, 'frames 1 and 2 carried: no call');
+  const every = await run([frame(0), frame(1), frame(2)], { detectEveryFrames: 1, tiles: 'auto' });
+  assert.ok(every.calls.length >= first.calls.length + 4, `k = 1: the full frame and a share of the tiles on frames 1 and 2 (${every.calls.length} calls)`);
+});
+
+test('embeddings follow their own schedule on carried frames (embedEveryFrames), from the current frame', async () => {
+  const seen: number[] = [];
+  const embedder: FaceEmbedder = {
+    async embed(rgb, _w, _h, boxes) {
+      seen.push(rgb[((FACE.box.y + 1) * W + FACE.box.x + 1) * 3]);
+      return boxes.map(() => new Float32Array([1, 0, 0, 0]));
+    },
+    dispose() {},
+  };
+  // Frame 2's face region is inverted (carryMaxMotion 1 keeps the carry going).
+  const frames = [frame(0), frame(1), frame(2, { invert: true }), frame(3), frame(4), frame(5)];
+  const { out, calls } = await run(frames, { embeddings: true, detectEveryFrames: 3, embedEveryFrames: 2, carryMaxMotion: 1 }, fixedDetector(), embedder);
+  assert.equal(calls.length, 2);
+  // A new face on frame 0, then every 2nd frame: 0, 2, 4 (2 and 4 are carried frames).
+  assert.deepEqual(out.map((m) => m.faces[0].embedding !== undefined), [true, false, true, false, true, false]);
+  const px = (f: Frame) => f.pixels.data[((FACE.box.y + 1) * W + FACE.box.x + 1) * 3];
+  assert.deepEqual(seen, [px(frames[0]), px(frames[2]), px(frames[4])]);
+  assert.notEqual(px(frames[2]), px(frames[0]));
+});
