@@ -9,6 +9,7 @@
  *   npm run bench -- --long               memory soak over 30+ minutes of media
  *   npm run bench -- --only pipeline,classifier
  *   npm run bench -- --only state         the aggregator's state, memory and rate at 1,000 and 10,000 persons
+ *   npm run bench -- --only cameras       2 and 4 live cameras at 10 fps: one process vs Kafka, per camera
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,7 @@ const SECTIONS: Record<string, Section> = {
   state: async (ctx) => (await import('./sections/state.js')).stateSection(ctx),
   scene: sceneSection,
   pipelineAccuracy: async (ctx) => (await import('./sections/pipelineAccuracy.js')).pipelineAccuracySection(ctx),
+  cameras: async (ctx) => (await import('./sections/cameras.js')).camerasSection(ctx),
 };
 
 /** The issue's expected bars: figure, comparison, threshold. Not assertions: reported as met/missed. */
@@ -72,7 +74,7 @@ function parseArgs(argv: string[]): Args {
       a.only = Object.keys(SECTIONS).filter((s) => list.includes(s));
     } else if (v === '--results-dir') a.resultsDir = path.resolve(argv[++i] ?? '');
     else if (v === '-h' || v === '--help') {
-      process.stdout.write('npm run bench -- [--quick] [--long] [--only pipeline,classifier,distributed,latency,memory,state,scene,pipelineAccuracy] [--keep] [--results-dir DIR]\n');
+      process.stdout.write('npm run bench -- [--quick] [--long] [--only pipeline,classifier,distributed,latency,memory,state,scene,pipelineAccuracy,cameras] [--keep] [--results-dir DIR]\n');
       process.exit(0);
     } else throw new Error(`unknown option '${v}' (try --help)`);
   }
