@@ -5,7 +5,7 @@ import type { TfRuntime } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
 import { sharedEmbedder } from './embedded.js';
-import { makeClip, probe } from './ffmpeg.js';
+import { makeClip, makeGroupClip, probe } from './ffmpeg.js';
 import type { BenchModel } from './model.js';
 
 /** Where the shared sample media and labelled data live (read in place). */
@@ -46,6 +46,11 @@ export interface BenchContext {
   figures: Record<string, unknown>;
   /** The 720p 25 fps clip (woman2 scaled and looped), made once. */
   clip720(): Promise<Clip>;
+  /**
+   * A 720p 25 fps clip with six faces in every frame (a 3x2 grid of woman2 regions, each from its
+   * own start time, three of them mirrored; faces of 150-200 px), 12 s (--quick: 4 s), made once.
+   */
+  clip720Group(): Promise<Clip>;
   /** The 640x360 sample clip as it is. */
   clipHamilton(): Clip;
   /** The detector and the emotion model, loaded once for the sections that run the pipeline themselves. */
@@ -61,6 +66,7 @@ export interface BenchContext {
 /** Builds the context; clips and models are made on first use. */
 export function createContext(o: { rt: TfRuntime; tmp: string; quick: boolean; long: boolean; model: BenchModel; log: (m: string) => void }): BenchContext {
   let clip: Promise<Clip> | undefined;
+  let group: Promise<Clip> | undefined;
   let det: Promise<FaceDetector> | undefined;
   let em: Promise<EmotionModel> | undefined;
   return {
@@ -76,6 +82,27 @@ export function createContext(o: { rt: TfRuntime; tmp: string; quick: boolean; l
         return { name: `woman2 1280x720 25fps${o.quick ? ' (first 5 s)' : ' x2'}`, file, ...p, fps: 25 };
       })();
       return clip;
+    },
+    clip720Group() {
+      group ??= (async () => {
+        const file = path.join(o.tmp, 'woman2-group6-720p25.mp4');
+        // woman2 (596x336): the face's centre is at about (287, 161), 107-121 px high. Regions of
+        // 280-360 px wide (the cell's 426:360 shape) centred on it, so faces differ in size.
+        const region = (w: number) => {
+          const h = Math.round((w * 360) / 426);
+          return { x: Math.round(287 - w / 2), y: Math.round(170 - h / 2), width: w, height: h };
+        };
+        const seconds = o.quick ? 4 : 12;
+        if (!fs.existsSync(file)) {
+          await makeGroupClip(WOMAN2, file, {
+            cols: 3, rows: 2, width: 1280, height: 720, fps: 25, seconds,
+            cells: [306, 360, 280, 330, 300, 350].map((w, i) => ({ startS: i * 2.6, crop: region(w), mirror: i % 2 === 1 })),
+          });
+        }
+        const p = probe(file);
+        return { name: `woman2 x6 grid 1280x720 25fps ${seconds} s`, file, ...p, fps: 25 };
+      })();
+      return group;
     },
     clipHamilton() {
       const p = probe(HAMILTON);

@@ -48,6 +48,33 @@ export async function makeClip(src: string, out: string, o: { width: number; hei
   ]);
 }
 
+/** One cell of {@link makeGroupClip}: where its picture starts in the source, the source region shown, mirrored or not. */
+export interface GroupCell {
+  startS: number;
+  crop: { x: number; y: number; width: number; height: number };
+  mirror?: boolean;
+}
+
+/**
+ * A "group" clip: `cols` x `rows` cells side by side (ffmpeg's xstack), each a region of the
+ * looped source from its own start time (and mirrored or not), scaled to the cell, so that every
+ * frame holds one face per cell that moves on its own. Encoded like {@link makeClip}, once per run
+ * into a temp folder; never committed.
+ */
+export async function makeGroupClip(src: string, out: string, o: { cols: number; rows: number; width: number; height: number; fps: number; seconds: number; cells: GroupCell[] }): Promise<void> {
+  if (o.cells.length !== o.cols * o.rows) throw new Error(`makeGroupClip: ${o.cols}x${o.rows} needs ${o.cols * o.rows} cells, got ${o.cells.length}`);
+  const cw = 2 * Math.floor(o.width / o.cols / 2);
+  const ch = 2 * Math.floor(o.height / o.rows / 2);
+  const chains = o.cells.map((c, i) => `[${i}:v]crop=${c.crop.width}:${c.crop.height}:${c.crop.x}:${c.crop.y},scale=${cw}:${ch}:flags=bicubic,${c.mirror ? 'hflip,' : ''}setsar=1,fps=${o.fps}[c${i}]`);
+  const layout = o.cells.map((_, i) => `${(i % o.cols) * cw}_${Math.floor(i / o.cols) * ch}`).join('|');
+  await ffmpeg([
+    ...o.cells.flatMap((c) => ['-stream_loop', '-1', '-ss', String(c.startS), '-i', src]),
+    '-filter_complex', `${chains.join(';')};${o.cells.map((_, i) => `[c${i}]`).join('')}xstack=inputs=${o.cells.length}:layout=${layout},pad=${o.width}:${o.height}:(ow-iw)/2:(oh-ih)/2[v]`,
+    '-map', '[v]', '-t', String(o.seconds), '-an',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-bf', '0', '-g', String(o.fps * 2), '-pix_fmt', 'yuv420p', out,
+  ]);
+}
+
 /** The same clip repeated `loops` times without re-encoding (a long soak input in seconds). */
 export async function loopClip(src: string, out: string, loops: number): Promise<void> {
   await ffmpeg(['-stream_loop', String(loops - 1), '-i', src, '-an', '-c', 'copy', out]);

@@ -1,7 +1,8 @@
 /**
- * Pipeline throughput: embedded `analyze()` on the 720p clip and the 640x360 sample, at the
- * default --fps 10 and at the clip's full rate, against Human's own per-frame loop on the same
- * frames and against ffmpeg decoding alone.
+ * Pipeline throughput: embedded `analyze()` on the 720p clip (one face), a 720p clip with six
+ * faces in every frame and the 640x360 sample, at the default --fps 10 and at the clip's full
+ * rate, against Human's own per-frame loop on the same frames (and, on both 720p clips, with its
+ * default caching) and against ffmpeg decoding alone.
  *
  * `BENCH_DETECTOR_SETTINGS` (JSON, e.g. `{"tiles":"off"}`: analyze's `--set detector.…`) runs the
  * pipeline with other detector settings than the defaults; the rows then say which.
@@ -85,10 +86,11 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
 /** Runs the section; the 720p clip's figures are the headline keys. */
 export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Record<string, unknown>; rows: Row[] }> {
   const c720 = await benchClip(ctx, await ctx.clip720(), !ctx.quick);
+  const group = await benchClip(ctx, await ctx.clip720Group(), !ctx.quick);
   const ham = await benchClip(ctx, ctx.clipHamilton(), false);
   const rows: Row[] = [];
   const settings = detectorSettings();
-  for (const c of [c720, ham]) {
+  for (const c of [c720, group, ham]) {
     const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}`;
     rows.push(
       { section: s, figure: `real-time factor @ --fps ${DEFAULT_FPS} (default)`, value: `${sig(c.atDefaultFps.realTimeFactor, 3)}x`,
@@ -112,7 +114,9 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
       vsHumanCached: c720.vsHumanCached,
       decodeOnlyFps: c720.decodeOnly.fps,
       vsDecodeOnly: c720.vsDecodeOnly,
-      pipeline: { clip720: c720, hamilton: ham, ...(settings ? { detectorSettings: settings } : {}) },
+      vsHumanGroup: group.vsHuman,
+      vsHumanCachedGroup: group.vsHumanCached,
+      pipeline: { clip720: c720, group720: group, hamilton: ham, ...(settings ? { detectorSettings: settings } : {}) },
     },
     rows,
   };

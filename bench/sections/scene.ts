@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { EMOTIONS, unpackEmbedding, type Emotion, type EmotionEvent, type EmotionsMessage, type Timelines } from '@emostream/contracts';
 import { Aggregator, parseAggregatorConfig, type AggregatorConfigInput } from '@emostream/aggregator';
-import { parseDetectorConfig, type DetectorConfig, type FaceDetector } from '@emostream/detector';
+import { parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type FaceDetector } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { runEmbedded } from '../lib/embedded.js';
@@ -44,10 +44,15 @@ const COARSE_BINS = [20, 40, 60, 100];
 /**
  * The two detector settings compared: the detector before the tile pass (tiles off, and the
  * limits it had then) and the defaults. Identities (cuts, embeddings) are on in both; the
- * replays below take them out one at a time.
+ * replays below take them out one at a time. `BENCH_SCENE_BEFORE` (JSON detector settings, e.g.
+ * `{"detectEveryFrames":1}`) replaces the first with the defaults plus those settings (its
+ * figures keep the key `off`/`tilesOff`; rows and `scene.settings` name it).
  */
+const BEFORE = process.env.BENCH_SCENE_BEFORE ? JSON.parse(process.env.BENCH_SCENE_BEFORE) as DetectorConfigInput : undefined;
 const CONFIGS = [
-  { key: 'off', label: '(tiles off)', detector: parseDetectorConfig({ tiles: 'off', ...BEFORE_TILES }) },
+  BEFORE
+    ? { key: 'off', label: `(${JSON.stringify(BEFORE)})`, detector: parseDetectorConfig(BEFORE) }
+    : { key: 'off', label: '(tiles off)', detector: parseDetectorConfig({ tiles: 'off', ...BEFORE_TILES }) },
   { key: 'default', label: '(default)', detector: parseDetectorConfig({}) },
 ] as const;
 type ConfigKey = (typeof CONFIGS)[number]['key'];
@@ -170,7 +175,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     for (const scene of scenes) {
       const file = path.join(ctx.tmp, `${scene.name}.mp4`);
       const kind = scene.kind ?? 'basic';
-      ctx.log(`scene: ${scene.name}: render ${scene.width}x${scene.height} ${scene.fps} fps ${scene.durationMs / 1000} s, ${scene.faces.length} faces; run (tiles off, default), score`);
+      ctx.log(`scene: ${scene.name}: render ${scene.width}x${scene.height} ${scene.fps} fps ${scene.durationMs / 1000} s, ${scene.faces.length} faces; run ${CONFIGS.map((c) => c.label).join(', ')}, score`);
       await renderScene(scene, file);
       sceneInfo.push({
         name: scene.name, kind, faces: scene.faces.length, returns: scene.faces.filter((f) => f.returnOf).length, cuts: scene.cuts?.length ?? 0,
@@ -259,6 +264,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
       settings: Object.fromEntries(CONFIGS.map((c) => [c.key, {
         sceneCuts: c.detector.sceneCuts, embeddings: c.detector.embeddings, tiles: c.detector.tiles, tilesEveryFrames: c.detector.tilesEveryFrames,
         tilesMinScore: c.detector.tilesMinScore, minFaceSizePx: c.detector.minFaceSizePx, maxFaces: c.detector.maxFaces,
+        detectEveryFrames: c.detector.detectEveryFrames, carryMinScore: c.detector.carryMinScore, carryMaxMotion: c.detector.carryMaxMotion, label: c.label,
       }])),
       summaries,
       humanEmotionModel: h ?? null,
