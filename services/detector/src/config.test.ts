@@ -22,7 +22,7 @@ test('cropOffsetY: -0.1 by default (crop moved up a tenth of the box, towards FE
 test('tiles: auto by default, every 10th frame a sweep, tile faces from 0.6; a grid COLSxROWS; anything else fails', () => {
   const c = parseDetectorConfig({});
   assert.equal(c.tiles, 'auto');
-  assert.equal(c.tilesEveryFrames, 20);
+  assert.equal(c.tilesEveryFrames, 30);
   assert.equal(c.tilesMinScore, 0.65);
   assert.equal(parseDetectorConfig({ tiles: '3x2' }).tiles, '3x2');
   assert.equal(parseDetectorConfig({ tiles: 'off' }).tiles, 'off');

@@ -64,9 +64,9 @@ export const DetectorConfigSchema = z.strictObject({
   embedMinFacePx: z.number().int().positive().default(40)
     .describe('Faces under this height (px of the frame) get no embedding: too small to tell people apart'),
   tiles: z.string().regex(TILES_PATTERN, 'off, auto or COLSxROWS (1-9 each, e.g. 3x2)').default('auto')
-    .describe('Second detection pass on overlapping tiles, for faces too small for the full-frame pass (BlazeFace sees a 1280x720 frame 5x smaller, at 256 px): off, auto (BlazeFace only: tiles at most the frame\'s longer side / 4.3, 6x3 at 1280x720, so faces are seen ~4.3x larger) or a grid COLSxROWS. Tiles overlap by a quarter; their faces are merged with the full-frame pass, whose faces of 24 input px and more are kept as they are'),
-  tilesEveryFrames: z.number().int().positive().default(20)
-    .describe('Every tile is searched once per n frames of a camera, a rolling share of the grid on each frame (6x3 tiles, 20: one tile a frame; at 10 fps a new small face is found within 2 s), plus the tiles where the last searches found a face; all tiles on a camera\'s first frame and after a hard cut (each tile costs about one full-frame pass)'),
+    .describe('Second detection pass on overlapping tiles, for faces too small for the full-frame pass (BlazeFace sees a 1280x720 frame 5x smaller, at 256 px): off, auto (BlazeFace only: tiles of at most a third of the frame\'s longer side, 4x2 at 1280x720, so faces are seen ~3x larger, and a finer grid of at most a 4.3th, 6x3, for faces of 20-40 px) or a grid COLSxROWS. Tiles overlap by a quarter; their faces are merged with the full-frame pass, whose faces of 24 input px and more are kept as they are'),
+  tilesEveryFrames: z.number().int().positive().default(30)
+    .describe('Every tile is searched at least once per n frames of a camera, a rolling share of the grid on each frame (auto at 1280x720: 26 tiles, 30: one tile a frame, a new small face found within 2.6 s at 10 fps), plus the tiles where the last searches found a face; all tiles on a camera\'s first frame and after a hard cut (each tile costs about one full-frame pass)'),
   tilesMinScore: z.number().min(0).max(1).default(0.65)
     .describe('Least score of a face found in a tile (0..1; the full-frame pass keeps minScore): magnified background makes more false faces, so it is stricter'),
   detectEveryFrames: z.number().int().positive().default(1)

@@ -3,8 +3,8 @@
  * pass, so not every tile of every frame is searched:
  * - the first frame of a camera, the first after a hard cut and the first after the frame size
  *   changed search every tile (a sweep): the picture is new;
- * - every other frame searches a rolling share of the grid, `ceil(tiles / sweepEveryFrames)`
- *   tiles in turn, so that every tile is searched once per `sweepEveryFrames` frames and the cost
+ * - every other frame searches a rolling share of the grid (both grids of `auto`),
+ *   `ceil(tiles / sweepEveryFrames)` tiles in turn, so that every tile is searched once per `sweepEveryFrames` frames and the cost
  *   is spread evenly over the frames (no frame pays for the whole grid, which would be a latency
  *   spike of the grid's size), plus the tiles in which the last searches found a face.
  * A small face is thus looked for on every frame once found (the tracker needs it in 3 of 5 frames
@@ -49,7 +49,7 @@ export class TileSchedule {
       this.cams.delete(cameraId);
       return { tiles: [], indices: [], sweep: false };
     }
-    const key = `${width}x${height}:${grid.cols}x${grid.rows}:${grid.overlap}`;
+    const key = `${width}x${height}:${JSON.stringify(grid)}`;
     let cam = this.cams.get(cameraId);
     const sweep = !cam || cam.key !== key || sceneCut;
     if (!cam || cam.key !== key) {

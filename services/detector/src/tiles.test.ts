@@ -33,16 +33,21 @@ test('tileGrid: tiles cover the frame edge to edge, overlap by the fraction aske
   assert.throws(() => tileGrid(640, 360, { cols: 2, rows: 1, overlap: 0.6 }), /overlap/);
 });
 
-test('autoGrid: tiles at most the longer side / 4.3; none when the frame fits the input', () => {
-  assert.deepEqual(autoGrid(1280, 720), { cols: 6, rows: 3, overlap: 0.25 });
-  assert.deepEqual(autoGrid(1920, 1080), { cols: 6, rows: 3, overlap: 0.25 });
-  assert.deepEqual(autoGrid(720, 1280), { cols: 3, rows: 6, overlap: 0.25 });
-  // 640x360: the longer side / 4.3 would be 149 px, under the 256 px input: tiles of 256 instead.
+test('autoGrid: tiles at most a third of the longer side, and a finer grid of at most a 4.3th; none when the frame fits the input', () => {
+  const fine = (cols: number, rows: number) => ({ cols, rows, overlap: 0.25 });
+  assert.deepEqual(autoGrid(1280, 720), { cols: 4, rows: 2, overlap: 0.25, finer: fine(6, 3) });
+  assert.deepEqual(autoGrid(1920, 1080), { cols: 4, rows: 2, overlap: 0.25, finer: fine(6, 3) });
+  assert.deepEqual(autoGrid(720, 1280), { cols: 2, rows: 4, overlap: 0.25, finer: fine(3, 6) });
+  // 640x360: a third would be 213 px, under the 256 px input: tiles of 256 instead, and no finer grid.
   assert.deepEqual(autoGrid(640, 360), { cols: 3, rows: 2, overlap: 0.25 });
   assert.equal(autoGrid(256, 144), undefined);
   for (const [w, h] of [[1280, 720], [1920, 1080], [800, 600]]) {
     const g = autoGrid(w, h)!;
-    for (const t of tileGrid(w, h, g)) assert.ok(Math.max(t.width, t.height) <= Math.max(256, Math.max(w, h) / 4.3) + 1, `${w}x${h}: ${t.width}x${t.height}`);
+    const coarse = tileGrid(w, h, { ...g, finer: undefined });
+    for (const t of coarse) assert.ok(Math.max(t.width, t.height) <= Math.max(w, h) / 3 + 1, `${w}x${h}: ${t.width}x${t.height}`);
+    const all = tileGrid(w, h, g);
+    assert.equal(all.length, g.cols * g.rows + (g.finer ? g.finer.cols * g.finer.rows : 0));
+    for (const t of all.slice(coarse.length)) assert.ok(Math.max(t.width, t.height) <= Math.max(256, Math.max(w, h) / 4.3) + 1, `${w}x${h} finer: ${t.width}x${t.height}`);
   }
 });
 

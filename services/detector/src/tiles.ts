@@ -19,6 +19,8 @@ export interface TileGridSpec {
   rows: number;
   /** Fraction of a tile's width (height) shared with the next tile along x (y), 0..0.5. */
   overlap: number;
+  /** A second, finer grid searched as well (its tiles follow this grid's in {@link tileGrid}). */
+  finer?: TileGridSpec;
 }
 
 /** One tile: a rectangle of the frame in integer pixels. */
@@ -31,13 +33,23 @@ export const TILES_PATTERN = /^(off|auto|[1-9]x[1-9])$/;
 export const TILE_OVERLAP = 0.25;
 
 /**
- * `auto` cuts the frame into tiles of at most its longer side / 4.3, so that each face is
- * magnified 4.3x or more against the full-frame pass (1280x720: 6x3 tiles of 270x288 px, each
- * seen at 0.89x in BlazeFace's 256 px input). Measured on the scene bench's crowds (faces of
- * 20-60 px in 1280x720 frames): tiles of a third of the side (4x2) found 0% of faces of 20-29 px
- * and 51% of 30-39 px; 6x3 found 73% and 100%, with no false face at `tilesMinScore` 0.65.
+ * `auto` searches two grids. The coarse one has tiles of at most a third of the frame's longer
+ * side, so that each face is magnified 3x or more against the full-frame pass (1280x720: 4x2
+ * tiles of 394x411 px): it finds faces of 40-150 px, which the full-frame pass misses up to
+ * 40% of the time, and their tiles are large enough to hold them whole.
  */
-export const AUTO_TILE_ZOOM = 4.3;
+export const AUTO_TILE_ZOOM = 3;
+
+/**
+ * The finer grid of `auto`: tiles of at most the longer side / 4.3 (1280x720: 6x3 tiles of
+ * 270x288 px, seen at 0.89x in BlazeFace's 256 px input), for faces of 20-40 px. Measured on
+ * the scene bench's crowds (faces of 20-60 px in 1280x720 frames, one frame in twelve): 4x2
+ * found 0% of faces 20-29 px high and 51% of 30-39 px; 6x3 found 73% and 100%, with no false
+ * face at `tilesMinScore` 0.65. Alone it loses larger faces (100-149 px in the return and cut
+ * scenes: 73% against 97% with 4x2: a quarter of a 270 px tile is too little overlap to hold
+ * them whole), hence both grids.
+ */
+export const AUTO_FINE_TILE_ZOOM = 4.3;
 
 /** Tiles along one axis of `length` px: `n` tiles overlapping by `overlap`, first at 0, last at the end. */
 function axis(length: number, n: number, overlap: number): Array<[number, number]> {
@@ -50,7 +62,7 @@ function axis(length: number, n: number, overlap: number): Array<[number, number
   });
 }
 
-/** The tiles of `spec` over a `width` x `height` frame, row by row; together they cover the frame. */
+/** The tiles of `spec` over a `width` x `height` frame, row by row (then its finer grid's); each grid covers the frame. */
 export function tileGrid(width: number, height: number, spec: TileGridSpec): Tile[] {
   if (spec.cols < 1 || spec.rows < 1 || !Number.isInteger(spec.cols) || !Number.isInteger(spec.rows)) {
     throw new Error(`a tile grid needs whole positive columns and rows, got ${spec.cols}x${spec.rows}`);
@@ -58,21 +70,29 @@ export function tileGrid(width: number, height: number, spec: TileGridSpec): Til
   if (!(spec.overlap >= 0 && spec.overlap <= 0.5)) throw new Error(`tile overlap must be 0..0.5, got ${spec.overlap}`);
   const xs = axis(width, spec.cols, spec.overlap);
   const ys = axis(height, spec.rows, spec.overlap);
-  return ys.flatMap(([y, h]) => xs.map(([x, w]) => ({ x, y, width: w, height: h })));
+  const tiles = ys.flatMap(([y, h]) => xs.map(([x, w]) => ({ x, y, width: w, height: h })));
+  return spec.finer ? [...tiles, ...tileGrid(width, height, spec.finer)] : tiles;
+}
+
+/** The fewest tiles along each axis whose side is at most `maxSide` (and at least the detector's input). */
+function gridOfSide(width: number, height: number, maxSide: number, overlap: number): TileGridSpec {
+  // side >= length / (n - (n-1) * overlap)  <=>  n >= (length / side - overlap) / (1 - overlap)
+  const count = (length: number) => Math.max(1, Math.ceil((length / maxSide - overlap) / (1 - overlap) - 1e-9));
+  return { cols: count(width), rows: count(height), overlap };
 }
 
 /**
- * The grid `auto` chooses for a frame: the fewest tiles along each axis whose side is at most
- * the frame's longer side / {@link AUTO_TILE_ZOOM}. Undefined when a frame's longer side is no
- * larger than the detector's input (`inputPx`): tiles would not magnify anything then.
+ * The grids `auto` chooses for a frame: tiles of at most the longer side / {@link AUTO_TILE_ZOOM}
+ * and, when that gives more tiles, a finer grid of at most the longer side /
+ * {@link AUTO_FINE_TILE_ZOOM}; no tile smaller than the detector's input. Undefined when a
+ * frame's longer side is no larger than the input (`inputPx`): tiles would not magnify anything.
  */
 export function autoGrid(width: number, height: number, inputPx = 256, overlap = TILE_OVERLAP): TileGridSpec | undefined {
   const longer = Math.max(width, height);
   if (longer <= inputPx) return undefined;
-  const side = Math.max(inputPx, longer / AUTO_TILE_ZOOM);
-  // side >= length / (n - (n-1) * overlap)  <=>  n >= (length / side - overlap) / (1 - overlap)
-  const count = (length: number) => Math.max(1, Math.ceil((length / side - overlap) / (1 - overlap) - 1e-9));
-  return { cols: count(width), rows: count(height), overlap };
+  const coarse = gridOfSide(width, height, Math.max(inputPx, longer / AUTO_TILE_ZOOM), overlap);
+  const fine = gridOfSide(width, height, Math.max(inputPx, longer / AUTO_FINE_TILE_ZOOM), overlap);
+  return fine.cols * fine.rows > coarse.cols * coarse.rows ? { ...coarse, finer: fine } : coarse;
 }
 
 /** The grid of a `tiles` setting for a frame; undefined for `off` (or `auto` on a small frame). */
