@@ -70,6 +70,8 @@ export interface CameraResult {
   events: number;
   /** Frames dropped: its queue full, or shed while the detector was behind. */
   drops: number;
+  /** Of those, the frames shed (a live camera while the detector was behind). */
+  shed: number;
   reconnects: number;
   /** Media time covered, ms. */
   mediaMs: number;

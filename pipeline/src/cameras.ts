@@ -36,6 +36,8 @@ export type CamerasOutput = AggregatorOutput | {
   cameraId: string;
   /** Why the camera stopped, when it failed (redacted). */
   error?: string;
+  /** Its live frames skipped by the fair shedding (also counted in its stats' drops). */
+  shed: number;
 };
 
 /** The several cameras' pipeline and the aggregator stage it owns (timelines). */
@@ -56,6 +58,7 @@ interface Lane {
   inFlight: number;
   detectedAll: boolean;
   ended: boolean;
+  shed: number;
   error?: string;
 }
 
@@ -73,7 +76,7 @@ export function createCamerasPipeline(d: StageDeps & { shed?: ShedOptions | fals
       if (ids.has(c.cameraId)) throw new Error(`camera ${c.cameraId} is given twice: camera ids must differ`);
       ids.add(c.cameraId);
     }
-    const lanes = new Map<string, Lane>(cameras.map((input) => [input.cameraId, { input, queued: 0, inFlight: 0, detectedAll: false, ended: false }]));
+    const lanes = new Map<string, Lane>(cameras.map((input) => [input.cameraId, { input, queued: 0, inFlight: 0, detectedAll: false, ended: false, shed: 0 }]));
     const live = cameras.filter((c) => !c.valve).length;
     let waiting = 0;
     const fair = new FairDetector<Frame, FacesMessage>(
@@ -86,7 +89,7 @@ export function createCamerasPipeline(d: StageDeps & { shed?: ShedOptions | fals
       if (lane.ended || !lane.detectedAll || lane.inFlight > 0) return;
       lane.ended = true;
       for (const o of aggregator.end(lane.input.cameraId)) sub.next(o);
-      sub.next({ kind: 'ended', cameraId: lane.input.cameraId, ...(lane.error ? { error: lane.error } : {}) });
+      sub.next({ kind: 'ended', cameraId: lane.input.cameraId, shed: lane.shed, ...(lane.error ? { error: lane.error } : {}) });
     };
     const settled = (lane: Lane) => { lane.inFlight--; maybeEnd(lane); };
 
@@ -107,6 +110,7 @@ export function createCamerasPipeline(d: StageDeps & { shed?: ShedOptions | fals
           if (o.shed) {
             d.metrics?.framesDropped.inc({ camera: input.cameraId, reason: o.shed });
             input.stats.framesDropped++;
+            lane.shed++;
             settled(lane);
             return EMPTY;
           }
