@@ -45,16 +45,22 @@ if (adjustArg !== undefined) {
   console.log(`logit adjustment: τ=${adjustment.tau} (${adjustment.chosenOn})`);
 }
 const evaluation: Record<string, EvaluationSummary> = { 'fer2013-PublicTest': adjustment ? await score('fer2013-PublicTest') : here };
-const version = `best-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-gpu-e${run.meta.bestEpoch}`;
+// A `video` run's card names the recipe and carries its filming, which `emostream interpolate` films PublicTest with.
+const name = run.meta.recipe === 'video' ? 'video' : 'best';
+const version = `${name}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-gpu-e${run.meta.bestEpoch}`;
+const chosen = (run.meta.selection as string | undefined) ?? 'PublicTest, mean of accuracy and balanced accuracy';
 const card: ModelCard = {
-  name: 'best', version, createdAt: new Date().toISOString(), architecture, parameters: model.countParams(), labels: [...EMOTIONS],
+  name, version, createdAt: new Date().toISOString(), architecture, parameters: model.countParams(), labels: [...EMOTIONS],
   preprocessing: PREPROCESSING,
   training: {
     trainer: run.meta.trainer, torch: run.meta.torch, device: run.meta.device, importedWith: 'jobs/retrain/torch/import-weights.ts',
-    importBackend: backend, config: { ...a, flipTta }, data: path.basename(path.resolve(ferRoot)), split: 'official',
-    splitDescription: `FER-2013 official split: ${run.meta.trainImages} Training images (blank images dropped), epoch chosen on PublicTest by the mean of accuracy and balanced accuracy, reported on PrivateTest`,
+    importBackend: backend, recipe: run.meta.recipe ?? 'still',
+    config: { ...a, flipTta, ...(run.meta.video ? { video: run.meta.video } : {}), ...(a.ferplus_weight ? { ferPlusWeight: a.ferplus_weight } : {}) },
+    data: path.basename(path.resolve(ferRoot)), exported: run.meta.data, split: 'official',
+    splitDescription: `FER-2013 official split: ${run.meta.trainImages} Training images (blank images dropped${run.meta.ferplus ? ', FER+ "not a face" images dropped' : ''}), epoch chosen on ${chosen}, reported on PrivateTest`,
     trainImages: run.meta.trainImages, classCounts: run.meta.classCounts, seed: a.seed, initialisedFrom: a.init ?? undefined,
     epochsDone: run.meta.epochsDone, bestEpoch: run.meta.bestEpoch, trainSeconds: run.meta.trainSeconds, history: run.meta.history,
+    ...(run.meta.publicTestFilmed ? { publicTestFilmed: run.meta.publicTestFilmed } : {}), ...(run.meta.ferplus ? { ferplus: run.meta.ferplus } : {}),
     ...(adjustment ? { logitAdjustment: adjustment } : {}),
   },
   evaluation,
