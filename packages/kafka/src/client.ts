@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import { backoffDelayMs, type BackoffPolicy, type Logger } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
+import { BrokerLink, setBrokerLink } from './link.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
@@ -49,7 +50,11 @@ export function createKafka(config: KafkaConfig, clientSuffix: string, logger: L
   // as with any other Kafka client. Setting it explicitly silences kafkajs's v2 warning.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const options = kafkaJsOptions(config, clientSuffix, logger);
-  return new Kafka(o.retries === undefined ? options : { ...options, retry: { ...options.retry, retries: o.retries } });
+  // Its sockets say whether the broker is reachable now (brokerLinkOf: readiness).
+  const link = new BrokerLink();
+  const kafka = new Kafka({ ...options, socketFactory: link.socketFactory(), ...(o.retries === undefined ? {} : { retry: { ...options.retry, retries: o.retries } }) });
+  setBrokerLink(kafka, link);
+  return kafka;
 }
 
 /**
@@ -80,6 +85,26 @@ export function brokerMayAppear(e: unknown): boolean {
   if (chain.length === 0 || !chain.some((x) => /^KafkaJS/.test(x.name ?? ''))) return false;
   return !chain.some((x) => x.name === 'KafkaJSSASLAuthenticationError' || /AUTHORIZATION_FAILED|SASL_AUTHENTICATION/.test(x.type ?? '')
     || /not authorized|authorization failed|certificate|self[- ]signed|SSL routines|wrong version number/i.test(x.message ?? ''));
+}
+
+/** Names of kafkajs errors that say the broker, or the way to it, is away for now. */
+const AWAY = new Set([
+  'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSBrokerNotFound',
+  'KafkaJSGroupCoordinatorNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSTopicMetadataNotLoaded', 'KafkaJSLockTimeout', 'KafkaJSTimeout',
+]);
+
+/**
+ * Whether a running client's failure is the broker going away (a lost or refused connection, a
+ * timeout, no coordinator or leader for now: kafkajs's errors for these, or a protocol error it
+ * marks retriable), so that retrying later will do. Narrower than {@link brokerMayAppear}: a
+ * request the broker refuses for good (a message too large, an invalid setting) is not.
+ */
+export function brokerAway(e: unknown): boolean {
+  if (!brokerMayAppear(e)) return false;
+  const chain: Array<Error & { retriable?: boolean }> = [];
+  for (let x = e as (Error & { originalError?: unknown; cause?: unknown }) | undefined; x && chain.length < 5; x = (x.originalError ?? x.cause) as typeof x) chain.push(x);
+  const root = chain[chain.length - 1];
+  return chain.some((x) => AWAY.has(x.name)) || (/^KafkaJS/.test(root.name) && root.retriable === true);
 }
 
 /** Options of {@link waitForBroker}. */

@@ -12,7 +12,8 @@ export {
   SharedSettingsSchema, SHARED_PREFIX, SHARED_OTHER_NAMES, sharedSettingsFromEnv, shedOptionsOf, shedOptionsFromEnv,
   type SharedSettings, type SharedSettingsInput,
 } from './settings.js';
-export { BROKER_WAIT, brokerMayAppear, createKafka, kafkaJsOptions, probeKafka, waitForBroker, type BrokerWaitOptions } from './client.js';
+export { BROKER_WAIT, brokerAway, brokerMayAppear, createKafka, kafkaJsOptions, probeKafka, waitForBroker, type BrokerWaitOptions } from './client.js';
+export { BrokerLink, brokerDownReason, brokerLinkOf } from './link.js';
 export { ensureTopics, isAuthorizationError, pipelineTopics, pipelineTopicSpecs, type TopicSpec, type PipelineTopics } from './topics.js';
 export {
   KAFKA_USERS, USER_ACCESS, aclsFor, allTopicNames, topicNameOf, userOfService, userTopicSpecs, type AclEntry, type KafkaUser, type TopicName, type UserAccess,
@@ -24,7 +25,7 @@ export { encodeFrame, decodeFrame, decodeFrameRgb, toJpegFrame, DEFAULT_JPEG_QUA
 export { encodeFaces, decodeFaces, CROP_BYTES } from './codec/faces.js';
 export { encodeEmotions, decodeEmotions, encodeEvent, decodeEvent } from './codec/json.js';
 export { encodeControl, decodeControl, type ControlMessage } from './codec/control.js';
-export { createProducer, sendCapped, partitionForKey, type TopicMessages } from './producer.js';
+export { SEND_RETRY, createProducer, sendCapped, partitionForKey, type SendOptions, type TopicMessages } from './producer.js';
 export { deadLetter, rejection, isRejection, type DeadLetterInfo, type Rejection } from './dlq.js';
 export { StageError } from './errors.js';
 export { runStage, type StageSpec, type RunningStage, type StageStats, type Correlation, type TransactionalOptions } from './runStage.js';

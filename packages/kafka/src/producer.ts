@@ -1,5 +1,7 @@
 /** Producing: an idempotent producer, and sends capped in bytes so no record batch exceeds the broker's limit. */
 import { Partitioners, type Kafka, type Producer, type Transaction } from 'kafkajs';
+import { backoffDelayMs, type BackoffPolicy } from '@emostream/runtime';
+import { brokerAway } from './client.js';
 import type { OutMessage } from './codec/message.js';
 
 /** Messages for one topic. */
@@ -10,7 +12,7 @@ export interface TopicMessages {
 
 /** An idempotent producer (acks=all, one request in flight per broker: no reordering, no duplicates on retry). */
 export function createProducer(kafka: Kafka, opts: { transactionalId?: string; transactionTimeoutMs?: number } = {}): Producer {
-  return kafka.producer({
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -23,6 +25,31 @@ export function createProducer(kafka: Kafka, opts: { transactionalId?: string; t
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 3_000 },
     ...(opts.transactionalId ? { transactionalId: opts.transactionalId, transactionTimeout: opts.transactionTimeoutMs ?? 30_000 } : {}),
   });
+  // A send waiting out a broker outage ends once its producer is disconnected (see sendCapped).
+  producer.on(producer.events.CONNECT, () => disconnected.delete(producer));
+  producer.on(producer.events.DISCONNECT, () => disconnected.add(producer));
+  return producer;
+}
+
+/** Producers of {@link createProducer} disconnected by their owner. */
+const disconnected = new WeakSet<Producer>();
+
+/**
+ * How a plain producer's failed send is retried while the broker is away: kafkajs's own retries
+ * give up once its reconnects are exhausted (a send failed 80 s into an outage), so a send is
+ * tried again after 0.3 s, doubling (with jitter) up to 3 s between attempts, for as long as it
+ * takes. 3 s, as the producer's own cap: a live camera sends again soon after the broker is back.
+ */
+export const SEND_RETRY: BackoffPolicy = { backoffInitialMs: 300, backoffMaxMs: 3_000 };
+
+/** Options of {@link sendCapped}. */
+export interface SendOptions {
+  /** Each failed attempt of a request that waits for the broker (attempt from 1, the delay before the next). */
+  onWait?: (attempt: number, error: Error, retryInMs: number) => void;
+  /** A request that waited is acknowledged, after `attempts`. */
+  onResumed?: (attempts: number) => void;
+  policy?: BackoffPolicy;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const size = (m: OutMessage) => m.value.length + m.key.length + 64;
@@ -32,8 +59,14 @@ const size = (m: OutMessage) => m.value.length + m.key.length + 64;
  * messages for a partition into a single record batch, and the broker rejects a batch above its
  * `message.max.bytes` (MESSAGE_TOO_LARGE). Order within a topic-partition is kept because the
  * requests are sent one after another. Resolves once the broker acknowledged all of them.
+ *
+ * Through a plain producer, a request that failed because the broker is away ({@link brokerAway})
+ * is sent again after {@link SEND_RETRY}'s backoff, however long the outage, until it is
+ * acknowledged or the producer is disconnected (then it throws). The idempotent producer gives
+ * the retried request the sequence numbers of the failed one, so a request that did reach the
+ * broker is not written twice. A transaction's request is not retried: the transaction fails.
  */
-export async function sendCapped(to: Producer | Transaction, batches: TopicMessages[], maxBytes: number): Promise<number> {
+export async function sendCapped(to: Producer | Transaction, batches: TopicMessages[], maxBytes: number, o: SendOptions = {}): Promise<number> {
   let chunk: Map<string, OutMessage[]> = new Map();
   let bytes = 0;
   let sent = 0;
@@ -42,7 +75,7 @@ export async function sendCapped(to: Producer | Transaction, batches: TopicMessa
     const topicMessages = [...chunk].map(([topic, messages]) => ({ topic, messages }));
     chunk = new Map();
     bytes = 0;
-    await to.sendBatch({ topicMessages, acks: -1 });
+    await ('transaction' in to ? untilSent(to, () => to.sendBatch({ topicMessages, acks: -1 }), o) : to.sendBatch({ topicMessages, acks: -1 }));
   };
   for (const { topic, messages } of batches) {
     for (const m of messages) {
@@ -57,6 +90,24 @@ export async function sendCapped(to: Producer | Transaction, batches: TopicMessa
   }
   await flush();
   return sent;
+}
+
+/** Runs `send` until it succeeds, again after a backoff each time it fails because the broker is away, while `producer` is not disconnected. */
+async function untilSent(producer: Producer, send: () => Promise<unknown>, o: SendOptions): Promise<void> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await send();
+      if (attempt > 1) o.onResumed?.(attempt);
+      return;
+    } catch (e) {
+      if (disconnected.has(producer) || /producer is disconnected/.test((e as Error).message) || !brokerAway(e)) throw e;
+      const retryInMs = backoffDelayMs(attempt - 1, o.policy ?? SEND_RETRY);
+      o.onWait?.(attempt, e as Error, retryInMs);
+      await sleep(retryInMs);
+      if (disconnected.has(producer)) throw e;
+    }
+  }
 }
 
 /** The partition kafkajs's default (Java-compatible murmur2) partitioner gives a key among `partitions`. */

@@ -13,11 +13,13 @@ import type { ControlMessage } from './codec/control.js';
 import type { Decoded, InMessage, OutMessage } from './codec/message.js';
 import type { Rejection } from './dlq.js';
 import { StageError } from './errors.js';
+import { brokerDownReason } from './link.js';
 import { startLagMonitor, type LagMonitor } from './lag.js';
 import type { ShedOptions } from './shed.js';
 import { ChunkProcessor, chunked } from './stage/chunk.js';
 import { createFeed, type Correlation } from './stage/feeder.js';
 import { GroupMembership } from './stage/group.js';
+import { ConsumerSupervisor } from './stage/supervisor.js';
 import { ChunkProducer, type TransactionalOptions } from './stage/transaction.js';
 
 export type { Correlation } from './stage/feeder.js';
@@ -123,7 +125,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     stage: spec.stage, outputTopic: spec.outputTopic, dlqTopic: spec.dlqTopic, decode: spec.decode, encode: spec.encode, onControl: spec.onControl,
     mode: spec.correlation.mode, feed: (item) => feed.feed(item), shed: spec.shed, stats, metrics: spec.metrics, log,
   });
-  const group = new GroupMembership(spec.stage, spec.inputTopic);
+  const group = new GroupMembership(spec.inputTopic);
 
   /** What a resync reloads besides the producer: state (`onRejoin`, which counts as the rejoin's reload) and positions. */
   const resyncTarget = {
@@ -179,30 +181,42 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     ? startLagMonitor({ kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs })
     : undefined;
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    group.join(e.payload.memberAssignment);
-    lag?.assign(e.payload.memberAssignment);
-    log.info('joined group', { groupId: spec.groupId, assignment: e.payload.memberAssignment });
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    const err = e.payload.error as Error & { retriable?: boolean };
-    log.warn('consumer crashed', { error: err.message, restart: e.payload.restart });
-    group.crash(err, e.payload.restart);
-  });
-
-  await out.connect();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [spec.inputTopic], fromBeginning: spec.fromBeginning ?? true });
-  await consumer.run({
+  const runConfig: Parameters<Consumer['run']>[0] = {
     partitionsConsumedConcurrently: spec.partitionsConcurrently ?? 1,
     eachBatchAutoResolve: false,
     // Transactional stages commit their offsets inside the transaction.
     autoCommit: !tx,
     autoCommitInterval: 1_000,
     eachBatch,
+  };
+  // A broker outage of any length: kafkajs restarts the consumer after most crashes, this after the others.
+  const supervisor = new ConsumerSupervisor({
+    stage: spec.stage, log, fail: (e) => group.fail(e),
+    restart: async () => {
+      await consumer.stop().catch(() => {});
+      await consumer.run(runConfig);
+    },
+  });
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    group.join(e.payload.memberAssignment);
+    supervisor.joined();
+    lag?.assign(e.payload.memberAssignment);
+    log.info('joined group', { groupId: spec.groupId, assignment: e.payload.memberAssignment });
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    const err = e.payload.error as Error;
+    group.crash();
+    const verdict = supervisor.crashed(err, e.payload.restart);
+    log.warn('consumer crashed', { error: err.message, restart: e.payload.restart, then: verdict });
   });
 
+  await out.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [spec.inputTopic], fromBeginning: spec.fromBeginning ?? true });
+  await consumer.run(runConfig);
+
   let stopped = false;
+  const secondsSince = (t: number) => Math.round((Date.now() - t) / 1000);
   return {
     stats,
     consumer,
@@ -210,12 +224,22 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     done: group.done,
     ready: () => {
       const reasons: string[] = [];
-      if (!group.joined) reasons.push(`not in consumer group ${spec.groupId} yet`);
+      const down = brokerDownReason(spec.kafka);
+      if (down) reasons.push(down);
+      const outage = supervisor.current;
+      if (!group.joined) {
+        reasons.push(outage
+          ? `not in consumer group ${spec.groupId}: the consumer is restarting (out for ${secondsSince(outage.since)} s, ${outage.crashes} crash(es); last: ${outage.error})`
+          : `not in consumer group ${spec.groupId} yet`);
+      }
+      const waiting = out.waiting;
+      if (waiting) reasons.push(`producing waits for the Kafka broker (for ${secondsSince(waiting.since)} s, attempt ${waiting.attempt}: ${waiting.error})`);
       return { ok: reasons.length === 0, reasons };
     },
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      supervisor.stop();
       await consumer.disconnect().catch((e: Error) => log.warn('consumer disconnect failed', { error: e.message }));
       await lag?.stop();
       feed.close();

@@ -61,10 +61,18 @@ export class FakeProducer {
   aborts = 0;
   constructor(readonly kafka: FakeKafka, readonly id: number, readonly config: Record<string, unknown>) {}
 
+  readonly events = { CONNECT: 'producer.connect', DISCONNECT: 'producer.disconnect' } as const;
+  private readonly listeners = new Map<string, Array<() => void>>();
   private call(what: string): void { this.kafka.calls.push(`producer${this.id}.${what}`); }
 
-  async connect(): Promise<void> { this.call('connect'); }
-  async disconnect(): Promise<void> { this.call('disconnect'); }
+  on(event: string, listener: () => void): () => void {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return () => {};
+  }
+  private emit(event: string): void { for (const l of this.listeners.get(event) ?? []) l(); }
+
+  async connect(): Promise<void> { this.call('connect'); this.emit(this.events.CONNECT); }
+  async disconnect(): Promise<void> { this.call('disconnect'); this.emit(this.events.DISCONNECT); }
 
   async sendBatch(b: { topicMessages: Sent['topicMessages'] }): Promise<void> {
     if (this.gate) await this.gate;
@@ -108,6 +116,8 @@ export class FakeConsumer {
   async connect(): Promise<void> { this.kafka.calls.push('consumer.connect'); }
   async subscribe(s: unknown): Promise<void> { this.kafka.calls.push('consumer.subscribe'); this.subscribed = s; }
   async run(c: NonNullable<FakeConsumer['runConfig']>): Promise<void> { this.kafka.calls.push('consumer.run'); this.runConfig = c; }
+  /** kafkajs's stop: the runner stops (the client stays). */
+  async stop(): Promise<void> { this.kafka.calls.push('consumer.stop'); }
   seek(s: { topic: string; partition: number; offset: string }): void { this.kafka.calls.push(`consumer.seek ${s.partition}@${s.offset}`); this.seeks.push(s); }
 
   /** Like kafkajs: stops the runner, then waits for the batch in progress to finish. */

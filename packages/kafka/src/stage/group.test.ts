@@ -5,7 +5,7 @@ import { GroupMembership } from './group.js';
 import { settle } from './fakes.js';
 
 test('the first join is not a rejoin; every later one asks for one reload', () => {
-  const g = new GroupMembership('agg', 'emotions');
+  const g = new GroupMembership('emotions');
   assert.equal(g.joined, false);
   assert.deepEqual(g.assigned, []);
   g.join({ emotions: [0, 2], other: [1] });
@@ -23,17 +23,17 @@ test('the first join is not a rejoin; every later one asks for one reload', () =
 });
 
 test('assigned is a copy of the assignment', () => {
-  const g = new GroupMembership('agg', 'in');
+  const g = new GroupMembership('in');
   const assignment = { in: [4, 5] };
   g.join(assignment);
   assignment.in.push(6);
   assert.deepEqual(g.assigned, [4, 5]);
 });
 
-test('a crash with a restart leaves the group but not the stage', async () => {
-  const g = new GroupMembership('det', 'frames');
+test('a crash leaves the group but not the stage; the next join is a rejoin', async () => {
+  const g = new GroupMembership('frames');
   g.join({ frames: [0] });
-  g.crash(new Error('coordinator moved'), true);
+  g.crash();
   assert.equal(g.joined, false);
   let settled = false;
   g.done.then(() => { settled = true; }, () => { settled = true; });
@@ -41,22 +41,14 @@ test('a crash with a restart leaves the group but not the stage', async () => {
   assert.equal(settled, false);
   g.join({ frames: [0] });
   assert.equal(g.joined, true);
+  assert.equal(g.takeRejoin(), true);
 });
 
-test('a crash without a restart rejects done with a non-retriable StageError naming the stage and the cause', async () => {
-  const g = new GroupMembership('det', 'frames');
-  g.join({ frames: [0] });
-  const cause = new Error('group authorization failed');
-  g.crash(cause, false);
-  assert.equal(g.joined, false);
-  await assert.rejects(g.done, (e) => {
-    assert.ok(e instanceof StageError);
-    assert.equal(e.message, 'det: consumer stopped: group authorization failed');
-    assert.equal(e.retriable, false);
-    assert.deepEqual(e.context, {});
-    assert.equal(e.cause, cause);
-    return true;
-  });
+test('fail rejects done with the error given', async () => {
+  const g = new GroupMembership('frames');
+  const e = new StageError('det: consumer stopped: group authorization failed', false);
+  g.fail(e);
+  await assert.rejects(g.done, (x) => x === e);
 });
 
 test('done never rejects unhandled (nobody has to listen)', async () => {
@@ -64,7 +56,7 @@ test('done never rejects unhandled (nobody has to listen)', async () => {
   const on = (e: unknown) => unhandled.push(e);
   process.on('unhandledRejection', on);
   try {
-    new GroupMembership('x', 'in').crash(new Error('gone'), false);
+    new GroupMembership('in').fail(new StageError('gone', false));
     await settle();
     assert.deepEqual(unhandled, []);
   } finally {

@@ -1,9 +1,9 @@
 /**
  * Group membership of a stage's consumer: whether it is in the group, which partitions of the
  * input topic it holds, whether state must be reloaded after a rejoin, and the stage's `done`,
- * which rejects when the consumer crashes for good.
+ * which rejects when the stage fails for good.
  */
-import { StageError } from '../errors.js';
+import type { StageError } from '../errors.js';
 
 /** Membership state, moved by the consumer's GROUP_JOIN and CRASH events. */
 export class GroupMembership {
@@ -16,7 +16,7 @@ export class GroupMembership {
   /** Rejects when the stage fails for good (the process should exit and be restarted). */
   readonly done: Promise<void>;
 
-  constructor(private readonly stage: string, private readonly inputTopic: string) {
+  constructor(private readonly inputTopic: string) {
     this.done = new Promise<void>((_resolve, reject) => { this.fatal = reject; });
     this.done.catch(() => {});
   }
@@ -51,9 +51,13 @@ export class GroupMembership {
     this.rejoinPending = false;
   }
 
-  /** CRASH: out of the group; without a restart the stage is done for good (`done` rejects). */
-  crash(error: Error, restart: boolean): void {
+  /** CRASH: out of the group (until the next join; see ConsumerSupervisor for whether one comes). */
+  crash(): void {
     this.inGroup = false;
-    if (!restart) this.fatal?.(new StageError(`${this.stage}: consumer stopped: ${error.message}`, false, {}, { cause: error }));
+  }
+
+  /** The stage cannot go on: `done` rejects with `error`. */
+  fail(error: StageError): void {
+    this.fatal?.(error);
   }
 }

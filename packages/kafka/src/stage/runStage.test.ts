@@ -24,7 +24,9 @@ test('start: producer, consumer and subscription as configured; ready once in th
   consumer.join({ in: [0, 1] });
   assert.deepEqual(stage.ready(), { ok: true, reasons: [] });
   consumer.crash(new Error('rebalance'), true);
-  assert.deepEqual(stage.ready(), { ok: false, reasons: ['not in consumer group grp yet'] });
+  assert.deepEqual(stage.ready(), { ok: false, reasons: ['not in consumer group grp: the consumer is restarting (out for 0 s, 1 crash(es); last: rebalance)'] });
+  consumer.join({ in: [0, 1] });
+  assert.deepEqual(stage.ready(), { ok: true, reasons: [] });
 });
 
 test('at-least-once: each chunk is produced, then its offsets resolved and committed; dead letters and controls count as consumed', async () => {

@@ -65,6 +65,8 @@ export class ChunkProducer<In> {
   private producer: Producer;
   /** A transaction's outcome is unknown: resync before the next chunk. */
   private outcomeUnknown = false;
+  /** A send waiting for the broker (plain producer): since when, its attempt, the last error. */
+  private wait: { since: number; attempt: number; error: string } | undefined;
 
   constructor(private readonly o: ProduceOptions<In>) {
     this.producer = this.create();
@@ -73,6 +75,11 @@ export class ChunkProducer<In> {
   /** The current producer. */
   get current(): Producer {
     return this.producer;
+  }
+
+  /** A send that waits for the broker to come back, if any (readiness shows it). */
+  get waiting(): { since: number; attempt: number; error: string } | undefined {
+    return this.wait;
   }
 
   /** Whether a resync must run before the next chunk. */
@@ -95,7 +102,17 @@ export class ChunkProducer<In> {
   async produce(chunk: ChunkToProduce<In>, at: ChunkPosition): Promise<void> {
     const tx = this.o.transactional;
     if (!tx) {
-      await sendCapped(this.producer, chunk.batches, this.o.maxBytesPerSend);
+      await sendCapped(this.producer, chunk.batches, this.o.maxBytesPerSend, {
+        onWait: (attempt, e, retryInMs) => {
+          const error = String(e.message).split('\n')[0];
+          this.wait = { since: this.wait?.since ?? Date.now(), attempt, error };
+          if (attempt === 1 || attempt % 10 === 0) this.o.log.warn('sending waits for the Kafka broker; retrying', { topic: at.topic, partition: at.partition, attempt, retryInMs, error });
+        },
+        onResumed: (attempts) => {
+          this.o.log.info('sent after waiting for the Kafka broker', { topic: at.topic, partition: at.partition, attempts, waitedMs: Date.now() - (this.wait?.since ?? Date.now()) });
+          this.wait = undefined;
+        },
+      }).catch((e) => { this.wait = undefined; throw e; });
       return;
     }
     const extra = tx.extra?.(chunk.inputs, chunk.controls) ?? [];
