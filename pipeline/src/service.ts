@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { createLogger, createMetrics, loadTf, redactText, settlesWithin, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
-import { createKafka, ensureTopics, probeKafka, shedOptionsOf, userOfService, userTopicSpecs, waitForBroker, type RunningStage } from '@emostream/kafka';
+import { brokerDownReason, createKafka, ensureTopics, probeKafka, shedOptionsOf, userOfService, userTopicSpecs, waitForBroker, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
 import { startDetector } from './distributed/detector.js';
 import { startClassifier } from './distributed/classifier.js';
@@ -35,8 +35,10 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   const deps: ServiceDeps = { kafka, config, logger, metrics };
   let waiting = 'waiting for the Kafka broker';
   let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: [waiting] });
+  // Liveness: alive unless the service says it cannot go on (the classifier's circuit breaker).
+  let healthy: () => { ok: boolean; reasons: string[] } = () => ({ ok: true, reasons: [] });
   // Up before the broker wait: /healthz answers (alive) and /readyz says why not ready meanwhile.
-  const server = await startMetricsServer({ port: shared.metricsPort, host: shared.metricsHost, registry: metrics.registry, ready: () => ready() });
+  const server = await startMetricsServer({ port: shared.metricsPort, host: shared.metricsHost, registry: metrics.registry, ready: () => ready(), healthy: () => healthy() });
   logger.info('metrics server listening', { port: server.port });
   // From a stop signal on, the shutdown has `stopGraceMs`: past it the process exits anyway
   // (an unreachable broker made kafkajs's disconnects take 45 s, past Kubernetes' 30 s).
@@ -68,7 +70,9 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       const run = startIngest(sources.map((s) => ({ ...s, settings: { ...sourceSettings, ...realtime(s.url) } })), { ...deps, jpegQuality: ingest.jpegQuality, stats });
       ready = () => {
         const idle = Object.entries(stats).filter(([, s]) => s.framesDecoded === 0).map(([id]) => `no frame from ${id} yet`);
-        return { ok: idle.length === 0, reasons: idle };
+        const down = brokerDownReason(kafka);
+        const reasons = down ? [...idle, down] : idle;
+        return { ok: reasons.length === 0, reasons };
       };
       const r = await Promise.race([run.done.then((s) => ({ kind: 'ended' as const, s })), stopSignal.then((sig) => ({ kind: 'signal' as const, sig }))]);
       if (r.kind === 'signal') { run.stop(); await inTime('the last frames to be acknowledged', run.done); return; }
@@ -95,7 +99,9 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       const c = settings.own as OwnSettings['classifier'];
       const handle = await openModel(rt, { model: c.model, pollMs: c.modelPollMs, logger, metrics });
       cleanups.push(() => handle.close());
-      stage = await startClassifier({ ...deps, model: handle.current, classify: { maxWaitMs: c.maxWaitMs, maxBatchFrames: c.maxBatchFrames }, backend: rt.provider });
+      const cls = await startClassifier({ ...deps, model: handle.current, classify: { maxWaitMs: c.maxWaitMs, maxBatchFrames: c.maxBatchFrames }, backend: rt.provider, breakerFailedBatches: c.breakerFailedBatches });
+      healthy = () => cls.health();
+      stage = cls;
     } else {
       const { transactionalId, ...aggregatorConfig } = settings.own as OwnSettings['aggregator'];
       stage = await startAggregator({ ...deps, aggregatorConfig, transactionalId });

@@ -55,3 +55,21 @@ test('readiness failures still answer 503 to GET and HEAD', async (t) => {
   assert.equal((await request(server.port, 'HEAD', '/readyz')).status, 503);
   assert.equal((await request(server.port, 'DELETE', '/readyz')).status, 405);
 });
+
+test('/healthz answers 503 with the reasons while the liveness check fails, 200 again once it passes', async (t) => {
+  let broken = true;
+  const server = await startMetricsServer({
+    port: 0, registry: new Registry(), ready: () => ({ ok: true, reasons: [] }),
+    healthy: () => (broken ? { ok: false, reasons: ['circuit breaker open'] } : { ok: true, reasons: [] }),
+  });
+  t.after(() => server.close());
+  const get = await request(server.port, 'GET', '/healthz');
+  assert.equal(get.status, 503);
+  assert.deepEqual(JSON.parse(get.body), { ok: false, reasons: ['circuit breaker open'] });
+  assert.equal((await request(server.port, 'HEAD', '/healthz')).status, 503);
+  assert.equal((await request(server.port, 'GET', '/readyz')).status, 200, 'readiness is its own check');
+  broken = false;
+  const ok = await request(server.port, 'GET', '/healthz');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body, 'ok\n');
+});

@@ -18,7 +18,7 @@ const PATHS = new Set(['/metrics', '/healthz', '/readyz']);
  * Starts the server on 127.0.0.1 (or `host`); port 0 picks a free one. It answers GET and HEAD
  * on its three paths, 405 (with `Allow: GET, HEAD`) to any other method there, 404 elsewhere.
  */
-export function startMetricsServer(opts: { port: number; host?: string; registry: Registry; ready?: ReadinessCheck }): Promise<MetricsServer> {
+export function startMetricsServer(opts: { port: number; host?: string; registry: Registry; ready?: ReadinessCheck; healthy?: ReadinessCheck }): Promise<MetricsServer> {
   const server = http.createServer(async (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     try {
@@ -34,8 +34,15 @@ export function startMetricsServer(opts: { port: number; host?: string; registry
         res.writeHead(200, { 'content-type': opts.registry.contentType });
         res.end(body);
       } else if (url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok\n');
+        // Alive unless `healthy` says the process cannot go on (it should be restarted), and why.
+        const h = opts.healthy ? opts.healthy() : { ok: true, reasons: [] };
+        if (h.ok) {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end('ok\n');
+        } else {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(h) + '\n');
+        }
       } else if (url === '/readyz') {
         const r = opts.ready ? opts.ready() : { ok: true, reasons: [] };
         res.writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' });

@@ -44,6 +44,11 @@ export interface ClassifyDeps {
   keepCrops?: boolean;
   /** Waits between retries (default: a timer); tests pass one that records the delays. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Told how each batch with faces went: `success` when the model classified its faces (all, or
+   * some frames of it), `failure` when every model call for it failed (the circuit breaker).
+   */
+  outcome?: { success(): void; failure(error: Error): void };
 }
 
 /**
@@ -150,27 +155,43 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
     return deps.failed ? deps.failed(m, error) : { frame: m.frame, faces: [], modelVersion: deps.model().version };
   };
 
+  /** A batch's outcome, for the breaker: only batches that called the model (with faces) count. */
+  const told = (batch: FacesMessage[], ok: boolean, error?: Error) => {
+    if (facesOf(batch) === 0) return;
+    if (ok) deps.outcome?.success();
+    else deps.outcome?.failure(error!);
+  };
+
   const classify = async (batch: FacesMessage[]): Promise<Array<EmotionsMessage | F>> => {
     let error: Error | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(backoffDelayMs(attempt - 1, backoff));
       try {
-        return await once(batch);
+        const out = await once(batch);
+        told(batch, true);
+        return out;
       } catch (e) {
         error = e as Error;
         logger.warn('classifier batch failed', { frames: batch.length, faces: facesOf(batch), attempt: attempt + 1, of: retries + 1, error: error.message });
       }
     }
-    if (batch.length === 1) return [failedFrame(batch[0], error!)];
+    if (batch.length === 1) {
+      told(batch, false, error);
+      return [failedFrame(batch[0], error!)];
+    }
     // The cause may be one frame: each alone, once; only those that still fail are lost to this stream.
     const out: Array<EmotionsMessage | F> = [];
+    let classified = 0;
     for (const m of batch) {
       try {
         out.push(...await once([m]));
+        classified += m.faces.length;
       } catch (e) {
-        out.push(failedFrame(m, e as Error));
+        error = e as Error;
+        out.push(failedFrame(m, error));
       }
     }
+    told(batch, classified > 0, error);
     return out;
   };
 

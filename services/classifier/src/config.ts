@@ -1,6 +1,7 @@
 /** The classifier service's settings (`CLASSIFIER_*`): one strict zod schema, read by the one env reader. */
 import { z } from 'zod';
 import { settingsFromEnv } from '@emostream/runtime';
+import { DEFAULT_BREAKER_FAILED_BATCHES } from './breaker.js';
 
 /** The env prefix of {@link ClassifierSettingsSchema}. */
 export const CLASSIFIER_PREFIX = 'CLASSIFIER_';
@@ -21,12 +22,14 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('Most frames per model call (each frame may carry several faces; a batch mixes cameras and partitions)'),
   modelPollMs: z.number().int().min(0).max(3_600_000).default(10_000)
     .describe('How often the model directory is checked for a new version, ms; 0 = never'),
+  breakerFailedBatches: z.number().int().min(0).max(10_000).default(DEFAULT_BREAKER_FAILED_BATCHES)
+    .describe('Circuit breaker: after this many batches in a row whose every model call failed (each retried, then frame by frame), /healthz answers 503 so the process is restarted, and emostream_classifier_breaker_open is 1; a batch that succeeds closes it; 0 = never'),
 });
 
 /** Parsed classifier service settings. */
 export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
 
-/** The defaults (the shipped model, 0 ms, 32 frames, 10 s). */
+/** The defaults (the shipped model, 0 ms, 32 frames, 10 s, the breaker at 5 failed batches). */
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
 
 /** The classifier service's settings from `CLASSIFIER_*` variables; a bad one fails naming it. */

@@ -3,3 +3,4 @@ export * from './emotionModel.js';
 export * from './classifyFaces.js';
 export * from './hotReload.js';
 export * from './config.js';
+export * from './breaker.js';
