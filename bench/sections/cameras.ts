@@ -6,16 +6,16 @@
  * `serve detector` does by default), side by side on the same cameras. The cameras are real RTSP
  * servers (GStreamer) looping the sample media: even ones the 720p clip (one face), odd ones the
  * 640x360 Hamilton clip (a performer, an audience, scene cuts). Per camera: frames processed per
- * second, frames dropped (a full queue, or shed) and the delays frame → emotions (every
- * processed frame) and frame → event (`person.appeared` and `emotion.changed`: a `person.left`
- * is dated when the person was last seen, not by the frame that ended them). The first 5 s of
+ * second, frames dropped (skipped by the detector, or a full queue) and the delays frame →
+ * emotions (every processed frame) and frame → event (`person.appeared` and `emotion.changed`: a
+ * `person.left` is dated when the person was last seen, not by the frame that ended them). The first 5 s of
  * each camera (RTSP and decoder start-up, model warm-up) are left out of the rates and delays.
  * Runs in the order 2 embedded, 2 Kafka, 4 Kafka, 4 embedded (drift in the machine's load
  * falls on both modes alike). The Kafka runs share the benchmark's detector, embedder and model,
  * warmed on one frame first: their first calls load the models (seconds), and the Kafka
  * detector's shedder takes its time per frame as it comes (a first run of this section without
  * the warm-up lost 95% of two cameras' frames over Kafka, against 80% in one process);
- * `analyze` loads its own, and its shedder leaves the first frames out (see
+ * `analyze` loads its own (its fair detector needs no estimate, see
  * pipeline/src/fairDetector.ts).
  */
 import fs from 'node:fs';
@@ -48,8 +48,12 @@ interface CameraFigures {
   /** Frames processed per second after the warm-up. */
   processedFps: number | null;
   dropped: number;
-  /** Of those, shed by the detector while behind (the rest: a full queue, a frame that could not be decoded). */
-  shed: number;
+  /**
+   * Of those, skipped by the detector while behind: in one process a live camera's frame that a
+   * newer one replaced while it waited for its turn, over Kafka the detector's shedding
+   * (overload, stale). The rest: a full queue (ingest's, over Kafka), a frame that could not be decoded.
+   */
+  skipped: number;
   /** Dropped / decoded. */
   droppedShare: number | null;
   frameP50Ms: number | null;
@@ -82,11 +86,11 @@ class Tally {
     if (e.type === 'person.left' || this.firstCapture === undefined || at - this.firstCapture < WARMUP_MS) return;
     this.eventDelay.push(Date.now() - at);
   }
-  figures(decoded: number, dropped: number, shed: number): CameraFigures {
+  figures(decoded: number, dropped: number, skipped: number): CameraFigures {
     const span = this.frames.length > 1 ? (this.frames.at(-1)! - this.frames[0]) / 1000 : 0;
     return {
       cameraId: this.cameraId, clip: this.clip, decoded, processed: this.processed,
-      processedFps: sig(span > 0 ? (this.frames.length - 1) / span : null, 3), dropped, shed, droppedShare: sig(ratio(dropped, decoded), 3),
+      processedFps: sig(span > 0 ? (this.frames.length - 1) / span : null, 3), dropped, skipped, droppedShare: sig(ratio(dropped, decoded), 3),
       frameP50Ms: sig(percentile(this.frameDelay, 50), 3), frameP95Ms: sig(percentile(this.frameDelay, 95), 3),
       eventP50Ms: sig(percentile(this.eventDelay, 50), 3), eventP95Ms: sig(percentile(this.eventDelay, 95), 3), events: this.events,
     };
@@ -131,8 +135,8 @@ async function embedded(ctx: BenchContext, cams: Camera[], seconds: number): Pro
     onEvent: (e) => tally.get(e.cameraId)?.event(e),
   });
   if (r.failed.length) throw new Error(`embedded run: cameras failed: ${r.cameras.filter((c) => c.failed).map((c) => c.failed).join('; ')}`);
-  // Every decoded frame was processed or dropped (queue full or shed).
-  return r.cameras.map((c) => tally.get(c.cameraId)!.figures(c.frames + c.drops, c.drops, c.shed));
+  // Every decoded frame was processed or dropped (skipped for a newer one, or lost on the way).
+  return r.cameras.map((c) => tally.get(c.cameraId)!.figures(c.frames + c.drops, c.drops, c.skipped));
 }
 
 /** The cameras through the four services over Kafka. */
@@ -236,7 +240,7 @@ export async function camerasSection(ctx: BenchContext): Promise<{ figures: Reco
       for (const c of r.perCamera) {
         rows.push({
           section: 'cameras', figure: `${n} cameras ${r.mode === 'embedded' ? 'one process' : 'Kafka'} ${c.cameraId}`, value: `${fmt(c.processedFps)} fps`,
-          detail: `${c.clip}; dropped ${c.dropped} of ${c.decoded} (${fmt(c.droppedShare === null ? null : sig(c.droppedShare * 100, 3), '%')}, ${c.shed} shed); ` +
+          detail: `${c.clip}; dropped ${c.dropped} of ${c.decoded} (${fmt(c.droppedShare === null ? null : sig(c.droppedShare * 100, 3), '%')}, ${c.skipped} skipped by the detector); ` +
             `frame → emotions p50 ${fmt(c.frameP50Ms, ' ms')}, p95 ${fmt(c.frameP95Ms, ' ms')}; frame → event p95 ${fmt(c.eventP95Ms, ' ms')} (${c.events} events)`,
         });
       }

@@ -68,10 +68,10 @@ export interface CameraResult {
   faces: number;
   persons: number;
   events: number;
-  /** Frames dropped: its queue full, or shed while the detector was behind. */
+  /** Frames dropped: a live camera's frames skipped for newer ones while the detector was behind, and any frame that could not be queued. */
   drops: number;
-  /** Of those, the frames shed (a live camera while the detector was behind). */
-  shed: number;
+  /** Of those, a live camera's frames skipped for a newer one while the detector was behind. */
+  skipped: number;
   reconnects: number;
   /** Media time covered, ms. */
   mediaMs: number;

@@ -37,7 +37,7 @@ interface Cam extends CameraSpec {
   /** A live camera's wall clock at its media time 0 (its report is labelled in clock time). */
   clockStartMs?: number;
   failed?: string;
-  shed: number;
+  skipped: number;
   ended?: CameraResult;
   out?: CameraOutput;
 }
@@ -56,7 +56,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
       cameraId: s.cameraId, url: s.url, fpsLimit: o.fps, realtime: (o.realtime ?? false) && kind === 'file', rtspTransport: o.rtspTransport,
       giveUpAfterMs: o.giveUpAfter * 1000, maxWidth: o.maxWidth, maxHeight: Math.round((o.maxWidth * 9) / 16),
     });
-    return { ...s, shown: redactUrl(s.url), secrets: urlSecrets(s.url), kind, config, stats: createIngestStats(), frames: 0, faces: 0, mediaTimeMs: 0, shed: 0 };
+    return { ...s, shown: redactUrl(s.url), secrets: urlSecrets(s.url), kind, config, stats: createIngestStats(), frames: 0, faces: 0, mediaTimeMs: 0, skipped: 0 };
   });
   if (o.realtime && !cams.some((c) => c.kind === 'file')) throw new Error('--realtime applies to files only (a camera is real time already)');
   const logger = createLogger({ secrets: cams.flatMap((c) => c.secrets), level: o.quiet ? 'error' : 'warn' });
@@ -154,7 +154,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   const writing: Array<Promise<string[]>> = [];
   const result = (c: Cam, persons = 0): CameraResult => ({
     cameraId: c.cameraId, source: c.shown, outDir: c.outDir, frames: c.frames, faces: c.faces, persons,
-    events: c.out!.events, drops: c.stats.framesDropped, shed: c.shed, reconnects: c.stats.reconnects,
+    events: c.out!.events, drops: c.stats.framesDropped, skipped: c.skipped, reconnects: c.stats.reconnects,
     mediaMs: c.mediaTimeMs + (c.frames ? 1000 / o.fps : 0), wallMs: Date.now() - t0, ...(c.failed ? { failed: c.failed } : {}),
   });
   // A camera's outputs are written when it ends, from the timelines as they are then.
@@ -180,7 +180,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
         if (out.kind === 'ended') {
           const c = byId.get(out.cameraId)!;
           if (out.error) c.failed = out.error;
-          c.shed = out.shed;
+          c.skipped = out.skipped;
           finish(c, pipeline.aggregator.timelines());
           update();
           return;

@@ -1,50 +1,36 @@
 /**
  * One detector shared by several cameras in one process (`analyze` with several sources): the
- * cameras take turns, and live cameras are shed fairly when the detector cannot keep up.
+ * cameras take turns, and a live camera that the detector cannot keep up with gives it its
+ * newest frame, not its oldest.
  *
- * Each camera offers at most one frame at a time (its own bounded queue holds the others: a
- * live camera drops its oldest waiting frame there, a file pauses its decoder). The detector
- * takes the offered frames round-robin over the cameras, so a camera with frames waiting is
- * served after at most one frame of every other camera: a busy camera (a file read as fast as
- * it goes, a camera with many faces) cannot starve the others, and a quiet one leaves its share
- * to them. A live camera's frame then goes through the same {@link FairShedder} as
- * `serve detector`'s: while the live cameras offer more work than the detector does (measured),
- * or too many frames wait, each live camera's frames are spaced out evenly (active cameras ×
- * time per frame × 1.25) and the ones in between skipped (`overload`), so every camera gets the
- * same frame rate and the frames analysed stay recent. Files are never shed.
+ * Each camera has at most one frame on offer. The detector takes the offered frames round-robin
+ * over the cameras, so a camera with a frame on offer is served after at most one frame of every
+ * other camera: a busy camera (a file read as fast as it goes, a camera with many faces) cannot
+ * starve the others, and a quiet one leaves its share to them.
+ *
+ * - A live camera offers every frame as it is decoded; a frame still on offer when the next one
+ *   comes is replaced by it (skipped, `frames_dropped_total{reason="overload"}`). While the
+ *   detector keeps up, nothing is replaced. While it does not, every live camera gets one frame
+ *   per round of turns: the same frame rate for each, frames no older than one round, and the
+ *   detector never idle while a frame waits.
+ * - A file offers its next frame once the previous one was taken (its own bounded queue pauses
+ *   its decoder meanwhile): nothing is skipped, and it takes the detector's spare time.
+ *
+ * Why not `serve detector`'s FairShedder here: over Kafka the detector cannot see what waits
+ * for it, so it spaces each camera's frames by an estimate of its own time per frame and keeps
+ * 20% idle to work a backlog off. In one process the waiting frames are right here. The estimate
+ * also fails at start: the first frames take seconds (models loading), a shedder that learns from
+ * the frames it keeps then keeps one every few tens of seconds and learns nothing more (measured:
+ * 4 cameras kept 3 frames each in 25 s; see bench/RESULTS.md, session 8).
  */
-import { DEFAULT_SHED, FairShedder, type ShedOptions, type ShedVerdict } from '@emostream/kafka';
 
-/** What a frame needs for scheduling: its camera and when it was captured (ms since the epoch). */
+/** What a frame needs for scheduling: its camera. */
 export interface Schedulable {
   cameraId: string;
-  capturedAtMs: number;
 }
 
-/** What became of an offered frame: its detection's result (undefined: detection dropped it), or shed. */
-export type FairOutcome<R> = { shed: false; result: R | undefined } | { shed: Exclude<ShedVerdict, undefined> };
-
-/** Options of {@link FairDetector}. */
-export interface FairDetectorOptions {
-  /** Shedding of live frames (default {@link embeddedShed} of one camera); `false`: never shed. */
-  shed?: ShedOptions | false;
-  /** Frames waiting in the cameras' queues now (all cameras), for the shedder's backlog rule. */
-  waiting?: () => number;
-  /** Wall clock, ms: capture ages and the detector's time per frame (default Date.now). */
-  now?: () => number;
-}
-
-/**
- * The embedded run's shedding: the detector's defaults, but "behind" once more than two frames
- * per live camera wait (the Kafka default, 256 messages, is far more than the cameras' queues
- * of 8 frames ever hold).
- */
-export function embeddedShed(liveCameras: number): ShedOptions {
-  return { ...DEFAULT_SHED, afterLag: Math.max(2, 2 * liveCameras) };
-}
-
-/** Frames whose median time the shedder hears (see `timed`). */
-const RECENT = 9;
+/** What became of an offered frame: its detection's result (undefined: detection dropped it), or skipped for a newer one. */
+export type FairOutcome<R> = { skipped: false; result: R | undefined } | { skipped: true };
 
 interface Offer<T, R> {
   frame: T;
@@ -53,55 +39,37 @@ interface Offer<T, R> {
   reject: (e: unknown) => void;
 }
 
-/** The shared detector: {@link offer} a frame per camera, get its outcome when its turn came. */
+/** The shared detector: {@link offer} frames per camera, get each one's outcome when its turn came (or a newer one replaced it). */
 export class FairDetector<T extends Schedulable, R> {
   private readonly order: string[] = [];
   private readonly offers = new Map<string, Offer<T, R>>();
   private cursor = 0;
   private busy = false;
-  private readonly shedder: FairShedder | undefined;
-  private readonly now: () => number;
-  private readonly waiting: () => number;
-  private counts = { detected: 0, shed: 0 };
-  /** The detector's latest times per frame, ms (the shedder hears their median). */
-  private readonly recent: number[] = [];
+  private counts = { detected: 0, skipped: 0 };
 
-  constructor(private readonly detect: (frame: T) => Promise<R | undefined>, o: FairDetectorOptions = {}) {
-    this.shedder = o.shed === false ? undefined : new FairShedder(o.shed ?? embeddedShed(1));
-    this.now = o.now ?? Date.now;
-    this.waiting = o.waiting ?? (() => 0);
-  }
+  constructor(private readonly detect: (frame: T) => Promise<R | undefined>) {}
 
-  /** Frames detected and frames shed so far. */
-  get stats(): { detected: number; shed: number } {
+  /** Frames detected and frames skipped (replaced by a newer frame of their camera) so far. */
+  get stats(): { detected: number; skipped: number } {
     return { ...this.counts };
   }
 
   /**
-   * Offers a camera's next frame (`live`: a camera, which may be shed; a file never is). One
-   * frame per camera at a time: offer the next once this one's promise settled.
+   * Offers a camera's frame. `live`: a camera, whose frame on offer (if any) is replaced by this
+   * one; otherwise a file, which offers its next frame only once this one's promise settled.
    */
   offer(frame: T, live: boolean): Promise<FairOutcome<R>> {
-    if (this.offers.has(frame.cameraId)) throw new Error(`camera ${frame.cameraId} offered a frame before its previous one was taken`);
+    const pending = this.offers.get(frame.cameraId);
+    if (pending && !(live && pending.live)) throw new Error(`camera ${frame.cameraId} offered a frame before its previous one was taken`);
     if (!this.order.includes(frame.cameraId)) this.order.push(frame.cameraId);
+    if (pending) {
+      this.counts.skipped++;
+      pending.resolve({ skipped: true });
+    }
     return new Promise((resolve, reject) => {
       this.offers.set(frame.cameraId, { frame, live, resolve, reject });
       this.pump();
     });
-  }
-
-  /**
-   * Tells the shedder the detector's time per frame: the median of the last {@link RECENT}
-   * frames, from the third one on. A first call that loads a model (seconds, not tens of ms)
-   * would otherwise set the shedder's mean so high that it kept one frame every few seconds,
-   * and, with so few frames measured, it would take minutes to come down.
-   */
-  private timed(ms: number): void {
-    this.recent.push(ms);
-    if (this.recent.length > RECENT) this.recent.shift();
-    if (this.recent.length < 3) return;
-    const sorted = [...this.recent].sort((a, b) => a - b);
-    this.shedder?.processed(sorted[Math.floor(sorted.length / 2)]);
   }
 
   /** The next camera in turn with a frame on offer (round-robin from the one after the last served). */
@@ -118,28 +86,16 @@ export class FairDetector<T extends Schedulable, R> {
   }
 
   private pump(): void {
-    while (!this.busy) {
-      const offer = this.next();
-      if (!offer) return;
-      const { frame } = offer;
-      if (offer.live && this.shedder) {
-        const verdict = this.shedder.decide(frame.cameraId, 0, frame.capturedAtMs, this.waiting(), this.now());
-        if (verdict) {
-          this.counts.shed++;
-          offer.resolve({ shed: verdict });
-          continue;
-        }
-      }
-      this.busy = true;
-      const started = this.now();
-      this.detect(frame).then((result) => {
-        this.timed(this.now() - started);
-        this.counts.detected++;
-        offer.resolve({ shed: false, result });
-      }, (e: unknown) => offer.reject(e)).finally(() => {
-        this.busy = false;
-        this.pump();
-      });
-    }
+    if (this.busy) return;
+    const offer = this.next();
+    if (!offer) return;
+    this.busy = true;
+    this.detect(offer.frame).then((result) => {
+      this.counts.detected++;
+      offer.resolve({ skipped: false, result });
+    }, (e: unknown) => offer.reject(e)).finally(() => {
+      this.busy = false;
+      this.pump();
+    });
   }
 }
