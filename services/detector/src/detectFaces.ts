@@ -69,7 +69,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const kept = mergeKeepingOrigin(full, await detectTiles(detector, rgb, width, height, plan.tiles, plan.indices), {
       matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
     });
-    tiles.record(cameraId, plan.indices, kept.flatMap((f) => (f.tile === undefined ? [] : [f.tile])));
+    tiles.record(cameraId, plan.indices, kept.map((f) => f.box));
     return kept.map(({ atInnerEdge: _edge, tile: _tile, ...f }) => f);
   };
 
@@ -94,7 +94,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     if (decision.carried) return decision.faces;
     const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
-    carry.record(cameraId, image.data, image.width, image.height, kept);
+    carry.record(cameraId, image.data, image.width, image.height, kept, skipped.some((s) => s.reason === 'low_score'));
     return kept;
   };
 
