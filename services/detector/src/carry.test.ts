@@ -57,12 +57,15 @@ test('everyFrames 1 never carries (today\'s behaviour: every frame detected)', (
   assert.throws(() => new DetectionCarry({ ...opts, everyFrames: 0 }), /positive integer/);
 });
 
-test('a hard cut, a new frame size or a face under minScore forces a detection', () => {
+test('a hard cut, a new frame size, a face under minScore or a weak candidate forces a detection', () => {
   const carry = new DetectionCarry(opts);
   carry.record('cam', picture(), W, H, [face(0.9), face(0.75, 120)]);
   assert.equal(carry.reuse('cam', picture(), W, H, true).reason, 'cut');
   assert.equal(carry.reuse('cam', new Uint8Array(100 * 60 * 3), 100, 60, false).reason, 'size');
   carry.record('cam', picture(), W, H, [face(0.9), face(0.69, 120)]);
+  assert.equal(carry.reuse('cam', picture(), W, H, false).reason, 'score');
+  // A weak candidate was dropped (low_score): it may be a face that comes and goes.
+  carry.record('cam', picture(), W, H, [face(0.9)], true);
   assert.equal(carry.reuse('cam', picture(), W, H, false).reason, 'score');
 });
 

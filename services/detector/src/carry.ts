@@ -7,7 +7,8 @@
  * frame and re-aligned with the carried eyes, instead of running the detector, as long as:
  * - the frame is no hard cut and has the same size;
  * - fewer than `everyFrames` frames have passed since the full detection;
- * - every carried face scored at least `minScore`;
+ * - every carried face scored at least `minScore`, and the detection dropped no candidate as too
+ *   weak (between BlazeFace's candidate score and `minScore`: a face that comes and goes);
  * - no carried face's box changed: the mean absolute change of its 8x8 grid against the full
  *   detection's frame is at most `maxMotion` (gray levels / 255).
  * Otherwise the caller detects afresh and {@link DetectionCarry.record}s what it kept.
@@ -46,6 +47,8 @@ interface CameraCarry {
   height: number;
   faces: FaceBox[];
   grids: Float32Array[];
+  /** The detection dropped a weak candidate (low_score): no carry. */
+  uncertain: boolean;
   /** Frames since the full detection (0 on its own frame). */
   since: number;
 }
@@ -111,7 +114,7 @@ export class DetectionCarry {
     if (sceneCut) return { carried: false, reason: 'cut' };
     if (cam.width !== width || cam.height !== height) return { carried: false, reason: 'size' };
     if (cam.since + 1 >= this.o.everyFrames) return { carried: false, reason: 'due' };
-    if (cam.faces.some((f) => f.score < this.o.minScore)) return { carried: false, reason: 'score' };
+    if (cam.uncertain || cam.faces.some((f) => f.score < this.o.minScore)) return { carried: false, reason: 'score' };
     for (let i = 0; i < cam.faces.length; i++) {
       if (gridMotion(cam.grids[i], boxGrid(rgb, width, height, cam.faces[i].box)) > this.o.maxMotion) return { carried: false, reason: 'motion' };
     }
@@ -119,11 +122,14 @@ export class DetectionCarry {
     return { carried: true, reason: 'tracked', faces: cam.faces.map(copyFace) };
   }
 
-  /** A full detection of this frame kept `faces`: the camera's new reference. */
-  record(cameraId: string, rgb: Uint8Array, width: number, height: number, faces: readonly FaceBox[]): void {
+  /**
+   * A full detection of this frame kept `faces`: the camera's new reference. `uncertain`: it also
+   * dropped a candidate for its low score (then the next frame is detected again).
+   */
+  record(cameraId: string, rgb: Uint8Array, width: number, height: number, faces: readonly FaceBox[], uncertain = false): void {
     if (this.o.everyFrames === 1) return;
     const kept = faces.map(copyFace);
-    this.cams.set(cameraId, { width, height, faces: kept, grids: kept.map((f) => boxGrid(rgb, width, height, f.box)), since: 0 });
+    this.cams.set(cameraId, { width, height, faces: kept, grids: kept.map((f) => boxGrid(rgb, width, height, f.box)), uncertain, since: 0 });
   }
 
   /** Forgets a camera. */

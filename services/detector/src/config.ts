@@ -72,7 +72,7 @@ export const DetectorConfigSchema = z.strictObject({
   detectEveryFrames: z.number().int().positive().default(1)
     .describe('Run the detector at least on every n-th frame of a camera; on the frames between, the last detection\'s faces are carried (re-cropped from the new frame, re-aligned with their eyes) while every one of them scored at least carryMinScore and its box barely changed (carryMaxMotion), and the frame is no hard cut. 1: detect every frame'),
   carryMinScore: z.number().min(0).max(1).default(0.7)
-    .describe('A detection is carried onto the next frames only when every face it kept scored at least this (0..1): faces of 0.7 and more were found again on the next two frames of the sample clips, those of 0.5-0.6 in 91%'),
+    .describe('A detection is carried onto the next frames only when every face it kept scored at least this (0..1) and it dropped no candidate as low_score (a face that comes and goes): faces of 0.7 and more were found again on the next two frames of the sample clips, those of 0.5-0.6 in 91%'),
   carryMaxMotion: z.number().min(0).max(1).default(0.02)
     .describe('A detection is carried only while no face\'s box changed by more than this: the mean absolute change, against the detection\'s frame, of an 8x8 grid of mean gray levels over the box (gray levels / 255). At 0.02 carried boxes overlapped a fresh detection by IoU 0.94 or more for 90% of the faces of the sample clips'),
 }).superRefine((c, ctx) => {

@@ -68,12 +68,15 @@ test('a carried face is cropped from the current frame, aligned with the carried
   assert.notDeepEqual(out[1].faces[0].crop, out[0].faces[0].crop);
 });
 
-test('motion in a face\'s box, or a weak face, makes the next frame a detection', async () => {
+test('motion in a face\'s box, a weak face or a weak candidate makes the next frame a detection', async () => {
   const moved = await run([frame(0), frame(1, { shift: 6 }), frame(2, { shift: 6 })], { detectEveryFrames: 3 });
   assert.equal(moved.calls.length, 2);
   assert.deepEqual(moved.counted, { 'detected/first': 1, 'detected/motion': 1, 'carried/tracked': 1 });
   const weak = await run([frame(0), frame(1)], { detectEveryFrames: 3 }, fixedDetector(() => [{ ...FACE, score: 0.6 }]));
   assert.deepEqual(weak.counted, { 'detected/first': 1, 'detected/score': 1 });
+  // A candidate under minScore (dropped as low_score) beside a strong face: no carry either.
+  const flicker = await run([frame(0), frame(1)], { detectEveryFrames: 3 }, fixedDetector(() => [FACE, { box: { x: 900, y: 300, width: 100, height: 100 }, score: 0.45 }]));
+  assert.deepEqual(flicker.counted, { 'detected/first': 1, 'detected/score': 1 });
 });
 
 test('the tile pass runs on detected frames only', async () => {
