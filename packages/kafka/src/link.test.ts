@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { BrokerLink, brokerDownReason, brokerLinkOf } from './link.js';
+import { BrokerLink, SILENT_MS, brokerDownReason, brokerLinkOf } from './link.js';
 import { createKafka } from './client.js';
 import { kafkaConfigFromEnv } from './config.js';
 import { recordingLogger } from './stage/fakes.js';
@@ -40,7 +40,7 @@ test('real sockets: open connections keep it up; a broker that closes them and r
   assert.equal(link.down(), undefined, 'connections closed, but nothing has failed yet (e.g. a clean shutdown of the client)');
   now = 12_000;
   await connect(link, port);
-  assert.deepEqual(link.down(), { since: 12_000, error: `connect ECONNREFUSED 127.0.0.1:${port}` });
+  assert.deepEqual(link.down(), { since: 12_000, error: `connect ECONNREFUSED 127.0.0.1:${port}`, kind: 'refused' });
   now = 20_000;
   await connect(link, port);
   assert.equal(link.down()?.since, 12_000, 'down since the first failure');
@@ -59,7 +59,7 @@ test('a connection that breaks with an error counts as a failure', () => {
   link.connected();
   link.failed('read ECONNRESET', true);
   assert.equal(link.open, 0);
-  assert.deepEqual(link.down(), { since: 5, error: 'read ECONNRESET' });
+  assert.deepEqual(link.down(), { since: 5, error: 'read ECONNRESET', kind: 'refused' });
 });
 
 test('createKafka\'s client reports through its link: a closed port is a reason on /readyz', async () => {
@@ -71,4 +71,34 @@ test('createKafka\'s client reports through its link: a closed port is a reason 
   await assert.rejects(admin.connect());
   assert.equal(brokerLinkOf(kafka)?.open, 0);
   assert.match(brokerDownReason(kafka) ?? '', new RegExp(`^no connection to the Kafka broker for \\d+ s \\(last attempt: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`));
+});
+
+test('real sockets: a broker that keeps the connection open and answers nothing (a black hole) is down once requests wait SILENT_MS with not a byte back; an answer ends it', async () => {
+  const answering = { on: false };
+  const srv = net.createServer((s) => { s.on('data', (d) => { if (answering.on) s.write(d); }); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  let now = 1_000_000;
+  const link = new BrokerLink(() => now);
+  const sock = await connect(link, portOf(srv));
+  answering.on = true;
+  sock.write('ping');
+  await new Promise<void>((r) => sock.once('data', () => r()));
+  now += 60_000;
+  assert.equal(link.down(), undefined, 'idle, nothing waiting: a quiet connection is not a silent broker');
+  answering.on = false;
+  sock.write('request');
+  const sentAt = now;
+  now += SILENT_MS - 1;
+  assert.equal(link.down(), undefined, 'not yet');
+  now += 1;
+  assert.deepEqual(link.down(), { since: sentAt, error: '1 connection(s) open, requests unanswered', kind: 'silent' });
+  sock.write('another');
+  assert.equal(link.down()?.since, sentAt, 'waiting since the first unanswered request');
+  answering.on = true;
+  sock.write('hello?');
+  await new Promise<void>((r) => sock.once('data', () => r()));
+  assert.equal(link.down(), undefined);
+  sock.destroy();
+  await closed(sock);
+  await new Promise<void>((r) => srv.close(() => r()));
 });
