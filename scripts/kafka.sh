@@ -2,7 +2,7 @@
 # A single-node Apache Kafka broker (KRaft, static quorum) on 127.0.0.1 for development and
 # tests, run from Maven Central's jars with Java 17: no Docker, no download site but Maven Central.
 #
-#   scripts/kafka.sh start  [--port 9092] [--dir DIR] [--version 3.9.1] [--fresh] [--secure [--topic-prefix P]]
+#   scripts/kafka.sh start  [--port 9092] [--dir DIR] [--version 3.9.1] [--fresh] [--secure [--topic-prefix P]] [--extra-listener PORT:ADVERTISED]
 #   scripts/kafka.sh stop   [--port 9092] [--dir DIR]
 #   scripts/kafka.sh status [--port 9092] [--dir DIR]
 #   scripts/kafka.sh fetch  [--version 3.9.1]
@@ -14,6 +14,9 @@
 # StandardAuthorizer with one user per service (ACLs of packages/kafka/src/access.ts), the
 # pipeline's topics created for the prefix; `start` also prints KAFKA_SECURE_DIR=<dir>, whose
 # users/<user>.env hold each user's KAFKA_* settings (mode 600). See packages/kafka/README.md.
+# --extra-listener PORT:ADVERTISED (plaintext only): a second listener on PORT that tells its
+# clients the broker is at 127.0.0.1:ADVERTISED, where a TCP proxy forwards to PORT (the fault
+# suite's network partitions: only the clients given ADVERTISED go through the proxy).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,7 @@ VERSION="${KAFKA_VERSION:-3.9.1}"
 DIR=""
 FRESH=0
 SECURE=0
+EXTRA_LISTENER=""
 TOPIC_PREFIX="${EMOSTREAM_TOPIC_PREFIX:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,11 +39,13 @@ while [ $# -gt 0 ]; do
     --fresh) FRESH=1; shift ;;
     --secure) SECURE=1; shift ;;
     --topic-prefix) TOPIC_PREFIX="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --extra-listener) EXTRA_LISTENER="$2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kafka.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$PORT" in ''|*[!0-9]*) echo "kafka.sh: --port must be a number, got '$PORT'" >&2; exit 2 ;; esac
+case "$EXTRA_LISTENER" in ''|[0-9]*:[0-9]*) ;; *) echo "kafka.sh: --extra-listener takes PORT:ADVERTISED_PORT, got '$EXTRA_LISTENER'" >&2; exit 2 ;; esac
 CONTROLLER_PORT=$((PORT + 1))
 DIR="${DIR:-$ROOT/.cache/kafka/run-$PORT}"
 LIB="$ROOT/.cache/kafka/$VERSION/lib"
@@ -72,12 +78,18 @@ write_config() {
     secure_listeners > "$DIR/server.properties"
     chmod 600 "$DIR/server.properties"
   else
+    local listeners="PLAINTEXT://127.0.0.1:$PORT" advertised="PLAINTEXT://127.0.0.1:$PORT" map="PLAINTEXT:PLAINTEXT"
+    if [ -n "$EXTRA_LISTENER" ]; then
+      listeners="$listeners,PROXIED://127.0.0.1:${EXTRA_LISTENER%%:*}"
+      advertised="$advertised,PROXIED://127.0.0.1:${EXTRA_LISTENER##*:}"
+      map="$map,PROXIED:PLAINTEXT"
+    fi
     cat > "$DIR/server.properties" <<EOF
 # Written by scripts/kafka.sh: a single-node KRaft broker+controller for development and tests.
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=$listeners,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=$advertised
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$map,CONTROLLER:PLAINTEXT
 EOF
   fi
   cat >> "$DIR/server.properties" <<EOF
@@ -216,5 +228,5 @@ case "$CMD" in
   stop) stop ;;
   status) status ;;
   fetch) fetch; echo "$LIB" ;;
-  *) echo "usage: scripts/kafka.sh start|stop|status|fetch [--port P] [--dir D] [--version V] [--fresh] [--secure [--topic-prefix P]]" >&2; exit 2 ;;
+  *) echo "usage: scripts/kafka.sh start|stop|status|fetch [--port P] [--dir D] [--version V] [--fresh] [--secure [--topic-prefix P]] [--extra-listener PORT:ADVERTISED]" >&2; exit 2 ;;
 esac

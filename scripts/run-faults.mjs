@@ -7,6 +7,8 @@
 //   node scripts/run-faults.mjs test/faults.load.test.ts
 //   FAULTS_LOAD_CAMERAS=16 FAULTS_LOAD_SECONDS=600 node scripts/run-faults.mjs test/faults.load.test.ts   # the issue's full size
 //   FAULTS_KEEP_BROKER=1 …                      leave the broker running for the next run
+//   node scripts/run-faults.mjs --name 'partition' test/faults.partition.test.ts   only the cases whose name matches
+//   node scripts/run-faults.mjs --session '2026-12-04, Session 8' FILE…   their rows under that heading in bench/FAULTS.md
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +18,18 @@ import { printSkips } from './skip-reporter.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const files = args.length > 0 ? args : fs.readdirSync(path.join(root, 'test')).filter((f) => /^faults.*\.test\.ts$/.test(f)).sort().map((f) => path.join('test', f));
+// --name PATTERN (repeatable): only the cases whose test name matches (node --test-name-pattern).
+// --session LABEL (or FAULTS_SESSION): this run's rows go under a heading of their own.
+const names = [];
+let session = process.env.FAULTS_SESSION || undefined;
+const fileArgs = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--name' || args[i] === '--session') {
+    if (args[i + 1] === undefined) { process.stderr.write(`run-faults: ${args[i]} needs a value\n`); process.exit(2); }
+    if (args[i] === '--name') names.push(args[++i]); else session = args[++i];
+  } else fileArgs.push(args[i]);
+}
+const files = fileArgs.length > 0 ? fileArgs : fs.readdirSync(path.join(root, 'test')).filter((f) => /^faults.*\.test\.ts$/.test(f)).sort().map((f) => path.join('test', f));
 const resultsFile = path.join(os.tmpdir(), `emostream-faults-${process.pid}.jsonl`);
 fs.writeFileSync(resultsFile, '');
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
@@ -26,6 +39,7 @@ const r = spawnSync(process.execPath, [
   '--import', 'tsx', '--test', '--test-concurrency=1',
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   `--test-reporter=${path.join(root, 'scripts/skip-reporter.mjs')}`, `--test-reporter-destination=${skipsFile}`,
+  ...names.map((n) => `--test-name-pattern=${n}`),
   ...files,
 ], { cwd: root, stdio: 'inherit', env: { ...process.env, EMOSTREAM_FAULTS: '1', FAULTS_RESULTS_FILE: resultsFile } });
 printSkips(skipsFile, root);
@@ -37,7 +51,7 @@ if (!process.env.KAFKA_BROKERS && process.env.FAULTS_KEEP_BROKER !== '1') {
 }
 
 const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');
-const fresh = fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => ({ ...JSON.parse(l), when: stamp, seconds }));
+const fresh = fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => ({ ...JSON.parse(l), when: stamp, seconds, ...(session ? { session } : {}) }));
 fs.rmSync(resultsFile, { force: true });
 const out = process.env.FAULTS_MD ?? path.join(root, 'bench/FAULTS.md');
 // Cases not run this time keep their last result (kept as JSON in a comment at the end of the file).
@@ -48,12 +62,18 @@ const rows = [...previous.filter((p) => !fresh.some((f) => f.case === p.case)), 
 if (fresh.length > 0) {
   const cpu = os.cpus();
   const esc = (s) => String(s).replace(/\|/g, '\\|');
+  const table = (list) => [
+    '| case | outcome | figures | run (UTC) |',
+    '| --- | --- | --- | --- |',
+    ...list.map((x) => `| ${esc(x.case)} | ${esc(x.outcome)} | ${esc(x.figures)} | ${esc(x.when)} |`),
+    '',
+  ];
   const md = [
     '# Fault and load suite: results',
     '',
     `Written by \`npm run test:faults\` (scripts/run-faults.mjs) on ${stamp} UTC;`,
     `${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version};`,
-    `last run: ${files.join(', ')}, ${seconds} s, exit status ${r.status}.`,
+    `last run: ${files.join(', ')}${names.length ? ` (cases matching ${names.join(', ')})` : ''}, ${seconds} s, exit status ${r.status}.`,
     'The tests assert the outcomes (nothing lost, no duplicate, recovery happened); the times are measured, not asserted.',
     '',
     'Run it: `npm run test:faults` (every case; the load at 4 cameras × 10 fps × 60 s), or one file:',
@@ -63,14 +83,15 @@ if (fresh.length > 0) {
     'frames a second share the cores with the detector), memory stays flat, and the detector, far slower than what is offered,',
     'sheds frames evenly per camera (packages/kafka/src/shed.ts): every camera gets the same number of frames classified and',
     'the backlog stays bounded (without shedding: 77 to 336 frames per camera and a backlog of 5,000 frames growing).',
-    '`FAULTS_OUTAGE_MS` shortens the camera outage (30 s);',
+    '`FAULTS_OUTAGE_MS` shortens the camera outage (30 s), `FAULTS_BROKER_AWAY_MS` sets the long broker outage (90 s),',
+    '`FAULTS_PARTITION_MS` the network partition (40 s; that case starts its own broker on `KAFKA_PARTITION_PORT`, 39692);',
+    '`--name PATTERN` runs only the cases whose name matches, `--session LABEL` puts the run\'s rows under a heading of their own;',
     '`KAFKA_BROKERS` runs the suite against an existing cluster (the broker restarts are then skipped). Logs of every',
     'service process are kept in the `emostream-faults-*` folder the suite prints.',
     '',
-    '| case | outcome | figures | run (UTC) |',
-    '| --- | --- | --- | --- |',
-    ...rows.map((x) => `| ${esc(x.case)} | ${esc(x.outcome)} | ${esc(x.figures)} | ${esc(x.when)} |`),
-    '',
+    ...table(rows.filter((x) => !x.session)),
+    // Rows run with --session: under a heading per session, in the order the sessions came.
+    ...[...new Set(rows.filter((x) => x.session).map((x) => x.session))].flatMap((label) => [`## ${label}`, '', ...table(rows.filter((x) => x.session === label))]),
     `<!-- faults-data ${JSON.stringify(rows)} -->`,
     '',
   ].join('\n');
