@@ -6,17 +6,16 @@
 // measured and reported. The cases share the services (they start once, ~20 s on 2 cores); each
 // case streams its own cameras, so its accounting is its own.
 import { after, before, test, type TestContext } from 'node:test';
-import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ensureTopics, pipelineTopicSpecs, pipelineTopics, type Kafka, type KafkaConfig } from '@emostream/kafka';
 import { brokerUnavailable, randomTopics } from './helpers/kafka.js';
 import { rtspServerUnavailable, startRtspServer } from './helpers/rtsp.js';
 import { MEDIA, testModelDir } from './helpers/model.js';
 import {
-  exitWhenDone, outsideFaultRun, sumOf, accountFrames, aggregatorLastSeq, collect, eventsOf, faultBroker, groupLag, groups, kafkaFor, report, serviceEnv, sleep,
+  exitWhenDone, outsideFaultRun, sumOf, aggregatorLastSeq, collect, faultBroker, kafkaFor, report, serviceEnv, sleep,
   startService, type Collector, type FaultBroker, type ServiceProcess,
 } from './helpers/faults.js';
-import { framesAt } from './helpers/media.js';
+import { settleAndAccount } from './helpers/stream.js';
 import { filesMissing, requireResource, underCI } from './helpers/resources.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -110,58 +109,12 @@ async function streamThrough(tag: string, fault: (cams: string[]) => Promise<str
   if (liveIngest) retired.push(liveIngest);
   try {
     const figures = await fault(cams);
-    const exit = await ingest.exited;
-    assert.equal(exit.code, 0, `ingest --once exits 0 (log ${ingest.logFile}): ${ingest.lines.slice(-3).join('\n')}`);
-    let liveDropped = 0;
-    let liveDecoded = 0;
-    if (camera && liveIngest) {
-      // The camera goes; once ingest's queue has drained (every decoded frame sent or dropped:
-      // after a broker crash its producer may still be waiting out a retry) the counters are final.
-      await camera.kill();
-      const t = pipelineTopics(prefix);
-      const sent = () => collector.of(t.frames).filter((x) => x.cameraId === liveCam && x.kind === 'frame').length;
-      ({ dropped: liveDropped, decoded: liveDecoded } = await waitFor('the live camera\'s queue to drain', async () => {
-        const m = await liveIngest.metrics();
-        const dropped = sumOf(m, 'emostream_frames_dropped_total', { camera: liveCam });
-        const decoded = sumOf(m, 'emostream_frames_decoded_total', { camera: liveCam });
-        return sent() + dropped === decoded && { dropped, decoded };
-      }, { timeoutMs: 60_000 }));
-      await liveIngest.stop();
-    }
-    const t = pipelineTopics(prefix);
-    // Through: the files' end markers classified, the aggregator's committed offsets at the end
-    // of the emotions topic, and its state at each camera's last frame.
-    await waitFor('the end markers on the emotions topic', () => files.every((c) => accountFrames(collector, prefix, files).ended[c]), { timeoutMs: 240_000 });
-    await waitFor('the aggregator to commit the whole emotions topic', async () => (await groupLag(kafka, groups(config).aggregator, t.emotions)) === 0, { timeoutMs: 120_000 });
-    const frameSeqs = (c: string) => collector.of(t.frames).filter((x) => x.cameraId === c && x.kind === 'frame').map((x) => x.seq!);
-    await waitFor('the aggregator state at every camera\'s last frame', () => cams.every((c) => aggregatorLastSeq(collector, prefix)[c] === Math.max(...frameSeqs(c))), { timeoutMs: 60_000 });
-    // Persons of the files are closed by their end markers (a live camera's stay open).
-    await waitFor('every person that appeared to have left', () => eventsOf(collector, prefix, files).unbalanced.length === 0 && eventsOf(collector, prefix, files).events.length > 0, { timeoutMs: 30_000 });
-    // The stages' own lag gauges (emostream_consumer_lag_messages, polled every 5 s) come back to 0.
-    const stages = () => [svc.detector!, svc.classifier!, svc.aggregator!];
-    await waitFor('every stage to report zero consumer lag', async () => {
-      const ms = await Promise.all(stages().map((x) => x.metrics()));
-      return ms.every((m) => m.some((x) => x.name === 'emostream_consumer_lag_messages') && sumOf(m, 'emostream_consumer_lag_messages') === 0);
-    }, { timeoutMs: 30_000 });
-    await sleep(1_000); // a late duplicate would show up here
-    const a = accountFrames(collector, prefix, cams);
-    const ev = eventsOf(collector, prefix, cams);
-    const clipOf: Record<string, string> = { [files[0]]: CLIPS.a, [files[1]]: CLIPS.b };
-    for (const c of files) assert.equal(a.produced[c], framesAt(clipOf[c], FPS), `${c}: every frame of ${path.basename(clipOf[c])} at ${FPS} fps produced (ffmpeg's count)`);
-    if (opts.live) assert.equal(a.produced[liveCam], liveDecoded - liveDropped, `${liveCam}: frames produced = decoded (${liveDecoded}) - dropped (${liveDropped}), as ingest counted them`);
-    for (const c of cams) {
-      assert.deepEqual(a.missing[c], [], `${c}: frames that reached neither the aggregator nor a dead-letter topic`);
-      assert.equal(a.framesTwice[c], 0, `${c}: no frame written twice by ingest's idempotent producer`);
-    }
-    for (const c of files) assert.equal(a.gaps[c], 0, `${c}: a file source loses no frame (ingest pauses instead)`);
-    if (opts.live) assert.equal(a.gaps[liveCam], liveDropped, `${liveCam}: the sequence numbers missing from the frames topic are the drops ingest counted`);
-    assert.deepEqual(ev.duplicates, [], 'no event twice (same camera, person, type, mediaTimeMs)');
-    assert.deepEqual(eventsOf(collector, prefix, files).unbalanced, [], 'every person that appeared left');
-    for (const [name, x] of Object.entries(svc)) assert.ok(x?.alive(), `${name} is still running (log ${x?.logFile})`);
-    const frames = cams.reduce((n, c) => n + a.produced[c], 0);
-    const redelivered = cams.reduce((n, c) => n + a.redelivered[c], 0);
-    const live = opts.live ? `, live camera: ${a.produced[liveCam]} frames sent, ${liveDropped} dropped while the broker was away (counted, reason queue_full)` : '';
-    return `${frames} frames all accounted (0 missing, ${cams.reduce((n, c) => n + a.deadLettered[c], 0)} dead letters${live}), ${redelivered} frames classified twice and dropped by the aggregator, ${ev.events.length} events, 0 duplicates; ${figures}`;
+    const accounted = await settleAndAccount({
+      collector, prefix, kafka, config, fps: FPS, files: { [files[0]]: CLIPS.a, [files[1]]: CLIPS.b }, ingest,
+      live: camera && liveIngest ? { cam: liveCam, ingest: liveIngest, camera } : undefined,
+      stages: [svc.detector!, svc.classifier!, svc.aggregator!],
+    });
+    return `${accounted}; ${figures}`;
   } finally {
     await liveIngest?.stop();
     await camera?.stop();

@@ -15,6 +15,7 @@ import {
   HEADER, createKafka, groupIdFor, header, kafkaConfigFromEnv, pipelineTopics, type Kafka, type KafkaConfig, type KafkaMessage,
 } from '@emostream/kafka';
 import { freePort } from './rtsp.js';
+import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
 import { StopWaiting, waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -71,6 +72,38 @@ export async function faultBroker(): Promise<FaultBroker> {
       await waitFor('the broker process to be gone', () => { try { process.kill(pid, 0); return false; } catch { return true; } }, { timeoutMs: 30_000 });
     },
     start,
+  };
+}
+
+/** A broker with a second listener that only a TCP proxy reaches (the network partition case). */
+export interface ProxiedBroker {
+  /** The direct address (everything but the services under test). */
+  brokers: string[];
+  /** The proxy's address: the services given it reach the broker only through the proxy. */
+  proxied: string[];
+  proxy: TcpProxy;
+  stop(): Promise<void>;
+}
+
+/**
+ * A broker of its own on KAFKA_PARTITION_PORT (default 39692, fresh data) whose extra listener
+ * (port + 2) advertises the proxy's port, and the proxy in front of it: a client bootstrapped at
+ * the proxy is told the broker is at the proxy, so all its traffic goes through it.
+ */
+export async function proxiedBroker(): Promise<ProxiedBroker> {
+  const port = Number(process.env.KAFKA_PARTITION_PORT ?? '39692');
+  const proxyPort = await freePort();
+  const { stdout } = await run('bash', [KAFKA_SH, 'start', '--port', String(port), '--fresh', '--extra-listener', `${port + 2}:${proxyPort}`], { encoding: 'utf8', timeout: 180_000 });
+  if (!/KAFKA_BROKERS=/.test(stdout)) throw new Error(`scripts/kafka.sh start printed no KAFKA_BROKERS: ${stdout}`);
+  const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: port + 2 }, port: proxyPort });
+  return {
+    brokers: [`127.0.0.1:${port}`],
+    proxied: [`127.0.0.1:${proxyPort}`],
+    proxy,
+    stop: async () => {
+      await proxy.close();
+      await run('bash', [KAFKA_SH, 'stop', '--port', String(port)], { timeout: 60_000 });
+    },
   };
 }
 
@@ -241,6 +274,10 @@ export interface Seen {
   /** Camera and sequence number of the frame it is about, when it is about one. */
   cameraId?: string;
   seq?: number;
+  /** The ingest run of that frame, when its identity carries one. */
+  run?: string;
+  /** Its capture time (ms since the epoch), from a frame's identity header. */
+  capturedAtMs?: number;
   /** Parsed JSON value (emotions, events, state), when JSON. */
   json?: unknown;
   /** Dead letters: why. */
@@ -254,19 +291,22 @@ function describe(topic: string, partition: number, m: KafkaMessage): Seen {
   const s: Seen = { topic, partition, offset: m.offset, key: m.key?.toString('utf8') ?? '', kind, at: Date.now(), dlqReason: header(m, HEADER.dlqReason) };
   const frame = header(m, HEADER.frame);
   if (frame) {
-    try { const f = JSON.parse(frame) as { cameraId: string; seq: number }; s.cameraId = f.cameraId; s.seq = f.seq; } catch { /* a bad frame header (dead letter) */ }
+    try {
+      const f = JSON.parse(frame) as { cameraId: string; seq: number; run?: string; capturedAtMs?: number };
+      Object.assign(s, { cameraId: f.cameraId, seq: f.seq, run: f.run, capturedAtMs: f.capturedAtMs });
+    } catch { /* a bad frame header (dead letter) */ }
   } else if (kind === 'end') {
     s.cameraId = header(m, HEADER.camera) ?? s.key;
   } else if (m.value && m.value.length > 8 && m.value[0] === 0x45 && m.value[1] === 0x53 /* "ES": the faces envelope */) {
     try {
-      const meta = JSON.parse(m.value.subarray(8, 8 + m.value.readUInt32BE(4)).toString('utf8')) as { frame?: { cameraId?: string; seq?: number } };
-      if (meta.frame && typeof meta.frame.seq === 'number') { s.cameraId = meta.frame.cameraId; s.seq = meta.frame.seq; }
+      const meta = JSON.parse(m.value.subarray(8, 8 + m.value.readUInt32BE(4)).toString('utf8')) as { frame?: { cameraId?: string; seq?: number; run?: string } };
+      if (meta.frame && typeof meta.frame.seq === 'number') { s.cameraId = meta.frame.cameraId; s.seq = meta.frame.seq; s.run = meta.frame.run; }
     } catch { /* garbage (dead letter) */ }
   } else if (m.value && m.value.length > 0 && (m.value[0] === 0x7b /* { */)) {
     try {
       s.json = JSON.parse(m.value.toString('utf8'));
-      const f = (s.json as { frame?: { cameraId?: string; seq?: number } }).frame;
-      if (f && typeof f.seq === 'number') { s.cameraId = f.cameraId; s.seq = f.seq; }
+      const f = (s.json as { frame?: { cameraId?: string; seq?: number; run?: string } }).frame;
+      if (f && typeof f.seq === 'number') { s.cameraId = f.cameraId; s.seq = f.seq; s.run = f.run; }
     } catch { /* garbage (dead letter) */ }
   }
   return s;
@@ -279,14 +319,32 @@ export interface Collector {
   stop(): Promise<void>;
 }
 
-/** Starts collecting `topics` from the beginning. */
+/**
+ * Starts collecting `topics` from the beginning. A message is kept once per topic, partition and
+ * offset: the collector's own redelivery after a broker outage is not a duplicate of the
+ * pipeline's. A consumer kafkajs stops for good during an outage is run again every 2 s.
+ */
 export async function collect(kafka: Kafka, topics: string[]): Promise<Collector> {
   const seen: Seen[] = [];
+  const offsets = new Set<string>();
   const consumer = kafka.consumer({ groupId: `faults-collector-${Date.now()}-${Math.random().toString(36).slice(2)}`, readUncommitted: false, maxBytesPerPartition: 8 * 1024 * 1024 });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
-  await consumer.run({ partitionsConsumedConcurrently: 4, eachMessage: async ({ topic, partition, message }) => { seen.push(describe(topic, partition, message)); } });
-  return { seen, of: (t) => seen.filter((s) => s.topic === t), stop: async () => { await Promise.race([consumer.disconnect(), sleep(10_000)]); } };
+  const config: Parameters<typeof consumer.run>[0] = {
+    partitionsConsumedConcurrently: 4,
+    eachMessage: async ({ topic, partition, message }) => {
+      const at = `${topic}\u0000${partition}\u0000${message.offset}`;
+      if (offsets.has(at)) return;
+      offsets.add(at);
+      seen.push(describe(topic, partition, message));
+    },
+  };
+  let stopped = false;
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart && !stopped) setTimeout(() => { if (!stopped) void consumer.stop().then(() => consumer.run(config)).catch(() => {}); }, 2_000);
+  });
+  await consumer.run(config);
+  return { seen, of: (t) => seen.filter((s) => s.topic === t), stop: async () => { stopped = true; await Promise.race([consumer.disconnect(), sleep(10_000)]); } };
 }
 
 /**
@@ -356,13 +414,18 @@ export function accountFrames(c: Collector, prefix: string, cameras: string[]): 
   return a;
 }
 
-/** Events of some cameras from a collector, with the duplicates (same camera, person, type, mediaTimeMs). */
+/**
+ * Events of some cameras from a collector, with the duplicates (same camera, person, type,
+ * mediaTimeMs) and the eventIds seen more than once (`idDuplicates`).
+ */
 export function eventsOf(c: Collector, prefix: string, cameras: string[]) {
   const t = pipelineTopics(prefix);
-  const events = c.of(t.events).map((s) => s.json as { cameraId: string; personId: string; type: string; mediaTimeMs: number })
+  const events = c.of(t.events).map((s) => s.json as { cameraId: string; personId: string; type: string; mediaTimeMs: number; eventId?: string })
     .filter((e) => e && cameras.includes(e.cameraId));
   const keys = events.map((e) => `${e.cameraId}|${e.personId}|${e.type}|${e.mediaTimeMs}`);
   const duplicates = keys.filter((k, i) => keys.indexOf(k) !== i);
+  const ids = events.map((e) => e.eventId).filter((x): x is string => x !== undefined);
+  const idDuplicates = ids.filter((k, i) => ids.indexOf(k) !== i);
   const unbalanced: string[] = [];
   for (const cam of cameras) {
     const ofCam = events.filter((e) => e.cameraId === cam);
@@ -371,7 +434,7 @@ export function eventsOf(c: Collector, prefix: string, cameras: string[]) {
     for (const p of appeared) if (!left.has(p)) unbalanced.push(`${cam}/${p} appeared but never left`);
     for (const p of left) if (!appeared.has(p)) unbalanced.push(`${cam}/${p} left but never appeared`);
   }
-  return { events, duplicates, unbalanced };
+  return { events, duplicates, idDuplicates, unbalanced };
 }
 
 /** The aggregator's last processed sequence number per camera, from its compacted state topic (as collected). */

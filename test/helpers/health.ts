@@ -1,0 +1,74 @@
+/**
+ * Watches the /healthz and /readyz of service processes while a fault lasts: one sample per
+ * running service every `everyMs`, so a test can say whether a service stayed alive (healthz 200), when
+ * it turned not ready and why (readyz 503 and its reasons), and when it was ready again.
+ */
+import type { ServiceProcess } from './faults.js';
+
+/** One look at a service. `healthz`/`readyz`: the HTTP status, 0 when the request failed. */
+export interface HealthSample {
+  at: number;
+  healthz: number;
+  readyz: number;
+  reasons: string[];
+}
+
+/** What was seen of one service. */
+export interface HealthRecord {
+  samples: HealthSample[];
+  /** Samples whose /healthz was not 200. */
+  unhealthy(): HealthSample[];
+  /** The first not-ready sample at or after `t`, if any. */
+  firstNotReady(t?: number): HealthSample | undefined;
+  /** The first ready sample at or after `t`, if any. */
+  firstReady(t?: number): HealthSample | undefined;
+}
+
+/** A running watch. */
+export interface HealthWatch {
+  of(name: string): HealthRecord;
+  /** Stops sampling; resolves after the sample in progress. */
+  stop(): Promise<void>;
+}
+
+async function look(s: ServiceProcess): Promise<HealthSample> {
+  const at = Date.now();
+  const get = async (p: string) => {
+    try {
+      const r = await fetch(`http://127.0.0.1:${s.metricsPort}${p}`, { signal: AbortSignal.timeout(2_000) });
+      return { status: r.status, text: await r.text() };
+    } catch {
+      return { status: 0, text: '' };
+    }
+  };
+  const [h, r] = await Promise.all([get('/healthz'), get('/readyz')]);
+  let reasons: string[] = [];
+  try { reasons = (JSON.parse(r.text) as { reasons?: string[] }).reasons ?? []; } catch { /* not JSON: none */ }
+  return { at, healthz: h.status, readyz: r.status, reasons };
+}
+
+/** Samples every service in `services` (by name) until stopped. */
+export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 1_000): HealthWatch {
+  const records = new Map<string, HealthSample[]>(Object.keys(services).map((n) => [n, []]));
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const t = Date.now();
+      // A process that has ended (ingest --once when its files are done) is no longer sampled.
+      await Promise.all(Object.entries(services).filter(([, s]) => s.alive()).map(async ([n, s]) => { records.get(n)!.push(await look(s)); }));
+      await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t))));
+    }
+  })();
+  return {
+    of: (name) => {
+      const samples = records.get(name) ?? [];
+      return {
+        samples,
+        unhealthy: () => samples.filter((x) => x.healthz !== 200),
+        firstNotReady: (t = 0) => samples.find((x) => x.at >= t && x.readyz !== 200),
+        firstReady: (t = 0) => samples.find((x) => x.at >= t && x.readyz === 200),
+      };
+    },
+    stop: async () => { stopped = true; await loop; },
+  };
+}
