@@ -21,7 +21,7 @@
  * 20% idle to work a backlog off. In one process the waiting frames are right here. The estimate
  * also fails at start: the first frames take seconds (models loading), a shedder that learns from
  * the frames it keeps then keeps one every few tens of seconds and learns nothing more (measured:
- * 4 cameras kept 3 frames each in 25 s; see bench/RESULTS.md, session 8).
+ * four live cameras kept 2 to 4 frames each in 25 s; see bench/RESULTS.md, session 8).
  */
 
 /** What a frame needs for scheduling: its camera. */
