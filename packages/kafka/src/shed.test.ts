@@ -88,3 +88,18 @@ test('settings from the environment, with a clear error for a bad value', () => 
   assert.equal(shedOptionsFromEnv({ EMOSTREAM_MAX_FRAME_AGE_MS: '2500' })?.maxAgeMs, 2500);
   assert.throws(() => shedOptionsFromEnv({ EMOSTREAM_SHED_AFTER_LAG: 'lots' }), /EMOSTREAM_SHED_AFTER_LAG=lots/);
 });
+
+test('the processing time is the median of the recent ones, the first two (model loading) left out', () => {
+  const s = new FairShedder({ ...DEFAULT_SHED, afterLag: 0 });
+  s.decide('a', 0, 0, 0, 0);
+  s.processed(3_000); // the first frame loads the models
+  assert.equal(s.intervalMs(0), 3_000 * 1.25, 'one time: that one');
+  s.processed(900);
+  assert.equal(s.intervalMs(0), 3_000 * 1.25, 'the second is still warm-up');
+  s.processed(100);
+  assert.equal(s.intervalMs(0), 100 * 1.25, 'from the third on, the warm-up is forgotten');
+  for (const ms of [90, 110, 2_000, 95, 105]) s.processed(ms);
+  assert.equal(s.intervalMs(0), 105 * 1.25, 'one slow frame moves the median little');
+  for (let i = 0; i < 9; i++) s.processed(300);
+  assert.equal(s.intervalMs(0), 300 * 1.25, 'a lasting change is followed within 9 frames');
+});
