@@ -1,7 +1,8 @@
 /**
  * A Kafka broker for the benchmark: `KAFKA_BROKERS` when set, else the local KRaft broker of
  * scripts/kafka.sh on its own port (BENCH_KAFKA_PORT, default 39292, so a test run's broker on
- * 39092 is neither disturbed nor shared), started fresh and stopped at the end.
+ * 39092 is neither disturbed nor shared), started fresh and stopped at the end; a broker that is
+ * already running on that port (another run's) is used and left running.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -25,6 +26,13 @@ export function startBroker(log: (m: string) => void): BenchBroker {
     return { brokers: process.env.KAFKA_BROKERS.split(','), version: `${version} (KAFKA_BROKERS, not started here)`, release() {} };
   }
   const port = process.env.BENCH_KAFKA_PORT ?? '39292';
+  // A broker already running on the port (another run's) is used as it is and left running.
+  let running = false;
+  try { execFileSync('bash', [SCRIPT, 'status', '--port', port], { stdio: 'ignore' }); running = true; } catch { /* not running */ }
+  if (running) {
+    log(`distributed: using the Kafka broker already running on 127.0.0.1:${port} (left running afterwards)`);
+    return { brokers: [`127.0.0.1:${port}`], version: `${version} (already running, not started here)`, release() {} };
+  }
   log(`distributed: starting Kafka ${version} on 127.0.0.1:${port} (scripts/kafka.sh)`);
   const out = execFileSync('bash', [SCRIPT, 'start', '--port', port, '--fresh', '--version', version], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
