@@ -57,6 +57,13 @@ test('the breaker opens at the Nth failed batch in a row, says why on /healthz a
   assert.deepEqual(log.lines.at(-1), { level: 'info', msg: 'circuit breaker closed: the model classified a batch again', fields: { openForMs: 30_000, failedBatches: 4 } });
 });
 
+test('two breakers on one registry (two classifiers in one process) share its gauges', () => {
+  const registry = new Registry();
+  new ClassifierBreaker({ failedBatches: 5, logger: silentLogger, registry });
+  assert.doesNotThrow(() => new ClassifierBreaker({ failedBatches: 5, logger: silentLogger, registry }));
+  assert.equal(registry.getMetricsAsArray().filter((m) => m.name === 'emostream_classifier_breaker_open').length, 1);
+});
+
 test('failedBatches 0 never opens; the default is 5', () => {
   const b = new ClassifierBreaker({ failedBatches: 0, logger: silentLogger });
   for (let i = 0; i < 1000; i++) b.failure(new Error('x'));

@@ -38,8 +38,10 @@ export class ClassifierBreaker {
 
   constructor(private readonly o: BreakerOptions) {
     if (o.registry) {
-      this.openGauge = new client.Gauge({ name: 'emostream_classifier_breaker_open', help: 'Classifier circuit breaker: 1 while open (the model failed every call of CLASSIFIER_BREAKER_FAILED_BATCHES batches in a row; /healthz answers 503)', registers: [o.registry] });
-      this.failedGauge = new client.Gauge({ name: 'emostream_classifier_failed_batches', help: 'Classifier batches in a row whose every model call failed (0 after a success)', registers: [o.registry] });
+      // One per process in a service; several classifiers in one process (tests) share them.
+      const gauge = (name: string, help: string) => (o.registry!.getSingleMetric(name) as client.Gauge | undefined) ?? new client.Gauge({ name, help, registers: [o.registry!] });
+      this.openGauge = gauge('emostream_classifier_breaker_open', 'Classifier circuit breaker: 1 while open (the model failed every call of CLASSIFIER_BREAKER_FAILED_BATCHES batches in a row; /healthz answers 503)');
+      this.failedGauge = gauge('emostream_classifier_failed_batches', 'Classifier batches in a row whose every model call failed (0 after a success)');
       this.openGauge.set(0);
       this.failedGauge.set(0);
     }
