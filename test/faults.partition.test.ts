@@ -96,7 +96,7 @@ for (const mode of ['reset', 'blackhole'] as const) {
     }
     const crashes = crashCounts().map(([c, r], i) => `${BEHIND_PROXY[i]} ${c - crashesBefore[i][0]}/${r - crashesBefore[i][1]}`).join(', ');
     const cut = mode === 'reset'
-      ? `${before.open} connections dropped at the cut, ${attempts} connection attempts refused during it (${dropped} in all)`
+      ? `${dropped} connections dropped at the cut, the proxy's port closed during it (new connections refused)`
       : `${before.open} connections held open, ${attempts} new ones accepted and held, nothing forwarded`;
     report({
       case: `network partition ${CUT_MS / 1000} s between the classifier and aggregator and the broker (${mode === 'reset' ? 'TCP proxy: connections dropped, new ones refused' : 'TCP proxy: black hole, connections kept open'})`,
