@@ -69,8 +69,8 @@ export const DetectorConfigSchema = z.strictObject({
     .describe('Every tile is searched at least once per n frames of a camera, a rolling share of the grid on each frame (auto at 1280x720: 26 tiles, 30: one tile a frame, a new small face found within 2.6 s at 10 fps), plus the tiles where the last searches found a face; all tiles on a camera\'s first frame and after a hard cut (each tile costs about one full-frame pass)'),
   tilesMinScore: z.number().min(0).max(1).default(0.65)
     .describe('Least score of a face found in a tile (0..1; the full-frame pass keeps minScore): magnified background makes more false faces, so it is stricter'),
-  detectEveryFrames: z.number().int().positive().default(1)
-    .describe('Run the detector at least on every n-th frame of a camera; on the frames between, the last detection\'s faces are carried (re-cropped from the new frame, re-aligned with their eyes) while every one of them scored at least carryMinScore and its box barely changed (carryMaxMotion), and the frame is no hard cut. 1: detect every frame'),
+  detectEveryFrames: z.number().int().positive().default(3)
+    .describe('Run the detector at least on every n-th frame of a camera; on the frames between, the last detection\'s faces are carried (re-cropped from the new frame, re-aligned with their eyes) while every one of them scored at least carryMinScore and its box barely changed (carryMaxMotion), and the frame is no hard cut. 1: detect every frame. 3 was measured against 1 (bench/RESULTS.md, Session 8): the scene bench\'s accuracy, identities and recall within 0.3 points with a third fewer BlazeFace calls; 720p every frame, one face 15.5 -> 26.6 fps, six faces 7.1 -> 9.2 fps'),
   carryMinScore: z.number().min(0).max(1).default(0.7)
     .describe('A detection is carried onto the next frames only when every face it kept scored at least this (0..1) and it dropped no candidate as low_score (a face that comes and goes): faces of 0.7 and more were found again on the next two frames of the sample clips, those of 0.5-0.6 in 91%'),
   carryMaxMotion: z.number().min(0).max(1).default(0.02)

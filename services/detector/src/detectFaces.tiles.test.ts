@@ -43,7 +43,7 @@ function smallFaceDetector(name = 'fake'): FaceDetector & { calls: Array<[number
 }
 
 async function run(frames: Frame[], config: DetectorConfigInput, detector = smallFaceDetector()) {
-  const out = await firstValueFrom(from(frames).pipe(detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ embeddings: false, ...config }) }), toArray()));
+  const out = await firstValueFrom(from(frames).pipe(detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ embeddings: false, detectEveryFrames: 1, ...config }) }), toArray()));
   return { out, calls: detector.calls };
 }
 
