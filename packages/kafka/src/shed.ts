@@ -58,7 +58,7 @@ export class FairShedder {
   /** Shedding since the backlog passed `afterLag` or the offered load the capacity, until both are low again. */
   private behind = false;
   /** The stage's time per message (the median of the recent times, see {@link processed}), ms. */
-  private meanMs = 0;
+  private frameMs = 0;
   private readonly times: number[] = [];
   private count = 0;
 
@@ -109,7 +109,7 @@ export class FairShedder {
       if (this.times.length > TIME_WINDOW) this.times.shift();
     }
     const sorted = [...this.times].sort((a, b) => a - b);
-    this.meanMs = sorted[Math.floor(sorted.length / 2)];
+    this.frameMs = sorted[Math.floor(sorted.length / 2)];
   }
 
   /** The spacing between processed frames of one camera while shedding, ms. */
@@ -119,13 +119,13 @@ export class FairShedder {
       if (now - c.seenAt <= this.o.activeMs) active++;
       else this.cams.delete(k);
     }
-    return active * this.meanMs * (1 + this.o.headroom);
+    return active * this.frameMs * (1 + this.o.headroom);
   }
 
   /** Offered work per unit of time: Σ over cameras of processing time / frame spacing. */
   load(): number {
     let l = 0;
-    for (const c of this.cams.values()) if (c.gapMs > 0) l += this.meanMs / c.gapMs;
+    for (const c of this.cams.values()) if (c.gapMs > 0) l += this.frameMs / c.gapMs;
     return l;
   }
 

@@ -39,8 +39,6 @@ interface CameraTiles {
   key: string;
   width: number;
   height: number;
-  /** Faces under this height (frame px) hold a tile. */
-  holdBelowPx: number;
   tiles: Tile[];
   /** The next tile of the rolling share. */
   cursor: number;
@@ -65,7 +63,7 @@ export class TileSchedule {
     let cam = this.cams.get(cameraId);
     const sweep = !cam || cam.key !== key || sceneCut;
     if (!cam || cam.key !== key) {
-      cam = { key, width, height, holdBelowPx: (HOLD_BELOW_INPUT_PX * Math.max(width, height)) / 256, tiles: tileGrid(width, height, grid), cursor: 0, occupied: new Map() };
+      cam = { key, width, height, tiles: tileGrid(width, height, grid), cursor: 0, occupied: new Map() };
       this.cams.set(cameraId, cam);
     }
     if (sweep) {
@@ -96,8 +94,9 @@ export class TileSchedule {
       if (left > 0) cam.occupied.set(i, left);
       else cam.occupied.delete(i);
     }
+    const holdBelowPx = (HOLD_BELOW_INPUT_PX * Math.max(cam.width, cam.height)) / 256;
     for (const box of faces) {
-      if (box.height >= cam.holdBelowPx) continue;
+      if (box.height >= holdBelowPx) continue;
       const i = holdingTile(cam.tiles, box, cam.width, cam.height);
       if (i !== undefined) cam.occupied.set(i, TILE_HOLD_SEARCHES);
     }
