@@ -1,6 +1,6 @@
 /**
- * The labelled faces of the measurement: FER-2013's test images of one split (file-name prefix
- * PublicTest_ or PrivateTest_ under `test/<class>/`), read in place; the blank images of
+ * The labelled faces of the measurement: FER-2013's images of one split (file-name prefix
+ * PublicTest_ or PrivateTest_ under `test/<class>/`, Training_ under `train/<class>/`), read in place; the blank images of
  * `blank.csv` left out (no face to find); a seeded subset.
  */
 import fs from 'node:fs';
@@ -20,18 +20,21 @@ export interface FerFace {
 
 /** The test splits of FER-2013 (PublicTest for choosing, PrivateTest for the one final score). */
 export type TestSplit = 'PublicTest' | 'PrivateTest';
+/** A split of FER-2013: Training (under `train/`) or a test split (under `test/`). */
+export type FerSplit = TestSplit | 'Training';
 
 /** Faces of a split, sorted by id, without the images listed in `blank.csv`. */
-export function listFerFaces(ferDir: string, split: TestSplit): { faces: FerFace[]; blank: string[] } {
+export function listFerFaces(ferDir: string, split: FerSplit): { faces: FerFace[]; blank: string[] } {
+  const folder = split === 'Training' ? 'train' : 'test';
   const blankCsv = path.join(ferDir, 'blank.csv');
   const blankSet = new Set(fs.existsSync(blankCsv) ? fs.readFileSync(blankCsv, 'utf8').trim().split(/\r?\n/).slice(1).map((l) => l.split(',')[0]) : []);
   const faces: FerFace[] = [];
   const blank: string[] = [];
   EMOTIONS.forEach((emotion, label) => {
-    const dir = path.join(ferDir, 'test', emotion);
-    if (!fs.existsSync(dir)) throw new Error(`${dir} is missing: expected FER-2013's image folders (test/<class>/${split}_*.jpg)`);
+    const dir = path.join(ferDir, folder, emotion);
+    if (!fs.existsSync(dir)) throw new Error(`${dir} is missing: expected FER-2013's image folders (${folder}/<class>/${split}_*.jpg)`);
     for (const f of fs.readdirSync(dir).filter((n) => n.startsWith(`${split}_`)).sort()) {
-      const id = `test/${emotion}/${f}`;
+      const id = `${folder}/${emotion}/${f}`;
       if (blankSet.has(id)) blank.push(id);
       else faces.push({ id, file: path.join(dir, f), label });
     }

@@ -113,7 +113,7 @@ export interface RenderOptions {
 export const DEFAULT_RENDER: RenderOptions = { placement: DEFAULT_PLACEMENT, feather: 0.08, backgrounds: 12 };
 
 /** The run's backgrounds and noise table (drawn from the seed). */
-interface Stage { bgs: Buffer[]; bgW: number; bgH: number; table: Float32Array }
+export interface Stage { bgs: Buffer[]; bgW: number; bgH: number; table: Float32Array }
 
 export async function stage(seed: number, o: RenderOptions): Promise<Stage> {
   const { width, height } = o.placement;
@@ -135,6 +135,30 @@ export function frameOf(cameraId: string, seq: number, fps: number, rgb: Buffer,
     schemaVersion: SCHEMA_VERSION, cameraId, seq, mediaTimeMs, capturedAtMs: 1_800_000_000_000 + mediaTimeMs,
     width: o.placement.width, height: o.placement.height, pixels: { format: 'rgb', data: rgb },
   };
+}
+
+/**
+ * Renders still frame `index` of a run: the faces placed (seeded by run seed and index), pasted
+ * over a window of one of the run's backgrounds, then the camera (lighting, blur, noise, JPEG,
+ * decoded back). `beforeCamera` sees the canvas and placements before the camera touches them.
+ */
+export async function renderStillFrame(
+  st: Stage, ro: RenderOptions, o: { seed: number; name: string; index: number; faces: readonly FerFace[] },
+  beforeCamera?: (canvas: Buffer, placed: PlacedFace[]) => Promise<void>,
+): Promise<{ frame: Frame; placed: PlacedFace[]; jpegBytes: number }> {
+  const { width, height } = ro.placement;
+  const rng = mulberry32(derivedSeed(o.seed, o.index));
+  const placed = placeFaces(rng, o.faces.length, ro.placement);
+  const canvas = pickWindow(rng, st, ro);
+  for (let k = 0; k < o.faces.length; k++) {
+    const { gray, side } = await readGray(o.faces[k].file);
+    pasteFace(canvas, width, height, await facePatch(gray, side, placed[k].side), placed[k], drawTint(rng), ro.feather);
+  }
+  await beforeCamera?.(canvas, placed);
+  const look = drawLook(rng);
+  applyLighting(canvas, width, height, look);
+  const filmed = await filmFrame(canvas, width, height, look, st.table, derivedSeed(o.seed, o.index, 3));
+  return { frame: frameOf(`accuracy-${o.name}`, o.index, 10, filmed.rgb, ro), placed, jpegBytes: filmed.jpegBytes };
 }
 
 /** Why a placed face was not among the detector stage's faces. */
@@ -235,20 +259,13 @@ export async function measureStills(deps: MeasureDeps, o: StillsOptions): Promis
     const frames: Array<{ frame: Frame; faces: FerFace[]; placed: PlacedFace[] }> = [];
     for (let f = f0; f < Math.min(nFrames, f0 + chunk); f++) {
       const faces = o.faces.slice(f * o.facesPerFrame, (f + 1) * o.facesPerFrame);
-      const rng = mulberry32(derivedSeed(o.seed, f));
-      const placed = placeFaces(rng, faces.length, ro.placement);
-      const canvas = pickWindow(rng, st, ro);
-      for (let k = 0; k < faces.length; k++) {
-        const { gray, side } = await readGray(faces[k].file);
-        pasteFace(canvas, width, height, await facePatch(gray, side, placed[k].side), placed[k], drawTint(rng), ro.feather);
-      }
-      const clean = await Promise.all(placed.map((p) => oracleCrop(canvas, width, height, p)));
-      const look = drawLook(rng);
-      applyLighting(canvas, width, height, look);
-      const filmed = await filmFrame(canvas, width, height, look, st.table, derivedSeed(o.seed, f, 3));
-      jpegBytes += filmed.jpegBytes;
-      const filmedCrops = await Promise.all(placed.map((p) => oracleCrop(filmed.rgb, width, height, p)));
-      const frame = frameOf(`accuracy-${o.name}`, f, 10, filmed.rgb, ro);
+      let clean: Uint8Array[] = [];
+      const { frame, placed, jpegBytes: bytes } = await renderStillFrame(st, ro, { seed: o.seed, name: o.name, index: f, faces }, async (canvas, ps) => {
+        clean = await Promise.all(ps.map((p) => oracleCrop(canvas, width, height, p)));
+      });
+      jpegBytes += bytes;
+      const rgb = (frame.pixels as { data: Buffer }).data;
+      const filmedCrops = await Promise.all(placed.map((p) => oracleCrop(rgb, width, height, p)));
       frames.push({ frame, faces, placed });
       placed.forEach((_, k) => oracle.push({ rec: [], clean: clean[k], filmed: filmedCrops[k] }));
     }

@@ -26,6 +26,7 @@ export function registerTrain(program: Command): void {
     .option('--ferplus <dir>', 'FER+ folder (fer2013new.csv, mapping.csv): its votes are mixed into the training targets by the recipe\'s weight (the video recipe: 0.5)')
     .option('--ferplus-weight <w>', 'weight of the FER+ votes in the targets, 0..1 (default: the config\'s; 0 for paper, best, best-gpu)', numberOption('--ferplus-weight', 0, 1))
     .option('--video-augment <p>', 'share of training faces filmed as a camera and the detector would (size, light, blur, noise, JPEG, box noise), 0..1 (default: the config\'s; 0.7 for video, off otherwise)', numberOption('--video-augment', 0, 1))
+    .option('--pipeline-crops <dir>', 'also train on FER-2013 Training faces as the pipeline cropped them (a folder written by `npm run crops`), not filmed again')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
@@ -37,7 +38,7 @@ export function registerTrain(program: Command): void {
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
-        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment,
+        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, pipelineCrops: o.pipelineCrops,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

@@ -18,6 +18,11 @@ export interface LabelledSet {
   labels: Int32Array;
   /** Optional soft targets (n*7), e.g. FER+ vote distributions. */
   soft?: Float32Array;
+  /**
+   * 1 for an image already filmed and cropped by the pipeline (`--pipeline-crops`): video
+   * augmentation does not film it again. Absent: none is.
+   */
+  prefilmed?: Uint8Array;
   /** A stable id per image (its path relative to the data folder). */
   ids: string[];
   /** Group per image (CK+ subject, FER split name); used for splits. */
@@ -203,13 +208,14 @@ export function subset(s: LabelledSet, keep: (i: number) => boolean): LabelledSe
 export function pick(s: LabelledSet, idx: number[]): LabelledSet {
   const images = new Uint8Array(idx.length * INPUT_PIXELS);
   const soft = s.soft ? new Float32Array(idx.length * EMOTIONS.length) : undefined;
+  const prefilmed = s.prefilmed ? Uint8Array.from(idx.map((i) => s.prefilmed![i])) : undefined;
   idx.forEach((i, k) => {
     images.set(s.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS), k * INPUT_PIXELS);
     if (soft && s.soft) soft.set(s.soft.subarray(i * EMOTIONS.length, (i + 1) * EMOTIONS.length), k * EMOTIONS.length);
   });
   return {
     images, soft, labels: Int32Array.from(idx.map((i) => s.labels[i])), ids: idx.map((i) => s.ids[i]),
-    groups: idx.map((i) => s.groups[i]), skippedLabels: s.skippedLabels, unreadable: s.unreadable,
+    groups: idx.map((i) => s.groups[i]), skippedLabels: s.skippedLabels, unreadable: s.unreadable, ...(prefilmed ? { prefilmed } : {}),
   };
 }
 
@@ -219,8 +225,36 @@ export function concat(...sets: LabelledSet[]): LabelledSet {
   const images = new Uint8Array(n * INPUT_PIXELS);
   const labels = new Int32Array(n);
   let k = 0;
-  for (const s of sets) { images.set(s.images, k * INPUT_PIXELS); labels.set(s.labels, k); k += s.labels.length; }
-  return { images, labels, ids: sets.flatMap((s) => s.ids), groups: sets.flatMap((s) => s.groups), skippedLabels: Object.assign({}, ...sets.map((s) => s.skippedLabels)), unreadable: sets.flatMap((s) => s.unreadable) };
+  const prefilmed = sets.some((s) => s.prefilmed) ? new Uint8Array(n) : undefined;
+  const soft = sets.some((s) => s.soft) ? new Float32Array(n * EMOTIONS.length) : undefined;
+  for (const s of sets) {
+    images.set(s.images, k * INPUT_PIXELS); labels.set(s.labels, k);
+    if (prefilmed && s.prefilmed) prefilmed.set(s.prefilmed, k);
+    // A set without soft targets keeps its one-hot labels beside one that has them.
+    if (soft) s.labels.forEach((l, i) => { if (s.soft) soft.set(s.soft.subarray(i * EMOTIONS.length, (i + 1) * EMOTIONS.length), (k + i) * EMOTIONS.length); else soft[(k + i) * EMOTIONS.length + l] = 1; });
+    k += s.labels.length;
+  }
+  return {
+    images, labels, ids: sets.flatMap((s) => s.ids), groups: sets.flatMap((s) => s.groups), skippedLabels: Object.assign({}, ...sets.map((s) => s.skippedLabels)), unreadable: sets.flatMap((s) => s.unreadable),
+    ...(soft ? { soft } : {}), ...(prefilmed ? { prefilmed } : {}),
+  };
+}
+
+/**
+ * FER-2013 Training faces as the pipeline cropped them (`npm run crops`: a `<label>/<image>`
+ * folder of the detector stage's 48x48 crops, already equalised, named after their FER-2013
+ * Training file). Their ids become the source file's FER-2013 path (`train/<label>/Training_….jpg`,
+ * for the FER+ votes) and every image is marked {@link LabelledSet.prefilmed}. A file whose name
+ * is not a Training file is an error: test faces never train.
+ */
+export async function loadPipelineCrops(root: string, opts: LoadOptions = {}): Promise<LabelledSet> {
+  const set = await loadLabelFolder(root, { ...opts, equalize: false });
+  const ids = set.ids.map((id) => {
+    const [label, file] = id.split('/');
+    if (ferSplitOf(file) !== 'Training') throw new DataError(`${path.join(root, id)} is not named after a FER-2013 Training image (Training_*): pipeline crops must be made from the Training split (npm run crops)`);
+    return `train/${label}/${file.replace(/\.\w+$/, '.jpg')}`;
+  });
+  return { ...set, ids, groups: ids.map(() => 'Training'), prefilmed: new Uint8Array(ids.length).fill(1) };
 }
 
 /** Reads FER-2013's `blank.csv`/`duplicates.csv` path lists (paths relative to the FER root). */

@@ -112,6 +112,7 @@ export function withFerPlusTargets(set: LabelledSet, votes: Map<string, FerPlusV
     set: {
       images, soft, labels: Int32Array.from(keep.map((i) => set.labels[i])), ids: keep.map((i) => set.ids[i]),
       groups: keep.map((i) => set.groups[i]), skippedLabels: set.skippedLabels, unreadable: set.unreadable,
+      ...(set.prefilmed ? { prefilmed: Uint8Array.from(keep.map((i) => set.prefilmed![i])) } : {}),
     },
     mix: { mixed, droppedNotFace, withoutVotes },
   };

@@ -5,13 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { loadWeightsAs, saveModelDir, PREPROCESSING, type ModelCard, type EvaluationSummary, INPUT_PIXELS } from '@emostream/model';
+import { loadWeightsAs, saveModelDir, PREPROCESSING, type ModelCard, type EvaluationSummary } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 import { classShareFloor, configByName, type ConfigName, type TrainConfig } from './configs.js';
 import {
-  classCounts, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder,
+  classCounts, concat, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, loadPipelineCrops,
   readPathColumn, subset, type LabelledSet,
 } from './datasets.js';
 import { equalisedCopy, filmedCopy, rng } from './augment.js';
@@ -56,6 +56,11 @@ export interface TrainJobOptions {
   ferPlusWeight?: number;
   /** Video augmentation probability instead of the recipe's (0: off). */
   videoP?: number;
+  /**
+   * A folder of FER-2013 Training faces as the pipeline cropped them (`npm run crops`), trained on
+   * beside the Training faces themselves (needs the official FER-2013 split).
+   */
+  pipelineCrops?: string;
   log: (line: string) => void;
 }
 
@@ -102,7 +107,7 @@ async function splitData(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' 
     const blanks = await readPathColumn(path.join(o.data, 'blank.csv'));
     const clean = subset(fer.Training, (i) => !blanks.has(fer.Training.ids[i]));
     if (o.split === 'paper') {
-      const all = concatSets([fer.Training, fer.PublicTest, fer.PrivateTest]);
+      const all = concat(fer.Training, fer.PublicTest, fer.PrivateTest);
       const { train: tr, test } = randomSplit(subset(all, (i) => !blanks.has(all.ids[i])), 0.75, cfg.seed, false);
       return { train: tr, val: test, valName: 'fer2013-paper-75-25', valHeldOut: false, tests: { 'fer2013-paper-75-25': test, ...officialTests(fer, o.finalTest !== false) }, description: 'FER-2013, all 35,887 images pooled, random 75:25 split (the paper\'s protocol), blank images dropped' };
     }
@@ -126,14 +131,6 @@ function officialTests(fer: { PublicTest: LabelledSet; PrivateTest: LabelledSet 
   return { 'fer2013-PublicTest': fer.PublicTest, ...(finalTest ? { 'fer2013-PrivateTest': fer.PrivateTest } : {}) };
 }
 
-function concatSets(sets: LabelledSet[]): LabelledSet {
-  const n = sets.reduce((a, s) => a + s.labels.length, 0);
-  const images = new Uint8Array(n * INPUT_PIXELS);
-  const labels = new Int32Array(n);
-  let k = 0;
-  for (const s of sets) { images.set(s.images, k * INPUT_PIXELS); labels.set(s.labels, k); k += s.labels.length; }
-  return { images, labels, ids: sets.flatMap((s) => s.ids), groups: sets.flatMap((s) => s.groups), skippedLabels: {}, unreadable: sets.flatMap((s) => s.unreadable) };
-}
 
 /**
  * The splits as the recipe trains on them. With video augmentation the training faces stay
@@ -143,6 +140,14 @@ function concatSets(sets: LabelledSet[]): LabelledSet {
  */
 async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ splits: TrainSplits; filmedVal?: LabelledSet }> {
   const splits = await loadTrainSplits({ ...o, raw: cfg.video !== undefined }, cfg);
+  if (o.pipelineCrops) {
+    if (o.split !== 'official' || !isFerFolder(o.data)) throw new DataError(`--pipeline-crops adds FER-2013 Training faces as the pipeline cropped them: it needs --data with the FER-2013 folder and --split official`);
+    const crops = await loadPipelineCrops(o.pipelineCrops, { cacheDir: path.resolve('.cache/datasets'), warn: o.log });
+    assertNoTestImages(crops, 'pipeline crops');
+    o.log(`pipeline crops: ${crops.labels.length} faces from ${o.pipelineCrops} (not filmed again)`);
+    splits.train = concat(splits.train, crops);
+    splits.description += `; plus ${crops.labels.length} of its Training faces as the pipeline cropped them (${path.basename(path.resolve(o.pipelineCrops))})`;
+  }
   if (cfg.ferPlusWeight) {
     if (!o.ferplus) throw new DataError(`the '${cfg.name}' recipe mixes FER+ votes into the targets (weight ${cfg.ferPlusWeight}): pass --ferplus <folder with fer2013new.csv and mapping.csv>, or --ferplus-weight 0`);
     const votes = await readFerPlusVotes(path.join(o.ferplus, 'fer2013new.csv'), path.join(o.ferplus, 'mapping.csv'));

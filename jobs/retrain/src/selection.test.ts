@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { EMOTIONS } from '@emostream/contracts';
 import { INPUT_PIXELS } from '@emostream/model';
 import { loadTf } from '@emostream/runtime';
-import { ferSplitOf, loadCkFolder, loadFerFolders, type LabelledSet } from './datasets.js';
+import { concat, ferSplitOf, loadCkFolder, loadFerFolders, loadPipelineCrops, pick, type LabelledSet } from './datasets.js';
 import { loadTrainSplits, runTrainJob } from './job.js';
 import { crossValidationFolds } from './crossval.js';
 import { evaluateModel, type Predictor } from './evaluate.js';
@@ -126,6 +126,36 @@ test('the scheduled run end to end: trains on Training, chooses on PublicTest, n
   assert.equal(typeof card.training.history[0].valAccuracy, 'number', 'the epoch was scored on the validation split');
   assert.match(card.training.splitDescription, /model chosen on PublicTest \(4\), PrivateTest \(4\) not scored by this run/);
   assert.ok(!log.some((l) => /^fer2013-PrivateTest:/.test(l)), log.join('\n'));
+});
+
+test('pipeline crops: Training faces only, trained beside the stills with their source ids and marked as filmed, never scored', async () => {
+  const crops = path.join(tmp, 'crops');
+  for (const f of ['happy/Training_1.png', 'sad/Training_3.png', 'angry/Training_5.png']) await writeFace(path.join(crops, f));
+  const set = await loadPipelineCrops(crops, {});
+  // The source file's FER-2013 path (for FER+ votes), Training, marked as already filmed.
+  assert.deepEqual(sorted(set.ids), ['train/angry/Training_5.jpg', 'train/happy/Training_1.jpg', 'train/sad/Training_3.jpg']);
+  assert.deepEqual([...set.prefilmed!], [1, 1, 1]);
+  // concat and pick carry the mark (and one-hot targets beside a set with soft ones).
+  const fer = await loadFerFolders(FER, {});
+  const both = concat({ ...fer.Training, soft: new Float32Array(fer.Training.labels.length * EMOTIONS.length).fill(1 / EMOTIONS.length) }, set);
+  assert.deepEqual([...both.prefilmed!], [...new Array(fer.Training.labels.length).fill(0), 1, 1, 1]);
+  const last = both.labels.length - 1;
+  assert.equal(both.soft![last * EMOTIONS.length + both.labels[last]], 1);
+  assert.deepEqual([...pick(both, [last, 0]).prefilmed!], [1, 0]);
+  // The train job adds them to Training, and only there.
+  const splits = await loadTrainSplits({ data: FER, split: 'official', log: () => {} }, { seed: 7 });
+  const log: string[] = [];
+  const dir = await runTrainJob({
+    tf: (await loadTf()).tf, backend: 'test', data: FER, config: 'best', out: path.join(tmp, 'run-crops'), split: 'official', epochs: 1, batchSize: 4,
+    finalTest: false, pipelineCrops: crops, log: (l) => log.push(l),
+  });
+  const card = JSON.parse(fs.readFileSync(path.join(dir!, 'card.json'), 'utf8'));
+  assert.equal(card.training.trainImages, splits.train.labels.length + 3);
+  assert.equal(card.evaluation['fer2013-PublicTest'].n, FER_FILES.PublicTest.length);
+  assert.match(card.training.splitDescription, /plus 3 of its Training faces as the pipeline cropped them \(crops\)/);
+  // A crop named after a test face is refused, naming the file.
+  await writeFace(path.join(crops, 'sad/PrivateTest_22.png'));
+  await assert.rejects(loadPipelineCrops(crops, {}), /sad\/PrivateTest_22\.png is not named after a FER-2013 Training image/);
 });
 
 /** Predicts `happy` for every crop, and remembers the crops it saw. */

@@ -121,6 +121,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const n = data.labels.length;
   const stopAt = Math.min(cfg.epochs, state.epochsDone + (opts.maxEpochsThisRun ?? Infinity));
   const xb = new Float32Array(cfg.batchSize * INPUT_PIXELS);
+  // Faces the pipeline already filmed and cropped are equalised as the others, never filmed again.
+  const unfilmed = cfg.video ? { ...cfg.video, p: 0 } : undefined;
   while (state.epochsDone < stopAt) {
     const epoch = state.epochsDone;
     // Seeded per epoch, so a resumed run sees the same order and augmentations it would have.
@@ -135,7 +137,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       (model.optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(cfg, epoch + b / batches);
       for (let j = from; j < to; j++) {
         const i = order[j];
-        augmentInto(data.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS), xb, (j - from) * INPUT_PIXELS, cfg.augment, rand, cfg.video);
+        augmentInto(data.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS), xb, (j - from) * INPUT_PIXELS, cfg.augment, rand, data.prefilmed?.[i] ? unfilmed : cfg.video);
       }
       const x = tf.tensor4d(xb.subarray(0, m * INPUT_PIXELS), [m, INPUT_SIZE, INPUT_SIZE, 1]);
       const y = tf.tensor2d(targets(data.labels, data.soft, order, from, to, cfg.labelSmoothing), [m, EMOTIONS.length]);
