@@ -6,10 +6,12 @@
  *
  *   npm run bench                         every section (about 10-15 minutes on 2 cores)
  *   npm run bench -- --quick              short inputs, a smoke run (figures not comparable)
- *   npm run bench -- --long               memory soak over 30+ minutes of media
+ *   npm run bench -- --long               the long soaks: memory over 30+ minutes of media, the four services for 60 minutes
  *   npm run bench -- --only pipeline,classifier
  *   npm run bench -- --only state         the aggregator's state, memory and rate at 1,000 and 10,000 persons
  *   npm run bench -- --only cameras       2 and 4 live cameras at 10 fps: one process vs Kafka, per camera
+ *   npm run bench -- --only soak --long   the four services as processes on a looping RTSP camera for an hour:
+ *                                         RSS, consumer lag and state bytes sampled every 30 s, slopes per hour
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,6 +42,7 @@ const SECTIONS: Record<string, Section> = {
   scene: sceneSection,
   pipelineAccuracy: async (ctx) => (await import('./sections/pipelineAccuracy.js')).pipelineAccuracySection(ctx),
   cameras: async (ctx) => (await import('./sections/cameras.js')).camerasSection(ctx),
+  soak: async (ctx) => (await import('./sections/soak.js')).soakSection(ctx),
 };
 
 /** The issue's expected bars: figure, comparison, threshold. Not assertions: reported as met/missed. */
@@ -74,7 +77,15 @@ function parseArgs(argv: string[]): Args {
       a.only = Object.keys(SECTIONS).filter((s) => list.includes(s));
     } else if (v === '--results-dir') a.resultsDir = path.resolve(argv[++i] ?? '');
     else if (v === '-h' || v === '--help') {
-      process.stdout.write('npm run bench -- [--quick] [--long] [--only pipeline,classifier,distributed,latency,memory,state,scene,pipelineAccuracy,cameras] [--keep] [--results-dir DIR]\n');
+      process.stdout.write([
+        `npm run bench -- [--quick] [--long] [--only ${Object.keys(SECTIONS).join(',')}] [--keep] [--results-dir DIR]`,
+        '  --quick   short inputs, a smoke run (figures not comparable); soak: 90 s',
+        '  --long    memory: 30+ minutes of media to the end; soak: 60 minutes (default 4.5), slopes after 10 minutes of warm-up',
+        '  --only    these sections, in run order (soak: the four services as processes on a looping RTSP camera;',
+        '            its samples go to runs/soak-<time>.jsonl, or BENCH_SOAK_LOG, as they are taken)',
+        '  --keep    keep the temp folder (clips, models)',
+        '',
+      ].join('\n'));
       process.exit(0);
     } else throw new Error(`unknown option '${v}' (try --help)`);
   }
