@@ -1,46 +1,93 @@
 /**
- * `npm run crops -- --out DIR [--limit N] [--seed S] [--faces-per-frame K] [--part i/n]`: FER-2013 Training faces
- * cropped as the pipeline crops them (bench/accuracy/cropset.ts), written as a `<label>/<image>`
- * folder for `emostream train --pipeline-crops DIR`. Reads ../shared/data/fer2013 (or
- * EMOSTREAM_FER_DIR) in place; the Training split only. `--part i/n` writes the i-th of n slices of
- * the seeded face order (its frames seeded apart), so that n processes can share the work.
+ * FER-2013 faces as the pipeline crops them (bench/accuracy/cropset.ts):
+ *
+ *   npm run crops -- --out DIR [--split Training|PublicTest] [--limit N] [--seed S] [--faces-per-frame K] [--part i/n]
+ *     writes a `<label>/<image>` folder of the detector stage's crops: of Training faces for
+ *     `emostream train --pipeline-crops DIR`, of PublicTest faces for choosing between models;
+ *     `--part i/n` writes the i-th of n slices of the seeded face order (its frames seeded apart),
+ *     so that n processes can share the work.
+ *   npm run crops -- --score DIR --models A,B,…
+ *     scores models (their directories; mirror TTA as each card says) on such a folder of
+ *     PublicTest crops: accuracy, balanced accuracy, neutral faces called sad.
+ *
+ * Reads ../shared/data/fer2013 (or EMOSTREAM_FER_DIR) in place. PrivateTest is never cropped.
  */
 import path from 'node:path';
+import { EMOTIONS } from '@emostream/contracts';
 import { loadTf, mulberry32 } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
+import { loadEmotionModel } from '@emostream/classifier';
+import { ferSplitOf, loadLabelFolder, summarise } from '@emostream/retrain';
+import { INPUT_PIXELS } from '@emostream/model';
 import { DATA_DIR } from './lib/context.js';
 import { listFerFaces, seededShuffle } from './accuracy/faces.js';
-import { writePipelineCrops } from './accuracy/cropset.js';
+import { writePipelineCrops, type CropSplit } from './accuracy/cropset.js';
+
+const USAGE = 'npm run crops -- --out DIR [--split Training|PublicTest] [--limit N] [--seed S] [--faces-per-frame K] [--part i/n] | --score DIR --models A,B,…';
 
 function parse(argv: string[]) {
-  const a = { out: '', limit: Infinity, seed: 9001, facesPerFrame: 3, part: 0, parts: 1 };
+  const a = { out: '', split: 'Training' as CropSplit, limit: Infinity, seed: 9001, facesPerFrame: 3, part: 0, parts: 1, score: '', models: [] as string[] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i], next = () => { const n = argv[++i]; if (n === undefined) throw new Error(`${v} needs a value`); return n; };
     if (v === '--out') a.out = next();
+    else if (v === '--split') a.split = next() as CropSplit;
     else if (v === '--limit') a.limit = Number(next());
     else if (v === '--seed') a.seed = Number(next());
     else if (v === '--faces-per-frame') a.facesPerFrame = Number(next());
     else if (v === '--part') { const m = /^(\d+)\/(\d+)$/.exec(next()); if (!m || +m[1] >= +m[2]) throw new Error('--part takes i/n with 0 <= i < n, e.g. 0/2'); a.part = +m[1]; a.parts = +m[2]; }
-    else throw new Error(`unknown option ${v}: npm run crops -- --out DIR [--limit N] [--seed S] [--faces-per-frame K] [--part i/n]`);
+    else if (v === '--score') a.score = next();
+    else if (v === '--models') a.models = next().split(',').filter(Boolean);
+    else throw new Error(`unknown option ${v}: ${USAGE}`);
   }
-  if (!a.out) throw new Error('--out DIR is required: the folder the crops are written to (<emotion>/<Training_…>.png)');
+  if (a.score) {
+    if (!a.models.length) throw new Error(`--score needs --models A,B,… (model directories): ${USAGE}`);
+    return a;
+  }
+  if (!a.out) throw new Error(`--out DIR is required: the folder the crops are written to (<emotion>/<file>.png): ${USAGE}`);
+  if (a.split !== 'Training' && a.split !== 'PublicTest') throw new Error(`--split must be Training (to train on) or PublicTest (to choose on), got '${a.split}'; PrivateTest is never cropped`);
   if (!(a.limit > 0) || !Number.isInteger(a.seed) || !(a.facesPerFrame >= 1 && a.facesPerFrame <= 6)) throw new Error('--limit must be positive, --seed an integer, --faces-per-frame 1..6');
   return a;
+}
+
+/** Scores each model on a folder of PublicTest crops (already the model's preprocessing: not equalised again). */
+async function score(dir: string, models: string[], log: (m: string) => void): Promise<void> {
+  const set = await loadLabelFolder(dir, { equalize: false, cacheDir: path.resolve('.cache/datasets'), warn: log });
+  const bad = set.ids.find((id) => ferSplitOf(id) !== 'PublicTest');
+  if (bad) throw new Error(`${path.join(dir, bad)} is not a PublicTest crop: models are chosen on PublicTest crops (npm run crops -- --split PublicTest)`);
+  const crops = Array.from(set.labels, (_, i) => set.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS));
+  const rt = await loadTf();
+  const neutral = EMOTIONS.indexOf('neutral'), sad = EMOTIONS.indexOf('sad');
+  process.stdout.write(`model\tn\taccuracy\tbalanced\tneutral called sad\n`);
+  for (const m of models) {
+    const model = await loadEmotionModel(rt.tf, { model: m });
+    const probs = new Float32Array(crops.length * EMOTIONS.length);
+    for (let i = 0; i < crops.length; i += 256) probs.set(await model.predict(crops.slice(i, i + 256)), i * EMOTIONS.length);
+    const s = summarise(m, path.basename(dir), set.labels, probs);
+    let neutrals = 0, toSad = 0;
+    set.labels.forEach((l, i) => {
+      if (l !== neutral) return;
+      neutrals++;
+      const p = probs.subarray(i * EMOTIONS.length, (i + 1) * EMOTIONS.length);
+      if (p.indexOf(Math.max(...p)) === sad) toSad++;
+    });
+    process.stdout.write(`${m}\t${set.labels.length}\t${(s.accuracy * 100).toFixed(2)}%\t${(s.balancedAccuracy * 100).toFixed(2)}%\t${((100 * toSad) / Math.max(1, neutrals)).toFixed(1)}%\n`);
+  }
 }
 
 async function main(): Promise<void> {
   const a = parse(process.argv.slice(2));
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
-  const ferDir = process.env.EMOSTREAM_FER_DIR ?? path.join(DATA_DIR, 'fer2013');
   const t0 = Date.now();
   const log = (m: string) => process.stderr.write(`[crops ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}\n`);
-  const { faces: all } = listFerFaces(ferDir, 'Training');
+  if (a.score) return score(a.score, a.models, log);
+  const ferDir = process.env.EMOSTREAM_FER_DIR ?? path.join(DATA_DIR, 'fer2013');
+  const { faces: all } = listFerFaces(ferDir, a.split);
   const chosen = seededShuffle(all, mulberry32(a.seed)).slice(0, Math.min(all.length, a.limit));
   const faces = chosen.slice(Math.floor((a.part * chosen.length) / a.parts), Math.floor(((a.part + 1) * chosen.length) / a.parts));
-  log(`${faces.length} of ${all.length} Training faces (part ${a.part}/${a.parts}) → ${a.out}`);
+  log(`${faces.length} of ${all.length} ${a.split} faces (part ${a.part}/${a.parts}) → ${a.out}`);
   const rt = await loadTf();
   const detector = await createDetector(parseDetectorConfig({}), { tf: rt });
-  const r = await writePipelineCrops(detector, { faces, out: a.out, seed: a.seed + 7919 * a.part, facesPerFrame: a.facesPerFrame, log });
+  const r = await writePipelineCrops(detector, { faces, split: a.split, out: a.out, seed: a.seed + 7919 * a.part, facesPerFrame: a.facesPerFrame, log });
   log(`done: ${r.written} crops of ${r.faces} faces in ${r.frames} frames (${JSON.stringify(r.detectedBySize)}), ${r.falseDetections} false detections`);
 }
 

@@ -13,7 +13,7 @@ import { loadTf, mulberry32 } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
 import { DATA_DIR } from '../lib/context.js';
 import { listFerFaces, seededShuffle } from './faces.js';
-import { assertTrainingOnly, writePipelineCrops } from './cropset.js';
+import { assertSplitOnly, writePipelineCrops } from './cropset.js';
 
 const FER = path.join(DATA_DIR, 'fer2013');
 const absent = fs.existsSync(FER) ? undefined : `${FER} is absent`;
@@ -43,8 +43,12 @@ test('pipeline crops: FER-2013 Training faces through BlazeFace and the detector
   }
 });
 
-test('pipeline crops are made from the Training split only', { skip: absent }, () => {
+test('pipeline crops are made from Training (to train on) or PublicTest (to choose on), never PrivateTest', { skip: absent }, () => {
   const pub = listFerFaces(FER, 'PublicTest').faces.slice(0, 1);
-  assert.throws(() => assertTrainingOnly(pub), /PublicTest_\d+\.jpg is not a FER-2013 Training image: pipeline crops are training data and are made from the Training split only/);
-  assert.doesNotThrow(() => assertTrainingOnly(listFerFaces(FER, 'Training').faces.slice(0, 2)));
+  assert.throws(() => assertSplitOnly(pub), /PublicTest_\d+\.jpg is not a FER-2013 Training image: these pipeline crops are made from the Training split only/);
+  assert.doesNotThrow(() => assertSplitOnly(listFerFaces(FER, 'Training').faces.slice(0, 2)));
+  assert.doesNotThrow(() => assertSplitOnly(pub, 'PublicTest'));
+  const priv = listFerFaces(FER, 'PrivateTest').faces.slice(0, 1);
+  assert.throws(() => assertSplitOnly(priv, 'PublicTest'), /PrivateTest_\d+\.jpg is not a FER-2013 PublicTest image/);
+  assert.throws(() => assertSplitOnly(priv, 'PrivateTest' as never), /not PrivateTest/);
 });

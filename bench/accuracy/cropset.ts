@@ -7,7 +7,8 @@
  * crop geometry), and each detected face's crop, the very 48x48 the classifier would receive, is
  * written as a PNG to `<out>/<emotion>/<Training_…>.png`: a `<label>/<image>` folder that
  * `emostream train --pipeline-crops <out>` mixes into training. Faces the detector misses are not
- * written. Only FER-2013's Training split is accepted: the test splits never become training data.
+ * written. Training crops are training data; PublicTest crops choose between models (`npm run crops
+ * -- --score`), as PublicTest chooses everything here. PrivateTest is never cropped.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,8 +25,10 @@ import { DEFAULT_RENDER, renderStillFrame, stage, type RenderOptions } from './m
 
 /** Options of {@link writePipelineCrops}. */
 export interface CropSetOptions {
-  /** FER-2013 Training faces (file names `Training_*`); anything else is refused. */
+  /** FER-2013 faces of `split` (file names `Training_*` or `PublicTest_*`); anything else is refused. */
   faces: readonly FerFace[];
+  /** Training (default; to train on) or PublicTest (to choose models on: `npm run crops -- --score`). */
+  split?: CropSplit;
   out: string;
   seed: number;
   facesPerFrame: number;
@@ -45,15 +48,22 @@ export interface CropSetResult {
   falseDetections: number;
 }
 
-/** Refuses any face that is not from FER-2013's Training split. */
-export function assertTrainingOnly(faces: readonly FerFace[]): void {
-  const bad = faces.find((f) => !path.basename(f.file).startsWith('Training_'));
-  if (bad) throw new Error(`${bad.file} is not a FER-2013 Training image: pipeline crops are training data and are made from the Training split only`);
+/** The splits crops are made of: Training (to train on) and PublicTest (to choose on); never PrivateTest. */
+export type CropSplit = 'Training' | 'PublicTest';
+
+/**
+ * Refuses any face that is not from `split` (Training or PublicTest). PrivateTest is scored once
+ * per shipped model through the bench itself and is never cropped here.
+ */
+export function assertSplitOnly(faces: readonly FerFace[], split: CropSplit = 'Training'): void {
+  if ((split as string) !== 'Training' && (split as string) !== 'PublicTest') throw new Error(`pipeline crops are made of FER-2013 Training (to train on) or PublicTest (to choose on), not ${split}`);
+  const bad = faces.find((f) => !path.basename(f.file).startsWith(`${split}_`));
+  if (bad) throw new Error(`${bad.file} is not a FER-2013 ${split} image: these pipeline crops are made from the ${split} split only`);
 }
 
 /** Writes the pipeline's crops of `o.faces` under `o.out`; see the module comment. */
 export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptions): Promise<CropSetResult> {
-  assertTrainingOnly(o.faces);
+  assertSplitOnly(o.faces, o.split ?? 'Training');
   const ro = o.render ?? DEFAULT_RENDER;
   const chunk = o.chunkFrames ?? 24;
   const st = await stage(o.seed, ro);
@@ -89,8 +99,8 @@ export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptio
   }
   const result: CropSetResult = { faces: o.faces.length, frames: nFrames, written, detectedBySize: bySize, falseDetections };
   fs.writeFileSync(path.join(o.out, `manifest-${o.seed}.json`), JSON.stringify({
-    what: 'FER-2013 Training faces rendered into 1280x720 frames and cropped by BlazeFace and the detector stage (bench/accuracy/cropset.ts)',
-    seed: o.seed, facesPerFrame: o.facesPerFrame, render: ro, detector: { marginFraction: config.marginFraction, cropOffsetY: config.cropOffsetY, align: config.align },
+    what: 'FER-2013 faces rendered into 1280x720 frames and cropped by BlazeFace and the detector stage (bench/accuracy/cropset.ts)',
+    split: o.split ?? 'Training', seed: o.seed, facesPerFrame: o.facesPerFrame, render: ro, detector: { marginFraction: config.marginFraction, cropOffsetY: config.cropOffsetY, align: config.align },
     createdAt: new Date().toISOString(), ...result,
   }, null, 2));
   return result;
