@@ -8,7 +8,8 @@
  *     so that n processes can share the work.
  *   npm run crops -- --score DIR --models A,B,…
  *     scores models (their directories; mirror TTA as each card says) on such a folder of
- *     PublicTest crops: accuracy, balanced accuracy, neutral faces called sad.
+ *     PublicTest crops: accuracy, balanced accuracy, neutral faces called sad; beside it the same
+ *     faces as stills (their own files), so the gap is read on the same faces.
  *
  * Reads ../shared/data/fer2013 (or EMOSTREAM_FER_DIR) in place. PrivateTest is never cropped.
  */
@@ -18,7 +19,7 @@ import { loadTf, mulberry32 } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
 import { loadEmotionModel } from '@emostream/classifier';
 import { ferSplitOf, loadLabelFolder, summarise } from '@emostream/retrain';
-import { INPUT_PIXELS } from '@emostream/model';
+import { imageFileToModelCrop, INPUT_PIXELS } from '@emostream/model';
 import { DATA_DIR } from './lib/context.js';
 import { listFerFaces, seededShuffle } from './accuracy/faces.js';
 import { writePipelineCrops, type CropSplit } from './accuracy/cropset.js';
@@ -50,19 +51,29 @@ function parse(argv: string[]) {
 }
 
 /** Scores each model on a folder of PublicTest crops (already the model's preprocessing: not equalised again). */
-async function score(dir: string, models: string[], log: (m: string) => void): Promise<void> {
+async function score(dir: string, models: string[], ferDir: string, log: (m: string) => void): Promise<void> {
   const set = await loadLabelFolder(dir, { equalize: false, cacheDir: path.resolve('.cache/datasets'), warn: log });
   const bad = set.ids.find((id) => ferSplitOf(id) !== 'PublicTest');
   if (bad) throw new Error(`${path.join(dir, bad)} is not a PublicTest crop: models are chosen on PublicTest crops (npm run crops -- --split PublicTest)`);
   const crops = Array.from(set.labels, (_, i) => set.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS));
+  // The same faces as stills: their own 48x48 files, the model's preprocessing (as `evaluate`).
+  const stills = await Promise.all(set.ids.map((id) => {
+    const [label, file] = id.split('/');
+    return imageFileToModelCrop(path.join(ferDir, 'test', label, file.replace(/\.png$/, '.jpg')));
+  }));
   const rt = await loadTf();
   const neutral = EMOTIONS.indexOf('neutral'), sad = EMOTIONS.indexOf('sad');
-  process.stdout.write(`model\tn\taccuracy\tbalanced\tneutral called sad\n`);
+  process.stdout.write(`model\tn\tthrough the pipeline: accuracy\tbalanced\tneutral called sad\tsame faces as stills: accuracy\tbalanced\n`);
   for (const m of models) {
     const model = await loadEmotionModel(rt.tf, { model: m });
-    const probs = new Float32Array(crops.length * EMOTIONS.length);
-    for (let i = 0; i < crops.length; i += 256) probs.set(await model.predict(crops.slice(i, i + 256)), i * EMOTIONS.length);
+    const predict = async (xs: Uint8Array[]) => {
+      const probs = new Float32Array(xs.length * EMOTIONS.length);
+      for (let i = 0; i < xs.length; i += 256) probs.set(await model.predict(xs.slice(i, i + 256)), i * EMOTIONS.length);
+      return probs;
+    };
+    const probs = await predict(crops);
     const s = summarise(m, path.basename(dir), set.labels, probs);
+    const still = summarise(m, 'stills', set.labels, await predict(stills));
     let neutrals = 0, toSad = 0;
     set.labels.forEach((l, i) => {
       if (l !== neutral) return;
@@ -70,7 +81,7 @@ async function score(dir: string, models: string[], log: (m: string) => void): P
       const p = probs.subarray(i * EMOTIONS.length, (i + 1) * EMOTIONS.length);
       if (p.indexOf(Math.max(...p)) === sad) toSad++;
     });
-    process.stdout.write(`${m}\t${set.labels.length}\t${(s.accuracy * 100).toFixed(2)}%\t${(s.balancedAccuracy * 100).toFixed(2)}%\t${((100 * toSad) / Math.max(1, neutrals)).toFixed(1)}%\n`);
+    process.stdout.write(`${m}\t${set.labels.length}\t${(s.accuracy * 100).toFixed(2)}%\t${(s.balancedAccuracy * 100).toFixed(2)}%\t${((100 * toSad) / Math.max(1, neutrals)).toFixed(1)}%\t${(still.accuracy * 100).toFixed(2)}%\t${(still.balancedAccuracy * 100).toFixed(2)}%\n`);
   }
 }
 
@@ -79,8 +90,8 @@ async function main(): Promise<void> {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
   const t0 = Date.now();
   const log = (m: string) => process.stderr.write(`[crops ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}\n`);
-  if (a.score) return score(a.score, a.models, log);
   const ferDir = process.env.EMOSTREAM_FER_DIR ?? path.join(DATA_DIR, 'fer2013');
+  if (a.score) return score(a.score, a.models, ferDir, log);
   const { faces: all } = listFerFaces(ferDir, a.split);
   const chosen = seededShuffle(all, mulberry32(a.seed)).slice(0, Math.min(all.length, a.limit));
   const faces = chosen.slice(Math.floor((a.part * chosen.length) / a.parts), Math.floor(((a.part + 1) * chosen.length) / a.parts));
