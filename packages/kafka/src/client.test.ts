@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { backoffSchedule } from '@emostream/runtime';
-import { BROKER_WAIT, brokerMayAppear, probeKafka, waitForBroker } from './client.js';
+import { BROKER_WAIT, brokerMayAppear, kafkaLineLevel, probeKafka, waitForBroker } from './client.js';
 import { kafkaConfigFromEnv } from './config.js';
 import { ensureTopics } from './topics.js';
 import { recordingLogger } from './stage/fakes.js';
@@ -118,4 +118,19 @@ test('a real client on a closed port: one warn line per attempt (kafkajs\'s own 
   }
   assert.ok(log.lines.some((l) => l.level === 'debug'), 'kafkajs\'s lines are kept at debug');
   assert.ok(!JSON.stringify(log.lines).includes(password));
+});
+
+test('kafkaLineLevel: a failed response kafkajs retries by itself is a warning; others keep their level', () => {
+  const { logLevel } = kafkajs;
+  const concurrent = 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response AddPartitionsToTxn(key: 24, version: 1)', concurrent), 'warn');
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response InitProducerId(key: 22, version: 1)', "The coordinator is loading and hence can't process requests for this group"), 'warn');
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available'), 'warn');
+  // Not retried: stays an error (authorisation, a record too large, a fenced producer).
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'Not authorized to access topics: [Topic authorization failed]'), 'error');
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept'), 'error');
+  // Only failed responses are mapped; other error lines and other levels are kept.
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded', concurrent), 'error');
+  assert.equal(kafkaLineLevel(logLevel.WARN, 'Response Heartbeat(key: 12, version: 3)', 'The group is rebalancing, so a rejoin is needed'), 'warn');
+  assert.equal(kafkaLineLevel(logLevel.INFO, 'Consumer has joined the group', undefined), 'info');
 });

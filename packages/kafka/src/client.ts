@@ -1,5 +1,6 @@
 /** Builds the kafkajs client from a {@link KafkaConfig}; kafkajs's log lines go to the service logger. */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import { backoffDelayMs, type BackoffPolicy, type Logger } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
@@ -8,6 +9,25 @@ import { BrokerLink, setBrokerLink } from './link.js';
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
 };
+
+/** The messages of the Kafka protocol errors that kafkajs itself retries (its own error table). */
+const RETRIABLE_MESSAGES = new Set(
+  (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: Array<{ message: string; retriable: boolean }> })
+    .errorCodes.filter((e) => e.retriable).map((e) => e.message),
+);
+
+/**
+ * The level a kafkajs log line is written at. kafkajs logs every failed response at error, also
+ * those it retries by itself: a coordinator still loading, a transaction still being ended by the
+ * previous request (CONCURRENT_TRANSACTIONS, several a minute on a busy transactional producer).
+ * Those are warnings; a request that fails for good reaches the service as an exception, which
+ * the service logs at error (and counts).
+ */
+export function kafkaLineLevel(level: number, message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
+  const l = LEVEL[level] ?? 'info';
+  if (l === 'error' && message.startsWith('Response ') && typeof error === 'string' && RETRIABLE_MESSAGES.has(error)) return 'warn';
+  return l;
+}
 
 /** kafkajs's own options for a config (exported for tests). */
 export function kafkaJsOptions(config: KafkaConfig, clientSuffix: string, logger: Logger): KafkaJsConfig {
@@ -36,7 +56,7 @@ export function kafkaJsOptions(config: KafkaConfig, clientSuffix: string, logger
       const { message, timestamp: _t, logger: _l, ...fields } = entry;
       // kafkajs logs the SASL password nowhere, but its broker/connection errors are noisy at
       // WARN during normal rebalances: keep them at their level, the logger redacts the rest.
-      log[LEVEL[level] ?? 'info'](String(message), { namespace: entry.namespace, ...fields });
+      log[kafkaLineLevel(level, String(message), fields.error)](String(message), { namespace: entry.namespace, ...fields });
     },
   };
 }
