@@ -129,7 +129,10 @@ test('kafkaLineLevel: a failed response kafkajs retries by itself is a warning; 
   // Not retried: stays an error (authorisation, a record too large, a fenced producer).
   assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'Not authorized to access topics: [Topic authorization failed]'), 'error');
   assert.equal(kafkaLineLevel(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', 'The request included a message larger than the max message size the server will accept'), 'error');
-  // Only failed responses are mapped; other error lines and other levels are kept.
+  // The producer's line before it retries a send, for the same errors.
+  assert.equal(kafkaLineLevel(logLevel.ERROR, `Failed to send messages: ${concurrent}`, undefined), 'warn');
+  assert.equal(kafkaLineLevel(logLevel.ERROR, 'Failed to send messages: Not authorized to access topics: [Topic authorization failed]', undefined), 'error');
+  // Only those lines are mapped; other error lines and other levels are kept.
   assert.equal(kafkaLineLevel(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded', concurrent), 'error');
   assert.equal(kafkaLineLevel(logLevel.WARN, 'Response Heartbeat(key: 12, version: 3)', 'The group is rebalancing, so a rejoin is needed'), 'warn');
   assert.equal(kafkaLineLevel(logLevel.INFO, 'Consumer has joined the group', undefined), 'info');

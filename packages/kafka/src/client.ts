@@ -25,7 +25,11 @@ const RETRIABLE_MESSAGES = new Set(
  */
 export function kafkaLineLevel(level: number, message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
   const l = LEVEL[level] ?? 'info';
-  if (l === 'error' && message.startsWith('Response ') && typeof error === 'string' && RETRIABLE_MESSAGES.has(error)) return 'warn';
+  if (l !== 'error') return l;
+  if (message.startsWith('Response ') && typeof error === 'string' && RETRIABLE_MESSAGES.has(error)) return 'warn';
+  // The producer's line before it retries a send (kafkajs sendMessages: "Failed to send messages: <why>").
+  const send = /^Failed to send messages: (.*)$/.exec(message);
+  if (send && RETRIABLE_MESSAGES.has(send[1])) return 'warn';
   return l;
 }
 
