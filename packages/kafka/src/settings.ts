@@ -35,8 +35,8 @@ export const SharedSettingsSchema = z.strictObject({
     .describe('Replication factor of the topics a service creates'),
   biometricRetentionMs: z.number().int().min(60_000).max(7 * 24 * 3_600_000).default(3_600_000)
     .describe('Retention of the topics that carry faces or their embeddings (frames, faces, emotions and their dead-letter topics) when a service creates them, ms: biometric data is kept no longer than a restart needs to catch up (1 hour). Events keep the broker\'s default'),
-  stopGraceMs: z.number().int().min(100).max(600_000).default(20_000)
-    .describe('On SIGTERM, how long a service waits for its last chunk, its commits and its disconnects before it exits anyway, ms: under Kubernetes\' 30 s grace period, so an unreachable broker cannot get the process killed mid-shutdown'),
+  stopGraceMs: z.number().int().min(100).max(600_000).default(7_000)
+    .describe('On SIGTERM, how long a service waits for its last chunk, its commits and its disconnects before it exits anyway, ms: the process is gone within 10 s of the signal, broker reachable or not, well inside Kubernetes\' 30 s grace period, so an unreachable broker cannot get it killed mid-shutdown'),
   metricsPort: z.number().int().min(0).max(65535).default(9464)
     .describe('Port of `/metrics`, `/healthz` and `/readyz` (ready once the service joined its consumer group); `--metrics-port` wins'),
   metricsHost: z.string().min(1).default('127.0.0.1')
