@@ -18,11 +18,13 @@ import { EMOTIONS } from '@emostream/contracts';
 import { loadTf, mulberry32 } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
 import { loadEmotionModel } from '@emostream/classifier';
-import { ferSplitOf, loadLabelFolder, summarise } from '@emostream/retrain';
+import { datasetCacheDir, ferSplitOf, loadLabelFolder, summarise } from '@emostream/retrain';
 import { imageFileToModelCrop, INPUT_PIXELS } from '@emostream/model';
 import { DATA_DIR } from './lib/context.js';
 import { listFerFaces, seededShuffle } from './accuracy/faces.js';
 import { writePipelineCrops, type CropSplit } from './accuracy/cropset.js';
+import { predictInBatches } from './accuracy/measure.js';
+import { argmaxAt } from './accuracy/score.js';
 
 const USAGE = 'npm run crops -- --out DIR [--split Training|PublicTest] [--limit N] [--seed S] [--faces-per-frame K] [--part i/n] | --score DIR --models A,B,…';
 
@@ -52,7 +54,7 @@ function parse(argv: string[]) {
 
 /** Scores each model on a folder of PublicTest crops (already the model's preprocessing: not equalised again). */
 async function score(dir: string, models: string[], ferDir: string, log: (m: string) => void): Promise<void> {
-  const set = await loadLabelFolder(dir, { equalize: false, cacheDir: path.resolve('.cache/datasets'), warn: log });
+  const set = await loadLabelFolder(dir, { equalize: false, cacheDir: datasetCacheDir(), warn: log });
   const bad = set.ids.find((id) => ferSplitOf(id) !== 'PublicTest');
   if (bad) throw new Error(`${path.join(dir, bad)} is not a PublicTest crop: models are chosen on PublicTest crops (npm run crops -- --split PublicTest)`);
   const crops = Array.from(set.labels, (_, i) => set.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS));
@@ -66,20 +68,14 @@ async function score(dir: string, models: string[], ferDir: string, log: (m: str
   process.stdout.write(`model\tn\tthrough the pipeline: accuracy\tbalanced\tneutral called sad\tsame faces as stills: accuracy\tbalanced\n`);
   for (const m of models) {
     const model = await loadEmotionModel(rt.tf, { model: m });
-    const predict = async (xs: Uint8Array[]) => {
-      const probs = new Float32Array(xs.length * EMOTIONS.length);
-      for (let i = 0; i < xs.length; i += 256) probs.set(await model.predict(xs.slice(i, i + 256)), i * EMOTIONS.length);
-      return probs;
-    };
-    const probs = await predict(crops);
+    const probs = await predictInBatches(model, crops);
     const s = summarise(m, path.basename(dir), set.labels, probs);
-    const still = summarise(m, 'stills', set.labels, await predict(stills));
+    const still = summarise(m, 'stills', set.labels, await predictInBatches(model, stills));
     let neutrals = 0, toSad = 0;
     set.labels.forEach((l, i) => {
       if (l !== neutral) return;
       neutrals++;
-      const p = probs.subarray(i * EMOTIONS.length, (i + 1) * EMOTIONS.length);
-      if (p.indexOf(Math.max(...p)) === sad) toSad++;
+      if (argmaxAt(probs, i * EMOTIONS.length) === sad) toSad++;
     });
     process.stdout.write(`${m}\t${set.labels.length}\t${(s.accuracy * 100).toFixed(2)}%\t${(s.balancedAccuracy * 100).toFixed(2)}%\t${((100 * toSad) / Math.max(1, neutrals)).toFixed(1)}%\t${(still.accuracy * 100).toFixed(2)}%\t${(still.balancedAccuracy * 100).toFixed(2)}%\n`);
   }

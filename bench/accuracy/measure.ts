@@ -90,14 +90,15 @@ export interface MeasureDeps {
 
 /** Classes predicted for the faces from their own 48x48 images (the model's preprocessing, as `evaluate`). */
 export async function stillPredictions(model: EmotionModel, faces: readonly FerFace[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (let i = 0; i < faces.length; i += 256) {
-    const batch = faces.slice(i, i + 256);
-    const crops = await Promise.all(batch.map((f) => imageFileToModelCrop(f.file)));
-    const probs = await model.predict(crops);
-    batch.forEach((f, k) => out.set(f.id, argmaxAt(probs, k * EMOTIONS.length)));
-  }
-  return out;
+  const probs = await predictInBatches(model, await Promise.all(faces.map((f) => imageFileToModelCrop(f.file))));
+  return new Map(faces.map((f, k) => [f.id, argmaxAt(probs, k * EMOTIONS.length)]));
+}
+
+/** The model's probabilities (n*7, EMOTIONS order) for crops, in calls of up to 256 as a busy classifier batches them. */
+export async function predictInBatches(model: Pick<EmotionModel, 'predict'>, crops: readonly Uint8Array[]): Promise<Float32Array> {
+  const probs = new Float32Array(crops.length * EMOTIONS.length);
+  for (let i = 0; i < crops.length; i += 256) probs.set(await model.predict(crops.slice(i, i + 256)), i * EMOTIONS.length);
+  return probs;
 }
 
 /** Settings of the rendering shared by stills and clips. */
@@ -212,13 +213,8 @@ export async function oracleCrop(rgb: Uint8Array, width: number, height: number,
 
 /** Classes of crops, classified in batches of up to 256 through the classifier's model call. */
 async function classifyCrops(model: EmotionModel, crops: Uint8Array[]): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < crops.length; i += 256) {
-    const batch = crops.slice(i, i + 256);
-    const probs = await model.predict(batch);
-    batch.forEach((_, k) => out.push(argmaxAt(probs, k * EMOTIONS.length)));
-  }
-  return out;
+  const probs = await predictInBatches(model, crops);
+  return crops.map((_, k) => argmaxAt(probs, k * EMOTIONS.length));
 }
 
 /**

@@ -7,6 +7,7 @@
 import { trendOf, type Trend } from '../lib/trend.js';
 import { sig } from '../lib/stats.js';
 import type { Row } from '../lib/context.js';
+import { sumOf, type Sample } from '../../test/helpers/faults.js';
 
 export const SERVICES = ['ingest', 'detector', 'classifier', 'aggregator'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -20,8 +21,8 @@ export function soakPlan(o: { quick: boolean; long: boolean }): { durationS: num
   return { durationS: 270, everyS: 30, warmupS: 60, sceneMs: 90_000 };
 }
 
-/** One Prometheus sample (test/helpers/faults.ts's parseMetrics gives these). */
-export interface MetricSample { name: string; labels: Record<string, string>; value: number }
+/** One Prometheus sample, as test/helpers/faults.ts's parseMetrics gives them. */
+export type MetricSample = Sample;
 
 /** One service at one moment. */
 export interface ServiceSample {
@@ -64,22 +65,20 @@ export interface SoakSample {
   load1: number;
 }
 
-const sum = (ms: MetricSample[], name: string, match: Record<string, string> = {}) =>
-  ms.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 const has = (ms: MetricSample[], name: string) => ms.some((s) => s.name === name);
 
 /** The Node process's RSS and heap in use from one service's /metrics (prom-client's defaults, prefix emostream_). */
 export function processMemory(ms: MetricSample[] | undefined): { nodeRssBytes: number | null; heapUsedBytes: number | null } {
   if (!ms) return { nodeRssBytes: null, heapUsedBytes: null };
   return {
-    nodeRssBytes: has(ms, 'emostream_process_resident_memory_bytes') ? sum(ms, 'emostream_process_resident_memory_bytes') : null,
-    heapUsedBytes: has(ms, 'emostream_nodejs_heap_size_used_bytes') ? sum(ms, 'emostream_nodejs_heap_size_used_bytes') : null,
+    nodeRssBytes: has(ms, 'emostream_process_resident_memory_bytes') ? sumOf(ms, 'emostream_process_resident_memory_bytes') : null,
+    heapUsedBytes: has(ms, 'emostream_nodejs_heap_size_used_bytes') ? sumOf(ms, 'emostream_nodejs_heap_size_used_bytes') : null,
   };
 }
 
 /** The pipeline's counters from the services' /metrics (undefined: that scrape failed). */
 export function countersOf(m: Partial<Record<ServiceName, MetricSample[]>>): Counters {
-  const c = (svc: ServiceName, name: string, match: Record<string, string> = {}) => (m[svc] ? sum(m[svc]!, `emostream_${name}`, match) : null);
+  const c = (svc: ServiceName, name: string, match: Record<string, string> = {}) => (m[svc] ? sumOf(m[svc]!, `emostream_${name}`, match) : null);
   return {
     framesDecoded: c('ingest', 'frames_decoded_total'),
     framesDroppedAtIngest: c('ingest', 'frames_dropped_total'),

@@ -33,6 +33,9 @@ export interface LabelledSet {
   unreadable: string[];
 }
 
+/** Where the loaders cache decoded sets: `.cache/datasets` under the current folder. */
+export function datasetCacheDir(): string { return path.resolve('.cache/datasets'); }
+
 /** Number of images in a set. */
 export function size(s: LabelledSet): number { return s.labels.length; }
 

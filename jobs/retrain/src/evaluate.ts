@@ -9,7 +9,7 @@ import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
 import { INPUT_PIXELS, type EvaluationSummary } from '@emostream/model';
 import {
-  DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, readPathColumn, subset,
+  DataError, datasetCacheDir, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, readPathColumn, subset,
   type FerSplit, type LabelledSet,
 } from './datasets.js';
 import { loadFerPlus } from './ferplus.js';
@@ -58,7 +58,7 @@ function ferSplit(split: string | undefined, what: string): FerSplit {
 
 /** Loads the evaluation set of a folder; for FER-2013, also the variants without duplicates/blank. */
 export async function loadEvalSets(data: string, o: EvalSetOptions = {}): Promise<EvalSets> {
-  const opts = { cacheDir: o.cacheDir ?? path.resolve('.cache/datasets'), warn: o.warn, labelMap: o.labelMap ?? {}, equalize: o.equalize ?? true };
+  const opts = { cacheDir: o.cacheDir ?? datasetCacheDir(), warn: o.warn, labelMap: o.labelMap ?? {}, equalize: o.equalize ?? true };
   if (o.ferplus) {
     if (!isFerFolder(data)) throw new DataError(`--ferplus needs --data to be the FER-2013 folder (train/ test/), got ${data}`);
     const votes = path.join(o.ferplus, 'fer2013new.csv'), mapping = path.join(o.ferplus, 'mapping.csv');

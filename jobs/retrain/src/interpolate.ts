@@ -10,7 +10,7 @@ import { loadModelDir, saveModelDir, type EvaluationSummary, type ModelCard } fr
 import type { Tf } from '@emostream/runtime';
 import { equalisedCopy, filmedCopy } from './augment.js';
 import { VIDEO_CONFIG, type TrainConfig } from './configs.js';
-import { DataError, isFerFolder, loadFerFolders, type LabelledSet } from './datasets.js';
+import { DataError, datasetCacheDir, isFerFolder, loadFerFolders, type LabelledSet } from './datasets.js';
 import { summarise } from './metrics.js';
 import { predictSet } from './train.js';
 import { DEFAULT_VIDEO_AUGMENT } from './video.js';
@@ -98,7 +98,7 @@ export async function runInterpolateJob(o: InterpolateJobOptions): Promise<strin
   const video = tunedConfig?.video ?? DEFAULT_VIDEO_AUGMENT;
   const seed = tunedConfig?.seed ?? VIDEO_CONFIG.seed;
   const flipTta = tunedConfig?.flipTta ?? true;
-  const raw = (await loadFerFolders(o.data, { cacheDir: path.resolve('.cache/datasets'), equalize: false, warn: (m) => o.log(`warning: ${m}`) })).PublicTest;
+  const raw = (await loadFerFolders(o.data, { cacheDir: datasetCacheDir(), equalize: false, warn: (m) => o.log(`warning: ${m}`) })).PublicTest;
   const val = equalisedCopy(raw), filmedVal = filmedCopy(raw, video, seed);
   const lambdas = o.lambda === undefined ? LAMBDA_GRID : [0, o.lambda];
   const maxStillLoss = o.maxStillLoss ?? 0.005;

@@ -11,7 +11,7 @@ import type { Tf } from '@emostream/runtime';
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 import { classShareFloor, configByName, type ConfigName, type TrainConfig } from './configs.js';
 import {
-  classCounts, concat, DataError, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, loadPipelineCrops,
+  classCounts, concat, DataError, datasetCacheDir, isCkFolder, isFerFolder, loadCkFolder, loadFerFolders, loadLabelFolder, loadPipelineCrops,
   readPathColumn, subset, type LabelledSet,
 } from './datasets.js';
 import { equalisedCopy, filmedCopy, rng } from './augment.js';
@@ -97,7 +97,7 @@ export async function loadTrainSplits(o: Pick<TrainJobOptions, 'data' | 'split' 
 }
 
 async function splitData(o: Pick<TrainJobOptions, 'data' | 'split' | 'labelMap' | 'finalTest' | 'log'> & { raw?: boolean }, cfg: Pick<TrainConfig, 'seed'>): Promise<TrainSplits> {
-  const cacheDir = path.resolve('.cache/datasets');
+  const cacheDir = datasetCacheDir();
   const warn = (m: string) => o.log(`warning: ${m}`);
   const equalize = !o.raw;
   if (!fs.existsSync(o.data)) throw new DataError(`data folder ${o.data} does not exist: pass --data with FER-2013 (train/ test/), CK+ or <label>/<image> folders`);
@@ -142,8 +142,8 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
   const splits = await loadTrainSplits({ ...o, raw: cfg.video !== undefined }, cfg);
   if (o.pipelineCrops) {
     if (o.split !== 'official' || !isFerFolder(o.data)) throw new DataError(`--pipeline-crops adds FER-2013 Training faces as the pipeline cropped them: it needs --data with the FER-2013 folder and --split official`);
-    const crops = await loadPipelineCrops(o.pipelineCrops, { cacheDir: path.resolve('.cache/datasets'), warn: o.log });
-    assertNoTestImages(crops, 'pipeline crops');
+    // Refuses any crop not named after a Training face (so no test image either).
+    const crops = await loadPipelineCrops(o.pipelineCrops, { cacheDir: datasetCacheDir(), warn: o.log });
     o.log(`pipeline crops: ${crops.labels.length} faces from ${o.pipelineCrops} (not filmed again)`);
     splits.train = concat(splits.train, crops);
     splits.description += `; plus ${crops.labels.length} of its Training faces as the pipeline cropped them (${path.basename(path.resolve(o.pipelineCrops))})`;
