@@ -37,12 +37,14 @@ test('train on CK+ (subject split), beat chance on unseen subjects, evaluate, ho
   const card = JSON.parse(fs.readFileSync(path.join(out, 'model', 'card.json'), 'utf8'));
   const held = card.evaluation['ckplus-subject-80-20'];
   // Six classes present (no neutral in CK+, contempt skipped). Chance is always answering the
-  // held-out subjects' largest class (about 27%); six epochs from scratch must beat it clearly.
-  // (TensorFlow's multi-threaded sums make runs differ: one full run here got 0.339.)
+  // held-out subjects' largest class (about 24%); six epochs from scratch reach about 74% (two runs
+  // here: 74.2% and 73.7%). The logit adjustment must not raise neutral, which training never saw: when
+  // it did, half the held-out faces were called neutral and accuracy fell to 29–41%.
   const supports = Object.values(held.perClass as Record<string, { support: number }>).map((c) => c.support);
   const majority = Math.max(...supports) / supports.reduce((a, b) => a + b, 0);
   assert.ok(majority > 0.2 && majority < 0.35, `largest held-out class ${majority}`);
-  assert.ok(held.accuracy > majority + 0.05, `held-out accuracy ${held.accuracy} against ${majority} for always answering the largest class`);
+  assert.ok(held.accuracy > majority + 0.2, `held-out accuracy ${held.accuracy} against ${majority} for always answering the largest class`);
+  assert.equal(held.confusion.reduce((n: number, row: number[]) => n + row[4], 0), 0, 'no held-out face called neutral (a class training never saw)');
   assert.equal(card.training.epochsDone, 6);
   // A fixed τ is stored with the training prior it was applied to (7 classes, CK+ has no neutral).
   assert.equal(card.training.logitAdjustment.tau, 0.5);

@@ -20,6 +20,17 @@ test('logitShift is −τ·log prior; τ 0 changes nothing', () => {
   assert.ok(Math.abs(d[0] - 2 * Math.log(2)) < 1e-12 && Math.abs(d[1] - 2 * Math.log(4)) < 1e-12);
 });
 
+test('a class never seen in training has prior 0 and is not raised: it gets the largest class\'s shift', () => {
+  // CK+ has no neutral face: the neutral output learned nothing and must not be boosted over the rest.
+  const labels = Int32Array.from([0, 0, 0, 1, 2, 2]);
+  const prior = trainingPrior(labels, 4, 0);
+  assert.deepEqual(prior, [0.5, 1 / 6, 1 / 3, 0]);
+  const d = logitShift(prior, 0.5);
+  assert.equal(d[3], d[0]);
+  assert.ok(d[1] > d[2] && d[2] > d[0], `${d}`);
+  assert.deepEqual(logitShift([0, 0], 1), [0, 0]);
+});
+
 test('pickTau takes the best mean of accuracy and balanced accuracy, the smaller τ on a tie', () => {
   assert.equal(pickTau([
     { tau: 0, accuracy: 0.66, balancedAccuracy: 0.60 },

@@ -19,9 +19,9 @@ type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 export interface LogitAdjustment {
   /** Chosen τ (0: no change). */
   tau: number;
-  /** Class frequencies the network saw in training (after any oversampling). */
+  /** Class frequencies the network saw in training (after any oversampling); 0 for a class it never saw. */
   prior: number[];
-  /** Added to the softmax layer's bias: −τ·log prior. */
+  /** Added to the softmax layer's bias: −τ·log prior (a class never seen: the least shift of those seen). */
   delta: number[];
   /** Where τ was chosen, and the rule. */
   chosenOn: string;
@@ -38,14 +38,21 @@ export function trainingPrior(labels: Int32Array, classes: number, minClassShare
   const order = epochOrder(labels, classes, minClassShare, () => 0);
   const counts = new Array<number>(classes).fill(0);
   for (const i of order) counts[labels[i]]++;
-  // A class never seen gets half an image, so its log stays finite.
   const n = counts.reduce((a, b) => a + b, 0);
-  return counts.map((c) => Math.max(c, 0.5) / n);
+  return counts.map((c) => c / n);
 }
 
-/** −τ·log prior. */
+/**
+ * −τ·log prior. A class the network never saw in training (prior 0, e.g. neutral when training on
+ * CK+) is not raised: its output learned nothing, so a boost would only make the network answer a
+ * class the data does not have. It gets the least shift of the classes seen (that of the largest
+ * one), which leaves it where training put it relative to them.
+ */
 export function logitShift(prior: readonly number[], tau: number): number[] {
-  return prior.map((p) => (tau === 0 ? 0 : -tau * Math.log(p)));
+  if (tau === 0) return prior.map(() => 0);
+  const seen = prior.filter((p) => p > 0).map((p) => -tau * Math.log(p));
+  const floor = seen.length > 0 ? Math.min(...seen) : 0;
+  return prior.map((p) => (p > 0 ? -tau * Math.log(p) : floor));
 }
 
 /** The rule: the τ with the highest mean of accuracy and balanced accuracy; the smaller τ on ties. */
