@@ -3,7 +3,9 @@
  * Kafka consumer/producer. Consumes with `eachBatch`, decodes each message (bad ones go to the
  * dead-letter topic), pushes the good ones through the operator, produces the outputs, and only
  * then resolves and commits the offsets: at-least-once, or exactly-once (outputs, extra state
- * messages and offsets in one transaction) when `transactional` is given.
+ * messages and offsets in one transaction) when `transactional` is given. A member evicted from
+ * its group (a network partition longer than the session timeout) finds out before any work
+ * (a heartbeat first), and skips what it produced already but could not commit (stage/produced.ts).
  */
 import type { OperatorFunction } from 'rxjs';
 import type { Batch, Consumer, Kafka, Producer } from 'kafkajs';
@@ -19,6 +21,7 @@ import type { ShedOptions } from './shed.js';
 import { ChunkProcessor, chunked } from './stage/chunk.js';
 import { createFeed, type Correlation } from './stage/feeder.js';
 import { GroupMembership } from './stage/group.js';
+import { ProducedOffsets } from './stage/produced.js';
 import { ConsumerSupervisor } from './stage/supervisor.js';
 import { ChunkProducer, type TransactionalOptions } from './stage/transaction.js';
 
@@ -85,6 +88,8 @@ export interface StageStats {
   shed: number;
   /** Transactions whose outcome was unknown (commit or abort failed): producer, state and offsets reloaded from the broker. */
   resyncs: number;
+  /** Messages fetched again after a rejoin whose outputs this member had produced already: skipped, not processed twice (see stage/produced.ts). */
+  replaysSkipped: number;
 }
 
 /** A running stage. */
@@ -104,7 +109,7 @@ export interface RunningStage {
 /** Starts a stage: connects, subscribes, runs until `stop()` or a fatal error. */
 export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<RunningStage> {
   const log = spec.logger.child({ stage: spec.stage });
-  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0 };
+  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0 };
   const tx = spec.transactional;
   const out = new ChunkProducer<In>({
     kafka: spec.kafka, groupId: spec.groupId, inputTopic: spec.inputTopic, maxBytesPerSend: spec.config.maxBytesPerSend, transactional: tx, stats, log,
@@ -126,6 +131,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     mode: spec.correlation.mode, feed: (item) => feed.feed(item), shed: spec.shed, stats, metrics: spec.metrics, log,
   });
   const group = new GroupMembership(spec.inputTopic);
+  const produced = tx ? undefined : new ProducedOffsets();
 
   /** What a resync reloads besides the producer: state (`onRejoin`, which counts as the rejoin's reload) and positions. */
   const resyncTarget = {
@@ -148,10 +154,30 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       // fetch starts at the committed offsets.
       return;
     }
+    // Still in the group? kafkajs heartbeats only when asked: a member evicted during a network
+    // partition longer than the session timeout fetches on after it heals, and learns that it
+    // is out only from the heartbeat or commit after its first chunk, whose work is then done
+    // again after the rejoin. Asked before any work, the refusal comes first (kafkajs rejoins,
+    // and the batch is fetched again from the committed offsets). At most one request per
+    // heartbeat interval: kafkajs sends none if the last one is more recent.
+    await p.heartbeat();
     if (spec.onRejoin && group.takeRejoin()) await spec.onRejoin();
+    let todo = batch.messages;
+    if (produced) {
+      const { done, rest } = produced.split(batch.partition, batch.messages, batch.highWatermark);
+      if (done.length > 0) {
+        for (const m of done) p.resolveOffset(m.offset);
+        stats.replaysSkipped += done.length;
+        log.info('skipped messages fetched again whose outputs were produced before the rejoin', {
+          topic: batch.topic, partition: batch.partition, firstOffset: done[0].offset, lastOffset: done[done.length - 1].offset, messages: done.length,
+        });
+        await p.commitOffsetsIfNecessary();
+      }
+      todo = rest;
+    }
     const behindBatch = chunks.sheds ? Number(batch.offsetLag()) : 0;
-    let inBatchAfter = batch.messages.length;
-    for (const messages of chunked(batch.messages, chunkSize)) {
+    let inBatchAfter = todo.length;
+    for (const messages of chunked(todo, chunkSize)) {
       if (!p.isRunning() || p.isStale()) return;
       inBatchAfter -= messages.length;
       const last = messages[messages.length - 1].offset;
@@ -159,6 +185,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       try {
         const r = await chunks.process(batch, messages, behindBatch + inBatchAfter);
         await out.produce(r, { topic: batch.topic, partition: batch.partition, lastOffset: last });
+        produced?.produced(batch.partition, last);
         stats.produced += r.outputs;
         stats.chunks++;
       } catch (e) {
@@ -199,6 +226,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     group.join(e.payload.memberAssignment);
+    produced?.retain(group.assigned);
     supervisor.joined();
     lag?.assign(e.payload.memberAssignment);
     log.info('joined group', { groupId: spec.groupId, assignment: e.payload.memberAssignment });

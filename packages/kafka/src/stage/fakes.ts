@@ -29,9 +29,9 @@ export function endMessage(offset: number | string, cameraId: string): KafkaMess
   return message(offset, cameraId, '', { [HEADER.kind]: 'end', [HEADER.camera]: cameraId });
 }
 
-/** A batch of one partition; `offsetLag()` answers `lag`. */
-export function batchOf(topic: string, partition: number, messages: KafkaMessage[], lag = 0): Batch {
-  return { topic, partition, messages, offsetLag: () => String(lag) } as unknown as Batch;
+/** A batch of one partition; `offsetLag()` answers `lag`; `highWatermark` if given. */
+export function batchOf(topic: string, partition: number, messages: KafkaMessage[], lag = 0, highWatermark?: string): Batch {
+  return { topic, partition, messages, offsetLag: () => String(lag), highWatermark } as unknown as Batch;
 }
 
 /** What runStage's eachBatch is handed (the parts it uses). */
@@ -153,13 +153,13 @@ export class FakeConsumer {
    * Calls eachBatch with a synthetic batch. Offsets resolved, commits and heartbeats are
    * recorded; `isRunning` reads `running` (so `disconnect` during the batch is seen).
    */
-  drive(batch: Batch, o: { isStale?: () => boolean } = {}): { done: Promise<void>; resolved: string[]; commits: number; heartbeats: number } {
+  drive(batch: Batch, o: { isStale?: () => boolean; heartbeat?: () => Promise<void>; commit?: () => Promise<void> } = {}): { done: Promise<void>; resolved: string[]; commits: number; heartbeats: number } {
     const r = { resolved: [] as string[], commits: 0, heartbeats: 0, done: Promise.resolve() };
     const payload: BatchPayload = {
       batch,
       resolveOffset: (off) => { this.kafka.calls.push(`resolve ${off}`); r.resolved.push(off); },
-      heartbeat: async () => { r.heartbeats++; },
-      commitOffsetsIfNecessary: async () => { this.kafka.calls.push('commitOffsetsIfNecessary'); r.commits++; },
+      heartbeat: async () => { r.heartbeats++; await o.heartbeat?.(); },
+      commitOffsetsIfNecessary: async () => { this.kafka.calls.push('commitOffsetsIfNecessary'); r.commits++; await o.commit?.(); },
       isRunning: () => this.running,
       isStale: o.isStale ?? (() => false),
     };

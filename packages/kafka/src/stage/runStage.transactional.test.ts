@@ -48,7 +48,7 @@ test('transactional: a send that fails is aborted, the state rolled back, the ch
   assert.equal(t.state(), 0);
   assert.deepEqual(r.resolved, []);
   assert.equal(r.commits, 0);
-  assert.deepEqual(stage.stats, { consumed: 2, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 1, resyncs: 0 });
+  assert.deepEqual(stage.stats, { consumed: 2, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 1, resyncs: 0, replaysSkipped: 0 });
   assert.deepEqual(log.lines.find((l) => l.msg === 'chunk failed: it will be delivered again')?.fields,
     { topic: 'in', partition: 0, firstOffset: '7', error: 'NOT_ENOUGH_REPLICAS' });
   // Redelivered and produced this time: same producer, no resync, no reload.
@@ -59,7 +59,7 @@ test('transactional: a send that fails is aborted, the state rolled back, the ch
   assert.deepEqual(kafka.calls, ['producer0.transaction', 'producer0.tx.send', 'producer0.tx.sendOffsets', 'producer0.tx.commit', 'resolve 7', 'resolve 8']);
   assert.deepEqual(kafka.producers[0].offsetsSent, [{ consumerGroupId: 'grp', topics: [{ topic: 'in', partitions: [{ partition: 0, offset: '9' }] }] }]);
   assert.equal(again.commits, 0, 'offsets go in the transaction, never commitOffsetsIfNecessary');
-  assert.equal(again.heartbeats, 1);
+  assert.equal(again.heartbeats, 2);
   assert.deepEqual(t.events, ['checkpoint 0', 'rollback 0', 'checkpoint 0']);
   assert.equal(t.state(), 2);
   assert.equal(kafka.producers.length, 1);
