@@ -4,13 +4,15 @@
 // ingest and the test's own collector directly. Mid-stream the proxy is cut for 40 s
 // (FAULTS_PARTITION_MS): `reset` drops every connection and refuses new ones, `blackhole`
 // keeps them open and forwards nothing either way. Meanwhile the two stay alive (/healthz 200)
-// and say they are not ready; once it heals, every frame is accounted for and no event doubled.
+// and say they are not ready; once it heals, every frame is accounted for, none classified
+// twice (the classifier was evicted from its group during the cut: it finds out before any work
+// and skips what it produced but could not commit), and no event doubled.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { pipelineTopics } from '@emostream/kafka';
 import { brokerUnavailable } from './helpers/kafka.js';
 import {
-  aggregatorLastSeq, exitWhenDone, outsideFaultRun, proxiedBroker, report, sleep, startService, type ProxiedBroker, type ServiceProcess,
+  accountFrames, aggregatorLastSeq, exitWhenDone, outsideFaultRun, proxiedBroker, report, sleep, startService, type ProxiedBroker, type ServiceProcess,
 } from './helpers/faults.js';
 import { watchHealth } from './helpers/health.js';
 import { CLIPS, setUpPipeline, settleAndAccount, type PipelineSetup } from './helpers/stream.js';
@@ -52,6 +54,10 @@ after(async () => {
 const classified = (cams: string[]) => new Set(pipe.collector.of(pipelineTopics(pipe.prefix).emotions).filter((s) => s.seq !== undefined && cams.includes(s.cameraId!)).map((s) => `${s.cameraId}#${s.seq}`)).size;
 const aggregated = (cams: string[]) => { const last = aggregatorLastSeq(pipe.collector, pipe.prefix); return cams.reduce((n, c) => n + (last[c] ?? -1) + 1, 0); };
 const linesOf = (s: ServiceProcess, re: RegExp) => s.lines.filter((l) => re.test(l)).length;
+/** kafkajs's line when a heartbeat or commit tells it the member was evicted. */
+const EVICTED = /not aware of this member, re-joining/;
+/** Messages the classifier fetched again after a rejoin and skipped, its outputs produced already (its log). */
+const replaysSkipped = () => svc.classifier.lines.filter((l) => l.includes('skipped messages fetched again')).reduce((n, l) => n + Number(/"messages":(\d+)/.exec(l)?.[1] ?? 0), 0);
 
 for (const mode of ['reset', 'blackhole'] as const) {
   const how = mode === 'reset' ? 'every connection dropped, new ones refused' : 'connections kept open, nothing forwarded (black hole)';
@@ -68,6 +74,8 @@ for (const mode of ['reset', 'blackhole'] as const) {
     const resyncs = linesOf(svc.aggregator, /resynchronised with the broker/);
     const crashCounts = () => BEHIND_PROXY.map((n) => [linesOf(svc[n], /"msg":"consumer crashed"/), linesOf(svc[n], /restarting it"/)]);
     const crashesBefore = crashCounts();
+    const skippedBefore = replaysSkipped();
+    const rejoinsBefore = linesOf(svc.classifier, EVICTED);
     const tCut = Date.now();
     await broker.proxy.cut(mode);
     await sleep(CUT_MS);
@@ -84,6 +92,15 @@ for (const mode of ['reset', 'blackhole'] as const) {
     await watch.stop();
 
     const accounted = await settleAndAccount({ collector, prefix, kafka, config, fps: FPS, files, ingest, stages: Object.values(svc) });
+    // The classifier was evicted from its group (no heartbeat for longer than the 6 s session
+    // timeout): it asks whether it is still a member before any work after the heal, and skips
+    // what it produced but could not commit (packages/kafka: stage/produced.ts). One classifier,
+    // so nothing is classified twice (with several, a partition moved to another member during
+    // the cut is processed again from the committed offset: at-least-once).
+    const twice = Object.values(accountFrames(collector, prefix, cams).redelivered).reduce((a, b) => a + b, 0);
+    assert.equal(twice, 0, `frames classified twice after the heal (log ${svc.classifier.logFile})`);
+    const skipped = replaysSkipped() - skippedBefore;
+    const rejoins = linesOf(svc.classifier, EVICTED) - rejoinsBefore;
     for (const n of Object.keys(svc)) assert.deepEqual(watch.of(n).unhealthy().map((x) => `${x.healthz} at ${x.at - tCut} ms`), [], `${n}: /healthz 200 throughout`);
     const readiness: string[] = [];
     for (const n of BEHIND_PROXY) {
@@ -100,9 +117,10 @@ for (const mode of ['reset', 'blackhole'] as const) {
       : `${before.open} connections held open, ${attempts} new ones accepted and held, nothing forwarded`;
     report({
       case: `network partition ${CUT_MS / 1000} s between the classifier and aggregator and the broker (${mode === 'reset' ? 'TCP proxy: connections dropped, new ones refused' : 'TCP proxy: black hole, connections kept open'})`,
-      outcome: 'both waited alive (/healthz 200, /readyz 503 with the reason), no process restarted; resumed after the heal: nothing lost, no duplicate event',
+      outcome: 'both waited alive (/healthz 200, /readyz 503 with the reason), no process restarted; resumed after the heal: nothing lost, nothing classified twice, no duplicate event',
       figures: `${accounted} (content or eventId); ${cut}; struck after ${before.classified} frames classified, ${during.classified - before.classified} more classified during the cut (in flight); `
         + `${readiness.join('; ')}; after the heal: first new frame classified in ${((tC - tHeal) / 1000).toFixed(1)} s, aggregated in ${((tA - tHeal) / 1000).toFixed(1)} s; `
+        + `classifier: ${rejoins} rejoin(s) after being evicted (kafkajs: "not aware of this member"), ${skipped} message(s) fetched again and skipped as already produced; `
         + `consumer crashes / restarts by the stage itself: ${crashes}; aggregator transactions with an unknown outcome resolved by reloading from the broker: ${linesOf(svc.aggregator, /resynchronised with the broker/) - resyncs}`,
     });
   });
