@@ -87,6 +87,8 @@ test('the Kafka codecs\' messages validate against the published schemas, and th
   const header = JSON.parse(headersText(frame)['emostream-frame']) as Record<string, unknown>;
   for (const [what, h] of [
     ['as encoded', header], ['unknown field', { ...header, extra: 1 }], ['negative seq', { ...header, seq: -1 }], ['no camera', { ...header, cameraId: '' }],
+    ['a camera id outside the rule', { ...header, cameraId: 'my cam' }], ['a 65-character camera id', { ...header, cameraId: 'c'.repeat(65) }],
+    ['16384 px a side', { ...header, width: 16384, height: 16384 }], ['16385 px wide', { ...header, width: 16385 }],
   ] as const) {
     const decoded = decodeFrame({ ...asIn(frame), headers: { ...asIn(frame).headers, 'emostream-frame': Buffer.from(JSON.stringify(h)) } }).ok;
     assert.equal(frameHeader(h), decoded, `frame header ${what}: schema and decoder agree (${decoded})`);

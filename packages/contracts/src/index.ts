@@ -5,3 +5,4 @@ export * from './topics.js';
 export * from './embedding.js';
 export * from './jsonSchema.js';
 export * from './box.js';
+export * from './limits.js';

@@ -1,6 +1,7 @@
 /** One zod schema per message that crosses a stage boundary (in memory or over Kafka). */
 import { z } from 'zod';
 import { EMOTIONS, EMOTION_STATES } from './labels.js';
+import { CAMERA_ID_RULE, CameraIdSchema, DEFAULT_MAX_FRAME_PIXELS, MAX_FRAME_SIDE } from './limits.js';
 
 /** Bumped when a message's shape changes incompatibly; consumers reject other versions. */
 export const SCHEMA_VERSION = 1 as const;
@@ -15,10 +16,13 @@ export const BoxSchema = z.object({
 }).describe('The face\'s box in source-frame pixels: top-left corner, width, height');
 export type Box = z.infer<typeof BoxSchema>;
 
+/** What the schema says of the pixel cap of the stage that decodes frames. */
+const PIXEL_CAP = `the detector refuses, before decoding, a frame of more than EMOSTREAM_MAX_FRAME_PIXELS pixels (width x height, default 4096x4096 = ${DEFAULT_MAX_FRAME_PIXELS}): a dead letter, reason frame_too_large`;
+
 /** Identity of one decoded frame; every later message carries it. */
 export const FrameRefSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  cameraId: z.string().min(1).describe('The camera (or file) the frame comes from; also the message key'),
+  cameraId: CameraIdSchema.describe(`The camera (or file) the frame comes from, ${CAMERA_ID_RULE}; also the message key`),
   /** Monotonic per camera and per ingest run, starting at 0. */
   seq: z.number().int().nonnegative().describe('Frame number, monotonic per camera and ingest run, from 0'),
   /**
@@ -31,8 +35,13 @@ export const FrameRefSchema = z.object({
   mediaTimeMs: z.number().nonnegative().describe('Presentation time in the media, ms from the start of the stream'),
   /** Wall-clock time the frame was decoded, ms since the epoch. */
   capturedAtMs: z.number().nonnegative().describe('Wall-clock time the frame was decoded, ms since the epoch'),
-  width: z.number().int().positive().describe('Frame width in pixels'),
-  height: z.number().int().positive().describe('Frame height in pixels'),
+  /**
+   * At most MAX_FRAME_SIDE each. Where a frame is decoded from the wire (the detector) its pixels
+   * are also held to a cap (EMOSTREAM_MAX_FRAME_PIXELS, default DEFAULT_MAX_FRAME_PIXELS): over
+   * it, by these fields or by the JPEG's own header, the frame is a dead letter, never decoded.
+   */
+  width: z.number().int().positive().max(MAX_FRAME_SIDE).describe(`Frame width in pixels, at most ${MAX_FRAME_SIDE}; ${PIXEL_CAP}`),
+  height: z.number().int().positive().max(MAX_FRAME_SIDE).describe(`Frame height in pixels, at most ${MAX_FRAME_SIDE}; ${PIXEL_CAP}`),
   /**
    * Set by the detector on the first frame after a hard cut (the picture changed as a whole):
    * the aggregator ends every track there and identifies the faces after it afresh.
@@ -100,7 +109,7 @@ export type FacesMeta = z.infer<typeof FacesMetaSchema>;
 export const ControlHeadersSchema = z.object({
   'emostream-schema': z.literal(String(SCHEMA_VERSION) as `${typeof SCHEMA_VERSION}`).describe('The contracts\' schemaVersion'),
   'emostream-kind': z.literal('end').describe('end: the camera\'s stream ended (its value is empty)'),
-  'emostream-camera': z.string().min(1).describe('The camera whose stream ended (also the message key)'),
+  'emostream-camera': CameraIdSchema.describe(`The camera whose stream ended, ${CAMERA_ID_RULE} (also the message key)`),
 });
 export type ControlHeaders = z.infer<typeof ControlHeadersSchema>;
 
@@ -126,7 +135,7 @@ export const EVENT_TYPES = ['person.appeared', 'emotion.changed', 'person.left']
  * as there (with the aggregator's optional linking across cameras).
  */
 export const PersonLinkSchema = z.object({
-  cameraId: z.string().describe('The camera the person was first seen by'),
+  cameraId: CameraIdSchema.describe('The camera the person was first seen by'),
   personId: z.string().describe('Their personId on that camera'),
 });
 export type PersonLink = z.infer<typeof PersonLinkSchema>;
@@ -142,7 +151,7 @@ export const EmotionEventSchema = z.object({
   eventId: z.string().regex(/^[0-9a-f]{32}$/).optional()
     .describe('Deterministic id (32 hex): the same frames give the same id; drop an event whose id you have seen'),
   type: z.enum(EVENT_TYPES).describe('person.appeared (a face tracked for a few frames), emotion.changed, person.left'),
-  cameraId: z.string().describe('The camera (or file) the person was seen by'),
+  cameraId: CameraIdSchema.describe(`The camera (or file) the person was seen by, ${CAMERA_ID_RULE}`),
   personId: z.string().describe('p1, p2… per camera, never reused in a run; kept by a returning person'),
   /** ISO time: the frame's capture time. */
   at: z.string().describe('ISO 8601 wall-clock time the frame was captured'),
@@ -180,7 +189,7 @@ export type Segment = z.infer<typeof SegmentSchema>;
 export const TimelinesSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   modelVersion: z.string(),
-  cameras: z.record(z.string(), z.object({
+  cameras: z.record(CameraIdSchema, z.object({
     persons: z.record(z.string(), z.object({
       firstSeenMs: z.number(),
       lastSeenMs: z.number(),
