@@ -21,10 +21,10 @@ export {
 export { createUserAcls, kafkaUserName } from './acls.js';
 export { HEADER, header, type OutMessage, type InMessage, type Decoded, type DecodeReason } from './codec/message.js';
 export { packEnvelope, unpackEnvelope, ENVELOPE_KIND } from './codec/envelope.js';
-export { encodeFrame, decodeFrame, decodeFrameRgb, toJpegFrame, DEFAULT_JPEG_QUALITY, MAX_FRAME_PIXELS, isLiveFrame, type JpegFrame } from './codec/frames.js';
+export { encodeFrame, decodeFrame, decodeFrameRgb, toJpegFrame, DEFAULT_JPEG_QUALITY, isLiveFrame, type JpegFrame } from './codec/frames.js';
 export { encodeFaces, decodeFaces, CROP_BYTES } from './codec/faces.js';
 export { encodeEmotions, decodeEmotions, encodeEvent, decodeEvent } from './codec/json.js';
-export { encodeControl, decodeControl, type ControlMessage } from './codec/control.js';
+export { encodeControl, decodeControl, type ControlMessage, type BadControl } from './codec/control.js';
 export { SEND_RETRY, createProducer, sendCapped, partitionForKey, type SendOptions, type TopicMessages } from './producer.js';
 export { deadLetter, rejection, isRejection, type DeadLetterInfo, type Rejection } from './dlq.js';
 export { StageError } from './errors.js';

@@ -49,11 +49,56 @@ test('frames: raw RGB → JPEG message → raw RGB in one codec; a truncated JPE
   const cut = await decodeFrameRgb({ ...m, value: jpeg.pixels.data.subarray(0, jpeg.pixels.data.length >> 1) });
   assert.equal(reason(cut), 'undecodable_image');
   assert.equal(reason(await decodeFrameRgb({ ...m, headers: {} })), 'malformed');
-  // A frame over the pixel cap is refused from its header, before it is decoded.
-  const big = await decodeFrameRgb(m, { maxPixels: w * h - 1 });
-  assert.equal(reason(big), 'undecodable_image');
-  assert.match(big.ok ? '' : big.detail, new RegExp(`larger than ${w * h - 1} pixels`));
+});
+
+/** `jpeg` with the size in its SOF segment changed (the pixels stay the small image's). */
+function withJpegSize(jpeg: Buffer, width: number, height: number): Buffer {
+  const out = Buffer.from(jpeg);
+  for (let i = 2; i + 9 < out.length; i++) {
+    if (out[i] === 0xff && (out[i + 1] === 0xc0 || out[i + 1] === 0xc2)) {
+      out.writeUInt16BE(height, i + 5);
+      out.writeUInt16BE(width, i + 7);
+      return out;
+    }
+  }
+  throw new Error('no SOF segment');
+}
+
+test('frames: the pixel cap (EMOSTREAM_MAX_FRAME_PIXELS) refuses a frame before decoding it, by its header or its JPEG\'s', async () => {
+  const w = 32, h = 16;
+  const jpeg = await toJpegFrame({ ...ref, width: w, height: h, pixels: { format: 'rgb', data: Buffer.alloc(w * h * 3, 99) } });
+  const m = asIn(encodeFrame(jpeg));
+  // A configured cap: one pixel under the frame refuses it, the frame's own size passes.
+  const over = await decodeFrameRgb(m, { maxPixels: w * h - 1 });
+  assert.equal(reason(over), 'frame_too_large');
+  assert.equal(over.ok ? '' : over.detail, `frame c1#3: 32x16 = 512 pixels by its header, over the cap of 511 pixels (EMOSTREAM_MAX_FRAME_PIXELS); not decoded`);
   assert.ok((await decodeFrameRgb(m, { maxPixels: w * h })).ok, 'exactly at the cap is fine');
+  assert.ok((await decodeFrameRgb(m)).ok, 'the default cap (4096x4096) lets it through');
+  // The header lies (says 32x16) but the JPEG says 5000x5000: sharp reads that from the JPEG's
+  // header and refuses before decoding. With a cap above it the same bytes decode to 5000x5000
+  // (75 MB of RGB): the cap is what stopped it, not the decoder.
+  const liar = { ...m, value: withJpegSize(jpeg.pixels.data, 5000, 5000) };
+  const refused = await decodeFrameRgb(liar);
+  assert.equal(reason(refused), 'frame_too_large');
+  assert.match(refused.ok ? '' : refused.detail, /^frame c1#3: its JPEG has 5000x5000 = 25000000 pixels \(its header says 32x16\), over the cap of 16777216 pixels/);
+  const decoded = await decodeFrameRgb(liar, { maxPixels: 5000 * 5000 });
+  assert.deepEqual(decoded.ok && [decoded.value.width, decoded.value.height, decoded.value.pixels.data.length], [5000, 5000, 5000 * 5000 * 3]);
+  // By the identity header alone: 4097x4096 is over the default cap, whatever the JPEG.
+  const tall = { ...m, headers: { ...m.headers, [HEADER.frame]: Buffer.from(JSON.stringify({ ...ref, width: 4097, height: 4096 })) } };
+  assert.equal(reason(await decodeFrameRgb(tall)), 'frame_too_large');
+  assert.ok((await decodeFrameRgb(tall, { maxPixels: 4097 * 4096 })).ok, 'a raised cap lets it through (the decoded size wins)');
+});
+
+test('frames: a side over 16384 px or a bad camera id in the header is malformed', () => {
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+  const m = asIn(encodeFrame({ ...ref, pixels: { format: 'jpeg', data: jpeg } }));
+  const withRef = (r: object) => ({ ...m, headers: { ...m.headers, [HEADER.frame]: Buffer.from(JSON.stringify(r)) } });
+  assert.ok(decodeFrame(withRef({ ...ref, width: 16384, height: 16384 })).ok);
+  for (const bad of [{ width: 16385 }, { height: 16385 }, { cameraId: 'my cam' }, { cameraId: 'x'.repeat(65) }, { cameraId: 'a{b="c"}' }]) {
+    const d = decodeFrame(withRef({ ...ref, ...bad }));
+    assert.equal(reason(d), 'malformed', JSON.stringify(bad));
+    assert.match(d.ok ? '' : d.detail, /^frame header: (width|height|cameraId): /);
+  }
 });
 
 test('faces: crops travel as raw bytes in the envelope and come back equal', () => {
@@ -69,6 +114,9 @@ test('faces: crops travel as raw bytes in the envelope and come back equal', () 
   assert.equal(reason(decodeFaces({ value: Buffer.from('nope') })), 'malformed');
   assert.equal(reason(decodeFaces({ value: null })), 'malformed');
   assert.throws(() => encodeFaces({ frame: ref, faces: [{ ...msg.faces[0], crop: new Uint8Array(10) }] }), /2304/);
+  const badCam = decodeFaces(asIn(encodeFaces({ ...msg, frame: { ...ref, cameraId: 'cam/1' } })));
+  assert.equal(reason(badCam), 'malformed', 'a bad camera id from another producer');
+  assert.match(badCam.ok ? '' : badCam.detail, /frame\.cameraId: a camera id is/);
 });
 
 test('emotions and events: JSON checked against the contracts, version first', () => {
@@ -84,10 +132,18 @@ test('emotions and events: JSON checked against the contracts, version first', (
   assert.ok(e.ok);
   assert.deepEqual(e.value, ev);
   assert.equal(reason(decodeEvent({ value: Buffer.from(JSON.stringify({ ...ev, schemaVersion: 2 })) })), 'schema_version');
+  // Another producer's bad camera id is refused (it would become a metric label).
+  assert.equal(reason(decodeEvent({ value: Buffer.from(JSON.stringify({ ...ev, cameraId: 'x'.repeat(65) })) })), 'malformed');
+  const badCam = decodeEmotions({ value: Buffer.from(JSON.stringify({ ...em, frame: { ...em.frame, cameraId: 'lobby cam' } })) });
+  assert.equal(reason(badCam), 'malformed');
+  assert.match(badCam.ok ? '' : badCam.detail, /^emotions: frame\.cameraId: a camera id is 1-64 characters/);
 });
 
-test('control: an end marker is recognised, data is not', () => {
+test('control: an end marker is recognised, data is not; an end marker without a valid camera id is bad', () => {
   assert.deepEqual(decodeControl(asIn(encodeControl({ type: 'end', cameraId: 'c9' }))), { type: 'end', cameraId: 'c9' });
+  assert.deepEqual(decodeControl({ key: Buffer.from('c8'), value: Buffer.alloc(0), headers: { [HEADER.kind]: Buffer.from('end') } }), { type: 'end', cameraId: 'c8' }, 'the key when the header is missing');
+  assert.deepEqual(decodeControl(asIn(encodeControl({ type: 'end', cameraId: 'my cam' }))), { type: 'bad', detail: 'end marker with camera id "my cam": a camera id is 1-64 characters of A-Z a-z 0-9 . _ -' });
+  assert.deepEqual(decodeControl({ value: Buffer.alloc(0), headers: { [HEADER.kind]: Buffer.from('end') } }), { type: 'bad', detail: 'end marker with no camera: a camera id is 1-64 characters of A-Z a-z 0-9 . _ -' });
   assert.equal(decodeControl(asIn(encodeEvent({ schemaVersion: SCHEMA_VERSION, type: 'person.left', cameraId: 'c1', personId: 'p1', at: '', mediaTimeMs: 0, emotion: 'sad', confidence: 1, probabilities: probs, modelVersion: 'v' }))), undefined);
 });
 

@@ -4,7 +4,7 @@
  * where the embedded pipeline does at completion. Stages pass them on after the camera's earlier
  * outputs.
  */
-import { SCHEMA_VERSION, type ControlHeaders } from '@emostream/contracts';
+import { CAMERA_ID_RULE, SCHEMA_VERSION, isCameraId, type ControlHeaders } from '@emostream/contracts';
 import { HEADER, header, type InMessage, type OutMessage } from './message.js';
 
 /** A control message. */
@@ -19,9 +19,20 @@ export function encodeControl(c: ControlMessage): OutMessage {
   return { key: c.cameraId, value: Buffer.alloc(0), headers };
 }
 
-/** The control message a Kafka message is, or undefined for data. */
-export function decodeControl(m: InMessage): ControlMessage | undefined {
+/** An `end` marker that names no valid camera: a dead letter (`malformed`), never passed on. */
+export interface BadControl {
+  type: 'bad';
+  detail: string;
+}
+
+/**
+ * The control message a Kafka message is, or undefined for data. An `end` marker whose camera
+ * (header, else key) is missing or no valid camera id (CAMERA_ID of @emostream/contracts) is {@link BadControl}.
+ */
+export function decodeControl(m: InMessage): ControlMessage | BadControl | undefined {
   if (header(m, HEADER.kind) !== 'end') return undefined;
   const cameraId = header(m, HEADER.camera) ?? m.key?.toString('utf8');
-  return cameraId ? { type: 'end', cameraId } : undefined;
+  if (cameraId !== undefined && isCameraId(cameraId)) return { type: 'end', cameraId };
+  const shown = cameraId ? `camera id ${JSON.stringify(cameraId.slice(0, 80))}` : 'no camera';
+  return { type: 'bad', detail: `end marker with ${shown}: a camera id is ${CAMERA_ID_RULE}` };
 }

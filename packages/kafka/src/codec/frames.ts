@@ -4,7 +4,7 @@
  * conversion a frame goes through on its way to the detector).
  */
 import sharp from 'sharp';
-import { FrameRefSchema, SCHEMA_VERSION, type Frame, type FrameRef } from '@emostream/contracts';
+import { DEFAULT_MAX_FRAME_PIXELS, FrameRefSchema, SCHEMA_VERSION, type Frame, type FrameRef } from '@emostream/contracts';
 import { HEADER, checkSchemaField, checkSchemaHeader, fail, header, zodDetail, type Decoded, type InMessage, type OutMessage } from './message.js';
 
 /** A frame whose pixels are JPEG (what travels on the frames topic). */
@@ -68,30 +68,36 @@ export function decodeFrame(m: InMessage): Decoded<Frame> {
 }
 
 /**
- * Most pixels a frame may decode to: 8K (7680x4320, the largest frame ingest makes). A bigger
- * JPEG (a hostile or broken producer) would take gigabytes once decoded and get the detector
- * killed for memory, redelivered, killed again: it is a dead letter instead.
- */
-export const MAX_FRAME_PIXELS = 7680 * 4320;
-
-/**
  * Decodes a frames-topic message into a frame with raw RGB pixels: {@link decodeFrame}'s checks,
  * then the JPEG decoded (sharp; a truncated or corrupt image is an `undecodable_image` dead
  * letter, not a half-grey frame with phantom faces). The decoded size wins over the header's.
+ *
+ * `maxPixels` (the service's `EMOSTREAM_MAX_FRAME_PIXELS`, default 4096x4096): a frame of more
+ * pixels, by its identity header or by the JPEG's own header, is a `frame_too_large` dead letter
+ * before anything is decoded. Decoded, it would take width x height x 3 bytes: a hostile or
+ * broken producer's huge frame would get the detector killed for memory, redelivered, killed again.
  */
 export async function decodeFrameRgb(m: InMessage, opts: { maxPixels?: number } = {}): Promise<Decoded<Frame>> {
   const d = decodeFrame(m);
   if (!d.ok) return d;
-  const maxPixels = opts.maxPixels ?? MAX_FRAME_PIXELS;
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_FRAME_PIXELS;
+  const { cameraId, seq, width, height } = d.value;
+  const tooLarge = (size: string) => fail<Frame>('frame_too_large',
+    `frame ${cameraId}#${seq}: ${size}, over the cap of ${maxPixels} pixels (EMOSTREAM_MAX_FRAME_PIXELS); not decoded`);
+  if (width * height > maxPixels) return tooLarge(`${width}x${height} = ${width * height} pixels by its header`);
+  const jpeg = d.value.pixels.data;
   try {
-    // sharp reads the size from the JPEG header and refuses before decoding.
-    const { data, info } = await sharp(d.value.pixels.data, { failOn: 'truncated', limitInputPixels: maxPixels })
+    // sharp reads the size from the JPEG's header and refuses before decoding.
+    const { data, info } = await sharp(jpeg, { failOn: 'truncated', limitInputPixels: maxPixels })
       .removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { ok: true, value: { ...d.value, width: info.width, height: info.height, pixels: { format: 'rgb', data } } };
   } catch (e) {
     const msg = (e as Error).message;
-    const detail = /pixel limit/i.test(msg) ? `larger than ${maxPixels} pixels (${msg})` : msg;
-    return fail('undecodable_image', `frame ${d.value.cameraId}#${d.value.seq}: ${detail}`);
+    if (/pixel limit/i.test(msg)) {
+      const real = await sharp(jpeg).metadata().then((s) => `${s.width}x${s.height} = ${s.width * s.height} pixels`, () => 'more pixels');
+      return tooLarge(`its JPEG has ${real} (its header says ${width}x${height})`);
+    }
+    return fail('undecodable_image', `frame ${cameraId}#${seq}: ${msg}`);
   }
 }

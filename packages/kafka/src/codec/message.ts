@@ -15,8 +15,11 @@ export interface InMessage {
   headers?: IHeaders;
 }
 
-/** Why a message could not be decoded: the `reason` label of `deadLetters` and the DLQ header. */
-export type DecodeReason = 'malformed' | 'schema_version' | 'undecodable_image';
+/**
+ * Why a message could not be decoded: the `reason` label of `deadLetters` and the DLQ header.
+ * `frame_too_large`: a frame over the pixel cap, refused before its JPEG is decoded.
+ */
+export type DecodeReason = 'malformed' | 'schema_version' | 'undecodable_image' | 'frame_too_large';
 
 /** A decoded value, or why not (never an exception: a bad message must not crash a consumer). */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DecodeReason; detail: string };

@@ -106,7 +106,7 @@ test('sync: the control hook runs between the pushes around it; its outputs in i
   assert.deepEqual(events, ['state sees 1', 'state sees 2', 'end a', 'state sees 3']);
 });
 
-test('a control message without onControl is passed on as received; one without a camera is data', async () => {
+test('a control message without onControl is passed on as received', async () => {
   const { p, stats } = processor('sync', { operator: mergeMap((i: In) => [{ cam: i.cam, text: `x${i.n}` }]) });
   const r = await p.process(part, [endMessage(1, 'cam-9'), message(2, 'cam-9', 'cam-9/1')], 0);
   assert.deepEqual(r.batches[0].messages, [
@@ -114,6 +114,20 @@ test('a control message without onControl is passed on as received; one without 
     { key: 'cam-9', value: Buffer.from('x1'), headers: {} },
   ]);
   assert.equal(stats.controls, 1);
+});
+
+test('an end marker without a valid camera id (another producer\'s) is a counted dead letter, never passed on', async () => {
+  const { metrics, calls } = fakeMetrics();
+  const { p, stats } = processor('sync', { operator: mergeMap((i: In) => [{ cam: i.cam, text: `x${i.n}` }]), metrics, onControl: () => assert.fail('no control hook') });
+  const r = await p.process(part, [endMessage(1, 'cam 9'), message(2, 'a', 'a/1'), message(3, null, '', { [HEADER.kind]: 'end' })], 0);
+  assert.deepEqual(texts(r.batches[0].messages), ['a:x1']);
+  assert.deepEqual(r.batches[1].messages.map((m) => [m.headers[HEADER.dlqReason], m.headers[HEADER.dlqDetail], m.headers[HEADER.dlqOffset]]), [
+    ['malformed', 'end marker with camera id "cam 9": a camera id is 1-64 characters of A-Z a-z 0-9 . _ -', '1'],
+    ['malformed', 'end marker with no camera: a camera id is 1-64 characters of A-Z a-z 0-9 . _ -', '3'],
+  ]);
+  assert.deepEqual(r.controls, []);
+  assert.deepEqual(stats, { consumed: 3, deadLetters: 2, controls: 0, shed: 0 });
+  assert.deepEqual(calls, [['deadLetters', { stage: 'test', reason: 'malformed' }], ['deadLetters', { stage: 'test', reason: 'malformed' }]]);
 });
 
 test('a message that does not decode goes to the dead-letter topic, counted and logged; the others go on', async () => {
@@ -182,6 +196,16 @@ test('shedding: a stale live frame is skipped before decoding (counted by reason
   assert.deepEqual(stats, { consumed: 2, deadLetters: 0, controls: 0, shed: 1 });
   assert.deepEqual(calls, [['framesDropped', { camera: 'cam', reason: 'stale' }]]);
   assert.equal(r.outputs, 1);
+});
+
+test('shedding: a live frame keyed by no valid camera id is never shed (no metric label from its key), it is decoded', async () => {
+  const { metrics, calls } = fakeMetrics();
+  const { p, stats } = processor('each', { metrics, shed: { afterLag: 10, maxAgeMs: 1_000, activeMs: 60_000, headroom: 0.25, applies: () => true } });
+  const old = String(Date.now() - 60_000);
+  const r = await p.process(part, [message(1, 'a{b="c"}', 'cam/1', {}, old), message(2, 'cam', 'cam/2', {}, old)], 100);
+  assert.deepEqual(texts(r.batches[0].messages), ['cam:out1']);
+  assert.deepEqual(stats, { consumed: 2, deadLetters: 0, controls: 0, shed: 1 });
+  assert.deepEqual(calls, [['framesDropped', { camera: 'cam', reason: 'stale' }]]);
 });
 
 test('without shed options nothing is shed', async () => {

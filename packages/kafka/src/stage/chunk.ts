@@ -4,6 +4,7 @@
  * the messages to produce, in order, with the inputs and controls (for a transaction's `extra`).
  */
 import type { Batch, KafkaMessage } from 'kafkajs';
+import { isCameraId } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import { decodeControl, encodeControl, type ControlMessage } from '../codec/control.js';
 import { HEADER, type Decoded, type InMessage, type OutMessage } from '../codec/message.js';
@@ -81,6 +82,10 @@ export class ChunkProcessor<In, Out> {
     for (const [i, m] of messages.entries()) {
       o.stats.consumed++;
       const control = decodeControl(m);
+      if (control?.type === 'bad') {
+        dlq.push(this.deadLetter(batch, m, 'malformed', control.detail));
+        continue;
+      }
       if (control) {
         o.stats.controls++;
         controls.push(control);
@@ -94,7 +99,8 @@ export class ChunkProcessor<In, Out> {
         continue;
       }
       const key = m.key?.toString() ?? '';
-      const sheddable = shedder !== undefined && o.shed!.applies(m);
+      // The key becomes a metric label: a message whose key is no valid camera id is not shed but decoded and processed.
+      const sheddable = shedder !== undefined && isCameraId(key) && o.shed!.applies(m);
       if (sheddable) {
         const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
         if (verdict) {
