@@ -225,8 +225,8 @@ after(async () => {
   model?.dispose();
 });
 
-async function startStages(deps: ServiceDeps, opts: { classifiers?: number } = {}) {
-  const det = await startDetector({ ...deps, detector, detectorConfig });
+async function startStages(deps: ServiceDeps, opts: { classifiers?: number; maxFramePixels?: number } = {}) {
+  const det = await startDetector({ ...deps, detector, detectorConfig, maxFramePixels: opts.maxFramePixels });
   running.push(det);
   const cls: RunningStage[] = [];
   for (let i = 0; i < (opts.classifiers ?? 1); i++) {
@@ -297,12 +297,14 @@ test('bad messages of every kind go to the dead-letter topics with their reason;
   const { config, kafka, deps } = setup(randomTopics(), 1);
   const t = pipelineTopics(config.topicPrefix);
   await ensureTopics(kafka, pipelineTopicSpecs(config));
-  await startStages(deps);
+  // EMOSTREAM_MAX_FRAME_PIXELS as serve passes it: the 64x64 frames pass, a 128x64 one does not.
+  await startStages(deps, { maxFramePixels: 64 * 64 });
   const producer = createProducer(kafka);
   await producer.connect();
   running.push({ stop: () => producer.disconnect() });
   const ref = { schemaVersion: SCHEMA_VERSION, cameraId: 'bad', seq: 0, mediaTimeMs: 0, capturedAtMs: Date.now(), width: 64, height: 64 };
   const jpeg = await toJpegFrame({ ...ref, pixels: { format: 'rgb', data: Buffer.alloc(64 * 64 * 3, 128) } });
+  const wide = await toJpegFrame({ ...ref, width: 128, pixels: { format: 'rgb', data: Buffer.alloc(128 * 64 * 3, 128) } });
   const good = (seq: number) => encodeFrame({ ...jpeg, cameraId: 'good', seq, mediaTimeMs: seq * 250, capturedAtMs: Date.now() + seq });
   const frameMsg = (headers: Record<string, string>, value: Buffer) => ({ key: 'bad', value, headers });
   const frames = [
@@ -313,6 +315,10 @@ test('bad messages of every kind go to the dead-letter topics with their reason;
     frameMsg({ [HEADER.frame]: JSON.stringify({ ...ref, width: -1 }) }, jpeg.pixels.data),
     frameMsg({ [HEADER.frame]: JSON.stringify(ref) }, Buffer.from('not a jpeg at all')),
     frameMsg({ [HEADER.frame]: JSON.stringify(ref) }, jpeg.pixels.data.subarray(0, Math.floor(jpeg.pixels.data.length / 2))),
+    frameMsg({ [HEADER.frame]: JSON.stringify({ ...ref, width: 128 }) }, wide.pixels.data),
+    frameMsg({ [HEADER.frame]: JSON.stringify(ref) }, wide.pixels.data),
+    frameMsg({ [HEADER.frame]: JSON.stringify({ ...ref, cameraId: 'a{b="c"}' }) }, jpeg.pixels.data),
+    encodeControl({ type: 'end', cameraId: 'bad cam' }),
     good(1),
     encodeControl({ type: 'end', cameraId: 'good' }),
   ];
@@ -323,15 +329,22 @@ test('bad messages of every kind go to the dead-letter topics with their reason;
   const emotions = [
     { key: 'bad', value: Buffer.from('{"frame":'), headers: {} },
     { key: 'bad', value: Buffer.from(JSON.stringify({ frame: { ...ref, schemaVersion: 99 }, faces: [], modelVersion: 'x' })), headers: {} },
+    { key: 'bad', value: Buffer.from(JSON.stringify({ frame: { ...ref, cameraId: 'x'.repeat(65) }, faces: [], modelVersion: 'x' })), headers: {} },
   ];
   await sendCapped(producer, [{ topic: t.frames, messages: frames }, { topic: t.faces, messages: faces }, { topic: t.emotions, messages: emotions }], config.maxBytesPerSend);
   const reasons = async (topic: string, n: number) => (await readTopic(kafka, topic, n)).map((m) => header(m, HEADER.dlqReason));
-  assert.deepEqual(await reasons(t.dlq.frames, 6), ['malformed', 'schema_version', 'schema_version', 'malformed', 'undecodable_image', 'undecodable_image']);
+  assert.deepEqual(await reasons(t.dlq.frames, 10), [
+    'malformed', 'schema_version', 'schema_version', 'malformed', 'undecodable_image', 'undecodable_image', 'frame_too_large', 'frame_too_large', 'malformed', 'malformed',
+  ]);
   assert.deepEqual(await reasons(t.dlq.faces, 2), ['malformed', 'malformed']);
-  assert.deepEqual(await reasons(t.dlq.emotions, 2), ['malformed', 'schema_version']);
-  const dead = await readTopic(kafka, t.dlq.frames, 6);
+  assert.deepEqual(await reasons(t.dlq.emotions, 3), ['malformed', 'schema_version', 'malformed']);
+  const dead = await readTopic(kafka, t.dlq.frames, 10);
   assert.equal(header(dead[0], HEADER.dlqStage), 'detector');
   assert.match(header(dead[0], HEADER.dlqDetail) ?? '', /not JSON/);
+  assert.equal(header(dead[6], HEADER.dlqDetail), 'frame bad#0: 128x64 = 8192 pixels by its header, over the cap of 4096 pixels (EMOSTREAM_MAX_FRAME_PIXELS); not decoded');
+  assert.match(header(dead[7], HEADER.dlqDetail) ?? '', /^frame bad#0: its JPEG has 128x64 = 8192 pixels \(its header says 64x64\), over the cap of 4096 pixels/);
+  assert.match(header(dead[8], HEADER.dlqDetail) ?? '', /^frame header: cameraId: a camera id is 1-64 characters/);
+  assert.equal(header(dead[9], HEADER.dlqDetail), 'end marker with camera id "bad cam": a camera id is 1-64 characters of A-Z a-z 0-9 . _ -');
   // The good frames around the bad ones went all the way through, and the end marker after them.
   const out = await readTopic(kafka, t.emotions, 5);
   const good0 = out.filter((m) => header(m, HEADER.kind) === 'emotions').map((m) => JSON.parse(m.value!.toString()).frame);
@@ -339,6 +352,9 @@ test('bad messages of every kind go to the dead-letter topics with their reason;
   assert.ok(out.some((m) => header(m, HEADER.kind) === 'end'), 'the end marker passed the detector and the classifier');
   const metrics = await (deps.metrics!.registry.getSingleMetricAsString('emostream_dead_letters_total'));
   assert.match(metrics, /stage="detector",reason="undecodable_image"} 2/);
+  assert.match(metrics, /stage="detector",reason="frame_too_large"} 2/);
+  assert.match(metrics, /stage="detector",reason="malformed"} 4/);
+  assert.match(metrics, /stage="aggregator",reason="malformed"} 2/);
 });
 
 test('two classifiers in one group share the load and lose nothing', { timeout: 150_000 }, async (t) => {

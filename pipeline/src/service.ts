@@ -93,7 +93,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       const detectorConfig = settings.own as OwnSettings['detector'];
       const parts = await openDetector(detectorConfig, rt);
       cleanups.push(() => parts.dispose());
-      stage = await startDetector({ ...deps, detector: parts.detector, embedder: parts.embedder, detectorConfig, shed: shedOptionsOf(shared) });
+      stage = await startDetector({ ...deps, detector: parts.detector, embedder: parts.embedder, detectorConfig, shed: shedOptionsOf(shared), maxFramePixels: shared.maxFramePixels });
     } else if (service === 'classifier') {
       const rt = await loadTf(shared.backend as BackendChoice);
       const c = settings.own as OwnSettings['classifier'];

@@ -71,8 +71,17 @@ export function serviceSettingsFromEnv<S extends ServiceName>(service: S, env: N
   const shared = read(() => sharedSettingsFromEnv(env, overrides));
   const connection = read(() => kafkaConnectionFromEnv(env));
   const own = read(() => OWN[service](env));
+  if (service === 'ingest' && shared && own) read(() => checkFrameSize(own as IngestSettings, shared));
   if (errors.length) throw new SettingsError(errors.map((e) => e.message).join('; '), errors.flatMap((e) => e.issues));
   return { shared, kafka: kafkaConfigOf(connection, shared), own };
+}
+
+/** Ingest's largest frame must pass the detector's pixel cap, or every frame of a large source would be a dead letter. */
+function checkFrameSize(ingest: Pick<IngestSettings, 'maxWidth' | 'maxHeight'>, shared: Pick<SharedSettings, 'maxFramePixels'>): void {
+  const { maxWidth: w, maxHeight: h } = ingest;
+  if (w * h <= shared.maxFramePixels) return;
+  const issue = `INGEST_MAX_WIDTH x INGEST_MAX_HEIGHT (${w}x${h} = ${w * h} pixels) is over EMOSTREAM_MAX_FRAME_PIXELS (${shared.maxFramePixels}), the detector's cap: lower them, or raise EMOSTREAM_MAX_FRAME_PIXELS for ingest and the detector alike`;
+  throw new SettingsError(`invalid ingest settings: ${issue}`, [issue]);
 }
 
 /**

@@ -75,3 +75,11 @@ test('the shared EMOSTREAM_* settings: one schema; names other code reads are le
   assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_PARTITIONS: '6' }), /EMOSTREAM_PARTITIONS is not a setting; valid EMOSTREAM_\* names: EMOSTREAM_TOPIC_PREFIX, /);
   assert.deepEqual(shedOptionsFromEnv({ EMOSTREAM_SHED_AFTER_LAG: '64', EMOSTREAM_MAX_FRAME_AGE_MS: '0' }), { afterLag: 64, maxAgeMs: 0, activeMs: 60_000, headroom: 0.25 });
 });
+
+test('EMOSTREAM_MAX_FRAME_PIXELS: the detector\'s pixel cap, 4096x4096 unless set, at most 16384x16384', () => {
+  assert.equal(sharedSettingsFromEnv({}).maxFramePixels, 4096 * 4096);
+  assert.equal(sharedSettingsFromEnv({ EMOSTREAM_MAX_FRAME_PIXELS: '921600' }).maxFramePixels, 1280 * 720);
+  assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_MAX_FRAME_PIXELS: '0' }), /EMOSTREAM_MAX_FRAME_PIXELS=0: .*\(a whole number from 1 to 268435456\)/);
+  assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_MAX_FRAME_PIXELS: String(16384 * 16384 + 1) }), /EMOSTREAM_MAX_FRAME_PIXELS=268435457: /);
+  assert.throws(() => sharedSettingsFromEnv({ EMOSTREAM_MAX_FRAME_PIXELS: '4096x4096' }), /EMOSTREAM_MAX_FRAME_PIXELS=4096x4096: /);
+});

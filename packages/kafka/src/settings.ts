@@ -1,9 +1,10 @@
 /**
  * The settings every service process shares (`EMOSTREAM_*`): topic and group naming, the
- * metrics server, the TensorFlow.js backend, load shedding, the cameras. One strict schema, read
+ * metrics server, the TensorFlow.js backend, load shedding, the frame size cap, the cameras. One strict schema, read
  * from the environment by the one reader (`settingsFromEnv`); the README table is generated from it.
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_FRAME_PIXELS, MAX_FRAME_SIDE } from '@emostream/contracts';
 import { settingsFromEnv } from '@emostream/runtime';
 import { DEFAULT_SHED, type ShedOptions } from './shed.js';
 
@@ -47,6 +48,8 @@ export const SharedSettingsSchema = z.strictObject({
     .describe('Detector, live cameras only: once more than this many frames wait, or the cameras offer more work than the detector does (measured), each camera\'s frames are spaced out evenly (active cameras × time per frame × 1.25) and the others skipped (`frames_dropped_total{reason="overload"}`): every camera gets the same frame rate whatever its partition. `0` turns shedding off. Files are never shed'),
   maxFrameAgeMs: z.number().int().min(0).default(DEFAULT_SHED.maxAgeMs)
     .describe('Detector, live cameras only: while shedding, frames older than this (produce time to now) are skipped too (`reason="stale"`), so the view stays current; `0`: no age limit'),
+  maxFramePixels: z.number().int().min(1).max(MAX_FRAME_SIDE * MAX_FRAME_SIDE).default(DEFAULT_MAX_FRAME_PIXELS)
+    .describe('Detector: most pixels (width x height) a frame on the frames topic may have, 4096x4096 by default. A larger frame goes to the frames dead-letter topic (reason `frame_too_large`) before its JPEG is decoded: decoded it takes width x height x 3 bytes, and one huge frame from a broken or hostile producer could get the detector killed for memory over and over. Ingest refuses to start when `INGEST_MAX_WIDTH` x `INGEST_MAX_HEIGHT` is over it'),
   sources: z.string().optional()
     .describe('Ingest: the cameras, `<cameraId>=<url>` separated by newlines, spaces or commas (a comma inside a URL: `%2C`), added to `--source` (a camera named in both with the same URL counts once, with two URLs it is an error). Every camera is checked at start (id, URL scheme, settings); errors name the camera, never the password. Kept in a Secret'),
 });

@@ -11,15 +11,16 @@ export const DETECT_ERROR = 'detect_error';
  * The detector service: frames → detectFaces (per frame, as embedded) → faces. Stateless; scales
  * out in its group. A frame whose detection throws goes, unchanged, to the frames dead-letter
  * topic (reason `detect_error`; also counted in `frames_dropped_total{reason="detect_error"}`).
+ * `maxFramePixels`: EMOSTREAM_MAX_FRAME_PIXELS (default 4096x4096; a larger frame is a dead letter).
  */
-export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embedder?: FaceEmbedder; detectorConfig: DetectorConfig; shed?: ShedOptions }): Promise<RunningStage> {
+export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embedder?: FaceEmbedder; detectorConfig: DetectorConfig; shed?: ShedOptions; maxFramePixels?: number }): Promise<RunningStage> {
   const t = pipelineTopics(deps.config.topicPrefix);
   const failed = (_f: Frame, e: Error): Rejection => rejection(DETECT_ERROR, e.message || String(e));
   return runStage<Frame, FacesMessage | Rejection>({
     stage: 'detector', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics,
     inputTopic: t.frames, outputTopic: t.faces, dlqTopic: t.dlq.frames, groupId: deps.groupId ?? groupIdFor(deps.config, 'detector'),
-    // The frame's one RGB conversion (a JPEG that does not decode is a dead letter).
-    decode: decodeFrameRgb,
+    // The frame's one RGB conversion (a JPEG that does not decode, or is over the pixel cap, is a dead letter).
+    decode: (m) => decodeFrameRgb(m, { maxPixels: deps.maxFramePixels }),
     operator: detectFaces({ detector: deps.detector, embedder: deps.embedder, logger: deps.logger, metrics: deps.metrics, config: deps.detectorConfig, failed }),
     correlation: { mode: 'each' },
     encode: encodeFaces,
