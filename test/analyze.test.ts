@@ -93,10 +93,10 @@ test('the paper\'s Haar cascade as the detector finds the same single person', a
   assert.match(fs.readFileSync(path.join(out, 'report.html'), 'utf8'), />haar</);
 });
 
-test('a truncated MP4 is analysed up to the cut', async () => {
+test('a truncated MP4 is analysed up to the cut (its name with spaces and brackets; the camera id stays cam0)', async () => {
   const fast = path.join(tmp, 'faststart.mp4');
   await new Promise<void>((res, rej) => spawn('ffmpeg', ['-loglevel', 'error', '-y', '-i', path.join(MEDIA, 'woman2.mp4'), '-c', 'copy', '-movflags', '+faststart', fast]).on('close', (c) => (c === 0 ? res() : rej(new Error(`ffmpeg ${c}`)))));
-  const cut = path.join(tmp, 'cut.mp4');
+  const cut = path.join(tmp, 'my clip (1).mp4');
   const buf = fs.readFileSync(fast);
   fs.writeFileSync(cut, buf.subarray(0, Math.floor(buf.length * 0.5)));
   const out = path.join(tmp, 'cut');
@@ -104,7 +104,9 @@ test('a truncated MP4 is analysed up to the cut', async () => {
   assert.equal(r.code, 0, r.stderr);
   const frames = Number(/analysed (\d+) frames/.exec(r.stderr)?.[1]);
   assert.ok(frames > 10 && frames < 70, `frames before the cut: ${frames}`);
-  assert.ok(readEvents(out).length >= 2);
+  const events = readEvents(out);
+  assert.ok(events.length >= 2);
+  assert.deepEqual([...new Set(events.map((e) => e.cameraId))], ['cam0']);
 });
 
 for (const [name, args, pattern] of [
@@ -114,6 +116,7 @@ for (const [name, args, pattern] of [
   ['an --fps out of range', ['analyze', 'x.mp4', '--fps', '500'], /--fps must be a number from 0\.1 to 60/],
   ['an unknown detector', ['analyze', 'x.mp4', '--detector', 'yolo'], /--detector must be one of blazeface, haar, got 'yolo'/],
   ['a missing model directory', ['analyze', path.join(MEDIA, 'woman2.mp4'), '--model', '/nonexistent/model'], /\/nonexistent\/model does not exist/],
+  ['a --camera outside the camera id rule', ['analyze', path.join(MEDIA, 'woman2.mp4'), '--camera', 'front door'], /--camera 'front door': a camera id is 1-64 characters of A-Z a-z 0-9 \. _ -; choose another/],
 ] as const) {
   test(`bad input: ${name} → one clear line and a non-zero exit`, async () => {
     const r = await run([...args, '--out', path.join(tmp, 'bad')]);

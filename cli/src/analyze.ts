@@ -64,7 +64,7 @@ export function registerAnalyze(program: Command): void {
     .option('--cameras <file>', 'several cameras from a file of <id>=<url> lines (# comments), or - to read those lines from stdin (keeps passwords out of the process list)')
     .option('--out <dir>', 'output folder for events.jsonl, timelines.json and report.html (several cameras: a folder per camera in it)', 'emostream-out')
     .option('--json', 'print events to stdout as JSON lines (progress stays on stderr)', false)
-    .option('--camera <id>', 'camera id put on every event (one source)', 'cam0')
+    .option('--camera <id>', 'camera id put on every event (one source; 1-64 of A-Z a-z 0-9 . _ -)', 'cam0')
     .option('--fps <n>', 'frames per second analysed at most, per camera (0.1-60)', numberOption('--fps', 0.1, 60), 10)
     .option('--duration <s>', 'stop after this many seconds of media (a live stream stops cleanly)', numberOption('--duration', 0.1, 7 * 24 * 3600))
     .option('--detector <name>', 'blazeface (default) or haar (the paper\'s cascade)', 'blazeface')

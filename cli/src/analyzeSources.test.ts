@@ -29,6 +29,15 @@ test('one source as before: the positional argument and --camera; - reads its UR
   await assert.rejects(analyzeTarget(opts({ source: '-' }), readers('\n\n')), /analyze -: no source on stdin/);
 });
 
+test('one source: any file name (spaces, brackets) keeps the camera id cam0; a --camera outside the id rule is one clear error', async () => {
+  assert.deepEqual(await analyzeTarget(opts({ source: 'my clip (1).mp4' }), readers()), { kind: 'single', source: 'my clip (1).mp4', camera: 'cam0' });
+  assert.deepEqual(await analyzeTarget(opts({ source: 'a.mp4', camera: 'x'.repeat(64), cameraGiven: true }), readers()), { kind: 'single', source: 'a.mp4', camera: 'x'.repeat(64) });
+  for (const bad of ['my clip', 'door/1', '', 'x'.repeat(65), 'caméra']) {
+    await assert.rejects(analyzeTarget(opts({ source: 'a.mp4', camera: bad, cameraGiven: true }), readers()),
+      { message: `--camera '${bad}': a camera id is 1-64 characters of A-Z a-z 0-9 . _ -; choose another` });
+  }
+});
+
 test('several cameras: --source options, repeatable, each <id>=<url>', async () => {
   const t = await analyzeTarget(opts({ sources: ['front=a.mp4', 'back=rtsp://u:p@10.0.0.5/s'] }), readers());
   assert.deepEqual(t, { kind: 'cameras', sources: [{ cameraId: 'front', url: 'a.mp4' }, { cameraId: 'back', url: 'rtsp://u:p@10.0.0.5/s' }] });

@@ -2,22 +2,17 @@
  * Camera lists: `serve ingest`'s `--source` options and `EMOSTREAM_SOURCES`, and `analyze`'s
  * `--source` options and cameras file (`--cameras`). One grammar everywhere: `<cameraId>=<url>`.
  */
+import { CAMERA_ID, CAMERA_ID_RULE } from '@emostream/contracts';
 import { redactText, urlSecrets } from '@emostream/runtime';
 import { classifyInput, parseSourceConfig, type SourceConfig } from '@emostream/ingest';
 import type { IngestSource } from './distributed/ingest.js';
-
-/**
- * A camera id: 1-64 characters of A-Z a-z 0-9 . _ - (the ingest source config's rule: the id is
- * the Kafka key of the camera's frames and, in `analyze`, the name of its output folder).
- */
-export const CAMERA_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** `cameraId=url` → source (`from` names where it came from in the error). */
 export function parseSourceArg(v: string, from = '--source'): IngestSource {
   const at = v.indexOf('=');
   const cameraId = at > 0 ? v.slice(0, at) : '';
   const url = at > 0 ? v.slice(at + 1) : '';
-  if (!CAMERA_ID.test(cameraId) || !url) throw new Error(`${from} expects <cameraId>=<file|rtsp-url> with a camera id of 1-64 characters A-Z a-z 0-9 . _ -, got '${redactText(v)}'`);
+  if (!CAMERA_ID.test(cameraId) || !url) throw new Error(`${from} expects <cameraId>=<file|rtsp-url> with a camera id of ${CAMERA_ID_RULE}, got '${redactText(v)}'`);
   // `.` and `..` are valid ids but not folder names of their own (analyze writes <out>/<cameraId>/).
   if (cameraId === '.' || cameraId === '..') throw new Error(`${from}: camera id '${cameraId}' is not allowed (it names no folder of its own): choose another`);
   return { cameraId, url };

@@ -4,6 +4,7 @@
  * ({@link SourceConfigSchema}, the same fields plus its camera id and URL).
  */
 import { z } from 'zod';
+import { CAMERA_ID, CAMERA_ID_RULE } from '@emostream/contracts';
 import { redactUrl, settingsFromEnv } from '@emostream/runtime';
 
 const int = (name: string, min: number, max: number, unit: string) =>
@@ -80,7 +81,7 @@ export function ingestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, over
 /** Schema of one ingest source: its camera id and URL, and {@link SourceSettingsSchema}'s fields. Unknown keys are rejected. */
 export const SourceConfigSchema = z.strictObject({
   cameraId: z.string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'cameraId must be 1-64 characters of A-Z a-z 0-9 . _ -' })
+    .regex(CAMERA_ID, { error: `cameraId must be ${CAMERA_ID_RULE}` })
     .default('cam0')
     .describe('Camera id put on every frame; Kafka key of the frames topic'),
   url: z.string().min(1, { error: 'url must be a file path, file: URL, rtsp:// or rtsps:// URL' })
