@@ -9,14 +9,23 @@ import type { ServiceProcess } from './faults.js';
 export interface HealthSample {
   at: number;
   healthz: number;
+  /** How long /healthz took to answer (ms; {@link WAIT_MS} when it did not). */
+  healthzMs: number;
   readyz: number;
   reasons: string[];
 }
 
+/**
+ * A probe fails as Kubernetes' would: not 200, or answered after the liveness probe's
+ * `timeoutSeconds` (3 s in deploy/k8s). The answer is waited for longer, so its time is known.
+ */
+export const PROBE_TIMEOUT_MS = 3_000;
+const WAIT_MS = 10_000;
+
 /** What was seen of one service. */
 export interface HealthRecord {
   samples: HealthSample[];
-  /** Samples whose /healthz was not 200. */
+  /** Samples whose /healthz was not 200 within {@link PROBE_TIMEOUT_MS}. */
   unhealthy(): HealthSample[];
   /** The first not-ready sample at or after `t`, if any. */
   firstNotReady(t?: number): HealthSample | undefined;
@@ -35,16 +44,16 @@ async function look(s: ServiceProcess): Promise<HealthSample> {
   const at = Date.now();
   const get = async (p: string) => {
     try {
-      const r = await fetch(`http://127.0.0.1:${s.metricsPort}${p}`, { signal: AbortSignal.timeout(2_000) });
-      return { status: r.status, text: await r.text() };
+      const r = await fetch(`http://127.0.0.1:${s.metricsPort}${p}`, { signal: AbortSignal.timeout(WAIT_MS) });
+      return { status: r.status, text: await r.text(), ms: Date.now() - at };
     } catch {
-      return { status: 0, text: '' };
+      return { status: 0, text: '', ms: WAIT_MS };
     }
   };
   const [h, r] = await Promise.all([get('/healthz'), get('/readyz')]);
   let reasons: string[] = [];
   try { reasons = (JSON.parse(r.text) as { reasons?: string[] }).reasons ?? []; } catch { /* not JSON: none */ }
-  return { at, healthz: h.status, readyz: r.status, reasons };
+  return { at, healthz: h.status, healthzMs: h.ms, readyz: r.status, reasons };
 }
 
 /** Samples every service in `services` (by name) until stopped. */
@@ -64,7 +73,7 @@ export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 
       const samples = records.get(name) ?? [];
       return {
         samples,
-        unhealthy: () => samples.filter((x) => x.healthz !== 200),
+        unhealthy: () => samples.filter((x) => x.healthz !== 200 || x.healthzMs > PROBE_TIMEOUT_MS),
         firstNotReady: (t = 0) => samples.find((x) => x.at >= t && x.readyz !== 200),
         firstReady: (t = 0) => samples.find((x) => x.at >= t && x.readyz === 200),
       };
