@@ -10,6 +10,7 @@
  *   npm run bench -- --only pipeline,classifier
  *   npm run bench -- --only state         the aggregator's state, memory and rate at 1,000 and 10,000 persons
  *   npm run bench -- --only cameras       2 and 4 live cameras at 10 fps: one process vs Kafka, per camera
+ *   npm run bench -- --only crossCamera   linking persons across cameras (reidAcrossCameras) on CK+ faces, thresholds swept
  *   npm run bench -- --only soak --long   the four services as processes on a looping RTSP camera for an hour:
  *                                         RSS, consumer lag and state bytes sampled every 30 s, slopes per hour
  */
@@ -41,6 +42,7 @@ const SECTIONS: Record<string, Section> = {
   state: async (ctx) => (await import('./sections/state.js')).stateSection(ctx),
   scene: sceneSection,
   pipelineAccuracy: async (ctx) => (await import('./sections/pipelineAccuracy.js')).pipelineAccuracySection(ctx),
+  crossCamera: async (ctx) => (await import('./sections/crossCamera.js')).crossCameraSection(ctx),
   cameras: async (ctx) => (await import('./sections/cameras.js')).camerasSection(ctx),
   soak: async (ctx) => (await import('./sections/soak.js')).soakSection(ctx),
 };
