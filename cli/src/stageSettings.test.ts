@@ -32,7 +32,7 @@ test('unknown sections and keys fail naming the file (or option) and the key, li
   const badSection = file('section.json', '{ "detectr": {} }');
   assert.throws(() => stageSettings({ config: badSection }), { message: `--config ${badSection}: unknown section "detectr"; valid: detector, aggregator` });
   const badKey = file('key.json', '{ "aggregator": { "smoothing": 300 } }');
-  assert.throws(() => stageSettings({ config: badKey }), new RegExp(`^Error: --config ${badKey}: unknown key aggregator\\.smoothing; valid aggregator keys: smoothingMs, smoothingSpace, minDwellMs, `));
+  assert.throws(() => stageSettings({ config: badKey }), new RegExp(`^Error: --config ${badKey}: unknown key aggregator\\.smoothing; valid aggregator keys: smoothingMs, smoothingSpace, smoothingWarmup, minDwellMs, `));
   // The aggregator service's transactional id is not a setting of an analyze run.
   assert.throws(() => stageSettings({ set: ['aggregator.transactionalId=x'] }), /^Error: --set aggregator\.transactionalId=x: unknown key aggregator\.transactionalId; valid aggregator keys: /);
   assert.throws(() => stageSettings({ set: ['classifier.maxWaitMs=5'] }), { message: '--set classifier.maxWaitMs=5: unknown section "classifier"; valid: detector, aggregator' });

@@ -28,8 +28,9 @@ test('a synthetic run gives appeared, one change, and left events, all valid', (
   assert.deepEqual(events.map(brief), [
     'person.appeared p1 neutral @80', // third frame (confirmHits 3 at 25 fps)
     'person.appeared p2 sad @600', // B's frames start at 520
-    // Happy from 1500: the smoothed lead passes the margin at ~1920, plus minDwellMs (400).
-    'emotion.changed p1 happy @2320',
+    // Happy from 1500: the smoothed lead passes the margin at ~1880 (the warm-up's weight is still
+    // 0.95 of a full one, so a new frame counts a little more), plus minDwellMs (400).
+    'emotion.changed p1 happy @2280',
     'person.left p2 sad @2000', // dated when last seen; emitted once personTtlMs passed
     'person.left p1 happy @4400', // end of stream
   ]);

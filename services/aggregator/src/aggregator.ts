@@ -161,7 +161,7 @@ export class Aggregator {
     u.tracks.forEach((track, j) => {
       const face = msg.faces[j];
       const prev = s.persons[track.key];
-      const smoothed = smoothProbabilities(prev?.smoothed, face.probabilities, t, this.config.smoothingMs, this.config.smoothingSpace);
+      const smoothed = smoothProbabilities(prev?.smoothed, face.probabilities, t, this.config.smoothingMs, this.config.smoothingSpace, this.config.smoothingWarmup);
       const step = updateDominant(prev?.dominant, smoothed.probabilities, t, this.config);
       const person: PersonState = prev ?? {
         smoothed, dominant: step.state, timeline: emptyTimeline(),

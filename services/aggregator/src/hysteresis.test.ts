@@ -71,18 +71,20 @@ test('with sparse frames the change waits for a frame at least minDwellMs after 
 });
 
 test('uncertain: no emotion reaches uncertainBelow; entering and leaving it follow margin and dwell', () => {
-  // 0.3 happy (the rest ~0.12 each): nothing reaches uncertainBelow (0.35) → uncertain from the first frame.
-  assert.equal(cfg.uncertainBelow, 0.35);
-  const flat = run([{ t: 0, e: 'happy', p: 0.3 }], false);
+  // 0.25 happy (the rest 0.125 each): nothing reaches uncertainBelow (0.3) → uncertain from the first frame.
+  assert.equal(cfg.uncertainBelow, 0.3);
+  assert.equal(cfg.uncertainMargin, 0.05);
+  const flat = run([{ t: 0, e: 'happy', p: 0.25 }], false);
   assert.deepEqual(flat.final, { emotion: 'uncertain', sinceMs: 0 });
   // Clear happiness (0.9) for 1 s: leaves uncertain once happy led it by the margin for minDwellMs.
   const frames = [
-    ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.3 })),
+    ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.25 })),
     ...Array.from({ length: 25 }, (_, i) => ({ t: 400 + i * 40, e: 'happy' as const, p: 0.9 })),
   ];
   const { changes } = run(frames, false);
   assert.deepEqual(changes, [{ t: 400 + cfg.minDwellMs, from: 'uncertain', to: 'happy', sinceMs: 400 }]);
   // From happy, a drop to 0.45 stays happy (above the threshold); to 0.2 for long enough → uncertain.
+  // (probs(e, p) gives e the probability p.)
   const fading = [
     ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.9 })),
     ...Array.from({ length: 15 }, (_, i) => ({ t: 400 + i * 40, e: 'happy' as const, p: 0.45 })),
@@ -90,6 +92,22 @@ test('uncertain: no emotion reaches uncertainBelow; entering and leaving it foll
   ];
   const f = run(fading, false);
   assert.deepEqual(f.changes, [{ t: 1000 + cfg.minDwellMs, from: 'happy', to: 'uncertain', sinceMs: 1000 }]);
+  // Leaving uncertain takes uncertainBelow + uncertainMargin (0.35), not uncertainBelow + switchMargin (0.4).
+  const rising = [
+    ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.25 })),
+    ...Array.from({ length: 25 }, (_, i) => ({ t: 400 + i * 40, e: 'happy' as const, p: 0.37 })),
+  ];
+  assert.deepEqual(run(rising, false).changes, [{ t: 400 + cfg.minDwellMs, from: 'uncertain', to: 'happy', sinceMs: 400 }]);
+  const wide = { ...cfg, uncertainMargin: 0.1 };
+  let d: DominantEmotion | undefined;
+  for (const f of rising) d = updateDominant(d, probs(f.e, f.p), f.t, wide).state;
+  assert.equal(d!.emotion, 'uncertain');
+  // Entering it: the current emotion under uncertainBelow − uncertainMargin (0.25); at 0.27 it stays.
+  const sagging = [
+    ...Array.from({ length: 10 }, (_, i) => ({ t: i * 40, e: 'happy' as const, p: 0.9 })),
+    ...Array.from({ length: 25 }, (_, i) => ({ t: 400 + i * 40, e: 'happy' as const, p: 0.27 })),
+  ];
+  assert.deepEqual(run(sagging, false).changes, []);
   // uncertainBelow 0 turns the state off: the argmax always leads.
   assert.equal(updateDominant(undefined, probs('sad', 0.2), 0, { ...cfg, uncertainBelow: 0 }).state.emotion, 'sad');
 });

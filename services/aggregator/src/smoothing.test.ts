@@ -27,6 +27,33 @@ test('the step response follows 1 - exp(-t / smoothingMs) whatever the frame int
   }
 });
 
+test('warm-up: a young track\'s frames count alike (the first does not outweigh the second); later it is the plain average', () => {
+  const tau = 500;
+  const first = smoothProbabilities(undefined, probs('sad'), 0, tau, 'probability', true);
+  assert.equal(first.weight, 0);
+  assert.deepEqual(first.probabilities, probs('sad'));
+  // Two frames 100 ms apart: the plain average keeps 82% of the first; with warm-up they weigh
+  // 1 − α and 1 (α = 1 − e^(−0.2)), nearly alike.
+  const a = 1 - Math.exp(-100 / tau);
+  const plain = smoothProbabilities(smoothProbabilities(undefined, probs('sad'), 0, tau), probs('happy'), 100, tau);
+  const warm = smoothProbabilities(first, probs('happy'), 100, tau, 'probability', true);
+  assert.ok(Math.abs(plain.probabilities.happy - a) < 1e-12);
+  assert.ok(Math.abs(warm.probabilities.happy - 1 / (2 - a)) < 1e-12, `${warm.probabilities.happy}`);
+  assert.ok(Math.abs(warm.weight! - a * (2 - a)) < 1e-12);
+  // After many time constants the weight is 1 and a step is the plain one.
+  let s: SmoothedProbabilities = first;
+  for (let t = 100; t <= 5000; t += 100) s = smoothProbabilities(s, probs('neutral'), t, tau, 'probability', true);
+  assert.ok(s.weight! > 0.9999);
+  const next = smoothProbabilities(s, probs('happy'), 5100, tau, 'probability', true);
+  assert.ok(Math.abs(next.probabilities.happy - (s.probabilities.happy + a * (1 - s.probabilities.happy))) < 1e-4);
+  // A state saved before the weight existed goes on as the plain average; log space renormalises.
+  const legacy = smoothProbabilities({ probabilities: probs('sad'), timeMs: 0 }, probs('happy'), 100, tau, 'probability', true);
+  assert.ok(Math.abs(legacy.probabilities.happy - a) < 1e-12);
+  const lw = smoothProbabilities(smoothProbabilities(undefined, probs('sad', 0.9), 0, tau, 'log', true), probs('happy', 0.9), 100, tau, 'log', true);
+  assert.ok(Math.abs(EMOTIONS.reduce((x, e) => x + lw.probabilities[e], 0) - 1) < 1e-12);
+  assert.ok(lw.probabilities.happy > lw.probabilities.sad, 'the second frame weighs a little more than the first');
+});
+
 test('a repeated or earlier timestamp changes nothing', () => {
   const s = smoothProbabilities(undefined, probs('neutral'), 100, 500);
   assert.equal(smoothProbabilities(s, probs('happy'), 100, 500), s);

@@ -6,6 +6,13 @@ export interface SmoothedProbabilities {
   probabilities: EmotionProbabilities;
   /** Media time of the last observation folded in, ms. */
   timeMs: number;
+  /**
+   * Weight of the evidence folded in so far, 0..1 (1 − exp(−span / smoothingMs) for a steady
+   * stream): the average is divided by it, so that a young track's first frames count alike
+   * instead of the first one outweighing the rest. 0 after the first observation (it takes the
+   * weight of the gap to the next one). Absent in states saved before it existed: 1.
+   */
+  weight?: number;
 }
 
 /**
@@ -25,6 +32,10 @@ const FLOOR = 1e-4;
  * `1 - exp(-dt / smoothingMs)`, so the result depends on how much media time passed, not on how
  * many frames arrived (irregular frame intervals and dropped frames give the same curve as a
  * steady rate). The first observation is taken as is. A repeated or earlier timestamp adds nothing.
+ *
+ * With `warmup` the average is bias-corrected as Adam's moments are: divided by the weight of the
+ * evidence so far, so that until a track has been seen for about `smoothingMs` its frames count
+ * alike (the first frame does not outweigh the next ones), and after that it is the plain average.
  */
 export function smoothProbabilities(
   prev: SmoothedProbabilities | undefined,
@@ -32,15 +43,24 @@ export function smoothProbabilities(
   timeMs: number,
   smoothingMs: number,
   space: SmoothingSpace = 'probability',
+  warmup = false,
 ): SmoothedProbabilities {
-  if (!prev) return { probabilities: { ...observed }, timeMs };
+  if (!prev) return warmup ? { probabilities: { ...observed }, timeMs, weight: 0 } : { probabilities: { ...observed }, timeMs };
   const dt = timeMs - prev.timeMs;
   if (dt <= 0) return prev;
-  const alpha = 1 - Math.exp(-dt / smoothingMs);
+  const step = 1 - Math.exp(-dt / smoothingMs);
+  let alpha = step;
+  let weight: number | undefined;
+  if (warmup) {
+    const before = prev.weight === undefined ? 1 : prev.weight === 0 ? step : prev.weight;
+    weight = (1 - step) * before + step;
+    alpha = step / weight;
+  }
   const out = {} as EmotionProbabilities;
+  const done = (probabilities: EmotionProbabilities): SmoothedProbabilities => (weight === undefined ? { probabilities, timeMs } : { probabilities, timeMs, weight });
   if (space === 'probability') {
     for (const e of EMOTIONS) out[e] = prev.probabilities[e] + alpha * (observed[e] - prev.probabilities[e]);
-    return { probabilities: out, timeMs };
+    return done(out);
   }
   const log = (p: number) => Math.log(Math.max(FLOOR, p));
   let max = -Infinity;
@@ -51,5 +71,5 @@ export function smoothProbabilities(
   let sum = 0;
   for (const e of EMOTIONS) { out[e] = Math.exp(out[e] - max); sum += out[e]; }
   for (const e of EMOTIONS) out[e] /= sum;
-  return { probabilities: out, timeMs };
+  return done(out);
 }
