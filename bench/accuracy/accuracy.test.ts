@@ -13,7 +13,7 @@ import {
 } from './geometry.js';
 import { framingOf, matchBoxes } from './match.js';
 import {
-  argmaxAt, dominantEmotion, pairedDelta, scoreClasses, summariseClips, summariseFaces,
+  argmaxAt, dominantEmotion, pairedDelta, RELIABILITY_EDGES, scoreClasses, smoothedReliability, summariseClips, summariseFaces,
   type ClipRecord, type FaceRecord,
 } from './score.js';
 import { addNoise, applyLighting, composeLitFrame, drawLook, drawTint, LOOK_RANGES, normalTable, pasteFace, windowOf } from './render.js';
@@ -356,4 +356,17 @@ test('windowOf copies a window of a larger picture', () => {
   // 4x3 picture, window 2x2 at (1, 1): pixels (1,1), (2,1), (1,2), (2,2).
   const px = (x: number, y: number) => [0, 1, 2].map((k) => (y * 4 + x) * 3 + k);
   assert.deepEqual([...windowOf(bg, 4, 1, 1, 2, 2)], [...px(1, 1), ...px(2, 1), ...px(1, 2), ...px(2, 2)]);
+});
+
+test('smoothedReliability: right rate per bin of the smoothed top probability, and below each upper edge', () => {
+  const rec = (xs: Array<[number, boolean]>): ClipRecord => ({ id: 'x', label: 0, side: 100, still: 0, persons: 1, frames: xs.length, framesDetected: xs.length, framesCorrect: 0, smoothedTop: xs.map(([p, right]) => ({ p, right })) });
+  const bins = smoothedReliability([rec([[0.2, false], [0.27, true], [0.28, false], [0.9, true]]), rec([[1, true], [0.31, true]]), rec([])]);
+  assert.deepEqual(bins.map((b) => b.from), RELIABILITY_EDGES.slice(0, -1));
+  const at = (from: number) => bins.find((b) => b.from === from)!;
+  assert.deepEqual([at(0).frames, at(0).accuracy, at(0).shareBelowTo], [1, 0, 1 / 6]);
+  assert.deepEqual([at(0.25).frames, at(0.25).accuracy, at(0.25).accuracyBelowTo], [2, 0.5, 1 / 3]);
+  assert.deepEqual([at(0.3).frames, at(0.3).shareBelowTo, at(0.3).accuracyBelowTo], [1, 4 / 6, 0.5]);
+  // 1.0 falls in the last bin; every frame is below its upper edge.
+  assert.deepEqual([at(0.8).frames, at(0.8).accuracy, at(0.8).shareBelowTo], [2, 1, 1]);
+  assert.equal(at(0.5).accuracy, null);
 });

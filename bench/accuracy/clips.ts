@@ -4,7 +4,7 @@ import { EMOTIONS, type EmotionsMessage, type Frame } from '@emostream/contracts
 import { mulberry32, silentLogger } from '@emostream/runtime';
 import { detectFaces, parseDetectorConfig, type DetectorConfig } from '@emostream/detector';
 import { classifyBatch } from '@emostream/classifier';
-import { Aggregator, parseAggregatorConfig } from '@emostream/aggregator';
+import { Aggregator, parseAggregatorConfig, smoothProbabilities, type SmoothedProbabilities } from '@emostream/aggregator';
 import { readGray, type FerFace } from './faces.js';
 import { clipPoses, DEFAULT_MOTION, patchBox, placeFaces } from './geometry.js';
 import { matchBoxes } from './match.js';
@@ -40,7 +40,8 @@ function clipConfig(s: CropSetting): DetectorConfig {
 
 /** Each smoothing space the clips run through; the one the aggregator's defaults use gives the clip's main figures. */
 const SMOOTHING_VARIANTS = (['probability', 'log'] as const).map((space) => ({ key: `smoothing-${space}`, space, config: { smoothingSpace: space } }));
-const DEFAULT_SPACE = parseAggregatorConfig({}).smoothingSpace;
+const DEFAULTS = parseAggregatorConfig({});
+const DEFAULT_SPACE = DEFAULTS.smoothingSpace;
 
 /**
  * A fresh aggregator over a clip's classified frames: persons reported, the main person's (the one
@@ -104,12 +105,18 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
       const classified = await classifyBatch(deps.model, msgs);
       const detectedAt: number[] = [];
       let framesCorrect = 0;
+      let smoothed: SmoothedProbabilities | undefined;
+      const smoothedTop: Array<{ p: number; right: boolean }> = [];
       classified.forEach((m, f) => {
         const mr = matchBoxes([patchBox(poses[f])], m.faces.map((x) => x.box));
         if (!mr.matches.length) return;
         detectedAt.push(m.frame.mediaTimeMs);
         const p = m.faces[mr.matches[0].detection].probabilities;
         if (argmaxAt(EMOTIONS.map((e) => p[e])) === face.label) framesCorrect++;
+        smoothed = smoothProbabilities(smoothed, p, m.frame.mediaTimeMs, DEFAULTS.smoothingMs, DEFAULTS.smoothingSpace, DEFAULTS.smoothingWarmup);
+        const sp = EMOTIONS.map((e) => smoothed!.probabilities[e]);
+        const top = argmaxAt(sp);
+        smoothedTop.push({ p: sp[top], right: top === face.label });
       });
       // The aggregator with each smoothing space on the same classified frames (the default's is the main figure).
       const runs = SMOOTHING_VARIANTS.map((v) => ({ ...v, run: personOf(classified, cameraId, v.config, detectedAt, face.label) }));
@@ -119,6 +126,7 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
         persons: main.persons, dominant: main.dominant,
         frames: o.frames, framesDetected: detectedAt.length, framesCorrect,
         variants: Object.fromEntries(runs.map((r) => [r.key, { dominant: r.run.dominant, framesStateCorrect: r.run.framesStateCorrect }])),
+        smoothedTop,
       });
     }
     msPipeline += performance.now() - t1;

@@ -178,6 +178,34 @@ export interface ClipRecord {
   framesCorrect: number;
   /** The same clip through aggregators with other settings (e.g. each smoothing space). */
   variants?: Record<string, { dominant?: EmotionState; framesStateCorrect: number }>;
+  /**
+   * Per detected frame, the face's probabilities smoothed as the aggregator's defaults smooth a
+   * person's: the likeliest emotion's probability and whether that emotion is the label (what
+   * `uncertainBelow` is chosen on).
+   */
+  smoothedTop?: Array<{ p: number; right: boolean }>;
+}
+
+/** The bins of {@link smoothedReliability}: where `uncertainBelow` may sit. */
+export const RELIABILITY_EDGES = [0, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 1];
+
+/**
+ * How often the smoothed likeliest emotion is right, per bin of its probability, and below each
+ * bin's upper edge (the frames an `uncertainBelow` there would call uncertain).
+ */
+export function smoothedReliability(records: readonly ClipRecord[]) {
+  const xs = records.flatMap((r) => r.smoothedTop ?? []);
+  let below = 0, belowRight = 0;
+  return RELIABILITY_EDGES.slice(0, -1).map((from, i) => {
+    const to = RELIABILITY_EDGES[i + 1];
+    const inBin = xs.filter((x) => x.p >= from && (x.p < to || (i === RELIABILITY_EDGES.length - 2 && x.p <= to)));
+    const right = inBin.filter((x) => x.right).length;
+    below += inBin.length; belowRight += right;
+    return {
+      from, to, frames: inBin.length, accuracy: share(right, inBin.length),
+      shareBelowTo: share(below, xs.length), accuracyBelowTo: share(belowRight, below),
+    };
+  });
 }
 
 /** Per-person figures of a set of clips. */

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
 import { mulberry32 } from '@emostream/runtime';
 import { createFaceEmbedder } from '@emostream/detector';
+import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { percentile, sig } from '../lib/stats.js';
 import { listFerFaces, seededShuffle } from '../accuracy/faces.js';
@@ -35,7 +36,7 @@ import {
 } from '../accuracy/measure.js';
 import { measureClips } from '../accuracy/clips.js';
 import { LOOK_RANGES } from '../accuracy/render.js';
-import { pairedDelta, summariseClips, summariseFaces, type ClipSummary, type FaceSummary } from '../accuracy/score.js';
+import { pairedDelta, smoothedReliability, summariseClips, summariseFaces, type ClipSummary, type FaceSummary } from '../accuracy/score.js';
 
 /** Seeds: the PublicTest subset and its frames, PrivateTest's frames, the clips. */
 const SUBSET_SEED = 1;
@@ -190,6 +191,8 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
 
     const pubShipped = shippedRow.summary;
     const pubClipShipped = pubClips ? summariseClips(pubClips.records.get(shippedKey)!) : undefined;
+    // What uncertainBelow is chosen on: the smoothed likeliest emotion's right rate by its probability (PublicTest only).
+    const reliability = pubClips ? smoothedReliability(pubClips.records.get(shippedKey)!).map((b) => ({ ...b, accuracy: sig(b.accuracy), shareBelowTo: sig(b.shareBelowTo), accuracyBelowTo: sig(b.accuracyBelowTo) })) : null;
     const pubClipChosen = pubClips && chosen.key !== shippedKey ? summariseClips(pubClips.records.get(chosen.key)!) : pubClipShipped;
     const head = privSummary ?? pubShipped;
     const headClip = privClip ?? pubClipShipped;
@@ -228,7 +231,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
             balancedAccuracy: sig(t.summary.pipeline.balancedAccuracy), selectionScore: sig(t.score),
             vsShipped: sig(t.vsShipped.mean), vsShippedSe: sig(t.vsShipped.se), neutralToSad: sig(t.summary.pipeline.neutralToSad),
           })),
-          clips: pubClips ? { faces: pubClipFaces.length, shipped: clipJson(pubClipShipped!), chosen: clipJson(pubClipChosen!), chosenKey: chosen.key } : null,
+          clips: pubClips ? { faces: pubClipFaces.length, shipped: clipJson(pubClipShipped!), chosen: clipJson(pubClipChosen!), chosenKey: chosen.key, smoothedReliability: reliability } : null,
           ms: { render: Math.round(sweep.msRender), blazeFace: Math.round(sweep.msDetect), cropAndClassifyAllSettings: Math.round(sweep.msCropClassify) },
         },
         privateTest: privSummary && privRun ? {
@@ -271,6 +274,10 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
     if (chosen.key !== shippedKey) headline('PublicTest', chosen.summary, `${chosen.key}, chosen`);
     clipRow('PublicTest', pubClipShipped, shippedKey);
     if (chosen.key !== shippedKey) clipRow('PublicTest', pubClipChosen, chosen.key);
+    if (reliability) {
+      R(`PublicTest clips: smoothed likeliest emotion right, by its probability (uncertainBelow ${parseAggregatorConfig({}).uncertainBelow})`, '',
+        reliability.map((b) => `${b.from}-${b.to}: ${pct(b.accuracy)} of ${b.frames} (below ${b.to}: ${pct(b.shareBelowTo)} of frames, ${pct(b.accuracyBelowTo)} right)`).join('; '));
+    }
     const fr = framingJson(sweep);
     R('PublicTest: BlazeFace box on the FER framing (median)', `side ${sig(fr.all.boxSideOverPatch, 3)}x`,
       `margin to the FER crop ${sig(fr.all.marginToPatch, 3)} (p25-p75 ${fr.all.marginToPatchIqr?.join('..')}), centre offset ${sig(fr.all.offsetYToPatch, 3)} box heights (${fr.all.offsetYToPatchIqr?.join('..')}); ` +
