@@ -8,6 +8,7 @@
  */
 import type { Emotion } from '@emostream/contracts';
 import { between, expressionsFor, prng, subjectsOf, type FaceAsset, type Scene, type SceneFace } from './generate.js';
+import { seededShuffle } from '../accuracy/faces.js';
 
 /** Camera B's picture against camera A's (an ffmpeg filter chain over the rendered frames). */
 export interface Light {
@@ -47,24 +48,14 @@ const B_START_MS = 5_000;
 /** The aggregator ends a person this long after their last face (its personTtlMs default) and only then can another camera link them. */
 const LEFT_AFTER_MS = 2_000;
 
-/** Shuffles `xs` in place (Fisher-Yates with `rnd`) and returns it. */
-function shuffle<T>(rnd: () => number, xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-
 /**
  * Distinct subjects for `pairs` pairs ({@link SUBJECTS_PER_PAIR} each), drawn with `seed`: no
  * subject is in two pairs, so a link across pairs is always a wrong one.
  */
 export function drawPairSubjects(catalogue: readonly FaceAsset[], seed: number, pairs: number): string[][] {
-  const names = [...subjectsOf(catalogue, 2).keys()];
+  const names = seededShuffle([...subjectsOf(catalogue, 2).keys()], prng(seed));
   const need = pairs * SUBJECTS_PER_PAIR;
   if (names.length < need) throw new Error(`the catalogue has ${names.length} subjects with two or more expressions; ${pairs} camera pairs need ${need}`);
-  shuffle(prng(seed), names);
   return Array.from({ length: pairs }, (_, k) => names.slice(k * SUBJECTS_PER_PAIR, (k + 1) * SUBJECTS_PER_PAIR));
 }
 
@@ -102,10 +93,10 @@ export function generateCameraPair(seed: number, catalogue: readonly FaceAsset[]
     return face(s, size, snap(i * 200), leave, i, ((i + 0.5) / 4) * W, between(rnd, 0.45, 0.7) * H);
   });
   // Who comes to B: two or three of A's, in a seeded order.
-  const order = shuffle(rnd, [0, 1, 2, 3]);
+  const order = seededShuffle([0, 1, 2, 3], rnd);
   const seen = order.slice(0, rnd() < 0.5 ? 2 : 3).sort((x, y) => x - y).map((i) => onA[i]);
   const strangers = subjects.slice(4, 6);
-  const slots = shuffle(rnd, [0, 1, 2, 3, 4]);
+  const slots = seededShuffle([0, 1, 2, 3, 4], rnd);
   const slotAt = (k: number) => ({ x: ((slots[k] + 0.5) / 5) * W, y: (slots[k] % 2 ? 0.72 : 0.28) * H });
   const onB: SceneFace[] = [];
   seen.forEach((f, k) => {

@@ -11,7 +11,7 @@
  * same subject; a person of B who was a person on A before and got no right link is missed.
  */
 import path from 'node:path';
-import { EMOTIONS, unpackEmbedding, type EmotionEvent, type EmotionsMessage } from '@emostream/contracts';
+import { argmaxEmotion, unpackEmbedding, type EmotionEvent, type EmotionsMessage } from '@emostream/contracts';
 import { Aggregator, cosineSimilarity, parseAggregatorConfig } from '@emostream/aggregator';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { runEmbedded } from '../lib/embedded.js';
@@ -52,8 +52,6 @@ interface LinkScore {
   wrongStranger: number;
   missed: number;
 }
-
-const argmax = (p: Record<(typeof EMOTIONS)[number], number>) => EMOTIONS.reduce((a, b) => (p[b] > p[a] ? b : a));
 
 /** Renders camera A as it is and camera B under its light, and runs each through the embedded pipeline. */
 async function runPair(ctx: BenchContext, pair: CameraPair): Promise<CameraRun[]> {
@@ -96,7 +94,7 @@ function replaySite(runs: readonly CameraRun[], minSimilarity: number): { events
   events.push(...agg.end());
   const observed = new Map(runs.map((r) => [r.cameraId, r.messages.map((m): ObservedFrame => ({
     mediaTimeMs: m.frame.mediaTimeMs,
-    faces: m.faces.map((f, j) => ({ box: f.box, emotion: argmax(f.probabilities), personId: persons.get(`${r.cameraId}:${m.frame.seq}:${j}`) })),
+    faces: m.faces.map((f, j) => ({ box: f.box, emotion: argmaxEmotion(f.probabilities).emotion, personId: persons.get(`${r.cameraId}:${m.frame.seq}:${j}`) })),
   }))]));
   return { events, observed };
 }
@@ -150,7 +148,7 @@ const unit = (v: readonly number[]) => { const n = Math.hypot(...v) || 1; return
  */
 function similarities(runs: readonly CameraRun[]) {
   const samples = runs.map((r) => {
-    const observed = r.messages.map((m): ObservedFrame => ({ mediaTimeMs: m.frame.mediaTimeMs, faces: m.faces.map((f) => ({ box: f.box, emotion: argmax(f.probabilities) })) }));
+    const observed = r.messages.map((m): ObservedFrame => ({ mediaTimeMs: m.frame.mediaTimeMs, faces: m.faces.map((f) => ({ box: f.box, emotion: argmaxEmotion(f.probabilities).emotion })) }));
     const xs = matchedFaces(r.scene, observed).flatMap((m) => {
       const e = r.messages[m.frame].faces[m.face].embedding;
       return e ? [{ subject: m.person, tMs: m.tMs, vector: unpackEmbedding(e) }] : [];

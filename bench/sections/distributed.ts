@@ -117,8 +117,7 @@ async function liveLatency(
   const seconds = ctx.quick ? 10 : 40;
   // The first second carries the RTSP/decoder start-up, not steady-state latency.
   const warmupFrames = 10;
-  const frameLatency: number[] = [];
-  /** Every frame after the warm-up: capture time and latency, to split the start-up from the steady state. */
+  /** Every frame after the warm-up: capture time and latency (the start-up is split from the steady state below). */
   const timed: Array<{ capturedAtMs: number; ms: number }> = [];
   let seen = 0;
   const consumer = o.kafka.consumer({ groupId: `${o.config.topicPrefix}bench-latency` });
@@ -131,9 +130,7 @@ async function liveLatency(
       const d = decodeEmotions(message);
       if (!d.ok || d.value.frame.cameraId !== 'live') return;
       if (seen++ < warmupFrames) return;
-      const ms = Date.now() - d.value.frame.capturedAtMs;
-      frameLatency.push(ms);
-      timed.push({ capturedAtMs: d.value.frame.capturedAtMs, ms });
+      timed.push({ capturedAtMs: d.value.frame.capturedAtMs, ms: Date.now() - d.value.frame.capturedAtMs });
     },
   });
   const cam = await startLoopingCamera(o.clipFile);
@@ -148,6 +145,7 @@ async function liveLatency(
   // Let the last frames through the stages.
   await new Promise((r) => setTimeout(r, 3_000));
   const events = o.eventLatency.slice();
+  const frameLatency = timed.map((t) => t.ms);
   const all = [...frameLatency, ...events];
   // The first frames queue behind the detector's first search of every tile (a sweep, about a
   // second on 2 cores) and Kafka mode sheds no frame for that: the steady state is measured from

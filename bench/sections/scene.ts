@@ -11,7 +11,7 @@
  * (re-identification thresholds; cuts or embeddings alone) and the embedder is timed.
  */
 import path from 'node:path';
-import { EMOTIONS, unpackEmbedding, type Emotion, type EmotionEvent, type EmotionsMessage, type Timelines } from '@emostream/contracts';
+import { argmaxEmotion, unpackEmbedding, type EmotionEvent, type EmotionsMessage, type Timelines } from '@emostream/contracts';
 import { Aggregator, parseAggregatorConfig, type AggregatorConfigInput } from '@emostream/aggregator';
 import { parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type FaceDetector } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
@@ -57,7 +57,6 @@ const CONFIGS = [
 ] as const;
 type ConfigKey = (typeof CONFIGS)[number]['key'];
 
-const argmax = (p: Record<Emotion, number>): Emotion => EMOTIONS.reduce((a, b) => (p[b] > p[a] ? b : a));
 
 /** The scenes of a run (`--quick`: one of each kind, shorter where the kind allows). */
 function scenesOf(catalogue: FaceAsset[], quick: boolean): Scene[] {
@@ -80,7 +79,7 @@ function replay(messages: readonly EmotionsMessage[], config: AggregatorConfigIn
   const observed: ObservedFrame[] = messages.map((m) => ({
     mediaTimeMs: m.frame.mediaTimeMs,
     ...(m.frame.sceneCut ? { sceneCut: true } : {}),
-    faces: m.faces.map((f, j) => ({ box: f.box, emotion: argmax(f.probabilities), personId: persons.get(`${m.frame.seq}:${j}`) })),
+    faces: m.faces.map((f, j) => ({ box: f.box, emotion: argmaxEmotion(f.probabilities).emotion, personId: persons.get(`${m.frame.seq}:${j}`) })),
   }));
   return { observed, events, timelines: agg.timelines() };
 }

@@ -4,7 +4,7 @@
  * file of such lines, or `-` for that file on stdin). Checked before any model loads.
  */
 import fs from 'node:fs';
-import { CAMERA_ID, CAMERA_ID_RULE } from '@emostream/contracts';
+import { CAMERA_ID_RULE, isCameraId } from '@emostream/contracts';
 import { urlSecrets } from '@emostream/runtime';
 import { mergeSources, parseCamerasFile, parseSourceArg, type IngestSource } from '@emostream/pipeline';
 
@@ -89,7 +89,7 @@ export async function analyzeTarget(o: SourceOptions, r: SourceReaders = PROCESS
   if (!several) {
     if (o.source === undefined) throw new Error('missing source: give a video file or an rtsp:// URL (- reads it from stdin), or cameras with --source <id>=<url> or --cameras <file>');
     // The camera id goes on every event and into metric labels; the file's name is never one.
-    if (!CAMERA_ID.test(o.camera)) throw new Error(`--camera '${o.camera.slice(0, 80)}': a camera id is ${CAMERA_ID_RULE}; choose another`);
+    if (!isCameraId(o.camera)) throw new Error(`--camera '${o.camera.slice(0, 80)}': a camera id is ${CAMERA_ID_RULE}; choose another`);
     return { kind: 'single', source: o.source === '-' ? firstLine(await r.stdin()) : o.source, camera: o.camera };
   }
   if (o.cameraGiven) throw new Error('--camera names the camera of one source; with --source or --cameras each camera has its id: <id>=<url>');

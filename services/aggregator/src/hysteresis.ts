@@ -3,7 +3,7 @@ import { EMOTIONS, type EmotionProbabilities, type EmotionState } from '@emostre
 import type { AggregatorConfig } from './config.js';
 
 /** The part of the configuration hysteresis reads. */
-export type HysteresisConfig = Pick<AggregatorConfig, 'switchMargin' | 'minDwellMs' | 'uncertainBelow'> & Partial<Pick<AggregatorConfig, 'uncertainMargin'>>;
+export type HysteresisConfig = Pick<AggregatorConfig, 'switchMargin' | 'minDwellMs' | 'uncertainBelow' | 'uncertainMargin'>;
 
 /** Hysteresis state of one track (JSON-serialisable). */
 export interface DominantEmotion {
@@ -50,7 +50,7 @@ export function updateDominant(
   let leader: EmotionState = prev?.emotion ?? 'uncertain';
   for (const e of states) if (level(p, e, cfg) > level(p, leader, cfg)) leader = e;
   if (!prev) return { state: { emotion: leader, sinceMs: timeMs }, changed: false };
-  const margin = leader === 'uncertain' || prev.emotion === 'uncertain' ? cfg.uncertainMargin ?? cfg.switchMargin : cfg.switchMargin;
+  const margin = leader === 'uncertain' || prev.emotion === 'uncertain' ? cfg.uncertainMargin : cfg.switchMargin;
   if (leader === prev.emotion || level(p, leader, cfg) - level(p, prev.emotion, cfg) < margin) {
     return { state: { emotion: prev.emotion, sinceMs: prev.sinceMs }, changed: false };
   }
