@@ -25,12 +25,14 @@ export function registerTrain(program: Command): void {
     .option('--init <dir>', 'start from this model directory\'s weights (e.g. models/best) instead of a fresh network')
     .option('--ferplus <dir>', 'FER+ folder (fer2013new.csv, mapping.csv): its votes are mixed into the training targets by the recipe\'s weight (the video recipe: 0.5)')
     .option('--ferplus-weight <w>', 'weight of the FER+ votes in the targets, 0..1 (default: the config\'s; 0 for paper, best, best-gpu)', numberOption('--ferplus-weight', 0, 1))
+    .option('--select-on <labels>', 'labels of the validation split that choose the epoch and τ: fer2013 (PublicTest\'s own) or ferplus (FER+\'s majority vote of PublicTest, for a run trained on FER+\'s votes; needs --ferplus)', 'fer2013')
     .option('--video-augment <p>', 'share of training faces filmed as a camera and the detector would (size, light, blur, noise, JPEG, box noise), 0..1 (default: the config\'s; 0.7 for video, off otherwise)', numberOption('--video-augment', 0, 1))
     .option('--pipeline-crops <dir>', 'also train on FER-2013 Training faces as the pipeline cropped them (a folder written by `npm run crops`), not filmed again')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
       if (!(CONFIG_NAMES as readonly string[]).includes(o.config)) throw new Error(`--config must be ${CONFIG_NAMES.join(', ')}; got '${o.config}'`);
+      if (!['fer2013', 'ferplus'].includes(o.selectOn)) throw new Error(`--select-on must be fer2013 or ferplus, got '${o.selectOn}'`);
       if (!['official', 'paper'].includes(o.split)) throw new Error(`--split must be official or paper, got '${o.split}'`);
       const rt = await loadTf(o.backend as BackendChoice);
       if (rt.backend === 'wasm') throw new Error('the wasm backend cannot train (no Conv2DBackpropFilter kernel): run `bash scripts/install.sh` to build tfjs-node');
@@ -38,7 +40,7 @@ export function registerTrain(program: Command): void {
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
-        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, pipelineCrops: o.pipelineCrops,
+        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, pipelineCrops: o.pipelineCrops, selectOn: o.selectOn,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

@@ -15,7 +15,7 @@ import {
   readPathColumn, subset, type LabelledSet,
 } from './datasets.js';
 import { equalisedCopy, filmedCopy, rng } from './augment.js';
-import { readFerPlusVotes, withFerPlusTargets } from './ferplus.js';
+import { loadFerPlus, readFerPlusVotes, withFerPlusTargets } from './ferplus.js';
 import { DEFAULT_VIDEO_AUGMENT } from './video.js';
 import { summarise } from './metrics.js';
 import { predictSet, train, type TrainState } from './train.js';
@@ -56,6 +56,14 @@ export interface TrainJobOptions {
   ferPlusWeight?: number;
   /** Video augmentation probability instead of the recipe's (0: off). */
   videoP?: number;
+  /**
+   * Which labels of the validation split choose the epoch and τ: `fer2013` (its own labels, the
+   * default) or `ferplus` (FER+'s majority vote of PublicTest, for a run trained on FER+'s votes;
+   * needs `ferplus` and the official FER-2013 split). FER+'s majority agrees with FER-2013's label
+   * on only 65% of PublicTest, so a FER+ run chosen on FER-2013's labels would be chosen against
+   * its own targets.
+   */
+  selectOn?: 'fer2013' | 'ferplus';
   /**
    * A folder of FER-2013 Training faces as the pipeline cropped them (`npm run crops`), trained on
    * beside the Training faces themselves (needs the official FER-2013 split).
@@ -156,6 +164,7 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
     if (mix.mixed === 0) throw new DataError(`no training image of ${o.data} has a FER+ row in ${o.ferplus}: check that mapping.csv's fer2013_path matches the FER-2013 folder`);
     splits.train = set;
   }
+  if (o.selectOn === 'ferplus') await selectOnFerPlus(o, splits, cfg.video !== undefined);
   if (!cfg.video) return { splits };
   const filmedVal = filmedCopy(splits.val, cfg.video, cfg.seed);
   // The validation split is usually also a test set (PublicTest): equalise each set once.
@@ -164,6 +173,24 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
   splits.val = once(splits.val);
   splits.tests = Object.fromEntries(Object.entries(splits.tests).map(([k, v]) => [k, once(v)]));
   return { splits, filmedVal };
+}
+
+/**
+ * The validation split becomes FER+'s majority vote of PublicTest (rows whose majority is unknown,
+ * not a face or contempt dropped), also reported as a test set. `raw`: left unequalised (the video
+ * recipe equalises after filming).
+ */
+async function selectOnFerPlus(o: TrainJobOptions, splits: TrainSplits, raw: boolean): Promise<void> {
+  if (!o.ferplus || o.split !== 'official' || !isFerFolder(o.data)) {
+    throw new DataError('--select-on ferplus chooses on FER+\'s majority vote of FER-2013 PublicTest: it needs --data with the FER-2013 folder, --split official and --ferplus');
+  }
+  const fp = await loadFerPlus(o.data, path.join(o.ferplus, 'fer2013new.csv'), path.join(o.ferplus, 'mapping.csv'), { cacheDir: datasetCacheDir(), warn: o.log, labelMap: o.labelMap, equalize: !raw });
+  assertNoTestImages(fp.PublicTest, 'validation (ferplus-majority-PublicTest)');
+  splits.val = fp.PublicTest;
+  splits.valName = 'ferplus-majority-PublicTest';
+  splits.tests['ferplus-majority-PublicTest'] = fp.PublicTest;
+  splits.description += `; chosen on FER+'s majority vote of PublicTest (${fp.PublicTest.labels.length})`;
+  o.log(`validation: FER+ majority vote of PublicTest, ${fp.PublicTest.labels.length} faces`);
 }
 
 /** Runs `emostream train`; returns the model directory written (or undefined if stopped early). */

@@ -244,3 +244,39 @@ test('CK+48 (../shared/data, read in place): 10 folds keep its subjects apart', 
   ck.ids.forEach((id, i) => assert.equal(ck.groups[i], subjectOf.get(id), id));
   assertFoldsKeepSubjectsApart(ck, 10);
 });
+
+test('--select-on ferplus: the epoch and τ are chosen on FER+\'s majority vote of PublicTest, never on PrivateTest', async () => {
+  const fp = path.join(tmp, 'ferplus');
+  fs.mkdirSync(fp, { recursive: true });
+  // Votes in FERPLUS_COLUMNS order: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF.
+  const votes: Record<string, number[]> = {
+    'test/happy/PublicTest_11.png': [7, 3, 0, 0, 0, 0, 0, 0, 0, 0], // FER-2013 says happy, FER+ neutral
+    'test/happy/PublicTest_12.jpg': [0, 10, 0, 0, 0, 0, 0, 0, 0, 0],
+    'test/sad/PublicTest_13.png': [0, 0, 0, 0, 0, 0, 0, 0, 10, 0], // unknown: not a label, dropped
+    'test/angry/PublicTest_14.png': [0, 0, 0, 2, 8, 0, 0, 0, 0, 0],
+  };
+  for (const f of [...FER_FILES.Training, ...FER_FILES.PrivateTest]) votes[f] = [1, 0, 0, 8, 1, 0, 0, 0, 0, 0];
+  const usage = (f: string) => path.basename(f).split('_')[0];
+  const entries = Object.entries(votes);
+  fs.writeFileSync(path.join(fp, 'fer2013new.csv'), ['Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF',
+    ...entries.map(([f, v], i) => `${usage(f)},fer${String(i).padStart(7, '0')}.png,${v.join(',')}`)].join('\n') + '\n');
+  fs.writeFileSync(path.join(fp, 'mapping.csv'), ['ferplus_row,usage,ferplus_image,fer2013_path,mad,second_best_mad,match',
+    ...entries.map(([f], i) => `${i},${usage(f)},fer${String(i).padStart(7, '0')}.png,${f},1.0,30.0,unique`)].join('\n') + '\n');
+  const log: string[] = [];
+  const dir = await runTrainJob({
+    tf: (await loadTf()).tf, backend: 'test', data: FER, config: 'best', out: path.join(tmp, 'run-ferplus'), split: 'official', epochs: 1, batchSize: 4,
+    finalTest: false, ferplus: fp, ferPlusWeight: 1, selectOn: 'ferplus', logitAdjustment: 'auto', log: (l) => log.push(l),
+  });
+  assert.ok(log.includes('validation: FER+ majority vote of PublicTest, 3 faces'), log.join('\n'));
+  assert.ok(log.some((l) => /^logit adjustment τ=0\.0: ferplus-majority-PublicTest accuracy/.test(l)), 'τ is chosen on the FER+ majority');
+  const card = JSON.parse(fs.readFileSync(path.join(dir!, 'card.json'), 'utf8'));
+  assert.deepEqual(Object.keys(card.evaluation).sort(), ['fer2013-PublicTest', 'ferplus-majority-PublicTest']);
+  assert.equal(card.evaluation['ferplus-majority-PublicTest'].n, 3);
+  assert.match(card.training.splitDescription, /chosen on FER\+'s majority vote of PublicTest \(3\)/);
+  assert.ok(!log.some((l) => /PrivateTest:/.test(l)), log.join('\n'));
+  // Without --ferplus it says what to pass.
+  await assert.rejects(runTrainJob({
+    tf: (await loadTf()).tf, backend: 'test', data: FER, config: 'best', out: path.join(tmp, 'run-ferplus2'), split: 'official', epochs: 1, batchSize: 4,
+    finalTest: false, selectOn: 'ferplus', log: () => {},
+  }), /--select-on ferplus .* needs --data with the FER-2013 folder, --split official and --ferplus/);
+});
