@@ -9,16 +9,19 @@
  *   npm run crops -- --score DIR --models A,B,…
  *     scores models (their directories; mirror TTA as each card says) on such a folder of
  *     PublicTest crops: accuracy, balanced accuracy, neutral faces called sad; beside it the same
- *     faces as stills (their own files), so the gap is read on the same faces.
+ *     faces as stills (their own files), so the gap is read on the same faces. With FER+'s votes
+ *     (../shared/data/ferplus, or EMOSTREAM_FERPLUS_DIR) the same figures again against FER+'s
+ *     majority vote of each face (faces whose majority is unknown, not a face or contempt left out).
  *
  * Reads ../shared/data/fer2013 (or EMOSTREAM_FER_DIR) in place. PrivateTest is never cropped.
  */
 import path from 'node:path';
-import { EMOTIONS } from '@emostream/contracts';
+import fs from 'node:fs';
+import { EMOTIONS, normaliseLabel } from '@emostream/contracts';
 import { loadTf, mulberry32 } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
 import { loadEmotionModel } from '@emostream/classifier';
-import { datasetCacheDir, ferSplitOf, loadLabelFolder, summarise } from '@emostream/retrain';
+import { datasetCacheDir, ferSplitOf, loadLabelFolder, majorityColumn, readFerPlusVotes, summarise } from '@emostream/retrain';
 import { imageFileToModelCrop, INPUT_PIXELS } from '@emostream/model';
 import { DATA_DIR } from './lib/context.js';
 import { listFerFaces, seededShuffle } from './accuracy/faces.js';
@@ -52,8 +55,35 @@ function parse(argv: string[]) {
   return a;
 }
 
+/** Accuracy, balanced accuracy and the share of neutral faces called sad, of `probs` against `labels` (-1: not scored). */
+function figures(m: string, labels: ArrayLike<number>, probs: Float32Array): string[] {
+  const keep = Array.from(labels, (l, i) => (l >= 0 ? i : -1)).filter((i) => i >= 0);
+  const k = EMOTIONS.length;
+  const p = new Float32Array(keep.length * k);
+  keep.forEach((i, j) => p.set(probs.subarray(i * k, (i + 1) * k), j * k));
+  const truth = Int32Array.from(keep, (i) => labels[i]);
+  const s = summarise(m, 'crops', truth, p);
+  const neutral = EMOTIONS.indexOf('neutral'), sad = EMOTIONS.indexOf('sad');
+  let neutrals = 0, toSad = 0;
+  truth.forEach((l, j) => { if (l === neutral) { neutrals++; if (argmaxAt(p, j * k) === sad) toSad++; } });
+  return [String(keep.length), `${(s.accuracy * 100).toFixed(2)}%`, `${(s.balancedAccuracy * 100).toFixed(2)}%`, `${((100 * toSad) / Math.max(1, neutrals)).toFixed(1)}%`];
+}
+
+/** FER+'s majority label of each crop (`<label>/<PublicTest_id>.png`), -1 where it has none; undefined without the votes. */
+async function ferPlusLabels(ids: readonly string[], ferPlusDir: string): Promise<Int32Array | undefined> {
+  const votesCsv = path.join(ferPlusDir, 'fer2013new.csv'), mappingCsv = path.join(ferPlusDir, 'mapping.csv');
+  if (!fs.existsSync(votesCsv) || !fs.existsSync(mappingCsv)) return undefined;
+  const votes = await readFerPlusVotes(votesCsv, mappingCsv);
+  return Int32Array.from(ids, (id) => {
+    const [label, file] = id.split('/');
+    const v = votes.get(`test/${label}/${file.replace(/\.png$/, '.jpg')}`);
+    const e = v ? normaliseLabel(majorityColumn(v.counts)) : undefined;
+    return e ? EMOTIONS.indexOf(e) : -1;
+  });
+}
+
 /** Scores each model on a folder of PublicTest crops (already the model's preprocessing: not equalised again). */
-async function score(dir: string, models: string[], ferDir: string, log: (m: string) => void): Promise<void> {
+async function score(dir: string, models: string[], ferDir: string, ferPlusDir: string, log: (m: string) => void): Promise<void> {
   const set = await loadLabelFolder(dir, { equalize: false, cacheDir: datasetCacheDir(), warn: log });
   const bad = set.ids.find((id) => ferSplitOf(id) !== 'PublicTest');
   if (bad) throw new Error(`${path.join(dir, bad)} is not a PublicTest crop: models are chosen on PublicTest crops (npm run crops -- --split PublicTest)`);
@@ -63,21 +93,17 @@ async function score(dir: string, models: string[], ferDir: string, log: (m: str
     const [label, file] = id.split('/');
     return imageFileToModelCrop(path.join(ferDir, 'test', label, file.replace(/\.png$/, '.jpg')));
   }));
+  const fp = await ferPlusLabels(set.ids, ferPlusDir);
+  if (!fp) log(`no FER+ votes in ${ferPlusDir}: FER-2013's labels only`);
   const rt = await loadTf();
-  const neutral = EMOTIONS.indexOf('neutral'), sad = EMOTIONS.indexOf('sad');
-  process.stdout.write(`model\tn\tthrough the pipeline: accuracy\tbalanced\tneutral called sad\tsame faces as stills: accuracy\tbalanced\n`);
+  const head = (of: string) => `${of}: n\tthrough the pipeline: accuracy\tbalanced\tneutral called sad\tsame faces as stills: accuracy\tbalanced\tneutral called sad`;
+  process.stdout.write(`model\t${head('FER-2013 labels')}${fp ? `\t${head('FER+ majority')}` : ''}\n`);
   for (const m of models) {
     const model = await loadEmotionModel(rt.tf, { model: m });
     const probs = await predictInBatches(model, crops);
-    const s = summarise(m, path.basename(dir), set.labels, probs);
-    const still = summarise(m, 'stills', set.labels, await predictInBatches(model, stills));
-    let neutrals = 0, toSad = 0;
-    set.labels.forEach((l, i) => {
-      if (l !== neutral) return;
-      neutrals++;
-      if (argmaxAt(probs, i * EMOTIONS.length) === sad) toSad++;
-    });
-    process.stdout.write(`${m}\t${set.labels.length}\t${(s.accuracy * 100).toFixed(2)}%\t${(s.balancedAccuracy * 100).toFixed(2)}%\t${((100 * toSad) / Math.max(1, neutrals)).toFixed(1)}%\t${(still.accuracy * 100).toFixed(2)}%\t${(still.balancedAccuracy * 100).toFixed(2)}%\n`);
+    const still = await predictInBatches(model, stills);
+    const row = (labels: ArrayLike<number>) => [...figures(m, labels, probs), ...figures(m, labels, still).slice(1)];
+    process.stdout.write([m, ...row(set.labels), ...(fp ? row(fp) : [])].join('\t') + '\n');
   }
 }
 
@@ -87,7 +113,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (m: string) => process.stderr.write(`[crops ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}\n`);
   const ferDir = process.env.EMOSTREAM_FER_DIR ?? path.join(DATA_DIR, 'fer2013');
-  if (a.score) return score(a.score, a.models, ferDir, log);
+  if (a.score) return score(a.score, a.models, ferDir, process.env.EMOSTREAM_FERPLUS_DIR ?? path.join(DATA_DIR, 'ferplus'), log);
   const { faces: all } = listFerFaces(ferDir, a.split);
   const chosen = seededShuffle(all, mulberry32(a.seed)).slice(0, Math.min(all.length, a.limit));
   const faces = chosen.slice(Math.floor((a.part * chosen.length) / a.parts), Math.floor(((a.part + 1) * chosen.length) / a.parts));
