@@ -18,7 +18,10 @@ import {
 } from './score.js';
 import { addNoise, applyLighting, composeLitFrame, drawLook, drawTint, LOOK_RANGES, normalTable, pasteFace, windowOf } from './render.js';
 import { derivedSeed, missReason, settingKey } from './measure.js';
-import { seededShuffle } from './faces.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { seededShuffle, withFerPlusLabels } from './faces.js';
 
 /** A generator that returns the given values in turn (then repeats the last). */
 function scripted(values: number[]): Rng {
@@ -369,4 +372,24 @@ test('smoothedReliability: right rate per bin of the smoothed top probability, a
   // 1.0 falls in the last bin; every frame is below its upper edge.
   assert.deepEqual([at(0.8).frames, at(0.8).accuracy, at(0.8).shareBelowTo], [2, 1, 1]);
   assert.equal(at(0.5).accuracy, null);
+});
+
+test('FER+ labels: each face takes its FER+ majority; no majority emotion (unknown, contempt) or no row: left out', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-ferplus-'));
+  try {
+    const rows = [
+      ['test/sad/PublicTest_1.jpg', '7,0,0,3,0,0,0,0,0,0'], // FER-2013 sad, FER+ neutral
+      ['test/happy/PublicTest_2.jpg', '0,9,1,0,0,0,0,0,0,0'],
+      ['test/fear/PublicTest_3.jpg', '0,0,0,0,0,0,0,2,8,0'], // unknown
+      ['test/angry/PublicTest_4.jpg', '1,0,0,0,0,0,0,9,0,0'], // contempt: not one of the seven
+    ];
+    fs.writeFileSync(path.join(dir, 'fer2013new.csv'), ['Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF', ...rows.map(([, v], i) => `PublicTest,fer${i}.png,${v}`)].join('\n'));
+    fs.writeFileSync(path.join(dir, 'mapping.csv'), ['ferplus_row,usage,ferplus_image,fer2013_path,mad,second_best_mad,match', ...rows.map(([p], i) => `${i},PublicTest,fer${i}.png,${p},1,30,unique`)].join('\n'));
+    const face = (id: string) => ({ id, file: id, label: EMOTIONS.indexOf(id.split('/')[1] as (typeof EMOTIONS)[number]) });
+    const out = await withFerPlusLabels([...rows.map(([p]) => face(p)), face('test/sad/PublicTest_9.jpg')], dir);
+    assert.deepEqual(out.map((f) => [f.id, EMOTIONS[f.label]]), [['test/sad/PublicTest_1.jpg', 'neutral'], ['test/happy/PublicTest_2.jpg', 'happy']]);
+    await assert.rejects(withFerPlusLabels([], path.join(dir, 'absent')), /fer2013new\.csv is missing/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EMOTIONS } from '@emostream/contracts';
+import { EMOTIONS, normaliseLabel } from '@emostream/contracts';
+import { majorityColumn, readFerPlusVotes } from '@emostream/retrain';
 import type { Rng } from './geometry.js';
 
 /** One labelled face image. */
@@ -41,6 +42,23 @@ export function listFerFaces(ferDir: string, split: FerSplit): { faces: FerFace[
   });
   faces.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { faces, blank };
+}
+
+/**
+ * The same faces labelled by FER+'s majority vote instead of FER-2013's label (FER+ agrees with
+ * it on about 65% of the test faces; most of the rest are FER-2013 sad, fear or angry faces that
+ * FER+'s ten voters call neutral). Faces whose majority is unknown, not a face or contempt, or
+ * that FER+ has no row for, are left out.
+ */
+export async function withFerPlusLabels(faces: readonly FerFace[], ferPlusDir: string): Promise<FerFace[]> {
+  const votesCsv = path.join(ferPlusDir, 'fer2013new.csv'), mappingCsv = path.join(ferPlusDir, 'mapping.csv');
+  for (const f of [votesCsv, mappingCsv]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: FER+ labels need fer2013new.csv and mapping.csv (BENCH_ACCURACY_LABELS=ferplus)`);
+  const votes = await readFerPlusVotes(votesCsv, mappingCsv);
+  return faces.flatMap((f) => {
+    const v = votes.get(f.id);
+    const e = v ? normaliseLabel(majorityColumn(v.counts)) : undefined;
+    return e ? [{ ...f, label: EMOTIONS.indexOf(e) }] : [];
+  });
 }
 
 /** A seeded shuffle (Fisher-Yates) of a copy; the first n of it are the subset of that size. */

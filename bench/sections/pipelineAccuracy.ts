@@ -19,7 +19,9 @@
  * Sizes can be set for one-off runs: BENCH_ACCURACY_SWEEP_FACES, BENCH_ACCURACY_CLIPS,
  * BENCH_ACCURACY_PRIVATE_FACES (0: leave PrivateTest out), BENCH_ACCURACY_SETTINGS (a list instead of the sweep; BENCH_MODEL
  * measures a candidate model); BENCH_ACCURACY_FEATHER sets the soft
- * edge of the pasted faces (default 0.08 of their side; 0.01 is a hard edge).
+ * edge of the pasted faces (default 0.08 of their side; 0.01 is a hard edge). BENCH_ACCURACY_LABELS=ferplus
+ * scores every figure against FER+'s majority vote of each face instead of FER-2013's label (faces
+ * without a FER+ emotion majority left out; ../shared/data/ferplus or EMOSTREAM_FERPLUS_DIR).
  */
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
@@ -28,7 +30,7 @@ import { createFaceEmbedder } from '@emostream/detector';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { percentile, sig } from '../lib/stats.js';
-import { listFerFaces, seededShuffle } from '../accuracy/faces.js';
+import { listFerFaces, seededShuffle, withFerPlusLabels, type FerFace, type TestSplit } from '../accuracy/faces.js';
 import { SIZE_BUCKETS, sizeBucket } from '../accuracy/geometry.js';
 import {
   DEFAULT_RENDER, measureStills, settingKey, shippedSetting, stillPredictions,
@@ -51,6 +53,14 @@ const CLIP_FPS = 10;
 
 const MARGINS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
 const OFFSETS = [0, -0.05, -0.1, -0.15];
+
+/** A test split's faces, labelled as BENCH_ACCURACY_LABELS says (`fer2013`, the default, or `ferplus`). */
+async function labelledFaces(ferDir: string, split: TestSplit): Promise<{ faces: FerFace[]; blank: string[] }> {
+  const labels = process.env.BENCH_ACCURACY_LABELS ?? 'fer2013';
+  if (labels !== 'fer2013' && labels !== 'ferplus') throw new Error(`BENCH_ACCURACY_LABELS must be fer2013 or ferplus, got '${labels}'`);
+  const { faces, blank } = listFerFaces(ferDir, split);
+  return labels === 'ferplus' ? { faces: await withFerPlusLabels(faces, process.env.EMOSTREAM_FERPLUS_DIR ?? path.join(DATA_DIR, 'ferplus')), blank } : { faces, blank };
+}
 
 /** The sweep: every margin × offset, align on and off; `--quick`: the shipped geometry and two others. */
 function sweepSettings(quick: boolean): CropSetting[] {
@@ -146,7 +156,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
   const t0 = Date.now();
   try {
     // 1. PublicTest: the sweep.
-    const pub = listFerFaces(ferDir, 'PublicTest');
+    const pub = await labelledFaces(ferDir, 'PublicTest');
     const pubFaces = seededShuffle(pub.faces, mulberry32(SUBSET_SEED)).slice(0, sweepFaces);
     const settings = process.env.BENCH_ACCURACY_SETTINGS ? listedSettings(process.env.BENCH_ACCURACY_SETTINGS) : sweepSettings(ctx.quick);
     ctx.log(`pipelineAccuracy: PublicTest ${pubFaces.length} faces (seeded subset of ${pub.faces.length}), ${settings.length} crop settings`);
@@ -172,7 +182,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
     const pubClips = clipCount ? await measureClips(deps, { name: 'PublicTest-clip', faces: pubClipFaces, still: pubStill, seed: PUBLIC_CLIP_SEED, frames: CLIP_FRAMES, fps: CLIP_FPS, settings: clipSettings, render }) : undefined;
 
     // 3. PrivateTest, the shipped geometry only: stills, then clips.
-    const priv = listFerFaces(ferDir, 'PrivateTest');
+    const priv = await labelledFaces(ferDir, 'PrivateTest');
     const privCount = envInt('BENCH_ACCURACY_PRIVATE_FACES', ctx.quick ? 45 : priv.faces.length);
     const privFaces = privCount >= priv.faces.length ? priv.faces : seededShuffle(priv.faces, mulberry32(SUBSET_SEED)).slice(0, privCount);
     let privSummary: FaceSummary | undefined, privRun: StillsResult | undefined, privClip: ClipSummary | undefined;
@@ -217,6 +227,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
           exactCrop: 'the placed patch (FER-2013\'s own framing) cut out exactly and de-rotated by its true roll (sampleRotatedSquare + toModelCrop), from the frame before the camera and after it: splits the gap into resampling, camera, and detector geometry',
           clips: `${CLIP_FRAMES} frames at ${CLIP_FPS} fps per face: drift ±8% of the face side, ±1.5% jitter, ±6% scale drift, ±2% scale jitter, ±2° roll jitter, fresh sensor noise per frame; dominant emotion = the longest timeline segment of the person seen longest; uncertain and no person count as wrong`,
           facesPerFrame: FACES_PER_FRAME, feather,
+          labels: process.env.BENCH_ACCURACY_LABELS ?? 'fer2013',
           selection: 'PublicTest only: the best mean of through-pipeline accuracy and balanced accuracy; PrivateTest scored for the shipped geometry only',
           seeds: { subset: SUBSET_SEED, publicFrames: PUBLIC_SEED, privateFrames: PRIVATE_SEED, publicClips: PUBLIC_CLIP_SEED, privateClips: PRIVATE_CLIP_SEED },
         },
