@@ -54,7 +54,7 @@ test('tiles off: one full-frame call per frame, the small face is not found', as
 });
 
 test('tiles auto: a sweep of every tile finds the small face, mapped back to frame pixels with its eyes', async () => {
-  const { out, calls } = await run([frame(0)], { tiles: 'auto' });
+  const { out, calls } = await run([frame(0)], { tiles: 'auto', tilesSweepFrames: 1 });
   // 640x360 → 3x2 tiles of 256x206 (each letterboxed into the 256 px input by the detector).
   assert.equal(calls.length, 1 + 6);
   assert.deepEqual(calls[0], [W, H]);
@@ -67,7 +67,7 @@ test('tiles auto: a sweep of every tile finds the small face, mapped back to fra
 });
 
 test('after the first sweep: a rolling share of the grid plus the tile that held the face', async () => {
-  const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: '3x2', tilesEveryFrames: 3 });
+  const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: '3x2', tilesEveryFrames: 3, tilesSweepFrames: 1 });
   // Frame 0: full + all 6 tiles. The face is whole in tile 4 (row 1, column 1) only. Then 2 tiles
   // a frame in turn (6 tiles / 3 frames) plus tile 4: {0, 1, 4}, {2, 3, 4}, {4, 5}.
   const perFrame: number[] = [];
@@ -88,7 +88,22 @@ test('a tile face under tilesMinScore is dropped; minFaceSizePx still applies to
 test('auto leaves Haar alone (it searches its own pyramid); an explicit grid applies to any detector', async () => {
   const haar = await run([frame(0)], { detector: 'haar', tiles: 'auto' }, smallFaceDetector('haar'));
   assert.equal(haar.calls.length, 1);
-  const grid = await run([frame(0)], { detector: 'haar', tiles: '2x1' }, smallFaceDetector('haar'));
+  const grid = await run([frame(0)], { detector: 'haar', tiles: '2x1', tilesSweepFrames: 1 }, smallFaceDetector('haar'));
   assert.equal(grid.calls.length, 3);
   assert.equal(grid.out[0].faces.length, 1);
+});
+
+test('tilesSweepFrames: the first sweep is spread over that many detected frames, ceil(tiles / n) a frame plus the tile holding the face', async () => {
+  const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: 'auto', tilesSweepFrames: 3, tilesEveryFrames: 30, detectEveryFrames: 1 });
+  // 640x360: 3x2 tiles, 2 a frame. Sweep order 1, 3 | 5, 0 | 2, 4: tile 4 holds the face whole and
+  // comes last, but tile 1 (frame 0) sees its top, cut by the tile's edge (too small to keep), which
+  // holds tile 4 at once: frame 1 searches 5, 0 and 4 and finds the face, and tile 4 leaves the sweep;
+  // frame 2: tile 2 and tile 4 (held); frame 3: the rolling share (one tile) and tile 4.
+  const perFrame: number[] = [];
+  for (const [w, h] of calls) {
+    if (w === W && h === H) perFrame.push(0);
+    else perFrame[perFrame.length - 1]++;
+  }
+  assert.deepEqual(perFrame, [2, 3, 2, 2]);
+  assert.deepEqual(out.map((m) => m.faces.length), [0, 1, 1, 1]);
 });

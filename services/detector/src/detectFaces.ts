@@ -58,7 +58,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const embedder = config.embeddings ? deps.embedder : undefined;
   const policy = embedder ? new EmbeddingPolicy({ everyFrames: config.embedEveryFrames, minFacePx: config.embedMinFacePx }) : undefined;
   // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
-  const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames);
+  const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
   const carry = new DetectionCarry({ everyFrames: config.detectEveryFrames, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
 
   const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean) => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tileGrid } from './tiles.js';
-import { HOLD_BELOW_INPUT_PX, TILE_HOLD_SEARCHES, TileSchedule, holdingTile } from './tileSchedule.js';
+import { tileGrid, type TileGridSpec } from './tiles.js';
+import { HOLD_BELOW_INPUT_PX, TILE_HOLD_SEARCHES, TileSchedule, holdingTile, sweepOrder } from './tileSchedule.js';
 
 const grid = { cols: 4, rows: 2, overlap: 0.25 };
 const TILES = tileGrid(1280, 720, grid);
@@ -11,7 +11,7 @@ const faceIn = (i: number, side = 40) => {
   return { x: t.x + t.width / 2 - side / 2, y: t.y + t.height / 2 - side / 2, width: side, height: side };
 };
 
-test('a sweep of every tile on the first frame; then a rolling share of the grid plus the tiles holding faces', () => {
+test('sweepFrames 1: a sweep of every tile on the first frame; then a rolling share of the grid plus the tiles holding faces', () => {
   const s = new TileSchedule(4); // 8 tiles: 2 a frame
   const p0 = s.plan('cam', 1280, 720, grid, false);
   assert.equal(p0.sweep, true);
@@ -93,6 +93,98 @@ test('a hard cut or a new frame size sweeps at once; cameras are independent; no
   const resized = s.plan('b', 640, 360, { cols: 3, rows: 2, overlap: 0.25 }, false);
   assert.equal(resized.sweep, true);
   assert.equal(resized.tiles.length, 6);
-  assert.deepEqual(s.plan('b', 640, 360, undefined, false), { tiles: [], indices: [], sweep: false });
+  assert.deepEqual(s.plan('b', 640, 360, undefined, false), { tiles: [], indices: [], sweep: false, sweepLeft: 0 });
   assert.throws(() => new TileSchedule(0), /positive integer/);
+  assert.throws(() => new TileSchedule(30, 0), /sweepFrames must be a positive integer/);
+});
+
+/** auto's two grids at 1280x720: 4x2 (tiles 0-7) then 6x3 (tiles 8-25). */
+const AUTO = { ...grid, finer: { cols: 6, rows: 3, overlap: 0.25 } };
+
+/** Plans `frames` frames of camera `cam` with no face found, the first one a cut when `cut`; the indices of each. */
+function run(s: TileSchedule, frames: number, g: TileGridSpec = AUTO, cut = false): { indices: number[]; sweep: boolean; sweepLeft: number }[] {
+  return Array.from({ length: frames }, (_, f) => {
+    const p = s.plan('cam', 1280, 720, g, cut && f === 0);
+    s.record('cam', p.indices, []);
+    return { indices: p.indices, sweep: p.sweep, sweepLeft: p.sweepLeft };
+  });
+}
+
+test('a sweep spread over n frames: every tile exactly once within n frames, at most ceil(tiles / n) a frame, then the rolling share', () => {
+  for (const [g, n, tiles] of [[AUTO, 4, 26], [{ cols: 9, rows: 3, overlap: 0.25 }, 4, 27], [AUTO, 3, 26], [AUTO, 30, 26]] as const) {
+    const s = new TileSchedule(30, n);
+    const frames = run(s, Math.max(n, tiles) + 2, g);
+    const cap = Math.ceil(tiles / n);
+    const swept = frames.filter((f) => f.sweep);
+    assert.equal(swept.length, Math.ceil(tiles / cap), `${tiles} tiles over ${n} frames`);
+    assert.ok(swept.length <= n);
+    const all = swept.flatMap((f) => f.indices).sort((a, b) => a - b);
+    assert.deepEqual(all, Array.from({ length: tiles }, (_, i) => i), 'each tile once');
+    for (const f of swept) assert.ok(f.indices.length <= cap, `${f.indices.length} > ${cap}`);
+    assert.deepEqual(swept.map((f) => f.sweepLeft), swept.map((_, k) => Math.max(0, tiles - (k + 1) * cap)));
+    // After the sweep: the rolling share only (1 tile a frame at 30), from the grid's start.
+    const after = frames.slice(swept.length, swept.length + 2);
+    assert.deepEqual(after.map((f) => [f.sweep, f.indices]), [[false, [0]], [false, [1]]]);
+  }
+});
+
+test('a cut mid-sweep restarts it: the whole grid again within n frames of the cut', () => {
+  const s = new TileSchedule(30, 4);
+  const first = run(s, 2);
+  assert.equal(first[1].sweepLeft, 26 - 14);
+  const again = run(s, 5, AUTO, true);
+  assert.deepEqual(again[0].indices, first[0].indices, 'the cut starts the sweep order over');
+  assert.equal(again[0].sweepLeft, 26 - 7);
+  const swept = again.filter((f) => f.sweep);
+  assert.equal(swept.length, 4);
+  assert.deepEqual(swept.flatMap((f) => f.indices).sort((a, b) => a - b), Array.from({ length: 26 }, (_, i) => i));
+  assert.equal(again[4].sweep, false);
+  // sweepFrames 1: the whole grid on the cut's frame, as before.
+  const one = new TileSchedule(30, 1);
+  run(one, 3);
+  const cut = run(one, 2, AUTO, true);
+  assert.equal(cut[0].indices.length, 26);
+  assert.deepEqual(cut[1].indices, [0]);
+});
+
+test('during a sweep the tiles holding faces are searched on every frame besides the share, and leave the sweep once searched', () => {
+  const s = new TileSchedule(30, 4);
+  const order = sweepOrder(tileGrid(1280, 720, AUTO));
+  const p0 = s.plan('cam', 1280, 720, AUTO, false);
+  assert.deepEqual(p0.indices, order.slice(0, 7).sort((a, b) => a - b));
+  // A face in coarse tile 5 (searched on frame 0: it holds the fine tile that holds it whole) and
+  // one in the fine tile that the sweep searches last.
+  const all = tileGrid(1280, 720, AUTO);
+  const fine = all[order[25]];
+  const small = { x: fine.x + fine.width / 2 - 12, y: fine.y + fine.height / 2 - 12, width: 24, height: 24 };
+  const held = [holdingTile(all, faceIn(5), 1280, 720)!, holdingTile(all, small, 1280, 720)!];
+  assert.equal(held[1], order[25]);
+  assert.ok(held[0] >= 8 && !p0.indices.includes(held[0]), 'a fine tile not searched yet');
+  s.record('cam', p0.indices, [faceIn(5), small]);
+  const p1 = s.plan('cam', 1280, 720, AUTO, false);
+  const share1 = order.slice(7, 14);
+  assert.deepEqual(p1.indices, [...new Set([...share1, ...held])].sort((a, b) => a - b));
+  const pendingAfter1 = order.slice(7).filter((i) => !share1.includes(i) && !held.includes(i));
+  assert.equal(p1.sweepLeft, pendingAfter1.length, 'the held tiles were searched: they leave the sweep');
+  s.record('cam', p1.indices, [faceIn(5), small]);
+  const p2 = s.plan('cam', 1280, 720, AUTO, false);
+  assert.deepEqual(p2.indices, [...new Set([...pendingAfter1.slice(0, 7), ...held])].sort((a, b) => a - b));
+  assert.ok(p2.indices.length <= 7 + held.length);
+});
+
+test('sweepOrder: the coarse grid first, then the fine tiles so that each share covers the frame', () => {
+  const tiles = tileGrid(1280, 720, AUTO);
+  const order = sweepOrder(tiles);
+  assert.deepEqual([...order].sort((a, b) => a - b), tiles.map((_, i) => i), 'a permutation');
+  assert.deepEqual(order.slice(0, 8).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7], 'the 4x2 tiles first');
+  // The first four fine tiles reach over most of the frame (row by row they would be one row's left part).
+  const spread = (ix: number[]) => {
+    const cx = ix.map((i) => tiles[i].x + tiles[i].width / 2), cy = ix.map((i) => tiles[i].y + tiles[i].height / 2);
+    return [Math.max(...cx) - Math.min(...cx), Math.max(...cy) - Math.min(...cy)];
+  };
+  const [w, h] = spread(order.slice(8, 12));
+  assert.ok(w > 0.4 * 1280 && h > 0.4 * 720, `first fine tiles span ${w}x${h}`);
+  const [rw, rh] = spread([8, 9, 10, 11]);
+  assert.ok(!(rw > 0.4 * 1280 && rh > 0.4 * 720), 'row-by-row order would not');
+  assert.deepEqual(sweepOrder([]), []);
 });

@@ -2,7 +2,11 @@
  * When the tile pass searches which tile, per camera. A tile costs about one full-frame BlazeFace
  * pass, so not every tile of every frame is searched:
  * - the first frame of a camera, the first after a hard cut and the first after the frame size
- *   changed search every tile (a sweep): the picture is new;
+ *   changed start a sweep of every tile (the picture is new), spread over `sweepFrames` detected
+ *   frames: `ceil(tiles / sweepFrames)` tiles a frame in {@link sweepOrder} (the coarse grid first,
+ *   each share spread over the frame), plus the tiles holding faces, and none of the rolling share
+ *   until the sweep is done; a new cut restarts it. The whole grid on one frame (26 BlazeFace passes
+ *   at 720p, about 1.4 s on 2 cores) was a latency spike at a camera's start and at every cut;
  * - every other frame searches a rolling share of the grid (both grids of `auto`),
  *   `ceil(tiles / sweepEveryFrames)` tiles in turn, so that every tile is searched once per `sweepEveryFrames` frames and the cost
  *   is spread evenly over the frames (no frame pays for the whole grid, which would be a latency
@@ -31,8 +35,10 @@ export interface TilePlan {
   tiles: Tile[];
   /** Index of each tile in the camera's grid (row by row). */
   indices: number[];
-  /** All tiles of the grid (a sweep: a new picture). */
+  /** This frame searches a share of a sweep (a new picture) rather than the rolling share. */
   sweep: boolean;
+  /** Tiles of the sweep still to search after this frame (0 when none is under way). */
+  sweepLeft: number;
 }
 
 interface CameraTiles {
@@ -44,39 +50,58 @@ interface CameraTiles {
   cursor: number;
   /** Tiles that held a face, to search again on the next frames: searches left before one is dropped. */
   occupied: Map<number, number>;
+  /** The sweep under way: tiles not yet searched since it began, in {@link sweepOrder}. */
+  pending: number[];
+  /** Tiles a frame of the sweep searches besides the occupied ones. */
+  sweepShare: number;
 }
 
-/** Per-camera memory of the tile grid and of the tiles that held faces. */
+/** Per-camera memory of the tile grid, of the sweep under way and of the tiles that held faces. */
 export class TileSchedule {
   private readonly cams = new Map<string, CameraTiles>();
-  constructor(private readonly sweepEveryFrames: number) {
+  /**
+   * @param sweepEveryFrames every tile is searched at least once per this many frames (the rolling share).
+   * @param sweepFrames a sweep is spread over this many frames (1: the whole grid on one frame).
+   */
+  constructor(private readonly sweepEveryFrames: number, private readonly sweepFrames = 1) {
     if (!Number.isInteger(sweepEveryFrames) || sweepEveryFrames < 1) throw new Error(`sweepEveryFrames must be a positive integer, got ${sweepEveryFrames}`);
+    if (!Number.isInteger(sweepFrames) || sweepFrames < 1) throw new Error(`sweepFrames must be a positive integer, got ${sweepFrames}`);
   }
 
   /** The tiles to search on this frame of `cameraId` (frames of a camera in order); none when `grid` is undefined. */
   plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean): TilePlan {
     if (!grid) {
       this.cams.delete(cameraId);
-      return { tiles: [], indices: [], sweep: false };
+      return { tiles: [], indices: [], sweep: false, sweepLeft: 0 };
     }
     const key = `${width}x${height}:${JSON.stringify(grid)}`;
     let cam = this.cams.get(cameraId);
-    const sweep = !cam || cam.key !== key || sceneCut;
-    if (!cam || cam.key !== key) {
-      cam = { key, width, height, tiles: tileGrid(width, height, grid), cursor: 0, occupied: new Map() };
+    const fresh = !cam || cam.key !== key;
+    if (!cam || fresh) {
+      const tiles = tileGrid(width, height, grid);
+      cam = { key, width, height, tiles, cursor: 0, occupied: new Map(), pending: [], sweepShare: 0 };
       this.cams.set(cameraId, cam);
     }
-    if (sweep) {
+    if (fresh || sceneCut) {
+      // A new picture: the whole grid again, from the start of the sweep order (a cut mid-sweep restarts it).
+      cam.pending = sweepOrder(cam.tiles);
+      cam.sweepShare = Math.ceil(cam.tiles.length / this.sweepFrames);
       cam.cursor = 0;
-      return { tiles: cam.tiles, indices: cam.tiles.map((_, i) => i), sweep };
     }
-    const n = cam.tiles.length;
-    const share = Math.ceil(n / this.sweepEveryFrames);
     const wanted = new Set(cam.occupied.keys());
-    for (let k = 0; k < share; k++) wanted.add((cam.cursor + k) % n);
-    cam.cursor = (cam.cursor + share) % n;
+    const sweep = cam.pending.length > 0;
+    if (sweep) {
+      // The sweep's next share, plus the occupied tiles; an occupied tile searched now leaves the sweep too.
+      for (const i of cam.pending.slice(0, cam.sweepShare)) wanted.add(i);
+      cam.pending = cam.pending.filter((i) => !wanted.has(i));
+    } else {
+      const n = cam.tiles.length;
+      const share = Math.ceil(n / this.sweepEveryFrames);
+      for (let k = 0; k < share; k++) wanted.add((cam.cursor + k) % n);
+      cam.cursor = (cam.cursor + share) % n;
+    }
     const indices = [...wanted].sort((a, b) => a - b);
-    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep };
+    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
   }
 
   /**
@@ -131,4 +156,38 @@ export function holdingTile(tiles: readonly Tile[], box: Box, frameWidth: number
     if (held > bestHeld || (held === bestHeld && held > 0 && area < bestArea)) { best = i; bestHeld = held; bestArea = area; }
   });
   return best;
+}
+
+/**
+ * The order in which a sweep searches the tiles: the larger tiles first (the coarse grid of
+ * `auto`: it finds the faces of 40-150 px, most of the faces the full-frame pass misses, and covers
+ * the frame in fewer tiles), then each size's tiles so that every share of the sweep covers the
+ * frame evenly: the tile nearest the frame's centre, then each time the tile farthest from those
+ * of its size already taken (farthest-point order; ties: the lower index).
+ */
+export function sweepOrder(tiles: readonly Tile[]): number[] {
+  const centre = (t: Tile) => [t.x + t.width / 2, t.y + t.height / 2] as const;
+  const bySize = new Map<number, number[]>();
+  tiles.forEach((t, i) => {
+    const area = Math.round(t.width * t.height);
+    bySize.set(area, [...(bySize.get(area) ?? []), i]);
+  });
+  const order: number[] = [];
+  for (const area of [...bySize.keys()].sort((a, b) => b - a)) {
+    const left = bySize.get(area)!;
+    const xs = left.map((i) => centre(tiles[i]));
+    const mid = [Math.max(...tiles.map((t) => t.x + t.width)) / 2, Math.max(...tiles.map((t) => t.y + t.height)) / 2];
+    const d2 = (a: readonly number[], b: readonly number[]) => (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2;
+    // Distance of each tile to the nearest one taken (to the frame's centre before the first: taken nearest).
+    const near = xs.map((c) => -d2(c, mid));
+    const taken = new Set<number>();
+    while (taken.size < left.length) {
+      let best = -1;
+      for (let k = 0; k < left.length; k++) if (!taken.has(k) && (best < 0 || near[k] > near[best])) best = k;
+      taken.add(best);
+      order.push(left[best]);
+      for (let k = 0; k < left.length; k++) near[k] = taken.size === 1 ? d2(xs[k], xs[best]) : Math.min(near[k], d2(xs[k], xs[best]));
+    }
+  }
+  return order;
 }
