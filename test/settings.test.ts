@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SettingsError } from '@emostream/runtime';
 import { DEFAULT_JPEG_QUALITY } from '@emostream/kafka';
-import { DEFAULT_CLASSIFIER_SETTINGS } from '@emostream/classifier';
+import { DEFAULT_CLASSIFIER_SETTINGS, REUSE_IDLE_MS } from '@emostream/classifier';
 import { DEFAULT_CLASSIFY, serviceSettingsFromEnv, sourceSettingsOf } from '@emostream/pipeline';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -60,8 +60,12 @@ test('a service reads its own prefix; every bad variable is reported at once, by
   assert.equal(serviceSettingsFromEnv('classifier', { EMOSTREAM_METRICS_PORT: '9100' }, { metricsPort: 9101 }).shared.metricsPort, 9101);
 });
 
-test('defaults agree across the packages: batching, JPEG quality; every camera gets the ingest fields but jpegQuality and realtime', () => {
-  assert.deepEqual({ ...DEFAULT_CLASSIFY }, { maxWaitMs: DEFAULT_CLASSIFIER_SETTINGS.maxWaitMs, maxBatchFrames: DEFAULT_CLASSIFIER_SETTINGS.maxBatchFrames });
+test('defaults agree across the packages: batching and reuse, JPEG quality; every camera gets the ingest fields but jpegQuality and realtime', () => {
+  const d = DEFAULT_CLASSIFIER_SETTINGS;
+  assert.deepEqual({ ...DEFAULT_CLASSIFY }, {
+    maxWaitMs: d.maxWaitMs, maxBatchFrames: d.maxBatchFrames,
+    reuse: { maxFrames: d.reuseMaxFrames, maxChange: d.reuseMaxChange, minIou: d.reuseMinIou, maxCameras: d.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
+  });
   const ingest = serviceSettingsFromEnv('ingest', { INGEST_REALTIME: 'true', INGEST_FPS: '4' }).own;
   assert.equal(ingest.jpegQuality, DEFAULT_JPEG_QUALITY);
   const source = sourceSettingsOf(ingest);

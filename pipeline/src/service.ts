@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { createLogger, createMetrics, loadTf, redactText, settlesWithin, startMetricsServer, urlSecrets, type BackendChoice } from '@emostream/runtime';
 import { classifyInput, createIngestStats, type IngestStats } from '@emostream/ingest';
+import { classifyConfigOf } from '@emostream/classifier';
 import { brokerDownReason, createKafka, ensureTopics, probeKafka, shedOptionsOf, userOfService, userTopicSpecs, waitForBroker, type RunningStage } from '@emostream/kafka';
 import { startIngest } from './distributed/ingest.js';
 import { startDetector } from './distributed/detector.js';
@@ -99,7 +100,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       const c = settings.own as OwnSettings['classifier'];
       const handle = await openModel(rt, { model: c.model, pollMs: c.modelPollMs, logger, metrics });
       cleanups.push(() => handle.close());
-      const cls = await startClassifier({ ...deps, model: handle.current, classify: { maxWaitMs: c.maxWaitMs, maxBatchFrames: c.maxBatchFrames }, backend: rt.provider, breakerFailedBatches: c.breakerFailedBatches });
+      const cls = await startClassifier({ ...deps, model: handle.current, classify: classifyConfigOf(c), backend: rt.provider, breakerFailedBatches: c.breakerFailedBatches });
       healthy = () => cls.health();
       stage = cls;
     } else {

@@ -5,18 +5,17 @@
  */
 import type { Logger, PipelineMetrics, TfRuntime } from '@emostream/runtime';
 import { classifyInput, createValve, type Valve } from '@emostream/ingest';
-import { DEFAULT_CLASSIFIER_SETTINGS, loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
+import { DEFAULT_CLASSIFIER_SETTINGS, classifyConfigOf, loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { createDetector, createFaceEmbedder, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 
 /**
- * The classifier's batching, embedded and distributed alike: a batch starts as soon as the model
- * is free, holding the frames that came while it was busy (at most 32 frames, faces of several
- * cameras in the service); a frame that finds the model idle goes at once. The defaults of the
- * classifier service's settings (CLASSIFIER_MAX_WAIT_MS 0, CLASSIFIER_MAX_BATCH_FRAMES 32).
+ * The classifier's batching and reuse, embedded and distributed alike: a batch starts as soon as
+ * the model is free, holding the frames that came while it was busy (at most 32 frames, faces of
+ * several cameras in the service); a frame that finds the model idle goes at once; a face that
+ * did not change since its camera's last frame reuses its classification (at most 2 frames in a
+ * row). The defaults of the classifier service's settings (CLASSIFIER_*).
  */
-export const DEFAULT_CLASSIFY: Readonly<ClassifyConfig> = Object.freeze({
-  maxWaitMs: DEFAULT_CLASSIFIER_SETTINGS.maxWaitMs, maxBatchFrames: DEFAULT_CLASSIFIER_SETTINGS.maxBatchFrames,
-});
+export const DEFAULT_CLASSIFY: Readonly<ClassifyConfig> = Object.freeze(classifyConfigOf(DEFAULT_CLASSIFIER_SETTINGS));
 
 /** The current emotion model, swapped when a new version appears in its directory. */
 export interface ModelSource {

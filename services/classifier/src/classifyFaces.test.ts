@@ -277,3 +277,24 @@ test('hot reload: a new version loaded while a batch runs classifies from the ne
   handle.current().dispose();
   await fs.rm(dir, { recursive: true });
 });
+
+test('reuse: unchanged faces take their last probabilities without a model call (faces_reused_total, still in emotions_total); a batch of reused faces only is no model outcome', async () => {
+  const model = recorder();
+  const metrics = createMetrics();
+  const outcomes: string[] = [];
+  const still = (seq: number, cameraId = 'cam'): FacesMessage => ({
+    frame: { schemaVersion: 1, cameraId, seq, mediaTimeMs: seq * 40, capturedAtMs: 1e12 + seq, width: 64, height: 64 },
+    faces: [{ box: { x: 0, y: 0, width: 20, height: 20 }, score: 0.9, crop: new Uint8Array(2304).fill(3) }],
+  });
+  const reuse = { maxFrames: 2, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
+  const out = await lastValueFrom(of(still(0), still(1), still(2), still(3), still(0, 'door')).pipe(classifyFaces({
+    model: () => model, config: { maxWaitMs: 0, maxBatchFrames: 1, reuse }, logger: silentLogger, metrics,
+    outcome: { success: () => outcomes.push('ok'), failure: () => outcomes.push('failed') },
+  }), toArray()));
+  assert.deepEqual(model.calls, [1, 1, 1], 'frames 0 and 3 of cam, and door\'s first frame, went to the model');
+  assert.deepEqual(out.map((m) => EMOTIONS.findIndex((e) => m.faces[0].probabilities[e] === 1)), [3, 3, 3, 3, 3]);
+  assert.deepEqual(await samples(metrics.facesReused as unknown as PipelineMetrics['emotions']), { '{"camera":"cam"}': 2 });
+  assert.deepEqual(await samples(metrics.emotions), { '{"camera":"cam","emotion":"happy"}': 4, '{"camera":"door","emotion":"happy"}': 1 });
+  assert.deepEqual(outcomes, ['ok', 'ok', 'ok'], 'the breaker hears of model calls only');
+  assert.equal((await metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value, 3, 'batch sizes of model calls only');
+});

@@ -8,6 +8,7 @@ import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, 
 import { EMOTIONS, argmaxEmotion, toProbabilities, SCHEMA_VERSION, type EmotionsMessage, type FacesMessage } from '@emostream/contracts';
 import { backoffDelayMs, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import type { EmotionModel } from './emotionModel.js';
+import { ClassificationReuse, type ReuseOptions } from './reuse.js';
 
 /** Batching (and retry) settings of the classifier. */
 export interface ClassifyConfig {
@@ -19,6 +20,8 @@ export interface ClassifyConfig {
   retries?: number;
   /** First backoff before a retry, ms; doubled each time (jittered), at most 16x (default {@link DEFAULT_CLASSIFY_RETRY}). */
   retryBackoffMs?: number;
+  /** Classification reused for faces that did not change (./reuse.ts); absent or `maxFrames` 0: every face is classified. */
+  reuse?: ReuseOptions;
 }
 
 /**
@@ -59,16 +62,24 @@ export interface ClassifyDeps {
  */
 export type ClassifyFailed<F> = (m: FacesMessage, error: Error) => F;
 
-/** Classifies a batch of frames' faces in one model call. */
-export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], opts: { keepCrops?: boolean } = {}): Promise<EmotionsMessage[]> {
-  const crops = batch.flatMap((m) => m.faces.map((f) => f.crop));
+/**
+ * Classifies a batch of frames' faces in one model call. With `reuse`, the faces it finds
+ * unchanged take their kept probabilities instead (`onReused` is told how many per frame), and
+ * only the others go to the model.
+ */
+export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], opts: { keepCrops?: boolean; reuse?: ClassificationReuse; onReused?: (m: FacesMessage, faces: number) => void } = {}): Promise<EmotionsMessage[]> {
+  const K = EMOTIONS.length;
+  const plan = opts.reuse?.plan(batch, model.version);
+  const crops = plan ? plan.crops : batch.flatMap((m) => m.faces.map((f) => f.crop));
   const probs = crops.length ? await model.predict(crops) : new Float32Array(0);
+  const byFace = plan?.resolve(probs);
   let k = 0;
-  return batch.map((m) => ({
+  if (plan && opts.onReused) batch.forEach((m, i) => { if (plan.reused[i] > 0) opts.onReused!(m, plan.reused[i]); });
+  return batch.map((m, i) => ({
     frame: { ...m.frame, schemaVersion: SCHEMA_VERSION },
     modelVersion: model.version,
-    faces: m.faces.map((f) => {
-      const p = toProbabilities(probs.subarray(k * EMOTIONS.length, (k + 1) * EMOTIONS.length));
+    faces: m.faces.map((f, j) => {
+      const p = toProbabilities(byFace ? byFace[i][j] : probs.subarray(k * K, (k + 1) * K));
       k++;
       return {
         box: f.box, score: f.score, ...(f.eyes ? { eyes: f.eyes } : {}), probabilities: p,
@@ -134,18 +145,26 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
   const backoff = { backoffInitialMs: config.retryBackoffMs ?? DEFAULT_CLASSIFY_RETRY.retryBackoffMs, backoffMaxMs: 16 * (config.retryBackoffMs ?? DEFAULT_CLASSIFY_RETRY.retryBackoffMs) };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const facesOf = (batch: FacesMessage[]) => batch.reduce((a, m) => a + m.faces.length, 0);
+  // One cache for every camera the stream carries (the service's partitions included).
+  const reuse = config.reuse && config.reuse.maxFrames > 0 ? new ClassificationReuse(config.reuse) : undefined;
+  const onReused = (m: FacesMessage, n: number) => metrics?.facesReused.inc({ camera: m.frame.cameraId }, n);
 
-  /** One model call over the batch (the model is read per call: a hot reload may be what heals it). */
-  const once = async (batch: FacesMessage[]): Promise<EmotionsMessage[]> => {
-    const faces = facesOf(batch);
+  /**
+   * One model call over the batch (the model is read per call: a hot reload may be what heals
+   * it); `modelFaces`: the faces the model saw (0 when every face was reused: no call).
+   */
+  const once = async (batch: FacesMessage[]): Promise<{ out: EmotionsMessage[]; modelFaces: number }> => {
+    let faces = facesOf(batch);
     const end = faces ? metrics?.inferenceSeconds.startTimer({ backend: deps.backend ?? 'unknown' }) : undefined;
     try {
-      const out = await classifyBatch(deps.model(), batch, { keepCrops: deps.keepCrops });
+      const out = await classifyBatch(deps.model(), batch, {
+        keepCrops: deps.keepCrops, reuse, onReused: (m, n) => { faces -= n; onReused(m, n); },
+      });
       if (faces) metrics?.batchSize.observe(faces);
       if (metrics) for (const m of out) for (const f of m.faces) metrics.emotions.inc({ camera: m.frame.cameraId, emotion: argmaxEmotion(f.probabilities).emotion });
-      return out;
+      return { out, modelFaces: faces };
     } finally {
-      end?.();
+      if (faces) end?.();
     }
   };
 
@@ -155,7 +174,7 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
     return deps.failed ? deps.failed(m, error) : { frame: m.frame, faces: [], modelVersion: deps.model().version };
   };
 
-  /** A batch's outcome, for the breaker: only batches that called the model (with faces) count. */
+  /** A batch's outcome, for the breaker: only batches that called the model (faces not all reused) count. */
   const told = (batch: FacesMessage[], ok: boolean, error?: Error) => {
     if (facesOf(batch) === 0) return;
     if (ok) deps.outcome?.success();
@@ -167,8 +186,8 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(backoffDelayMs(attempt - 1, backoff));
       try {
-        const out = await once(batch);
-        told(batch, true);
+        const { out, modelFaces } = await once(batch);
+        if (modelFaces) told(batch, true);
         return out;
       } catch (e) {
         error = e as Error;
@@ -184,8 +203,9 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
     let classified = 0;
     for (const m of batch) {
       try {
-        out.push(...await once([m]));
-        classified += m.faces.length;
+        const r = await once([m]);
+        out.push(...r.out);
+        classified += r.modelFaces;
       } catch (e) {
         error = e as Error;
         out.push(failedFrame(m, error));

@@ -2,6 +2,16 @@
 import { z } from 'zod';
 import { settingsFromEnv } from '@emostream/runtime';
 import { DEFAULT_BREAKER_FAILED_BATCHES } from './breaker.js';
+import type { ClassifyConfig } from './classifyFaces.js';
+
+/**
+ * The reuse defaults, chosen on the detector's output for woman2 at 720p, the six-face clip and
+ * scene-bench scenes, every face classified (bench/RESULTS.md, Session 11).
+ */
+export const REUSE_DEFAULTS = Object.freeze({ maxFrames: 2, maxChange: 0.03, minIou: 0.9, maxCameras: 512 });
+
+/** A camera unseen this long (ms) is forgotten by the reuse cache. */
+export const REUSE_IDLE_MS = 60_000;
 
 /** The env prefix of {@link ClassifierSettingsSchema}. */
 export const CLASSIFIER_PREFIX = 'CLASSIFIER_';
@@ -24,13 +34,37 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('How often the model directory is checked for a new version, ms; 0 = never'),
   breakerFailedBatches: z.number().int().min(0).max(10_000).default(DEFAULT_BREAKER_FAILED_BATCHES)
     .describe('Circuit breaker: after this many batches in a row whose every model call failed (each retried, then frame by frame), /healthz answers 503 so the process is restarted, and emostream_classifier_breaker_open is 1; a batch that succeeds closes it; 0 = never'),
+  reuseMaxFrames: z.number().int().min(0).max(100).default(REUSE_DEFAULTS.maxFrames)
+    .describe('Classification reused for unchanged faces: a face whose box and crop did not change since the camera\'s last frame takes that frame\'s probabilities instead of a model call, at most this many frames in a row (so every face is classified afresh at least every reuseMaxFrames + 1 frames); counted in emostream_faces_reused_total; 0 = off'),
+  reuseMaxChange: z.number().min(0).max(1).default(REUSE_DEFAULTS.maxChange)
+    .describe('Largest change of a reused face\'s 48x48 crop against the crop last classified: the largest mean absolute difference of the pixels of any of its 6x6 cells (8x8 pixels each), in gray levels / 255'),
+  reuseMinIou: z.number().min(0).max(1).default(REUSE_DEFAULTS.minIou)
+    .describe('Least overlap (IoU) of a reused face\'s box with the box last classified (a face carried by the detector keeps the identical box)'),
+  reuseMaxCameras: z.number().int().min(1).max(100_000).default(REUSE_DEFAULTS.maxCameras)
+    .describe('Most cameras whose last faces are kept for reuse, in memory only (about 2.5 KB per face; the least recently seen are forgotten first, and a camera unseen for 60 s)'),
 });
+
+/** The settings of the classifier stage itself (batching, reuse): what `analyze --set classifier.<key>=` takes. */
+export const ClassifyStageSchema = ClassifierSettingsSchema.pick({
+  maxWaitMs: true, maxBatchFrames: true, reuseMaxFrames: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true,
+});
+
+/** {@link ClassifyStageSchema}'s input (every field optional: the defaults fill the rest). */
+export type ClassifyStageInput = z.input<typeof ClassifyStageSchema>;
 
 /** Parsed classifier service settings. */
 export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
 
 /** The defaults (the shipped model, 0 ms, 32 frames, 10 s, the breaker at 5 failed batches). */
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
+
+/** The classifier stage's configuration (batching and reuse) from its settings, embedded and distributed alike. */
+export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxFrames' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras'>): ClassifyConfig {
+  return {
+    maxWaitMs: s.maxWaitMs, maxBatchFrames: s.maxBatchFrames,
+    reuse: { maxFrames: s.reuseMaxFrames, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
+  };
+}
 
 /** The classifier service's settings from `CLASSIFIER_*` variables; a bad one fails naming it. */
 export function classifierSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ClassifierSettings {

@@ -4,3 +4,4 @@ export * from './classifyFaces.js';
 export * from './hotReload.js';
 export * from './config.js';
 export * from './breaker.js';
+export * from './reuse.js';

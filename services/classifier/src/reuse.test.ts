@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Box, FacesMessage } from '@emostream/contracts';
+import { ClassificationReuse, cropChange, matchBoxes, type ReuseOptions } from './reuse.js';
+
+const OPTS: ReuseOptions = { maxFrames: 2, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
+const box = (x: number, w = 40): Box => ({ x, y: 10, width: w, height: w });
+/** A 48x48 crop of gray `v`, with `patch` (x0, y0, size, value) painted on it. */
+function crop(v: number, patch?: [number, number, number, number]): Uint8Array {
+  const c = new Uint8Array(2304).fill(v);
+  if (patch) for (let y = patch[1]; y < patch[1] + patch[2]; y++) for (let x = patch[0]; x < patch[0] + patch[2]; x++) c[y * 48 + x] = patch[3];
+  return c;
+}
+const frame = (seq: number, faces: Array<{ box: Box; crop: Uint8Array }>, o: { camera?: string; cut?: boolean } = {}): FacesMessage => ({
+  frame: { schemaVersion: 1, cameraId: o.camera ?? 'cam', seq, mediaTimeMs: seq * 40, capturedAtMs: 1e12 + seq, width: 640, height: 360, ...(o.cut ? { sceneCut: true } : {}) },
+  faces: faces.map((f) => ({ ...f, score: 0.9 })),
+});
+/** A model's output: face i of the call → probability 1 on emotion (base + i) % 7. */
+const out = (n: number, base: number) => { const o = new Float32Array(n * 7); for (let i = 0; i < n; i++) o[i * 7 + ((base + i) % 7)] = 1; return o; };
+const top = (p: Float32Array) => p.indexOf(Math.max(...p));
+
+/** Runs frames one batch each; returns per frame how many faces went to the model and each face's argmax. */
+function run(r: ClassificationReuse, frames: FacesMessage[], version = 'v1'): Array<{ model: number; tops: number[] }> {
+  return frames.map((m, i) => {
+    const plan = r.plan([m], version);
+    const probs = plan.resolve(out(plan.crops.length, i));
+    return { model: plan.crops.length, tops: probs[0].map(top) };
+  });
+}
+
+test('cropChange: the largest mean absolute difference of a 6x6 grid cell, gray levels / 255', () => {
+  assert.equal(cropChange(crop(100), crop(100)), 0);
+  assert.ok(Math.abs(cropChange(crop(100), crop(110)) - 10 / 255) < 1e-9, 'a uniform change is its size');
+  // One 8x8 cell changed by 51: the whole face's mean would be 1/36 of it; the cell's is all of it.
+  assert.ok(Math.abs(cropChange(crop(100), crop(100, [8, 16, 8, 151])) - 0.2) < 1e-9);
+  // A quarter of a cell (4x4 of its 8x8 pixels) changed: a quarter of the change.
+  assert.ok(Math.abs(cropChange(crop(100), crop(100, [8, 16, 4, 151])) - 0.05) < 1e-9);
+});
+
+test('matchBoxes: each box continues the best overlapping box of the frame before (IoU at least minIou), each used once', () => {
+  assert.deepEqual(matchBoxes([box(0), box(100)], [box(101), box(1), box(300)], 0.9), [1, 0]);
+  assert.deepEqual(matchBoxes([box(0), box(1)], [box(0)], 0.9), [0, undefined], 'the better overlap wins the one box');
+  assert.deepEqual(matchBoxes([box(0)], [box(3)], 0.9), [undefined], 'IoU 0.86 is under 0.9');
+  assert.deepEqual(matchBoxes([box(0)], [], 0.9), [undefined]);
+});
+
+test('reuse: an unchanged face reuses its probabilities at most maxFrames frames in a row, then is classified again', () => {
+  const r = new ClassificationReuse(OPTS);
+  const f = { box: box(0), crop: crop(100) };
+  const got = run(r, [0, 1, 2, 3, 4, 5, 6].map((s) => frame(s, [f])));
+  assert.deepEqual(got.map((g) => g.model), [1, 0, 0, 1, 0, 0, 1], 'classified on frames 0, 3, 6 (every maxFrames + 1)');
+  assert.deepEqual(got.map((g) => g.tops[0]), [0, 0, 0, 3, 3, 3, 6], 'a reused face carries the probabilities of its last classification');
+});
+
+test('reuse: each condition of reuse', () => {
+  const r = new ClassificationReuse({ ...OPTS, maxFrames: 10 });
+  const f = { box: box(0), crop: crop(100) };
+  const model = (m: FacesMessage, version = 'v1') => run(r, [m], version)[0].model;
+  assert.equal(model(frame(0, [f])), 1, 'the first frame');
+  assert.equal(model(frame(1, [{ box: box(0), crop: crop(100, [0, 0, 8, 107]) }])), 0, 'one cell changed by 7/255 = 0.027: reused');
+  assert.equal(model(frame(2, [{ box: box(0), crop: crop(100, [0, 0, 8, 109]) }])), 1, 'by 9/255 = 0.035 against the crop classified: afresh');
+  assert.equal(model(frame(3, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }])), 1, 'the box moved (IoU 0.86): afresh');
+  assert.equal(model(frame(4, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }], { cut: true })), 1, 'a hard cut: afresh');
+  assert.equal(model(frame(5, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }])), 0, 'unchanged since: reused');
+  assert.equal(model(frame(5, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }])), 1, 'the same seq again (a redelivery): afresh');
+  assert.equal(model(frame(6, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }]), 'v2'), 1, 'a new model version: afresh');
+  assert.equal(model(frame(7, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }]), 'v2'), 0);
+  assert.equal(model(frame(8, [{ box: box(3), crop: crop(100, [0, 0, 8, 109]) }], { camera: 'other' }), 'v2'), 1, 'another camera has its own faces');
+});
+
+test('reuse: several faces are matched by their boxes; a new face is classified, a face that left is forgotten', () => {
+  const r = new ClassificationReuse({ ...OPTS, maxFrames: 10 });
+  const a = { box: box(0), crop: crop(50) };
+  const b = { box: box(200), crop: crop(150) };
+  const c = { box: box(400), crop: crop(250) };
+  const got = run(r, [frame(0, [a, b]), frame(1, [b, a]), frame(2, [c, a]), frame(3, [b, a, c])]);
+  assert.deepEqual(got.map((g) => g.model), [2, 0, 1, 1]);
+  assert.deepEqual(got[1].tops, [1, 0], 'b and a keep their own probabilities whatever their order');
+  assert.deepEqual(got[2].tops, [2, 0], 'c is new');
+  assert.deepEqual(got[3].tops, [3, 0, 2], 'b had left (forgotten), a and c reused');
+});
+
+test('reuse: frames of one batch reuse the faces of an earlier frame of the same batch; a failed batch keeps nothing', () => {
+  const r = new ClassificationReuse(OPTS);
+  const f = { box: box(0), crop: crop(100) };
+  const failed = r.plan([frame(0, [f])], 'v1');
+  assert.equal(failed.crops.length, 1);
+  // No resolve: the model call failed. The next batch starts from nothing.
+  const plan = r.plan([frame(0, [f]), frame(1, [f]), frame(2, [f]), frame(3, [f], { camera: 'b' })], 'v1');
+  assert.equal(plan.crops.length, 2, 'one crop of cam and one of b go to the model');
+  assert.deepEqual(plan.reused, [0, 1, 1, 0]);
+  const probs = plan.resolve(out(2, 4));
+  assert.deepEqual(probs.map((fr) => top(fr[0])), [4, 4, 4, 5]);
+  assert.throws(() => plan.resolve(out(2, 4)), /resolved once/);
+  assert.equal(r.plan([frame(3, [f])], 'v1').crops.length, 1, 'reused twice in a row already: afresh');
+});
+
+test('reuse: memory stays bounded (least recently seen cameras first, idle ones forgotten); maxFrames 0 keeps nothing', () => {
+  let now = 0;
+  const r = new ClassificationReuse({ ...OPTS, maxCameras: 3, idleMs: 1000 }, () => now);
+  const f = { box: box(0), crop: crop(100) };
+  for (const cam of ['a', 'b', 'c', 'd']) run(r, [frame(0, [f], { camera: cam })]);
+  assert.equal(r.cameras, 3);
+  assert.equal(run(r, [frame(1, [f], { camera: 'a' })])[0].model, 1, 'a, the least recently seen, was evicted');
+  assert.equal(run(r, [frame(1, [f], { camera: 'd' })])[0].model, 0, 'd is still there');
+  now = 1500;
+  assert.equal(run(r, [frame(2, [f], { camera: 'd' })])[0].model, 1, 'd was not seen for 1.5 s: forgotten');
+  assert.equal(r.cameras, 1, 'the other idle cameras went too');
+  const off = new ClassificationReuse({ ...OPTS, maxFrames: 0 });
+  assert.deepEqual(run(off, [frame(0, [f]), frame(1, [f])]).map((g) => g.model), [1, 1]);
+  assert.equal(off.cameras, 0);
+  assert.throws(() => new ClassificationReuse({ ...OPTS, maxFrames: 1.5 }), /maxFrames/);
+});

@@ -1,0 +1,197 @@
+/**
+ * Classification reused for faces that did not change. Per camera the faces of the last
+ * classified frame are kept (box, 48x48 crop, probabilities, model version, how many frames in a
+ * row they were reused). A face of a new frame takes a kept face's probabilities instead of a
+ * model call when:
+ * - same camera and model version, the frame comes after the kept one (`seq`) and is no hard cut;
+ * - its box overlaps the kept face's by IoU `minIou` or more (carried faces keep the identical box);
+ * - its crop changed little: {@link cropChange} against the crop that was classified is at most
+ *   `maxChange` (gray levels / 255);
+ * - that face was reused fewer than `maxFrames` frames in a row, so every face is classified
+ *   afresh at least every `maxFrames + 1` frames.
+ * Otherwise it is classified as before. The comparison is always against the crop the model saw,
+ * so a slow drift adds up and ends the reuse. Memory is bounded: at most `maxCameras` cameras (the
+ * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
+ * version clears everything. Crops live in memory only, never written anywhere.
+ */
+import { iou, type Box, type FacesMessage } from '@emostream/contracts';
+
+/** Settings of {@link ClassificationReuse}. */
+export interface ReuseOptions {
+  /** Most frames in a row a face's classification is reused; 0: off. */
+  maxFrames: number;
+  /** Largest {@link cropChange} of a reused face against the crop that was classified (0..1). */
+  maxChange: number;
+  /** Least IoU of the face's box with the kept face's box. */
+  minIou: number;
+  /** Most cameras remembered (least recently seen evicted first). */
+  maxCameras: number;
+  /** A camera not seen for this long (ms, the process clock) is forgotten. */
+  idleMs: number;
+}
+
+/** Cells per side of {@link cropChange}'s grid over the 48x48 crop (8x8 pixels each). */
+export const CHANGE_GRID = 6;
+/** Side of a crop, pixels. */
+const SIDE = 48;
+/** Emotions per face. */
+const K = 7;
+
+/**
+ * How much a 48x48 crop changed: the largest, over a {@link CHANGE_GRID}x{@link CHANGE_GRID} grid
+ * of cells, of the mean absolute difference of the cell's pixels, in gray levels / 255. A change
+ * in one place (a mouth opening) shows in its cell rather than being averaged over the face.
+ */
+export function cropChange(a: Uint8Array, b: Uint8Array): number {
+  const cell = SIDE / CHANGE_GRID;
+  let worst = 0;
+  for (let cy = 0; cy < CHANGE_GRID; cy++) {
+    for (let cx = 0; cx < CHANGE_GRID; cx++) {
+      let s = 0;
+      for (let y = cy * cell; y < (cy + 1) * cell; y++) {
+        const row = y * SIDE;
+        for (let x = cx * cell; x < (cx + 1) * cell; x++) s += Math.abs(a[row + x] - b[row + x]);
+      }
+      if (s > worst) worst = s;
+    }
+  }
+  return worst / (cell * cell) / 255;
+}
+
+/** A face's probabilities: known, or the `k`-th output of the batch being planned. */
+interface Probs { p?: Float32Array; k?: number }
+
+/** A face kept for a camera: the box and crop the model saw, its probabilities, how often reused since. */
+interface KeptFace { box: Box; crop: Uint8Array; probs: Probs; version: string; reused: number }
+
+interface CameraFaces { seq: number; faces: KeptFace[]; seenAt: number }
+
+/** What {@link ClassificationReuse.plan} decided for a batch. */
+export interface ReusePlan {
+  /** The crops the model must classify, in order. */
+  crops: Uint8Array[];
+  /** Faces reused, per frame of the batch. */
+  reused: number[];
+  /**
+   * Each frame's faces' probabilities (7 each), given the model's output for `crops`; keeps the
+   * batch's faces for the next frames. Call once, after the model succeeded (a failed batch
+   * changes nothing).
+   */
+  resolve(out: Float32Array): Float32Array[][];
+}
+
+/** The cache of the last classified faces per camera, and the decision per face. */
+export class ClassificationReuse {
+  private readonly cams = new Map<string, CameraFaces>();
+  private version: string | undefined;
+
+  constructor(private readonly o: ReuseOptions, private readonly now: () => number = () => performance.now()) {
+    if (!Number.isInteger(o.maxFrames) || o.maxFrames < 0) throw new Error(`reuse maxFrames must be a whole number of 0 or more, got ${o.maxFrames}`);
+    if (!Number.isInteger(o.maxCameras) || o.maxCameras < 1) throw new Error(`reuse maxCameras must be a positive whole number, got ${o.maxCameras}`);
+  }
+
+  /** Cameras remembered now. */
+  get cameras(): number {
+    return this.cams.size;
+  }
+
+  /** Plans a batch of frames (frames of a camera in order) for `modelVersion`. */
+  plan(batch: readonly FacesMessage[], modelVersion: string): ReusePlan {
+    const crops: Uint8Array[] = [];
+    const reused: number[] = [];
+    const perFrame: Probs[][] = [];
+    // The batch's own frames are remembered as it goes (a later frame may reuse an earlier one's
+    // faces, classified in this very batch); the cache itself changes only in resolve().
+    const pending = new Map<string, CameraFaces>();
+    const on = this.o.maxFrames > 0;
+    if (this.version !== modelVersion) this.clear(); // a new model: nothing of the old one is reused
+    this.version = modelVersion;
+    const at = this.now();
+    for (const m of batch) {
+      const cam = m.frame.cameraId;
+      const prev = on ? pending.get(cam) ?? this.fresh(cam, at) : undefined;
+      const usable = prev && m.frame.seq > prev.seq && !m.frame.sceneCut ? prev.faces : [];
+      const match = matchBoxes(m.faces.map((f) => f.box), usable.map((f) => f.box), this.o.minIou);
+      const kept: KeptFace[] = [];
+      const probs: Probs[] = [];
+      let n = 0;
+      m.faces.forEach((f, i) => {
+        const old = match[i] === undefined ? undefined : usable[match[i]!];
+        if (old && old.version === modelVersion && old.reused < this.o.maxFrames && cropChange(old.crop, f.crop) <= this.o.maxChange) {
+          kept.push({ ...old, reused: old.reused + 1 });
+          probs.push(old.probs);
+          n++;
+          return;
+        }
+        const p: Probs = { k: crops.length };
+        crops.push(f.crop);
+        kept.push({ box: { ...f.box }, crop: Uint8Array.from(f.crop), probs: p, version: modelVersion, reused: 0 });
+        probs.push(p);
+      });
+      reused.push(n);
+      perFrame.push(probs);
+      if (on) pending.set(cam, { seq: m.frame.seq, faces: kept, seenAt: at });
+    }
+    let done = false;
+    return {
+      crops, reused,
+      resolve: (out) => {
+        if (done) throw new Error('a reuse plan is resolved once');
+        done = true;
+        const value = (p: Probs) => (p.p ??= out.slice(p.k! * K, (p.k! + 1) * K));
+        const result = perFrame.map((faces) => faces.map(value));
+        if (pending.size) this.keep(pending, modelVersion, value);
+        return result;
+      },
+    };
+  }
+
+  /** Forgets every camera. */
+  clear(): void {
+    this.cams.clear();
+    this.version = undefined;
+  }
+
+  /** A camera's kept faces when still fresh (and marks it seen); an idle one is forgotten. */
+  private fresh(cam: string, at: number): CameraFaces | undefined {
+    const c = this.cams.get(cam);
+    if (c && at - c.seenAt > this.o.idleMs) this.cams.delete(cam);
+    return c && at - c.seenAt <= this.o.idleMs ? c : undefined;
+  }
+
+  private keep(pending: Map<string, CameraFaces>, modelVersion: string, value: (p: Probs) => Float32Array): void {
+    if (this.version !== modelVersion) return; // another model planned since: its faces only
+    for (const [cam, c] of pending) {
+      for (const f of c.faces) f.probs = { p: value(f.probs) };
+      this.cams.delete(cam); // re-inserted last: the Map's order is the recency order
+      this.cams.set(cam, c);
+    }
+    const at = this.now();
+    for (const [cam, c] of this.cams) {
+      if (this.cams.size <= this.o.maxCameras && at - c.seenAt <= this.o.idleMs) break;
+      this.cams.delete(cam);
+    }
+  }
+}
+
+/**
+ * For each box of `now`, the index of the box of `before` it continues (IoU at least `minIou`,
+ * the best pairs first, each box used once), or undefined.
+ */
+export function matchBoxes(now: readonly Box[], before: readonly Box[], minIou: number): Array<number | undefined> {
+  const out: Array<number | undefined> = now.map(() => undefined);
+  if (before.length === 0) return out;
+  const pairs: Array<[number, number, number]> = [];
+  now.forEach((a, i) => before.forEach((b, j) => {
+    const v = iou(a, b);
+    if (v >= minIou) pairs.push([v, i, j]);
+  }));
+  pairs.sort((x, y) => y[0] - x[0]);
+  const used = new Set<number>();
+  for (const [, i, j] of pairs) {
+    if (out[i] !== undefined || used.has(j)) continue;
+    out[i] = j;
+    used.add(j);
+  }
+  return out;
+}
