@@ -78,8 +78,8 @@ export function registerAnalyze(program: Command): void {
     .option('--http <port>', 'serve the live API and page on this port while the run lasts (0: a free one; the address goes to stderr)', intOption('--http', 0, 65535))
     .option('--http-host <host>', 'address of the live API (default 127.0.0.1: this machine only)')
     .option('--thumbnails', 'put one face thumbnail per person in report.html (off by default: faces are biometric data)', false)
-    .option('--config <file>', 'detector and aggregator settings, JSON { "detector": {...}, "aggregator": {...} } (the fields of DETECTOR_* and AGGREGATOR_*)')
-    .option('--set <section.key=value>', 'one detector or aggregator setting, e.g. detector.minScore=0.4 or aggregator.smoothingMs=300 (repeatable; over --config)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--config <file>', 'detector, classifier and aggregator settings, JSON { "detector": {...}, "classifier": {...}, "aggregator": {...} } (the fields of DETECTOR_*, CLASSIFIER_* batching and reuse, AGGREGATOR_*)')
+    .option('--set <section.key=value>', 'one detector, classifier or aggregator setting, e.g. detector.minScore=0.4, classifier.reuseMaxFrames=0 or aggregator.smoothingMs=300 (repeatable; over --config)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-progress', 'no progress line on stderr')
     .option('--quiet', 'print only errors and the final summary', false)
     .action(async (positional: string | undefined, opts: AnalyzeCommandOptions, cmd: Command) => {
@@ -88,7 +88,7 @@ export function registerAnalyze(program: Command): void {
       });
       if (opts.httpHost !== undefined && opts.http === undefined) throw new Error('--http-host needs --http <port>');
       if (!['tcp', 'udp'].includes(opts.rtspTransport)) throw new Error(`--rtsp-transport must be tcp or udp, got '${opts.rtspTransport}'`);
-      const { detectorSettings, aggregatorSettings } = stageSettings(opts);
+      const { detectorSettings, classifierSettings, aggregatorSettings } = stageSettings(opts);
       // detector.detector from --config/--set counts unless --detector is given too (then they must agree).
       if (detectorSettings.detector !== undefined) {
         if (cmd.getOptionValueSource('detector') === 'cli' && opts.detector !== detectorSettings.detector) {
@@ -98,7 +98,7 @@ export function registerAnalyze(program: Command): void {
       }
       if (!(DETECTORS as readonly string[]).includes(opts.detector)) throw new Error(`--detector must be one of ${DETECTORS.join(', ')}, got '${opts.detector}'`);
       const { source: _sources, cameras: _cameras, ...rest } = opts;
-      const runOpts = { ...rest, detectorSettings, aggregatorSettings };
+      const runOpts = { ...rest, detectorSettings, classifierSettings, aggregatorSettings };
       const progress = new ProgressReporter(process.stderr, opts.progress);
       let last: AnalyzeProgress = { frames: 0, faces: 0, persons: 0, drops: 0, reconnects: 0, mediaTimeMs: 0 };
       const hooks: AnalyzeHooks = {

@@ -1,6 +1,7 @@
 /**
- * `analyze --config FILE` and `--set section.key=value`: the detector and aggregator settings
- * `serve` reads from DETECTOR_* and AGGREGATOR_*, given on the command line. The sections are the
+ * `analyze --config FILE` and `--set section.key=value`: the detector, classifier (batching and
+ * reuse) and aggregator settings `serve` reads from DETECTOR_*, CLASSIFIER_* and AGGREGATOR_*,
+ * given on the command line. The sections are the
  * services' own schemas; a `--set` value is converted by its field's type exactly as the
  * environment reader does (`coerceSetting`), and every bad key or value fails with one line
  * naming the option and what the field accepts.
@@ -9,15 +10,17 @@ import fs from 'node:fs';
 import { coerceSetting, settingFields, settingIssues, type SettingField, type SettingsSchema } from '@emostream/runtime';
 import { DetectorConfigSchema, type DetectorConfigInput } from '@emostream/detector';
 import { AggregatorConfigSchema, type AggregatorConfigInput } from '@emostream/aggregator';
+import { ClassifyStageSchema, type ClassifyStageInput } from '@emostream/classifier';
 
 /** The sections: the stage settings `analyze` takes. */
-const SECTIONS = { detector: DetectorConfigSchema, aggregator: AggregatorConfigSchema } satisfies Record<string, SettingsSchema>;
+const SECTIONS = { detector: DetectorConfigSchema, classifier: ClassifyStageSchema, aggregator: AggregatorConfigSchema } satisfies Record<string, SettingsSchema>;
 type Section = keyof typeof SECTIONS;
 const SECTION_NAMES = Object.keys(SECTIONS) as Section[];
 
 /** The stage settings of an analyze run, as partial inputs (the schemas' defaults fill the rest). */
 export interface StageSettings {
   detectorSettings: DetectorConfigInput;
+  classifierSettings: ClassifyStageInput;
   aggregatorSettings: AggregatorConfigInput;
 }
 
@@ -26,7 +29,7 @@ const fieldsOf = (section: Section): SettingField[] => settingFields(SECTIONS[se
 const keysOf = (section: Section) => fieldsOf(section).map((f) => f.key).join(', ');
 const isSection = (s: string): s is Section => (SECTION_NAMES as string[]).includes(s);
 
-/** Reads `--config FILE`: JSON `{ "detector": {...}, "aggregator": {...} }`; unknown sections or keys fail naming the file and the key. */
+/** Reads `--config FILE`: JSON `{ "detector": {...}, "classifier": {...}, "aggregator": {...} }`; unknown sections or keys fail naming the file and the key. */
 function readConfigFile(file: string): Record<Section, Record<string, unknown>> {
   let text: string;
   try {
@@ -41,8 +44,8 @@ function readConfigFile(file: string): Record<Section, Record<string, unknown>> 
     throw new Error(`--config ${file}: not JSON (${(e as Error).message})`);
   }
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(json)) throw new Error(`--config ${file}: expected an object { "detector": {...}, "aggregator": {...} }`);
-  const out = { detector: {}, aggregator: {} } as Record<Section, Record<string, unknown>>;
+  if (!isObject(json)) throw new Error(`--config ${file}: expected an object { "detector": {...}, "classifier": {...}, "aggregator": {...} }`);
+  const out = { detector: {}, classifier: {}, aggregator: {} } as Record<Section, Record<string, unknown>>;
   for (const [section, values] of Object.entries(json)) {
     if (!isSection(section)) throw new Error(`--config ${file}: unknown section "${section}"; valid: ${SECTION_NAMES.join(', ')}`);
     if (!isObject(values)) throw new Error(`--config ${file}: section "${section}" must be an object of settings`);
@@ -74,7 +77,7 @@ function parseSet(option: string): { section: Section; key: string; value: unkno
  * model loads, with one line naming the option that gave it and what the field accepts.
  */
 export function stageSettings(o: { config?: string; set?: readonly string[] }): StageSettings {
-  const values = o.config ? readConfigFile(o.config) : { detector: {}, aggregator: {} } as Record<Section, Record<string, unknown>>;
+  const values = o.config ? readConfigFile(o.config) : { detector: {}, classifier: {}, aggregator: {} } as Record<Section, Record<string, unknown>>;
   const from = new Map<string, string>();
   if (o.config) for (const s of SECTION_NAMES) for (const k of Object.keys(values[s])) from.set(`${s}.${k}`, `--config ${o.config} (${s}.${k})`);
   for (const option of o.set ?? []) {
@@ -88,5 +91,5 @@ export function stageSettings(o: { config?: string; set?: readonly string[] }): 
     const issues = settingIssues(r.error, fieldsOf(section), (f) => from.get(f.name) ?? f.name);
     throw new Error(`bad ${section} settings: ${issues.join('; ')}`);
   }
-  return { detectorSettings: values.detector as DetectorConfigInput, aggregatorSettings: values.aggregator as AggregatorConfigInput };
+  return { detectorSettings: values.detector as DetectorConfigInput, classifierSettings: values.classifier as ClassifyStageInput, aggregatorSettings: values.aggregator as AggregatorConfigInput };
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { EmotionEvent, EmotionsMessage } from '@emostream/contracts';
 import type { DetectorConfigInput } from '@emostream/detector';
 import type { AggregatorConfigInput } from '@emostream/aggregator';
+import type { ClassifyStageInput } from '@emostream/classifier';
 import { runCameras } from './analyzeRun.js';
 
 /** What an analyze run is asked to do. */
@@ -33,6 +34,8 @@ export interface AnalyzeOptions {
   detectorSettings?: DetectorConfigInput;
   /** Aggregator settings (the aggregator service's). */
   aggregatorSettings?: AggregatorConfigInput;
+  /** The classifier stage's batching and reuse settings (the classifier service's; defaults: DEFAULT_CLASSIFY). */
+  classifierSettings?: ClassifyStageInput;
   /** Read files at their own frame rate, as a camera would send them (files only). */
   realtime?: boolean;
   /** Serve the live API (see ./api/server.ts) on this port while the run lasts (0: a free one). */

@@ -10,6 +10,7 @@ import { createLogger, createMetrics, loadTf, redactUrl, redactText, startMetric
 import { classifyInput, createIngestStats, frameSource, parseSourceConfig, probeSource, type IngestStats, type SourceConfig } from '@emostream/ingest';
 import { parseDetectorConfig } from '@emostream/detector';
 import { parseAggregatorConfig } from '@emostream/aggregator';
+import { ClassifyStageSchema, classifyConfigOf } from '@emostream/classifier';
 import { createCamerasPipeline, type CameraInput } from './cameras.js';
 import { CameraOutput, cameraTimelines } from './analyzeOutput.js';
 import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
@@ -74,6 +75,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   const detectorConfig = parseDetectorConfig({ ...o.detectorSettings, detector: o.detector });
   // A run's timelines.json lists every person of the run, unless told otherwise.
   const aggregatorConfig = parseAggregatorConfig({ finishedMaxPersons: 0, ...o.aggregatorSettings });
+  const classify = o.classifierSettings ? classifyConfigOf(ClassifyStageSchema.parse(o.classifierSettings)) : DEFAULT_CLASSIFY;
   const metrics = createMetrics({ defaults: true });
   const rt = await loadTf(o.backend as BackendChoice);
   const model = await openModel(rt, { model: o.model, pollMs: cams.some((c) => c.kind === 'live') ? 5000 : 0, logger, metrics });
@@ -124,7 +126,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   };
 
   const pipeline = createCamerasPipeline({
-    detector, embedder, detectorConfig, model: model.current, classify: DEFAULT_CLASSIFY, aggregator: aggregatorConfig,
+    detector, embedder, detectorConfig, model: model.current, classify, aggregator: aggregatorConfig,
     logger, metrics, backend: rt.provider,
     onPersonCrop: o.thumbnails ? (cam, person, crop, score) => byId.get(cam)?.out?.crop(`${cam}/${person}`, crop, score) : undefined,
     onEmotions: (m) => {
