@@ -6,7 +6,11 @@
  *   frames: `ceil(tiles / sweepFrames)` tiles a frame in {@link sweepOrder} (the coarse grid first,
  *   each share spread over the frame), plus the tiles holding faces, and none of the rolling share
  *   until the sweep is done; a new cut restarts it. The whole grid on one frame (26 BlazeFace passes
- *   at 720p, about 1.4 s on 2 cores) was a latency spike at a camera's start and at every cut;
+ *   at 720p, 0.7-1.4 s on 2 cores) was a latency spike at a camera's start and at every cut: the
+ *   frames behind it queue over Kafka (no shedding). Measured on woman2 at 720p, 10 fps, 2 loaded
+ *   cores (bench/RESULTS.md, Session 11): the slowest frame of the detector stage 700-934 ms with
+ *   the sweep on one frame, 224-296 ms spread over 4; what it costs: the crowd scenes' recall of
+ *   faces of 20-39 px 74.6% -> 72.1% (their first frames), all scenes 96.9% -> 96.6%;
  * - every other frame searches a rolling share of the grid (both grids of `auto`),
  *   `ceil(tiles / sweepEveryFrames)` tiles in turn, so that every tile is searched once per `sweepEveryFrames` frames and the cost
  *   is spread evenly over the frames (no frame pays for the whole grid, which would be a latency
