@@ -9,7 +9,7 @@ import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contra
 import { createMetrics, loadTf, silentLogger } from '@emostream/runtime';
 import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/ingest';
 import { createFaceEmbedder, parseDetectorConfig, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
-import type { EmotionModel } from '@emostream/classifier';
+import { ClassifyStageSchema, classifyConfigOf, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { parseAggregatorConfig, type AggregatorConfig } from '@emostream/aggregator';
 import { createEmbeddedPipeline, DEFAULT_CLASSIFY, valveFor } from '@emostream/pipeline';
 
@@ -72,6 +72,15 @@ async function sumCount(h: Hist): Promise<{ sum: number; count: number }> {
 }
 
 /** Runs the embedded pipeline on one source until it ends (or `stopAfterMs`). */
+/**
+ * The classifier stage's settings of the embedded runs: the defaults, or those of
+ * `BENCH_CLASSIFIER_SETTINGS` (JSON, analyze's `--set classifier.…`, e.g. `{"reuseMaxFrames":0}`).
+ */
+function benchClassify(): ClassifyConfig {
+  const raw = process.env.BENCH_CLASSIFIER_SETTINGS;
+  return raw ? classifyConfigOf(ClassifyStageSchema.parse(JSON.parse(raw))) : DEFAULT_CLASSIFY;
+}
+
 export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const cameraId = o.cameraId ?? 'bench';
   const src = parseSourceConfig({ cameraId, url: o.source, fpsLimit: o.fps, giveUpAfterMs: 30_000 });
@@ -85,7 +94,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const embedder = detectorConfig.embeddings ? o.embedder ?? await sharedEmbedder() : undefined;
   const pipeline = createEmbeddedPipeline({
     cameraId, detector: o.detector, embedder, detectorConfig, model: () => o.model,
-    classify: DEFAULT_CLASSIFY, aggregator: o.aggregatorConfig ?? parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
+    classify: benchClassify(), aggregator: o.aggregatorConfig ?? parseAggregatorConfig({}), queueMaxFrames: src.queueMaxFrames,
     logger: silentLogger, metrics, backend: o.backend, stats, valve,
     onEmotions: (m) => { r.frames++; r.faces += m.faces.length; lastMediaMs = m.frame.mediaTimeMs; o.onEmotions?.(m); },
   });
