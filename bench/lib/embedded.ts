@@ -8,7 +8,7 @@ import { lastValueFrom, takeUntil, tap, timer, defaultIfEmpty, NEVER } from 'rxj
 import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contracts';
 import { createMetrics, loadTf, silentLogger } from '@emostream/runtime';
 import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/ingest';
-import { createFaceEmbedder, parseDetectorConfig, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
+import { createFaceEmbedder, parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 import { ClassifyStageSchema, classifyConfigOf, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { parseAggregatorConfig, type AggregatorConfig } from '@emostream/aggregator';
 import { createEmbeddedPipeline, DEFAULT_CLASSIFY, valveFor } from '@emostream/pipeline';
@@ -71,7 +71,6 @@ async function sumCount(h: Hist): Promise<{ sum: number; count: number }> {
   return { sum: pick('_sum'), count: pick('_count') };
 }
 
-/** Runs the embedded pipeline on one source until it ends (or `stopAfterMs`). */
 /**
  * The classifier stage's settings of the embedded runs: the defaults, or those of
  * `BENCH_CLASSIFIER_SETTINGS` (JSON, analyze's `--set classifier.…`, e.g. `{"reuseMaxFrames":0}`).
@@ -81,6 +80,23 @@ function benchClassify(): ClassifyConfig {
   return raw ? classifyConfigOf(ClassifyStageSchema.parse(JSON.parse(raw))) : DEFAULT_CLASSIFY;
 }
 
+/**
+ * Detector settings beyond the defaults for the runs that do not set their own:
+ * `BENCH_DETECTOR_SETTINGS` (JSON, analyze's `--set detector.…`, e.g. `{"tiles":"off"}`), checked
+ * here (a bad key or value fails, naming it); undefined when unset.
+ */
+export function benchDetectorSettings(): DetectorConfigInput | undefined {
+  const raw = process.env.BENCH_DETECTOR_SETTINGS;
+  if (!raw) return undefined;
+  const parsed = JSON.parse(raw) as DetectorConfigInput;
+  parseDetectorConfig(parsed);
+  return parsed;
+}
+
+/** The detector configuration of the runs that do not set their own: the defaults with {@link benchDetectorSettings}. */
+export const benchDetectorConfig = (): DetectorConfig => parseDetectorConfig(benchDetectorSettings() ?? {});
+
+/** Runs the embedded pipeline on one source until it ends (or `stopAfterMs`). */
 export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const cameraId = o.cameraId ?? 'bench';
   const src = parseSourceConfig({ cameraId, url: o.source, fpsLimit: o.fps, giveUpAfterMs: 30_000 });
@@ -90,7 +106,7 @@ export async function runEmbedded(o: EmbeddedOptions): Promise<EmbeddedResult> {
   const metrics = createMetrics();
   const r: EmbeddedResult = { frames: 0, faces: 0, events: [], drops: 0, wallMs: 0, mediaMs: 0, stages: { detectMsPerFrame: null, inferenceMsPerBatch: null, facesPerBatch: null, batches: 0, wallMsPerFrame: null } };
   let lastMediaMs = -1;
-  const detectorConfig = o.detectorConfig ?? parseDetectorConfig({});
+  const detectorConfig = o.detectorConfig ?? benchDetectorConfig();
   const embedder = detectorConfig.embeddings ? o.embedder ?? await sharedEmbedder() : undefined;
   const pipeline = createEmbeddedPipeline({
     cameraId, detector: o.detector, embedder, detectorConfig, model: () => o.model,

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { parseDetectorConfig } from '@emostream/detector';
+import { benchDetectorConfig } from '../lib/embedded.js';
 import { createIngestStats, type IngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DEFAULT_SHED, HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
@@ -150,7 +150,7 @@ async function overKafka(ctx: BenchContext, cams: Camera[], seconds: number, bro
     const deps = { kafka, config, logger: silentLogger, metrics };
     await ensureTopics(kafka, pipelineTopicSpecs(config));
     // As `serve detector` runs it by default: the embedder, and live frames shed when behind.
-    const det = await startDetector({ ...deps, detector: await ctx.detector(), embedder: await ctx.embedder(), detectorConfig: parseDetectorConfig({}), shed: DEFAULT_SHED });
+    const det = await startDetector({ ...deps, detector: await ctx.detector(), embedder: await ctx.embedder(), detectorConfig: benchDetectorConfig(), shed: DEFAULT_SHED });
     running.push(det);
     const model = await ctx.emotionModel();
     const cls = await startClassifier({ ...deps, model: () => model, classify: DEFAULT_CLASSIFY, backend: ctx.rt.provider });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { parseDetectorConfig } from '@emostream/detector';
+import { benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
 import { createIngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
@@ -29,7 +29,8 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
   const durationS = ctx.quick ? 3 : undefined;
   ctx.log(`distributed: embedded reference, analyze --fps ${FPS}`);
   const out = fs.mkdtempSync(path.join(ctx.tmp, 'dist-embedded-'));
-  const emb = await analyze(clip.file, analyzeOptions(ctx, out, FPS, durationS));
+  const settings = benchDetectorSettings();
+  const emb = await analyze(clip.file, { ...analyzeOptions(ctx, out, FPS, durationS), ...(settings ? { detectorSettings: settings } : {}) });
   const embFps = emb.frames / (emb.wallMs / 1000);
 
   const broker = startBroker(ctx.log);
@@ -43,7 +44,7 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     const detector = await ctx.detector();
     const model = await ctx.emotionModel();
     // As the `serve` commands run them: the detector with the embedder (the embedded reference, analyze, has it too), the classifier with its default batching.
-    const det = await startDetector({ ...deps, detector, embedder: await ctx.embedder(), detectorConfig: parseDetectorConfig({}) });
+    const det = await startDetector({ ...deps, detector, embedder: await ctx.embedder(), detectorConfig: benchDetectorConfig() });
     running.push(det);
     const cls = await startClassifier({ ...deps, model: () => model, classify: DEFAULT_CLASSIFY, backend: ctx.rt.provider });
     running.push(cls);

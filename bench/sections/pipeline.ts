@@ -10,20 +10,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '@emostream/pipeline';
-import { parseDetectorConfig, type DetectorConfigInput } from '@emostream/detector';
 import { analyzeOptions, type BenchContext, type Clip, type Row } from '../lib/context.js';
 import { decodeOnly } from '../lib/ffmpeg.js';
+import { benchDetectorSettings } from '../lib/embedded.js';
 import { humanLoop, type HumanLoopResult } from '../lib/humanLoop.js';
 import { ratio, sig } from '../lib/stats.js';
-
-/** Detector settings of the analyze runs beyond the defaults (`BENCH_DETECTOR_SETTINGS`), if any. */
-function detectorSettings(): DetectorConfigInput | undefined {
-  const raw = process.env.BENCH_DETECTOR_SETTINGS;
-  if (!raw) return undefined;
-  const parsed = JSON.parse(raw) as DetectorConfigInput;
-  parseDetectorConfig(parsed); // a bad key or value fails here, naming it
-  return parsed;
-}
 
 /** analyze's default sampling rate (its --fps default). */
 const DEFAULT_FPS = 10;
@@ -53,7 +44,7 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
   ctx.log(`pipeline: ${clip.name}: ffmpeg decode only`);
   const dec = await decodeOnly(clip.file, { width: clip.width, height: clip.height, fps: full, frames: clip.frames });
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS}`);
-  const settings = detectorSettings();
+  const settings = benchDetectorSettings();
   const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...(settings ? { detectorSettings: settings } : {}) });
   const a10 = await analyze(clip.file, opts(DEFAULT_FPS));
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${sig(full, 4)} (every frame)`);
@@ -89,7 +80,7 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
   const group = await benchClip(ctx, await ctx.clip720Group(), !ctx.quick);
   const ham = await benchClip(ctx, ctx.clipHamilton(), false);
   const rows: Row[] = [];
-  const settings = detectorSettings();
+  const settings = benchDetectorSettings();
   for (const c of [c720, group, ham]) {
     const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}`;
     rows.push(
