@@ -12,7 +12,7 @@ import { createMetrics, silentLogger } from '@emostream/runtime';
 import { benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
 import { createIngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
-import { HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
+import { DEFAULT_SHED, HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
 import type { EmotionEvent } from '@emostream/contracts';
 import { DEFAULT_CLASSIFY, analyze, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents } from '@emostream/pipeline';
 import { analyzeOptions, type BenchContext, type Row } from '../lib/context.js';
@@ -43,8 +43,8 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     await ensureTopics(kafka, pipelineTopicSpecs(config));
     const detector = await ctx.detector();
     const model = await ctx.emotionModel();
-    // As the `serve` commands run them: the detector with the embedder (the embedded reference, analyze, has it too), the classifier with its default batching.
-    const det = await startDetector({ ...deps, detector, embedder: await ctx.embedder(), detectorConfig: benchDetectorConfig() });
+    // As the `serve` commands run them: the detector with the embedder (the embedded reference, analyze, has it too) and its load shedding (live cameras only), the classifier with its default batching.
+    const det = await startDetector({ ...deps, detector, embedder: await ctx.embedder(), detectorConfig: benchDetectorConfig(), shed: DEFAULT_SHED });
     running.push(det);
     const cls = await startClassifier({ ...deps, model: () => model, classify: DEFAULT_CLASSIFY, backend: ctx.rt.provider });
     running.push(cls);
