@@ -17,11 +17,11 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { EMOTIONS, normaliseLabel } from '@emostream/contracts';
+import { EMOTIONS } from '@emostream/contracts';
 import { loadTf, mulberry32 } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
 import { loadEmotionModel } from '@emostream/classifier';
-import { datasetCacheDir, ferSplitOf, loadLabelFolder, majorityColumn, readFerPlusVotes, summarise } from '@emostream/retrain';
+import { datasetCacheDir, ferSplitOf, loadLabelFolder, readFerPlusMajorities, summarise } from '@emostream/retrain';
 import { imageFileToModelCrop, INPUT_PIXELS } from '@emostream/model';
 import { DATA_DIR } from './lib/context.js';
 import { listFerFaces, seededShuffle } from './accuracy/faces.js';
@@ -73,11 +73,10 @@ function figures(m: string, labels: ArrayLike<number>, probs: Float32Array): str
 async function ferPlusLabels(ids: readonly string[], ferPlusDir: string): Promise<Int32Array | undefined> {
   const votesCsv = path.join(ferPlusDir, 'fer2013new.csv'), mappingCsv = path.join(ferPlusDir, 'mapping.csv');
   if (!fs.existsSync(votesCsv) || !fs.existsSync(mappingCsv)) return undefined;
-  const votes = await readFerPlusVotes(votesCsv, mappingCsv);
+  const majority = await readFerPlusMajorities(ferPlusDir);
   return Int32Array.from(ids, (id) => {
     const [label, file] = id.split('/');
-    const v = votes.get(`test/${label}/${file.replace(/\.png$/, '.jpg')}`);
-    const e = v ? normaliseLabel(majorityColumn(v.counts)) : undefined;
+    const e = majority.get(`test/${label}/${file.replace(/\.png$/, '.jpg')}`);
     return e ? EMOTIONS.indexOf(e) : -1;
   });
 }

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EMOTIONS, normaliseLabel } from '@emostream/contracts';
-import { majorityColumn, readFerPlusVotes } from '@emostream/retrain';
+import { EMOTIONS } from '@emostream/contracts';
+import { readFerPlusMajorities } from '@emostream/retrain';
 import type { Rng } from './geometry.js';
 
 /** One labelled face image. */
@@ -53,10 +53,9 @@ export function listFerFaces(ferDir: string, split: FerSplit): { faces: FerFace[
 export async function withFerPlusLabels(faces: readonly FerFace[], ferPlusDir: string): Promise<FerFace[]> {
   const votesCsv = path.join(ferPlusDir, 'fer2013new.csv'), mappingCsv = path.join(ferPlusDir, 'mapping.csv');
   for (const f of [votesCsv, mappingCsv]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: FER+ labels need fer2013new.csv and mapping.csv (BENCH_ACCURACY_LABELS=ferplus)`);
-  const votes = await readFerPlusVotes(votesCsv, mappingCsv);
+  const majority = await readFerPlusMajorities(ferPlusDir);
   return faces.flatMap((f) => {
-    const v = votes.get(f.id);
-    const e = v ? normaliseLabel(majorityColumn(v.counts)) : undefined;
+    const e = majority.get(f.id);
     return e ? [{ ...f, label: EMOTIONS.indexOf(e) }] : [];
   });
 }

@@ -3,7 +3,7 @@
  * largest overlap first), a pair counting only at `minIou` or more.
  */
 import type { Box } from '@emostream/contracts';
-import { iou as iouOf } from '@emostream/contracts';
+import { iou as iouOf, matchByIou } from '@emostream/contracts';
 
 /** A placed face and the detection matched to it. */
 export interface BoxMatch {
@@ -29,23 +29,17 @@ export const MIN_IOU = 0.3;
  * is out. Deterministic.
  */
 export function matchBoxes(truth: readonly Box[], detections: readonly Box[], minIou = MIN_IOU): MatchResult {
-  const pairs: BoxMatch[] = [];
-  truth.forEach((t, i) => detections.forEach((d, j) => {
-    const iou = iouOf(t, d);
-    if (iou >= minIou && iou > 0) pairs.push({ truth: i, detection: j, iou });
-  }));
-  pairs.sort((a, b) => b.iou - a.iou || a.truth - b.truth || a.detection - b.detection);
-  const usedT = new Set<number>(), usedD = new Set<number>();
+  const pick = matchByIou(truth, detections, minIou);
   const matches: BoxMatch[] = [];
-  for (const p of pairs) {
-    if (usedT.has(p.truth) || usedD.has(p.detection)) continue;
-    usedT.add(p.truth); usedD.add(p.detection);
-    matches.push(p);
-  }
-  matches.sort((a, b) => a.truth - b.truth);
+  pick.forEach((j, i) => {
+    if (j === undefined) return;
+    const iou = iouOf(truth[i], detections[j]);
+    if (iou > 0) matches.push({ truth: i, detection: j, iou });
+  });
+  const usedD = new Set(matches.map((m) => m.detection));
   return {
     matches,
-    unmatchedTruth: truth.map((_, i) => i).filter((i) => !usedT.has(i)),
+    unmatchedTruth: truth.map((_, i) => i).filter((i) => !matches.some((m) => m.truth === i)),
     unmatchedDetections: detections.map((_, j) => j).filter((j) => !usedD.has(j)),
   };
 }

@@ -5,7 +5,8 @@
  * FER-2013's label noise (FER+'s majority agrees with FER-2013's label on about 63% of images).
  */
 import fsp from 'node:fs/promises';
-import { EMOTIONS, normaliseLabel } from '@emostream/contracts';
+import path from 'node:path';
+import { EMOTIONS, normaliseLabel, type Emotion } from '@emostream/contracts';
 import { INPUT_PIXELS } from '@emostream/model';
 import { loadFerFolders, type FerSplits, type LabelledSet, type LoadOptions } from './datasets.js';
 
@@ -36,6 +37,25 @@ export function majorityColumn(counts: readonly number[]): (typeof FERPLUS_COLUM
   return FERPLUS_COLUMNS[counts.indexOf(Math.max(...counts))];
 }
 
+/** The emotion of a vote row's majority; undefined when it is unknown, not a face (NF) or contempt. */
+export function majorityEmotion(counts: readonly number[]): Emotion | undefined {
+  return normaliseLabel(majorityColumn(counts));
+}
+
+/**
+ * The FER+ majority emotion of each FER-2013 image path that has one (see {@link majorityEmotion}),
+ * from the FER+ folder (`fer2013new.csv`, `mapping.csv`).
+ */
+export async function readFerPlusMajorities(ferPlusDir: string): Promise<Map<string, Emotion>> {
+  const votes = await readFerPlusVotes(path.join(ferPlusDir, 'fer2013new.csv'), path.join(ferPlusDir, 'mapping.csv'));
+  const out = new Map<string, Emotion>();
+  for (const [id, v] of votes) {
+    const e = majorityEmotion(v.counts);
+    if (e) out.set(id, e);
+  }
+  return out;
+}
+
 /** The votes for the seven emotions (contempt, unknown and NF left out), normalised; undefined when none. */
 export function voteDistribution(counts: readonly number[]): number[] | undefined {
   const soft = new Array(EMOTIONS.length).fill(0);
@@ -56,7 +76,7 @@ export async function loadFerPlus(ferRoot: string, votesCsv: string, mappingCsv:
     s.ids.forEach((id, i) => {
       const v = votes.get(id);
       if (!v) return;
-      const emo = normaliseLabel(majorityColumn(v.counts));
+      const emo = majorityEmotion(v.counts);
       const soft = voteDistribution(v.counts);
       if (!emo || !soft) return;
       picked.push({ usage: v.usage, img: s.images.subarray(i * INPUT_PIXELS, (i + 1) * INPUT_PIXELS), soft, label: EMOTIONS.indexOf(emo), id });

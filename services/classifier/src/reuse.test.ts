@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Box, FacesMessage } from '@emostream/contracts';
-import { ClassificationReuse, cropChange, matchBoxes, type ReuseOptions } from './reuse.js';
+import { matchByIou, type Box, type FacesMessage } from '@emostream/contracts';
+import { ClassificationReuse, cropChange, type ReuseOptions } from './reuse.js';
 
 const OPTS: ReuseOptions = { maxFrames: 2, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
 const box = (x: number, w = 40): Box => ({ x, y: 10, width: w, height: w });
@@ -37,11 +37,11 @@ test('cropChange: the largest mean absolute difference of a 6x6 grid cell, gray 
   assert.ok(Math.abs(cropChange(crop(100), crop(100, [8, 16, 4, 151])) - 0.05) < 1e-9);
 });
 
-test('matchBoxes: each box continues the best overlapping box of the frame before (IoU at least minIou), each used once', () => {
-  assert.deepEqual(matchBoxes([box(0), box(100)], [box(101), box(1), box(300)], 0.9), [1, 0]);
-  assert.deepEqual(matchBoxes([box(0), box(1)], [box(0)], 0.9), [0, undefined], 'the better overlap wins the one box');
-  assert.deepEqual(matchBoxes([box(0)], [box(3)], 0.9), [undefined], 'IoU 0.86 is under 0.9');
-  assert.deepEqual(matchBoxes([box(0)], [], 0.9), [undefined]);
+test('matchByIou: each box continues the best overlapping box of the frame before (IoU at least minIou), each used once', () => {
+  assert.deepEqual(matchByIou([box(0), box(100)], [box(101), box(1), box(300)], 0.9), [1, 0]);
+  assert.deepEqual(matchByIou([box(0), box(1)], [box(0)], 0.9), [0, undefined], 'the better overlap wins the one box');
+  assert.deepEqual(matchByIou([box(0)], [box(3)], 0.9), [undefined], 'IoU 0.86 is under 0.9');
+  assert.deepEqual(matchByIou([box(0)], [], 0.9), [undefined]);
 });
 
 test('reuse: an unchanged face reuses its probabilities at most maxFrames frames in a row, then is classified again', () => {

@@ -14,7 +14,7 @@
  * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
  * version clears everything. Crops live in memory only, never written anywhere.
  */
-import { iou, type Box, type FacesMessage } from '@emostream/contracts';
+import { matchByIou, type Box, type FacesMessage } from '@emostream/contracts';
 
 /** Settings of {@link ClassificationReuse}. */
 export interface ReuseOptions {
@@ -111,7 +111,7 @@ export class ClassificationReuse {
       const cam = m.frame.cameraId;
       const prev = on ? pending.get(cam) ?? this.fresh(cam, at) : undefined;
       const usable = prev && m.frame.seq > prev.seq && !m.frame.sceneCut ? prev.faces : [];
-      const match = matchBoxes(m.faces.map((f) => f.box), usable.map((f) => f.box), this.o.minIou);
+      const match = matchByIou(m.faces.map((f) => f.box), usable.map((f) => f.box), this.o.minIou);
       const kept: KeptFace[] = [];
       const probs: Probs[] = [];
       let n = 0;
@@ -172,26 +172,4 @@ export class ClassificationReuse {
       this.cams.delete(cam);
     }
   }
-}
-
-/**
- * For each box of `now`, the index of the box of `before` it continues (IoU at least `minIou`,
- * the best pairs first, each box used once), or undefined.
- */
-export function matchBoxes(now: readonly Box[], before: readonly Box[], minIou: number): Array<number | undefined> {
-  const out: Array<number | undefined> = now.map(() => undefined);
-  if (before.length === 0) return out;
-  const pairs: Array<[number, number, number]> = [];
-  now.forEach((a, i) => before.forEach((b, j) => {
-    const v = iou(a, b);
-    if (v >= minIou) pairs.push([v, i, j]);
-  }));
-  pairs.sort((x, y) => y[0] - x[0]);
-  const used = new Set<number>();
-  for (const [, i, j] of pairs) {
-    if (out[i] !== undefined || used.has(j)) continue;
-    out[i] = j;
-    used.add(j);
-  }
-  return out;
 }
