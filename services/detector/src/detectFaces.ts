@@ -5,11 +5,11 @@ import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
 import { cropFace, filterFaces } from './crop.js';
 import { frameToRgb } from './decode.js';
-import type { FaceDetector } from './faceDetector.js';
+import { detectEach, type FaceDetector } from './faceDetector.js';
 import type { FaceEmbedder } from './embedder.js';
 import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
-import { detectTiles, gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin } from './tiles.js';
+import { cropRgb, gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin, tilesToFrame } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
 import { DetectionCarry } from './carry.js';
 
@@ -62,14 +62,14 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const carry = new DetectionCarry({ everyFrames: config.detectEveryFrames, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
 
   const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean) => {
-    const full = await detector.detect(rgb, width, height);
-    if (!tiles) return full;
-    const plan = tiles.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut);
-    if (plan.tiles.length === 0) return full;
-    const kept = mergeKeepingOrigin(full, await detectTiles(detector, rgb, width, height, plan.tiles, plan.indices), {
+    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut);
+    if (!plan?.tiles.length) return detector.detect(rgb, width, height);
+    // The frame and its tiles in one batch where the detector batches (BlazeFace).
+    const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...plan.tiles.map((t) => ({ rgb: cropRgb(rgb, width, t), width: t.width, height: t.height }))]);
+    const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), {
       matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
     });
-    tiles.record(cameraId, plan.indices, kept.map((f) => f.box));
+    tiles!.record(cameraId, plan.indices, kept.map((f) => f.box));
     return kept.map(({ atInnerEdge: _edge, tile: _tile, ...f }) => f);
   };
 

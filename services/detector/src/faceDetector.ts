@@ -14,8 +14,29 @@ export interface FaceDetector {
    * `eyes` (image-left eye as `left`) when the detector gives them.
    */
   detect(rgb: Uint8Array, width: number, height: number): Promise<FaceBox[]>;
+  /**
+   * Detects faces in several images at once (a frame and its tiles), one list per image in the
+   * same order, as `detect` would find them one by one; absent where a detector gains nothing
+   * from batching (callers then call `detect` per image: {@link detectEach}).
+   */
+  detectMany?(images: ReadonlyArray<DetectorImage>): Promise<FaceBox[][]>;
   /** Releases the model / native memory; the detector must not be used afterwards. */
   dispose(): Promise<void> | void;
+}
+
+/** One image for {@link FaceDetector.detectMany}: raw RGB, row-major. */
+export interface DetectorImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The faces of each image: in one batch where the detector can, else one image at a time. */
+export async function detectEach(detector: FaceDetector, images: ReadonlyArray<DetectorImage>): Promise<FaceBox[][]> {
+  if (detector.detectMany) return detector.detectMany(images);
+  const out: FaceBox[][] = [];
+  for (const im of images) out.push(await detector.detect(im.rgb, im.width, im.height));
+  return out;
 }
 
 /** Checks that a raw RGB buffer matches its stated size (a programmer error otherwise). */

@@ -1,7 +1,7 @@
 /** The detector service: finds faces in frames and crops them for the classifier. */
 export { detectFaces, type DetectFacesDeps } from './detectFaces.js';
 export { createDetector } from './createDetector.js';
-export type { FaceDetector } from './faceDetector.js';
+export { detectEach, type DetectorImage, type FaceDetector } from './faceDetector.js';
 export { createBlazeFaceDetector, humanConfig, humanModelsDir, letterbox, fromLetterbox, type BlazeFaceOptions, type Letterbox } from './blazeface.js';
 export { createHaarDetector, loadOpenCv, type HaarOptions } from './haar.js';
 export {

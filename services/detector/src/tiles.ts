@@ -11,7 +11,7 @@
  * {@link detectTiled} runs any {@link FaceDetector} on the tiles.
  */
 import type { Box, FaceBox } from '@emostream/contracts';
-import type { FaceDetector } from './faceDetector.js';
+import { detectEach, type FaceDetector } from './faceDetector.js';
 
 /** A grid of tiles: columns x rows, each tile overlapping its neighbours by `overlap` of its side. */
 export interface TileGridSpec {
@@ -201,15 +201,16 @@ export function cropRgb(rgb: Uint8Array, width: number, tile: Tile): Uint8Array 
 }
 
 /**
- * Runs `detector` on `tiles` (one at a time, each letterboxed into the detector's input by the
- * detector itself) and returns their faces in frame pixels, each with its tile's index
- * (`indices[i]` for `tiles[i]`; the position in `tiles` by default).
+ * Runs `detector` on `tiles` (each letterboxed into the detector's input by the detector itself;
+ * in one batch where the detector batches) and returns their faces in frame pixels, each with its
+ * tile's index (`indices[i]` for `tiles[i]`; the position in `tiles` by default).
  */
 export async function detectTiles(detector: FaceDetector, rgb: Uint8Array, width: number, height: number, tiles: readonly Tile[], indices?: readonly number[]): Promise<TileFace[]> {
-  const out: TileFace[] = [];
-  for (const [i, tile] of tiles.entries()) {
-    const faces = await detector.detect(cropRgb(rgb, width, tile), tile.width, tile.height);
-    for (const f of faces) out.push(mapFromTile(f, tile, width, height, indices?.[i] ?? i));
-  }
-  return out;
+  const found = await detectEach(detector, tiles.map((tile) => ({ rgb: cropRgb(rgb, width, tile), width: tile.width, height: tile.height })));
+  return tilesToFrame(found, tiles, width, height, indices);
+}
+
+/** The faces found in each of `tiles` (same order) in frame pixels, each with its tile's index. */
+export function tilesToFrame(found: ReadonlyArray<readonly FaceBox[]>, tiles: readonly Tile[], width: number, height: number, indices?: readonly number[]): TileFace[] {
+  return tiles.flatMap((tile, i) => found[i].map((f) => mapFromTile(f, tile, width, height, indices?.[i] ?? i)));
 }
