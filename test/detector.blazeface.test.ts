@@ -128,3 +128,27 @@ describe('BlazeFace run directly against Human 3.x', () => {
     assert.deepEqual(await direct.detectMany!([]), []);
   });
 });
+
+describe('BlazeFace batching across callers', () => {
+  test('calls made while it is busy come back as each alone would, and a bad image fails only its own call', async (t) => {
+    if (!requireResource(t, 'sample media', mediaMissing)) return;
+    const rt = await loadTf();
+    const det = await createBlazeFaceDetector({ ...OPTS, tf: rt });
+    const imgs = frames('short_hamilton_clip.mp4', 1, 1280, 720).slice(-6);
+    const alone: FaceBox[][] = [];
+    for (const img of imgs) alone.push(await det.detect(img.data, img.width, img.height));
+    assert.ok(alone.flat().length >= 4, 'the frames hold faces');
+    // Six cameras' frames at once, one of them broken (its size is wrong).
+    const calls = imgs.map((img) => det.detect(img.data, img.width, img.height));
+    const broken = det.detect(imgs[0].data.subarray(0, 100), 1280, 720);
+    const tiles = det.detectMany!([{ rgb: imgs[1].data, width: 1280, height: 720 }, { rgb: region(imgs[1], 0, 0, 394, 411).data, width: 394, height: 411 }]);
+    await assert.rejects(broken, /expected 1280x720x3/);
+    const together = await Promise.all(calls);
+    together.forEach((faces, i) => assertSameFaces(faces, alone[i], `frame ${i} among concurrent calls`));
+    const [full, tile] = await tiles;
+    assertSameFaces(full, alone[1], 'detectMany among concurrent calls');
+    assertSameFaces(tile, await det.detect(region(imgs[1], 0, 0, 394, 411).data, 394, 411), 'a tile among concurrent calls');
+    await det.dispose();
+    await assert.rejects(det.detect(imgs[0].data, 1280, 720), /after dispose/);
+  });
+});

@@ -13,6 +13,13 @@ import type { AggregatorOutput, AggregatorStage } from '@emostream/aggregator';
 import { embeddedStages, type StageDeps } from './embedded.js';
 import { FairDetector } from './fairDetector.js';
 
+/**
+ * Frames of different cameras in the detector stage at once. BlazeFace batches the images of
+ * calls made while it is busy, about 11-12 ms an image in a batch of 4-8 against 23-27 ms alone
+ * (2 AMD EPYC cores); more frames at once would add memory for little more speed.
+ */
+export const FRAMES_AT_ONCE = 4;
+
 /** One camera of the run. */
 export interface CameraInput {
   cameraId: string;
@@ -70,7 +77,8 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
       ids.add(c.cameraId);
     }
     const lanes = new Map<string, Lane>(cameras.map((input) => [input.cameraId, { input, inFlight: 0, detectedAll: false, ended: false, skipped: 0 }]));
-    const fair = new FairDetector<Frame, FacesMessage>((f) => lastValueFrom(of(f).pipe(detect), { defaultValue: undefined }));
+    // Up to FRAMES_AT_ONCE cameras' frames in the detector stage side by side: BlazeFace takes them in one batch.
+    const fair = new FairDetector<Frame, FacesMessage>((f) => lastValueFrom(of(f).pipe(detect), { defaultValue: undefined }), { concurrency: Math.min(FRAMES_AT_ONCE, lanes.size) });
 
     // A camera ends once all its frames were detected (or dropped) and are through the aggregator.
     const maybeEnd = (lane: Lane) => {

@@ -114,3 +114,31 @@ test('a slow first detection (a model loading) costs the frames of that moment o
   assert.ok(r.cam.skipped <= 30 && r.cam.detected >= 270, `detected ${r.cam.detected}, skipped ${r.cam.skipped}`);
   assert.ok(Math.max(...r.cam.delays.slice(3)) <= 60, `longest capture → detected once warm: ${Math.max(...r.cam.delays.slice(3))} ms`);
 });
+
+test('with concurrency, frames of different cameras are detected side by side, never two of one camera, still in turns', async () => {
+  let inFlight = 0, most = 0;
+  const active = new Set<string>();
+  const order: string[] = [];
+  const fair = new FairDetector<F, F>(async (f) => {
+    assert.ok(!active.has(f.cameraId), `two frames of ${f.cameraId} at once`);
+    active.add(f.cameraId); inFlight++; most = Math.max(most, inFlight); order.push(f.cameraId);
+    await new Promise((r) => setTimeout(r, 2));
+    active.delete(f.cameraId); inFlight--;
+    return f;
+  }, { concurrency: 2 });
+  // Three files and one live camera that offers faster than it is served.
+  const file = async (id: string, n: number) => { for (let k = 0; k < n; k++) assert.equal((await fair.offer({ cameraId: id, capturedAtMs: k }, false)).skipped, false); };
+  const live = async (n: number) => {
+    const outcomes: Array<Promise<FairOutcome<F>>> = [];
+    for (let k = 0; k < n; k++) { outcomes.push(fair.offer({ cameraId: 'live', capturedAtMs: k }, true)); await new Promise((r) => setTimeout(r, 1)); }
+    return Promise.all(outcomes);
+  };
+  const [, , , liveOut] = await Promise.all([file('a', 8), file('b', 8), file('c', 8), live(30)]);
+  assert.equal(most, 2, 'two frames in detection at once');
+  assert.equal(order.filter((c) => c === 'a').length, 8);
+  // Round-robin: no camera is served twice while another with a frame on offer waits a whole round.
+  const firstRound = order.slice(0, 4).sort();
+  assert.deepEqual(firstRound, ['a', 'b', 'c', 'live']);
+  assert.ok(liveOut.some((o) => o.skipped) && liveOut.some((o) => !o.skipped), 'the live camera is served and skips the frames it could not wait for');
+  assert.throws(() => new FairDetector(async () => undefined, { concurrency: 0 }), /concurrency must be a positive integer/);
+});

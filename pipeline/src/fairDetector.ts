@@ -39,15 +39,31 @@ interface Offer<T, R> {
   reject: (e: unknown) => void;
 }
 
+/** Options of {@link FairDetector}. */
+export interface FairOptions {
+  /**
+   * Frames detected at once, each of another camera (default 1). Above 1 the detector's stage
+   * runs for several cameras' frames side by side, so that a detector that batches (BlazeFace:
+   * calls made while it is busy go through the network together) takes their frames in one call.
+   */
+  concurrency?: number;
+}
+
 /** The shared detector: {@link offer} frames per camera, get each one's outcome when its turn came (or a newer one replaced it). */
 export class FairDetector<T extends Schedulable, R> {
   private readonly order: string[] = [];
   private readonly offers = new Map<string, Offer<T, R>>();
+  /** Cameras with a frame in detection: never two frames of one camera at once (its frames stay in order). */
+  private readonly running = new Set<string>();
+  private readonly concurrency: number;
   private cursor = 0;
-  private busy = false;
   private counts = { detected: 0, skipped: 0 };
 
-  constructor(private readonly detect: (frame: T) => Promise<R | undefined>) {}
+  constructor(private readonly detect: (frame: T) => Promise<R | undefined>, o: FairOptions = {}) {
+    const c = o.concurrency ?? 1;
+    if (!Number.isInteger(c) || c < 1) throw new Error(`concurrency must be a positive integer, got ${c}`);
+    this.concurrency = c;
+  }
 
   /** Frames detected and frames skipped (replaced by a newer frame of their camera) so far. */
   get stats(): { detected: number; skipped: number } {
@@ -72,12 +88,12 @@ export class FairDetector<T extends Schedulable, R> {
     });
   }
 
-  /** The next camera in turn with a frame on offer (round-robin from the one after the last served). */
+  /** The next camera in turn with a frame on offer and none in detection (round-robin from the one after the last served). */
   private next(): Offer<T, R> | undefined {
     for (let i = 0; i < this.order.length; i++) {
       const k = (this.cursor + i) % this.order.length;
       const offer = this.offers.get(this.order[k]);
-      if (!offer) continue;
+      if (!offer || this.running.has(this.order[k])) continue;
       this.offers.delete(this.order[k]);
       this.cursor = k + 1;
       return offer;
@@ -86,16 +102,18 @@ export class FairDetector<T extends Schedulable, R> {
   }
 
   private pump(): void {
-    if (this.busy) return;
-    const offer = this.next();
-    if (!offer) return;
-    this.busy = true;
-    this.detect(offer.frame).then((result) => {
-      this.counts.detected++;
-      offer.resolve({ skipped: false, result });
-    }, (e: unknown) => offer.reject(e)).finally(() => {
-      this.busy = false;
-      this.pump();
-    });
+    while (this.running.size < this.concurrency) {
+      const offer = this.next();
+      if (!offer) return;
+      const camera = offer.frame.cameraId;
+      this.running.add(camera);
+      this.detect(offer.frame).then((result) => {
+        this.counts.detected++;
+        offer.resolve({ skipped: false, result });
+      }, (e: unknown) => offer.reject(e)).finally(() => {
+        this.running.delete(camera);
+        this.pump();
+      });
+    }
   }
 }

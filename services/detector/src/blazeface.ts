@@ -141,8 +141,9 @@ export function fromLetterbox(lb: Letterbox, frameWidth: number, frameHeight: nu
 /**
  * Loads BlazeFace from disk and returns a detector. The network runs directly on `loadTf()`'s
  * TensorFlow.js (blazefaceModel.ts: Human's graph and decoding, without Human's per-call
- * overhead), and {@link FaceDetector.detectMany} sends a frame and its tiles through it in one
- * batch.
+ * overhead). It batches: {@link FaceDetector.detectMany} sends a frame and its tiles through it
+ * together, and the images of calls made while it is busy (other cameras' frames) go through it
+ * together next, in batches of up to `maxBatch`.
  */
 export async function createBlazeFaceDetector(opts: BlazeFaceOptions): Promise<FaceDetector> {
   const runtime = opts.tf ?? await loadTf();
@@ -155,14 +156,15 @@ export async function createBlazeFaceDetector(opts: BlazeFaceOptions): Promise<F
   const maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? MAX_BATCH));
   const decode: DecodeOptions = { maxDetected: opts.maxCandidates ?? 20, minConfidence: opts.candidateScore, iouThreshold: opts.iouThreshold };
 
-  let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
+  // Requests that came while the network was busy: they go through it together next.
+  let waiting: Request[] = [];
+  let draining = false;
+  let running: Promise<void> = Promise.resolve();
 
   const run = async (images: ReadonlyArray<DetectorImage>): Promise<FaceBox[][]> => {
-    if (disposed) throw new Error('BlazeFace detector used after dispose()');
     const boxes = images.map((im) => letterbox(im.width, im.height, size));
     const inputs = await Promise.all(images.map((im, i) => {
-      assertRgb(im.rgb, im.width, im.height);
       const lb = boxes[i];
       // sharp's lanczos3 downscale instead of a bilinear resize of a 720p or 12 MP frame,
       // which aliases badly at factors of 5-9.
@@ -181,27 +183,59 @@ export async function createBlazeFaceDetector(opts: BlazeFaceOptions): Promise<F
     return out;
   };
 
-  const enqueue = <T>(f: () => Promise<T>): Promise<T> => {
-    // One batch at a time, in the order asked.
-    const p = queue.then(f);
-    queue = p.catch(() => undefined);
-    return p;
+  /**
+   * Runs every waiting request in one go, until none waits; should a batch fail, each of its
+   * requests alone (one bad request fails only itself). `draining` is cleared in the same turn
+   * as the last look at `waiting`, so a request that comes after it starts a new drain.
+   */
+  const drain = async (): Promise<void> => {
+    draining = true;
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        const all = await run(batch.flatMap((r) => r.images));
+        let k = 0;
+        for (const r of batch) { r.resolve(all.slice(k, k + r.images.length)); k += r.images.length; }
+      } catch (e) {
+        if (batch.length === 1) batch[0].reject(e);
+        else for (const r of batch) await run(r.images).then(r.resolve, r.reject);
+      }
+    }
+    draining = false;
+  };
+
+  const submit = (images: ReadonlyArray<DetectorImage>): Promise<FaceBox[][]> => {
+    if (disposed) return Promise.reject(new Error('BlazeFace detector used after dispose()'));
+    for (const im of images) assertRgb(im.rgb, im.width, im.height);
+    if (images.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      waiting.push({ images, resolve, reject });
+      if (!draining) running = drain();
+    });
   };
 
   return {
     name: 'blazeface',
-    detect(rgb, width, height) {
-      return enqueue(async () => (await run([{ rgb, width, height }]))[0]);
+    async detect(rgb, width, height) {
+      return (await submit([{ rgb, width, height }]))[0];
     },
     detectMany(images) {
-      return enqueue(() => (images.length === 0 ? Promise.resolve([]) : run(images)));
+      return submit(images);
     },
     async dispose() {
       disposed = true;
-      await queue;
+      await running;
       model.dispose();
     },
   };
+}
+
+/** A caller's images waiting for the network. */
+interface Request {
+  images: ReadonlyArray<DetectorImage>;
+  resolve: (faces: FaceBox[][]) => void;
+  reject: (e: unknown) => void;
 }
 
 /** BlazeFace's faces of one letterboxed input mapped back to the frame, strongest first. */
