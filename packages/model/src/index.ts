@@ -2,4 +2,5 @@
 export * from './preprocess.js';
 export * from './architecture.js';
 export * from './predict.js';
+export * from './inference.js';
 export * from './io.js';

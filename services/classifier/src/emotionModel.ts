@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { loadModelDir, predictBatch, defaultModelDir, INPUT_PIXELS, INPUT_SIZE, type LoadedModel } from '@emostream/model';
+import { compileInference, loadModelDir, defaultModelDir, NotCompilable, INPUT_PIXELS, INPUT_SIZE, type InferenceNet, type LoadedModel } from '@emostream/model';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import type { Tf } from '@emostream/runtime';
 
@@ -32,26 +32,44 @@ export interface ModelOptions {
 export class CnnEmotionModel implements EmotionModel {
   readonly version: string;
   readonly dir: string;
+  /** The compiled forward pass (batch normalization folded, fused ops), or the Layers model's own where it cannot be compiled. */
+  private readonly forward: Forward;
+  private readonly net?: InferenceNet;
   constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, private readonly flipTta: boolean) {
     this.version = loaded.version;
     this.dir = loaded.dir;
+    try {
+      this.net = compileInference(tf, loaded.model);
+    } catch (e) {
+      if (!(e instanceof NotCompilable)) throw e;
+    }
+    this.forward = this.net ? this.net.forward : (x) => loaded.model.predict(x) as Tensor;
   }
   predict(crops: Uint8Array[]): Promise<Float32Array> {
-    if (!this.flipTta) return predictBatch(this.tf, this.loaded.model, crops);
-    return predictMirrored(this.tf, this.loaded.model, crops);
+    return predictMirrored(this.tf, this.forward, crops, this.flipTta);
   }
-  dispose(): void { this.loaded.model.dispose(); }
+  dispose(): void {
+    this.net?.dispose();
+    this.loaded.model.dispose();
+  }
 }
+
+type Tensor = import('@tensorflow/tfjs-node').Tensor;
+type Tensor4D = import('@tensorflow/tfjs-node').Tensor4D;
+/** A forward pass: a batch of 48x48x1 inputs in [0, 1] to the seven probabilities each. */
+export type Forward = (x: Tensor4D) => Tensor;
 
 /**
  * Mirror test-time augmentation in one model call: the n crops and their mirror images go in as
  * one batch of 2n, and each face's two answers are averaged. The same figures as
  * `predictBatch(..., { flipTta: true })` (two calls of n), at one call's fixed cost: on a live
- * stream a batch is often a single face, where that cost is most of the time.
+ * stream a batch is often a single face, where that cost is most of the time. `mirror` false:
+ * the crops alone. `model`: a Layers model or a compiled forward pass ({@link compileInference}).
  */
-export async function predictMirrored(tf: Tf, model: LayersModel, crops: Uint8Array[]): Promise<Float32Array> {
+export async function predictMirrored(tf: Tf, model: LayersModel | Forward, crops: Uint8Array[], mirror = true): Promise<Float32Array> {
   const n = crops.length;
   if (n === 0) return new Float32Array(0);
+  const forward: Forward = typeof model === 'function' ? model : (x) => model.predict(x) as Tensor;
   const buf = new Float32Array(n * INPUT_PIXELS);
   crops.forEach((c, k) => {
     if (c.length !== INPUT_PIXELS) throw new Error(`crop ${k} has ${c.length} bytes, expected ${INPUT_PIXELS}`);
@@ -59,7 +77,8 @@ export async function predictMirrored(tf: Tf, model: LayersModel, crops: Uint8Ar
   });
   const out = tf.tidy(() => {
     const x = tf.tensor4d(buf, [n, INPUT_SIZE, INPUT_SIZE, 1]);
-    const y = model.predict(tf.concat([x, tf.reverse(x, 2)], 0)) as import('@tensorflow/tfjs-node').Tensor;
+    if (!mirror) return forward(x);
+    const y = forward(tf.concat([x, tf.reverse(x, 2)], 0) as Tensor4D);
     const [a, b] = tf.split(y, 2, 0);
     return tf.div(tf.add(a, b), 2);
   });
