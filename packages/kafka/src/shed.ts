@@ -112,6 +112,11 @@ export class FairShedder {
     this.frameMs = sorted[Math.floor(sorted.length / 2)];
   }
 
+  /** The current estimate of the stage's time per message, ms (0 before the first). */
+  get timePerMessageMs(): number {
+    return this.frameMs;
+  }
+
   /** The spacing between processed frames of one camera while shedding, ms. */
   intervalMs(now: number): number {
     let active = 0;

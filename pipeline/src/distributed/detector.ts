@@ -12,8 +12,10 @@ export const DETECT_ERROR = 'detect_error';
  * out in its group. A frame whose detection throws goes, unchanged, to the frames dead-letter
  * topic (reason `detect_error`; also counted in `frames_dropped_total{reason="detect_error"}`).
  * `maxFramePixels`: EMOSTREAM_MAX_FRAME_PIXELS (default 4096x4096; a larger frame is a dead letter).
+ * Up to `partitionsConcurrently` partitions (4) are processed at once, so that several cameras'
+ * frames go through BlazeFace in one batch.
  */
-export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embedder?: FaceEmbedder; detectorConfig: DetectorConfig; shed?: ShedOptions; maxFramePixels?: number }): Promise<RunningStage> {
+export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embedder?: FaceEmbedder; detectorConfig: DetectorConfig; shed?: ShedOptions; maxFramePixels?: number; partitionsConcurrently?: number }): Promise<RunningStage> {
   const t = pipelineTopics(deps.config.topicPrefix);
   const failed = (_f: Frame, e: Error): Rejection => rejection(DETECT_ERROR, e.message || String(e));
   return runStage<Frame, FacesMessage | Rejection>({
@@ -25,6 +27,9 @@ export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embe
     correlation: { mode: 'each' },
     encode: encodeFaces,
     chunkSize: 8,
+    // Frames of up to 4 partitions (cameras) in detection at once: BlazeFace takes them in one
+    // batch; each partition's frames stay in order, one at a time.
+    partitionsConcurrently: deps.partitionsConcurrently ?? 4,
     // Live cameras only: when the detector falls behind, fair shares between cameras and no
     // stale frames (files are analysed whole).
     shed: deps.shed ? { ...deps.shed, applies: isLiveFrame } : undefined,

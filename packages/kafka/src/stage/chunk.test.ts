@@ -227,3 +227,20 @@ test('chunked splits in runs of n, the last one shorter', () => {
   assert.deepEqual(chunked([1, 2], 32), [[1, 2]]);
   assert.deepEqual(chunked([], 3), []);
 });
+
+test('shedding, partitions processed at once: a message counts for its share of the stage\'s time (its time over the messages in flight with it)', async () => {
+  const shed = { afterLag: 1_000, maxAgeMs: 0, activeMs: 60_000, headroom: 0.25, applies: () => true };
+  const now = String(Date.now());
+  const chunk = (cam: string) => Array.from({ length: 4 }, (_, k) => message(k, cam, `${cam}/${k}/40`, {}, now));
+  // One partition at a time: each message took about 40 ms of the stage.
+  const alone = processor('each', { shed });
+  await alone.p.process(part, chunk('a'), 0);
+  const one = alone.p.shedTimePerMessageMs!;
+  assert.ok(one >= 35 && one < 80, `alone: ${one} ms`);
+  // Two partitions at once, each message 40 ms while the other partition's is in flight: 20 ms each.
+  const both = processor('each', { shed });
+  await Promise.all([both.p.process(part, chunk('a'), 0), both.p.process({ topic: 'in', partition: 4 }, chunk('b'), 0)]);
+  const two = both.p.shedTimePerMessageMs!;
+  assert.ok(two >= 17 && two < 0.75 * one, `two partitions: ${two} ms against ${one} ms alone`);
+  assert.equal(processor('each').p.shedTimePerMessageMs, undefined);
+});

@@ -59,9 +59,16 @@ export const chunked = <T>(xs: T[], n: number): T[][] => {
 /** Decodes and processes chunks; owns the stage's load shedder. */
 export class ChunkProcessor<In, Out> {
   private readonly shedder: FairShedder | undefined;
+  /** Inputs of an `each` stage in processing now, over the partitions processed at once. */
+  private inFlight = 0;
 
   constructor(private readonly o: ChunkOptions<In, Out>) {
     this.shedder = o.shed ? new FairShedder(o.shed) : undefined;
+  }
+
+  /** The shedder's estimate of the stage's time per message, ms; undefined without shedding. */
+  get shedTimePerMessageMs(): number | undefined {
+    return this.shedder?.timePerMessageMs;
   }
 
   /** Whether messages may be shed (the caller then passes how many wait behind the batch). */
@@ -123,10 +130,18 @@ export class ChunkProcessor<In, Out> {
         return outs.filter((x): x is Exclude<Out, Rejection> => !isRejection(x)).map(o.encode);
       });
       slots.push(slot);
-      // `each` stages run one input at a time (the detector is single-threaded; one decoded frame in memory).
+      // `each` stages run one input at a time per partition (one decoded frame in memory each).
       if (o.mode === 'each') {
-        await slot;
-        if (sheddable) shedder!.processed(performance.now() - started);
+        const atStart = ++this.inFlight;
+        try {
+          await slot;
+        } finally {
+          // Partitions processed at once share the stage (the detector batches their frames): a
+          // message's share of the stage's time is its time over the messages in flight with it.
+          const share = Math.max(1, (atStart + this.inFlight) / 2);
+          this.inFlight--;
+          if (sheddable) shedder!.processed((performance.now() - started) / share);
+        }
       }
     }
     const outputs = (await Promise.all(slots)).flat();
