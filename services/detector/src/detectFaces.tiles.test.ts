@@ -55,8 +55,8 @@ test('tiles off: one full-frame call per frame, the small face is not found', as
 
 test('tiles auto: a sweep of every tile finds the small face, mapped back to frame pixels with its eyes', async () => {
   const { out, calls } = await run([frame(0)], { tiles: 'auto', tilesSweepFrames: 1 });
-  // 640x360 → 3x2 tiles of 256x206 (each letterboxed into the 256 px input by the detector).
-  assert.equal(calls.length, 1 + 6);
+  // 640x360 → 3x2 tiles of 256x206 and 5x3 of 160x144 (each letterboxed into the 256 px input by the detector).
+  assert.equal(calls.length, 1 + 6 + 15);
   assert.deepEqual(calls[0], [W, H]);
   for (const [w, h] of calls.slice(1)) assert.ok(w < W && h < H, `${w}x${h}`);
   assert.equal(out[0].faces.length, 1);
@@ -95,15 +95,15 @@ test('auto leaves Haar alone (it searches its own pyramid); an explicit grid app
 
 test('tilesSweepFrames: the first sweep is spread over that many detected frames, ceil(tiles / n) a frame plus the tile holding the face', async () => {
   const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: 'auto', tilesSweepFrames: 3, tilesEveryFrames: 30, detectEveryFrames: 1 });
-  // 640x360: 3x2 tiles, 2 a frame. Sweep order 1, 3 | 5, 0 | 2, 4: tile 4 holds the face whole and
-  // comes last, but tile 1 (frame 0) sees its top, cut by the tile's edge (too small to keep), which
-  // holds tile 4 at once: frame 1 searches 5, 0 and 4 and finds the face, and tile 4 leaves the sweep;
-  // frame 2: tile 2 and tile 4 (held); frame 3: the rolling share (one tile) and tile 4.
+  // 640x360: 3x2 + 5x3 tiles, 7 a frame. Sweep order 1, 3, 5, 0, 2, 4, 13 | 6, 10, 16, 20, 7, 9, 17 |
+  // 19, 8, 11, 12, 14, 15, 18: the face is whole in coarse tile 4 and fine tile 13, both searched on
+  // frame 0, which find it; it holds tile 13 (the smaller one), searched on every later frame besides
+  // the sweep's share (frames 1 and 2) and then besides the rolling share (one tile, frame 3).
   const perFrame: number[] = [];
   for (const [w, h] of calls) {
     if (w === W && h === H) perFrame.push(0);
     else perFrame[perFrame.length - 1]++;
   }
-  assert.deepEqual(perFrame, [2, 3, 2, 2]);
-  assert.deepEqual(out.map((m) => m.faces.length), [0, 1, 1, 1]);
+  assert.deepEqual(perFrame, [7, 8, 8, 2]);
+  assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1]);
 });

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tileGrid, type TileGridSpec } from './tiles.js';
+import { autoGrid, tileGrid, type TileGridSpec } from './tiles.js';
 import { HOLD_BELOW_INPUT_PX, TILE_HOLD_SEARCHES, TileSchedule, holdingTile, sweepOrder } from './tileSchedule.js';
 
 const grid = { cols: 4, rows: 2, overlap: 0.25 };
 const TILES = tileGrid(1280, 720, grid);
+/** auto's two grids at 1280x720: 4x2 (tiles 0-7) then 9x5 (tiles 8-52). */
+const AUTO = { ...grid, finer: { cols: 9, rows: 5, overlap: 0.25 } };
+const AUTO_TILES = 8 + 45;
 /** A face of `side` px at the centre of tile `i` of the 4x2 grid at 1280x720 (whole in that tile only). */
 const faceIn = (i: number, side = 40) => {
   const t = TILES[i];
@@ -62,12 +65,13 @@ test(`a tile stays planned until ${TILE_HOLD_SEARCHES} searches in a row hold no
 });
 
 test('holdingTile: the smallest tile that holds the face whole with a margin, else the one holding most of it', () => {
-  // Two grids, as auto's: 4x2 (tiles 0-7) then 6x3 (tiles 8-25).
-  const both = tileGrid(1280, 720, { ...grid, finer: { cols: 6, rows: 3, overlap: 0.25 } });
+  // auto's two grids: 4x2 (tiles 0-7) then 9x5 (tiles 8-52).
+  assert.deepEqual(autoGrid(1280, 720), AUTO);
+  const both = tileGrid(1280, 720, AUTO);
   const fine = both.slice(8);
   const small = { x: fine[7].x + 100, y: fine[7].y + 100, width: 30, height: 30 };
   assert.equal(holdingTile(both, small, 1280, 720), 8 + 7, 'a small face: its fine tile');
-  // A 200 px face fits no fine tile (270x288 with its margin) but a coarse one.
+  // A 200 px face fits no fine tile (183x180) but a coarse one.
   const big = faceIn(1, 200);
   assert.equal(holdingTile(both, big, 1280, 720), 1);
   // A face across the inner edge of tiles 0 and 1 of 4x2 (tile 0 ends at x 394): whole in tile 1 only.
@@ -98,8 +102,6 @@ test('a hard cut or a new frame size sweeps at once; cameras are independent; no
   assert.throws(() => new TileSchedule(30, 0), /sweepFrames must be a positive integer/);
 });
 
-/** auto's two grids at 1280x720: 4x2 (tiles 0-7) then 6x3 (tiles 8-25). */
-const AUTO = { ...grid, finer: { cols: 6, rows: 3, overlap: 0.25 } };
 
 /** Plans `frames` frames of camera `cam` with no face found, the first one a cut when `cut`; the indices of each. */
 function run(s: TileSchedule, frames: number, g: TileGridSpec = AUTO, cut = false): { indices: number[]; sweep: boolean; sweepLeft: number }[] {
@@ -111,7 +113,7 @@ function run(s: TileSchedule, frames: number, g: TileGridSpec = AUTO, cut = fals
 }
 
 test('a sweep spread over n frames: every tile exactly once within n frames, at most ceil(tiles / n) a frame, then the rolling share', () => {
-  for (const [g, n, tiles] of [[AUTO, 4, 26], [{ cols: 9, rows: 3, overlap: 0.25 }, 4, 27], [AUTO, 3, 26], [AUTO, 30, 26]] as const) {
+  for (const [g, n, tiles] of [[AUTO, 4, AUTO_TILES], [{ cols: 9, rows: 3, overlap: 0.25 }, 4, 27], [AUTO, 3, AUTO_TILES], [AUTO, 30, AUTO_TILES]] as const) {
     const s = new TileSchedule(30, n);
     const frames = run(s, Math.max(n, tiles) + 2, g);
     const cap = Math.ceil(tiles / n);
@@ -122,54 +124,56 @@ test('a sweep spread over n frames: every tile exactly once within n frames, at 
     assert.deepEqual(all, Array.from({ length: tiles }, (_, i) => i), 'each tile once');
     for (const f of swept) assert.ok(f.indices.length <= cap, `${f.indices.length} > ${cap}`);
     assert.deepEqual(swept.map((f) => f.sweepLeft), swept.map((_, k) => Math.max(0, tiles - (k + 1) * cap)));
-    // After the sweep: the rolling share only (1 tile a frame at 30), from the grid's start.
+    // After the sweep: the rolling share only (ceil(tiles / 30) a frame: 2 of auto's 53, 1 of 27), from the grid's start.
+    const share = Math.ceil(tiles / 30);
     const after = frames.slice(swept.length, swept.length + 2);
-    assert.deepEqual(after.map((f) => [f.sweep, f.indices]), [[false, [0]], [false, [1]]]);
+    const run0 = (from: number) => Array.from({ length: share }, (_, k) => from + k);
+    assert.deepEqual(after.map((f) => [f.sweep, f.indices]), [[false, run0(0)], [false, run0(share)]]);
   }
 });
 
 test('a cut mid-sweep restarts it: the whole grid again within n frames of the cut', () => {
   const s = new TileSchedule(30, 4);
-  const first = run(s, 2);
-  assert.equal(first[1].sweepLeft, 26 - 14);
+  const first = run(s, 2); // 53 tiles over 4 frames: 14 a frame
+  assert.equal(first[1].sweepLeft, AUTO_TILES - 28);
   const again = run(s, 5, AUTO, true);
   assert.deepEqual(again[0].indices, first[0].indices, 'the cut starts the sweep order over');
-  assert.equal(again[0].sweepLeft, 26 - 7);
+  assert.equal(again[0].sweepLeft, AUTO_TILES - 14);
   const swept = again.filter((f) => f.sweep);
   assert.equal(swept.length, 4);
-  assert.deepEqual(swept.flatMap((f) => f.indices).sort((a, b) => a - b), Array.from({ length: 26 }, (_, i) => i));
+  assert.deepEqual(swept.flatMap((f) => f.indices).sort((a, b) => a - b), Array.from({ length: AUTO_TILES }, (_, i) => i));
   assert.equal(again[4].sweep, false);
   // sweepFrames 1: the whole grid on the cut's frame, as before.
   const one = new TileSchedule(30, 1);
   run(one, 3);
   const cut = run(one, 2, AUTO, true);
-  assert.equal(cut[0].indices.length, 26);
-  assert.deepEqual(cut[1].indices, [0]);
+  assert.equal(cut[0].indices.length, AUTO_TILES);
+  assert.deepEqual(cut[1].indices, [0, 1]);
 });
 
 test('during a sweep the tiles holding faces are searched on every frame besides the share, and leave the sweep once searched', () => {
   const s = new TileSchedule(30, 4);
   const order = sweepOrder(tileGrid(1280, 720, AUTO));
   const p0 = s.plan('cam', 1280, 720, AUTO, false);
-  assert.deepEqual(p0.indices, order.slice(0, 7).sort((a, b) => a - b));
+  assert.deepEqual(p0.indices, order.slice(0, 14).sort((a, b) => a - b));
   // A face in coarse tile 5 (searched on frame 0: it holds the fine tile that holds it whole) and
   // one in the fine tile that the sweep searches last.
   const all = tileGrid(1280, 720, AUTO);
-  const fine = all[order[25]];
+  const fine = all[order[AUTO_TILES - 1]];
   const small = { x: fine.x + fine.width / 2 - 12, y: fine.y + fine.height / 2 - 12, width: 24, height: 24 };
   const held = [holdingTile(all, faceIn(5), 1280, 720)!, holdingTile(all, small, 1280, 720)!];
-  assert.equal(held[1], order[25]);
+  assert.equal(held[1], order[AUTO_TILES - 1]);
   assert.ok(held[0] >= 8 && !p0.indices.includes(held[0]), 'a fine tile not searched yet');
   s.record('cam', p0.indices, [faceIn(5), small]);
   const p1 = s.plan('cam', 1280, 720, AUTO, false);
-  const share1 = order.slice(7, 14);
+  const share1 = order.slice(14, 28);
   assert.deepEqual(p1.indices, [...new Set([...share1, ...held])].sort((a, b) => a - b));
-  const pendingAfter1 = order.slice(7).filter((i) => !share1.includes(i) && !held.includes(i));
+  const pendingAfter1 = order.slice(14).filter((i) => !share1.includes(i) && !held.includes(i));
   assert.equal(p1.sweepLeft, pendingAfter1.length, 'the held tiles were searched: they leave the sweep');
   s.record('cam', p1.indices, [faceIn(5), small]);
   const p2 = s.plan('cam', 1280, 720, AUTO, false);
-  assert.deepEqual(p2.indices, [...new Set([...pendingAfter1.slice(0, 7), ...held])].sort((a, b) => a - b));
-  assert.ok(p2.indices.length <= 7 + held.length);
+  assert.deepEqual(p2.indices, [...new Set([...pendingAfter1.slice(0, 14), ...held])].sort((a, b) => a - b));
+  assert.ok(p2.indices.length <= 14 + held.length);
 });
 
 test('sweepOrder: the coarse grid first, then the fine tiles so that each share covers the frame', () => {

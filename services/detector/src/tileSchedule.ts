@@ -1,13 +1,14 @@
 /**
- * When the tile pass searches which tile, per camera. A tile costs about one full-frame BlazeFace
- * pass, so not every tile of every frame is searched:
+ * When the tile pass searches which tile, per camera. A tile costs about half a full-frame BlazeFace
+ * pass (in a batch with the frame), so not every tile of every frame is searched:
  * - the first frame of a camera, the first after a hard cut and the first after the frame size
  *   changed start a sweep of every tile (the picture is new), spread over `sweepFrames` detected
  *   frames: `ceil(tiles / sweepFrames)` tiles a frame in {@link sweepOrder} (the coarse grid first,
  *   each share spread over the frame), plus the tiles holding faces, and none of the rolling share
  *   until the sweep is done; a new cut restarts it. The whole grid on one frame (26 BlazeFace passes
- *   at 720p, 0.7-1.4 s on 2 cores) was a latency spike at a camera's start and at every cut: the
- *   frames behind it queue over Kafka (no shedding). Measured on woman2 at 720p, 10 fps, 2 loaded
+ *   at 720p one at a time, 0.7-1.4 s on 2 cores; the 53 tiles of today's grids in one batch,
+ *   0.65 s) was a latency spike at a camera's start and at every cut: the frames behind it queue
+ *   over Kafka (no shedding). Measured on woman2 at 720p, 10 fps, 2 loaded
  *   cores (bench/RESULTS.md, Session 11): the slowest frame of the detector stage 700-934 ms with
  *   the sweep on one frame, 224-296 ms spread over 4; what it costs: the crowd scenes' recall of
  *   faces of 20-39 px 74.6% -> 72.1% (their first frames), all scenes 96.9% -> 96.6%;

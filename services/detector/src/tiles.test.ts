@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FaceBox } from '@emostream/contracts';
 import type { FaceDetector } from './faceDetector.js';
 import {
-  autoGrid, cropRgb, detectTiles, gridFor, intersectionOverSmaller, mapFromTile, mergeDetections, mergeKeepingOrigin, tileGrid,
+  AUTO_FINE_MIN_TILE, AUTO_FINE_TILE_ZOOM, autoGrid, cropRgb, detectTiles, gridFor, intersectionOverSmaller, mapFromTile, mergeDetections, mergeKeepingOrigin, tileGrid,
 } from './tiles.js';
 
 const face = (x: number, y: number, w: number, h: number, score = 0.9, eyes?: FaceBox['eyes']): FaceBox => ({ box: { x, y, width: w, height: h }, score, ...(eyes ? { eyes } : {}) });
@@ -33,21 +33,27 @@ test('tileGrid: tiles cover the frame edge to edge, overlap by the fraction aske
   assert.throws(() => tileGrid(640, 360, { cols: 2, rows: 1, overlap: 0.6 }), /overlap/);
 });
 
-test('autoGrid: tiles at most a third of the longer side, and a finer grid of at most a 4.3th; none when the frame fits the input', () => {
+test('autoGrid: tiles at most a third of the longer side, and a finer grid of at most a 7th (no less than 0.7 of the input); none when the frame fits the input', () => {
   const fine = (cols: number, rows: number) => ({ cols, rows, overlap: 0.25 });
-  assert.deepEqual(autoGrid(1280, 720), { cols: 4, rows: 2, overlap: 0.25, finer: fine(6, 3) });
-  assert.deepEqual(autoGrid(1920, 1080), { cols: 4, rows: 2, overlap: 0.25, finer: fine(6, 3) });
-  assert.deepEqual(autoGrid(720, 1280), { cols: 2, rows: 4, overlap: 0.25, finer: fine(3, 6) });
-  // 640x360: a third would be 213 px, under the 256 px input: tiles of 256 instead, and no finer grid.
-  assert.deepEqual(autoGrid(640, 360), { cols: 3, rows: 2, overlap: 0.25 });
+  assert.equal(AUTO_FINE_TILE_ZOOM, 7);
+  assert.equal(AUTO_FINE_MIN_TILE, 0.7);
+  // 1280x720: 4x2 tiles of 394x411 px, and 9x5 of 183x180 (faces seen 1.4x larger in the 256 px input).
+  assert.deepEqual(autoGrid(1280, 720), { cols: 4, rows: 2, overlap: 0.25, finer: fine(9, 5) });
+  assert.deepEqual(tileGrid(1280, 720, fine(9, 5))[0], { x: 0, y: 0, width: 183, height: 180 });
+  assert.deepEqual(autoGrid(1920, 1080), { cols: 4, rows: 2, overlap: 0.25, finer: fine(9, 5) });
+  assert.deepEqual(autoGrid(720, 1280), { cols: 2, rows: 4, overlap: 0.25, finer: fine(5, 9) });
+  // 640x360: a third would be 213 px, under the 256 px input: tiles of 256 instead; a 7th would
+  // be 91 px, under 0.7 of the input (179 px): the finer grid's tiles of at most 179 px (5x3).
+  assert.deepEqual(autoGrid(640, 360), { cols: 3, rows: 2, overlap: 0.25, finer: fine(5, 3) });
   assert.equal(autoGrid(256, 144), undefined);
-  for (const [w, h] of [[1280, 720], [1920, 1080], [800, 600]]) {
+  for (const [w, h] of [[1280, 720], [1920, 1080], [800, 600], [640, 360]]) {
     const g = autoGrid(w, h)!;
     const coarse = tileGrid(w, h, { ...g, finer: undefined });
-    for (const t of coarse) assert.ok(Math.max(t.width, t.height) <= Math.max(w, h) / 3 + 1, `${w}x${h}: ${t.width}x${t.height}`);
+    for (const t of coarse) assert.ok(Math.max(t.width, t.height) <= Math.max(256, Math.max(w, h) / 3 + 1), `${w}x${h}: ${t.width}x${t.height}`);
     const all = tileGrid(w, h, g);
-    assert.equal(all.length, g.cols * g.rows + (g.finer ? g.finer.cols * g.finer.rows : 0));
-    for (const t of all.slice(coarse.length)) assert.ok(Math.max(t.width, t.height) <= Math.max(256, Math.max(w, h) / 4.3) + 1, `${w}x${h} finer: ${t.width}x${t.height}`);
+    assert.ok(g.finer, `${w}x${h}: a finer grid`);
+    assert.equal(all.length, g.cols * g.rows + g.finer.cols * g.finer.rows);
+    for (const t of all.slice(coarse.length)) assert.ok(Math.max(t.width, t.height) <= Math.max(0.7 * 256, Math.max(w, h) / 7) + 1, `${w}x${h} finer: ${t.width}x${t.height}`);
   }
 });
 

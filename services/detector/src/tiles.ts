@@ -41,15 +41,21 @@ export const TILE_OVERLAP = 0.25;
 export const AUTO_TILE_ZOOM = 3;
 
 /**
- * The finer grid of `auto`: tiles of at most the longer side / 4.3 (1280x720: 6x3 tiles of
- * 270x288 px, seen at 0.89x in BlazeFace's 256 px input), for faces of 20-40 px. Measured on
- * the scene bench's crowds (faces of 20-60 px in 1280x720 frames, one frame in twelve): 4x2
- * found 0% of faces 20-29 px high and 51% of 30-39 px; 6x3 found 73% and 100%, with no false
- * face at `tilesMinScore` 0.65. Alone it loses larger faces (100-149 px in the return and cut
- * scenes: 73% against 97% with 4x2: a quarter of a 270 px tile is too little overlap to hold
- * them whole), hence both grids.
+ * The finer grid of `auto`: tiles of at most the longer side / 7 (1280x720: 9x5 tiles of
+ * 183x180 px, seen 1.4x larger in BlazeFace's 256 px input), for faces of 20-40 px. On the scene
+ * bench's two crowd scenes (faces of 20-60 px in 1280x720 frames, every frame, with the tile
+ * schedule), against the 6x3 grid of a 4.3th (270x288 px, 0.89x) it had before: faces of 20-29 px
+ * found 46% -> 92%, 30-39 px 99% -> 100%, no false face; 17% more BlazeFace images per crowd frame
+ * (14.4 -> 16.9). Finer still (11x6, 1.7x) found 93% but lost faces of 60-99 px. Alone it loses
+ * larger faces (a quarter of a small tile is too little overlap to hold them whole), hence both grids.
  */
-export const AUTO_FINE_TILE_ZOOM = 4.3;
+export const AUTO_FINE_TILE_ZOOM = 7;
+
+/**
+ * The finer grid's tiles are at least this share of the detector's input (magnified at most
+ * 1 / 0.7 = 1.4x: smaller tiles would magnify the picture's noise and background more).
+ */
+export const AUTO_FINE_MIN_TILE = 0.7;
 
 /** Tiles along one axis of `length` px: `n` tiles overlapping by `overlap`, first at 0, last at the end. */
 function axis(length: number, n: number, overlap: number): Array<[number, number]> {
@@ -74,7 +80,7 @@ export function tileGrid(width: number, height: number, spec: TileGridSpec): Til
   return spec.finer ? [...tiles, ...tileGrid(width, height, spec.finer)] : tiles;
 }
 
-/** The fewest tiles along each axis whose side is at most `maxSide` (and at least the detector's input). */
+/** The fewest tiles along each axis whose side is at most `maxSide`. */
 function gridOfSide(width: number, height: number, maxSide: number, overlap: number): TileGridSpec {
   // side >= length / (n - (n-1) * overlap)  <=>  n >= (length / side - overlap) / (1 - overlap)
   const count = (length: number) => Math.max(1, Math.ceil((length / maxSide - overlap) / (1 - overlap) - 1e-9));
@@ -83,15 +89,16 @@ function gridOfSide(width: number, height: number, maxSide: number, overlap: num
 
 /**
  * The grids `auto` chooses for a frame: tiles of at most the longer side / {@link AUTO_TILE_ZOOM}
- * and, when that gives more tiles, a finer grid of at most the longer side /
- * {@link AUTO_FINE_TILE_ZOOM}; no tile smaller than the detector's input. Undefined when a
- * frame's longer side is no larger than the input (`inputPx`): tiles would not magnify anything.
+ * (no smaller than the detector's input) and, when that gives more tiles, a finer grid of at most
+ * the longer side / {@link AUTO_FINE_TILE_ZOOM} (no smaller than {@link AUTO_FINE_MIN_TILE} of the
+ * input). Undefined when a frame's longer side is no larger than the input (`inputPx`): tiles
+ * would not magnify anything.
  */
 export function autoGrid(width: number, height: number, inputPx = 256, overlap = TILE_OVERLAP): TileGridSpec | undefined {
   const longer = Math.max(width, height);
   if (longer <= inputPx) return undefined;
   const coarse = gridOfSide(width, height, Math.max(inputPx, longer / AUTO_TILE_ZOOM), overlap);
-  const fine = gridOfSide(width, height, Math.max(inputPx, longer / AUTO_FINE_TILE_ZOOM), overlap);
+  const fine = gridOfSide(width, height, Math.max(inputPx * AUTO_FINE_MIN_TILE, longer / AUTO_FINE_TILE_ZOOM), overlap);
   return fine.cols * fine.rows > coarse.cols * coarse.rows ? { ...coarse, finer: fine } : coarse;
 }
 
