@@ -101,7 +101,11 @@ async function runScene(ctx: BenchContext, scene: Scene, file: string, model: Em
   const messages: EmotionsMessage[] = [];
   const base = await ctx.detector();
   let calls = 0;
-  const detector: FaceDetector = { name: base.name, detect: (rgb, w, h) => { calls++; return base.detect(rgb, w, h); }, dispose: () => undefined };
+  // Counts the images BlazeFace sees; a frame and its tiles still go in one batch, as in the pipeline.
+  const detector: FaceDetector = {
+    name: base.name, detect: (rgb, w, h) => { calls++; return base.detect(rgb, w, h); }, dispose: () => undefined,
+    ...(base.detectMany ? { detectMany: (images: Parameters<NonNullable<FaceDetector['detectMany']>>[0]) => { calls += images.length; return base.detectMany!(images); } } : {}),
+  };
   const r = await runEmbedded({
     source: file, fps: scene.fps, detector, detectorConfig, embedder: await ctx.embedder(), model, backend: ctx.rt.provider,
     onEmotions: (m) => messages.push(m),
