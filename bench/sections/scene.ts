@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { argmaxEmotion, unpackEmbedding, type EmotionEvent, type EmotionsMessage, type Timelines } from '@emostream/contracts';
 import { Aggregator, parseAggregatorConfig, type AggregatorConfigInput } from '@emostream/aggregator';
-import { parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type FaceDetector } from '@emostream/detector';
+import { parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type DetectorImage, type FaceDetector } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { runEmbedded } from '../lib/embedded.js';
@@ -104,7 +104,7 @@ async function runScene(ctx: BenchContext, scene: Scene, file: string, model: Em
   // Counts the images BlazeFace sees; a frame and its tiles still go in one batch, as in the pipeline.
   const detector: FaceDetector = {
     name: base.name, detect: (rgb, w, h) => { calls++; return base.detect(rgb, w, h); }, dispose: () => undefined,
-    ...(base.detectMany ? { detectMany: (images: Parameters<NonNullable<FaceDetector['detectMany']>>[0]) => { calls += images.length; return base.detectMany!(images); } } : {}),
+    ...(base.detectMany ? { detectMany: (images: readonly DetectorImage[]) => { calls += images.length; return base.detectMany!(images); } } : {}),
   };
   const r = await runEmbedded({
     source: file, fps: scene.fps, detector, detectorConfig, embedder: await ctx.embedder(), model, backend: ctx.rt.provider,

@@ -17,15 +17,7 @@ export interface PredictOptions {
 export async function predictBatch(tf: Tf, model: LayersModel, crops: Uint8Array | Uint8Array[], opts: PredictOptions = {}): Promise<Float32Array> {
   const n = Array.isArray(crops) ? crops.length : crops.length / INPUT_PIXELS;
   if (n === 0) return new Float32Array(0);
-  const buf = new Float32Array(n * INPUT_PIXELS);
-  if (Array.isArray(crops)) {
-    crops.forEach((c, k) => {
-      if (c.length !== INPUT_PIXELS) throw new Error(`crop ${k} has ${c.length} bytes, expected ${INPUT_PIXELS}`);
-      for (let i = 0; i < INPUT_PIXELS; i++) buf[k * INPUT_PIXELS + i] = c[i] / 255;
-    });
-  } else {
-    for (let i = 0; i < buf.length; i++) buf[i] = crops[i] / 255;
-  }
+  const buf = cropsToInput(crops);
   const out = tf.tidy(() => {
     const x = tf.tensor4d(buf, [n, INPUT_SIZE, INPUT_SIZE, 1]);
     const y = model.predict(x) as import('@tensorflow/tfjs-node').Tensor;
@@ -38,4 +30,18 @@ export async function predictBatch(tf: Tf, model: LayersModel, crops: Uint8Array
   } finally {
     out.dispose();
   }
+}
+
+/**
+ * The network's input values of preprocessed 48x48 crops (n*2304 bytes, or an array of crops):
+ * n*2304 floats in [0, 1]. A crop of the wrong size is an error naming it.
+ */
+export function cropsToInput(crops: Uint8Array | Uint8Array[]): Float32Array {
+  if (!Array.isArray(crops)) return Float32Array.from(crops, (v) => v / 255);
+  const buf = new Float32Array(crops.length * INPUT_PIXELS);
+  crops.forEach((c, k) => {
+    if (c.length !== INPUT_PIXELS) throw new Error(`crop ${k} has ${c.length} bytes, expected ${INPUT_PIXELS}`);
+    for (let i = 0; i < INPUT_PIXELS; i++) buf[k * INPUT_PIXELS + i] = c[i] / 255;
+  });
+  return buf;
 }

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { compileInference, loadModelDir, defaultModelDir, NotCompilable, INPUT_PIXELS, INPUT_SIZE, type InferenceNet, type LoadedModel } from '@emostream/model';
+import { compileInference, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, type InferenceNet, type LoadedModel } from '@emostream/model';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import type { Tf } from '@emostream/runtime';
 
@@ -70,11 +70,7 @@ export async function predictMirrored(tf: Tf, model: LayersModel | Forward, crop
   const n = crops.length;
   if (n === 0) return new Float32Array(0);
   const forward: Forward = typeof model === 'function' ? model : (x) => model.predict(x) as Tensor;
-  const buf = new Float32Array(n * INPUT_PIXELS);
-  crops.forEach((c, k) => {
-    if (c.length !== INPUT_PIXELS) throw new Error(`crop ${k} has ${c.length} bytes, expected ${INPUT_PIXELS}`);
-    for (let i = 0; i < INPUT_PIXELS; i++) buf[k * INPUT_PIXELS + i] = c[i] / 255;
-  });
+  const buf = cropsToInput(crops);
   const out = tf.tidy(() => {
     const x = tf.tensor4d(buf, [n, INPUT_SIZE, INPUT_SIZE, 1]);
     if (!mirror) return forward(x);
@@ -109,8 +105,7 @@ export class HumanEmotionModel implements EmotionModel {
   async predict(crops: Uint8Array[]): Promise<Float32Array> {
     const n = crops.length;
     if (n === 0) return new Float32Array(0);
-    const buf = new Float32Array(n * INPUT_PIXELS);
-    crops.forEach((c, k) => { for (let i = 0; i < INPUT_PIXELS; i++) buf[k * INPUT_PIXELS + i] = c[i] / 255; });
+    const buf = cropsToInput(crops);
     const tf = this.tf;
     const out = tf.tidy(() => {
       const x = tf.image.resizeBilinear(tf.tensor4d(buf, [n, INPUT_SIZE, INPUT_SIZE, 1]), [64, 64]);

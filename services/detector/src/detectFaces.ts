@@ -9,7 +9,7 @@ import { detectEach, type FaceDetector } from './faceDetector.js';
 import type { FaceEmbedder } from './embedder.js';
 import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
-import { cropRgb, gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin, tilesToFrame } from './tiles.js';
+import { gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin, tileImages, tilesToFrame } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
 import { DetectionCarry } from './carry.js';
 
@@ -65,7 +65,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut);
     if (!plan?.tiles.length) return detector.detect(rgb, width, height);
     // The frame and its tiles in one batch where the detector batches (BlazeFace).
-    const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...plan.tiles.map((t) => ({ rgb: cropRgb(rgb, width, t), width: t.width, height: t.height }))]);
+    const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
     const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), {
       matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
     });

@@ -11,7 +11,7 @@
  * {@link detectTiled} runs any {@link FaceDetector} on the tiles.
  */
 import type { Box, FaceBox } from '@emostream/contracts';
-import { detectEach, type FaceDetector } from './faceDetector.js';
+import { detectEach, type DetectorImage, type FaceDetector } from './faceDetector.js';
 
 /** A grid of tiles: columns x rows, each tile overlapping its neighbours by `overlap` of its side. */
 export interface TileGridSpec {
@@ -213,8 +213,12 @@ export function cropRgb(rgb: Uint8Array, width: number, tile: Tile): Uint8Array 
  * tile's index (`indices[i]` for `tiles[i]`; the position in `tiles` by default).
  */
 export async function detectTiles(detector: FaceDetector, rgb: Uint8Array, width: number, height: number, tiles: readonly Tile[], indices?: readonly number[]): Promise<TileFace[]> {
-  const found = await detectEach(detector, tiles.map((tile) => ({ rgb: cropRgb(rgb, width, tile), width: tile.width, height: tile.height })));
-  return tilesToFrame(found, tiles, width, height, indices);
+  return tilesToFrame(await detectEach(detector, tileImages(rgb, width, tiles)), tiles, width, height, indices);
+}
+
+/** The pixels of each of `tiles`, cut out of a row-major RGB frame, as images for a detector. */
+export function tileImages(rgb: Uint8Array, width: number, tiles: readonly Tile[]): DetectorImage[] {
+  return tiles.map((tile) => ({ rgb: cropRgb(rgb, width, tile), width: tile.width, height: tile.height }));
 }
 
 /** The faces found in each of `tiles` (same order) in frame pixels, each with its tile's index. */
