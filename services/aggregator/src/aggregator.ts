@@ -145,15 +145,16 @@ export class Aggregator {
     const t = frame.mediaTimeMs;
     const descriptors = msg.faces.map((f) => (this.appearance ? this.appearance(f, frame) : f.embedding ? unpackEmbedding(f.embedding) : undefined));
     const gallery = this.identities.gallery(frame.cameraId);
+    const present = () => new Set(cam.tracker.persons.map((p) => p.personId!));
     const returning = new Map<number, PersonState['sameAs']>();
     const identify = (track: TrackState) => {
-      if (!track.descriptor) return undefined;
-      const present = new Set(cam.tracker.persons.map((p) => p.personId!));
-      const found = gallery.take(track.descriptor, t, present);
+      const found = track.descriptor ? gallery.take(track.descriptor, t, present()) : undefined;
       if (found) returning.set(track.key, found.sameAs);
       return found?.personId;
     };
-    const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors, identify);
+    // A new face seen only cut by the frame's edge waits for a whole one while someone who left could be it.
+    const mayWait = () => gallery.has(t, present());
+    const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors, identify, { frame, mayWait });
 
     for (const track of u.evicted) events.push(...this.finish(frame.cameraId, track));
     for (const track of u.dropped) delete s.persons[track.key];

@@ -41,6 +41,10 @@ export const AggregatorConfigSchema = z.strictObject({
     .describe('Least cosine similarity between a track\'s and a face\'s embeddings for them to match: a face that looks like someone else does not continue the track'),
   reidMinSimilarity: z.number().min(-1).max(1).default(0.6)
     .describe('Least cosine similarity between a new person\'s embedding and one who left this camera for the new one to get the old personId back (person.appeared with returning: true); 1 disables re-identification. Measured on the scene bench: one person across a return 0.57-0.98 (p5-p95), two people up to 0.52 (p95); 0.6 gave 9 of 12 returns and no wrong id, 0.7 5 of 12'),
+  reidCutFaces: z.enum(['whole-first', 'alike']).default('whole-first')
+    .describe('How embeddings of faces cut by the frame\'s edge (the box reaches it, or stops within 15% of its size short of it) count: whole-first (in a person\'s appearance only until a whole face\'s is known, which then replaces them; and a new person seen only cut, while someone who left this camera could be them, is announced once a whole face\'s embedding arrives, at most reidWaitMs after first seen, so a person coming back in from the side is recognised on their face rather than the sliver first seen) or alike (every embedding counts the same). On the scene bench (same messages replayed) alike gave 10 of 12 returns, whole-first 12, with no stranger given an id either way'),
+  reidWaitMs: z.number().nonnegative().default(2000)
+    .describe('How long a new person seen only cut by the frame\'s edge may wait for a whole face\'s embedding before person.appeared (reidCutFaces whole-first), ms of media time; only while someone who left this camera could be them. The detector embeds a face when it is new and then every embedEveryFrames frames (1 s at 10 fps), so 2000 covers a face that takes a second to come in. 0: no waiting'),
   galleryMaxAgeMs: z.number().nonnegative().default(600_000)
     .describe('How long a person who left stays recognisable for re-identification, ms of media time'),
   galleryMaxPersons: z.number().int().nonnegative().default(50)

@@ -50,6 +50,12 @@ export class Gallery {
     this.entries = this.entries.filter((e) => nowMs - e.leftAtMs <= this.o.maxAgeMs);
   }
 
+  /** Whether anyone who left (other than `exclude`, e.g. persons present now) is still recognisable at `nowMs`. */
+  has(nowMs: number, exclude: ReadonlySet<string> = new Set()): boolean {
+    this.prune(nowMs);
+    return this.entries.some((e) => !exclude.has(e.personId));
+  }
+
   /**
    * The person who left whose appearance is closest to `descriptor`, when at least
    * `minSimilarity` (and not one of `exclude`, e.g. persons present now); taken out of the gallery.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Box } from '@emostream/contracts';
 import { DEFAULT_AGGREGATOR_CONFIG } from './config.js';
-import { FaceTracker, iou, matchCost } from './tracker.js';
+import { FaceTracker, cosineSimilarity, iou, isCutByEdge, matchCost } from './tracker.js';
 
 const cfg = DEFAULT_AGGREGATOR_CONFIG;
 /** A square face of width `w` centred on (cx, cy). */
@@ -143,4 +143,60 @@ test('a restored tracker continues with the same ids and numbering', () => {
     assert.deepEqual(tr.persons.map((t) => t.personId), ['p1', 'p2']);
   }
   assert.throws(() => a.update(100, []), /backwards/);
+});
+
+test('a face whose box reaches, or nearly reaches, the frame\'s edge is cut by it', () => {
+  const frame = { width: 1280, height: 720 };
+  assert.equal(isCutByEdge({ x: 1180, y: 100, width: 100, height: 120 }, frame), true, 'clipped at the right edge');
+  assert.equal(isCutByEdge({ x: 1160, y: 125, width: 110, height: 115 }, frame), true, 'stopping 10 px short (a face 10% outside, on the scene bench)');
+  assert.equal(isCutByEdge({ x: 0, y: 300, width: 90, height: 120 }, frame), true, 'left');
+  assert.equal(isCutByEdge({ x: 500, y: 625, width: 100, height: 100 }, frame), true, 'bottom');
+  assert.equal(isCutByEdge({ x: 1015, y: 120, width: 135, height: 130 }, frame), false, 'whole, 130 px inside');
+  assert.equal(isCutByEdge({ x: 20, y: 20, width: 100, height: 100 }, frame), false, 'whole, 20 px inside');
+});
+
+test('a cut face\'s embedding counts only until a whole face\'s: the first whole one replaces it, later cut ones are ignored', () => {
+  const frame = { width: 1280, height: 720 };
+  const whole = [1, 0, 0, 0], sliver = [0.6, 0.8, 0, 0], other = [0.9, 0, 0.43, 0.1];
+  const boxes = [
+    { x: 1200, y: 100, width: 80, height: 100 }, // cut by the right edge
+    { x: 1150, y: 100, width: 100, height: 100 }, // whole, 30 px inside
+    { x: 1180, y: 100, width: 100, height: 100 }, // cut again
+    { x: 1150, y: 100, width: 100, height: 100 }, // whole
+  ];
+  const run = (reidCutFaces: 'whole-first' | 'alike') => {
+    const tr = new FaceTracker({ ...cfg, reidCutFaces });
+    const seen: Array<{ descriptor?: number[]; cut?: boolean }> = [];
+    [sliver, whole, sliver, other].forEach((d, i) => {
+      tr.update(i * 100, [boxes[i]], [d], undefined, { frame });
+      seen.push({ descriptor: tr.tracks[0].descriptor, cut: tr.tracks[0].descriptorCut });
+    });
+    assert.equal(tr.tracks.length, 1);
+    return seen;
+  };
+  const w = run('whole-first');
+  assert.deepEqual(w.map((x) => x.cut), [true, undefined, undefined, undefined]);
+  assert.deepEqual(w[1].descriptor, whole, 'the whole face replaces the cut one');
+  assert.deepEqual(w[2].descriptor, whole, 'a cut face is ignored once a whole one is known');
+  assert.ok(cosineSimilarity(w[3].descriptor!, other) > cosineSimilarity(whole, other), 'whole faces are averaged as before');
+  const a = run('alike');
+  assert.deepEqual(a.map((x) => x.cut), [undefined, undefined, undefined, undefined]);
+  assert.ok(cosineSimilarity(a[1].descriptor!, whole) < 0.99, 'alike: the cut face stays in the mean');
+  // Snapshots hold neither the descriptor nor the cut flag.
+  const tr = new FaceTracker(cfg);
+  tr.update(0, [boxes[0]], [sliver], undefined, { frame });
+  assert.ok(!JSON.stringify(tr.snapshot()).includes('descriptor'));
+});
+
+test('a cut face\'s likeness weighs in the matching cost but vetoes nothing', () => {
+  const frame = { width: 1280, height: 720 };
+  const tr = new FaceTracker(cfg);
+  tr.update(0, [{ x: 1200, y: 100, width: 80, height: 100 }], [[0, 1, 0, 0]], undefined, { frame });
+  const t = tr.tracks[0];
+  const box = { x: 1150, y: 100, width: 100, height: 100 };
+  assert.equal(t.descriptorCut, true);
+  const unlike = matchCost(t, box, 100, cfg, [1, 0, 0, 0]);
+  assert.ok(Number.isFinite(unlike) && unlike > matchCost(t, box, 100, cfg, [0, 1, 0, 0]));
+  assert.equal(matchCost({ ...t, descriptorCut: undefined }, box, 100, cfg, [1, 0, 0, 0]), Infinity, 'two whole faces: vetoed');
+  assert.ok(Number.isFinite(matchCost({ ...t, descriptorCut: undefined }, box, 100, cfg, [1, 0, 0, 0], true)), 'the face is cut: not vetoed');
 });

@@ -6,7 +6,7 @@ import type { AggregatorConfig } from './config.js';
 /** The part of the configuration the tracker reads. */
 export type TrackerConfig = Pick<AggregatorConfig,
   'maxMissMs' | 'personTtlMs' | 'iouThreshold' | 'maxJumpFaceWidths' | 'maxSizeRatio' |
-  'confirmHits' | 'confirmWindowFrames' | 'appearanceWeight' | 'minAppearanceSimilarity'>;
+  'confirmHits' | 'confirmWindowFrames' | 'appearanceWeight' | 'minAppearanceSimilarity' | 'reidCutFaces' | 'reidWaitMs'>;
 
 /** One track: plain data, so that a tracker's state can be snapshotted as JSON. */
 export interface TrackState {
@@ -28,6 +28,8 @@ export interface TrackState {
   ageFrames: number;
   /** Unit-length running mean of the appearance descriptors, when the caller supplies them. */
   descriptor?: number[];
+  /** The descriptor holds only faces cut by the frame's edge (with `reidCutFaces: 'whole-first'`). */
+  descriptorCut?: boolean;
 }
 
 /** A tracker's whole state (JSON-serialisable). */
@@ -36,6 +38,18 @@ export interface TrackerState {
   nextKey: number;
   nextPerson: number;
   lastTimeMs?: number;
+}
+
+/** What an {@link FaceTracker.update} may know besides the boxes. */
+export interface UpdateContext {
+  /** The frame's size, px: a face whose box reaches its edge is cut by it ({@link isCutByEdge}). */
+  frame?: { width: number; height: number };
+  /**
+   * Whether a track due for confirmation whose descriptor holds only cut faces should rather wait
+   * (stay tentative, up to `reidWaitMs` after it was first seen) for a whole face's: e.g. when
+   * someone who left could be it, and would be recognised on a whole face rather than a sliver.
+   */
+  mayWait?: (t: TrackState) => boolean;
 }
 
 /** What one {@link FaceTracker.update} did. */
@@ -60,6 +74,20 @@ const LOST_PENALTY = 0.5;
 const VELOCITY_GAIN = 0.5;
 /** Weight of a new appearance descriptor in the track's running descriptor. */
 const DESCRIPTOR_GAIN = 0.3;
+
+/**
+ * A box this close to the frame's edge, as a share of its own width (left, right) or height
+ * (top, bottom), is taken as cut by it. Boxes come clipped to the frame, but the detector's box
+ * of a face partly outside it may stop short of the edge: on the scene bench, faces 5-10% outside
+ * the picture had boxes ending 10 px (7-9% of their width) inside it.
+ */
+const EDGE_MARGIN = 0.15;
+
+/** Whether a face's box reaches (or nearly reaches) the frame's edge: part of the face is likely outside the picture. */
+export function isCutByEdge(box: Box, frame: { width: number; height: number }): boolean {
+  const mx = Math.max(2, EDGE_MARGIN * box.width), my = Math.max(2, EDGE_MARGIN * box.height);
+  return box.x <= mx || box.y <= my || box.x + box.width >= frame.width - mx || box.y + box.height >= frame.height - my;
+}
 
 /** The boxes' intersection over union (the shared definition, re-exported for the tracker's callers). */
 export { iou };
@@ -90,9 +118,11 @@ export function predictBox(track: TrackState, timeMs: number, maxMissMs: number)
 /**
  * The cost of giving face `box` to `track` at `timeMs` (lower is better), or `Infinity` when
  * they cannot belong together. Combines overlap with the motion prediction, centre distance in
- * face widths, size change and (when both have one) appearance.
+ * face widths, size change and (when both have one) appearance. A face that looks like someone
+ * else does not continue the track, unless either likeness is of a face cut by the frame's edge
+ * (`cut`, `track.descriptorCut`): a sliver's embedding weighs in the cost but vetoes nothing.
  */
-export function matchCost(track: TrackState, box: Box, timeMs: number, cfg: TrackerConfig, descriptor?: readonly number[]): number {
+export function matchCost(track: TrackState, box: Box, timeMs: number, cfg: TrackerConfig, descriptor?: readonly number[], cut = false): number {
   const lost = timeMs - track.lastSeenMs > cfg.maxMissMs;
   const p = predictBox(track, timeMs, cfg.maxMissMs);
   const overlap = iou(p, box);
@@ -106,7 +136,7 @@ export function matchCost(track: TrackState, box: Box, timeMs: number, cfg: Trac
   let cost = (1 - overlap) + jump + Math.log(sizeRatio);
   if (descriptor && track.descriptor) {
     const sim = cosineSimilarity(track.descriptor, descriptor);
-    if (sim < cfg.minAppearanceSimilarity) return Infinity;
+    if (sim < cfg.minAppearanceSimilarity && !cut && !track.descriptorCut) return Infinity;
     cost += cfg.appearanceWeight * (1 - sim);
   }
   if (track.status === 'tentative') cost += TENTATIVE_PENALTY;
@@ -142,9 +172,13 @@ export class FaceTracker {
    * Processes one frame. `descriptors`, when given, holds one appearance vector (or undefined)
    * per box. `identify`, when given, is asked for the person id of a track being confirmed (a
    * person who returns); otherwise, or when it answers undefined, the next number is taken.
+   * With `reidCutFaces: 'whole-first'` and the frame's size in `ctx`, an embedding of a face cut by
+   * the frame's edge counts in its track's descriptor only while no whole face's is known (the
+   * first whole one replaces them), and a track seen only cut waits for a whole face before it is
+   * confirmed where `ctx.mayWait` says so.
    * Media time must not go backwards (the caller resets the tracker on a discontinuity).
    */
-  update(timeMs: number, boxes: readonly Box[], descriptors?: readonly (readonly number[] | undefined)[], identify?: (t: TrackState) => string | undefined): TrackerUpdate {
+  update(timeMs: number, boxes: readonly Box[], descriptors?: readonly (readonly number[] | undefined)[], identify?: (t: TrackState) => string | undefined, ctx: UpdateContext = {}): TrackerUpdate {
     const s = this.state;
     if (s.lastTimeMs !== undefined && timeMs < s.lastTimeMs) {
       throw new Error(`tracker: media time went backwards (${timeMs} < ${s.lastTimeMs})`);
@@ -161,7 +195,9 @@ export class FaceTracker {
       else alive.push(t);
     }
 
-    const cost = alive.map((t) => boxes.map((b, j) => matchCost(t, b, timeMs, this.cfg, descriptors?.[j])));
+    const frame = this.cfg.reidCutFaces === 'whole-first' ? ctx.frame : undefined;
+    const cut = boxes.map((b) => frame !== undefined && isCutByEdge(b, frame));
+    const cost = alive.map((t) => boxes.map((b, j) => matchCost(t, b, timeMs, this.cfg, descriptors?.[j], cut[j])));
     const pairing = solveAssignment(cost, FORBIDDEN);
     const owner: (TrackState | undefined)[] = new Array(boxes.length).fill(undefined);
     pairing.forEach((j, i) => { if (j >= 0) owner[j] = alive[i]; });
@@ -169,15 +205,12 @@ export class FaceTracker {
     boxes.forEach((box, j) => {
       const d = descriptors?.[j];
       let t = owner[j];
-      if (t) this.observe(t, box, timeMs, d);
+      if (t) this.observe(t, box, timeMs);
       else {
-        t = {
-          key: s.nextKey++, status: 'tentative', box: { ...box }, vx: 0, vy: 0,
-          firstSeenMs: timeMs, lastSeenMs: timeMs, hits: 1, ageFrames: 1,
-          ...(d ? { descriptor: unit(d) } : {}),
-        };
+        t = { key: s.nextKey++, status: 'tentative', box: { ...box }, vx: 0, vy: 0, firstSeenMs: timeMs, lastSeenMs: timeMs, hits: 1, ageFrames: 1 };
         alive.push(t);
       }
+      if (d) addDescriptor(t, d, cut[j]);
       out.tracks.push(t);
     });
 
@@ -185,6 +218,10 @@ export class FaceTracker {
     for (const t of alive) {
       if (t.status === 'tentative') {
         if (t.hits >= this.cfg.confirmHits) {
+          if (t.descriptorCut && timeMs - t.firstSeenMs < this.cfg.reidWaitMs && ctx.mayWait?.(t)) {
+            s.tracks.push(t);
+            continue;
+          }
           t.status = 'confirmed';
           t.personId = identify?.(t) ?? `p${s.nextPerson++}`;
           out.confirmed.push(t);
@@ -215,10 +252,10 @@ export class FaceTracker {
   snapshot(withDescriptors = false): TrackerState {
     // Left out before the copy: a snapshot is taken before every chunk, and descriptors are long.
     if (withDescriptors) return structuredClone(this.state);
-    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, ...t }) => t) });
+    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, ...t }) => t) });
   }
 
-  private observe(t: TrackState, box: Box, timeMs: number, descriptor?: readonly number[]): void {
+  private observe(t: TrackState, box: Box, timeMs: number): void {
     const dt = timeMs - t.lastSeenMs;
     if (dt > 0) {
       const mvx = ((box.x + box.width / 2) - (t.box.x + t.box.width / 2)) / dt;
@@ -231,11 +268,19 @@ export class FaceTracker {
     t.box = { ...box };
     t.lastSeenMs = timeMs;
     t.hits++;
-    if (descriptor) {
-      const u = unit(descriptor);
-      t.descriptor = t.descriptor && t.descriptor.length === u.length
-        ? unit(t.descriptor.map((x, i) => (1 - DESCRIPTOR_GAIN) * x + DESCRIPTOR_GAIN * u[i]))
-        : u;
-    }
   }
+}
+
+/**
+ * Adds a face's appearance descriptor to its track's running mean. A cut face's (`cut`: the box
+ * reaches the frame's edge) counts only while the track has no whole face's: a sliver of a face
+ * is a poor likeness, so the first whole one replaces the cut ones and later cut ones are ignored.
+ */
+function addDescriptor(t: TrackState, descriptor: readonly number[], cut: boolean): void {
+  const u = unit(descriptor);
+  if (!t.descriptor || t.descriptor.length !== u.length || (t.descriptorCut && !cut)) t.descriptor = u;
+  else if (cut && !t.descriptorCut) return;
+  else t.descriptor = unit(t.descriptor.map((x, i) => (1 - DESCRIPTOR_GAIN) * x + DESCRIPTOR_GAIN * u[i]));
+  if (cut) t.descriptorCut = true;
+  else delete t.descriptorCut;
 }
