@@ -61,6 +61,11 @@ test('fps filter and exact scale in the video filter chain', () => {
   assert.match(vf, /^fps=fps=2997\/100,scale=320:180/);
 });
 
+test('a still image: the fps filter passes its one picture on at the end instead of rounding it away', () => {
+  assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, still: true })), '-vf'), /^fps=fps=5:eof_action=pass,scale=/);
+  assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, still: false })), '-vf'), /^fps=fps=5,scale=/);
+});
+
 test('rejects schemes outside the whitelist with an error naming the redacted input', () => {
   for (const url of ['http://x/a.m3u8', 'concat:a.mp4|b.mp4', 'data:video/mp4;base64,AAAA', 'pipe:0', 'subfile:,,start,0,end,0,,:/etc/passwd', 'https://user:hunter22@x/y']) {
     assert.throws(() => buildFfmpegArgs({ ...base, url }), (e: unknown) => {

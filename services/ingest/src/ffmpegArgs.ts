@@ -137,6 +137,8 @@ export interface FfmpegArgsOptions {
   realtime?: boolean;
   /** RTSP only: socket timeout. */
   readTimeoutMs?: number;
+  /** A still image: its one picture is sent as one frame (the fps filter alone rounds a 40 ms picture at 10 fps to none). */
+  still?: boolean;
   cwd?: string;
 }
 
@@ -191,7 +193,9 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
   } else if (o.realtime) {
     inputOptions.push('-re');
   }
-  const vf = [`fps=fps=${fpsArg(o.fps)}`, `scale=${o.width}:${o.height}:flags=bilinear`, 'format=rgb24'].join(',');
+  // ffmpeg turns rotated video upright before this chain (autorotate, on by default): width and
+  // height are the displayed size (see probe's displaySize), and the exact scale squares the pixels.
+  const vf = [`fps=fps=${fpsArg(o.fps)}${o.still ? ':eof_action=pass' : ''}`, `scale=${o.width}:${o.height}:flags=bilinear`, 'format=rgb24'].join(',');
   const outputOptions = [
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', vf,

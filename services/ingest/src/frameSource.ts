@@ -164,7 +164,7 @@ function argsFor(config: SourceConfig, p: ProbeResult): FfmpegArgs {
   const size = outputSize(p.width, p.height, config.maxWidth, config.maxHeight);
   return buildFfmpegArgs({
     url: config.url, fps: outputFps(config.fpsLimit, p.fps), width: size.width, height: size.height,
-    rtspTransport: config.rtspTransport, realtime: config.realtime, readTimeoutMs: config.readTimeoutMs,
+    rtspTransport: config.rtspTransport, realtime: config.realtime, readTimeoutMs: config.readTimeoutMs, still: p.still,
   });
 }
 
@@ -199,7 +199,10 @@ function fileFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
   return probeOnce(probe, config).pipe(
     concatMap((p) => {
       const args = argsFor(config, p);
-      ctx.log.info('decoding file', { width: args.width, height: args.height, fps: args.fps, sourceFps: p.fps, durationMs: p.durationMs });
+      ctx.log.info('decoding file', {
+        width: args.width, height: args.height, fps: args.fps, sourceFps: p.fps, durationMs: p.durationMs,
+        codedWidth: p.codedWidth, codedHeight: p.codedHeight, rotation: p.rotation, sampleAspect: p.sampleAspect, still: p.still,
+      });
       ctx.stats.runs++;
       return runFfmpeg(args, {
         logger: ctx.log, spawn: deps.spawn, scheduler: ctx.scheduler, secrets: ctx.secrets,

@@ -1,4 +1,4 @@
-/** ffprobe of a source (through fluent-ffmpeg): picture size, frame rate, duration. */
+/** ffprobe of a source (through fluent-ffmpeg): picture size as displayed, frame rate, duration. */
 import { promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
@@ -8,8 +8,18 @@ import { STDIN_LIST_OPTIONS, classifyInput, filePathOf, rtspInputList } from './
 /** What ingest needs to know about a source before decoding it. */
 export interface ProbeResult {
   hasVideo: boolean;
+  /** Picture size as a player shows it: non-square pixels made square, rotation applied (see {@link displaySize}). */
   width: number;
   height: number;
+  /** Size of the pictures in the stream (before the pixel aspect and the rotation); absent: as displayed. */
+  codedWidth?: number;
+  codedHeight?: number;
+  /** Display rotation, degrees counter-clockwise (the stream's display matrix), one of 0, 90, 180, 270; ffmpeg applies it when decoding. */
+  rotation?: number;
+  /** Pixel aspect ratio (sample aspect ratio, width over height of one pixel); 1 when square or unknown. */
+  sampleAspect?: number;
+  /** A still image (jpg, png, …): one picture, decoded as one frame. */
+  still?: boolean;
   /** Frames per second of the video stream; undefined when ffprobe does not know. */
   fps: number | undefined;
   /** Duration in ms; undefined for live streams and files without one. */
@@ -48,6 +58,36 @@ export function parseRate(rate: string | undefined): number | undefined {
   const v = d === undefined ? n : n / d;
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
+
+/** Parses a sample aspect ratio "4:3"; 1 for "0:1", "N/A" and garbage. */
+export function parseSampleAspect(sar: string | undefined): number {
+  const m = /^(\d+):(\d+)$/.exec(sar ?? '');
+  const v = m ? Number(m[1]) / Number(m[2]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : 1;
+}
+
+/** A display matrix rotation (ffprobe's `rotation`, degrees, may be negative) as 0, 90, 180 or 270; another angle counts as 0. */
+export function normalizeRotation(deg: unknown): number {
+  const d = Number(deg);
+  if (!Number.isFinite(d)) return 0;
+  const r = ((Math.round(d) % 360) + 360) % 360;
+  return r % 90 === 0 ? r : 0;
+}
+
+/**
+ * The size ffmpeg's decoded pictures have once it has applied what a player applies: a pixel
+ * aspect other than 1 (anamorphic video) widens the picture to square pixels, and a rotation of
+ * 90 or 270 degrees (phones record portrait video as landscape pictures plus a display matrix)
+ * swaps width and height. ffmpeg turns the pictures itself (its autorotate, on by default; the
+ * rotate filter keeps the size for other angles); the scale filter then sets this aspect.
+ */
+export function displaySize(codedWidth: number, codedHeight: number, sampleAspect = 1, rotation = 0): { width: number; height: number } {
+  const w = Math.max(1, Math.round(codedWidth * sampleAspect));
+  return rotation === 90 || rotation === 270 ? { width: codedHeight, height: w } : { width: w, height: codedHeight };
+}
+
+/** Demuxers of single pictures (image2 for files named .jpg/.png/…, *_pipe when probed by content). */
+const isImageDemuxer = (name: string) => name === 'image2' || /^[a-z0-9]+_pipe$/.test(name);
 
 /**
  * Probes a file or RTSP URL. Errors name the (redacted) input and say what to do: a missing
@@ -99,10 +139,18 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     throw new SourceProbeError(`${shown} has no video stream (streams: ${data.streams.map((s) => s.codec_type).join(', ') || 'none'}); pass a file or camera with video`, false);
   }
   const dur = Number(v.duration ?? data.format?.duration);
+  // fluent-ffmpeg flattens the display matrix side data into `rotation`; older ffmpegs also tag `rotate`.
+  const rotation = normalizeRotation(v.rotation ?? v.tags?.rotate);
+  const sampleAspect = parseSampleAspect(v.sample_aspect_ratio);
+  const shownSize = displaySize(v.width!, v.height!, sampleAspect, rotation);
   return {
     hasVideo: true,
-    width: v.width!,
-    height: v.height!,
+    ...shownSize,
+    codedWidth: v.width!,
+    codedHeight: v.height!,
+    rotation,
+    sampleAspect,
+    still: inp.kind === 'file' && isImageDemuxer(String(data.format?.format_name ?? '')),
     fps: parseRate(v.avg_frame_rate) ?? parseRate(v.r_frame_rate),
     durationMs: inp.kind === 'file' && Number.isFinite(dur) && dur > 0 ? dur * 1000 : undefined,
     codec: v.codec_name,
