@@ -91,6 +91,16 @@ test('anamorphic video (4:3 pixels): widened to square pixels, as a player shows
   assert.ok(meanDiff(allPixels(frames), reference(file, 5, 'scale=320:180,hflip,')) > 2 * d, 'a flipped picture is further off');
 });
 
+test('portrait video: the size box is turned (720x1280 for a 1080x1920 phone clip, here 90x160)', { timeout: 30_000 }, async () => {
+  const file = clip('portrait.mp4', { size: '180x320' });
+  const { frames } = await decode(file, { maxWidth: 160, maxHeight: 90 });
+  assert.equal(frames.length, 5);
+  for (const f of frames) assert.deepEqual([f.width, f.height], [90, 160]);
+  // A landscape clip still fits the box as given.
+  const wide = await decode(clip('wide.mp4'), { maxWidth: 160, maxHeight: 90 });
+  assert.deepEqual([wide.frames[0].width, wide.frames[0].height], [160, 90]);
+});
+
 for (const ext of ['png', 'jpg']) {
   test(`a still image (${ext}): one frame, the picture itself`, { timeout: 30_000 }, async () => {
     const file = path.join(tmp, `still.${ext}`);

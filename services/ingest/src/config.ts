@@ -29,9 +29,9 @@ export const SourceSettingsSchema = z.strictObject({
     .meta({ env: 'FPS' })
     .describe('Frames per second sent downstream at most (ffmpeg fps filter); lower than the source rate means frames are skipped'),
   maxWidth: int('maxWidth', 16, 7680, 'pixels').default(1280)
-    .describe('Frames wider than this are scaled down, keeping the aspect ratio (dimensions rounded to even)'),
+    .describe('Frames wider than this are scaled down, keeping the aspect ratio (dimensions rounded to even); a portrait source (taller than wide) gets the box turned: maxHeight wide, maxWidth tall'),
   maxHeight: int('maxHeight', 16, 4320, 'pixels').default(720)
-    .describe('Frames taller than this are scaled down, keeping the aspect ratio (dimensions rounded to even)'),
+    .describe('Frames taller than this are scaled down, keeping the aspect ratio (dimensions rounded to even); turned with maxWidth for a portrait source (a 1080x1920 phone clip is read at 720x1280 by default)'),
   rtspTransport: z.enum(['tcp', 'udp'], { error: 'rtspTransport must be "tcp" or "udp"' }).default('tcp')
     .describe('RTSP transport: tcp (default, survives lossy networks and NAT) or udp'),
   realtime: z.boolean({ error: 'realtime must be true or false' }).default(false)

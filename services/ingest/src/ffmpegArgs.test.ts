@@ -86,7 +86,12 @@ test('outputSize keeps aspect, fits the box, rounds down to even', () => {
   assert.deepEqual(outputSize(640, 360, 1280, 720), { width: 640, height: 360 });
   assert.deepEqual(outputSize(1920, 1080, 1280, 720), { width: 1280, height: 720 });
   assert.deepEqual(outputSize(596, 336, 320, 320), { width: 320, height: 180 });
-  assert.deepEqual(outputSize(1080, 1920, 1280, 720), { width: 404, height: 720 });
+  // A portrait source fits the box turned: a phone's 1080x1920 as 720x1280, not 404x720.
+  assert.deepEqual(outputSize(1080, 1920, 1280, 720), { width: 720, height: 1280 });
+  assert.deepEqual(outputSize(336, 596, 320, 180), { width: 180, height: 318 });
+  // A square box, or a landscape source, is not turned.
+  assert.deepEqual(outputSize(1080, 1920, 720, 720), { width: 404, height: 720 });
+  assert.deepEqual(outputSize(1920, 1080, 720, 1280), { width: 720, height: 404 });
   const odd = outputSize(641, 361, 9999, 9999);
   assert.deepEqual(odd, { width: 640, height: 360 });
   assert.throws(() => outputSize(0, 10, 100, 100), RangeError);

@@ -104,10 +104,17 @@ export function filePathOf(input: ClassifiedInput): string {
   return input.input.replace(/^file:/, '');
 }
 
-/** Output frame size: the source scaled down to fit maxWidth x maxHeight, aspect kept, both even. */
+/**
+ * Output frame size: the source scaled down to fit maxWidth x maxHeight, aspect kept, both even.
+ * The box is turned to the source's orientation: a portrait source (taller than wide) fits
+ * maxHeight x maxWidth when that box is landscape, so a phone's 1080x1920 clip is read at 720x1280
+ * as a 1920x1080 one is at 1280x720 (the same pixels at most, under the detector's pixel cap).
+ */
 export function outputSize(srcWidth: number, srcHeight: number, maxWidth: number, maxHeight: number): { width: number; height: number } {
   if (!(srcWidth > 0 && srcHeight > 0)) throw new RangeError(`source size ${srcWidth}x${srcHeight} is not a picture size`);
-  const scale = Math.min(1, maxWidth / srcWidth, maxHeight / srcHeight);
+  const turn = srcHeight > srcWidth && maxWidth > maxHeight;
+  const [boxW, boxH] = turn ? [maxHeight, maxWidth] : [maxWidth, maxHeight];
+  const scale = Math.min(1, boxW / srcWidth, boxH / srcHeight);
   // rgb24 has no chroma subsampling, but detectors and JPEG encoders prefer even sizes; round
   // down to even so the result never exceeds the maximum.
   const even = (v: number) => Math.max(2, 2 * Math.floor(v / 2 + 1e-9));
