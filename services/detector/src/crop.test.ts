@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FaceBox } from '@emostream/contracts';
-import { INPUT_PIXELS } from '@emostream/model';
+import { INPUT_PIXELS, toModelCrop } from '@emostream/model';
 import {
-  alignmentAngleRad, cropFace, eyeAngleRad, filterFaces, sampleRotatedSquare, squareRegion,
+  ALIGN_MAX_SIDE, alignedPatch, alignmentAngleRad, cropFace, eyeAngleRad, filterFaces, sampleRotatedSquare, squareRegion,
 } from './crop.js';
 
 const face = (x: number, y: number, side: number, score = 0.9, eyes?: FaceBox['eyes']): FaceBox =>
@@ -137,4 +137,37 @@ test('cropFace with cropOffsetY crops the region moved along the box height; abs
   assert.deepEqual(up.crop, moved.crop);
   assert.notDeepEqual(up.crop, plain.crop);
   assert.deepEqual(up.box, f.box);
+});
+
+/** A picture with detail at several scales (a face-sized pattern of blobs and edges), as RGB. */
+function textured(w: number, h: number): Uint8Array {
+  const rgb = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const v = 128 + 60 * Math.sin(x / 9) * Math.cos(y / 13) + 40 * Math.sin((x + 2 * y) / 31) + ((x >> 4) + (y >> 4)) % 2 * 20;
+    const i = (y * w + x) * 3;
+    rgb[i] = Math.max(0, Math.min(255, v)); rgb[i + 1] = Math.max(0, Math.min(255, v * 0.8 + 20)); rgb[i + 2] = Math.max(0, Math.min(255, 255 - v));
+  }
+  return rgb;
+}
+
+test('alignedPatch turns a large tilted face at ALIGN_MAX_SIDE, a 48x48 crop within about a gray level of the full-resolution turn', async () => {
+  const w = 640, h = 480, rgb = textured(w, h);
+  for (const [region, deg] of [[{ x: 150, y: 100, side: 300 }, 8], [{ x: 0, y: 0, side: 250 }, -20], [{ x: 390, y: 230, side: 250 }, 30]] as const) {
+    const angle = (deg * Math.PI) / 180, centre: [number, number] = [region.x + region.side / 2, region.y + region.side / 2];
+    const p = await alignedPatch(rgb, w, h, region, angle, centre);
+    assert.equal(p.side, ALIGN_MAX_SIDE);
+    assert.equal(p.data.length, ALIGN_MAX_SIDE * ALIGN_MAX_SIDE * 3);
+    const fast = await toModelCrop(p.data, { width: p.side, height: p.side, channels: 3 });
+    const full = await toModelCrop(sampleRotatedSquare(rgb, w, h, region, angle, centre), { width: region.side, height: region.side, channels: 3 });
+    let d = 0;
+    for (let i = 0; i < full.length; i++) d += Math.abs(full[i] - fast[i]);
+    assert.ok(d / full.length < 2, `${deg} deg at (${region.x}, ${region.y}): mean difference ${(d / full.length).toFixed(2)} gray levels`);
+  }
+});
+
+test('alignedPatch samples untilted and small faces at full resolution, exactly as sampleRotatedSquare', async () => {
+  const w = 320, h = 240, rgb = textured(w, h);
+  const big = { x: 20, y: 10, side: 200 }, small = { x: 40, y: 30, side: ALIGN_MAX_SIDE };
+  assert.deepEqual(await alignedPatch(rgb, w, h, big, 0, [120, 110]), { data: sampleRotatedSquare(rgb, w, h, big, 0, [120, 110]), side: 200 });
+  assert.deepEqual(await alignedPatch(rgb, w, h, small, 0.2, [112, 102]), { data: sampleRotatedSquare(rgb, w, h, small, 0.2, [112, 102]), side: ALIGN_MAX_SIDE });
 });
