@@ -7,13 +7,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '@emostream/contracts';
 import { createLogger } from '@emostream/runtime';
-import { frameSource, type SourceConfigInput } from '@emostream/ingest';
+import { frameSource, IngestError, probeSource, type SourceConfigInput } from '@emostream/ingest';
 
 let tmp = '';
 before(() => { tmp = mkdtempSync(path.join(os.tmpdir(), 'ingest-inputs-')); });
@@ -112,3 +112,44 @@ for (const ext of ['png', 'jpg']) {
     assert.ok(meanDiff(frames[0].pixels.data, picture) < 2);
   });
 }
+
+/** The error a file source ends with (it must be an IngestError naming the file). */
+async function failure(url: string): Promise<string> {
+  const e = await decode(url).then(() => undefined, (err: unknown) => err);
+  assert.ok(e instanceof IngestError, `an IngestError, got ${String(e)}`);
+  assert.ok(e.message.includes(url), 'the message names the file');
+  return e.message;
+}
+
+test('an empty file: says it is empty', async () => {
+  const file = path.join(tmp, 'empty.mp4');
+  writeFileSync(file, '');
+  assert.match(await failure(file), /is empty \(0 bytes\).*pass the complete video file/);
+});
+
+test('an MP4 cut before its index was written: says it is incomplete, and what to do', { timeout: 30_000 }, async () => {
+  // ffmpeg writes the index (moov) at the end: half the file has none.
+  const whole = readFileSync(clip('moov-at-end.mp4'));
+  const file = path.join(tmp, 'cut-before-moov.mp4');
+  writeFileSync(file, whole.subarray(0, whole.length >> 1));
+  assert.match(await failure(file), /is an incomplete MP4\/MOV file: its index \(the moov atom\) is missing.*copy or download it again/);
+});
+
+test('audio with cover art: no video stream (the picture is not a video)', { timeout: 30_000 }, async () => {
+  const art = path.join(tmp, 'art.png');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180', '-frames:v', '1', art]);
+  const file = path.join(tmp, 'song.m4a');
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=duration=1', '-i', art, '-map', '0', '-map', '1', '-c:a', 'aac', '-c:v', 'png', '-disposition:v:0', 'attached_pic', file]);
+  assert.match(await failure(file), /has no video stream \(streams: audio, cover art\); pass a file or camera with video/);
+});
+
+test('WebM and Matroska: the duration comes from the container (analyze shows progress and an ETA)', { timeout: 30_000 }, async () => {
+  const mp4 = clip('for-mkv.mp4');
+  for (const ext of ['mkv', 'webm']) {
+    const file = path.join(tmp, `clip.${ext}`);
+    ffmpeg(['-i', mp4, ...(ext === 'webm' ? ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'] : ['-c', 'copy']), file]);
+    const p = await probeSource(file);
+    assert.ok(p.durationMs !== undefined && Math.abs(p.durationMs - 1000) < 100, `${ext}: ${p.durationMs} ms`);
+    assert.equal((await decode(file)).frames.length, 5);
+  }
+});

@@ -110,6 +110,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
         : `cannot read video file ${p} (${code}); check that the path exists and is readable`, false, { cause: e });
     }
     if (!st.isFile()) throw new SourceProbeError(`${p} is not a file; pass a video file or an rtsp:// URL`, false);
+    if (st.size === 0) throw new SourceProbeError(`${p} is empty (0 bytes), as a copy or download that never finished leaves it; pass the complete video file`, false);
   } else {
     // The URL goes to ffprobe on stdin, never on its command line (see rtspInputList).
     options.push(...STDIN_LIST_OPTIONS);
@@ -121,24 +122,32 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     ffmpeg.ffprobe(source as string, options, (err, d) => {
       if (err) {
         // fluent-ffmpeg appends ffprobe's stderr, which repeats the URL with its password.
-        const detail = redactText(String((err as Error).message ?? err), secrets)
-          .split('\n').map((l) => l.trim()).filter((l) => l && !/^ffprobe exited with code/.test(l)).pop() ?? 'ffprobe failed';
+        const lines = redactText(String((err as Error).message ?? err), secrets)
+          .split('\n').map((l) => l.trim()).filter((l) => l && !/^ffprobe exited with code/.test(l));
+        const detail = lines[lines.length - 1] ?? 'ffprobe failed';
         reject(inp.kind === 'file'
-          ? new SourceProbeError(`${shown} is not a readable video (ffprobe: ${detail}); pass a video file (mp4, mkv, mov, …) that ffmpeg can open`, false)
+          ? new SourceProbeError(lines.some((l) => /moov atom not found/.test(l))
+            // An MP4/MOV whose recording or download stopped before its index was written.
+            ? `${shown} is an incomplete MP4/MOV file: its index (the moov atom) is missing, as when a recording or download stops before the end, and ffmpeg cannot read it without one; copy or download it again, or rebuild the index with a repair tool (e.g. untrunc, given a good clip from the same camera)`
+            : `${shown} is not a readable video (ffprobe: ${detail}); pass a video file (mp4, mkv, mov, …) that ffmpeg can open`, false)
           : new SourceProbeError(`cannot open ${shown} (ffprobe: ${detail}); check that the camera is reachable and the URL, credentials and rtspTransport are right`, true));
       } else resolve(d);
     });
   });
   // ffmpeg opens any text file as "tty" ANSI art with a 640x400 video stream: not a camera.
   const textArt = TEXT_DEMUXERS.has(String(data.format?.format_name ?? ''));
-  const v = textArt ? undefined : data.streams.find((s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && (s.height ?? 0) > 0 && !TEXT_CODECS.has(String(s.codec_name)));
+  // Cover art (a picture attached to an audio file) is a "video" stream of no frames: not video.
+  const coverArt = (s: ffmpeg.FfprobeStream) => s.codec_type === 'video' && Number(s.disposition?.attached_pic) === 1;
+  const v = textArt ? undefined : data.streams.find((s) => s.codec_type === 'video' && (s.width ?? 0) > 0 && (s.height ?? 0) > 0 && !TEXT_CODECS.has(String(s.codec_name)) && !coverArt(s));
   if (textArt) {
     throw new SourceProbeError(`${shown} is not a readable video (ffmpeg sees a text file); pass a video file (mp4, mkv, mov, …) that ffmpeg can open`, false);
   }
   if (!v) {
-    throw new SourceProbeError(`${shown} has no video stream (streams: ${data.streams.map((s) => s.codec_type).join(', ') || 'none'}); pass a file or camera with video`, false);
+    const kinds = data.streams.map((s) => (coverArt(s) ? 'cover art' : s.codec_type));
+    throw new SourceProbeError(`${shown} has no video stream (streams: ${kinds.join(', ') || 'none'}); pass a file or camera with video`, false);
   }
-  const dur = Number(v.duration ?? data.format?.duration);
+  // Matroska/WebM give no duration per stream ("N/A"): the container's then.
+  const dur = [v.duration, data.format?.duration].map(Number).find((d) => Number.isFinite(d) && d > 0);
   // fluent-ffmpeg flattens the display matrix side data into `rotation`; older ffmpegs also tag `rotate`.
   const rotation = normalizeRotation(v.rotation ?? v.tags?.rotate);
   const sampleAspect = parseSampleAspect(v.sample_aspect_ratio);
@@ -152,7 +161,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     sampleAspect,
     still: inp.kind === 'file' && isImageDemuxer(String(data.format?.format_name ?? '')),
     fps: parseRate(v.avg_frame_rate) ?? parseRate(v.r_frame_rate),
-    durationMs: inp.kind === 'file' && Number.isFinite(dur) && dur > 0 ? dur * 1000 : undefined,
+    durationMs: inp.kind === 'file' && dur !== undefined ? dur * 1000 : undefined,
     codec: v.codec_name,
   };
 }
