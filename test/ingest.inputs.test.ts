@@ -13,7 +13,7 @@ import path from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { Frame } from '@emostream/contracts';
 import { createLogger } from '@emostream/runtime';
-import { frameSource, IngestError, probeSource, type SourceConfigInput } from '@emostream/ingest';
+import { createIngestStats, frameSource, IngestError, probeSource, type SourceConfigInput } from '@emostream/ingest';
 
 let tmp = '';
 before(() => { tmp = mkdtempSync(path.join(os.tmpdir(), 'ingest-inputs-')); });
@@ -39,11 +39,12 @@ function reference(file: string, fps: number, vf: string, input: string[] = ['-n
   return ffmpeg([...input, '-i', file, '-map', '0:v:0', '-vf', `fps=fps=${fps},${vf}format=rgb24`, '-f', 'rawvideo', 'pipe:1']);
 }
 
-async function decode(url: string, cfg: Omit<SourceConfigInput, 'url'> = {}): Promise<{ frames: Frame[]; lines: string[] }> {
+async function decode(url: string, cfg: Omit<SourceConfigInput, 'url'> = {}) {
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', write: (l) => lines.push(l) });
-  const frames = await lastValueFrom(frameSource({ url, fpsLimit: 5, ...cfg }, { logger }).pipe(toArray()));
-  return { frames, lines };
+  const stats = createIngestStats();
+  const frames = await lastValueFrom(frameSource({ url, fpsLimit: 5, ...cfg }, { logger, stats }).pipe(toArray()));
+  return { frames, lines, stats };
 }
 
 /** Mean absolute difference per byte of two equally long buffers. */
@@ -152,4 +153,29 @@ test('WebM and Matroska: the duration comes from the container (analyze shows pr
     assert.ok(p.durationMs !== undefined && Math.abs(p.durationMs - 1000) < 100, `${ext}: ${p.durationMs} ms`);
     assert.equal((await decode(file)).frames.length, 5);
   }
+});
+
+test('a one-picture video: one frame (the fps filter alone rounds its 100 ms at 5 fps to none)', { timeout: 30_000 }, async () => {
+  const file = path.join(tmp, 'one.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-frames:v', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
+  const { frames } = await decode(file);
+  assert.equal(frames.length, 1);
+});
+
+test('damaged bytes mid-file: every frame of the timeline, the decode errors counted, a warning that says damaged (not cut)', { timeout: 30_000 }, async () => {
+  const file = path.join(tmp, 'damaged.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=10', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '20', '-movflags', '+faststart', file]);
+  const bytes = readFileSync(file);
+  // 8 KB of fixed garbage (an LCG) in the middle of the picture data.
+  let x = 12345;
+  for (let i = bytes.length >> 1, end = i + 8192; i < end; i++) { x = (x * 1103515245 + 12345) >>> 0; bytes[i] = x >>> 24; }
+  writeFileSync(file, bytes);
+  const { frames, lines, stats } = await decode(file);
+  assert.equal(frames.length, 20, 'the whole 4 s at 5 fps');
+  assert.deepEqual(frames.map((f) => f.seq), frames.map((_, i) => i));
+  assert.ok(stats.decodeErrors > 0, 'decode errors counted');
+  const warn = lines.map((l) => JSON.parse(l) as { level: string; msg: string; decodeErrors?: number }).find((l) => /decoded with errors/.test(l.msg));
+  assert.ok(warn && warn.level === 'warn', 'a warning says the file was damaged');
+  assert.equal(warn.decodeErrors, stats.decodeErrors);
+  assert.ok(!lines.some((l) => /ended early/.test(l)), 'not called truncated');
 });

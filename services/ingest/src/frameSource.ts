@@ -12,6 +12,7 @@ import { backoffDelayMs, redactText, redactUrl, urlSecrets, type Logger, type Pi
 import { parseSourceConfig, type SourceConfig, type SourceConfigInput } from './config.js';
 import { buildFfmpegArgs, classifyInput, outputFps, outputSize, type FfmpegArgs } from './ffmpegArgs.js';
 import { probeSource, SourceProbeError, type ProbeFn, type ProbeResult } from './probe.js';
+import { exitText, fileEnd } from './fileEnd.js';
 import { runFfmpeg, StallError, type RunEvent, type SpawnFfmpeg } from './supervisor.js';
 import type { Valve } from './valve.js';
 
@@ -28,11 +29,13 @@ export interface IngestStats {
   runs: number;
   /** Wall-clock time of the last frame, ms since the epoch. */
   lastFrameAtMs: number | undefined;
+  /** Errors ffmpeg reported while decoding (damaged data: each skipped or concealed picture gives one or more). */
+  decodeErrors: number;
 }
 
 /** Fresh, zeroed stats. */
 export function createIngestStats(): IngestStats {
-  return { reconnects: 0, stalls: 0, framesDecoded: 0, framesDropped: 0, runs: 0, lastFrameAtMs: undefined };
+  return { reconnects: 0, stalls: 0, framesDecoded: 0, framesDropped: 0, runs: 0, lastFrameAtMs: undefined, decodeErrors: 0 };
 }
 
 /** What frameSource receives. */
@@ -186,13 +189,6 @@ function toFrame(ctx: Ctx, args: FfmpegArgs, data: Buffer, mediaTimeMs: number, 
   };
 }
 
-function exitText(e: Extract<RunEvent, { type: 'exit' }>): string {
-  const how = e.exit.error ? `could not start ffmpeg: ${e.exit.error.message}`
-    : e.exit.signal ? `ffmpeg was killed by ${e.exit.signal}` : `ffmpeg exited with code ${e.exit.code}`;
-  const last = e.errorLines[e.errorLines.length - 1];
-  return last ? `${how} (${last})` : how;
-}
-
 function fileFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Frame> {
   const ctx = context(config, deps);
   const probe = deps.probe ?? probeSource;
@@ -210,22 +206,11 @@ function fileFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
       }).pipe(
         concatMap((ev): Observable<Frame> => {
           if (ev.type === 'frame') return of(toFrame(ctx, args, ev.data, mediaTimeOf(0, ev.index, args.fps), deps));
-          const clean = !ev.exit.error && ev.exit.code === 0 && ev.errorLines.length === 0 && ev.partialBytes === 0;
-          if (clean) {
-            ctx.log.info('file ended', { frames: ev.framesEmitted });
-            return EMPTY;
-          }
-          if (ev.framesEmitted > 0 && !ev.exit.error && !ev.exit.signal) {
-            // A cut file (interrupted download/recording): keep what was decodable and say so.
-            ctx.log.warn('file ended early: it looks truncated or damaged; frames before the damage were kept', {
-              frames: ev.framesEmitted, expectedFrames: p.durationMs ? Math.round((p.durationMs / 1000) * args.fps) : undefined,
-              code: ev.exit.code, lastError: ev.errorLines[ev.errorLines.length - 1],
-            });
-            return EMPTY;
-          }
-          return throwError(() => new IngestError(
-            `camera "${config.cameraId}": cannot decode ${ctx.shown}: ${exitText(ev)}; check that the file is a complete video ffmpeg can read`,
-            config.cameraId, false));
+          ctx.stats.decodeErrors += ev.errorCount;
+          const end = fileEnd(ev, p.durationMs, { fps: args.fps, shown: ctx.shown });
+          if (end.error !== undefined) return throwError(() => new IngestError(`camera "${config.cameraId}": ${end.error}`, config.cameraId, false));
+          ctx.log[end.level](end.msg, end.fields);
+          return EMPTY;
         }),
       );
     }),

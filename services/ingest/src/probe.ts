@@ -159,7 +159,8 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     codedHeight: v.height!,
     rotation,
     sampleAspect,
-    still: inp.kind === 'file' && isImageDemuxer(String(data.format?.format_name ?? '')),
+    // A one-picture video too: the fps filter would round its 33 ms to no frame at 10 fps.
+    still: inp.kind === 'file' && (isImageDemuxer(String(data.format?.format_name ?? '')) || String(v.nb_frames) === '1'),
     fps: parseRate(v.avg_frame_rate) ?? parseRate(v.r_frame_rate),
     durationMs: inp.kind === 'file' && dur !== undefined ? dur * 1000 : undefined,
     codec: v.codec_name,

@@ -100,7 +100,11 @@ export class StallError extends Error {
 /** One event of a run: a whole frame, or the end of the process. */
 export type RunEvent =
   | { type: 'frame'; data: Buffer; index: number }
-  | { type: 'exit'; exit: FfmpegExit; framesEmitted: number; partialBytes: number; errorLines: string[] };
+  | {
+    type: 'exit'; exit: FfmpegExit; framesEmitted: number; partialBytes: number;
+    /** The first 20 stderr lines (redacted); `errorCount` counts them all (ffmpeg runs with `-loglevel error`). */
+    errorLines: string[]; errorCount: number;
+  };
 
 /** What {@link runFfmpeg} needs. */
 export interface RunDeps {
@@ -133,6 +137,7 @@ export function runFfmpeg(args: FfmpegArgs, deps: RunDeps): Observable<RunEvent>
     const splitter = new FrameSplitter(args.frameBytes);
     const errorLines: string[] = [];
     let suppressed = 0;
+    let errorCount = 0;
     let index = 0;
     let exit: FfmpegExit | undefined;
     let stdoutEnded = false;
@@ -155,13 +160,14 @@ export function runFfmpeg(args: FfmpegArgs, deps: RunDeps): Observable<RunEvent>
       done = true;
       stallTimer?.unsubscribe();
       if (suppressed > 0) log.warn('ffmpeg stderr lines not logged', { suppressed });
-      sub.next({ type: 'exit', exit, framesEmitted: index, partialBytes: splitter.reset(), errorLines });
+      sub.next({ type: 'exit', exit, framesEmitted: index, partialBytes: splitter.reset(), errorLines, errorCount });
       sub.complete();
     };
 
     proc.on('stderr', (raw: string) => {
       const line = redactText(raw, secrets).trim();
       if (!line) return;
+      errorCount++;
       if (errorLines.length < 20) errorLines.push(line);
       if (errorLines.length + suppressed <= maxLines) log.warn('ffmpeg: ' + line);
       else suppressed++;
