@@ -227,7 +227,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
   // The default run's messages replayed with other aggregator settings, and with cuts or
   // embeddings taken out of the messages (what `sceneCuts: false` or `embeddings: false` alone
   // would give, except that without cuts the detector also embeds fewer faces after one).
-  const variant = (config: AggregatorConfigInput, strip?: 'cuts' | 'embeddings') => summarise(mergeScores(runs.get('default')!.map(({ scene, run }) => {
+  const variant = (config: AggregatorConfigInput, strip?: 'cuts' | 'embeddings', kind?: SceneKind) => summarise(mergeScores(runs.get('default')!.filter(({ scene }) => !kind || scene.kind === kind).map(({ scene, run }) => {
     const msgs = strip === undefined ? run.messages : run.messages.map((m) => ({
       ...m,
       frame: strip === 'cuts' ? { ...m.frame, sceneCut: undefined } : m.frame,
@@ -243,6 +243,9 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
   const gate = [0.35, 0.45, 0.5].map((minAppearanceSimilarity) => ({
     minAppearanceSimilarity, withCuts: variant({ minAppearanceSimilarity }), withoutCuts: variant({ minAppearanceSimilarity }, 'cuts'),
   }));
+
+  // The timelines as analyze writes them (with hindsight); the runs' own are the live ones, as the Kafka aggregator keeps them.
+  const hindsight = { all: variant({ timelineHindsight: true }), basic: variant({ timelineHindsight: true }, undefined, 'basic') };
 
   ctx.log('scene: timing the embedder');
   const crowd = scenes.find((s) => s.kind === 'crowd')!;
@@ -314,6 +317,8 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
         detail: `mean over the scenes; BlazeFace alone ${sig(s.detectMsPerFrame, 3)} ms/frame (${KINDS.map((k) => `${k} ${sig(s.byKind.detectMsPerFrame[k], 3)}`).join(', ')}), BlazeFace calls per frame ${KINDS.map((k) => `${k} ${sig(s.byKind.detectorCallsPerFrame[k], 3)}`).join(', ')}; ${s.embeddedFaces} of ${s.faces} faces embedded in ${s.frames} frames${s.replayMatches ? '' : '; WARNING: replayed aggregator differs from the run'}` },
     );
   }
+  rows.push({ section: 'scene', figure: 'sceneTimelineAccuracy with hindsight (analyze\'s timelines.json), basic scenes', value: pct(hindsight.basic.sceneTimelineAccuracy),
+    detail: `all scenes ${pct(hindsight.all.sceneTimelineAccuracy)}; the live timeline (events, the Kafka aggregator) basic ${pct(on.basic.sceneTimelineAccuracy)}, all ${pct(on.all.sceneTimelineAccuracy)}; per frame basic ${pct(on.basic.sceneEmotionAccuracy)}, all ${pct(on.all.sceneEmotionAccuracy)}` });
   rows.push(
     { section: 'scene', figure: 'event timing error, basic scenes (median |Δt|) (default)', value: `${sig(on.basic.eventTimingErrorMsMedian, 3)} ms`,
       detail: `appear ${sig(on.basic.appearTimingErrorMsMedian, 3)} ms, change ${sig(on.basic.changeTimingErrorMsMedian, 3)} ms (${on.basic.changesDetected}/${on.basic.changesExpected} changes found with the right emotion; ${on.basic.changesWithAnyEvent} with any change event), leave ${sig(on.basic.leaveTimingErrorMsMedian, 3)} ms; tiles off: ${sig(off.basic.eventTimingErrorMsMedian, 3)} ms` },

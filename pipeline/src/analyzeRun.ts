@@ -73,8 +73,8 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   }));
   if (cams.every((c) => c.failed)) throw new Error(`no camera could be opened: ${cams.map((c) => c.failed).join('; ')}`);
   const detectorConfig = parseDetectorConfig({ ...o.detectorSettings, detector: o.detector });
-  // A run's timelines.json lists every person of the run, unless told otherwise.
-  const aggregatorConfig = parseAggregatorConfig({ finishedMaxPersons: 0, ...o.aggregatorSettings });
+  // A run's timelines.json lists every person of the run, decided with hindsight, unless told otherwise.
+  const aggregatorConfig = parseAggregatorConfig({ finishedMaxPersons: 0, timelineHindsight: true, ...o.aggregatorSettings });
   const classify = o.classifierSettings ? classifyConfigOf(ClassifyStageSchema.parse(o.classifierSettings)) : DEFAULT_CLASSIFY;
   const metrics = createMetrics({ defaults: true });
   const rt = await loadTf(o.backend as BackendChoice);

@@ -7,7 +7,8 @@ import { silentLogger, type Logger, type PipelineMetrics } from '@emostream/runt
 import { parseAggregatorConfig, type AggregatorConfig, type AggregatorConfigInput } from './config.js';
 import { updateDominant } from './hysteresis.js';
 import { smoothProbabilities } from './smoothing.js';
-import { addToTimeline, emptyTimeline, timelineSegments } from './timeline.js';
+import { addToTimeline, emptyTimeline } from './timeline.js';
+import { recordPersonFrame, segmentsOf } from './hindsight.js';
 import type { TrackState } from './tracker.js';
 import { Identities } from './identities.js';
 import { personEvent, type PersonState } from './person.js';
@@ -56,7 +57,6 @@ export interface AggregatorStats {
 }
 
 /** A person's whole timeline: before they left (when they returned), then now. */
-const segmentsOf = (p: PersonState): Segment[] => [...(p.priorSegments ?? []), ...timelineSegments(p.timeline)];
 
 function checkVersion(snapshot: AggregatorSnapshot): void {
   if (snapshot?.snapshotVersion !== 1) throw new Error(`aggregator: unsupported snapshot version ${String(snapshot?.snapshotVersion)}`);
@@ -174,6 +174,7 @@ export class Aggregator {
       person.lastSeenCapturedAtMs = frame.capturedAtMs;
       person.modelVersion = msg.modelVersion;
       addToTimeline(person.timeline, t, smoothed.probabilities, step.state, step.changed);
+      recordPersonFrame(person, t, face.probabilities, this.config);
       s.persons[track.key] = person;
       if (step.changed && person.personId) {
         events.push(personEvent('emotion.changed', frame.cameraId, person, t, frame.capturedAtMs));
@@ -230,7 +231,7 @@ export class Aggregator {
     for (const [cameraId, { state }] of [...this.cams].sort(([a], [b]) => a.localeCompare(b))) {
       const persons: Record<string, FinishedPerson> = { ...state.finished };
       for (const p of Object.values(state.persons)) {
-        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p), ...(p.sameAs ? { sameAs: p.sameAs } : {}) };
+        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p, this.config), ...(p.sameAs ? { sameAs: p.sameAs } : {}) };
       }
       const sorted: typeof persons = {};
       for (const id of Object.keys(persons).sort(byPersonNumber)) sorted[id] = structuredClone(persons[id]);
@@ -326,7 +327,7 @@ export class Aggregator {
     const person = s.persons[track.key];
     delete s.persons[track.key];
     if (!person?.personId) return [];
-    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person), ...(person.sameAs ? { sameAs: person.sameAs } : {}) };
+    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person, this.config), ...(person.sameAs ? { sameAs: person.sameAs } : {}) };
     forgetOldest(s.finished, this.config.finishedMaxPersons);
     this.identities.left(cameraId, person as PersonState & { personId: string }, track.descriptor);
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });

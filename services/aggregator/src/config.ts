@@ -21,6 +21,12 @@ export const AggregatorConfigSchema = z.strictObject({
     .describe('Lead in smoothed probability a new emotion needs over the current one to start replacing it (0..1)'),
   uncertainMargin: z.number().min(0).max(1).default(0.05)
     .describe('The switchMargin of uncertain: an emotion leaves uncertain once it reaches uncertainBelow plus this, and the current emotion becomes uncertain once it falls under uncertainBelow minus this (each for minDwellMs)'),
+  timelineHindsight: z.boolean().default(false)
+    .describe('Build the timelines (timelines.json, the report) with hindsight: each person\'s segments chosen over all of their frames at once (Viterbi over the classifier\'s per-frame probabilities, hindsightSwitchCost per change, uncertain scored at uncertainBelow), so a change is dated where the frames turn instead of a few hundred ms later, and a brief expression that the live moving average never lets lead is kept. Events stay live (frame by frame). analyze turns it on; the Kafka aggregator leaves it off. On the scene bench\'s scenes (CK+ faces; `npm run bench -- --only scene`, its messages replayed) the timeline was right at 64.6% of the matched faces\' frames against 61.6% live (9 scenes; per frame 67.0%), with as many segments and as much uncertain time'),
+  hindsightSwitchCost: z.number().nonnegative().default(0.2)
+    .describe('With timelineHindsight: what one change of emotion costs, in nats x seconds (a frame of d seconds adds d x log P(emotion)): a state must gain this much log-probability over the frames it spans to be entered and left again. Chosen on six scene-bench scenes of other seeds than the bench\'s (the best timeline with no more segments per person-minute than the live one: 0.1 gave 62.7% with 14.1 segments, 0.2 62.5% with 12.3, the live timeline 56.7% with 12.4, 0.8 60.3%)'),
+  hindsightMaxFrames: z.number().int().positive().default(36_000)
+    .describe('With timelineHindsight: frames of one person kept in memory (1 hour at 10 fps; 8 numbers each); past it the older part is decided for good, the last 10 s staying open'),
   maxMissMs: z.number().nonnegative().default(1000)
     .describe('How long a track coasts on its constant-velocity prediction while no face matches it, ms'),
   personTtlMs: z.number().positive().default(2000)

@@ -4,6 +4,7 @@ import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type Pers
 import type { DominantEmotion } from './hysteresis.js';
 import type { SmoothedProbabilities } from './smoothing.js';
 import { stateConfidence, type TimelineState } from './timeline.js';
+import type { HindsightTrack } from './hindsight.js';
 
 /** One person of one camera (JSON-serialisable). */
 export interface PersonState {
@@ -22,6 +23,8 @@ export interface PersonState {
   returning?: boolean;
   /** Linked across cameras: who they were first seen as on another camera. */
   sameAs?: PersonLink;
+  /** Their frames for a timeline with hindsight (`timelineHindsight`; memory only, never in a snapshot). */
+  hindsight?: HindsightTrack;
 }
 
 /**

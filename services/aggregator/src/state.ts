@@ -67,7 +67,7 @@ export function newCamera(config: AggregatorConfig): Camera {
 export function snapshotCamera({ state, tracker }: Camera): CameraSnapshot {
   const persons: Record<string, PersonState> = {};
   for (const [key, p] of Object.entries(state.persons)) {
-    const { priorSegments: _prior, timeline, ...rest } = p;
+    const { priorSegments: _prior, hindsight: _hindsight, timeline, ...rest } = p;
     persons[key] = structuredClone({ ...rest, timeline: { closed: [], ...(timeline.open ? { open: timeline.open } : {}), pending: timeline.pending } });
   }
   return {

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EMOTIONS, type Emotion, type EmotionProbabilities } from '@emostream/contracts';
+import { emptyHindsight, hindsightSegments, recordFrame, type HindsightOptions } from './hindsight.js';
+
+const O: HindsightOptions = { switchCost: 0.2, uncertainBelow: 0.3, maxFrames: 100_000, keepMs: 10_000 };
+
+/** Probabilities with `top` at `p` and the rest shared equally. */
+const probs = (top: Emotion | 'flat', p = 0.8): EmotionProbabilities =>
+  Object.fromEntries(EMOTIONS.map((e) => [e, top === 'flat' ? 1 / 7 : e === top ? p : (1 - p) / 6])) as EmotionProbabilities;
+
+/** A track of `[emotion, frames]` runs at `frameMs`. */
+function track(runs: Array<[Emotion | 'flat', number, number?]>, frameMs = 100, o = O) {
+  const h = emptyHindsight();
+  let t = 0;
+  for (const [e, n, p] of runs) for (let i = 0; i < n; i++, t += frameMs) recordFrame(h, t, probs(e, p), o);
+  return h;
+}
+
+const brief = (segs: ReturnType<typeof hindsightSegments>) => segs.map((s) => `${s.emotion} ${s.startMs}-${s.endMs}`);
+
+test('a change is dated halfway between the last frame of one emotion and the first of the next; the segments are contiguous', () => {
+  const segs = hindsightSegments(track([['happy', 20], ['sad', 20]]), O);
+  assert.deepEqual(brief(segs), ['happy 0-1950', 'sad 1950-3900']);
+  assert.ok(Math.abs(segs[0].meanConfidence - 0.8) < 1e-9);
+});
+
+test('a one-frame blip does not pay for two changes; a held expression does', () => {
+  assert.deepEqual(brief(hindsightSegments(track([['happy', 20], ['angry', 1], ['happy', 20]]), O)), ['happy 0-4000']);
+  assert.deepEqual(brief(hindsightSegments(track([['happy', 20], ['angry', 8], ['happy', 20]]), O)), ['happy 0-1950', 'angry 1950-2750', 'happy 2750-4700']);
+});
+
+test('a stretch where no emotion is clear is uncertain; uncertainBelow 0 has no such state', () => {
+  const h = track([['happy', 20], ['flat', 20], ['happy', 20]]);
+  assert.deepEqual(brief(hindsightSegments(h, O)), ['happy 0-1950', 'uncertain 1950-3950', 'happy 3950-5900']);
+  assert.ok(!hindsightSegments(h, { ...O, uncertainBelow: 0 }).some((s) => s.emotion === 'uncertain'));
+});
+
+test('the switch cost is in time units: an expression of 0.3 s is absorbed and one of 1.5 s kept, at 10 and at 25 fps alike', () => {
+  const o = { ...O, switchCost: 1 };
+  for (const [frameMs, fps] of [[100, 10], [40, 25]]) {
+    const frames = (s: number) => Math.round((s * 1000) / frameMs);
+    const short = hindsightSegments(track([['neutral', frames(3)], ['surprise', frames(0.3), 0.6], ['neutral', frames(3)]], frameMs, o), o);
+    const long = hindsightSegments(track([['neutral', frames(3)], ['surprise', frames(1.5), 0.6], ['neutral', frames(3)]], frameMs, o), o);
+    assert.deepEqual(short.map((s) => s.emotion), ['neutral'], `${fps} fps`);
+    assert.deepEqual(long.map((s) => s.emotion), ['neutral', 'surprise', 'neutral'], `${fps} fps`);
+  }
+});
+
+test('past maxFrames the older part is frozen: the same segments as decoding all of it, with the frames kept bounded', () => {
+  const runs: Array<[Emotion, number]> = [];
+  for (let i = 0; i < 12; i++) runs.push([EMOTIONS[i % 7], 25 + ((i * 7) % 11)]);
+  const small = { ...O, maxFrames: 60, keepMs: 2000 };
+  const bounded = track(runs, 100, small);
+  assert.ok(bounded.frozen.length > 0);
+  assert.ok(bounded.times.length <= 60);
+  assert.deepEqual(brief(hindsightSegments(bounded, small)), brief(hindsightSegments(track(runs), O)));
+});
+
+test('no frames, no segments; one frame, one segment', () => {
+  assert.deepEqual(hindsightSegments(emptyHindsight(), O), []);
+  assert.deepEqual(brief(hindsightSegments(track([['fear', 1]]), O)), ['fear 0-0']);
+});

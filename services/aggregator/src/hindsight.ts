@@ -1,0 +1,144 @@
+/**
+ * Timelines with hindsight: a person's segments chosen over all of their frames at once, as a
+ * file's analysis can (and a camera's, when its run ends), instead of frame by frame as the live
+ * events must be.
+ *
+ * The live timeline follows the dominant emotion of the moving average (smoothing.ts) through
+ * hysteresis (hysteresis.ts): it is clean, but every change shows up a few hundred ms late, and
+ * a short expression may never lead long enough to show at all. Here the whole sequence is
+ * decoded at once (Viterbi): the path of states that maximises the sum over frames of
+ * (frame duration) x log P(state) minus `switchCost` per change of state. A change is thus dated
+ * where the frames turn (halfway between the last frame of one state and the first of the next), and a state must hold enough evidence to pay for entering and leaving it.
+ * `uncertain` is a state whose every frame scores log(`uncertainBelow`): it wins a stretch where
+ * no emotion's probability stays near that level.
+ *
+ * Memory only, bounded: at most `maxFrames` frames of a person are kept; beyond that the older
+ * part is decoded and frozen into segments (the newest `keepMs` stay open to revision).
+ */
+import { EMOTIONS, type EmotionProbabilities, type EmotionState, type Segment } from '@emostream/contracts';
+import type { AggregatorConfig } from './config.js';
+import type { PersonState } from './person.js';
+import { timelineSegments } from './timeline.js';
+
+/** Settings of the decoding. */
+export interface HindsightOptions {
+  /** Cost of one change of state, nats x seconds (a frame of duration d adds d * log P). */
+  switchCost: number;
+  /** Score of `uncertain` per frame: log of this (0: no uncertain state). */
+  uncertainBelow: number;
+  /** Frames kept per person before the older part is frozen into segments. */
+  maxFrames: number;
+  /** Media time that stays open to revision when the older part is frozen, ms. */
+  keepMs: number;
+}
+
+/** A person's frames for hindsight (memory only: never in a snapshot, an event or a log). */
+export interface HindsightTrack {
+  /** Media time of each frame, ms. */
+  times: number[];
+  /** Each frame's probabilities, EMOTIONS order (times.length * 7). */
+  probs: number[];
+  /** Segments already decoded for good (the frames before `times[0]`). */
+  frozen: Segment[];
+}
+
+const K = EMOTIONS.length;
+/** Probabilities are floored before the log: one frame's near-zero cannot veto a state alone. */
+const FLOOR = 1e-3;
+
+/** An empty track. */
+export function emptyHindsight(): HindsightTrack {
+  return { times: [], probs: [], frozen: [] };
+}
+
+/** Adds a frame (media time and the classifier's probabilities); freezes the older part past `maxFrames`. */
+export function recordFrame(h: HindsightTrack, timeMs: number, p: EmotionProbabilities, o: HindsightOptions): void {
+  h.times.push(timeMs);
+  for (const e of EMOTIONS) h.probs.push(p[e]);
+  if (h.times.length <= o.maxFrames) return;
+  const segs = decodeRest(h, o);
+  const cutMs = timeMs - o.keepMs;
+  const keep = segs.filter((s) => s.endMs < cutMs);
+  if (keep.length === 0) keep.push(...segs.slice(0, 1));
+  // Frozen up to the next segment's first frame (segments are contiguous); the frames from it on stay.
+  const fromMs = keep[keep.length - 1].endMs;
+  let first = h.times.findIndex((t) => t >= fromMs && t > keep[keep.length - 1].startMs);
+  if (first < 0) first = h.times.length;
+  h.frozen.push(...keep);
+  h.times = h.times.slice(first);
+  h.probs = h.probs.slice(first * K);
+}
+
+/** The person's segments: the frozen ones, then the decoded rest. */
+export function hindsightSegments(h: HindsightTrack, o: HindsightOptions): Segment[] {
+  return [...h.frozen.map((s) => ({ ...s })), ...decodeRest(h, o)];
+}
+
+/** The kept frames decoded, starting where the frozen segments end (halfway to the first kept frame). */
+function decodeRest(h: HindsightTrack, o: HindsightOptions): Segment[] {
+  const rest = decode(h, o);
+  if (h.frozen.length && rest.length) rest[0].startMs = h.frozen[h.frozen.length - 1].endMs;
+  return rest;
+}
+
+/** The Viterbi path over the kept frames, as segments (each from its first frame to its last). */
+function decode(h: HindsightTrack, o: HindsightOptions): Segment[] {
+  const n = h.times.length;
+  if (n === 0) return [];
+  const states = o.uncertainBelow > 0 ? K + 1 : K;
+  const logU = o.uncertainBelow > 0 ? Math.log(o.uncertainBelow) : 0;
+  const frameS = typicalFrameMs(h.times) / 1000;
+  const score = (i: number, k: number) => frameS * (k < K ? Math.log(Math.max(h.probs[i * K + k], FLOOR)) : logU);
+  let total = Array.from({ length: states }, (_, k) => score(0, k));
+  const back = new Uint8Array(n * states);
+  for (let i = 1; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < states; k++) if (total[k] > total[best]) best = k;
+    const next = new Array<number>(states);
+    for (let k = 0; k < states; k++) {
+      const from = total[k] >= total[best] - o.switchCost ? k : best;
+      next[k] = (from === k ? total[k] : total[best] - o.switchCost) + score(i, k);
+      back[i * states + k] = from;
+    }
+    total = next;
+  }
+  let s = 0;
+  for (let k = 1; k < states; k++) if (total[k] > total[s]) s = k;
+  const path = new Uint8Array(n);
+  path[n - 1] = s;
+  for (let i = n - 1; i > 0; i--) path[i - 1] = back[i * states + path[i]];
+  const out: Array<Segment & { sum: number; frames: number }> = [];
+  for (let i = 0; i < n; i++) {
+    const emotion: EmotionState = path[i] < K ? EMOTIONS[path[i]] : 'uncertain';
+    const row = h.probs.slice(i * K, i * K + K);
+    const conf = path[i] < K ? row[path[i]] : Math.max(...row);
+    const last = out[out.length - 1];
+    if (last && last.emotion === emotion) { last.endMs = h.times[i]; last.sum += conf; last.frames++; } else out.push({ emotion, startMs: h.times[i], endMs: h.times[i], meanConfidence: 0, sum: conf, frames: 1 });
+  }
+  // Contiguous, as the live timeline: a change is dated halfway between the last frame of one
+  // state and the first of the next, so every frame lies inside its own segment.
+  const bounds = out.map((seg, j) => (j + 1 < out.length ? (seg.endMs + out[j + 1].startMs) / 2 : seg.endMs));
+  return out.map(({ sum, frames, ...seg }, j) => ({
+    ...seg, startMs: j > 0 ? bounds[j - 1] : seg.startMs, endMs: bounds[j], meanConfidence: Math.min(1, Math.max(0, sum / frames)),
+  }));
+}
+
+/** The median gap between frames, ms (100 when there is one frame). */
+function typicalFrameMs(times: readonly number[]): number {
+  if (times.length < 2) return 100;
+  const gaps = times.slice(1).map((t, i) => t - times[i]).filter((g) => g > 0).sort((a, b) => a - b);
+  return gaps.length ? gaps[gaps.length >> 1] : 100;
+}
+
+/** The decoding settings of an aggregator configuration (the last 10 s stay open when freezing). */
+export const hindsightOptionsOf = (c: AggregatorConfig): HindsightOptions =>
+  ({ switchCost: c.hindsightSwitchCost, uncertainBelow: c.uncertainBelow, maxFrames: c.hindsightMaxFrames, keepMs: 10_000 });
+
+/** Keeps a person's frame for hindsight when `timelineHindsight` is on. */
+export function recordPersonFrame(p: PersonState, timeMs: number, probabilities: EmotionProbabilities, c: AggregatorConfig): void {
+  if (c.timelineHindsight) recordFrame(p.hindsight ??= emptyHindsight(), timeMs, probabilities, hindsightOptionsOf(c));
+}
+
+/** A person's timeline: before they left (a returning person), then with hindsight when kept, else the live one. */
+export const segmentsOf = (p: PersonState, c: AggregatorConfig): Segment[] =>
+  [...(p.priorSegments ?? []), ...(p.hindsight ? hindsightSegments(p.hindsight, hindsightOptionsOf(c)) : timelineSegments(p.timeline))];
