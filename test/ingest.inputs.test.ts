@@ -134,6 +134,10 @@ test('an MP4 cut before its index was written: says it is incomplete, and what t
   const file = path.join(tmp, 'cut-before-moov.mp4');
   writeFileSync(file, whole.subarray(0, whole.length >> 1));
   assert.match(await failure(file), /is an incomplete MP4\/MOV file: its index \(the moov atom\) is missing.*copy or download it again/);
+  // Random bytes named .mp4 (ffprobe says "moov atom not found" too) are not called an incomplete MP4.
+  const noise = path.join(tmp, 'noise.mp4');
+  writeFileSync(noise, Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 7919 + (i >> 8)) & 255)));
+  assert.match(await failure(noise), /noise\.mp4 is not a readable video \(ffprobe: .*\); pass a video file/);
 });
 
 test('audio with cover art: no video stream (the picture is not a video)', { timeout: 30_000 }, async () => {

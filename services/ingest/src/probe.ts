@@ -86,6 +86,19 @@ export function displaySize(codedWidth: number, codedHeight: number, sampleAspec
   return rotation === 90 || rotation === 270 ? { width: codedHeight, height: w } : { width: w, height: codedHeight };
 }
 
+/** Whether a file starts as an MP4/MOV does (its first box one of theirs): random bytes named .mp4 do not. */
+async function startsWithMp4Box(file: string): Promise<boolean> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(8), 0, 8, 0);
+    return bytesRead === 8 && ['ftyp', 'mdat', 'moov', 'free', 'skip', 'wide', 'pnot'].includes(buffer.toString('latin1', 4, 8));
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Demuxers of single pictures (image2 for files named .jpg/.png/…, *_pipe when probed by content). */
 const isImageDemuxer = (name: string) => name === 'image2' || /^[a-z0-9]+_pipe$/.test(name);
 
@@ -98,6 +111,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   const inp = classifyInput(url, opts.cwd);
   const shown = redactUrl(url);
   const options = ['-hide_banner', '-protocol_whitelist', inp.protocols.join(',')];
+  let mp4Boxes = false;
   if (inp.kind === 'file') {
     const p = filePathOf(inp);
     let st;
@@ -111,6 +125,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     }
     if (!st.isFile()) throw new SourceProbeError(`${p} is not a file; pass a video file or an rtsp:// URL`, false);
     if (st.size === 0) throw new SourceProbeError(`${p} is empty (0 bytes), as a copy or download that never finished leaves it; pass the complete video file`, false);
+    mp4Boxes = await startsWithMp4Box(p);
   } else {
     // The URL goes to ffprobe on stdin, never on its command line (see rtspInputList).
     options.push(...STDIN_LIST_OPTIONS);
@@ -126,7 +141,7 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
           .split('\n').map((l) => l.trim()).filter((l) => l && !/^ffprobe exited with code/.test(l));
         const detail = lines[lines.length - 1] ?? 'ffprobe failed';
         reject(inp.kind === 'file'
-          ? new SourceProbeError(lines.some((l) => /moov atom not found/.test(l))
+          ? new SourceProbeError(mp4Boxes && lines.some((l) => /moov atom not found/.test(l))
             // An MP4/MOV whose recording or download stopped before its index was written.
             ? `${shown} is an incomplete MP4/MOV file: its index (the moov atom) is missing, as when a recording or download stops before the end, and ffmpeg cannot read it without one; copy or download it again, or rebuild the index with a repair tool (e.g. untrunc, given a good clip from the same camera)`
             : `${shown} is not a readable video (ffprobe: ${detail}); pass a video file (mp4, mkv, mov, …) that ffmpeg can open`, false)
