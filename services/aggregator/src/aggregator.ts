@@ -153,7 +153,7 @@ export class Aggregator {
       return found?.personId;
     };
     // A new face seen only cut by the frame's edge waits for a whole one while someone who left could be it.
-    const mayWait = () => gallery.has(t, present());
+    const mayWait = () => this.identities.anyoneWhoLeft(frame.cameraId, t, frame.capturedAtMs, present());
     const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors, identify, { frame, mayWait });
 
     for (const track of u.evicted) events.push(...this.finish(frame.cameraId, track));

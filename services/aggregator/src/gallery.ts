@@ -125,6 +125,12 @@ export class CrossCameraGallery {
     this.entries = this.entries.filter((e) => nowMs - e.leftAtMs <= this.o.maxAgeMs);
   }
 
+  /** Whether anyone who left a camera other than `cameraId` is still linkable at `nowMs` (capture time). */
+  hasOther(cameraId: string, nowMs: number): boolean {
+    this.prune(nowMs);
+    return this.entries.some((e) => e.cameraId !== cameraId);
+  }
+
   /**
    * The identity, seen last on a camera other than `cameraId`, whose appearance is closest to
    * `descriptor` when at least `minSimilarity`; taken out of the gallery (one identity links one

@@ -48,6 +48,14 @@ export class Identities {
     return g;
   }
 
+  /**
+   * Whether someone who left could be a new person of `cameraId` (other than the persons `present`
+   * now): one who left this camera, or (when linking is on) another camera.
+   */
+  anyoneWhoLeft(cameraId: string, mediaTimeMs: number, capturedAtMs: number, present: ReadonlySet<string>): boolean {
+    return this.gallery(cameraId).has(mediaTimeMs, present) || (this.across?.hasOther(cameraId, capturedAtMs) ?? false);
+  }
+
   /** A person left `cameraId`: remembered by their appearance, for this camera and (when on) the others. */
   left(cameraId: string, person: LeftPerson, descriptor: number[] | undefined): void {
     if (!descriptor) return;

@@ -57,12 +57,16 @@ function stand(who: number, from: number, to: number, cx = 400, w = 120): Shot[]
 
 /** Frames from `from` to `to` at 10 fps with the shots of those times (nobody where none). */
 function frames(from: number, to: number, ...people: Shot[][]): EmotionsMessage[] {
+  return framesOn('cam', from, to, ...people);
+}
+
+function framesOn(cameraId: string, from: number, to: number, ...people: Shot[][]): EmotionsMessage[] {
   const out: EmotionsMessage[] = [];
   for (let t = from; t <= to; t += 100) {
     const faces = people.flatMap((p) => p.filter((s) => s.t === t)).map((s) => ({
       box: s.box, score: 0.9, probabilities: probs('happy'), ...(s.embedding ? { embedding: s.embedding } : {}),
     }));
-    out.push({ frame: { schemaVersion: SCHEMA_VERSION, cameraId: 'cam', seq: t / 100, mediaTimeMs: t, capturedAtMs: 1_700_000_000_000 + t, width: W, height: H }, faces, modelVersion: 't' });
+    out.push({ frame: { schemaVersion: SCHEMA_VERSION, cameraId, seq: t / 100, mediaTimeMs: t, capturedAtMs: 1_700_000_000_000 + t, width: W, height: H }, faces, modelVersion: 't' });
   }
   return out;
 }
@@ -71,7 +75,7 @@ function play(config: AggregatorConfigInput, msgs: EmotionsMessage[]) {
   const a = new Aggregator({ config });
   const events: EmotionEvent[] = [];
   for (const m of msgs) events.push(...a.push(m));
-  return { a, events, log: events.map((e) => `${e.type} ${e.personId}${e.returning ? ' returning' : ''} @${e.mediaTimeMs}`) };
+  return { a, events, log: events.map((e) => `${e.type} ${e.personId}${e.returning ? ' returning' : ''}${e.sameAs ? ` sameAs ${e.sameAs.cameraId}/${e.sameAs.personId}` : ''} @${e.mediaTimeMs}`) };
 }
 
 test('the synthetic cut embedding is a poor likeness: under reidMinSimilarity to the whole face, but alike enough to continue a track', () => {
@@ -147,4 +151,14 @@ test('gallery.has: anyone recognisable who is not present', () => {
   assert.equal(g.has(500), true);
   assert.equal(g.has(500, new Set(['p1'])), false, 'p1 is present');
   assert.equal(g.has(1001), false, 'forgotten');
+});
+
+test('linking across cameras: a person who left cam1 and comes into cam2 from the edge is linked on a whole face', () => {
+  const msgs = [...framesOn('cam1', 0, 6000, stand(1, 0, 2000)), ...framesOn('cam2', 6100, 9000, enterFromRight(1, 6100, 9000))];
+  const on = play({ reidAcrossCameras: true, cameraIdleMs: 0 }, msgs);
+  assert.deepEqual(on.log, ['person.appeared p1 @200', 'person.left p1 @2000', 'person.appeared p1 sameAs cam1/p1 @7000']);
+  const alike = play({ reidAcrossCameras: true, cameraIdleMs: 0, reidCutFaces: 'alike' }, msgs);
+  assert.deepEqual(alike.log.at(-1), 'person.appeared p1 @6300', 'on the cut face: not linked');
+  const off = play({ cameraIdleMs: 0 }, msgs);
+  assert.deepEqual(off.log.at(-1), 'person.appeared p1 @6300', 'linking off: nobody on another camera to wait for');
 });
