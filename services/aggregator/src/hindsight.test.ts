@@ -30,10 +30,23 @@ test('a one-frame blip does not pay for two changes; a held expression does', ()
   assert.deepEqual(brief(hindsightSegments(track([['happy', 20], ['angry', 8], ['happy', 20]]), O)), ['happy 0-1950', 'angry 1950-2750', 'happy 2750-4700']);
 });
 
-test('a stretch where no emotion is clear is uncertain; uncertainBelow 0 has no such state', () => {
-  const h = track([['happy', 20], ['flat', 20], ['happy', 20]]);
-  assert.deepEqual(brief(hindsightSegments(h, O)), ['happy 0-1950', 'uncertain 1950-3950', 'happy 3950-5900']);
-  assert.ok(!hindsightSegments(h, { ...O, uncertainBelow: 0 }).some((s) => s.emotion === 'uncertain'));
+/** Probabilities led by `top` at 0.25, the other six at 0.125: an emotion ahead, but none clear. */
+const weak = (top: Emotion): EmotionProbabilities => Object.fromEntries(EMOTIONS.map((e) => [e, e === top ? 0.25 : 0.125])) as EmotionProbabilities;
+
+test('a segment whose emotion stays unclear (mean probability under uncertainBelow) is uncertain; uncertainBelow 0 never says so', () => {
+  const h = emptyHindsight();
+  let t = 0;
+  for (const [p, n] of [[probs('happy'), 20], [weak('fear'), 30], [probs('happy'), 20]] as const) for (let i = 0; i < n; i++, t += 100) recordFrame(h, t, p, O);
+  const segs = hindsightSegments(h, O);
+  assert.deepEqual(brief(segs), ['happy 0-1950', 'uncertain 1950-4950', 'happy 4950-6900']);
+  assert.ok(Math.abs(segs[1].meanConfidence - 0.25) < 1e-9, 'an uncertain segment\'s confidence is its likeliest emotion\'s');
+  assert.deepEqual(hindsightSegments(h, { ...O, uncertainBelow: 0 }).map((s) => s.emotion), ['happy', 'fear', 'happy']);
+  // A whole track without a clear emotion is one uncertain segment.
+  assert.deepEqual(hindsightSegments(track([['flat', 30]]), O).map((s) => s.emotion), ['uncertain']);
+});
+
+test('frames that favour no emotion do not end one: a flat stretch inside happy stays happy', () => {
+  assert.deepEqual(brief(hindsightSegments(track([['happy', 20], ['flat', 10], ['happy', 20]]), O)), ['happy 0-4900']);
 });
 
 test('the switch cost is in time units: an expression of 0.3 s is absorbed and one of 1.5 s kept, at 10 and at 25 fps alike', () => {

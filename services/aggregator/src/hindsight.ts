@@ -8,9 +8,11 @@
  * a short expression may never lead long enough to show at all. Here the whole sequence is
  * decoded at once (Viterbi): the path of states that maximises the sum over frames of
  * (frame duration) x log P(state) minus `switchCost` per change of state. A change is thus dated
- * where the frames turn (halfway between the last frame of one state and the first of the next), and a state must hold enough evidence to pay for entering and leaving it.
- * `uncertain` is a state whose every frame scores log(`uncertainBelow`): it wins a stretch where
- * no emotion's probability stays near that level.
+ * where the frames turn (halfway between the last frame of one state and the first of the next),
+ * and a state must hold enough evidence to pay for entering and leaving it. A segment whose
+ * emotion's mean probability stays under `uncertainBelow` is `uncertain`, as in the live
+ * timeline (a constant-score uncertain state in the decoding took over whole clips of real video
+ * where a face turns between two emotions).
  *
  * Memory only, bounded: at most `maxFrames` frames of a person are kept; beyond that the older
  * part is decoded and frozen into segments (the newest `keepMs` stay open to revision).
@@ -24,7 +26,7 @@ import { timelineSegments } from './timeline.js';
 export interface HindsightOptions {
   /** Cost of one change of state, nats x seconds (a frame of duration d adds d * log P). */
   switchCost: number;
-  /** Score of `uncertain` per frame: log of this (0: no uncertain state). */
+  /** A segment whose emotion's mean probability is under this is `uncertain` (0: never). */
   uncertainBelow: number;
   /** Frames kept per person before the older part is frozen into segments. */
   maxFrames: number;
@@ -81,45 +83,51 @@ function decodeRest(h: HindsightTrack, o: HindsightOptions): Segment[] {
   return rest;
 }
 
-/** The Viterbi path over the kept frames, as segments (each from its first frame to its last). */
+/**
+ * The Viterbi path over the kept frames, as segments; a segment whose emotion's mean probability
+ * over its frames is under `uncertainBelow` is `uncertain` (adjacent ones merged).
+ */
 function decode(h: HindsightTrack, o: HindsightOptions): Segment[] {
   const n = h.times.length;
   if (n === 0) return [];
-  const states = o.uncertainBelow > 0 ? K + 1 : K;
-  const logU = o.uncertainBelow > 0 ? Math.log(o.uncertainBelow) : 0;
   const frameS = typicalFrameMs(h.times) / 1000;
-  const score = (i: number, k: number) => frameS * (k < K ? Math.log(Math.max(h.probs[i * K + k], FLOOR)) : logU);
-  let total = Array.from({ length: states }, (_, k) => score(0, k));
-  const back = new Uint8Array(n * states);
+  const score = (i: number, k: number) => frameS * Math.log(Math.max(h.probs[i * K + k], FLOOR));
+  let total = Array.from({ length: K }, (_, k) => score(0, k));
+  const back = new Uint8Array(n * K);
   for (let i = 1; i < n; i++) {
     let best = 0;
-    for (let k = 1; k < states; k++) if (total[k] > total[best]) best = k;
-    const next = new Array<number>(states);
-    for (let k = 0; k < states; k++) {
+    for (let k = 1; k < K; k++) if (total[k] > total[best]) best = k;
+    const next = new Array<number>(K);
+    for (let k = 0; k < K; k++) {
       const from = total[k] >= total[best] - o.switchCost ? k : best;
       next[k] = (from === k ? total[k] : total[best] - o.switchCost) + score(i, k);
-      back[i * states + k] = from;
+      back[i * K + k] = from;
     }
     total = next;
   }
   let s = 0;
-  for (let k = 1; k < states; k++) if (total[k] > total[s]) s = k;
+  for (let k = 1; k < K; k++) if (total[k] > total[s]) s = k;
   const path = new Uint8Array(n);
   path[n - 1] = s;
-  for (let i = n - 1; i > 0; i--) path[i - 1] = back[i * states + path[i]];
-  const out: Array<Segment & { sum: number; frames: number }> = [];
+  for (let i = n - 1; i > 0; i--) path[i - 1] = back[i * K + path[i]];
+  // Runs of one emotion: the sums of its probability and of each frame's likeliest one.
+  const runs: Array<{ emotion: EmotionState; first: number; last: number; sum: number; top: number; frames: number }> = [];
   for (let i = 0; i < n; i++) {
-    const emotion: EmotionState = path[i] < K ? EMOTIONS[path[i]] : 'uncertain';
     const row = h.probs.slice(i * K, i * K + K);
-    const conf = path[i] < K ? row[path[i]] : Math.max(...row);
-    const last = out[out.length - 1];
-    if (last && last.emotion === emotion) { last.endMs = h.times[i]; last.sum += conf; last.frames++; } else out.push({ emotion, startMs: h.times[i], endMs: h.times[i], meanConfidence: 0, sum: conf, frames: 1 });
+    const last = runs[runs.length - 1];
+    if (last && last.emotion === EMOTIONS[path[i]]) { last.last = h.times[i]; last.sum += row[path[i]]; last.top += Math.max(...row); last.frames++; } else runs.push({ emotion: EMOTIONS[path[i]], first: h.times[i], last: h.times[i], sum: row[path[i]], top: Math.max(...row), frames: 1 });
+  }
+  const out: typeof runs = [];
+  for (const r of runs) {
+    if (r.sum / r.frames < o.uncertainBelow) { r.emotion = 'uncertain'; r.sum = r.top; }
+    const prev = out[out.length - 1];
+    if (prev?.emotion === 'uncertain' && r.emotion === 'uncertain') { prev.last = r.last; prev.sum += r.sum; prev.frames += r.frames; } else out.push(r);
   }
   // Contiguous, as the live timeline: a change is dated halfway between the last frame of one
   // state and the first of the next, so every frame lies inside its own segment.
-  const bounds = out.map((seg, j) => (j + 1 < out.length ? (seg.endMs + out[j + 1].startMs) / 2 : seg.endMs));
-  return out.map(({ sum, frames, ...seg }, j) => ({
-    ...seg, startMs: j > 0 ? bounds[j - 1] : seg.startMs, endMs: bounds[j], meanConfidence: Math.min(1, Math.max(0, sum / frames)),
+  const bounds = out.map((r, j) => (j + 1 < out.length ? (r.last + out[j + 1].first) / 2 : r.last));
+  return out.map((r, j) => ({
+    emotion: r.emotion, startMs: j > 0 ? bounds[j - 1] : r.first, endMs: bounds[j], meanConfidence: Math.min(1, Math.max(0, r.sum / r.frames)),
   }));
 }
 
