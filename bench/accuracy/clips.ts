@@ -39,7 +39,11 @@ function clipConfig(s: CropSetting): DetectorConfig {
 }
 
 /** Each smoothing space the clips run through; the one the aggregator's defaults use gives the clip's main figures. */
-const SMOOTHING_VARIANTS = (['probability', 'log'] as const).map((space) => ({ key: `smoothing-${space}`, space, config: { smoothingSpace: space } }));
+const SMOOTHING_VARIANTS: Array<{ key: string; space?: string; config: object }> = [
+  ...(['probability', 'log'] as const).map((space) => ({ key: `smoothing-${space}`, space, config: { smoothingSpace: space } })),
+  // The timelines as analyze writes them (decided with hindsight).
+  { key: 'hindsight', config: { timelineHindsight: true } },
+];
 const DEFAULTS = parseAggregatorConfig({});
 const DEFAULT_SPACE = DEFAULTS.smoothingSpace;
 
