@@ -227,7 +227,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
   // The default run's messages replayed with other aggregator settings, and with cuts or
   // embeddings taken out of the messages (what `sceneCuts: false` or `embeddings: false` alone
   // would give, except that without cuts the detector also embeds fewer faces after one).
-  const variant = (config: AggregatorConfigInput, strip?: 'cuts' | 'embeddings', kind?: SceneKind) => summarise(mergeScores(runs.get('default')!.filter(({ scene }) => !kind || scene.kind === kind).map(({ scene, run }) => {
+  const variant = (config: AggregatorConfigInput, strip?: 'cuts' | 'embeddings', kind?: SceneKind) => summarise(mergeScores(runs.get('default')!.filter(({ scene }) => !kind || (scene.kind ?? 'basic') === kind).map(({ scene, run }) => {
     const msgs = strip === undefined ? run.messages : run.messages.map((m) => ({
       ...m,
       frame: strip === 'cuts' ? { ...m.frame, sceneCut: undefined } : m.frame,
