@@ -1,14 +1,14 @@
 /** The aggregator's state machine: classified frames in, person events and timelines out. */
 import {
   SCHEMA_VERSION, unpackEmbedding, type ClassifiedFace, type EmotionEvent, type EmotionsMessage,
-  type FrameRef, type Segment, type Timelines,
+  type FrameRef, type Timelines,
 } from '@emostream/contracts';
 import { silentLogger, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import { parseAggregatorConfig, type AggregatorConfig, type AggregatorConfigInput } from './config.js';
 import { updateDominant } from './hysteresis.js';
 import { smoothProbabilities } from './smoothing.js';
 import { addToTimeline, emptyTimeline } from './timeline.js';
-import { recordPersonFrame, segmentsOf } from './hindsight.js';
+import { hindsightOptionsOf, recordPersonFrame, segmentsOf, type HindsightOptions } from './hindsight.js';
 import type { TrackState } from './tracker.js';
 import { Identities } from './identities.js';
 import { personEvent, type PersonState } from './person.js';
@@ -56,8 +56,6 @@ export interface AggregatorStats {
   linked: number;
 }
 
-/** A person's whole timeline: before they left (when they returned), then now. */
-
 function checkVersion(snapshot: AggregatorSnapshot): void {
   if (snapshot?.snapshotVersion !== 1) throw new Error(`aggregator: unsupported snapshot version ${String(snapshot?.snapshotVersion)}`);
 }
@@ -85,6 +83,8 @@ export class Aggregator {
   private changed = new Set<string>();
   /** Persons who left recently, per camera and across cameras (memory only: never in a snapshot). */
   private readonly identities: Identities;
+  /** How timelines are decided with hindsight; undefined when `timelineHindsight` is off. */
+  private readonly hindsight?: HindsightOptions;
   private modelVersion?: string;
   private maxCapturedAtMs?: number;
   private counters: AggregatorStats = { frames: 0, duplicates: 0, faces: 0, discontinuities: 0, sceneCuts: 0, returning: 0, linked: 0 };
@@ -97,6 +97,7 @@ export class Aggregator {
     this.onPersonFace = deps.onPersonFace;
     this.now = deps.now ?? Date.now;
     this.identities = new Identities(this.config);
+    this.hindsight = hindsightOptionsOf(this.config);
   }
 
   /** What was processed and dropped so far. */
@@ -174,7 +175,7 @@ export class Aggregator {
       person.lastSeenCapturedAtMs = frame.capturedAtMs;
       person.modelVersion = msg.modelVersion;
       addToTimeline(person.timeline, t, smoothed.probabilities, step.state, step.changed);
-      recordPersonFrame(person, t, face.probabilities, this.config);
+      recordPersonFrame(person, t, face.probabilities, this.hindsight);
       s.persons[track.key] = person;
       if (step.changed && person.personId) {
         events.push(personEvent('emotion.changed', frame.cameraId, person, t, frame.capturedAtMs));
@@ -231,7 +232,7 @@ export class Aggregator {
     for (const [cameraId, { state }] of [...this.cams].sort(([a], [b]) => a.localeCompare(b))) {
       const persons: Record<string, FinishedPerson> = { ...state.finished };
       for (const p of Object.values(state.persons)) {
-        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p, this.config), ...(p.sameAs ? { sameAs: p.sameAs } : {}) };
+        if (p.personId) persons[p.personId] = { firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, segments: segmentsOf(p, this.hindsight), ...(p.sameAs ? { sameAs: p.sameAs } : {}) };
       }
       const sorted: typeof persons = {};
       for (const id of Object.keys(persons).sort(byPersonNumber)) sorted[id] = structuredClone(persons[id]);
@@ -327,7 +328,7 @@ export class Aggregator {
     const person = s.persons[track.key];
     delete s.persons[track.key];
     if (!person?.personId) return [];
-    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person, this.config), ...(person.sameAs ? { sameAs: person.sameAs } : {}) };
+    s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person, this.hindsight), ...(person.sameAs ? { sameAs: person.sameAs } : {}) };
     forgetOldest(s.finished, this.config.finishedMaxPersons);
     this.identities.left(cameraId, person as PersonState & { personId: string }, track.descriptor);
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });

@@ -138,15 +138,16 @@ function typicalFrameMs(times: readonly number[]): number {
   return gaps.length ? gaps[gaps.length >> 1] : 100;
 }
 
-/** The decoding settings of an aggregator configuration (the last 10 s stay open when freezing). */
-export const hindsightOptionsOf = (c: AggregatorConfig): HindsightOptions =>
-  ({ switchCost: c.hindsightSwitchCost, uncertainBelow: c.uncertainBelow, maxFrames: c.hindsightMaxFrames, keepMs: 10_000 });
+/** The decoding settings of an aggregator configuration, undefined when `timelineHindsight` is off (the last 10 s stay open when freezing). */
+export const hindsightOptionsOf = (c: AggregatorConfig): HindsightOptions | undefined => (c.timelineHindsight
+  ? { switchCost: c.hindsightSwitchCost, uncertainBelow: c.uncertainBelow, maxFrames: c.hindsightMaxFrames, keepMs: 10_000 }
+  : undefined);
 
-/** Keeps a person's frame for hindsight when `timelineHindsight` is on. */
-export function recordPersonFrame(p: PersonState, timeMs: number, probabilities: EmotionProbabilities, c: AggregatorConfig): void {
-  if (c.timelineHindsight) recordFrame(p.hindsight ??= emptyHindsight(), timeMs, probabilities, hindsightOptionsOf(c));
+/** Keeps a person's frame for hindsight when on (`o`, from {@link hindsightOptionsOf}). */
+export function recordPersonFrame(p: PersonState, timeMs: number, probabilities: EmotionProbabilities, o: HindsightOptions | undefined): void {
+  if (o) recordFrame(p.hindsight ??= emptyHindsight(), timeMs, probabilities, o);
 }
 
 /** A person's timeline: before they left (a returning person), then with hindsight when kept, else the live one. */
-export const segmentsOf = (p: PersonState, c: AggregatorConfig): Segment[] =>
-  [...(p.priorSegments ?? []), ...(p.hindsight ? hindsightSegments(p.hindsight, hindsightOptionsOf(c)) : timelineSegments(p.timeline))];
+export const segmentsOf = (p: PersonState, o: HindsightOptions | undefined): Segment[] =>
+  [...(p.priorSegments ?? []), ...(p.hindsight && o ? hindsightSegments(p.hindsight, o) : timelineSegments(p.timeline))];

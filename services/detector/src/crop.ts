@@ -106,19 +106,38 @@ export function sampleRotatedSquare(
     }
     return out;
   }
+  return turnedSquare({ data: rgb, width, height, left: 0, top: 0, kx: 1, ky: 1 }, region, side, angleRad, centre);
+}
+
+/**
+ * Where a turned square reads its pixels: the frame itself (`left`, `top` 0, scales 1), or a part
+ * of it from (`left`, `top`) shrunk by `kx` x `ky` into `width` x `height`.
+ */
+interface TurnSource { data: Uint8Array; width: number; height: number; left: number; top: number; kx: number; ky: number }
+
+/**
+ * The square `region` of the frame turned by `-angleRad` about `centre`, sampled bilinearly at
+ * `side` x `side` RGB pixels from `src` (points outside it repeat its edge pixels). With the frame
+ * itself and `side` = `region.side`, every point is computed exactly as one pixel per pixel.
+ */
+function turnedSquare(src: TurnSource, region: SquareRegion, side: number, angleRad: number, centre: readonly [number, number]): Uint8Array {
+  const out = new Uint8Array(side * side * 3);
   const cos = Math.cos(angleRad);
   const sin = Math.sin(angleRad);
   const [fx, fy] = centre;
+  const { data, width, left, top, kx, ky } = src;
   const maxX = width - 1;
-  const maxY = height - 1;
+  const maxY = src.height - 1;
+  const step = region.side / side;
   let o = 0;
   for (let v = 0; v < side; v++) {
-    const qy = region.y + v - fy;
+    const qy = region.y + (v + 0.5) * step - 0.5 - fy;
     for (let u = 0; u < side; u++) {
-      const qx = region.x + u - fx;
-      // Source point p = f + R(angle)·(q - f): the output is the frame rotated by -angle about f.
-      const px = clamp(fx + cos * qx - sin * qy, 0, maxX);
-      const py = clamp(fy + sin * qx + cos * qy, 0, maxY);
+      const qx = region.x + (u + 0.5) * step - 0.5 - fx;
+      // Frame point p = f + R(angle)·(q - f) (the output is the frame rotated by -angle about f),
+      // then its place in the source (pixel centres kept under the shrink).
+      const px = clamp((fx + cos * qx - sin * qy - left) * kx + (kx - 1) / 2, 0, maxX);
+      const py = clamp((fy + sin * qx + cos * qy - top) * ky + (ky - 1) / 2, 0, maxY);
       const x0 = Math.floor(px);
       const y0 = Math.floor(py);
       const x1 = Math.min(x0 + 1, maxX);
@@ -130,9 +149,9 @@ export function sampleRotatedSquare(
       const i10 = (y1 * width + x0) * 3;
       const i11 = (y1 * width + x1) * 3;
       for (let c = 0; c < 3; c++) {
-        const top = rgb[i00 + c] + (rgb[i01 + c] - rgb[i00 + c]) * ax;
-        const bottom = rgb[i10 + c] + (rgb[i11 + c] - rgb[i10 + c]) * ax;
-        out[o++] = Math.round(top + (bottom - top) * ay);
+        const t = data[i00 + c] + (data[i01 + c] - data[i00 + c]) * ax;
+        const b = data[i10 + c] + (data[i11 + c] - data[i10 + c]) * ax;
+        out[o++] = Math.round(t + (b - t) * ay);
       }
     }
   }
@@ -228,27 +247,5 @@ export async function alignedPatch(
     .resize(sw, sh, { fit: 'fill', kernel: 'lanczos3' })
     .raw()
     .toBuffer();
-  const kx = sw / bw, ky = sh / bh;
-  const side = ALIGN_MAX_SIDE, step = region.side / side;
-  const out = new Uint8Array(side * side * 3);
-  let o = 0;
-  for (let v = 0; v < side; v++) {
-    const qy = region.y + (v + 0.5) * step - 0.5 - fy;
-    for (let u = 0; u < side; u++) {
-      const qx = region.x + (u + 0.5) * step - 0.5 - fx;
-      // The frame point (as sampleRotatedSquare), then its place in the shrunk picture.
-      const sx = clamp((fx + cos * qx - sin * qy - left + 0.5) * kx - 0.5, 0, sw - 1);
-      const sy = clamp((fy + sin * qx + cos * qy - top + 0.5) * ky - 0.5, 0, sh - 1);
-      const xa = Math.floor(sx), ya = Math.floor(sy);
-      const xb = Math.min(xa + 1, sw - 1), yb = Math.min(ya + 1, sh - 1);
-      const ax = sx - xa, ay = sy - ya;
-      const i00 = (ya * sw + xa) * 3, i01 = (ya * sw + xb) * 3, i10 = (yb * sw + xa) * 3, i11 = (yb * sw + xb) * 3;
-      for (let c = 0; c < 3; c++) {
-        const t = small[i00 + c] + (small[i01 + c] - small[i00 + c]) * ax;
-        const b = small[i10 + c] + (small[i11 + c] - small[i10 + c]) * ax;
-        out[o++] = Math.round(t + (b - t) * ay);
-      }
-    }
-  }
-  return { data: out, side };
+  return { data: turnedSquare({ data: small, width: sw, height: sh, left, top, kx: sw / bw, ky: sh / bh }, region, ALIGN_MAX_SIDE, angleRad, centre), side: ALIGN_MAX_SIDE };
 }
