@@ -42,11 +42,13 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('Least overlap (IoU) of a reused face\'s box with the box last classified (a face carried by the detector keeps the identical box)'),
   reuseMaxCameras: z.number().int().min(1).max(100_000).default(REUSE_DEFAULTS.maxCameras)
     .describe('Most cameras whose last faces are kept for reuse, in memory only (about 2.5 KB per face; the least recently seen are forgotten first, and a camera unseen for 60 s)'),
+  worker: z.boolean().default(false)
+    .describe('Run the emotion CNN in a worker thread (its own TensorFlow.js, same model directory and outputs), so face detection of the next frame overlaps the classification of this one; a crashed worker fails that model call (retried) and is restarted; `human` stays on the main thread'),
 });
 
 /** The settings of the classifier stage itself (batching, reuse): what `analyze --set classifier.<key>=` takes. */
 export const ClassifyStageSchema = ClassifierSettingsSchema.pick({
-  maxWaitMs: true, maxBatchFrames: true, reuseMaxFrames: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true,
+  maxWaitMs: true, maxBatchFrames: true, reuseMaxFrames: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true,
 });
 
 /** {@link ClassifyStageSchema}'s input (every field optional: the defaults fill the rest). */
