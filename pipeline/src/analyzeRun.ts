@@ -75,10 +75,11 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   const detectorConfig = parseDetectorConfig({ ...o.detectorSettings, detector: o.detector });
   // A run's timelines.json lists every person of the run, decided with hindsight, unless told otherwise.
   const aggregatorConfig = parseAggregatorConfig({ finishedMaxPersons: 0, timelineHindsight: true, ...o.aggregatorSettings });
-  const classify = o.classifierSettings ? classifyConfigOf(ClassifyStageSchema.parse(o.classifierSettings)) : DEFAULT_CLASSIFY;
+  const classifierStage = o.classifierSettings ? ClassifyStageSchema.parse(o.classifierSettings) : undefined;
+  const classify = classifierStage ? classifyConfigOf(classifierStage) : DEFAULT_CLASSIFY;
   const metrics = createMetrics({ defaults: true });
   const rt = await loadTf(o.backend as BackendChoice);
-  const model = await openModel(rt, { model: o.model, pollMs: cams.some((c) => c.kind === 'live') ? 5000 : 0, logger, metrics });
+  const model = await openModel(rt, { model: o.model, head: classifierStage?.head, pollMs: cams.some((c) => c.kind === 'live') ? 5000 : 0, logger, metrics });
   const { detector, embedder, dispose: disposeDetector } = await openDetector(detectorConfig, rt);
   let modelVersion = model.initial.version;
   const byId = new Map(cams.map((c) => [c.cameraId, c]));

@@ -31,10 +31,10 @@ export interface ModelSource {
  * default) and, for a model directory with `pollMs` > 0, watches it for new versions. Human's
  * model has no directory to watch.
  */
-export async function openModel(rt: TfRuntime, o: { model?: string; pollMs: number; logger: Logger; metrics?: PipelineMetrics }): Promise<ModelSource> {
-  const initial = await loadEmotionModel(rt.tf, { model: o.model });
+export async function openModel(rt: TfRuntime, o: { model?: string; head?: string; pollMs: number; logger: Logger; metrics?: PipelineMetrics }): Promise<ModelSource> {
+  const initial = await loadEmotionModel(rt.tf, { model: o.model, head: o.head });
   if (o.model === 'human' || !initial.dir) return { current: () => initial, initial, close() {} };
-  const handle = watchModel({ tf: rt.tf, dir: initial.dir, initial, logger: o.logger, metrics: o.metrics, backend: rt, pollMs: o.pollMs });
+  const handle = watchModel({ tf: rt.tf, dir: initial.dir, initial, logger: o.logger, metrics: o.metrics, backend: rt, pollMs: o.pollMs, head: o.head });
   return { current: handle.current, initial, close: () => handle.close() };
 }
 

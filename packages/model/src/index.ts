@@ -4,3 +4,4 @@ export * from './architecture.js';
 export * from './predict.js';
 export * from './inference.js';
 export * from './io.js';
+export * from './heads.js';

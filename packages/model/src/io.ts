@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EMOTIONS } from '@emostream/contracts';
 import type { Tf } from '@emostream/runtime';
 import { rebuildWithWeights, type ArchitectureConfig } from './architecture.js';
+import { OWN_HEAD, readHeads, setHead } from './heads.js';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 
@@ -46,6 +47,8 @@ export interface LoadedModel {
   labels: string[];
   version: string;
   dir: string;
+  /** The softmax head in use: {@link OWN_HEAD} or a name from the directory's heads.json. */
+  head: string;
 }
 
 /** A clear error about a model directory, naming the file and what to do. */
@@ -76,8 +79,11 @@ async function readJson<T>(file: string, what: string): Promise<T> {
   }
 }
 
-/** Loads and checks a model directory. */
-export async function loadModelDir(tf: Tf, dir: string): Promise<LoadedModel> {
+/**
+ * Loads and checks a model directory. `head`: one of its extra softmax heads (heads.json) instead
+ * of its own; the version then names it (`<version>+<head>`), so every message says which answered.
+ */
+export async function loadModelDir(tf: Tf, dir: string, opts: { head?: string } = {}): Promise<LoadedModel> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new ModelError(`model directory ${dir} does not exist: pass --model with a folder written by \`emostream train\``);
   }
@@ -106,7 +112,20 @@ export async function loadModelDir(tf: Tf, dir: string): Promise<LoadedModel> {
     model.dispose();
     throw new ModelError(`${path.join(dir, 'model.json')} outputs ${shape[shape.length - 1]} classes, expected ${EMOTIONS.length}`);
   }
-  return { model, card, labels, version: card.version ?? path.basename(dir), dir };
+  const version = card.version ?? path.basename(dir);
+  const head = opts.head ?? OWN_HEAD;
+  if (head !== OWN_HEAD) {
+    try {
+      const heads = await readHeads(dir);
+      const entry = heads[head];
+      if (!entry) throw new Error(`${path.join(dir, 'heads.json')} has no head '${head}' (this model answers to: ${[OWN_HEAD, ...Object.keys(heads)].join(', ')}): pick one of those, or fit it with \`emostream fit-head --model ${dir} --name ${head}\``);
+      setHead(tf, model, entry, `head '${head}' of ${dir}`);
+    } catch (e) {
+      model.dispose();
+      throw new ModelError((e as Error).message);
+    }
+  }
+  return { model, card, labels, version: head === OWN_HEAD ? version : `${version}+${head}`, dir, head };
 }
 
 /** Largest weight shard written, in bytes: keeps every file of a shipped model small for git. */

@@ -1,6 +1,7 @@
 /** The classifier service's settings (`CLASSIFIER_*`): one strict zod schema, read by the one env reader. */
 import { z } from 'zod';
 import { settingsFromEnv } from '@emostream/runtime';
+import { HEAD_NAME, OWN_HEAD } from '@emostream/model';
 import { DEFAULT_BREAKER_FAILED_BATCHES } from './breaker.js';
 import type { ClassifyConfig } from './classifyFaces.js';
 
@@ -42,13 +43,15 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('Least overlap (IoU) of a reused face\'s box with the box last classified (a face carried by the detector keeps the identical box)'),
   reuseMaxCameras: z.number().int().min(1).max(100_000).default(REUSE_DEFAULTS.maxCameras)
     .describe('Most cameras whose last faces are kept for reuse, in memory only (about 2.5 KB per face; the least recently seen are forgotten first, and a camera unseen for 60 s)'),
+  head: z.string().regex(HEAD_NAME).default(OWN_HEAD)
+    .describe('Which softmax head of the model answers: `fer2013`, its own (trained on FER-2013\'s labels; the default), or one from its heads.json, such as `ferplus` (fitted to FER+\'s ten crowd votes per face: fewer neutral faces called sad, but subtle or posed anger and sadness more often called neutral); the model version in events becomes `<version>+<head>`'),
   worker: z.boolean().default(false)
     .describe('Run the emotion CNN in a worker thread (its own TensorFlow.js, same model directory and outputs), so face detection of the next frame overlaps the classification of this one; a crashed worker fails that model call (retried) and is restarted; `human` stays on the main thread'),
 });
 
 /** The settings of the classifier stage itself (batching, reuse): what `analyze --set classifier.<key>=` takes. */
 export const ClassifyStageSchema = ClassifierSettingsSchema.pick({
-  maxWaitMs: true, maxBatchFrames: true, reuseMaxFrames: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true,
+  maxWaitMs: true, maxBatchFrames: true, reuseMaxFrames: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true, head: true,
 });
 
 /** {@link ClassifyStageSchema}'s input (every field optional: the defaults fill the rest). */

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { compileInference, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, type InferenceNet, type LoadedModel } from '@emostream/model';
+import { compileInference, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, OWN_HEAD, type InferenceNet, type LoadedModel } from '@emostream/model';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import type { Tf } from '@emostream/runtime';
 
@@ -26,6 +26,8 @@ export interface ModelOptions {
   model?: string;
   /** Mirror test-time augmentation (default: what the model's card says it was scored with). */
   flipTta?: boolean;
+  /** The softmax head of a model directory (default: its own, `fer2013`; see @emostream/model's heads). */
+  head?: string;
 }
 
 /** The project's CNN from a directory written by `emostream train`. */
@@ -123,9 +125,12 @@ export class HumanEmotionModel implements EmotionModel {
 
 /** Loads the model named by the options (default: the models/ directory that models/DEFAULT names, else models/best). */
 export async function loadEmotionModel(tf: Tf, opts: ModelOptions = {}): Promise<EmotionModel> {
-  if (opts.model === 'human') return HumanEmotionModel.load(tf);
+  if (opts.model === 'human') {
+    if (opts.head && opts.head !== OWN_HEAD) throw new Error(`Human's emotion model has one head; --set classifier.head=${opts.head} applies to a model directory`);
+    return HumanEmotionModel.load(tf);
+  }
   const dir = opts.model ?? defaultModelDir();
-  const loaded = await loadModelDir(tf, dir);
+  const loaded = await loadModelDir(tf, dir, { head: opts.head });
   const tta = opts.flipTta ?? Boolean((loaded.card.training as { config?: { flipTta?: boolean } })?.config?.flipTta);
   return new CnnEmotionModel(tf, loaded, tta);
 }

@@ -38,6 +38,8 @@ export interface WatchOptions {
   backend?: { backend: string; provider: string };
   /** Poll interval in ms (0: only explicit `check()`). */
   pollMs?: number;
+  /** The softmax head each new version is loaded with (default: the model's own). */
+  head?: string;
 }
 
 /** Starts watching `dir`; a broken new version is logged and the current model kept. */
@@ -57,7 +59,7 @@ export function watchModel(o: WatchOptions): ModelHandle {
     if (!v || v === seen) return false;
     busy = true;
     try {
-      const next = await loadEmotionModel(o.tf, { model: o.dir });
+      const next = await loadEmotionModel(o.tf, { model: o.dir, head: o.head });
       // A version that loads must also predict: one blank face, seven probabilities summing to 1.
       const probe = await next.predict([new Uint8Array(48 * 48).fill(128)]).catch((e: Error) => { next.dispose(); throw e; });
       const sum = Array.from(probe).reduce((a, b) => a + b, 0);
