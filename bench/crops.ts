@@ -7,7 +7,7 @@
  *     `--part i/n` writes the i-th of n slices of the seeded face order (its frames seeded apart),
  *     so that n processes can share the work.
  *   npm run crops -- --score DIR --models A,B,…
- *     scores models (their directories; mirror TTA as each card says) on such a folder of
+ *     scores models (their directories, or DIR@HEAD for one of its extra heads; mirror TTA as each card says) on such a folder of
  *     PublicTest crops: accuracy, balanced accuracy, neutral faces called sad; beside it the same
  *     faces as stills (their own files), so the gap is read on the same faces. With FER+'s votes
  *     (../shared/data/ferplus, or EMOSTREAM_FERPLUS_DIR) the same figures again against FER+'s
@@ -98,7 +98,9 @@ async function score(dir: string, models: string[], ferDir: string, ferPlusDir: 
   const head = (of: string) => `${of}: n\tthrough the pipeline: accuracy\tbalanced\tneutral called sad\tsame faces as stills: accuracy\tbalanced\tneutral called sad`;
   process.stdout.write(`model\t${head('FER-2013 labels')}${fp ? `\t${head('FER+ majority')}` : ''}\n`);
   for (const m of models) {
-    const model = await loadEmotionModel(rt.tf, { model: m });
+    // DIR@HEAD: one of the directory's extra softmax heads (heads.json), e.g. models/video@ferplus.
+    const [dir, head] = m.split('@');
+    const model = await loadEmotionModel(rt.tf, { model: dir, head });
     const probs = await predictInBatches(model, crops);
     const still = await predictInBatches(model, stills);
     const row = (labels: ArrayLike<number>) => [...figures(m, labels, probs), ...figures(m, labels, still).slice(1)];

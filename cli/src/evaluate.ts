@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { loadEmotionModel } from '@emostream/classifier';
 import { evaluateModel, publishDecision, type EvaluationResult } from '@emostream/retrain';
-import { recordEvaluation } from '@emostream/model';
+import { OWN_HEAD, recordEvaluation, recordHeadEvaluation } from '@emostream/model';
 import { numberOption, parseLabelMap } from './options.js';
 
 /** Registers `evaluate` and `publish-decision` on the program. */
@@ -22,11 +22,12 @@ export function registerEvaluate(program: Command): void {
     .option('--report <file>', 'write the HTML report here (default: evaluation.html in the current folder)')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust')
     .option('--ferplus <dir>', 'score against FER+ majority votes (folder with fer2013new.csv and mapping.csv); --data is the FER-2013 folder')
-    .option('--record', 'also store the result in the model directory\'s card.json (evaluation.<test set>)', false)
+    .option('--head <name>', 'which softmax head of the model directory answers: fer2013 (its own) or one of its heads.json (e.g. ferplus)', OWN_HEAD)
+    .option('--record', 'also store the result in the model directory\'s card.json (evaluation.<test set>), or for another --head in its heads.json entry', false)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
       const rt = await loadTf(o.backend as BackendChoice);
-      const model = await loadEmotionModel(rt.tf, { model: o.model });
+      const model = await loadEmotionModel(rt.tf, { model: o.model, head: o.head });
       if (o.record && !model.dir) throw new Error('--record needs a model directory (--model DIR), not a built-in model');
       const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
       // Human's model was trained on plain gray faces; ours on equalised ones: each gets its own input.
@@ -35,7 +36,8 @@ export function registerEvaluate(program: Command): void {
       });
       const reportFile = o.report ?? 'evaluation.html';
       if (o.record && model.dir) {
-        await recordEvaluation(model.dir, name, { ...result, command: `emostream evaluate --model ${o.model ?? model.dir} --data ${o.data}${o.split ? ` --split ${o.split}` : ''}${o.ferplus ? ` --ferplus ${o.ferplus}` : ''}` });
+        const command = `emostream evaluate --model ${o.model ?? model.dir}${o.head !== OWN_HEAD ? ` --head ${o.head}` : ''} --data ${o.data}${o.split ? ` --split ${o.split}` : ''}${o.ferplus ? ` --ferplus ${o.ferplus}` : ''}`;
+        await (o.head === OWN_HEAD ? recordEvaluation(model.dir, name, { ...result, command }) : recordHeadEvaluation(model.dir, o.head, name, { ...result, command }));
       }
       await fs.writeFile(reportFile, report);
       if (o.json) process.stdout.write(JSON.stringify(result) + '\n');

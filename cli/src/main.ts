@@ -4,6 +4,7 @@ import { redactText } from '@emostream/runtime';
 import { registerAnalyze } from './analyze.js';
 import { registerTrain, registerCrossval, registerInterpolate } from './train.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerFitHead } from './fitHead.js';
 import { registerServe } from './serve.js'; import { registerEvents } from './events.js';
 
 const program = new Command('emostream')
@@ -13,6 +14,7 @@ registerAnalyze(program);
 registerTrain(program);
 registerCrossval(program);
 registerInterpolate(program);
+registerFitHead(program);
 registerEvaluate(program);
 registerServe(program); registerEvents(program);
 

@@ -15,3 +15,4 @@ export * from './adjust.js';
 export * from './torch-bridge.js';
 export * from './evaluate.js';
 export * from './selection.js';
+export * from './head.js';
