@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFfmpegArgs, classifyInput, ffconcatQuote, fpsArg, outputFps, outputSize, rtspInputList, toArgv, UnsupportedInputError } from './ffmpegArgs.js';
+import { buildFfmpegArgs, classifyInput, ffconcatQuote, fpsArg, orientationFilter, outputFps, outputSize, rtspInputList, toArgv, UnsupportedInputError } from './ffmpegArgs.js';
 
 const base = { url: 'a.mp4', fps: 5, width: 320, height: 180 };
 const valueAfter = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
@@ -64,6 +64,19 @@ test('fps filter and exact scale in the video filter chain', () => {
 test('a still image: the fps filter passes its one picture on at the end instead of rounding it away', () => {
   assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, still: true })), '-vf'), /^fps=fps=5:eof_action=pass,scale=/);
   assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, still: false })), '-vf'), /^fps=fps=5,scale=/);
+});
+
+test('EXIF orientation: the turn first in the chain, autorotate off (no double turn); none for 1, unknown values and RTSP', () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, undefined].map(orientationFilter), [
+    undefined, 'hflip', 'hflip,vflip', 'vflip', 'transpose=cclock_flip', 'transpose=clock', 'transpose=clock_flip', 'transpose=cclock', undefined, undefined,
+  ]);
+  const turned = toArgv(buildFfmpegArgs({ ...base, width: 180, height: 320, still: true, orientation: 6 }));
+  assert.match(valueAfter(turned, '-vf'), /^transpose=clock,fps=fps=5:eof_action=pass,scale=180:320:/);
+  assert.ok(turned.indexOf('-noautorotate') >= 0 && turned.indexOf('-noautorotate') < turned.indexOf('-i'));
+  const upright = toArgv(buildFfmpegArgs({ ...base, still: true, orientation: 1 }));
+  assert.ok(!upright.includes('-noautorotate'));
+  assert.match(valueAfter(upright, '-vf'), /^fps=/);
+  assert.ok(!toArgv(buildFfmpegArgs({ ...base, url: 'rtsp://cam/s', orientation: 6 })).includes('-noautorotate'));
 });
 
 test('rejects schemes outside the whitelist with an error naming the redacted input', () => {

@@ -146,6 +146,8 @@ export interface FfmpegArgsOptions {
   readTimeoutMs?: number;
   /** A still image: its one picture is sent as one frame (the fps filter alone rounds a 40 ms picture at 10 fps to none). */
   still?: boolean;
+  /** A still image's EXIF Orientation (1-8): turned upright first (see {@link orientationFilter}); width and height are the upright size. */
+  orientation?: number;
   cwd?: string;
 }
 
@@ -181,6 +183,20 @@ function gcd(a: number, b: number): number {
 }
 
 /**
+ * The filters that show a picture stored with EXIF Orientation `o` as a viewer shows it
+ * (undefined for 1, none or an unknown value). EXIF names the stored picture's turn: 2 mirrored,
+ * 3 upside down, 4 flipped, 5 transposed (mirrored across the main diagonal), 6 turned 90° CCW
+ * (shown turned 90° clockwise), 7 transversed (the other diagonal), 8 turned 90° CW.
+ */
+export function orientationFilter(o: number | undefined): string | undefined {
+  const filters: Record<number, string> = {
+    2: 'hflip', 3: 'hflip,vflip', 4: 'vflip',
+    5: 'transpose=cclock_flip', 6: 'transpose=clock', 7: 'transpose=clock_flip', 8: 'transpose=cclock',
+  };
+  return o === undefined ? undefined : filters[o];
+}
+
+/**
  * Builds the ffmpeg argv for one source. Output: only the first video stream, `fps` filter at
  * `fps` (constant rate, so frame i is at media time i*1000/fps ms from the start), scaled to
  * exactly width x height, raw rgb24 on stdout. Throws {@link UnsupportedInputError} for
@@ -202,7 +218,15 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
   }
   // ffmpeg turns rotated video upright before this chain (autorotate, on by default): width and
   // height are the displayed size (see probe's displaySize), and the exact scale squares the pixels.
-  const vf = [`fps=fps=${fpsArg(o.fps)}${o.still ? ':eof_action=pass' : ''}`, `scale=${o.width}:${o.height}:flags=bilinear`, 'format=rgb24'].join(',');
+  // A photo's EXIF orientation: ffmpeg 5.1 turns a JPEG by it (autorotate) but ffprobe does not
+  // report it, so the scale filter squeezed the turned picture into the stored size; other formats
+  // and versions differ. So autorotate is off for such a photo and the chain starts with the turn.
+  const orient = inp.kind === 'file' ? orientationFilter(o.orientation) : undefined;
+  if (orient) inputOptions.push('-noautorotate');
+  const vf = [
+    ...(orient ? [orient] : []),
+    `fps=fps=${fpsArg(o.fps)}${o.still ? ':eof_action=pass' : ''}`, `scale=${o.width}:${o.height}:flags=bilinear`, 'format=rgb24',
+  ].join(',');
   const outputOptions = [
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', vf,

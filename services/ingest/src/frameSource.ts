@@ -168,6 +168,7 @@ function argsFor(config: SourceConfig, p: ProbeResult): FfmpegArgs {
   return buildFfmpegArgs({
     url: config.url, fps: outputFps(config.fpsLimit, p.fps), width: size.width, height: size.height,
     rtspTransport: config.rtspTransport, realtime: config.realtime, readTimeoutMs: config.readTimeoutMs, still: p.still,
+    orientation: p.orientation,
   });
 }
 
@@ -198,6 +199,7 @@ function fileFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
       ctx.log.info('decoding file', {
         width: args.width, height: args.height, fps: args.fps, sourceFps: p.fps, durationMs: p.durationMs,
         codedWidth: p.codedWidth, codedHeight: p.codedHeight, rotation: p.rotation, sampleAspect: p.sampleAspect, still: p.still,
+        orientation: p.orientation,
       });
       ctx.stats.runs++;
       return runFfmpeg(args, {

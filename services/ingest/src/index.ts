@@ -4,10 +4,10 @@ export {
   type SourceConfig, type SourceConfigInput, type IngestSettings,
 } from './config.js';
 export {
-  buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, PROTOCOL_WHITELIST, UnsupportedInputError,
+  buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, orientationFilter, PROTOCOL_WHITELIST, UnsupportedInputError,
   type FfmpegArgs, type FfmpegArgsOptions, type ClassifiedInput, type InputKind,
 } from './ffmpegArgs.js';
-export { probeSource, parseRate, SourceProbeError, type ProbeResult, type ProbeOptions, type ProbeFn } from './probe.js';
+export { probeSource, parseRate, exifOrientation, SourceProbeError, type ProbeResult, type ProbeOptions, type ProbeFn } from './probe.js';
 export { backoffDelayMs, backoffSchedule, type BackoffPolicy } from '@emostream/runtime';
 export { FrameSplitter } from './frameSplitter.js';
 export {

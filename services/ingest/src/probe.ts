@@ -20,6 +20,12 @@ export interface ProbeResult {
   sampleAspect?: number;
   /** A still image (jpg, png, …): one picture, decoded as one frame. */
   still?: boolean;
+  /**
+   * A still image's EXIF Orientation (1-8; absent or 1: stored upright), read with sharp (ffprobe
+   * does not report it) and applied by ingest's own filters (see ffmpegArgs' orientationFilter);
+   * `width` and `height` are already the turned picture's (swapped for 5-8).
+   */
+  orientation?: number;
   /** Frames per second of the video stream; undefined when ffprobe does not know. */
   fps: number | undefined;
   /** Duration in ms; undefined for live streams and files without one. */
@@ -85,6 +91,23 @@ export function displaySize(codedWidth: number, codedHeight: number, sampleAspec
   const w = Math.max(1, Math.round(codedWidth * sampleAspect));
   return rotation === 90 || rotation === 270 ? { width: codedHeight, height: w } : { width: w, height: codedHeight };
 }
+
+/**
+ * The EXIF Orientation of a still image (1-8, as sharp reads it from JPEG, PNG, WebP, TIFF, HEIF);
+ * 1 when it has none, or sharp cannot read the file (ffmpeg may still decode it, as it is stored).
+ */
+export async function exifOrientation(file: string): Promise<number> {
+  try {
+    const sharp = (await import('sharp')).default;
+    const o = (await sharp(file).metadata()).orientation;
+    return o !== undefined && Number.isInteger(o) && o >= 1 && o <= 8 ? o : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** Whether an EXIF orientation turns the picture a quarter (5-8: width and height swap). */
+export const orientationSwapsSides = (orientation: number): boolean => orientation >= 5 && orientation <= 8;
 
 /** Whether a file starts as an MP4/MOV does (its first box one of theirs): random bytes named .mp4 do not. */
 async function startsWithMp4Box(file: string): Promise<boolean> {
@@ -166,7 +189,13 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
   // fluent-ffmpeg flattens the display matrix side data into `rotation`; older ffmpegs also tag `rotate`.
   const rotation = normalizeRotation(v.rotation ?? v.tags?.rotate);
   const sampleAspect = parseSampleAspect(v.sample_aspect_ratio);
-  const shownSize = displaySize(v.width!, v.height!, sampleAspect, rotation);
+  // A one-picture video too: the fps filter would round its 33 ms to no frame at 10 fps.
+  const still = inp.kind === 'file' && (isImageDemuxer(String(data.format?.format_name ?? '')) || String(v.nb_frames) === '1');
+  // A photo's EXIF orientation (phones store the sensor's landscape picture plus this tag); a
+  // display matrix, where a picture has one, is ffmpeg's to apply and wins.
+  const orientation = still && rotation === 0 ? await exifOrientation(filePathOf(inp)) : 1;
+  const stored = displaySize(v.width!, v.height!, sampleAspect, rotation);
+  const shownSize = orientationSwapsSides(orientation) ? { width: stored.height, height: stored.width } : stored;
   return {
     hasVideo: true,
     ...shownSize,
@@ -174,8 +203,8 @@ export async function probeSource(url: string, opts: ProbeOptions = {}): Promise
     codedHeight: v.height!,
     rotation,
     sampleAspect,
-    // A one-picture video too: the fps filter would round its 33 ms to no frame at 10 fps.
-    still: inp.kind === 'file' && (isImageDemuxer(String(data.format?.format_name ?? '')) || String(v.nb_frames) === '1'),
+    still,
+    ...(orientation !== 1 ? { orientation } : {}),
     fps: parseRate(v.avg_frame_rate) ?? parseRate(v.r_frame_rate),
     durationMs: inp.kind === 'file' && dur !== undefined ? dur * 1000 : undefined,
     codec: v.codec_name,
