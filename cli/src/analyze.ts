@@ -36,11 +36,19 @@ function formatEvent(e: EmotionEvent): string {
 }
 
 /** The figures of a run (or of one camera), as the summary line words them. */
-function figures(r: { frames: number; mediaMs: number; wallMs: number; faces: number; persons: number; events: number; drops: number; reconnects: number }): string {
+export function figures(r: {
+  frames: number; mediaMs: number; wallMs: number; faces: number; persons: number; events: number; drops: number; reconnects: number; decodeErrors?: number;
+}): string {
   const fps = r.frames / (r.wallMs / 1000);
   return `${r.frames} frames (${(r.mediaMs / 1000).toFixed(1)} s of media) in ${(r.wallMs / 1000).toFixed(1)} s: ` +
     `${fps.toFixed(1)} fps, ${(r.mediaMs / r.wallMs).toFixed(2)}x real time; ${r.faces} faces, ${r.persons} persons, ${r.events} events` +
-    `${r.drops ? `, ${r.drops} frames dropped` : ''}${r.reconnects ? `, ${r.reconnects} reconnects` : ''}`;
+    `${r.drops ? `, ${r.drops} frames dropped` : ''}${r.reconnects ? `, ${r.reconnects} reconnects` : ''}` +
+    (r.decodeErrors ? `, ${decodeErrorsText(r.decodeErrors)}` : '');
+}
+
+/** Decode errors as the summary words them (ffmpeg's own lines went to the log as it met them). */
+export function decodeErrorsText(n: number): string {
+  return `${n} decode error${n === 1 ? '' : 's'} (the file is damaged; ffmpeg skipped or patched the pictures it could not decode)`;
 }
 
 /** The summary of a run on several cameras: a line per camera, then what failed (stderr). */
@@ -115,7 +123,7 @@ export function registerAnalyze(program: Command): void {
         // A camera's end is news while the others go on; a failure always is.
         hooks.onCameraEnd = (c) => {
           if (c.failed) progress.log(`camera ${c.cameraId} failed: ${c.failed}`);
-          else if (!opts.quiet) progress.log(`camera ${c.cameraId} ended: ${c.frames} frames, ${c.persons} persons, ${c.events} events`);
+          else if (!opts.quiet) progress.log(`camera ${c.cameraId} ended: ${c.frames} frames, ${c.persons} persons, ${c.events} events${c.decodeErrors ? `, ${decodeErrorsText(c.decodeErrors)}` : ''}`);
         };
         let r: CamerasResult;
         try {

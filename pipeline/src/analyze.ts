@@ -76,6 +76,8 @@ export interface CameraResult {
   /** Of those, a live camera's frames skipped for a newer one while the detector was behind. */
   skipped: number;
   reconnects: number;
+  /** Errors ffmpeg reported decoding a file (damaged data: the pictures it could not decode were skipped or patched); 0 for a clean one. */
+  decodeErrors: number;
   /** Media time covered, ms. */
   mediaMs: number;
   /** From the start of the run to this camera's end, ms. */
@@ -106,6 +108,8 @@ export interface AnalyzeResult {
   events: number;
   drops: number;
   reconnects: number;
+  /** Errors ffmpeg reported decoding the file (see {@link CameraResult.decodeErrors}). */
+  decodeErrors: number;
   wallMs: number;
   mediaMs: number;
   backend: string;
@@ -133,7 +137,7 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
   const c = r.cameras[0];
   if (c.failed) throw new Error(c.failed);
   return {
-    frames: c.frames, faces: c.faces, persons: c.persons, events: c.events, drops: c.drops, reconnects: c.reconnects,
+    frames: c.frames, faces: c.faces, persons: c.persons, events: c.events, drops: c.drops, reconnects: c.reconnects, decodeErrors: c.decodeErrors,
     wallMs: r.wallMs, mediaMs: c.mediaMs, backend: r.backend, modelVersion: r.modelVersion, outDir: o.out,
   };
 }

@@ -157,7 +157,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   const writing: Array<Promise<string[]>> = [];
   const result = (c: Cam, persons = 0): CameraResult => ({
     cameraId: c.cameraId, source: c.shown, outDir: c.outDir, frames: c.frames, faces: c.faces, persons,
-    events: c.out!.events, drops: c.stats.framesDropped, skipped: c.skipped, reconnects: c.stats.reconnects,
+    events: c.out!.events, drops: c.stats.framesDropped, skipped: c.skipped, reconnects: c.stats.reconnects, decodeErrors: c.stats.decodeErrors,
     mediaMs: c.mediaTimeMs + (c.frames ? 1000 / o.fps : 0), wallMs: Date.now() - t0, ...(c.failed ? { failed: c.failed } : {}),
   });
   // A camera's outputs are written when it ends, from the timelines as they are then.
