@@ -10,7 +10,7 @@ import { createLogger, createMetrics, loadTf, redactUrl, redactText, startMetric
 import { classifyInput, createIngestStats, frameSource, parseSourceConfig, probeSource, type IngestStats, type SourceConfig } from '@emostream/ingest';
 import { parseDetectorConfig } from '@emostream/detector';
 import { parseAggregatorConfig } from '@emostream/aggregator';
-import { ClassifyStageSchema, classifyConfigOf } from '@emostream/classifier';
+import { ClassifyStageSchema, DEFAULT_CLASSIFIER_SETTINGS, classifyConfigOf } from '@emostream/classifier';
 import { createCamerasPipeline, type CameraInput } from './cameras.js';
 import { CameraOutput, cameraTimelines } from './analyzeOutput.js';
 import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
@@ -79,7 +79,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   const classify = classifierStage ? classifyConfigOf(classifierStage) : DEFAULT_CLASSIFY;
   const metrics = createMetrics({ defaults: true });
   const rt = await loadTf(o.backend as BackendChoice);
-  const model = await openModel(rt, { model: o.model, head: classifierStage?.head, pollMs: cams.some((c) => c.kind === 'live') ? 5000 : 0, logger, metrics });
+  const model = await openModel(rt, { model: o.model, head: classifierStage?.head, pollMs: cams.some((c) => c.kind === 'live') ? 5000 : 0, logger, metrics, worker: (classifierStage ?? DEFAULT_CLASSIFIER_SETTINGS).worker });
   const { detector, embedder, dispose: disposeDetector } = await openDetector(detectorConfig, rt);
   let modelVersion = model.initial.version;
   const byId = new Map(cams.map((c) => [c.cameraId, c]));

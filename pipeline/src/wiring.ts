@@ -5,7 +5,7 @@
  */
 import type { Logger, PipelineMetrics, TfRuntime } from '@emostream/runtime';
 import { classifyInput, createValve, type Valve } from '@emostream/ingest';
-import { DEFAULT_CLASSIFIER_SETTINGS, classifyConfigOf, loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
+import { DEFAULT_CLASSIFIER_SETTINGS, WorkerEmotionModel, backendChoiceOf, classifyConfigOf, loadEmotionModel, watchModel, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { createDetector, createFaceEmbedder, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 
 /**
@@ -29,13 +29,17 @@ export interface ModelSource {
 /**
  * Loads the emotion model (`model`: a model directory, `human` for Human's model, or the shipped
  * default) and, for a model directory with `pollMs` > 0, watches it for new versions. Human's
- * model has no directory to watch.
+ * model has no directory to watch. `worker`: a model directory's CNN runs in a worker thread
+ * (`classifier.worker`), and so does each new version; Human's model stays on this thread.
  */
-export async function openModel(rt: TfRuntime, o: { model?: string; head?: string; pollMs: number; logger: Logger; metrics?: PipelineMetrics }): Promise<ModelSource> {
-  const initial = await loadEmotionModel(rt.tf, { model: o.model, head: o.head });
+export async function openModel(rt: TfRuntime, o: { model?: string; head?: string; pollMs: number; logger: Logger; metrics?: PipelineMetrics; worker?: boolean }): Promise<ModelSource> {
+  const worker = o.worker === true && o.model !== 'human';
+  const load = worker ? (dir?: string) => WorkerEmotionModel.load({ model: dir, head: o.head, backend: backendChoiceOf(rt) }) : undefined;
+  const initial = load ? await load(o.model) : await loadEmotionModel(rt.tf, { model: o.model, head: o.head });
   if (o.model === 'human' || !initial.dir) return { current: () => initial, initial, close() {} };
-  const handle = watchModel({ tf: rt.tf, dir: initial.dir, initial, logger: o.logger, metrics: o.metrics, backend: rt, pollMs: o.pollMs, head: o.head });
-  return { current: handle.current, initial, close: () => handle.close() };
+  const handle = watchModel({ tf: rt.tf, dir: initial.dir, initial, logger: o.logger, metrics: o.metrics, backend: rt, pollMs: o.pollMs, head: o.head, load });
+  // The worker ends with the run (calls in flight finish first); an in-thread model is left as before.
+  return { current: handle.current, initial, close: () => { handle.close(); if (worker) handle.current().dispose(); } };
 }
 
 /**

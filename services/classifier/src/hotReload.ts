@@ -40,6 +40,8 @@ export interface WatchOptions {
   pollMs?: number;
   /** The softmax head each new version is loaded with (default: the model's own). */
   head?: string;
+  /** Loads a version of the directory (default: on this thread, `loadEmotionModel` with `head`); a worker thread's: ./workerModel.ts. */
+  load?: (dir: string) => Promise<EmotionModel>;
 }
 
 /** Starts watching `dir`; a broken new version is logged and the current model kept. */
@@ -59,7 +61,7 @@ export function watchModel(o: WatchOptions): ModelHandle {
     if (!v || v === seen) return false;
     busy = true;
     try {
-      const next = await loadEmotionModel(o.tf, { model: o.dir, head: o.head });
+      const next = await (o.load ? o.load(o.dir) : loadEmotionModel(o.tf, { model: o.dir, head: o.head }));
       // A version that loads must also predict: one blank face, seven probabilities summing to 1.
       const probe = await next.predict([new Uint8Array(48 * 48).fill(128)]).catch((e: Error) => { next.dispose(); throw e; });
       const sum = Array.from(probe).reduce((a, b) => a + b, 0);
