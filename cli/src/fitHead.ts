@@ -15,12 +15,13 @@ export function registerFitHead(program: Command): void {
     .option('--name <name>', 'the head\'s name', 'ferplus')
     .option('--epochs <n>', 'epochs over the Training faces', intOption('--epochs', 1, 1000), HEAD_FIT_DEFAULTS.epochs)
     .option('--lr <rate>', 'Adam learning rate', numberOption('--lr', 1e-7, 1), HEAD_FIT_DEFAULTS.learningRate)
+    .option('--no-filmed', 'do not also fit on each Training face filmed once as a camera and the detector would (blur, noise, JPEG, light, box noise)')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
       const rt = await loadTf(o.backend as BackendChoice);
       await runFitHeadJob({
         tf: rt.tf, model: o.model, data: o.data, ferplus: o.ferplus, name: o.name,
-        config: { ...HEAD_FIT_DEFAULTS, epochs: o.epochs, learningRate: o.lr }, log: (l) => process.stderr.write(l + '\n'),
+        config: { ...HEAD_FIT_DEFAULTS, epochs: o.epochs, learningRate: o.lr, filmed: o.filmed }, log: (l) => process.stderr.write(l + '\n'),
       });
     });
 }
