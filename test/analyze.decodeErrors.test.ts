@@ -71,7 +71,11 @@ test('the run\'s result carries decodeErrors: some for the damaged file, 0 for t
   const bad = await analyze(damaged, options(path.join(tmp, 'out-bad')));
   assert.equal(bad.frames, 20);
   assert.ok(bad.decodeErrors > 0, `decode errors: ${bad.decodeErrors}`);
+  // The report says so too, with the same count; the clean clip's does not.
+  const report = readFileSync(path.join(tmp, 'out-bad', 'report.html'), 'utf8');
+  assert.match(report, new RegExp(`Decode errors</dt><dd>${bad.decodeErrors} \\(the file is damaged`));
   const good = await analyze(clean, options(path.join(tmp, 'out-good')));
   assert.equal(good.frames, 20);
   assert.equal(good.decodeErrors, 0);
+  assert.doesNotMatch(readFileSync(path.join(tmp, 'out-good', 'report.html'), 'utf8'), /Decode errors/);
 });

@@ -170,7 +170,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
       title: `emostream: ${path.basename(redactText(c.shown, c.secrets))}`,
       run: {
         source: c.shown, frames: c.frames, durationMs: c.ended.wallMs, faces: c.faces, drops: c.stats.framesDropped,
-        reconnects: c.stats.reconnects, modelVersion, backend: rt.provider, detector: detector.name, clockStartMs: c.clockStartMs,
+        reconnects: c.stats.reconnects, decodeErrors: c.stats.decodeErrors, modelVersion, backend: rt.provider, detector: detector.name, clockStartMs: c.clockStartMs,
       },
       thumbnails: o.thumbnails,
     }).then((failed) => failed.map((f) => `${f} in ${c.outDir}`)));

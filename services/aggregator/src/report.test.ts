@@ -32,6 +32,11 @@ test('the report has the figures, one timeline picture per person, and no URL or
   for (const s of ['0 s', '1 s', '4 s']) assert.ok(html.includes(`>${s}</text>`), `axis label ${s}`);
 });
 
+test('decode errors are a figure of the report only when there were some', () => {
+  assert.doesNotMatch(renderReport({ run, timelines: timelines() }), /Decode errors/);
+  assert.match(renderReport({ run: { ...run, decodeErrors: 12 }, timelines: timelines() }), /Decode errors<\/dt><dd>12 \(the file is damaged/);
+});
+
 test('every input string is escaped', () => {
   const evil = '<img src=x onerror=alert(1)>"\'&';
   const html = renderReport({ title: evil, run: { ...run, source: evil, backend: evil }, timelines: timelines(evil, evil) });

@@ -26,6 +26,8 @@ export interface RunFigures {
   drops: number;
   /** Source reconnects. */
   reconnects: number;
+  /** Pictures ffmpeg could not decode (a damaged file); shown when above 0. */
+  decodeErrors?: number;
   /** Model version; the timelines' when absent. */
   modelVersion?: string;
   /** TensorFlow.js backend that ran the model. */
@@ -205,6 +207,7 @@ export function renderReport(input: ReportInput): string {
     ['Persons', num(persons)], ['Drops', num(run.drops)], ['Reconnects', num(run.reconnects)], ['Duration', duration(run.durationMs)],
     ['Model version', run.modelVersion ?? timelines.modelVersion], ['Backend', run.backend],
     ...(run.detector ? [['Detector', run.detector] as [string, string]] : []),
+    ...(run.decodeErrors ? [['Decode errors', `${num(run.decodeErrors)} (the file is damaged; pictures ffmpeg could not decode were skipped)`] as [string, string]] : []),
   ];
 
   const legend = `<ul class="legend" aria-label="emotion colours">${EMOTION_STATES.map((e) =>
