@@ -98,7 +98,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
     } else if (service === 'classifier') {
       const rt = await loadTf(shared.backend as BackendChoice);
       const c = settings.own as OwnSettings['classifier'];
-      const handle = await openModel(rt, { model: c.model, head: c.head, pollMs: c.modelPollMs, logger, metrics });
+      const handle = await openModel(rt, { model: c.model, head: c.head, worker: c.worker, pollMs: c.modelPollMs, logger, metrics });
       cleanups.push(() => handle.close());
       const cls = await startClassifier({ ...deps, model: handle.current, classify: classifyConfigOf(c), backend: rt.provider, breakerFailedBatches: c.breakerFailedBatches });
       healthy = () => cls.health();
