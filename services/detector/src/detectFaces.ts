@@ -9,7 +9,7 @@ import { detectEach, type FaceDetector } from './faceDetector.js';
 import type { FaceEmbedder } from './embedder.js';
 import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
-import { gridFor, KEEP_FULL_INPUT_PX, mergeKeepingOrigin, tileImages, tilesToFrame } from './tiles.js';
+import { gridFor, KEEP_FULL_INPUT_PX, LARGE_TILE_FACE_INPUT_PX, mergeKeepingOrigin, tileImages, tilesToFrame } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
 import { DetectionCarry } from './carry.js';
 
@@ -68,6 +68,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
     const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), {
       matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
+      largeFromPx: (LARGE_TILE_FACE_INPUT_PX * Math.max(width, height)) / 256, largeMinScore: config.tilesLargeMinScore,
     });
     tiles!.record(cameraId, plan.indices, kept.map((f) => f.box));
     return kept.map(({ atInnerEdge: _edge, tile: _tile, ...f }) => f);

@@ -117,6 +117,20 @@ test('mergeDetections: a face in both passes once (the full-frame box), a small 
   assert.deepEqual(mergeDetections(full, [], { matchThreshold: 0.5, tileMinScore: 0.6 }), full);
 });
 
+test('mergeDetections: a large face only a tile found must score largeMinScore; small ones and those the full frame saw keep tileMinScore', () => {
+  const o = { matchThreshold: 0.5, tileMinScore: 0.65, largeFromPx: 40, largeMinScore: 0.75 };
+  const carving = { ...face(424, 235, 53, 53, 0.7), tile: 5 }; // large, weak, the full frame saw nothing there
+  const sure = { ...face(100, 50, 60, 60, 0.8), tile: 1 }; // large and sure
+  const small = { ...face(300, 40, 30, 30, 0.68), tile: 2 }; // under largeFromPx: tileMinScore applies
+  const seen = { ...face(500, 100, 62, 62, 0.7), tile: 3 }; // weak, but the full-frame pass found it too (lower)
+  const full = [face(498, 98, 66, 66, 0.55)];
+  const kept = mergeKeepingOrigin(full, [carving, sure, small, seen], o);
+  assert.deepEqual(kept.map((f) => f.box.x).sort((a, b) => a - b), [100, 300, 498]);
+  // Without the two options every tile face over tileMinScore counts, the carving too.
+  assert.deepEqual(mergeKeepingOrigin([], [carving], { matchThreshold: 0.5, tileMinScore: 0.65 }).map((f) => f.box.x), [424]);
+  assert.deepEqual(mergeKeepingOrigin([], [carving], { ...o, largeMinScore: 0.7 }).map((f) => f.box.x), [424]);
+});
+
 test('mergeDetections: a face cut by a tile edge gives way to its whole box even when it scores higher', () => {
   const cut = { ...face(390, 200, 20, 40, 0.9), tile: 0, atInnerEdge: true as const };
   const whole = { ...face(385, 200, 40, 40, 0.7), tile: 1 };

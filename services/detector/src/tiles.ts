@@ -161,7 +161,17 @@ export interface MergeOptions {
    * compete with the tiles' boxes by score. 0: every full-frame face is kept as it is.
    */
   keepFullFromPx?: number;
+  /**
+   * A tile face at least this high (px of the frame) that no full-frame face overlaps must score
+   * `largeMinScore`: the full-frame pass sees a face that large well enough, so when only a tile
+   * finds it, it is more often background (a carving, a shoulder, hair) magnified. Absent: none.
+   */
+  largeFromPx?: number;
+  largeMinScore?: number;
 }
+
+/** A tile face whose height is at least this many of the full-frame pass's input pixels is {@link MergeOptions.largeFromPx}. */
+export const LARGE_TILE_FACE_INPUT_PX = 16;
 
 /** BlazeFace places faces at least this high in its input well: {@link MergeOptions.keepFullFromPx} is this many input pixels. */
 export const KEEP_FULL_INPUT_PX = 24;
@@ -185,7 +195,7 @@ export function mergeDetections(full: readonly FaceBox[], tiled: readonly TileFa
 export function mergeKeepingOrigin(full: readonly FaceBox[], tiled: readonly TileFace[], o: MergeOptions): TileFace[] {
   const candidates = [
     ...full.map((f) => ({ f: { box: f.box, score: f.score, ...(f.eyes ? { eyes: f.eyes } : {}) } as TileFace, rank: f.box.height >= (o.keepFullFromPx ?? 0) ? 0 : 1 })),
-    ...tiled.filter((f) => f.score >= o.tileMinScore).map((f) => ({ f, rank: f.atInnerEdge ? 2 : 1 })),
+    ...tiled.filter((f) => f.score >= o.tileMinScore && !doubted(f, full, o)).map((f) => ({ f, rank: f.atInnerEdge ? 2 : 1 })),
   ];
   candidates.sort((a, b) => a.rank - b.rank || b.f.score - a.f.score);
   const kept: TileFace[] = [];
@@ -194,6 +204,12 @@ export function mergeKeepingOrigin(full: readonly FaceBox[], tiled: readonly Til
     kept.push(f);
   }
   return kept.sort((a, b) => b.score - a.score);
+}
+
+/** A large tile face under `largeMinScore` that the full-frame pass did not see (see {@link MergeOptions.largeFromPx}). */
+function doubted(f: TileFace, full: readonly FaceBox[], o: MergeOptions): boolean {
+  if (o.largeFromPx === undefined || o.largeMinScore === undefined) return false;
+  return f.box.height >= o.largeFromPx && f.score < o.largeMinScore && !full.some((g) => intersectionOverSmaller(g.box, f.box) >= o.matchThreshold);
 }
 
 /** Copies the pixels of `tile` out of a row-major RGB frame. */
