@@ -11,6 +11,7 @@ import { EMOTIONS, type FacesMessage } from '@emostream/contracts';
 import { classifyFaces, classifyBatch, batchWhileBusy } from './classifyFaces.js';
 import { loadEmotionModel, type EmotionModel } from './emotionModel.js';
 import { watchModel } from './hotReload.js';
+import { writeTestModel } from './testModel.js';
 
 const frame = (seq: number, faces: number): FacesMessage => ({
   frame: { schemaVersion: 1, cameraId: 'cam', seq, mediaTimeMs: seq * 100, capturedAtMs: 1e12 + seq, width: 64, height: 64 },
@@ -193,13 +194,7 @@ test('a model swapped while a batch runs takes effect at the next batch, not ins
   assert.deepEqual(v2.calls, [4, 2], 'v2 ran batches 2 and 3');
 });
 
-async function writeModel(dir: string, version: string, seed: number) {
-  const { tf } = await loadTf();
-  const m = buildModel(tf, PAPER_ARCHITECTURE, seed);
-  const card = { name: 'paper', version, createdAt: new Date().toISOString(), architecture: PAPER_ARCHITECTURE, parameters: m.countParams(), labels: [...EMOTIONS], preprocessing: 'test', training: {}, evaluation: {} } satisfies ModelCard;
-  await saveModelDir(m, dir, card);
-  m.dispose();
-}
+const writeModel = writeTestModel;
 
 test('the real CNN: tensor count stays flat over many batches', async () => {
   const { tf } = await loadTf();

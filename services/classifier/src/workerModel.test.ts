@@ -8,10 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { lastValueFrom, from, toArray } from 'rxjs';
 import { EMOTIONS, type FacesMessage } from '@emostream/contracts';
 import { loadTf, silentLogger, type Logger } from '@emostream/runtime';
-import { buildModel, saveModelDir, INPUT_PIXELS, PAPER_ARCHITECTURE, type ModelCard } from '@emostream/model';
+import { INPUT_PIXELS } from '@emostream/model';
 import { loadEmotionModel } from './emotionModel.js';
 import { WorkerEmotionModel, backendChoiceOf } from './workerModel.js';
 import { watchModel } from './hotReload.js';
+import { writeTestModel } from './testModel.js';
 import { classifyFaces } from './classifyFaces.js';
 
 // FER-2013's PublicTest faces (48x48 gray, read in place): real crops, as the detector makes them.
@@ -33,13 +34,7 @@ async function realCrops(n: number): Promise<Uint8Array[]> {
 /** A turn of microtasks only: a message from the worker cannot come in between. */
 const microtasks = async (n = 10) => { for (let i = 0; i < n; i++) await null; };
 
-async function writeModel(dir: string, version: string, seed: number) {
-  const { tf } = await loadTf();
-  const m = buildModel(tf, PAPER_ARCHITECTURE, seed);
-  const card = { name: 'paper', version, createdAt: new Date().toISOString(), architecture: PAPER_ARCHITECTURE, parameters: m.countParams(), labels: [...EMOTIONS], preprocessing: 'test', training: {}, evaluation: {} } satisfies ModelCard;
-  await saveModelDir(m, dir, card);
-  m.dispose();
-}
+const writeModel = writeTestModel;
 
 test('the shipped model in a worker answers as in this thread: same version and directory, probabilities within 1e-5 on real face crops; the caller keeps its crops', { skip: haveFer ? undefined : `no FER-2013 test faces at ${FER_TEST}` }, async () => {
   const rt = await loadTf();
