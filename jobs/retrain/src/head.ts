@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { INPUT_PIXELS, INPUT_SIZE, cropsToInput, headOf, loadModelDir, writeHead, type HeadWeights, type EvaluationSummary } from '@emostream/model';
+import { INPUT_PIXELS, INPUT_SIZE, cropsToInput, emotionLayer, headOf, loadModelDir, writeHead, type HeadWeights, type EvaluationSummary } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 import { logitShift, TAU_GRID, type LogitAdjustment } from './adjust.js';
 import { equalisedCopy, filmedCopy, rng } from './augment.js';
@@ -46,7 +46,7 @@ export interface HeadEpoch { epoch: number; accuracy: number; balancedAccuracy: 
 
 /** The trunk's features (the final layer's input) of a set's faces, optionally mirrored. */
 export function trunkFeatures(tf: Tf, model: LayersModel, images: Uint8Array, mirror: boolean): Tensor2D {
-  const trunk = tf.model({ inputs: model.inputs, outputs: model.getLayer('emotion').input as never });
+  const trunk = tf.model({ inputs: model.inputs, outputs: emotionLayer(model).input as never });
   const n = images.length / INPUT_PIXELS;
   const parts: Tensor2D[] = [];
   for (let s = 0; s < n; s += 512) {
@@ -77,17 +77,19 @@ export function headProbabilities(tf: Tf, head: { W: Tensor2D; b: import('@tenso
  * shares), as `train --logit-adjustment auto` does, with τ ∈ [0, 1] chosen on `val` for the highest
  * accuracy: a FER+ head is scored by its agreement with the voters' majority, and a larger τ buys
  * recall of the rare classes (disgust, fear) with false alarms on the neutral faces that most
- * frames show. The whole grid is returned.
+ * frames show. The whole grid is returned. `filmed`: the same faces as `train`, in its order,
+ * rendered otherwise (filmed as a camera would): extra examples with the same targets.
  */
-export async function fitHead(tf: Tf, model: LayersModel, train: LabelledSet, val: LabelledSet, cfg: HeadFitConfig, log: (l: string) => void = () => {}, extra?: LabelledSet): Promise<{ head: HeadWeights; epochs: HeadEpoch[]; chosen: HeadEpoch; adjustment: Omit<LogitAdjustment, 'chosenOn'>; summary: EvaluationSummary }> {
+export async function fitHead(tf: Tf, model: LayersModel, train: LabelledSet, val: LabelledSet, cfg: HeadFitConfig, log: (l: string) => void = () => {}, filmed?: Uint8Array): Promise<{ head: HeadWeights; epochs: HeadEpoch[]; chosen: HeadEpoch; adjustment: Omit<LogitAdjustment, 'chosenOn'>; summary: EvaluationSummary }> {
   if (!train.soft) throw new Error('fitting a head needs soft targets on the training set (e.g. FER+ votes)');
   const k = EMOTIONS.length, n = train.labels.length;
   const start = headOf(model);
-  const feats = [trunkFeatures(tf, model, train.images, false), ...(cfg.mirror ? [trunkFeatures(tf, model, train.images, true)] : []), ...(extra ? [trunkFeatures(tf, model, extra.images, false)] : [])];
+  if (filmed && filmed.length !== train.images.length) throw new Error(`the filmed faces (${filmed.length / INPUT_PIXELS}) are not the training faces (${n})`);
+  // Every copy of the faces (as they are, mirrored, filmed) has the faces' own targets.
+  const feats = [trunkFeatures(tf, model, train.images, false), ...(cfg.mirror ? [trunkFeatures(tf, model, train.images, true)] : []), ...(filmed ? [trunkFeatures(tf, model, filmed, false)] : [])];
   const X = feats.length === 1 ? feats[0] : tf.concat(feats) as Tensor2D;
   const targets = tf.tensor2d(train.soft, [n, k]);
-  const extraTargets = extra?.soft ? [tf.tensor2d(extra.soft, [extra.labels.length, k])] : [];
-  const Y = feats.length > 1 ? tf.concat([targets, ...(cfg.mirror ? [targets] : []), ...extraTargets]) as Tensor2D : targets;
+  const Y = feats.length > 1 ? tf.concat(feats.map(() => targets)) as Tensor2D : targets;
   const vf = trunkFeatures(tf, model, val.images, false), vfm = cfg.mirror ? trunkFeatures(tf, model, val.images, true) : undefined;
   const units = X.shape[1];
   const W = tf.variable(tf.tensor2d(start.kernel, [units, k])), b = tf.variable(tf.tensor1d(start.bias));
@@ -138,7 +140,7 @@ export async function fitHead(tf: Tf, model: LayersModel, train: LabelledSet, va
       best = { ...best, head: { kernel: best.head.kernel, bias: best.head.bias.map((v, c) => v + delta[c]) }, probs: probsAt[TAU_GRID.indexOf(tau)] };
     }
   } finally {
-    tf.dispose([...feats, ...(feats.length > 1 ? [X, Y] : []), targets, ...extraTargets, vf, ...(vfm ? [vfm] : []), W, b]);
+    tf.dispose([...feats, ...(feats.length > 1 ? [X, Y] : []), targets, vf, ...(vfm ? [vfm] : []), W, b]);
     opt.dispose();
   }
   if (!best || !adjustment) throw new Error('no epoch was run: --epochs must be at least 1');
@@ -169,7 +171,7 @@ export async function runFitHeadJob(o: FitHeadJobOptions): Promise<{ file: strin
   const votes = path.join(o.ferplus, 'fer2013new.csv'), mapping = path.join(o.ferplus, 'mapping.csv');
   const raw = await loadFerPlus(o.data, votes, mapping, { cacheDir: datasetCacheDir(), equalize: false, warn: (m) => o.log(`warning: ${m}`) });
   const train = equalisedCopy(raw.Training), val = equalisedCopy(raw.PublicTest);
-  const filmed = o.config.filmed ? filmedCopy(raw.Training, DEFAULT_VIDEO_AUGMENT, o.config.seed) : undefined;
+  const filmed = o.config.filmed ? filmedCopy(raw.Training, DEFAULT_VIDEO_AUGMENT, o.config.seed).images : undefined;
   const loaded = await loadModelDir(o.tf, o.model);
   o.log(`fitting head '${o.name}' of ${loaded.version} on FER+ votes of ${train.labels.length} Training faces${o.config.mirror ? ', their mirror images' : ''}${filmed ? ', each filmed once' : ''}; choosing on FER+ PublicTest (${val.labels.length})`);
   try {

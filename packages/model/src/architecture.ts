@@ -103,6 +103,11 @@ export function rebuildWithWeights(tf: Tf, from: LayersModel, arch: Architecture
   return model;
 }
 
+/** The network's final, softmax layer (`emotion`); throws when the model has none. */
+export function emotionLayer(model: LayersModel): ReturnType<LayersModel['getLayer']> {
+  try { return model.getLayer('emotion'); } catch { throw new Error('the model has no softmax layer named \'emotion\': it was not built by emostream'); }
+}
+
 /**
  * Adds `delta` to the logits of the softmax layer (`emotion`): the probabilities become
  * p_c·e^{delta_c}, renormalised. This is how a post-hoc logit adjustment (Menon et al., "Long-tail
@@ -110,8 +115,7 @@ export function rebuildWithWeights(tf: Tf, from: LayersModel, arch: Architecture
  * itself, so every consumer of the model directory gets the same outputs.
  */
 export function shiftEmotionLogits(tf: Tf, model: LayersModel, delta: readonly number[]): void {
-  let layer: ReturnType<LayersModel['getLayer']>;
-  try { layer = model.getLayer('emotion'); } catch { throw new Error('the model has no softmax layer named \'emotion\': it was not built by emostream'); }
+  const layer = emotionLayer(model);
   const [kernel, bias] = layer.getWeights();
   if (!bias || bias.shape[0] !== delta.length) throw new Error(`the emotion layer has ${bias?.shape[0] ?? 0} biases, the shift ${delta.length}`);
   const shifted = tf.tidy(() => tf.add(bias, tf.tensor1d([...delta])));

@@ -11,6 +11,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
 import type { Tf } from '@emostream/runtime';
+import { emotionLayer } from './architecture.js';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 
@@ -51,11 +52,6 @@ export async function readHeads(dir: string): Promise<Record<string, HeadEntry>>
   return parsed as Record<string, HeadEntry>;
 }
 
-/** The names a model directory answers to: its own head first, then heads.json's. */
-export async function headNames(dir: string): Promise<string[]> {
-  return [OWN_HEAD, ...Object.keys(await readHeads(dir))];
-}
-
 /** The weights of `model`'s final layer (`emotion`). */
 export function headOf(model: LayersModel): HeadWeights {
   const [kernel, bias] = emotionLayer(model).getWeights();
@@ -79,24 +75,23 @@ export function setHead(tf: Tf, model: LayersModel, head: HeadWeights, name = 't
 /** Stores (or replaces) head `name` in `dir`'s heads.json. */
 export async function writeHead(dir: string, name: string, entry: HeadEntry): Promise<string> {
   if (!HEAD_NAME.test(name) || name === OWN_HEAD) throw new Error(`a head name must be 1-40 letters, digits, - or _, and not '${OWN_HEAD}' (the model's own layer); got '${name}'`);
-  const heads = await readHeads(dir);
-  heads[name] = entry;
-  const file = path.join(dir, HEADS_FILE);
-  await fsp.writeFile(file, JSON.stringify(heads) + '\n');
-  return file;
+  return updateHeads(dir, (heads) => { heads[name] = entry; });
 }
 
 /** Stores an evaluation of head `name` under its `evaluation.<key>`, with when. */
 export async function recordHeadEvaluation(dir: string, name: string, key: string, value: Record<string, unknown>): Promise<string> {
+  return updateHeads(dir, (heads) => {
+    const entry = heads[name];
+    if (!entry) throw new Error(`${path.join(dir, HEADS_FILE)} has no head '${name}'`);
+    entry.evaluation = { ...entry.evaluation, [key]: { ...value, at: new Date().toISOString() } };
+  });
+}
+
+/** Reads `dir`'s heads.json, lets `change` edit the heads, writes it back; returns the file. */
+async function updateHeads(dir: string, change: (heads: Record<string, HeadEntry>) => void): Promise<string> {
   const heads = await readHeads(dir);
-  const entry = heads[name];
-  if (!entry) throw new Error(`${path.join(dir, HEADS_FILE)} has no head '${name}'`);
-  entry.evaluation = { ...entry.evaluation, [key]: { ...value, at: new Date().toISOString() } };
+  change(heads);
   const file = path.join(dir, HEADS_FILE);
   await fsp.writeFile(file, JSON.stringify(heads) + '\n');
   return file;
-}
-
-function emotionLayer(model: LayersModel) {
-  try { return model.getLayer('emotion'); } catch { throw new Error('the model has no softmax layer named \'emotion\': it was not built by emostream'); }
 }
