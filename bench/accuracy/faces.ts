@@ -51,13 +51,25 @@ export function listFerFaces(ferDir: string, split: FerSplit): { faces: FerFace[
  * that FER+ has no row for, are left out.
  */
 export async function withFerPlusLabels(faces: readonly FerFace[], ferPlusDir: string): Promise<FerFace[]> {
-  const votesCsv = path.join(ferPlusDir, 'fer2013new.csv'), mappingCsv = path.join(ferPlusDir, 'mapping.csv');
-  for (const f of [votesCsv, mappingCsv]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: FER+ labels need fer2013new.csv and mapping.csv (BENCH_ACCURACY_LABELS=ferplus)`);
-  const majority = await readFerPlusMajorities(ferPlusDir);
+  for (const f of ['fer2013new.csv', 'mapping.csv'].map((n) => path.join(ferPlusDir, n))) if (!fs.existsSync(f)) throw new Error(`${f} is missing: FER+ labels need fer2013new.csv and mapping.csv (BENCH_ACCURACY_LABELS=ferplus)`);
+  const labelOf = (await ferPlusLabeller(ferPlusDir))!;
   return faces.flatMap((f) => {
-    const e = majority.get(f.id);
-    return e ? [{ ...f, label: EMOTIONS.indexOf(e) }] : [];
+    const label = labelOf(f.id);
+    return label === undefined ? [] : [{ ...f, label }];
   });
+}
+
+/**
+ * FER+'s majority label (index into EMOTIONS) of a face by its id (`test/sad/PublicTest_123.jpg`),
+ * undefined where FER+ has none of the seven; undefined itself when `ferPlusDir` lacks the votes.
+ */
+export async function ferPlusLabeller(ferPlusDir: string): Promise<((id: string) => number | undefined) | undefined> {
+  if (!['fer2013new.csv', 'mapping.csv'].every((f) => fs.existsSync(path.join(ferPlusDir, f)))) return undefined;
+  const majority = await readFerPlusMajorities(ferPlusDir);
+  return (id) => {
+    const e = majority.get(id);
+    return e ? EMOTIONS.indexOf(e) : undefined;
+  };
 }
 
 /** A seeded shuffle (Fisher-Yates) of a copy; the first n of it are the subset of that size. */
