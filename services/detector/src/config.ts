@@ -59,8 +59,8 @@ export const DetectorConfigSchema = z.strictObject({
     .describe('A cut also changes the picture this many times more than the camera\'s mean change over its last 5 frames (a steady pan or a flickering screen is no cut)'),
   embeddings: z.boolean().default(true)
     .describe('Compute appearance embeddings (Human\'s faceres model, in memory only) so the aggregator can keep identities apart and recognise persons who return'),
-  embedEveryFrames: z.number().int().positive().default(10)
-    .describe('Besides new faces and cuts, embed every face on each n-th frame of a camera (at 10 fps: once a second)'),
+  embedEveryMs: z.number().int().positive().default(1000)
+    .describe('Besides new faces and cuts, embed every face once per this much media time of a camera, ms: every 10th frame at 10 fps, every 25th at 25 fps, so analysing every frame costs no more embeddings a second (at 25 fps, six faces: 0.91 of the wall time of embedding every 10th frame, bench/RESULTS.md, Session 15)'),
   embedMinFacePx: z.number().int().positive().default(40)
     .describe('Faces under this height (px of the frame) get no embedding: too small to tell people apart'),
   tiles: z.string().regex(TILES_PATTERN, 'off, auto or COLSxROWS (1-9 each, e.g. 3x2)').default('auto')

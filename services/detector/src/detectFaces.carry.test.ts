@@ -89,7 +89,7 @@ test('the tile pass runs on detected frames only', async () => {
   assert.ok(every.calls.length >= first.calls.length + 4, `k = 1: the full frame and a share of the tiles on frames 1 and 2 (${every.calls.length} calls)`);
 });
 
-test('embeddings follow their own schedule on carried frames (embedEveryFrames), from the current frame', async () => {
+test('embeddings follow their own schedule on carried frames (embedEveryMs of media time), from the current frame', async () => {
   const seen: number[] = [];
   const embedder: FaceEmbedder = {
     async embed(rgb, _w, _h, boxes) {
@@ -100,9 +100,9 @@ test('embeddings follow their own schedule on carried frames (embedEveryFrames),
   };
   // Frame 2's face region is inverted (carryMaxMotion 1 keeps the carry going).
   const frames = [frame(0), frame(1), frame(2, { invert: true }), frame(3), frame(4), frame(5)];
-  const { out, calls } = await run(frames, { embeddings: true, detectEveryFrames: 3, embedEveryFrames: 2, carryMaxMotion: 1 }, fixedDetector(), embedder);
+  const { out, calls } = await run(frames, { embeddings: true, detectEveryFrames: 3, embedEveryMs: 200, carryMaxMotion: 1 }, fixedDetector(), embedder);
   assert.equal(calls.length, 2);
-  // A new face on frame 0, then every 2nd frame: 0, 2, 4 (2 and 4 are carried frames).
+  // A new face on frame 0, then every 200 ms of media (frames 100 ms apart): 0, 2, 4 (2 and 4 are carried frames).
   assert.deepEqual(out.map((m) => m.faces[0].embedding !== undefined), [true, false, true, false, true, false]);
   const px = (f: Frame) => f.pixels.data[((FACE.box.y + 1) * W + FACE.box.x + 1) * 3];
   assert.deepEqual(seen, [px(frames[0]), px(frames[2]), px(frames[4])]);

@@ -23,7 +23,7 @@ export interface DetectFacesDeps {
   now?: () => number;
   /**
    * Appearance embeddings for re-identification (`config.embeddings`): which faces get one is
-   * the {@link EmbeddingPolicy}'s choice (`embedEveryFrames`, `embedMinFacePx`).
+   * the {@link EmbeddingPolicy}'s choice (`embedEveryMs`, `embedMinFacePx`).
    */
   embedder?: FaceEmbedder;
 }
@@ -56,7 +56,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   // Hard cuts (the frame's `sceneCut` flag), per camera over its frames in order.
   const cuts = config.sceneCuts ? new SceneCutDetector({ minChange: config.sceneCutMinChange, ratio: config.sceneCutRatio }) : undefined;
   const embedder = config.embeddings ? deps.embedder : undefined;
-  const policy = embedder ? new EmbeddingPolicy({ everyFrames: config.embedEveryFrames, minFacePx: config.embedMinFacePx }) : undefined;
+  const policy = embedder ? new EmbeddingPolicy({ everyMs: config.embedEveryMs, minFacePx: config.embedMinFacePx }) : undefined;
   // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
   const carry = new DetectionCarry({ everyFrames: config.detectEveryFrames, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
@@ -84,7 +84,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const faces: FaceCrop[] = [];
     for (const face of kept) faces.push(await cropFace(image.data, image.width, image.height, face, cropOpts));
     if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
-    if (policy) await embedFaces(frame.cameraId, image, faces, sceneCut);
+    if (policy) await embedFaces(frame.cameraId, frame.mediaTimeMs, image, faces, sceneCut);
     return { frame: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, faces };
   };
 
@@ -99,8 +99,8 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     return kept;
   };
 
-  const embedFaces = async (cameraId: string, image: { data: Uint8Array; width: number; height: number }, faces: FaceCrop[], sceneCut: boolean) => {
-    const wanted = policy!.select(cameraId, faces, sceneCut);
+  const embedFaces = async (cameraId: string, mediaTimeMs: number, image: { data: Uint8Array; width: number; height: number }, faces: FaceCrop[], sceneCut: boolean) => {
+    const wanted = policy!.select(cameraId, faces, sceneCut, mediaTimeMs);
     if (wanted.length === 0) return;
     const vectors = await embedder!.embed(image.data, image.width, image.height, wanted.map((f) => f.box));
     wanted.forEach((f, i) => { f.embedding = packEmbedding(vectors[i]); });
