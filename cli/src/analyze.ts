@@ -87,7 +87,7 @@ export function registerAnalyze(program: Command): void {
     .option('--http-host <host>', 'address of the live API (default 127.0.0.1: this machine only)')
     .option('--thumbnails', 'put one face thumbnail per person in report.html (off by default: faces are biometric data)', false)
     .option('--config <file>', 'detector, classifier and aggregator settings, JSON { "detector": {...}, "classifier": {...}, "aggregator": {...} } (the fields of DETECTOR_*, CLASSIFIER_* batching and reuse, AGGREGATOR_*)')
-    .option('--set <section.key=value>', 'one detector, classifier or aggregator setting, e.g. detector.minScore=0.4, classifier.reuseMaxFrames=0 or aggregator.smoothingMs=300 (repeatable; over --config)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--set <section.key=value>', 'one detector, classifier or aggregator setting, e.g. detector.minScore=0.4, classifier.reuseMaxMs=0 or aggregator.smoothingMs=300 (repeatable; over --config)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-progress', 'no progress line on stderr')
     .option('--quiet', 'print only errors and the final summary', false)
     .action(async (positional: string | undefined, opts: AnalyzeCommandOptions, cmd: Command) => {

@@ -14,8 +14,8 @@ const file = (name: string, text: string) => {
 };
 
 test('--set: section.key=value, the value converted by the field\'s type (as the env reader does)', () => {
-  assert.deepEqual(stageSettings({ set: ['detector.minScore=0.4', 'detector.align=false', 'detector.detector=haar', 'aggregator.smoothingMs=300', 'classifier.reuseMaxFrames=0'] }),
-    { detectorSettings: { minScore: 0.4, align: false, detector: 'haar' }, classifierSettings: { reuseMaxFrames: 0 }, aggregatorSettings: { smoothingMs: 300 } });
+  assert.deepEqual(stageSettings({ set: ['detector.minScore=0.4', 'detector.align=false', 'detector.detector=haar', 'aggregator.smoothingMs=300', 'classifier.reuseMaxMs=0'] }),
+    { detectorSettings: { minScore: 0.4, align: false, detector: 'haar' }, classifierSettings: { reuseMaxMs: 0 }, aggregatorSettings: { smoothingMs: 300 } });
   assert.deepEqual(stageSettings({}), { detectorSettings: {}, classifierSettings: {}, aggregatorSettings: {} });
   // A later --set wins.
   assert.equal(stageSettings({ set: ['aggregator.smoothingMs=300', 'aggregator.smoothingMs=400'] }).aggregatorSettings.smoothingMs, 400);
@@ -38,7 +38,7 @@ test('unknown sections and keys fail naming the file (or option) and the key, li
   assert.throws(() => stageSettings({ set: ['aggregator.transactionalId=x'] }), /^Error: --set aggregator\.transactionalId=x: unknown key aggregator\.transactionalId; valid aggregator keys: /);
   // The classifier section is the stage's batching and reuse: the model has its own option, the breaker and polling are the service's.
   assert.throws(() => stageSettings({ set: ['classifier.model=x'] }),
-    { message: '--set classifier.model=x: unknown key classifier.model; valid classifier keys: maxWaitMs, maxBatchFrames, reuseMaxFrames, reuseMaxChange, reuseMinIou, reuseMaxCameras, worker, head' });
+    { message: '--set classifier.model=x: unknown key classifier.model; valid classifier keys: maxWaitMs, maxBatchFrames, reuseMaxMs, reuseMaxChange, reuseMinIou, reuseMaxCameras, worker, head' });
   assert.throws(() => stageSettings({ set: ['classifer.maxWaitMs=5'] }), { message: '--set classifer.maxWaitMs=5: unknown section "classifer"; valid: detector, classifier, aggregator' });
   assert.throws(() => stageSettings({ set: ['minScore=0.4'] }), { message: '--set expects section.key=value (e.g. detector.minScore=0.4), got \'minScore=0.4\'' });
   assert.throws(() => stageSettings({ config: file('bad.json', '{ detector: 1 }') }), /^Error: --config .*bad\.json: not JSON/);
@@ -56,7 +56,7 @@ test('bad values fail with one line naming the option and the valid range', () =
   // A bad combination names the fields as the command line does.
   assert.throws(() => stageSettings({ set: ['detector.minScore=0.2'] }),
     /^Error: bad detector settings: detector\.candidateScore: detector\.candidateScore \(0\.3\) must be <= detector\.minScore \(0\.2\)/);
-  assert.throws(() => stageSettings({ set: ['classifier.reuseMaxFrames=-1'] }), /^Error: bad classifier settings: --set classifier\.reuseMaxFrames=-1: Too small/);
+  assert.throws(() => stageSettings({ set: ['classifier.reuseMaxMs=-1'] }), /^Error: bad classifier settings: --set classifier\.reuseMaxMs=-1: Too small/);
   for (const o of [{ set: ['detector.minScore=2'] }, { set: ['aggregator.smoothingMs=-1'] }]) {
     assert.throws(() => stageSettings(o), (e: Error) => !e.message.includes('\n'));
   }

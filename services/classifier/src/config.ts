@@ -7,9 +7,11 @@ import type { ClassifyConfig } from './classifyFaces.js';
 
 /**
  * The reuse defaults, chosen on the detector's output for woman2 at 720p, the six-face clip and
- * scene-bench scenes, every face classified (bench/RESULTS.md, Session 11).
+ * scene-bench scenes, every face classified (bench/RESULTS.md, Session 11). `maxMs` 300 is
+ * Session 11's two reused frames in a row at 10 fps, held in media time so that 25 fps costs no
+ * more model calls a second than 10 fps.
  */
-export const REUSE_DEFAULTS = Object.freeze({ maxFrames: 2, maxChange: 0.03, minIou: 0.9, maxCameras: 512 });
+export const REUSE_DEFAULTS = Object.freeze({ maxMs: 300, maxChange: 0.03, minIou: 0.9, maxCameras: 512 });
 
 /** A camera unseen this long (ms) is forgotten by the reuse cache. */
 export const REUSE_IDLE_MS = 60_000;
@@ -35,8 +37,8 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('How often the model directory is checked for a new version, ms; 0 = never'),
   breakerFailedBatches: z.number().int().min(0).max(10_000).default(DEFAULT_BREAKER_FAILED_BATCHES)
     .describe('Circuit breaker: after this many batches in a row whose every model call failed (each retried, then frame by frame), /healthz answers 503 so the process is restarted, and emostream_classifier_breaker_open is 1; a batch that succeeds closes it; 0 = never'),
-  reuseMaxFrames: z.number().int().min(0).max(100).default(REUSE_DEFAULTS.maxFrames)
-    .describe('Classification reused for unchanged faces: a face whose box and crop did not change since the camera\'s last frame takes that frame\'s probabilities instead of a model call, at most this many frames in a row (so every face is classified afresh at least every reuseMaxFrames + 1 frames); counted in emostream_faces_reused_total; 0 = off'),
+  reuseMaxMs: z.number().int().min(0).max(10_000).default(REUSE_DEFAULTS.maxMs)
+    .describe('Classification reused for unchanged faces, in ms of media time: a face whose box and crop did not change since the camera\'s last frame takes the probabilities of its last fresh classification instead of a model call while that classification is less than this old (media time that goes back, a file that loops or a restarted stream, classifies afresh). With 300 a face is classified afresh at least every 3rd frame at 10 fps and every 8th at 25 fps, so analysing every frame costs no more model calls a second than 10 fps; at 25 fps, every frame of a 720p clip, this and the detector\'s time-based carry took the wall time to 0.77 of before with one face and 0.92 with six faces (bench/RESULTS.md, Session 15). Counted in emostream_faces_reused_total; 0 = off'),
   reuseMaxChange: z.number().min(0).max(1).default(REUSE_DEFAULTS.maxChange)
     .describe('Largest change of a reused face\'s 48x48 crop against the crop last classified: the largest mean absolute difference of the pixels of any of its 6x6 cells (8x8 pixels each), in gray levels / 255'),
   reuseMinIou: z.number().min(0).max(1).default(REUSE_DEFAULTS.minIou)
@@ -51,7 +53,7 @@ export const ClassifierSettingsSchema = z.strictObject({
 
 /** The settings of the classifier stage itself (batching, reuse): what `analyze --set classifier.<key>=` takes. */
 export const ClassifyStageSchema = ClassifierSettingsSchema.pick({
-  maxWaitMs: true, maxBatchFrames: true, reuseMaxFrames: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true, head: true,
+  maxWaitMs: true, maxBatchFrames: true, reuseMaxMs: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true, head: true,
 });
 
 /** {@link ClassifyStageSchema}'s input (every field optional: the defaults fill the rest). */
@@ -64,10 +66,10 @@ export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
 
 /** The classifier stage's configuration (batching and reuse) from its settings, embedded and distributed alike. */
-export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxFrames' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras'>): ClassifyConfig {
+export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxMs' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras'>): ClassifyConfig {
   return {
     maxWaitMs: s.maxWaitMs, maxBatchFrames: s.maxBatchFrames,
-    reuse: { maxFrames: s.reuseMaxFrames, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
+    reuse: { maxMs: s.reuseMaxMs, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
   };
 }
 

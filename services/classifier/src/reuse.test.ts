@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { matchByIou, type Box, type FacesMessage } from '@emostream/contracts';
 import { ClassificationReuse, cropChange, type ReuseOptions } from './reuse.js';
 
-const OPTS: ReuseOptions = { maxFrames: 2, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
+const OPTS: ReuseOptions = { maxMs: 300, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
 const box = (x: number, w = 40): Box => ({ x, y: 10, width: w, height: w });
 /** A 48x48 crop of gray `v`, with `patch` (x0, y0, size, value) painted on it. */
 function crop(v: number, patch?: [number, number, number, number]): Uint8Array {
@@ -11,8 +11,9 @@ function crop(v: number, patch?: [number, number, number, number]): Uint8Array {
   if (patch) for (let y = patch[1]; y < patch[1] + patch[2]; y++) for (let x = patch[0]; x < patch[0] + patch[2]; x++) c[y * 48 + x] = patch[3];
   return c;
 }
-const frame = (seq: number, faces: Array<{ box: Box; crop: Uint8Array }>, o: { camera?: string; cut?: boolean } = {}): FacesMessage => ({
-  frame: { schemaVersion: 1, cameraId: o.camera ?? 'cam', seq, mediaTimeMs: seq * 40, capturedAtMs: 1e12 + seq, width: 640, height: 360, ...(o.cut ? { sceneCut: true } : {}) },
+/** Frame `seq` of a camera, at media time `o.ms` (default: 10 fps, 100 ms apart). */
+const frame = (seq: number, faces: Array<{ box: Box; crop: Uint8Array }>, o: { camera?: string; cut?: boolean; ms?: number } = {}): FacesMessage => ({
+  frame: { schemaVersion: 1, cameraId: o.camera ?? 'cam', seq, mediaTimeMs: o.ms ?? seq * 100, capturedAtMs: 1e12 + seq, width: 640, height: 360, ...(o.cut ? { sceneCut: true } : {}) },
   faces: faces.map((f) => ({ ...f, score: 0.9 })),
 });
 /** A model's output: face i of the call → probability 1 on emotion (base + i) % 7. */
@@ -44,16 +45,35 @@ test('matchByIou: each box continues the best overlapping box of the frame befor
   assert.deepEqual(matchByIou([box(0)], [], 0.9), [undefined]);
 });
 
-test('reuse: an unchanged face reuses its probabilities at most maxFrames frames in a row, then is classified again', () => {
+test('reuse: an unchanged face reuses its probabilities while its classification is under maxMs of media old, then is classified again', () => {
+  const f = { box: box(0), crop: crop(100) };
+  const fresh = (got: Array<{ model: number }>) => got.flatMap((g, i) => (g.model ? [i] : []));
+  // 10 fps, 100 ms apart: 0 fresh, 100 and 200 reused, 300 fresh (300 - 0 is not under 300).
+  const ten = run(new ClassificationReuse(OPTS), [0, 1, 2, 3, 4, 5, 6].map((s) => frame(s, [f])));
+  assert.deepEqual(fresh(ten), [0, 3, 6], 'at 10 fps classified on frames 0, 3, 6');
+  assert.deepEqual(ten.map((g) => g.tops[0]), [0, 0, 0, 3, 3, 3, 6], 'a reused face carries the probabilities of its last classification');
+  // 25 fps, 40 ms apart: 280 ms is the last reused, 320 is fresh: every 8th frame.
+  const frames25 = Array.from({ length: 20 }, (_, s) => frame(s, [f], { ms: s * 40 }));
+  const twentyFive = run(new ClassificationReuse(OPTS), frames25);
+  assert.deepEqual(fresh(twentyFive), [0, 8, 16], 'at 25 fps classified on frames 0, 8, 16');
+  assert.deepEqual(twentyFive.map((g) => g.tops[0]).slice(6, 10), [0, 0, 1, 1], 'frames 6-7 carry frame 0\'s call, 8-9 frame 8\'s (emotion 8 % 7)');
+  // Uneven frame times: measured from the fresh classification, not from the frame before.
+  const uneven = run(new ClassificationReuse(OPTS), [0, 250, 299, 300, 590, 610].map((ms, s) => frame(s, [f], { ms })));
+  assert.deepEqual(fresh(uneven), [0, 3, 5]);
+});
+
+test('reuse: media time that goes back (a file that loops, a restarted stream) classifies afresh', () => {
   const r = new ClassificationReuse(OPTS);
   const f = { box: box(0), crop: crop(100) };
-  const got = run(r, [0, 1, 2, 3, 4, 5, 6].map((s) => frame(s, [f])));
-  assert.deepEqual(got.map((g) => g.model), [1, 0, 0, 1, 0, 0, 1], 'classified on frames 0, 3, 6 (every maxFrames + 1)');
-  assert.deepEqual(got.map((g) => g.tops[0]), [0, 0, 0, 3, 3, 3, 6], 'a reused face carries the probabilities of its last classification');
+  const got = run(r, [frame(0, [f], { ms: 5000 }), frame(1, [f], { ms: 5100 }), frame(2, [f], { ms: 0 }), frame(3, [f], { ms: 100 }), frame(4, [f], { ms: 4999 })]);
+  assert.deepEqual(got.map((g) => g.model), [1, 0, 1, 0, 1], 'back to 0: afresh, then reused from there; a jump ahead past maxMs: afresh');
+  assert.deepEqual(got.map((g) => g.tops[0]), [0, 0, 2, 2, 4]);
+  const same = run(new ClassificationReuse(OPTS), [frame(0, [f], { ms: 700 }), frame(1, [f], { ms: 700 }), frame(2, [f], { ms: 699 })]);
+  assert.deepEqual(same.map((g) => g.model), [1, 0, 1], 'the same media time is reused (0 ms old); 1 ms before it is not');
 });
 
 test('reuse: each condition of reuse', () => {
-  const r = new ClassificationReuse({ ...OPTS, maxFrames: 10 });
+  const r = new ClassificationReuse({ ...OPTS, maxMs: 10_000 });
   const f = { box: box(0), crop: crop(100) };
   const model = (m: FacesMessage, version = 'v1') => run(r, [m], version)[0].model;
   assert.equal(model(frame(0, [f])), 1, 'the first frame');
@@ -69,7 +89,7 @@ test('reuse: each condition of reuse', () => {
 });
 
 test('reuse: several faces are matched by their boxes; a new face is classified, a face that left is forgotten', () => {
-  const r = new ClassificationReuse({ ...OPTS, maxFrames: 10 });
+  const r = new ClassificationReuse({ ...OPTS, maxMs: 10_000 });
   const a = { box: box(0), crop: crop(50) };
   const b = { box: box(200), crop: crop(150) };
   const c = { box: box(400), crop: crop(250) };
@@ -92,10 +112,10 @@ test('reuse: frames of one batch reuse the faces of an earlier frame of the same
   const probs = plan.resolve(out(2, 4));
   assert.deepEqual(probs.map((fr) => top(fr[0])), [4, 4, 4, 5]);
   assert.throws(() => plan.resolve(out(2, 4)), /resolved once/);
-  assert.equal(r.plan([frame(3, [f])], 'v1').crops.length, 1, 'reused twice in a row already: afresh');
+  assert.equal(r.plan([frame(3, [f])], 'v1').crops.length, 1, 'classified at 0 ms, now 300 ms: afresh');
 });
 
-test('reuse: memory stays bounded (least recently seen cameras first, idle ones forgotten); maxFrames 0 keeps nothing', () => {
+test('reuse: memory stays bounded (least recently seen cameras first, idle ones forgotten); maxMs 0 keeps nothing; bad values throw', () => {
   let now = 0;
   const r = new ClassificationReuse({ ...OPTS, maxCameras: 3, idleMs: 1000 }, () => now);
   const f = { box: box(0), crop: crop(100) };
@@ -106,8 +126,9 @@ test('reuse: memory stays bounded (least recently seen cameras first, idle ones 
   now = 1500;
   assert.equal(run(r, [frame(2, [f], { camera: 'd' })])[0].model, 1, 'd was not seen for 1.5 s: forgotten');
   assert.equal(r.cameras, 1, 'the other idle cameras went too');
-  const off = new ClassificationReuse({ ...OPTS, maxFrames: 0 });
+  const off = new ClassificationReuse({ ...OPTS, maxMs: 0 });
   assert.deepEqual(run(off, [frame(0, [f]), frame(1, [f])]).map((g) => g.model), [1, 1]);
   assert.equal(off.cameras, 0);
-  assert.throws(() => new ClassificationReuse({ ...OPTS, maxFrames: 1.5 }), /maxFrames/);
+  for (const bad of [1.5, -1, NaN, Infinity]) assert.throws(() => new ClassificationReuse({ ...OPTS, maxMs: bad }), /reuse maxMs must be a whole number of 0 or more/);
+  assert.throws(() => new ClassificationReuse({ ...OPTS, maxCameras: 0 }), /maxCameras/);
 });

@@ -1,14 +1,16 @@
 /**
  * Classification reused for faces that did not change. Per camera the faces of the last
- * classified frame are kept (box, 48x48 crop, probabilities, model version, how many frames in a
- * row they were reused). A face of a new frame takes a kept face's probabilities instead of a
- * model call when:
+ * classified frame are kept (box, 48x48 crop, probabilities, model version, the media time of
+ * their last fresh classification). A face of a new frame takes a kept face's probabilities
+ * instead of a model call when:
  * - same camera and model version, the frame comes after the kept one (`seq`) and is no hard cut;
  * - its box overlaps the kept face's by IoU `minIou` or more (carried faces keep the identical box);
  * - its crop changed little: {@link cropChange} against the crop that was classified is at most
  *   `maxChange` (gray levels / 255);
- * - that face was reused fewer than `maxFrames` frames in a row, so every face is classified
- *   afresh at least every `maxFrames + 1` frames.
+ * - that face's last fresh classification is less than `maxMs` of media time old, and the frame's
+ *   media time is not before it (a file that loops, a restarted stream: afresh). So every face is
+ *   classified afresh at least every `maxMs` of media whatever the frame rate: with 300 ms, at
+ *   10 fps on every third frame, at 25 fps on every eighth.
  * Otherwise it is classified as before. The comparison is always against the crop the model saw,
  * so a slow drift adds up and ends the reuse. Memory is bounded: at most `maxCameras` cameras (the
  * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
@@ -18,8 +20,8 @@ import { matchByIou, type Box, type FacesMessage } from '@emostream/contracts';
 
 /** Settings of {@link ClassificationReuse}. */
 export interface ReuseOptions {
-  /** Most frames in a row a face's classification is reused; 0: off. */
-  maxFrames: number;
+  /** Media time (ms) a face's fresh classification is reused for, while the face does not change; 0: off. */
+  maxMs: number;
   /** Largest {@link cropChange} of a reused face against the crop that was classified (0..1). */
   maxChange: number;
   /** Least IoU of the face's box with the kept face's box. */
@@ -61,8 +63,8 @@ export function cropChange(a: Uint8Array, b: Uint8Array): number {
 /** A face's probabilities: known, or the `k`-th output of the batch being planned. */
 interface Probs { p?: Float32Array; k?: number }
 
-/** A face kept for a camera: the box and crop the model saw, its probabilities, how often reused since. */
-interface KeptFace { box: Box; crop: Uint8Array; probs: Probs; version: string; reused: number }
+/** A face kept for a camera: the box and crop the model saw, its probabilities, the media time (ms) of that classification. */
+interface KeptFace { box: Box; crop: Uint8Array; probs: Probs; version: string; classifiedAtMs: number }
 
 interface CameraFaces { seq: number; faces: KeptFace[]; seenAt: number }
 
@@ -86,7 +88,7 @@ export class ClassificationReuse {
   private version: string | undefined;
 
   constructor(private readonly o: ReuseOptions, private readonly now: () => number = () => performance.now()) {
-    if (!Number.isInteger(o.maxFrames) || o.maxFrames < 0) throw new Error(`reuse maxFrames must be a whole number of 0 or more, got ${o.maxFrames}`);
+    if (!Number.isInteger(o.maxMs) || o.maxMs < 0) throw new Error(`reuse maxMs must be a whole number of 0 or more, got ${o.maxMs}`);
     if (!Number.isInteger(o.maxCameras) || o.maxCameras < 1) throw new Error(`reuse maxCameras must be a positive whole number, got ${o.maxCameras}`);
   }
 
@@ -103,7 +105,7 @@ export class ClassificationReuse {
     // The batch's own frames are remembered as it goes (a later frame may reuse an earlier one's
     // faces, classified in this very batch); the cache itself changes only in resolve().
     const pending = new Map<string, CameraFaces>();
-    const on = this.o.maxFrames > 0;
+    const on = this.o.maxMs > 0;
     if (this.version !== modelVersion) this.clear(); // a new model: nothing of the old one is reused
     this.version = modelVersion;
     const at = this.now();
@@ -114,18 +116,22 @@ export class ClassificationReuse {
       const match = matchByIou(m.faces.map((f) => f.box), usable.map((f) => f.box), this.o.minIou);
       const kept: KeptFace[] = [];
       const probs: Probs[] = [];
+      const t = m.frame.mediaTimeMs;
       let n = 0;
       m.faces.forEach((f, i) => {
         const old = match[i] === undefined ? undefined : usable[match[i]!];
-        if (old && old.version === modelVersion && old.reused < this.o.maxFrames && cropChange(old.crop, f.crop) <= this.o.maxChange) {
-          kept.push({ ...old, reused: old.reused + 1 });
+        // Reused while its fresh classification is under maxMs of media old; media time that went
+        // back (a file that loops, a restarted stream) classifies afresh.
+        const recent = old && t >= old.classifiedAtMs && t - old.classifiedAtMs < this.o.maxMs;
+        if (old && recent && old.version === modelVersion && cropChange(old.crop, f.crop) <= this.o.maxChange) {
+          kept.push({ ...old });
           probs.push(old.probs);
           n++;
           return;
         }
         const p: Probs = { k: crops.length };
         crops.push(f.crop);
-        kept.push({ box: { ...f.box }, crop: Uint8Array.from(f.crop), probs: p, version: modelVersion, reused: 0 });
+        kept.push({ box: { ...f.box }, crop: Uint8Array.from(f.crop), probs: p, version: modelVersion, classifiedAtMs: t });
         probs.push(p);
       });
       reused.push(n);
