@@ -45,7 +45,7 @@ const COARSE_BINS = [20, 40, 60, 100];
  * The two detector settings compared: the detector before the tile pass (tiles off, and the
  * limits it had then) and the defaults. Identities (cuts, embeddings) are on in both; the
  * replays below take them out one at a time. `BENCH_SCENE_BEFORE` (JSON detector settings, e.g.
- * `{"detectEveryFrames":1}`) replaces the first with the defaults plus those settings (its
+ * `{"detectEveryMs":0}`) replaces the first with the defaults plus those settings (its
  * figures keep the key `off`/`tilesOff`; rows and `scene.settings` name it).
  */
 const BEFORE = process.env.BENCH_SCENE_BEFORE ? JSON.parse(process.env.BENCH_SCENE_BEFORE) as DetectorConfigInput : undefined;
@@ -270,7 +270,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
       settings: Object.fromEntries(CONFIGS.map((c) => [c.key, {
         sceneCuts: c.detector.sceneCuts, embeddings: c.detector.embeddings, tiles: c.detector.tiles, tilesEveryFrames: c.detector.tilesEveryFrames,
         tilesMinScore: c.detector.tilesMinScore, minFaceSizePx: c.detector.minFaceSizePx, maxFaces: c.detector.maxFaces,
-        detectEveryFrames: c.detector.detectEveryFrames, carryMinScore: c.detector.carryMinScore, carryMaxMotion: c.detector.carryMaxMotion, label: c.label,
+        detectEveryMs: c.detector.detectEveryMs, carryMinScore: c.detector.carryMinScore, carryMaxMotion: c.detector.carryMaxMotion, label: c.label,
       }])),
       summaries,
       humanEmotionModel: h ?? null,

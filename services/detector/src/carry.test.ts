@@ -18,80 +18,93 @@ function picture(dx = 0, add = 0): Uint8Array {
 }
 
 const face = (score = 0.9, x = 40): FaceBox => ({ box: { x, y: 20, width: 64, height: 64 }, score, eyes: { left: [x + 16, 40], right: [x + 48, 42] } });
-const opts = { everyFrames: 3, minScore: 0.7, maxMotion: 0.02 };
+const opts = { everyMs: 300, minScore: 0.7, maxMotion: 0.02 };
 
-test('carries a still detection until the k-th frame, then asks for a detection (due)', () => {
-  const carry = new DetectionCarry(opts);
-  const still = picture();
-  assert.deepEqual(carry.reuse('cam', still, W, H, false), { carried: false, reason: 'first' });
-  carry.record('cam', still, W, H, [face()]);
-  const reasons: string[] = [];
-  for (let i = 0; i < 5; i++) {
-    const d = carry.reuse('cam', still, W, H, false);
-    reasons.push(d.reason);
-    if (!d.carried) carry.record('cam', still, W, H, [face()]);
+test('carries a still detection for everyMs of media time, then asks for a detection (due), at any frame rate', () => {
+  for (const [fps, expected] of [
+    // 10 fps: detected on frames 0, 3, 6 (two carried frames after each detection).
+    [10, ['tracked', 'tracked', 'due', 'tracked', 'tracked', 'due', 'tracked']],
+    // 25 fps: on frames 0, 8 (40 ms apart: 280 ms still carried, 320 ms due).
+    [25, ['tracked', 'tracked', 'tracked', 'tracked', 'tracked', 'tracked', 'tracked', 'due', 'tracked']],
+  ] as const) {
+    const carry = new DetectionCarry(opts);
+    const still = picture();
+    assert.deepEqual(carry.reuse('cam', still, W, H, false, 0), { carried: false, reason: 'first' });
+    carry.record('cam', still, W, H, [face()], 0);
+    const reasons: string[] = [];
+    for (let i = 1; i <= expected.length; i++) {
+      const t = Math.round((i * 1000) / fps);
+      const d = carry.reuse('cam', still, W, H, false, t);
+      reasons.push(d.reason);
+      if (!d.carried) carry.record('cam', still, W, H, [face()], t);
+    }
+    assert.deepEqual(reasons, expected, `${fps} fps`);
   }
-  // Detected on frames 0, 3, 6 (k = 3): two carried frames after each detection.
-  assert.deepEqual(reasons, ['tracked', 'tracked', 'due', 'tracked', 'tracked']);
+  // Media time that goes back (a looped file, a restarted stream) is detected afresh.
+  const carry = new DetectionCarry(opts);
+  carry.record('cam', picture(), W, H, [face()], 5000);
+  assert.equal(carry.reuse('cam', picture(), W, H, false, 5100).reason, 'tracked');
+  assert.equal(carry.reuse('cam', picture(), W, H, false, 100).reason, 'due');
 });
 
 test('the carried faces are copies: box, score and eyes as detected, no crop or embedding, and changing them changes nothing', () => {
   const carry = new DetectionCarry(opts);
   const detected = { ...face(), embedding: 'AAAA', crop: new Uint8Array(4) } as FaceBox;
-  carry.record('cam', picture(), W, H, [detected]);
-  const d = carry.reuse('cam', picture(), W, H, false);
+  carry.record('cam', picture(), W, H, [detected], 0);
+  const d = carry.reuse('cam', picture(), W, H, false, 100);
   assert.ok(d.carried);
   assert.deepEqual(d.faces, [face()]);
   d.faces[0].box.x = 0;
   d.faces[0].eyes!.left[0] = 0;
   detected.box.x = 1;
-  const again = carry.reuse('cam', picture(), W, H, false);
+  const again = carry.reuse('cam', picture(), W, H, false, 100);
   assert.ok(again.carried);
   assert.deepEqual(again.faces, [face()]);
 });
 
-test('everyFrames 1 never carries (today\'s behaviour: every frame detected)', () => {
-  const carry = new DetectionCarry({ ...opts, everyFrames: 1 });
-  carry.record('cam', picture(), W, H, [face()]);
-  assert.deepEqual(carry.reuse('cam', picture(), W, H, false), { carried: false, reason: 'every_frame' });
-  assert.throws(() => new DetectionCarry({ ...opts, everyFrames: 0 }), /positive integer/);
+test('everyMs 0 never carries (every frame detected)', () => {
+  const carry = new DetectionCarry({ ...opts, everyMs: 0 });
+  carry.record('cam', picture(), W, H, [face()], 0);
+  assert.deepEqual(carry.reuse('cam', picture(), W, H, false, 100), { carried: false, reason: 'every_frame' });
+  assert.throws(() => new DetectionCarry({ ...opts, everyMs: -1 }), /0 or more/);
+  assert.throws(() => new DetectionCarry({ ...opts, everyMs: 1.5 }), /whole number/);
 });
 
 test('a hard cut, a new frame size, a face under minScore or a weak candidate forces a detection', () => {
   const carry = new DetectionCarry(opts);
-  carry.record('cam', picture(), W, H, [face(0.9), face(0.75, 120)]);
-  assert.equal(carry.reuse('cam', picture(), W, H, true).reason, 'cut');
-  assert.equal(carry.reuse('cam', new Uint8Array(100 * 60 * 3), 100, 60, false).reason, 'size');
-  carry.record('cam', picture(), W, H, [face(0.9), face(0.69, 120)]);
-  assert.equal(carry.reuse('cam', picture(), W, H, false).reason, 'score');
+  carry.record('cam', picture(), W, H, [face(0.9), face(0.75, 120)], 0);
+  assert.equal(carry.reuse('cam', picture(), W, H, true, 100).reason, 'cut');
+  assert.equal(carry.reuse('cam', new Uint8Array(100 * 60 * 3), 100, 60, false, 100).reason, 'size');
+  carry.record('cam', picture(), W, H, [face(0.9), face(0.69, 120)], 0);
+  assert.equal(carry.reuse('cam', picture(), W, H, false, 100).reason, 'score');
   // A weak candidate was dropped (low_score): it may be a face that comes and goes.
-  carry.record('cam', picture(), W, H, [face(0.9)], true);
-  assert.equal(carry.reuse('cam', picture(), W, H, false).reason, 'score');
+  carry.record('cam', picture(), W, H, [face(0.9)], 0, true);
+  assert.equal(carry.reuse('cam', picture(), W, H, false, 100).reason, 'score');
 });
 
 test('motion inside any box forces a detection; noise and a small brightness change do not', () => {
   const carry = new DetectionCarry(opts);
-  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)]);
-  assert.equal(carry.reuse('cam', picture(0, 3), W, H, false).reason, 'tracked', '3 gray levels brighter: 0.012');
-  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)]);
+  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)], 0);
+  assert.equal(carry.reuse('cam', picture(0, 3), W, H, false, 100).reason, 'tracked', '3 gray levels brighter: 0.012');
+  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)], 0);
   // The picture moved by 4 px: the diagonal pattern inside both boxes changes.
-  assert.equal(carry.reuse('cam', picture(4), W, H, false).reason, 'motion');
+  assert.equal(carry.reuse('cam', picture(4), W, H, false, 100).reason, 'motion');
   // Only the second face's region changed.
   const partly = picture();
   const moved = picture(6);
   for (let y = 0; y < H; y++) partly.set(moved.subarray((y * W + 110) * 3, (y * W + 174) * 3), (y * W + 110) * 3);
-  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)]);
-  assert.equal(carry.reuse('cam', partly, W, H, false).reason, 'motion');
+  carry.record('cam', picture(), W, H, [face(0.9, 20), face(0.9, 110)], 0);
+  assert.equal(carry.reuse('cam', partly, W, H, false, 100).reason, 'motion');
 });
 
 test('a detection without faces is carried too (until due); cameras are apart', () => {
   const carry = new DetectionCarry(opts);
-  carry.record('a', picture(), W, H, []);
-  const d = carry.reuse('a', picture(9), W, H, false);
+  carry.record('a', picture(), W, H, [], 0);
+  const d = carry.reuse('a', picture(9), W, H, false, 100);
   assert.deepEqual(d, { carried: true, reason: 'tracked', faces: [] });
-  assert.equal(carry.reuse('b', picture(), W, H, false).reason, 'first');
+  assert.equal(carry.reuse('b', picture(), W, H, false, 100).reason, 'first');
   carry.forget('a');
-  assert.equal(carry.reuse('a', picture(), W, H, false).reason, 'first');
+  assert.equal(carry.reuse('a', picture(), W, H, false, 100).reason, 'first');
 });
 
 test('boxGrid: mean gray per cell, boxes clamped to the frame, tiny boxes too', () => {

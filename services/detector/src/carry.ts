@@ -6,7 +6,8 @@
  * grid of mean gray levels. On the next frames those faces are reused, re-cropped from the new
  * frame and re-aligned with the carried eyes, instead of running the detector, as long as:
  * - the frame is no hard cut and has the same size;
- * - fewer than `everyFrames` frames have passed since the full detection;
+ * - less than `everyMs` of the camera's media time has passed since the full detection (and media
+ *   time did not go back: a looped file or a restarted stream is detected afresh);
  * - every carried face scored at least `minScore`, and the detection dropped no candidate as too
  *   weak (between BlazeFace's candidate score and `minScore`: a face that comes and goes);
  * - no carried face's box changed: the mean absolute change of its 8x8 grid against the full
@@ -23,8 +24,12 @@ import type { Box, FaceBox } from '@emostream/contracts';
 
 /** Settings of {@link DetectionCarry}. */
 export interface CarryOptions {
-  /** A full detection at least on every n-th frame of a camera; 1: on every frame (nothing carried). */
-  everyFrames: number;
+  /**
+   * A full detection at least once per this much of a camera's media time, ms; 0: on every frame
+   * (nothing carried). Media time, not a count of frames: at 10 fps 300 ms is every 3rd frame, at
+   * 25 fps every 8th, so a new face elsewhere in the picture is found as soon at any frame rate.
+   */
+  everyMs: number;
   /** Least score of every carried face (0..1). */
   minScore: number;
   /** Largest change inside any carried face's box, the mean over its {@link GRID}x{@link GRID} cells of gray levels / 255. */
@@ -49,8 +54,8 @@ interface CameraCarry {
   grids: Float32Array[];
   /** The detection dropped a weak candidate (low_score): no carry. */
   uncertain: boolean;
-  /** Frames since the full detection (0 on its own frame). */
-  since: number;
+  /** Media time of the full detection's frame, ms. */
+  detectedAtMs: number;
 }
 
 /**
@@ -99,37 +104,36 @@ export function gridMotion(a: Float32Array, b: Float32Array): number {
 export class DetectionCarry {
   private readonly cams = new Map<string, CameraCarry>();
   constructor(private readonly o: CarryOptions) {
-    if (!Number.isInteger(o.everyFrames) || o.everyFrames < 1) throw new Error(`everyFrames must be a positive integer, got ${o.everyFrames}`);
+    if (!Number.isInteger(o.everyMs) || o.everyMs < 0) throw new Error(`everyMs must be a whole number of ms, 0 or more, got ${o.everyMs}`);
   }
 
   /**
    * This frame's faces when the last full detection can be carried onto it (copies of its faces,
    * boxes and eyes unchanged), or why not. Frames of a camera must come in order; each frame is
-   * asked once.
+   * asked once, with its media time.
    */
-  reuse(cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean): CarryDecision {
-    if (this.o.everyFrames === 1) return { carried: false, reason: 'every_frame' };
+  reuse(cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean, mediaTimeMs: number): CarryDecision {
+    if (this.o.everyMs === 0) return { carried: false, reason: 'every_frame' };
     const cam = this.cams.get(cameraId);
     if (!cam) return { carried: false, reason: 'first' };
     if (sceneCut) return { carried: false, reason: 'cut' };
     if (cam.width !== width || cam.height !== height) return { carried: false, reason: 'size' };
-    if (cam.since + 1 >= this.o.everyFrames) return { carried: false, reason: 'due' };
+    if (mediaTimeMs - cam.detectedAtMs >= this.o.everyMs || mediaTimeMs < cam.detectedAtMs) return { carried: false, reason: 'due' };
     if (cam.uncertain || cam.faces.some((f) => f.score < this.o.minScore)) return { carried: false, reason: 'score' };
     for (let i = 0; i < cam.faces.length; i++) {
       if (gridMotion(cam.grids[i], boxGrid(rgb, width, height, cam.faces[i].box)) > this.o.maxMotion) return { carried: false, reason: 'motion' };
     }
-    cam.since++;
     return { carried: true, reason: 'tracked', faces: cam.faces.map(copyFace) };
   }
 
   /**
-   * A full detection of this frame kept `faces`: the camera's new reference. `uncertain`: it also
-   * dropped a candidate for its low score (then the next frame is detected again).
+   * A full detection of this frame (at `mediaTimeMs`) kept `faces`: the camera's new reference.
+   * `uncertain`: it also dropped a candidate for its low score (then the next frame is detected again).
    */
-  record(cameraId: string, rgb: Uint8Array, width: number, height: number, faces: readonly FaceBox[], uncertain = false): void {
-    if (this.o.everyFrames === 1) return;
+  record(cameraId: string, rgb: Uint8Array, width: number, height: number, faces: readonly FaceBox[], mediaTimeMs: number, uncertain = false): void {
+    if (this.o.everyMs === 0) return;
     const kept = faces.map(copyFace);
-    this.cams.set(cameraId, { width, height, faces: kept, grids: kept.map((f) => boxGrid(rgb, width, height, f.box)), uncertain, since: 0 });
+    this.cams.set(cameraId, { width, height, faces: kept, grids: kept.map((f) => boxGrid(rgb, width, height, f.box)), uncertain, detectedAtMs: mediaTimeMs });
   }
 
   /** Forgets a camera. */

@@ -42,7 +42,7 @@ async function run(frames: Frame[], config: DetectorConfigInput, detector = fixe
 }
 
 test('k = 3 on still frames: the detector runs on frames 0, 3, 6; every frame still has its message and face, in order', async () => {
-  const { out, calls, counted } = await run([0, 1, 2, 3, 4, 5, 6].map((s) => frame(s)), { detectEveryFrames: 3 });
+  const { out, calls, counted } = await run([0, 1, 2, 3, 4, 5, 6].map((s) => frame(s)), { detectEveryMs: 300 });
   assert.equal(calls.length, 3);
   assert.deepEqual(out.map((m) => m.frame.seq), [0, 1, 2, 3, 4, 5, 6]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1, 1, 1, 1]);
@@ -50,8 +50,8 @@ test('k = 3 on still frames: the detector runs on frames 0, 3, 6; every frame st
   assert.deepEqual(counted, { 'detected/first': 1, 'carried/tracked': 4, 'detected/due': 2 });
 });
 
-test('detectEveryFrames 1: the detector runs on every frame, as before', async () => {
-  const { calls, counted } = await run([0, 1, 2, 3].map((s) => frame(s)), { detectEveryFrames: 1 });
+test('detectEveryMs 0: the detector runs on every frame, as before', async () => {
+  const { calls, counted } = await run([0, 1, 2, 3].map((s) => frame(s)), { detectEveryMs: 0 });
   assert.equal(calls.length, 4);
   assert.deepEqual(counted, { 'detected/every_frame': 4 });
 });
@@ -59,7 +59,7 @@ test('detectEveryFrames 1: the detector runs on every frame, as before', async (
 test('a carried face is cropped from the current frame, aligned with the carried eyes', async () => {
   // carryMaxMotion 1: the inverted face region does not stop the carry here.
   const frames = [frame(0), frame(1, { invert: true })];
-  const { out, calls } = await run(frames, { detectEveryFrames: 3, carryMaxMotion: 1 });
+  const { out, calls } = await run(frames, { detectEveryMs: 300, carryMaxMotion: 1 });
   assert.equal(calls.length, 1);
   const config = parseDetectorConfig({});
   const opts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg, cropOffsetY: config.cropOffsetY };
@@ -69,23 +69,23 @@ test('a carried face is cropped from the current frame, aligned with the carried
 });
 
 test('motion in a face\'s box, a weak face or a weak candidate makes the next frame a detection', async () => {
-  const moved = await run([frame(0), frame(1, { shift: 6 }), frame(2, { shift: 6 })], { detectEveryFrames: 3 });
+  const moved = await run([frame(0), frame(1, { shift: 6 }), frame(2, { shift: 6 })], { detectEveryMs: 300 });
   assert.equal(moved.calls.length, 2);
   assert.deepEqual(moved.counted, { 'detected/first': 1, 'detected/motion': 1, 'carried/tracked': 1 });
-  const weak = await run([frame(0), frame(1)], { detectEveryFrames: 3 }, fixedDetector(() => [{ ...FACE, score: 0.6 }]));
+  const weak = await run([frame(0), frame(1)], { detectEveryMs: 300 }, fixedDetector(() => [{ ...FACE, score: 0.6 }]));
   assert.deepEqual(weak.counted, { 'detected/first': 1, 'detected/score': 1 });
   // A candidate under minScore (dropped as low_score) beside a strong face: no carry either.
-  const flicker = await run([frame(0), frame(1)], { detectEveryFrames: 3 }, fixedDetector(() => [FACE, { box: { x: 900, y: 300, width: 100, height: 100 }, score: 0.45 }]));
+  const flicker = await run([frame(0), frame(1)], { detectEveryMs: 300 }, fixedDetector(() => [FACE, { box: { x: 900, y: 300, width: 100, height: 100 }, score: 0.45 }]));
   assert.deepEqual(flicker.counted, { 'detected/first': 1, 'detected/score': 1 });
 });
 
 test('the tile pass runs on detected frames only', async () => {
   // Tiles auto at 1280x720: the first frame searches every tile; carried frames call nothing.
-  const first = await run([frame(0)], { detectEveryFrames: 3, tiles: 'auto' });
+  const first = await run([frame(0)], { detectEveryMs: 300, tiles: 'auto' });
   assert.ok(first.calls.length > 1, 'tiles searched on frame 0');
-  const carried = await run([frame(0), frame(1), frame(2)], { detectEveryFrames: 3, tiles: 'auto' });
+  const carried = await run([frame(0), frame(1), frame(2)], { detectEveryMs: 300, tiles: 'auto' });
   assert.equal(carried.calls.length, first.calls.length, 'frames 1 and 2 carried: no call');
-  const every = await run([frame(0), frame(1), frame(2)], { detectEveryFrames: 1, tiles: 'auto' });
+  const every = await run([frame(0), frame(1), frame(2)], { detectEveryMs: 0, tiles: 'auto' });
   assert.ok(every.calls.length >= first.calls.length + 4, `k = 1: the full frame and a share of the tiles on frames 1 and 2 (${every.calls.length} calls)`);
 });
 
@@ -100,7 +100,7 @@ test('embeddings follow their own schedule on carried frames (embedEveryMs of me
   };
   // Frame 2's face region is inverted (carryMaxMotion 1 keeps the carry going).
   const frames = [frame(0), frame(1), frame(2, { invert: true }), frame(3), frame(4), frame(5)];
-  const { out, calls } = await run(frames, { embeddings: true, detectEveryFrames: 3, embedEveryMs: 200, carryMaxMotion: 1 }, fixedDetector(), embedder);
+  const { out, calls } = await run(frames, { embeddings: true, detectEveryMs: 300, embedEveryMs: 200, carryMaxMotion: 1 }, fixedDetector(), embedder);
   assert.equal(calls.length, 2);
   // A new face on frame 0, then every 200 ms of media (frames 100 ms apart): 0, 2, 4 (2 and 4 are carried frames).
   assert.deepEqual(out.map((m) => m.faces[0].embedding !== undefined), [true, false, true, false, true, false]);

@@ -50,7 +50,7 @@ test('one message per frame, in order, faces [] when none; crops are 48x48; metr
     [box(20, 20, 50, 0.8), box(100, 60, 16, 0.9)],
   ][i]);
   const out = await firstValueFrom(from([0, 1, 2].map((s) => rgbFrame(s))).pipe(
-    detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({ detectEveryFrames: 1 }) }), toArray()));
+    detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({ detectEveryMs: 0 }) }), toArray()));
   assert.deepEqual(out.map((m) => m.frame.seq), [0, 1, 2]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 0, 1]);
   assert.equal((out[0].frame as Record<string, unknown>).pixels, undefined, 'pixels do not travel on');
@@ -83,7 +83,7 @@ test('a corrupt JPEG or a throwing detector is counted, logged and skipped; the 
     rgbFrame(4),
   ];
   const out = await firstValueFrom(from(frames).pipe(
-    detectFaces({ detector, logger, metrics, config: parseDetectorConfig({ detectEveryFrames: 1 }) }), toArray()));
+    detectFaces({ detector, logger, metrics, config: parseDetectorConfig({ detectEveryMs: 0 }) }), toArray()));
   assert.deepEqual(out.map((m) => m.frame.seq), [0, 4]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 1]);
   assert.deepEqual(detector.seen, [[W, H], [W, H], [W, H]], 'the decoded JPEG reached the detector at its size');
@@ -100,7 +100,7 @@ test('with `failed` (the Kafka service), a frame whose detection throws is repla
   const metrics = createMetrics();
   const detector = fakeDetector((i) => (i === 1 ? new Error('boom') : []));
   const out = await firstValueFrom(from([rgbFrame(0), rgbFrame(1), rgbFrame(2)]).pipe(
-    detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({ detectEveryFrames: 1 }), failed: (f, e) => ({ deadLetter: f.seq, why: e.message }) }), toArray()));
+    detectFaces({ detector, logger: silentLogger, metrics, config: parseDetectorConfig({ detectEveryMs: 0 }), failed: (f, e) => ({ deadLetter: f.seq, why: e.message }) }), toArray()));
   assert.deepEqual(out.map((m) => ('deadLetter' in m ? m : m.frame.seq)), [0, { deadLetter: 1, why: 'boom' }, 2]);
   assert.deepEqual(await counter(metrics.framesDropped), { '{"camera":"cam","reason":"detect_error"}': 1 });
 });

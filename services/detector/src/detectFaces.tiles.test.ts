@@ -43,7 +43,7 @@ function smallFaceDetector(name = 'fake'): FaceDetector & { calls: Array<[number
 }
 
 async function run(frames: Frame[], config: DetectorConfigInput, detector = smallFaceDetector()) {
-  const out = await firstValueFrom(from(frames).pipe(detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ embeddings: false, detectEveryFrames: 1, ...config }) }), toArray()));
+  const out = await firstValueFrom(from(frames).pipe(detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ embeddings: false, detectEveryMs: 0, ...config }) }), toArray()));
   return { out, calls: detector.calls };
 }
 
@@ -94,7 +94,7 @@ test('auto leaves Haar alone (it searches its own pyramid); an explicit grid app
 });
 
 test('tilesSweepFrames: the first sweep is spread over that many detected frames, ceil(tiles / n) a frame plus the tile holding the face', async () => {
-  const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: 'auto', tilesSweepFrames: 3, tilesEveryFrames: 30, detectEveryFrames: 1 });
+  const { out, calls } = await run([0, 1, 2, 3].map((s) => frame(s)), { tiles: 'auto', tilesSweepFrames: 3, tilesEveryFrames: 30, detectEveryMs: 0 });
   // 640x360: 3x2 + 5x3 tiles, 7 a frame. Sweep order 1, 3, 5, 0, 2, 4, 13 | 6, 10, 16, 20, 7, 9, 17 |
   // 19, 8, 11, 12, 14, 15, 18: the face is whole in coarse tile 4 and fine tile 13, both searched on
   // frame 0, which find it; it holds tile 13 (the smaller one), searched on every later frame besides

@@ -34,7 +34,7 @@ export interface DetectFacesDeps {
  * camera's order): decode, detect (the full frame, then the tiles the {@link TileSchedule} plans,
  * merged; `tiles`), drop faces by score/size/duplicate/maxFaces, crop each kept
  * face to 48x48 equalised gray. On the frames where the {@link DetectionCarry} allows it
- * (`detectEveryFrames`, `carryMinScore`, `carryMaxMotion`), the last detection's kept faces are
+ * (`detectEveryMs`, `carryMinScore`, `carryMaxMotion`), the last detection's kept faces are
  * cropped from the new frame instead of detecting (no tile pass either: its schedule advances on
  * detected frames only). Emits one message per frame, `faces: []` when none was kept, so
  * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
@@ -59,7 +59,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const policy = embedder ? new EmbeddingPolicy({ everyMs: config.embedEveryMs, minFacePx: config.embedMinFacePx }) : undefined;
   // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
-  const carry = new DetectionCarry({ everyFrames: config.detectEveryFrames, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
+  const carry = new DetectionCarry({ everyMs: config.detectEveryMs, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
 
   const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean) => {
     const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut);
@@ -79,7 +79,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
-    const kept = await keptFaces(frame.cameraId, image, sceneCut);
+    const kept = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
     const faces: FaceCrop[] = [];
     for (const face of kept) faces.push(await cropFace(image.data, image.width, image.height, face, cropOpts));
@@ -89,13 +89,13 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   };
 
   /** The faces to crop: the last detection's, carried, or a fresh detection's, filtered (and remembered). */
-  const keptFaces = async (cameraId: string, image: { data: Uint8Array; width: number; height: number }, sceneCut: boolean): Promise<FaceBox[]> => {
-    const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut);
+  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: { data: Uint8Array; width: number; height: number }, sceneCut: boolean): Promise<FaceBox[]> => {
+    const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut, mediaTimeMs);
     metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
     if (decision.carried) return decision.faces;
     const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
-    carry.record(cameraId, image.data, image.width, image.height, kept, skipped.some((s) => s.reason === 'low_score'));
+    carry.record(cameraId, image.data, image.width, image.height, kept, mediaTimeMs, skipped.some((s) => s.reason === 'low_score'));
     return kept;
   };
 
