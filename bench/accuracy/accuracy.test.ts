@@ -13,7 +13,7 @@ import {
 } from './geometry.js';
 import { framingOf, matchBoxes } from './match.js';
 import {
-  argmaxAt, dominantEmotion, pairedDelta, relabelRecords, RELIABILITY_EDGES, scoreClasses, smoothedReliability, summariseClips, summariseFaces,
+  argmaxAt, dominantEmotion, pairedDelta, RELIABILITY_EDGES, scoreClasses, smoothedReliability, summariseClips, summariseFaces,
   type ClipRecord, type FaceRecord,
 } from './score.js';
 import { addNoise, applyLighting, composeLitFrame, drawLook, drawTint, LOOK_RANGES, normalTable, pasteFace, windowOf } from './render.js';
@@ -21,7 +21,7 @@ import { derivedSeed, missReason, settingKey } from './measure.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ferPlusLabeller, seededShuffle, withFerPlusLabels } from './faces.js';
+import { ferPlusLabeller, relabelled, seededShuffle, withFerPlusLabels } from './faces.js';
 
 /** A generator that returns the given values in turn (then repeats the last). */
 function scripted(values: number[]): Rng {
@@ -392,7 +392,7 @@ test('FER+ labels: each face takes its FER+ majority; no majority emotion (unkno
     // The same faces' records scored against FER+: relabelled by id, the faces without a majority left out.
     const labelOf = (await ferPlusLabeller(dir))!;
     const recs: FaceRecord[] = rows.map(([p]) => ({ ...face(p), side: 100, still: HAPPY, pipe: NEUTRAL, iou: 0.7 }));
-    const re = relabelRecords(recs, labelOf);
+    const re = relabelled(recs, labelOf);
     assert.deepEqual(re.map((x) => [x.id, EMOTIONS[x.label], x.still, x.pipe]), [['test/sad/PublicTest_1.jpg', 'neutral', HAPPY, NEUTRAL], ['test/happy/PublicTest_2.jpg', 'happy', HAPPY, NEUTRAL]]);
     const s = summariseFaces(re);
     assert.deepEqual([s.still.accuracy, s.pipeline.accuracy], [0.5, 0.5], 'the FER-2013 labels (sad, happy) would score 0.5 and 0: FER+ rescores them');

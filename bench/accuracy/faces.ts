@@ -51,12 +51,17 @@ export function listFerFaces(ferDir: string, split: FerSplit): { faces: FerFace[
  * that FER+ has no row for, are left out.
  */
 export async function withFerPlusLabels(faces: readonly FerFace[], ferPlusDir: string): Promise<FerFace[]> {
-  for (const f of ['fer2013new.csv', 'mapping.csv'].map((n) => path.join(ferPlusDir, n))) if (!fs.existsSync(f)) throw new Error(`${f} is missing: FER+ labels need fer2013new.csv and mapping.csv (BENCH_ACCURACY_LABELS=ferplus)`);
-  const labelOf = (await ferPlusLabeller(ferPlusDir))!;
-  return faces.flatMap((f) => {
-    const label = labelOf(f.id);
-    return label === undefined ? [] : [{ ...f, label }];
-  });
+  const labelOf = await ferPlusLabeller(ferPlusDir);
+  if (!labelOf) throw new Error(`${missingFerPlusFile(ferPlusDir)} is missing: FER+ labels need ${FERPLUS_FILES.join(' and ')} (BENCH_ACCURACY_LABELS=ferplus)`);
+  return relabelled(faces, labelOf);
+}
+
+/** The files of FER+'s votes that its labels need. */
+const FERPLUS_FILES = ['fer2013new.csv', 'mapping.csv'];
+
+/** The first of FER+'s files missing from `ferPlusDir`, undefined when both are there. */
+function missingFerPlusFile(ferPlusDir: string): string | undefined {
+  return FERPLUS_FILES.map((f) => path.join(ferPlusDir, f)).find((f) => !fs.existsSync(f));
 }
 
 /**
@@ -64,12 +69,23 @@ export async function withFerPlusLabels(faces: readonly FerFace[], ferPlusDir: s
  * undefined where FER+ has none of the seven; undefined itself when `ferPlusDir` lacks the votes.
  */
 export async function ferPlusLabeller(ferPlusDir: string): Promise<((id: string) => number | undefined) | undefined> {
-  if (!['fer2013new.csv', 'mapping.csv'].every((f) => fs.existsSync(path.join(ferPlusDir, f)))) return undefined;
+  if (missingFerPlusFile(ferPlusDir)) return undefined;
   const majority = await readFerPlusMajorities(ferPlusDir);
   return (id) => {
     const e = majority.get(id);
     return e ? EMOTIONS.indexOf(e) : undefined;
   };
+}
+
+/**
+ * The same faces (or records of them) labelled another way, by id (FER+'s majority vote of each):
+ * those `labelOf` gives no label for are left out; everything else is kept as it is.
+ */
+export function relabelled<T extends { id: string; label: number }>(items: readonly T[], labelOf: (id: string) => number | undefined): T[] {
+  return items.flatMap((x) => {
+    const label = labelOf(x.id);
+    return label === undefined ? [] : [{ ...x, label }];
+  });
 }
 
 /** A seeded shuffle (Fisher-Yates) of a copy; the first n of it are the subset of that size. */

@@ -152,17 +152,6 @@ export function summariseFaces(records: readonly FaceRecord[]): FaceSummary {
 }
 
 /**
- * The same faces scored against other labels (FER+'s majority vote of each face, by id): records
- * `labelOf` gives no label for are left out, predictions are kept as they are.
- */
-export function relabelRecords(records: readonly FaceRecord[], labelOf: (id: string) => number | undefined): FaceRecord[] {
-  return records.flatMap((r) => {
-    const label = labelOf(r.id);
-    return label === undefined ? [] : [{ ...r, label }];
-  });
-}
-
-/**
  * The dominant emotion of a timeline: the emotion of its longest segment (end − start; ties: the
  * earlier one). Undefined for no segments.
  */

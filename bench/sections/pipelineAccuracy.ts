@@ -34,7 +34,7 @@ import { createFaceEmbedder } from '@emostream/detector';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { percentile, sig } from '../lib/stats.js';
-import { ferPlusLabeller, listFerFaces, seededShuffle, withFerPlusLabels, type FerFace, type TestSplit } from '../accuracy/faces.js';
+import { ferPlusLabeller, listFerFaces, relabelled, seededShuffle, withFerPlusLabels, type FerFace, type TestSplit } from '../accuracy/faces.js';
 import { SIZE_BUCKETS, sizeBucket } from '../accuracy/geometry.js';
 import {
   DEFAULT_RENDER, measureStills, settingKey, shippedSetting, stillPredictions,
@@ -42,7 +42,7 @@ import {
 } from '../accuracy/measure.js';
 import { measureClips } from '../accuracy/clips.js';
 import { LOOK_RANGES } from '../accuracy/render.js';
-import { pairedDelta, relabelRecords, smoothedReliability, summariseClips, summariseFaces, type ClipSummary, type FaceRecord, type FaceSummary } from '../accuracy/score.js';
+import { pairedDelta, smoothedReliability, summariseClips, summariseFaces, type ClipSummary, type FaceRecord, type FaceSummary } from '../accuracy/score.js';
 
 /** Seeds: the PublicTest subset and its frames, PrivateTest's frames, the clips. */
 const SUBSET_SEED = 1;
@@ -160,7 +160,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
   const t0 = Date.now();
   // FER+'s majority of the same faces, a second reading of the shipped geometry's gap (not with BENCH_ACCURACY_LABELS=ferplus: already so).
   const ferPlusOf = (process.env.BENCH_ACCURACY_LABELS ?? 'fer2013') === 'fer2013' ? await ferPlusLabeller(process.env.EMOSTREAM_FERPLUS_DIR ?? path.join(DATA_DIR, 'ferplus')) : undefined;
-  const asFerPlus = (recs: readonly FaceRecord[]) => (ferPlusOf ? summariseFaces(relabelRecords(recs, ferPlusOf)) : undefined);
+  const asFerPlus = (recs: readonly FaceRecord[]) => (ferPlusOf ? summariseFaces(relabelled(recs, ferPlusOf)) : undefined);
   try {
     // 1. PublicTest: the sweep.
     const pub = await labelledFaces(ferDir, 'PublicTest');

@@ -6,3 +6,4 @@ export * from './embedding.js';
 export * from './jsonSchema.js';
 export * from './box.js';
 export * from './limits.js';
+export * from './mediaTime.js';

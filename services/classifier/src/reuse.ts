@@ -16,7 +16,7 @@
  * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
  * version clears everything. Crops live in memory only, never written anywhere.
  */
-import { matchByIou, type Box, type FacesMessage } from '@emostream/contracts';
+import { matchByIou, withinMediaTime, type Box, type FacesMessage } from '@emostream/contracts';
 
 /** Settings of {@link ClassificationReuse}. */
 export interface ReuseOptions {
@@ -122,9 +122,8 @@ export class ClassificationReuse {
         const old = match[i] === undefined ? undefined : usable[match[i]!];
         // Reused while its fresh classification is under maxMs of media old; media time that went
         // back (a file that loops, a restarted stream) classifies afresh.
-        const recent = old && t >= old.classifiedAtMs && t - old.classifiedAtMs < this.o.maxMs;
-        if (old && recent && old.version === modelVersion && cropChange(old.crop, f.crop) <= this.o.maxChange) {
-          kept.push({ ...old });
+        if (old && withinMediaTime(t, old.classifiedAtMs, this.o.maxMs) && old.version === modelVersion && cropChange(old.crop, f.crop) <= this.o.maxChange) {
+          kept.push(old);
           probs.push(old.probs);
           n++;
           return;

@@ -20,7 +20,7 @@
  * faces (BlazeFace's own frame-to-frame jitter: median 0.98); faces that scored 0.7 or more were
  * all found again on the next two frames, those of 0.5-0.6 only in 91-92%.
  */
-import type { Box, FaceBox } from '@emostream/contracts';
+import { withinMediaTime, type Box, type FaceBox } from '@emostream/contracts';
 
 /** Settings of {@link DetectionCarry}. */
 export interface CarryOptions {
@@ -118,7 +118,7 @@ export class DetectionCarry {
     if (!cam) return { carried: false, reason: 'first' };
     if (sceneCut) return { carried: false, reason: 'cut' };
     if (cam.width !== width || cam.height !== height) return { carried: false, reason: 'size' };
-    if (mediaTimeMs - cam.detectedAtMs >= this.o.everyMs || mediaTimeMs < cam.detectedAtMs) return { carried: false, reason: 'due' };
+    if (!withinMediaTime(mediaTimeMs, cam.detectedAtMs, this.o.everyMs)) return { carried: false, reason: 'due' };
     if (cam.uncertain || cam.faces.some((f) => f.score < this.o.minScore)) return { carried: false, reason: 'score' };
     for (let i = 0; i < cam.faces.length; i++) {
       if (gridMotion(cam.grids[i], boxGrid(rgb, width, height, cam.faces[i].box)) > this.o.maxMotion) return { carried: false, reason: 'motion' };

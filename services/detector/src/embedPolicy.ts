@@ -6,7 +6,7 @@
  * not tell people apart). The period is media time, not a count of frames, so that analysing every
  * frame of a 25 fps file costs no more embeddings a second than the default 10 fps.
  */
-import { iou, type Box, type FaceCrop } from '@emostream/contracts';
+import { iou, withinMediaTime, type Box, type FaceCrop } from '@emostream/contracts';
 
 /** Settings of {@link EmbeddingPolicy}. */
 export interface EmbeddingPolicyOptions {
@@ -29,7 +29,7 @@ export class EmbeddingPolicy {
    */
   select(cameraId: string, faces: readonly FaceCrop[], sceneCut: boolean, mediaTimeMs: number): FaceCrop[] {
     let cam = this.cams.get(cameraId);
-    const periodic = !cam || mediaTimeMs - cam.lastAllMs >= this.o.everyMs || mediaTimeMs < cam.lastAllMs;
+    const periodic = !cam || !withinMediaTime(mediaTimeMs, cam.lastAllMs, this.o.everyMs);
     if (!cam) this.cams.set(cameraId, cam = { boxes: [], lastAllMs: mediaTimeMs });
     if (periodic) cam.lastAllMs = mediaTimeMs;
     const previous = cam.boxes;
