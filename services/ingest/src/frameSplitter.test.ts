@@ -41,3 +41,26 @@ test('frames do not alias the chunk memory', () => {
 test('rejects a non-positive frame size', () => {
   assert.throws(() => new FrameSplitter(0), RangeError);
 });
+
+test('each frame has memory of its own: offset 0, not shared with another frame or Buffer\'s pool', () => {
+  const s = new FrameSplitter(3);
+  const frames = s.push(Buffer.from([1, 2, 3, 4, 5, 6, 7]));
+  frames.push(...s.push(Buffer.from([8, 9])));
+  assert.deepEqual(frames.map((f) => [...f]), [[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+  for (const f of frames) {
+    assert.equal(f.byteOffset, 0);
+    assert.equal(f.buffer.byteLength, 3);
+  }
+  assert.notEqual(frames[0].buffer, frames[1].buffer);
+  frames[0][0] = 42;
+  assert.equal(frames[1][0], 4);
+});
+
+test('a frame begun before a reset does not leak into the next one', () => {
+  const s = new FrameSplitter(4);
+  assert.deepEqual(s.push(Buffer.from([7, 7, 7])), []);
+  assert.equal(s.reset(), 3);
+  const [f] = s.push(Buffer.from([1, 2, 3, 4]));
+  assert.deepEqual([...f], [1, 2, 3, 4]);
+  assert.equal(s.pendingBytes, 0);
+});
