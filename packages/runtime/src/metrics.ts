@@ -63,6 +63,6 @@ export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}
     inputFps: gauge('input_fps', 'Frames per second arriving from the source (last 5 s)', ['camera']),
     consumerLag: gauge('consumer_lag_messages', 'Messages not yet consumed by a consumer group (partition end offset minus committed offset)', ['group', 'topic', 'partition']),
     emotions: counter('emotions_total', 'Classified faces by their most likely emotion', ['camera', 'emotion']),
-    facesReused: counter('faces_reused_total', 'Faces given the probabilities of the same unchanged face on the frame before instead of a model call (classifier reuseMaxMs)', ['camera']),
+    facesReused: counter('faces_reused_total', 'Faces given the probabilities of their last fresh classification instead of a model call: unchanged since (classifier reuseMaxMs) or classified under reuseMinMs of media time ago', ['camera']),
   };
 }

@@ -281,7 +281,7 @@ test('reuse: unchanged faces take their last probabilities without a model call 
     frame: { schemaVersion: 1, cameraId, seq, mediaTimeMs: seq * 100, capturedAtMs: 1e12 + seq, width: 64, height: 64 },
     faces: [{ box: { x: 0, y: 0, width: 20, height: 20 }, score: 0.9, crop: new Uint8Array(2304).fill(3) }],
   });
-  const reuse = { maxMs: 300, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
+  const reuse = { maxMs: 300, minMs: 0, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
   const out = await lastValueFrom(of(still(0), still(1), still(2), still(3), still(0, 'door')).pipe(classifyFaces({
     model: () => model, config: { maxWaitMs: 0, maxBatchFrames: 1, reuse }, logger: silentLogger, metrics,
     outcome: { success: () => outcomes.push('ok'), failure: () => outcomes.push('failed') },

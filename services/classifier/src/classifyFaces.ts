@@ -20,7 +20,7 @@ export interface ClassifyConfig {
   retries?: number;
   /** First backoff before a retry, ms; doubled each time (jittered), at most 16x (default {@link DEFAULT_CLASSIFY_RETRY}). */
   retryBackoffMs?: number;
-  /** Classification reused for faces that did not change (./reuse.ts); absent or `maxMs` 0: every face is classified. */
+  /** Classification reused for faces that did not change or were classified moments ago (./reuse.ts); absent or `maxMs` and `minMs` 0: every face is classified. */
   reuse?: ReuseOptions;
 }
 
@@ -146,7 +146,7 @@ export function classifyFaces<F>(deps: ClassifyDeps & { failed?: ClassifyFailed<
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const facesOf = (batch: FacesMessage[]) => batch.reduce((a, m) => a + m.faces.length, 0);
   // One cache for every camera the stream carries (the service's partitions included).
-  const reuse = config.reuse && config.reuse.maxMs > 0 ? new ClassificationReuse(config.reuse) : undefined;
+  const reuse = config.reuse && ClassificationReuse.enabled(config.reuse) ? new ClassificationReuse(config.reuse) : undefined;
   const onReused = (m: FacesMessage, n: number) => metrics?.facesReused.inc({ camera: m.frame.cameraId }, n);
 
   /**

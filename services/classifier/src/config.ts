@@ -11,7 +11,7 @@ import type { ClassifyConfig } from './classifyFaces.js';
  * Session 11's two reused frames in a row at 10 fps, held in media time so that 25 fps costs no
  * more model calls a second than 10 fps.
  */
-export const REUSE_DEFAULTS = Object.freeze({ maxMs: 300, maxChange: 0.03, minIou: 0.9, maxCameras: 512 });
+export const REUSE_DEFAULTS = Object.freeze({ maxMs: 300, minMs: 100, maxChange: 0.03, minIou: 0.9, maxCameras: 512 });
 
 /** A camera unseen this long (ms) is forgotten by the reuse cache. */
 export const REUSE_IDLE_MS = 60_000;
@@ -39,6 +39,8 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('Circuit breaker: after this many batches in a row whose every model call failed (each retried, then frame by frame), /healthz answers 503 so the process is restarted, and emostream_classifier_breaker_open is 1; a batch that succeeds closes it; 0 = never'),
   reuseMaxMs: z.number().int().min(0).max(10_000).default(REUSE_DEFAULTS.maxMs)
     .describe('Classification reused for unchanged faces, in ms of media time: a face whose box and crop did not change since the camera\'s last frame takes the probabilities of its last fresh classification instead of a model call while that classification is less than this old (media time that goes back, a file that loops or a restarted stream, classifies afresh). With 300 a face is classified afresh at least every 3rd frame at 10 fps and every 8th at 25 fps, so analysing every frame costs no more model calls a second than 10 fps; at 25 fps, every frame of a 720p clip, this and the detector\'s time-based carry took the wall time to 0.77 of before with one face and 0.92 with six faces (bench/RESULTS.md, Session 15). Counted in emostream_faces_reused_total; 0 = off'),
+  reuseMinMs: z.number().int().min(0).max(10_000).default(REUSE_DEFAULTS.minMs)
+    .describe('Classification reused for every face, changed or not, for this long after its fresh classification, in ms of media time (same box overlap reuseMinIou, camera, model and hard-cut rules as reuseMaxMs): a face is classified at most once per reuseMinMs whatever the frame rate, and the frames between take its probabilities of 33-67 ms before. 100 is the default --fps 10 frame interval: at 10 fps every frame is classified as before, at 25-30 fps every third (woman2 720p, every frame at 30 fps: 0.84 of the CPU time; its timeline and short_hamilton_clip\'s the same for 98-100% of each person\'s time, a six-face clip\'s for 92%, the rest borderline segments of mean confidence 0.33-0.47; bench/RESULTS.md, Session 16); counted in emostream_faces_reused_total; 0 = off'),
   reuseMaxChange: z.number().min(0).max(1).default(REUSE_DEFAULTS.maxChange)
     .describe('Largest change of a reused face\'s 48x48 crop against the crop last classified: the largest mean absolute difference of the pixels of any of its 6x6 cells (8x8 pixels each), in gray levels / 255'),
   reuseMinIou: z.number().min(0).max(1).default(REUSE_DEFAULTS.minIou)
@@ -53,7 +55,7 @@ export const ClassifierSettingsSchema = z.strictObject({
 
 /** The settings of the classifier stage itself (batching, reuse): what `analyze --set classifier.<key>=` takes. */
 export const ClassifyStageSchema = ClassifierSettingsSchema.pick({
-  maxWaitMs: true, maxBatchFrames: true, reuseMaxMs: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true, head: true,
+  maxWaitMs: true, maxBatchFrames: true, reuseMaxMs: true, reuseMinMs: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true, head: true,
 });
 
 /** {@link ClassifyStageSchema}'s input (every field optional: the defaults fill the rest). */
@@ -66,10 +68,10 @@ export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
 
 /** The classifier stage's configuration (batching and reuse) from its settings, embedded and distributed alike. */
-export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxMs' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras'>): ClassifyConfig {
+export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxMs' | 'reuseMinMs' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras'>): ClassifyConfig {
   return {
     maxWaitMs: s.maxWaitMs, maxBatchFrames: s.maxBatchFrames,
-    reuse: { maxMs: s.reuseMaxMs, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
+    reuse: { maxMs: s.reuseMaxMs, minMs: s.reuseMinMs, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
   };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { matchByIou, type Box, type FacesMessage } from '@emostream/contracts';
 import { ClassificationReuse, cropChange, type ReuseOptions } from './reuse.js';
 
-const OPTS: ReuseOptions = { maxMs: 300, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
+const OPTS: ReuseOptions = { maxMs: 300, minMs: 0, maxChange: 0.03, minIou: 0.9, maxCameras: 8, idleMs: 60_000 };
 const box = (x: number, w = 40): Box => ({ x, y: 10, width: w, height: w });
 /** A 48x48 crop of gray `v`, with `patch` (x0, y0, size, value) painted on it. */
 function crop(v: number, patch?: [number, number, number, number]): Uint8Array {
@@ -113,6 +113,28 @@ test('reuse: frames of one batch reuse the faces of an earlier frame of the same
   assert.deepEqual(probs.map((fr) => top(fr[0])), [4, 4, 4, 5]);
   assert.throws(() => plan.resolve(out(2, 4)), /resolved once/);
   assert.equal(r.plan([frame(3, [f])], 'v1').crops.length, 1, 'classified at 0 ms, now 300 ms: afresh');
+});
+
+test('reuse: minMs reuses a changed face until its classification is minMs of media old, at 30 fps every third frame, at 10 fps none', () => {
+  const r = new ClassificationReuse({ ...OPTS, minMs: 100 });
+  // Every frame's crop differs from the last by far more than maxChange: only minMs reuses.
+  const faces = (i: number) => [{ box: box(0), crop: crop(i % 2 ? 200 : 20) }];
+  const at30 = Array.from({ length: 7 }, (_, i) => frame(i, faces(i), { ms: Math.round((i * 1000) / 30) }));
+  const got = run(r, at30);
+  assert.deepEqual(got.map((g) => g.model), [1, 0, 0, 1, 0, 0, 1], 'classified at 0, 100 and 200 ms');
+  assert.deepEqual(got.map((g) => g.tops[0]), [0, 0, 0, 3, 3, 3, 6], 'the frames between take the last fresh probabilities');
+  const at10 = Array.from({ length: 4 }, (_, i) => frame(10 + i, faces(i), { ms: 1000 + i * 100 }));
+  assert.deepEqual(run(r, at10).map((g) => g.model), [1, 1, 1, 1], '100 ms apart: every frame afresh');
+  // The box must still match: a face that moved (IoU under minIou) or a cut is classified afresh.
+  const moved = new ClassificationReuse({ ...OPTS, minMs: 100 });
+  assert.deepEqual(run(moved, [frame(0, faces(0), { ms: 0 }), frame(1, [{ box: box(5), crop: crop(20) }], { ms: 33 })]).map((g) => g.model), [1, 1]);
+  const cut = new ClassificationReuse({ ...OPTS, minMs: 100 });
+  assert.deepEqual(run(cut, [frame(0, faces(0), { ms: 0 }), frame(1, faces(0), { ms: 33, cut: true })]).map((g) => g.model), [1, 1]);
+  // minMs alone, without maxMs, is a cache of its own.
+  const alone = new ClassificationReuse({ ...OPTS, maxMs: 0, minMs: 100 });
+  assert.deepEqual(run(alone, at30.slice(0, 4)).map((g) => g.model), [1, 0, 0, 1]);
+  assert.ok(ClassificationReuse.enabled({ maxMs: 0, minMs: 100 }) && !ClassificationReuse.enabled({ maxMs: 0, minMs: 0 }));
+  for (const bad of [1.5, -1, NaN]) assert.throws(() => new ClassificationReuse({ ...OPTS, minMs: bad }), /reuse minMs must be a whole number of 0 or more/);
 });
 
 test('reuse: memory stays bounded (least recently seen cameras first, idle ones forgotten); maxMs 0 keeps nothing; bad values throw', () => {

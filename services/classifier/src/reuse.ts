@@ -11,6 +11,11 @@
  *   media time is not before it (a file that loops, a restarted stream: afresh). So every face is
  *   classified afresh at least every `maxMs` of media whatever the frame rate: with 300 ms, at
  *   10 fps on every third frame, at 25 fps on every eighth.
+ * A face is also reused, changed or not, while its last fresh classification is less than
+ * `minMs` of media time old (same box match, camera, model version and cut rules): a face is then
+ * classified at most once per `minMs` whatever the frame rate. With 100 ms, the default `--fps 10`
+ * frame interval, 10 fps classifies every frame as before, and 25 or 30 fps cost the model calls of
+ * 10 fps (every third frame); between them a face keeps the probabilities of 33-67 ms before.
  * Otherwise it is classified as before. The comparison is always against the crop the model saw,
  * so a slow drift adds up and ends the reuse. Memory is bounded: at most `maxCameras` cameras (the
  * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
@@ -22,6 +27,8 @@ import { matchByIou, withinMediaTime, type Box, type FacesMessage } from '@emost
 export interface ReuseOptions {
   /** Media time (ms) a face's fresh classification is reused for, while the face does not change; 0: off. */
   maxMs: number;
+  /** Media time (ms) after a face's fresh classification during which it is reused even if its crop changed; 0: off. */
+  minMs: number;
   /** Largest {@link cropChange} of a reused face against the crop that was classified (0..1). */
   maxChange: number;
   /** Least IoU of the face's box with the kept face's box. */
@@ -89,7 +96,13 @@ export class ClassificationReuse {
 
   constructor(private readonly o: ReuseOptions, private readonly now: () => number = () => performance.now()) {
     if (!Number.isInteger(o.maxMs) || o.maxMs < 0) throw new Error(`reuse maxMs must be a whole number of 0 or more, got ${o.maxMs}`);
+    if (!Number.isInteger(o.minMs) || o.minMs < 0) throw new Error(`reuse minMs must be a whole number of 0 or more, got ${o.minMs}`);
     if (!Number.isInteger(o.maxCameras) || o.maxCameras < 1) throw new Error(`reuse maxCameras must be a positive whole number, got ${o.maxCameras}`);
+  }
+
+  /** Whether `o` reuses anything (`maxMs` or `minMs` above 0). */
+  static enabled(o: Pick<ReuseOptions, 'maxMs' | 'minMs'>): boolean {
+    return o.maxMs > 0 || o.minMs > 0;
   }
 
   /** Cameras remembered now. */
@@ -105,7 +118,7 @@ export class ClassificationReuse {
     // The batch's own frames are remembered as it goes (a later frame may reuse an earlier one's
     // faces, classified in this very batch); the cache itself changes only in resolve().
     const pending = new Map<string, CameraFaces>();
-    const on = this.o.maxMs > 0;
+    const on = ClassificationReuse.enabled(this.o);
     if (this.version !== modelVersion) this.clear(); // a new model: nothing of the old one is reused
     this.version = modelVersion;
     const at = this.now();
@@ -120,9 +133,12 @@ export class ClassificationReuse {
       let n = 0;
       m.faces.forEach((f, i) => {
         const old = match[i] === undefined ? undefined : usable[match[i]!];
-        // Reused while its fresh classification is under maxMs of media old; media time that went
-        // back (a file that loops, a restarted stream) classifies afresh.
-        if (old && withinMediaTime(t, old.classifiedAtMs, this.o.maxMs) && old.version === modelVersion && cropChange(old.crop, f.crop) <= this.o.maxChange) {
+        // Reused while its fresh classification is under minMs of media old, or under maxMs and
+        // the crop barely changed; media time that went back (a file that loops, a restarted
+        // stream) classifies afresh.
+        const reuse = old !== undefined && old.version === modelVersion && (withinMediaTime(t, old.classifiedAtMs, this.o.minMs)
+          || (withinMediaTime(t, old.classifiedAtMs, this.o.maxMs) && cropChange(old.crop, f.crop) <= this.o.maxChange));
+        if (reuse) {
           kept.push(old);
           probs.push(old.probs);
           n++;

@@ -112,7 +112,7 @@ test('in the classifier: a worker killed mid-batch is retried on a fresh worker,
         return p;
       } };
     };
-    const out = await lastValueFrom(from(frames).pipe(classifyFaces({ model, config: { maxWaitMs: 0, maxBatchFrames: 4, reuse: { maxMs: 0, maxChange: 0, minIou: 1, maxCameras: 1, idleMs: 1 } }, logger, sleep: async () => {} }), toArray()));
+    const out = await lastValueFrom(from(frames).pipe(classifyFaces({ model, config: { maxWaitMs: 0, maxBatchFrames: 4, reuse: { maxMs: 0, minMs: 0, maxChange: 0, minIou: 1, maxCameras: 1, idleMs: 1 } }, logger, sleep: async () => {} }), toArray()));
     assert.deepEqual(warnings, ['classifier batch failed: emotion model worker was killed']);
     const here = await loadEmotionModel(rt.tf, { model: dir });
     const want = await here.predict(frames.map((f) => f.faces[0].crop));
