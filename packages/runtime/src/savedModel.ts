@@ -1,0 +1,221 @@
+/**
+ * A TensorFlow.js graph model (model.json and its weights) run as one TensorFlow session call.
+ *
+ * tfjs-node runs a graph model op by op: each of its ops is one eager TensorFlow call from
+ * JavaScript, and on 2 CPU cores that overhead outweighs the arithmetic of a small network.
+ * BlazeFace (about 145 ops) took 28.6 ms a 256x256 image that way and 7.6 ms as one session call,
+ * with outputs equal to the last bit (bench/RESULTS.md, Session 16). The model.json of a graph
+ * model is a TensorFlow GraphDef written as JSON, and its weights are the values of its Const
+ * nodes, so the same graph is written here as a SavedModel (the GraphDef with the weights in its
+ * Const nodes, no variables, one `serve` signature) into a cache folder, and loaded with
+ * `tf.node.loadSavedModel`, which runs it whole in TensorFlow's C++ runtime. Only tfjs-node and
+ * tfjs-node-gpu can; other backends, and graphs this does not know how to write (quantised
+ * weights, functions), keep the graph model ({@link sessionModel} answers undefined), as does
+ * `EMOSTREAM_SAVED_MODELS=0`.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Tensor } from '@tensorflow/tfjs-node';
+import type { Tf } from './tf.js';
+
+const require = createRequire(import.meta.url);
+
+/** A weight of the model: its name (a Const node), dtype and shape, in the order of the weight data. */
+export interface GraphWeight { name: string; dtype: string; shape: number[]; quantization?: unknown }
+
+/** A graph model's artifacts: the topology of its model.json and the bytes of its weights. */
+export interface GraphArtifacts {
+  modelTopology: { node: GraphNode[]; versions?: { producer?: number; minConsumer?: number }; library?: { function?: unknown[] } };
+  weightSpecs: GraphWeight[];
+  weightData: ArrayBuffer;
+}
+
+/** A node of the GraphDef, as model.json writes it (protobuf's JSON mapping). */
+interface GraphNode { name: string; op: string; input?: string[]; attr?: Record<string, AttrJson> }
+
+/** An attribute value, as model.json writes it. */
+interface AttrJson {
+  list?: { s?: string[]; i?: string[]; f?: number[]; b?: boolean[]; type?: string[]; shape?: ShapeJson[] };
+  s?: string; i?: string; f?: number; b?: boolean; type?: string; shape?: ShapeJson; tensor?: { dtype: string; tensorShape?: ShapeJson };
+}
+interface ShapeJson { dim?: Array<{ size?: string }>; unknownRank?: boolean }
+
+/** A graph run as one session call. */
+export interface SessionModel {
+  /** The graph's outputs for `x`, in the order of {@link outputs} (the graph's unconsumed nodes, by name). */
+  execute(x: Tensor): Tensor[];
+  /** Names of the outputs, in order. */
+  readonly outputs: readonly string[];
+  dispose(): void;
+}
+
+/** Where written SavedModels are kept: `EMOSTREAM_CACHE_DIR`, else the system's temporary folder. */
+export function sessionCacheDir(): string {
+  return process.env.EMOSTREAM_CACHE_DIR ?? path.join(os.tmpdir(), `emostream-${os.userInfo().uid}`, 'savedmodels');
+}
+
+/**
+ * `artifacts` as a SavedModel (the bytes of saved_model.pb) whose `serving_default` signature
+ * takes `input` (float32, the placeholder's shape, or `inputShape`; -1 for any size) and gives the
+ * graph's outputs; undefined when the graph holds what this does not write.
+ */
+export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, inputShape?: number[]): { bytes: Uint8Array; outputs: string[] } | undefined {
+  const pb = require(`${tfPackage}/dist/proto/api_pb`);
+  const { modelTopology: topo, weightSpecs, weightData } = artifacts;
+  if (topo.library?.function?.length || weightSpecs.some((w) => w.quantization || !(w.dtype in DTYPE_BYTES))) return undefined;
+  const sizes = weightSpecs.map((w) => w.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[w.dtype]);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total !== weightData.byteLength) throw new Error(`the weights take ${total} bytes, their data holds ${weightData.byteLength}`);
+  const values = new Map<string, Uint8Array>();
+  let offset = 0;
+  weightSpecs.forEach((w, i) => { values.set(w.name, new Uint8Array(weightData, offset, sizes[i])); offset += sizes[i]; });
+  const dtype = (name: string): number => {
+    const v = pb.DataType[name];
+    if (v === undefined) throw new Error(`unknown TensorFlow dtype ${name}`);
+    return v;
+  };
+  const shape = (s: ShapeJson) => {
+    const out = new pb.TensorShape();
+    if (s.unknownRank) out.setUnknownRank(true);
+    for (const d of s.dim ?? []) { const dim = new pb.TensorShape.Dim(); dim.setSize(Number(d.size ?? 0)); out.addDim(dim); }
+    return out;
+  };
+  const graph = new pb.GraphDef();
+  const consumed = new Set<string>();
+  let input: GraphNode | undefined;
+  for (const n of topo.node) {
+    for (const i of n.input ?? []) consumed.add(i.replace(/^\^/, '').split(':')[0]);
+    const node = new pb.NodeDef();
+    node.setName(n.name);
+    node.setOp(n.op);
+    node.setInputList(n.input ?? []);
+    const attrs = node.getAttrMap();
+    for (const [k, v] of Object.entries(n.attr ?? {})) {
+      const a = new pb.AttrValue();
+      if (v.list) {
+        const l = new pb.AttrValue.ListValue();
+        for (const s of v.list.s ?? []) l.addS(Buffer.from(s, 'base64'));
+        for (const i of v.list.i ?? []) l.addI(Number(i));
+        for (const f of v.list.f ?? []) l.addF(f);
+        for (const b of v.list.b ?? []) l.addB(b);
+        for (const t of v.list.type ?? []) l.addType(dtype(t));
+        for (const s of v.list.shape ?? []) l.addShape(shape(s));
+        a.setList(l);
+      } else if (v.s !== undefined) a.setS(Buffer.from(v.s, 'base64'));
+      else if (v.i !== undefined) a.setI(Number(v.i));
+      else if (v.f !== undefined) a.setF(v.f);
+      else if (v.b !== undefined) a.setB(v.b);
+      else if (v.type !== undefined) a.setType(dtype(v.type));
+      else if (v.shape !== undefined) a.setShape(shape(n.op === 'Placeholder' && inputShape ? { dim: inputShape.map((d) => ({ size: String(d) })) } : v.shape));
+      else if (v.tensor !== undefined) {
+        const t = new pb.Tensor();
+        t.setDtype(dtype(v.tensor.dtype));
+        t.setTensorShape(shape(v.tensor.tensorShape ?? {}));
+        const value = values.get(n.name);
+        if (!value) return undefined; // a constant with its value inline: not written here
+        t.setTensorContent(value);
+        a.setTensor(t);
+      } else return undefined;
+      attrs.set(k, a);
+    }
+    // The converter drops the list of argument types of TensorFlow's fused ops; the C++ runtime needs it.
+    if (n.op.startsWith('_Fused') && !n.attr?.TArgs && n.attr?.num_args) {
+      const l = new pb.AttrValue.ListValue();
+      for (let k = 0; k < Number(n.attr.num_args.i ?? 0); k++) l.addType(pb.DataType.DT_FLOAT);
+      const a = new pb.AttrValue();
+      a.setList(l);
+      attrs.set('TArgs', a);
+    }
+    if (n.op === 'Placeholder') {
+      if (input) return undefined; // one input only
+      input = n;
+    }
+    graph.addNode(node);
+  }
+  if (!input) return undefined;
+  const versions = new pb.VersionDef();
+  versions.setProducer(topo.versions?.producer ?? 0);
+  graph.setVersions(versions);
+  const outputs = topo.node.filter((n) => !consumed.has(n.name) && n.op !== 'Const' && n.op !== 'Placeholder').map((n) => n.name).sort();
+  const info = (name: string) => {
+    const t = new pb.TensorInfo();
+    t.setName(`${name}:0`);
+    t.setDtype(pb.DataType.DT_FLOAT);
+    t.setTensorShape(shape({ unknownRank: true }));
+    return t;
+  };
+  const signature = new pb.SignatureDef();
+  const inputInfo = info(input.name);
+  inputInfo.setTensorShape(shape(inputShape ? { dim: inputShape.map((d) => ({ size: String(d) })) } : input.attr?.shape?.shape ?? { unknownRank: true }));
+  signature.getInputsMap().set('input', inputInfo);
+  outputs.forEach((o, i) => signature.getOutputsMap().set(`output_${String(i).padStart(3, '0')}`, info(o)));
+  signature.setMethodName('tensorflow/serving/predict');
+  const meta = new pb.MetaGraphDef();
+  const metaInfo = new pb.MetaGraphDef.MetaInfoDef();
+  metaInfo.setTagsList(['serve']);
+  meta.setMetaInfoDef(metaInfo);
+  meta.setGraphDef(graph);
+  meta.getSignatureDefMap().set('serving_default', signature);
+  const saved = new pb.SavedModel();
+  saved.setSavedModelSchemaVersion(1);
+  saved.addMetaGraphs(meta);
+  return { bytes: saved.serializeBinary() as Uint8Array, outputs };
+}
+
+/** Bytes per element of the weight dtypes model.json may hold unquantised. */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
+
+/** The package whose protobuf messages write the SavedModel: tfjs-node's, else tfjs-node-gpu's (the same files). */
+function protoPackage(): string | undefined {
+  for (const p of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    try {
+      require.resolve(`${p}/dist/proto/api_pb`);
+      return p;
+    } catch { /* not installed */ }
+  }
+  return undefined;
+}
+
+/**
+ * `artifacts` loaded as one session call on tfjs-node or tfjs-node-gpu (the `tensorflow` backend;
+ * written once into {@link sessionCacheDir}, named by the hash of its bytes); undefined on other
+ * backends or for a graph {@link savedModelBytes} does not write. `inputShape` overrides the
+ * placeholder's shape (-1: any size, e.g. to batch a graph saved for one image).
+ */
+export async function sessionModel(tf: Tf, artifacts: GraphArtifacts, inputShape?: number[]): Promise<SessionModel | undefined> {
+  if (tf.getBackend() !== 'tensorflow' || typeof tf.node?.loadSavedModel !== 'function') return undefined;
+  if (process.env.EMOSTREAM_SAVED_MODELS === '0') return undefined; // op by op, as before
+  const tfPackage = protoPackage();
+  const written = tfPackage ? savedModelBytes(tfPackage, artifacts, inputShape) : undefined;
+  if (!written) return undefined;
+  const hash = crypto.createHash('sha256').update(written.bytes).digest('hex').slice(0, 24);
+  const dir = path.join(sessionCacheDir(), hash);
+  if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) {
+    // Written aside, then renamed: another process loading the same graph never sees half a file.
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    const tmp = fs.mkdtempSync(`${dir}.tmp-`);
+    fs.writeFileSync(path.join(tmp, 'saved_model.pb'), written.bytes);
+    fs.mkdirSync(path.join(tmp, 'variables'));
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) throw e;
+    }
+  }
+  const model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
+  return {
+    outputs: written.outputs,
+    execute(x) {
+      // By name (output_000, output_001, …: the order of `outputs`), not by the signature map's order.
+      const out = model.predict({ input: x }) as unknown as Record<string, Tensor>;
+      return Object.keys(out).sort().map((k) => out[k]);
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
