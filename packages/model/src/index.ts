@@ -3,5 +3,6 @@ export * from './preprocess.js';
 export * from './architecture.js';
 export * from './predict.js';
 export * from './inference.js';
+export * from './inferenceGraph.js';
 export * from './io.js';
 export * from './heads.js';

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadTf } from '@emostream/runtime';
+import { loadTf, sessionModel } from '@emostream/runtime';
 import { BEST_ARCHITECTURE, PAPER_ARCHITECTURE, buildModel } from './architecture.js';
 import { compileInference, NotCompilable } from './inference.js';
+import { inferenceGraph } from './inferenceGraph.js';
 import { loadModelDir, defaultModelDir } from './io.js';
 
 type T = import('@tensorflow/tfjs-node').Tensor;
@@ -59,6 +60,28 @@ test('the shipped model compiles, and its compiled outputs equal its own', async
     net.dispose();
   } finally {
     loaded.model.dispose();
+  }
+});
+
+test('the compiled pass as one TensorFlow graph (inferenceGraph, run by sessionModel) equals it, for both architectures and the shipped model', async () => {
+  const { tf } = await loadTf();
+  const shipped = await loadModelDir(tf, defaultModelDir());
+  const models = [buildModel(tf, PAPER_ARCHITECTURE, 3), buildModel(tf, BEST_ARCHITECTURE, 3), shipped.model];
+  try {
+    for (const model of models) {
+      const net = compileInference(tf, model);
+      const session = await sessionModel(tf, inferenceGraph(net.ops, [48, 48, 1]));
+      assert.ok(session, 'tfjs-node runs the graph');
+      const x = inputs(tf, 4);
+      const a = net.forward(x), [b] = session.execute(x);
+      assert.deepEqual(b.shape, a.shape);
+      assertClose(await b.data(), await a.data(), model.name);
+      tf.dispose([x, a, b]);
+      session.dispose();
+      net.dispose();
+    }
+  } finally {
+    for (const m of models) m.dispose();
   }
 });
 

@@ -16,6 +16,8 @@ type Activation = 'relu' | 'linear';
 
 /** A compiled forward pass: a batch of inputs (NHWC) to the model's outputs. */
 export interface InferenceNet {
+  /** The ops, in order (for {@link inferenceGraph}: the same pass as one TensorFlow graph). */
+  readonly ops: readonly InferenceOp[];
   forward(x: T4): T;
   dispose(): void;
 }
@@ -36,8 +38,35 @@ function fusedActivation(name: unknown): Activation | undefined {
  * any other layer or a model that is not a chain.
  */
 export function compileInference(tf: Tf, model: LayersModel): InferenceNet {
+  const { ops, owned } = planInference(tf, model);
+  const steps = ops.map((op): ((x: T) => T) => {
+    switch (op.kind) {
+      case 'conv': return (x) => tf.fused.conv2d({ x: x as T4, filter: op.filter as T4, strides: op.strides, pad: op.pad, ...(op.bias ? { bias: op.bias } : {}), activation: op.activation });
+      case 'maxPool': return (x) => tf.maxPool(x as T4, op.pool, op.strides, op.pad);
+      case 'flatten': return (x) => tf.reshape(x, [x.shape[0], -1]);
+      case 'dense':
+        if (op.activation === 'softmax') return (x) => tf.softmax(op.bias ? tf.add(tf.matMul(x as never, op.kernel as never), op.bias) : tf.matMul(x as never, op.kernel as never));
+        return (x) => tf.fused.matMul({ a: x as never, b: op.kernel as never, ...(op.bias ? { bias: op.bias } : {}), activation: op.activation as Activation });
+    }
+  });
+  return {
+    ops,
+    forward: (x) => tf.tidy(() => steps.reduce((h, step) => step(h), x as T)),
+    dispose: () => tf.dispose(owned),
+  };
+}
+
+/** One op of a compiled forward pass (the weights are tensors the net owns). */
+export type InferenceOp =
+  | { kind: 'conv'; filter: T; bias?: T; strides: [number, number]; pad: 'same' | 'valid'; activation: Activation }
+  | { kind: 'maxPool'; pool: [number, number]; strides: [number, number]; pad: 'same' | 'valid' }
+  | { kind: 'flatten'; size: number }
+  | { kind: 'dense'; kernel: T; bias?: T; activation: Activation | 'softmax' };
+
+/** Walks `model`'s layers into {@link InferenceOp}s (BatchNormalization folded, Dropout gone). */
+function planInference(tf: Tf, model: LayersModel): { ops: InferenceOp[]; owned: T[] } {
   const layers = model.layers;
-  const steps: Array<(x: T) => T> = [];
+  const ops: InferenceOp[] = [];
   const owned: T[] = [];
   const keep = <X extends T>(t: X): X => { owned.push(t); return t; };
   try {
@@ -87,28 +116,23 @@ export function compileInference(tf: Tf, model: LayersModel): InferenceNet {
           }
           const strides = c.strides as [number, number];
           const pad = c.padding as 'same' | 'valid';
-          const f = filter, bb = bias, act = activation;
-          steps.push((x) => tf.fused.conv2d({ x: x as T4, filter: f as T4, strides, pad, ...(bb ? { bias: bb } : {}), activation: act }));
+          ops.push({ kind: 'conv', filter, ...(bias ? { bias } : {}), strides, pad, activation });
           break;
         }
         case 'MaxPooling2D': {
           const pool = c.poolSize as [number, number], strides = (c.strides ?? c.poolSize) as [number, number], pad = c.padding as 'same' | 'valid';
-          steps.push((x) => tf.maxPool(x as T4, pool, strides, pad));
+          ops.push({ kind: 'maxPool', pool, strides, pad });
           break;
         }
         case 'Flatten':
-          steps.push((x) => tf.reshape(x, [x.shape[0], -1]));
+          ops.push({ kind: 'flatten', size: (layer.outputShape as number[]).slice(1).reduce((a, b) => a * b, 1) });
           break;
         case 'Dense': {
           const [kernel, bias] = layer.getWeights();
           const b = c.useBias ? bias : undefined;
-          if (c.activation === 'softmax') {
-            steps.push((x) => tf.softmax(b ? tf.add(tf.matMul(x as never, kernel as never), b) : tf.matMul(x as never, kernel as never)));
-            break;
-          }
-          const act = fusedActivation(c.activation);
+          const act = c.activation === 'softmax' ? 'softmax' : fusedActivation(c.activation);
           if (!act) throw new NotCompilable(`layer '${layer.name}': activation ${String(c.activation)}`);
-          steps.push((x) => tf.fused.matMul({ a: x as never, b: kernel as never, ...(b ? { bias: b } : {}), activation: act }));
+          ops.push({ kind: 'dense', kernel, ...(b ? { bias: b } : {}), activation: act });
           break;
         }
         default:
@@ -119,8 +143,5 @@ export function compileInference(tf: Tf, model: LayersModel): InferenceNet {
     tf.dispose(owned);
     throw e;
   }
-  return {
-    forward: (x) => tf.tidy(() => steps.reduce((h, step) => step(h), x as T)),
-    dispose: () => tf.dispose(owned),
-  };
+  return { ops, owned };
 }

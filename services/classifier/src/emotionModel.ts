@@ -5,9 +5,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { compileInference, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, OWN_HEAD, type InferenceNet, type LoadedModel } from '@emostream/model';
+import { compileInference, inferenceGraph, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, OWN_HEAD, type InferenceNet, type LoadedModel } from '@emostream/model';
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import type { Tf } from '@emostream/runtime';
+import { sessionModel, type SessionModel, type Tf } from '@emostream/runtime';
 
 /** Anything that maps preprocessed 48x48 crops to the seven probabilities. */
 export interface EmotionModel {
@@ -35,8 +35,9 @@ export class CnnEmotionModel implements EmotionModel {
   readonly version: string;
   readonly dir: string;
   /** The compiled forward pass (batch normalization folded, fused ops), or the Layers model's own where it cannot be compiled. */
-  private readonly forward: Forward;
+  private forward: Forward;
   private readonly net?: InferenceNet;
+  private session?: SessionModel;
   constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, private readonly flipTta: boolean) {
     this.version = loaded.version;
     this.dir = loaded.dir;
@@ -47,10 +48,26 @@ export class CnnEmotionModel implements EmotionModel {
     }
     this.forward = this.net ? this.net.forward : (x) => loaded.model.predict(x) as Tensor;
   }
+  /**
+   * The compiled pass as one TensorFlow session call where the backend allows it (tfjs-node:
+   * @emostream/runtime's sessionModel), instead of one eager call per op.
+   */
+  static async load(tf: Tf, loaded: LoadedModel, flipTta: boolean): Promise<CnnEmotionModel> {
+    const m = new CnnEmotionModel(tf, loaded, flipTta);
+    if (m.net) {
+      const session = await sessionModel(tf, inferenceGraph(m.net.ops, [INPUT_SIZE, INPUT_SIZE, 1]));
+      if (session) {
+        m.session = session;
+        m.forward = (x) => session.execute(x)[0] as Tensor;
+      }
+    }
+    return m;
+  }
   predict(crops: Uint8Array[]): Promise<Float32Array> {
     return predictMirrored(this.tf, this.forward, crops, this.flipTta);
   }
   dispose(): void {
+    this.session?.dispose();
     this.net?.dispose();
     this.loaded.model.dispose();
   }
@@ -132,5 +149,5 @@ export async function loadEmotionModel(tf: Tf, opts: ModelOptions = {}): Promise
   const dir = opts.model ?? defaultModelDir();
   const loaded = await loadModelDir(tf, dir, { head: opts.head });
   const tta = opts.flipTta ?? Boolean((loaded.card.training as { config?: { flipTta?: boolean } })?.config?.flipTta);
-  return new CnnEmotionModel(tf, loaded, tta);
+  return CnnEmotionModel.load(tf, loaded, tta);
 }
