@@ -81,8 +81,8 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const t0 = now();
     const kept = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
-    const faces: FaceCrop[] = [];
-    for (const face of kept) faces.push(await cropFace(image.data, image.width, image.height, face, cropOpts));
+    // The faces cropped side by side: sharp works on its own threads, so six faces wait about as long as one.
+    const faces: FaceCrop[] = await Promise.all(kept.map((face) => cropFace(image.data, image.width, image.height, face, cropOpts)));
     if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
     if (policy) await embedFaces(frame.cameraId, frame.mediaTimeMs, image, faces, sceneCut);
     return { frame: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, faces };
