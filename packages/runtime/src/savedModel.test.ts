@@ -87,6 +87,22 @@ test('sessionModel: other backends, EMOSTREAM_SAVED_MODELS=0 and graphs it canno
   } finally {
     delete process.env.EMOSTREAM_SAVED_MODELS;
   }
+  // A cache folder that cannot be made (here, under a file): a warning, and op by op.
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-sm-')), 'a-file');
+  fs.writeFileSync(file, '');
+  process.env.EMOSTREAM_CACHE_DIR = path.join(file, 'savedmodels');
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    assert.equal(await sessionModel(rt.tf, artifacts), undefined);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(warnings.some((w) => /running a model op by op: .*set EMOSTREAM_CACHE_DIR to a writable folder/.test(w)), warnings.join('; '));
+  } finally {
+    process.off('warning', onWarning);
+    delete process.env.EMOSTREAM_CACHE_DIR;
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
   const quantised = { ...artifacts, weightSpecs: artifacts.weightSpecs.map((w, i) => (i === 0 ? { ...w, quantization: { dtype: 'uint8' } } : w)) };
   assert.equal(savedModelBytes('@tensorflow/tfjs-node', quantised), undefined);
   const twoInputs = { ...artifacts, modelTopology: { node: [...artifacts.modelTopology.node, { name: 'x2', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' } } }] } };

@@ -54,7 +54,8 @@ export interface SessionModel {
 
 /** Where written SavedModels are kept: `EMOSTREAM_CACHE_DIR`, else the system's temporary folder. */
 export function sessionCacheDir(): string {
-  return process.env.EMOSTREAM_CACHE_DIR ?? path.join(os.tmpdir(), `emostream-${os.userInfo().uid}`, 'savedmodels');
+  // process.getuid, not os.userInfo(): a container's user often has no passwd entry.
+  return process.env.EMOSTREAM_CACHE_DIR ?? path.join(os.tmpdir(), `emostream-${process.getuid?.() ?? 'user'}`, 'savedmodels');
 }
 
 /**
@@ -165,6 +166,20 @@ export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, in
   return { bytes: saved.serializeBinary() as Uint8Array, outputs };
 }
 
+/** Writes saved_model.pb (and an empty variables/) aside, then renames: another process loading the same graph never sees half a folder. */
+function writeSavedModel(dir: string, bytes: Uint8Array): void {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const tmp = fs.mkdtempSync(`${dir}.tmp-`);
+  fs.writeFileSync(path.join(tmp, 'saved_model.pb'), bytes);
+  fs.mkdirSync(path.join(tmp, 'variables'));
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) throw e;
+  }
+}
+
 /** Bytes per element of the weight dtypes model.json may hold unquantised. */
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
 
@@ -193,20 +208,15 @@ export async function sessionModel(tf: Tf, artifacts: GraphArtifacts, inputShape
   if (!written) return undefined;
   const hash = crypto.createHash('sha256').update(written.bytes).digest('hex').slice(0, 24);
   const dir = path.join(sessionCacheDir(), hash);
-  if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) {
-    // Written aside, then renamed: another process loading the same graph never sees half a file.
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
-    const tmp = fs.mkdtempSync(`${dir}.tmp-`);
-    fs.writeFileSync(path.join(tmp, 'saved_model.pb'), written.bytes);
-    fs.mkdirSync(path.join(tmp, 'variables'));
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) throw e;
-    }
+  let model: Awaited<ReturnType<Tf['node']['loadSavedModel']>>;
+  try {
+    if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) writeSavedModel(dir, written.bytes);
+    model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
+  } catch (e) {
+    // A folder that cannot be written, or a TensorFlow that cannot run the graph: op by op, as before.
+    process.emitWarning(`running a model op by op: its graph could not be written or loaded as a SavedModel in ${dir} (${(e as Error).message.split('\n')[0]}); set EMOSTREAM_CACHE_DIR to a writable folder`);
+    return undefined;
   }
-  const model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
   return {
     outputs: written.outputs,
     execute(x) {
