@@ -51,7 +51,8 @@ test('sessionModel: a converter-style graph runs as one session call and gives w
   const rt = await loadTf('tensorflow');
   const { tf } = rt;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-sm-'));
-  process.env.EMOSTREAM_CACHE_DIR = dir;
+  const tmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
   try {
     const { artifacts, filter, bias, dense } = tinyGraph();
     const m = await sessionModel(tf, artifacts);
@@ -65,14 +66,15 @@ test('sessionModel: a converter-style graph runs as one session call and gives w
     const diff = (a: import('@tensorflow/tfjs-node').Tensor, b: import('@tensorflow/tfjs-node').Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
     assert.ok(diff(y, want) < 1e-5, `MatMul output differs by ${diff(y, want)}`);
     assert.ok(diff(z, conv) < 1e-6, 'the ReLU of the fused convolution');
-    assert.equal(fs.readdirSync(dir).length, 1, 'one folder, named by the hash of the graph');
-    // Loaded again: the folder is reused, not rewritten.
+    assert.deepEqual(fs.readdirSync(dir), [], 'the SavedModel\'s folder is removed once loaded');
+    // Loaded twice: two sessions, each disposed on its own.
     const again = await sessionModel(tf, artifacts);
-    assert.equal(fs.readdirSync(dir).length, 1);
     m.dispose();
-    again?.dispose();
+    assert.ok(again && again.execute(x)[0].shape[0] === 3, 'the second still runs after the first is disposed');
+    again.dispose();
   } finally {
-    delete process.env.EMOSTREAM_CACHE_DIR;
+    if (tmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdir;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -87,20 +89,22 @@ test('sessionModel: other backends, EMOSTREAM_SAVED_MODELS=0 and graphs it canno
   } finally {
     delete process.env.EMOSTREAM_SAVED_MODELS;
   }
-  // A cache folder that cannot be made (here, under a file): a warning, and op by op.
+  // A temporary folder that cannot be written (here, a file): a warning, and op by op.
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-sm-')), 'a-file');
   fs.writeFileSync(file, '');
-  process.env.EMOSTREAM_CACHE_DIR = path.join(file, 'savedmodels');
+  const tmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = file;
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on('warning', onWarning);
   try {
     assert.equal(await sessionModel(rt.tf, artifacts), undefined);
     await new Promise((r) => setImmediate(r));
-    assert.ok(warnings.some((w) => /running a model op by op: .*set EMOSTREAM_CACHE_DIR to a writable folder/.test(w)), warnings.join('; '));
+    assert.ok(warnings.some((w) => /running a model op by op: .*point TMPDIR at a writable folder/.test(w)), warnings.join('; '));
   } finally {
     process.off('warning', onWarning);
-    delete process.env.EMOSTREAM_CACHE_DIR;
+    if (tmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdir;
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
   const quantised = { ...artifacts, weightSpecs: artifacts.weightSpecs.map((w, i) => (i === 0 ? { ...w, quantization: { dtype: 'uint8' } } : w)) };

@@ -7,13 +7,12 @@
  * with outputs equal to the last bit (bench/RESULTS.md, Session 16). The model.json of a graph
  * model is a TensorFlow GraphDef written as JSON, and its weights are the values of its Const
  * nodes, so the same graph is written here as a SavedModel (the GraphDef with the weights in its
- * Const nodes, no variables, one `serve` signature) into a cache folder, and loaded with
- * `tf.node.loadSavedModel`, which runs it whole in TensorFlow's C++ runtime. Only tfjs-node and
+ * Const nodes, no variables, one `serve` signature) into a temporary folder, loaded with
+ * `tf.node.loadSavedModel`, which runs it whole in TensorFlow's C++ runtime, and the folder removed. Only tfjs-node and
  * tfjs-node-gpu can; other backends, and graphs this does not know how to write (quantised
  * weights, functions), keep the graph model ({@link sessionModel} answers undefined), as does
  * `EMOSTREAM_SAVED_MODELS=0`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,12 +49,6 @@ export interface SessionModel {
   /** Names of the outputs, in order. */
   readonly outputs: readonly string[];
   dispose(): void;
-}
-
-/** Where written SavedModels are kept: `EMOSTREAM_CACHE_DIR`, else the system's temporary folder. */
-export function sessionCacheDir(): string {
-  // process.getuid, not os.userInfo(): a container's user often has no passwd entry.
-  return process.env.EMOSTREAM_CACHE_DIR ?? path.join(os.tmpdir(), `emostream-${process.getuid?.() ?? 'user'}`, 'savedmodels');
 }
 
 /**
@@ -166,20 +159,6 @@ export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, in
   return { bytes: saved.serializeBinary() as Uint8Array, outputs };
 }
 
-/** Writes saved_model.pb (and an empty variables/) aside, then renames: another process loading the same graph never sees half a folder. */
-function writeSavedModel(dir: string, bytes: Uint8Array): void {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tmp = fs.mkdtempSync(`${dir}.tmp-`);
-  fs.writeFileSync(path.join(tmp, 'saved_model.pb'), bytes);
-  fs.mkdirSync(path.join(tmp, 'variables'));
-  try {
-    fs.renameSync(tmp, dir);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) throw e;
-  }
-}
-
 /** Bytes per element of the weight dtypes model.json may hold unquantised. */
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
 
@@ -195,9 +174,9 @@ function protoPackage(): string | undefined {
 }
 
 /**
- * `artifacts` loaded as one session call on tfjs-node or tfjs-node-gpu (the `tensorflow` backend;
- * written once into {@link sessionCacheDir}, named by the hash of its bytes); undefined on other
- * backends or for a graph {@link savedModelBytes} does not write. `inputShape` overrides the
+ * `artifacts` loaded as one session call on tfjs-node or tfjs-node-gpu (the `tensorflow` backend);
+ * undefined on other backends, for a graph {@link savedModelBytes} does not write, or (with a
+ * warning) when it cannot be written or loaded. `inputShape` overrides the
  * placeholder's shape (-1: any size, e.g. to batch a graph saved for one image).
  */
 export async function sessionModel(tf: Tf, artifacts: GraphArtifacts, inputShape?: number[]): Promise<SessionModel | undefined> {
@@ -206,16 +185,21 @@ export async function sessionModel(tf: Tf, artifacts: GraphArtifacts, inputShape
   const tfPackage = protoPackage();
   const written = tfPackage ? savedModelBytes(tfPackage, artifacts, inputShape) : undefined;
   if (!written) return undefined;
-  const hash = crypto.createHash('sha256').update(written.bytes).digest('hex').slice(0, 24);
-  const dir = path.join(sessionCacheDir(), hash);
+  // Written into a folder of its own, loaded (TensorFlow reads the whole graph into its session),
+  // then removed: nothing is left on disk, whatever the number of processes or model versions.
+  let dir: string | undefined;
   let model: Awaited<ReturnType<Tf['node']['loadSavedModel']>>;
   try {
-    if (!fs.existsSync(path.join(dir, 'saved_model.pb'))) writeSavedModel(dir, written.bytes);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emostream-savedmodel-'));
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), written.bytes);
+    fs.mkdirSync(path.join(dir, 'variables'));
     model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
   } catch (e) {
-    // A folder that cannot be written, or a TensorFlow that cannot run the graph: op by op, as before.
-    process.emitWarning(`running a model op by op: its graph could not be written or loaded as a SavedModel in ${dir} (${(e as Error).message.split('\n')[0]}); set EMOSTREAM_CACHE_DIR to a writable folder`);
+    // A temporary folder that cannot be written, or a TensorFlow that cannot run the graph: op by op, as before.
+    process.emitWarning(`running a model op by op: its graph could not be written or loaded as a SavedModel in ${dir ?? os.tmpdir()} (${(e as Error).message.split('\n')[0]}); point TMPDIR at a writable folder`);
     return undefined;
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
   return {
     outputs: written.outputs,
