@@ -63,8 +63,12 @@ export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 
   const loop = (async () => {
     while (!stopped) {
       const t = Date.now();
-      // A process that has ended (ingest --once when its files are done) is no longer sampled.
-      await Promise.all(Object.entries(services).filter(([, s]) => s.alive()).map(async ([n, s]) => { records.get(n)!.push(await look(s)); }));
+      // A process that has ended (ingest --once when its files are done) is no longer sampled, nor
+      // is a look at one that ended while it was being looked at (it stops answering as it exits).
+      await Promise.all(Object.entries(services).filter(([, s]) => s.alive()).map(async ([n, s]) => {
+        const sample = await look(s);
+        if (s.alive() || (sample.healthz === 200 && sample.healthzMs <= PROBE_TIMEOUT_MS)) records.get(n)!.push(sample);
+      }));
       await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t))));
     }
   })();
