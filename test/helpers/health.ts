@@ -56,6 +56,9 @@ async function look(s: ServiceProcess): Promise<HealthSample> {
   return { at, healthz: h.status, healthzMs: h.ms, readyz: r.status, reasons };
 }
 
+/** /healthz answered 200 within {@link PROBE_TIMEOUT_MS}. */
+const healthy = (x: HealthSample) => x.healthz === 200 && x.healthzMs <= PROBE_TIMEOUT_MS;
+
 /** Samples every service in `services` (by name) until stopped. */
 export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 1_000): HealthWatch {
   const records = new Map<string, HealthSample[]>(Object.keys(services).map((n) => [n, []]));
@@ -67,7 +70,7 @@ export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 
       // is a look at one that ended while it was being looked at (it stops answering as it exits).
       await Promise.all(Object.entries(services).filter(([, s]) => s.alive()).map(async ([n, s]) => {
         const sample = await look(s);
-        if (s.alive() || (sample.healthz === 200 && sample.healthzMs <= PROBE_TIMEOUT_MS)) records.get(n)!.push(sample);
+        if (s.alive() || healthy(sample)) records.get(n)!.push(sample);
       }));
       await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t))));
     }
@@ -77,7 +80,7 @@ export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 
       const samples = records.get(name) ?? [];
       return {
         samples,
-        unhealthy: () => samples.filter((x) => x.healthz !== 200 || x.healthzMs > PROBE_TIMEOUT_MS),
+        unhealthy: () => samples.filter((x) => !healthy(x)),
         firstNotReady: (t = 0) => samples.find((x) => x.at >= t && x.readyz !== 200),
         firstReady: (t = 0) => samples.find((x) => x.at >= t && x.readyz === 200),
       };

@@ -53,10 +53,10 @@ export interface SessionModel {
 
 /**
  * `artifacts` as a SavedModel (the bytes of saved_model.pb) whose `serving_default` signature
- * takes `input` (float32, the placeholder's shape, or `inputShape`; -1 for any size) and gives the
- * graph's outputs; undefined when the graph holds what this does not write.
+ * takes `input` (float32, the placeholder's shape: -1 for a batch of any size) and gives the
+ * graph's outputs as {@link outputKey}(0), (1), …; undefined when the graph holds what this does not write.
  */
-export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, inputShape?: number[]): { bytes: Uint8Array; outputs: string[] } | undefined {
+export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts): { bytes: Uint8Array; outputs: string[] } | undefined {
   const pb = require(`${tfPackage}/dist/proto/api_pb`);
   const { modelTopology: topo, weightSpecs, weightData } = artifacts;
   if (topo.library?.function?.length || weightSpecs.some((w) => w.quantization || !(w.dtype in DTYPE_BYTES))) return undefined;
@@ -103,7 +103,7 @@ export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, in
       else if (v.f !== undefined) a.setF(v.f);
       else if (v.b !== undefined) a.setB(v.b);
       else if (v.type !== undefined) a.setType(dtype(v.type));
-      else if (v.shape !== undefined) a.setShape(shape(n.op === 'Placeholder' && inputShape ? { dim: inputShape.map((d) => ({ size: String(d) })) } : v.shape));
+      else if (v.shape !== undefined) a.setShape(shape(v.shape));
       else if (v.tensor !== undefined) {
         const t = new pb.Tensor();
         t.setDtype(dtype(v.tensor.dtype));
@@ -143,9 +143,9 @@ export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, in
   };
   const signature = new pb.SignatureDef();
   const inputInfo = info(input.name);
-  inputInfo.setTensorShape(shape(inputShape ? { dim: inputShape.map((d) => ({ size: String(d) })) } : input.attr?.shape?.shape ?? { unknownRank: true }));
+  inputInfo.setTensorShape(shape(input.attr?.shape?.shape ?? { unknownRank: true }));
   signature.getInputsMap().set('input', inputInfo);
-  outputs.forEach((o, i) => signature.getOutputsMap().set(`output_${String(i).padStart(3, '0')}`, info(o)));
+  outputs.forEach((o, i) => signature.getOutputsMap().set(outputKey(i), info(o)));
   signature.setMethodName('tensorflow/serving/predict');
   const meta = new pb.MetaGraphDef();
   const metaInfo = new pb.MetaGraphDef.MetaInfoDef();
@@ -158,6 +158,9 @@ export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts, in
   saved.addMetaGraphs(meta);
   return { bytes: saved.serializeBinary() as Uint8Array, outputs };
 }
+
+/** The signature's name of the i-th output (`output_000`, …). */
+const outputKey = (i: number) => `output_${String(i).padStart(3, '0')}`;
 
 /** Bytes per element of the weight dtypes model.json may hold unquantised. */
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4 };
@@ -176,14 +179,13 @@ function protoPackage(): string | undefined {
 /**
  * `artifacts` loaded as one session call on tfjs-node or tfjs-node-gpu (the `tensorflow` backend);
  * undefined on other backends, for a graph {@link savedModelBytes} does not write, or (with a
- * warning) when it cannot be written or loaded. `inputShape` overrides the
- * placeholder's shape (-1: any size, e.g. to batch a graph saved for one image).
+ * warning) when it cannot be written or loaded. The input's shape is the graph's placeholder's.
  */
-export async function sessionModel(tf: Tf, artifacts: GraphArtifacts, inputShape?: number[]): Promise<SessionModel | undefined> {
+export async function sessionModel(tf: Tf, artifacts: GraphArtifacts): Promise<SessionModel | undefined> {
   if (tf.getBackend() !== 'tensorflow' || typeof tf.node?.loadSavedModel !== 'function') return undefined;
   if (process.env.EMOSTREAM_SAVED_MODELS === '0') return undefined; // op by op, as before
   const tfPackage = protoPackage();
-  const written = tfPackage ? savedModelBytes(tfPackage, artifacts, inputShape) : undefined;
+  const written = tfPackage ? savedModelBytes(tfPackage, artifacts) : undefined;
   if (!written) return undefined;
   // Written into a folder of its own, loaded (TensorFlow reads the whole graph into its session),
   // then removed: nothing is left on disk, whatever the number of processes or model versions.
@@ -201,12 +203,13 @@ export async function sessionModel(tf: Tf, artifacts: GraphArtifacts, inputShape
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
+  // By name (the order of `outputs`), not by the order of the signature's map.
+  const keys = written.outputs.map((_, i) => outputKey(i));
   return {
     outputs: written.outputs,
     execute(x) {
-      // By name (output_000, output_001, …: the order of `outputs`), not by the signature map's order.
       const out = model.predict({ input: x }) as unknown as Record<string, Tensor>;
-      return Object.keys(out).sort().map((k) => out[k]);
+      return keys.map((k) => out[k]);
     },
     dispose() {
       model.dispose();

@@ -36,7 +36,7 @@ export class CnnEmotionModel implements EmotionModel {
   readonly dir: string;
   /** The compiled forward pass (batch normalization folded, fused ops), or the Layers model's own where it cannot be compiled. */
   private forward: Forward;
-  private readonly net?: InferenceNet;
+  private net?: InferenceNet;
   private session?: SessionModel;
   constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, private readonly flipTta: boolean) {
     this.version = loaded.version;
@@ -57,8 +57,11 @@ export class CnnEmotionModel implements EmotionModel {
     if (m.net) {
       const session = await sessionModel(tf, inferenceGraph(m.net.ops, [INPUT_SIZE, INPUT_SIZE, 1]));
       if (session) {
+        // The session holds the weights now: the compiled pass's folded tensors are not needed.
         m.session = session;
         m.forward = (x) => session.execute(x)[0] as Tensor;
+        m.net.dispose();
+        m.net = undefined;
       }
     }
     return m;

@@ -96,7 +96,8 @@ function batchableArtifacts(modelsDir: string): ModelArtifacts & { inputSize: nu
 export async function loadBlazeFaceModel(tf: Tf, modelsDir: string): Promise<BlazeFaceModel> {
   const artifacts = batchableArtifacts(modelsDir);
   const inputSize = artifacts.inputSize;
-  const session = await sessionModel(tf, artifacts as unknown as GraphArtifacts, [-1, inputSize, inputSize, 3]);
+  // The placeholder is opened to a batch of any size above.
+  const session = await sessionModel(tf, artifacts as unknown as GraphArtifacts);
   const model = session ? undefined : await tf.loadGraphModel(tf.io.fromMemory(artifacts));
   const centres = anchorCentres(inputSize);
   const anchors = tf.tensor2d(centres);
