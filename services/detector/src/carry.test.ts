@@ -62,6 +62,32 @@ test('the carried faces are copies: box, score and eyes as detected, no crop or 
   assert.deepEqual(again.faces, [face()]);
 });
 
+test('crops: the last crops of the carried faces while younger than maxAgeMs, forgotten by a detection; copies', () => {
+  const carry = new DetectionCarry(opts);
+  const crop = (v: number) => ({ ...face(), crop: new Uint8Array(2304).fill(v) });
+  assert.equal(carry.crops('cam', 0, 100), undefined, 'nothing before a detection');
+  carry.keepCrops('cam', 0, [crop(1)]);
+  assert.equal(carry.crops('cam', 0, 100), undefined, 'no detection: nothing kept');
+  carry.record('cam', picture(), W, H, [face()], 0);
+  assert.equal(carry.crops('cam', 40, 100), undefined, 'the detection\'s frame was not cut yet');
+  carry.keepCrops('cam', 0, [crop(1), crop(2)]);
+  assert.equal(carry.crops('cam', 40, 100), undefined, 'crops of other faces than the detection\'s are not kept');
+  carry.keepCrops('cam', 0, [crop(1)]);
+  const kept = carry.crops('cam', 40, 100)!;
+  assert.deepEqual(kept.map((c) => c.crop[0]), [1]);
+  assert.deepEqual({ box: kept[0].box, score: kept[0].score, eyes: kept[0].eyes }, face());
+  kept[0].box.x = 0;
+  assert.equal(carry.crops('cam', 80, 100)![0].box.x, face().box.x, 'a copy');
+  assert.equal(carry.crops('cam', 100, 100), undefined, '100 ms old: too old');
+  assert.equal(carry.crops('cam', 40, 0), undefined, 'maxAgeMs 0: never');
+  assert.equal(carry.crops('cam', -10, 100), undefined, 'media time gone back');
+  assert.equal(carry.crops('other', 40, 100), undefined, 'cameras are apart');
+  carry.keepCrops('cam', 120, [crop(3)]);
+  assert.deepEqual(carry.crops('cam', 160, 100)!.map((c) => c.crop[0]), [3]);
+  carry.record('cam', picture(), W, H, [face()], 200);
+  assert.equal(carry.crops('cam', 210, 100), undefined, 'a new detection forgets them');
+});
+
 test('everyMs 0 never carries (every frame detected)', () => {
   const carry = new DetectionCarry({ ...opts, everyMs: 0 });
   carry.record('cam', picture(), W, H, [face()], 0);

@@ -20,7 +20,7 @@
  * faces (BlazeFace's own frame-to-frame jitter: median 0.98); faces that scored 0.7 or more were
  * all found again on the next two frames, those of 0.5-0.6 only in 91-92%.
  */
-import { withinMediaTime, type Box, type FaceBox } from '@emostream/contracts';
+import { withinMediaTime, type Box, type FaceBox, type FaceCrop } from '@emostream/contracts';
 
 /** Settings of {@link DetectionCarry}. */
 export interface CarryOptions {
@@ -56,6 +56,8 @@ interface CameraCarry {
   uncertain: boolean;
   /** Media time of the full detection's frame, ms. */
   detectedAtMs: number;
+  /** The crops last cut of these faces (same order) and the media time of their frame, ms. */
+  crops?: { atMs: number; crops: FaceCrop[] };
 }
 
 /**
@@ -134,6 +136,25 @@ export class DetectionCarry {
     if (this.o.everyMs === 0) return;
     const kept = faces.map(copyFace);
     this.cams.set(cameraId, { width, height, faces: kept, grids: kept.map((f) => boxGrid(rgb, width, height, f.box)), uncertain, detectedAtMs: mediaTimeMs });
+  }
+
+  /**
+   * The crops last cut of the carried faces ({@link keepCrops}), when they were cut less than
+   * `maxAgeMs` of media time before `mediaTimeMs` (copies: the crop bytes are shared, never
+   * written); undefined when there are none that young, or `maxAgeMs` is 0. A fresh detection
+   * ({@link record}) forgets them: its boxes are new.
+   */
+  crops(cameraId: string, mediaTimeMs: number, maxAgeMs: number): FaceCrop[] | undefined {
+    const kept = this.cams.get(cameraId)?.crops;
+    if (!kept || maxAgeMs <= 0 || !withinMediaTime(mediaTimeMs, kept.atMs, maxAgeMs)) return undefined;
+    return kept.crops.map((c) => ({ ...copyFace(c), crop: c.crop }));
+  }
+
+  /** The crops cut on this frame (at `mediaTimeMs`) of the faces of the camera's last detection, in its order. */
+  keepCrops(cameraId: string, mediaTimeMs: number, crops: readonly FaceCrop[]): void {
+    const cam = this.cams.get(cameraId);
+    if (!cam || crops.length !== cam.faces.length) return;
+    cam.crops = { atMs: mediaTimeMs, crops: crops.map((c) => ({ ...copyFace(c), crop: c.crop })) };
   }
 
   /** Forgets a camera. */

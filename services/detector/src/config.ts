@@ -79,6 +79,8 @@ export const DetectorConfigSchema = z.strictObject({
     .describe('A detection is carried onto the next frames only when every face it kept scored at least this (0..1) and it dropped no candidate as low_score (a face that comes and goes): faces of 0.7 and more were found again on the next two frames of the sample clips, those of 0.5-0.6 in 91%'),
   carryMaxMotion: z.number().min(0).max(1).default(0.02)
     .describe('A detection is carried only while no face\'s box changed by more than this: the mean absolute change, against the detection\'s frame, of an 8x8 grid of mean gray levels over the box (gray levels / 255). At 0.02 carried boxes overlapped a fresh detection by IoU 0.94 or more for 90% of the faces of the sample clips'),
+  cropReuseMs: z.number().int().min(0).max(10_000).default(100)
+    .describe('A carried face (detectEveryMs: the last detection\'s box, barely changed) keeps its last 48x48 crop for this long in media time instead of being cut again from each frame. The classifier classifies a face at most once per its reuseMinMs (100 by default) and gives the frames between its last probabilities, so those frames\' fresh crops went unused: at 25 fps, every frame of a 720p clip, 100 took the wall time to 0.89 of before with one face and with six (bench/RESULTS.md, Session 17). Frames 100 ms apart (10 fps) are all cut afresh; a detected frame always is. Keep it no larger than the classifier\'s reuseMinMs; 0: every frame cut afresh')
 }).superRefine((c, ctx) => {
   if (c.candidateScore > c.minScore) {
     ctx.addIssue({

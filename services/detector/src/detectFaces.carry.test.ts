@@ -13,7 +13,7 @@ const W = 1280, H = 720;
 const FACE: FaceBox = { box: { x: 400, y: 200, width: 160, height: 160 }, score: 0.9, eyes: { left: [440, 250], right: [520, 256] } };
 
 /** A textured frame; `shift` moves the texture right (motion), `invert` turns the face's region negative. */
-function frame(seq: number, o: { shift?: number; invert?: boolean } = {}): Frame {
+function frame(seq: number, o: { shift?: number; invert?: boolean; atMs?: number } = {}): Frame {
   const data = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -23,7 +23,7 @@ function frame(seq: number, o: { shift?: number; invert?: boolean } = {}): Frame
       data.fill(v, (y * W + x) * 3, (y * W + x) * 3 + 3);
     }
   }
-  return { schemaVersion: SCHEMA_VERSION, cameraId: 'cam', seq, mediaTimeMs: seq * 100, capturedAtMs: 1e12 + seq, width: W, height: H, pixels: { format: 'rgb', data } };
+  return { schemaVersion: SCHEMA_VERSION, cameraId: 'cam', seq, mediaTimeMs: o.atMs ?? seq * 100, capturedAtMs: 1e12 + seq, width: W, height: H, pixels: { format: 'rgb', data } };
 }
 
 /** A detector that finds FACE in every frame (or `faces(call)`), counting its calls and their input sizes. */
@@ -66,6 +66,25 @@ test('a carried face is cropped from the current frame, aligned with the carried
   const expected = await cropFace(frames[1].pixels.data, W, H, FACE, opts);
   assert.deepEqual(out[1].faces[0].crop, expected.crop);
   assert.notDeepEqual(out[1].faces[0].crop, out[0].faces[0].crop);
+});
+
+test('at 25 fps a carried face keeps its last crop for cropReuseMs of media time, then is cut afresh; 0 cuts every frame', async () => {
+  // Frames 40 ms apart; the face region is inverted from frame 1 on (carryMaxMotion 1 keeps the carry going).
+  const frames = [0, 1, 2, 3, 4].map((s) => frame(s, { atMs: s * 40, invert: s > 0 }));
+  const config = parseDetectorConfig({});
+  const opts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg, cropOffsetY: config.cropOffsetY };
+  const fresh = await Promise.all(frames.map(async (f) => (await cropFace(f.pixels.data, W, H, FACE, opts)).crop));
+  assert.notDeepEqual(fresh[1], fresh[0]);
+  const reused = await run(frames, { detectEveryMs: 300, carryMaxMotion: 1, cropReuseMs: 100 });
+  assert.equal(reused.calls.length, 1);
+  // 0 ms cut; 40 and 80 ms take it; 120 ms is cut afresh; 160 ms takes that one.
+  assert.deepEqual(reused.out.map((m) => m.faces[0].crop), [fresh[0], fresh[0], fresh[0], fresh[3], fresh[3]]);
+  for (const m of reused.out) assert.deepEqual({ box: m.faces[0].box, score: m.faces[0].score, eyes: m.faces[0].eyes }, FACE);
+  const every = await run(frames, { detectEveryMs: 300, carryMaxMotion: 1, cropReuseMs: 0 });
+  assert.deepEqual(every.out.map((m) => m.faces[0].crop), fresh);
+  // A detected frame is always cut afresh: detectEveryMs 0 detects every frame.
+  const detected = await run(frames, { detectEveryMs: 0, cropReuseMs: 100 });
+  assert.deepEqual(detected.out.map((m) => m.faces[0].crop), fresh);
 });
 
 test('motion in a face\'s box, a weak face or a weak candidate makes the next frame a detection', async () => {

@@ -4,7 +4,7 @@ import { packEmbedding, type FaceBox, type FaceCrop, type FacesMessage, type Fra
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
 import { cropFace, filterFaces } from './crop.js';
-import { frameToRgb } from './decode.js';
+import { frameToRgb, type RgbImage } from './decode.js';
 import { detectEach, type FaceDetector } from './faceDetector.js';
 import type { FaceEmbedder } from './embedder.js';
 import { SceneCutDetector } from './sceneCut.js';
@@ -36,7 +36,7 @@ export interface DetectFacesDeps {
  * face to 48x48 equalised gray. On the frames where the {@link DetectionCarry} allows it
  * (`detectEveryMs`, `carryMinScore`, `carryMaxMotion`), the last detection's kept faces are
  * cropped from the new frame instead of detecting (no tile pass either: its schedule advances on
- * detected frames only). Emits one message per frame, `faces: []` when none was kept, so
+ * detected frames only), or keep their last crops while those are younger than `cropReuseMs`. Emits one message per frame, `faces: []` when none was kept, so
  * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
  * logged, counted as `framesDropped{reason="detect_error"}` and skipped, or replaced by what
  * `failed` makes of it (the Kafka service: a dead letter); the stream goes on.
@@ -79,27 +79,34 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
-    const kept = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut);
+    const { faces: kept, carried } = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
-    // The faces cropped side by side: sharp works on its own threads, so six faces wait about as long as one.
-    const faces: FaceCrop[] = await Promise.all(kept.map((face) => cropFace(image.data, image.width, image.height, face, cropOpts)));
+    const faces = (carried ? carry.crops(frame.cameraId, frame.mediaTimeMs, config.cropReuseMs) : undefined)
+      ?? await cropAll(frame.cameraId, frame.mediaTimeMs, image, kept);
     if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
     if (policy) await embedFaces(frame.cameraId, frame.mediaTimeMs, image, faces, sceneCut);
     return { frame: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, faces };
   };
 
   /** The faces to crop: the last detection's, carried, or a fresh detection's, filtered (and remembered). */
-  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: { data: Uint8Array; width: number; height: number }, sceneCut: boolean): Promise<FaceBox[]> => {
+  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, sceneCut: boolean): Promise<{ faces: FaceBox[]; carried: boolean }> => {
     const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut, mediaTimeMs);
     metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
-    if (decision.carried) return decision.faces;
+    if (decision.carried) return { faces: decision.faces, carried: true };
     const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
     carry.record(cameraId, image.data, image.width, image.height, kept, mediaTimeMs, skipped.some((s) => s.reason === 'low_score'));
-    return kept;
+    return { faces: kept, carried: false };
   };
 
-  const embedFaces = async (cameraId: string, mediaTimeMs: number, image: { data: Uint8Array; width: number; height: number }, faces: FaceCrop[], sceneCut: boolean) => {
+  /** Each face cut from the frame, side by side (sharp works on its own threads, so six faces wait about as long as one); kept for the carry. */
+  const cropAll = async (cameraId: string, mediaTimeMs: number, image: RgbImage, kept: FaceBox[]): Promise<FaceCrop[]> => {
+    const faces = await Promise.all(kept.map((face) => cropFace(image.data, image.width, image.height, face, cropOpts)));
+    carry.keepCrops(cameraId, mediaTimeMs, faces);
+    return faces;
+  };
+
+  const embedFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, faces: FaceCrop[], sceneCut: boolean) => {
     const wanted = policy!.select(cameraId, faces, sceneCut, mediaTimeMs);
     if (wanted.length === 0) return;
     const vectors = await embedder!.embed(image.data, image.width, image.height, wanted.map((f) => f.box));
