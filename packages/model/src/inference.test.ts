@@ -76,7 +76,17 @@ test('the compiled pass as one TensorFlow graph (inferenceGraph, run by sessionM
       const a = net.forward(x), [b] = session.execute(x);
       assert.deepEqual(b.shape, a.shape);
       assertClose(await b.data(), await a.data(), model.name);
-      tf.dispose([x, a, b]);
+      // Mirror TTA inside the graph: the mean of the pass on the inputs and on their mirror images.
+      const mirrored = await sessionModel(tf, inferenceGraph(net.ops, [48, 48, 1], { mirror: true }));
+      assert.ok(mirrored);
+      const flipped = net.forward(tf.reverse(x, 2) as typeof x);
+      const expected = tf.div(tf.add(a, flipped), 2);
+      const [c] = mirrored.execute(x);
+      assert.deepEqual(c.shape, a.shape);
+      assertClose(await c.data(), await expected.data(), `${model.name} mirrored`);
+      assert.ok(Math.max(...(await tf.abs(tf.sub(c, a)).data())) > 1e-4, 'the mirror images change the answer');
+      tf.dispose([x, a, b, c, flipped, expected]);
+      mirrored.dispose();
       session.dispose();
       net.dispose();
     }

@@ -16,8 +16,14 @@ const ints = (xs: number[]) => ({ list: { i: xs.map(String) } });
 const text = (s: string) => ({ s: Buffer.from(s).toString('base64') });
 const padding = (pad: 'same' | 'valid') => text(pad.toUpperCase());
 
-/** `ops` as a graph from `input` ([-1, h, w, c] float32) to `output` (the last op's result). */
-export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number, number, number]): GraphArtifacts {
+/**
+ * `ops` as a graph from `input` ([-1, h, w, c] float32) to `output` (the last op's result).
+ * `mirror`: mirror test-time augmentation inside the graph: the n inputs and their mirror images
+ * (flipped left to right) go through the net as one batch of 2n, and each input's two outputs
+ * are averaged, so a call takes n inputs and gives n outputs (the eager concat, reverse, split
+ * and mean around the call cost about as much as the call itself for one face).
+ */
+export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number, number, number], opts: { mirror?: boolean } = {}): GraphArtifacts {
   const node: Node[] = [{ name: 'input', op: 'Placeholder', attr: { dtype: F, shape: { shape: { dim: [-1, ...inputShape].map((d) => ({ size: String(d) })) } } } }];
   const weightSpecs: GraphWeight[] = [];
   const chunks: Uint8Array[] = [];
@@ -36,6 +42,12 @@ export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number,
     if (activation === 'relu') add(`op${i}/relu`, 'Relu', [last], { T: F });
     if (activation === 'softmax') add(`op${i}/softmax`, 'Softmax', [last], { T: F });
   };
+  const I32 = { type: 'DT_INT32' };
+  if (opts.mirror) {
+    add('mirror/flip', 'ReverseV2', ['input', constant('mirror/width_axis', Int32Array.from([2]), [1])], { T: F, Tidx: I32 });
+    add('mirror/both', 'ConcatV2', ['input', 'mirror/flip', constant('mirror/batch_axis', Int32Array.from([0]), [])], { N: { i: '2' }, T: F, Tidx: I32 });
+  }
+  let outputs = 0;
   ops.forEach((op, i) => {
     switch (op.kind) {
       case 'conv':
@@ -52,11 +64,18 @@ export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number,
         add(`op${i}/flatten`, 'Reshape', [last, constant(`op${i}/shape`, Int32Array.from([-1, op.size]), [2])], { T: F, Tshape: { type: 'DT_INT32' } });
         break;
       case 'dense':
+        outputs = op.kernel.shape[1] ?? 0;
         add(`op${i}/matmul`, 'MatMul', [last, constant(`op${i}/kernel`, op.kernel.dataSync() as Float32Array, op.kernel.shape)], { T: F, transpose_a: { b: false }, transpose_b: { b: false } });
         biasAndActivation(i, op.bias, op.activation);
         break;
     }
   });
+  if (opts.mirror) {
+    if (!outputs) throw new Error('mirror test-time augmentation needs a net that ends in a dense layer');
+    // [2n, k] -> [2, n, k] (the inputs' outputs, then their mirror images'), averaged over the pair.
+    add('mirror/pairs', 'Reshape', [last, constant('mirror/pairs_shape', Int32Array.from([2, -1, outputs]), [3])], { T: F, Tshape: I32 });
+    add('mirror/mean', 'Mean', [last, constant('mirror/pair_axis', Int32Array.from([0]), [])], { T: F, Tidx: I32, keep_dims: { b: false } });
+  }
   const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
   let o = 0;
   for (const c of chunks) { bytes.set(c, o); o += c.byteLength; }

@@ -38,6 +38,8 @@ export class CnnEmotionModel implements EmotionModel {
   private forward: Forward;
   private net?: InferenceNet;
   private session?: SessionModel;
+  /** The session's graph does the mirror test-time augmentation itself (n crops in, n answers out). */
+  private mirrorInGraph = false;
   constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, private readonly flipTta: boolean) {
     this.version = loaded.version;
     this.dir = loaded.dir;
@@ -50,15 +52,17 @@ export class CnnEmotionModel implements EmotionModel {
   }
   /**
    * The compiled pass as one TensorFlow session call where the backend allows it (tfjs-node:
-   * @emostream/runtime's sessionModel), instead of one eager call per op.
+   * @emostream/runtime's sessionModel), instead of one eager call per op; with mirror TTA, the
+   * mirror images and the average inside that call (inferenceGraph's `mirror`).
    */
   static async load(tf: Tf, loaded: LoadedModel, flipTta: boolean): Promise<CnnEmotionModel> {
     const m = new CnnEmotionModel(tf, loaded, flipTta);
     if (m.net) {
-      const session = await sessionModel(tf, inferenceGraph(m.net.ops, [INPUT_SIZE, INPUT_SIZE, 1]));
+      const session = await sessionModel(tf, inferenceGraph(m.net.ops, [INPUT_SIZE, INPUT_SIZE, 1], { mirror: flipTta }));
       if (session) {
         // The session holds the weights now: the compiled pass's folded tensors are not needed.
         m.session = session;
+        m.mirrorInGraph = flipTta;
         m.forward = (x) => session.execute(x)[0] as Tensor;
         m.net.dispose();
         m.net = undefined;
@@ -67,7 +71,7 @@ export class CnnEmotionModel implements EmotionModel {
     return m;
   }
   predict(crops: Uint8Array[]): Promise<Float32Array> {
-    return predictMirrored(this.tf, this.forward, crops, this.flipTta);
+    return predictMirrored(this.tf, this.forward, crops, this.flipTta && !this.mirrorInGraph);
   }
   dispose(): void {
     this.session?.dispose();
