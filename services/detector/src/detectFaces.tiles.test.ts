@@ -80,6 +80,42 @@ test('after the first sweep: a rolling share of the grid plus the tile that held
   assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1]);
 });
 
+test('tilesReleaseScore: a face the full-frame pass places well and scores above it holds no tile; a weaker one, or 1, keeps it', async () => {
+  // A 64 px face at 640x360: the full-frame pass sees it at 26 input px (its own box kept from 24, a
+  // tile held under 30). This detector finds the bright square in every image, the frame included.
+  const big = { x: 300, y: 160, side: 64 };
+  const frames = [0, 1, 2, 3].map((seq) => {
+    const f = frame(seq, false);
+    for (let y = big.y; y < big.y + big.side; y++) for (let x = big.x; x < big.x + big.side; x++) f.pixels.data[(y * W + x) * 3] = 250;
+    return f;
+  });
+  const everywhere = (score: number): FaceDetector & { calls: Array<[number, number]> } => {
+    const inner = smallFaceDetector();
+    return { ...inner, async detect(rgb, width, height) {
+      inner.calls.push([width, height]);
+      let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+      for (let i = 0; i < width * height; i++) {
+        if (rgb[i * 3] !== 250) continue;
+        const x = i % width, y = Math.floor(i / width);
+        x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + 1); y1 = Math.max(y1, y + 1);
+      }
+      return x1 < 0 ? [] : [{ box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, score }];
+    } };
+  };
+  const tilesPerFrame = async (score: number, release: number) => {
+    const { out, calls } = await run(frames, { tiles: '3x2', tilesEveryFrames: 3, tilesSweepFrames: 1, tilesReleaseScore: release, minScore: 0.5 }, everywhere(score));
+    assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1]);
+    assert.deepEqual(out[3].faces[0].box, { x: big.x, y: big.y, width: big.side, height: big.side }, 'the full-frame box');
+    const perFrame: number[] = [];
+    for (const [w, h] of calls) if (w === W && h === H) perFrame.push(0); else perFrame[perFrame.length - 1]++;
+    return perFrame;
+  };
+  // Released: the sweep, then the rolling share alone (2 tiles a frame); held: its tile (4) as well.
+  assert.deepEqual(await tilesPerFrame(0.9, 0.8), [6, 2, 2, 2]);
+  assert.deepEqual(await tilesPerFrame(0.75, 0.8), [6, 3, 3, 2]);
+  assert.deepEqual(await tilesPerFrame(0.9, 1), [6, 3, 3, 2]);
+});
+
 test('a tile face under tilesMinScore is dropped; minFaceSizePx still applies to tile faces', async () => {
   assert.deepEqual((await run([frame(0)], { tiles: '3x2', tilesMinScore: 0.95 })).out[0].faces, []);
   assert.deepEqual((await run([frame(0)], { tiles: '3x2', minFaceSizePx: 25 })).out[0].faces, []);

@@ -66,11 +66,14 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     if (!plan?.tiles.length) return detector.detect(rgb, width, height);
     // The frame and its tiles in one batch where the detector batches (BlazeFace).
     const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
+    const keepFullFromPx = (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256;
     const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), {
-      matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
+      matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx,
       largeFromPx: (LARGE_TILE_FACE_INPUT_PX * Math.max(width, height)) / 256, largeMinScore: config.tilesLargeMinScore,
     });
-    tiles!.record(cameraId, plan.indices, kept.map((f) => f.box));
+    // A face the full-frame pass placed well (its own box kept) and scored above tilesReleaseScore holds no tile.
+    const holds = (f: (typeof kept)[number]) => f.tile !== undefined || f.box.height < keepFullFromPx || f.score <= config.tilesReleaseScore;
+    tiles!.record(cameraId, plan.indices, kept.filter(holds).map((f) => f.box));
     return kept.map(({ atInnerEdge: _edge, tile: _tile, ...f }) => f);
   };
 

@@ -110,8 +110,9 @@ export class TileSchedule {
   }
 
   /**
-   * What this frame's search found: `faces`, the boxes kept (from the full frame or any tile).
-   * Each face under {@link HOLD_BELOW_INPUT_PX} holds the tile that best holds it
+   * What this frame's search found: `faces`, the boxes kept (from the full frame or any tile) that
+   * may hold a tile (the detector stage leaves out a face the full-frame pass placed and scored
+   * above `tilesReleaseScore`). Each face under {@link HOLD_BELOW_INPUT_PX} holds the tile that best holds it
    * ({@link holdingTile}), searched on the next frames whichever pass found the face; a tile
    * stays in the plan until {@link TILE_HOLD_SEARCHES} searches in a row hold no face (a face the
    * detector misses in one frame is looked for again).
