@@ -108,6 +108,21 @@ test('the tile pass runs on detected frames only', async () => {
   assert.ok(every.calls.length >= first.calls.length + 4, `k = 1: the full frame and a share of the tiles on frames 1 and 2 (${every.calls.length} calls)`);
 });
 
+test('tilesRolling: a detection the carry asks for because a face moved searches no rolling share (scheduled); every: it does', async () => {
+  // Frame 1 moves the texture (motion), frame 4 is due (300 ms after it). Tiles auto at 1280x720
+  // (53 tiles, 2 a rolling share); FACE is 160 px: it holds no tile.
+  const frames = [frame(0), ...[1, 2, 3, 4].map((seq) => frame(seq, { shift: 6 }))];
+  const perFrame = async (tilesRolling: 'scheduled' | 'every') => {
+    const { calls, counted } = await run(frames, { detectEveryMs: 300, tiles: 'auto', tilesRolling });
+    assert.deepEqual(counted, { 'detected/first': 1, 'detected/motion': 1, 'carried/tracked': 2, 'detected/due': 1 });
+    const n: number[] = [];
+    for (const [w, h] of calls) if (w === W && h === H) n.push(0); else n[n.length - 1]++;
+    return n;
+  };
+  assert.deepEqual(await perFrame('scheduled'), [53, 0, 2]);
+  assert.deepEqual(await perFrame('every'), [53, 2, 2]);
+});
+
 test('embeddings follow their own schedule on carried frames (embedEveryMs of media time), from the current frame', async () => {
   const seen: number[] = [];
   const embedder: FaceEmbedder = {

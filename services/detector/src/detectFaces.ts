@@ -61,8 +61,8 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
   const carry = new DetectionCarry({ everyMs: config.detectEveryMs, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
 
-  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean) => {
-    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut);
+  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean, rolling: boolean) => {
+    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut, rolling);
     if (!plan?.tiles.length) return detector.detect(rgb, width, height);
     // The frame and its tiles in one batch where the detector batches (BlazeFace).
     const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
@@ -96,7 +96,9 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut, mediaTimeMs);
     metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
     if (decision.carried) return { faces: decision.faces, carried: true };
-    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut), filterOpts);
+    // The rolling share of tiles on scheduled detections only (tilesRolling), not on the carry's extra ones.
+    const rolling = config.tilesRolling === 'every' || !(decision.reason === 'motion' || decision.reason === 'score');
+    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut, rolling), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
     carry.record(cameraId, image.data, image.width, image.height, kept, mediaTimeMs, skipped.some((s) => s.reason === 'low_score'));
     return { faces: kept, carried: false };

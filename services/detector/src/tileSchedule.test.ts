@@ -29,6 +29,20 @@ test('sweepFrames 1: a sweep of every tile on the first frame; then a rolling sh
   assert.deepEqual(s.plan('cam', 1280, 720, grid, false).indices, [2, 3, 5]);
 });
 
+test('rolling false (an extra detection between scheduled ones): the tiles holding faces and the sweep, no rolling share; the share resumes where it stopped', () => {
+  const s = new TileSchedule(4); // 8 tiles: 2 a frame
+  const first = s.plan('cam', 1280, 720, grid, false, false);
+  assert.deepEqual(first.indices, [0, 1, 2, 3, 4, 5, 6, 7], 'a sweep is searched whatever the frame');
+  s.record('cam', first.indices, [faceIn(5)]);
+  const extra = s.plan('cam', 1280, 720, grid, false, false);
+  assert.deepEqual(extra.indices, [5]);
+  s.record('cam', extra.indices, [faceIn(5)]);
+  assert.deepEqual(s.plan('cam', 1280, 720, grid, false).indices, [0, 1, 5], 'the rolling share starts where it was');
+  const none = new TileSchedule(4);
+  none.record('cam', none.plan('cam', 1280, 720, grid, false).indices, []);
+  assert.deepEqual(none.plan('cam', 1280, 720, grid, false, false).indices, [], 'no face held: nothing');
+});
+
 test(`faces of ${HOLD_BELOW_INPUT_PX} input px and more (150 px at 720p) hold no tile: the full-frame pass finds them`, () => {
   const s = new TileSchedule(100);
   s.record('cam', s.plan('cam', 1280, 720, grid, false).indices, [faceIn(2, 150), faceIn(6, 149)]);

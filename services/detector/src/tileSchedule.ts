@@ -73,8 +73,12 @@ export class TileSchedule {
     if (!Number.isInteger(sweepFrames) || sweepFrames < 1) throw new Error(`sweepFrames must be a positive integer, got ${sweepFrames}`);
   }
 
-  /** The tiles to search on this frame of `cameraId` (frames of a camera in order); none when `grid` is undefined. */
-  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean): TilePlan {
+  /**
+   * The tiles to search on this frame of `cameraId` (frames of a camera in order); none when `grid`
+   * is undefined. `rolling` false: no rolling share on this frame (the detector stage's extra
+   * detections between scheduled ones), only the occupied tiles and any sweep under way.
+   */
+  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean, rolling = true): TilePlan {
     if (!grid) {
       this.cams.delete(cameraId);
       return { tiles: [], indices: [], sweep: false, sweepLeft: 0 };
@@ -99,7 +103,7 @@ export class TileSchedule {
       // The sweep's next share, plus the occupied tiles; an occupied tile searched now leaves the sweep too.
       for (const i of cam.pending.slice(0, cam.sweepShare)) wanted.add(i);
       cam.pending = cam.pending.filter((i) => !wanted.has(i));
-    } else {
+    } else if (rolling) {
       const n = cam.tiles.length;
       const share = Math.ceil(n / this.sweepEveryFrames);
       for (let k = 0; k < share; k++) wanted.add((cam.cursor + k) % n);
