@@ -36,8 +36,8 @@ export interface DetectFacesDeps {
  * face to 48x48 equalised gray. On the frames where the {@link DetectionCarry} allows it
  * (`detectEveryMs`, `carryMinScore`, `carryMaxMotion`), the last detection's kept faces are
  * cropped from the new frame instead of detecting (no tile pass either: its schedule advances on
- * detected frames only), or keep their last crops while those are younger than `cropReuseMs`. Emits one message per frame, `faces: []` when none was kept, so
- * time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
+ * detected frames only), or keep their last crops while those are younger than `cropReuseMs`.
+ * Emits one message per frame, `faces: []` when none was kept, so time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
  * logged, counted as `framesDropped{reason="detect_error"}` and skipped, or replaced by what
  * `failed` makes of it (the Kafka service: a dead letter); the stream goes on.
  *
