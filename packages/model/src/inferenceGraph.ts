@@ -12,6 +12,7 @@ import type { InferenceOp } from './inference.js';
 type Node = GraphArtifacts['modelTopology']['node'][number];
 
 const F = { type: 'DT_FLOAT' };
+const I32 = { type: 'DT_INT32' };
 const ints = (xs: number[]) => ({ list: { i: xs.map(String) } });
 const text = (s: string) => ({ s: Buffer.from(s).toString('base64') });
 const padding = (pad: 'same' | 'valid') => text(pad.toUpperCase());
@@ -42,7 +43,6 @@ export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number,
     if (activation === 'relu') add(`op${i}/relu`, 'Relu', [last], { T: F });
     if (activation === 'softmax') add(`op${i}/softmax`, 'Softmax', [last], { T: F });
   };
-  const I32 = { type: 'DT_INT32' };
   if (opts.mirror) {
     add('mirror/flip', 'ReverseV2', ['input', constant('mirror/width_axis', Int32Array.from([2]), [1])], { T: F, Tidx: I32 });
     add('mirror/both', 'ConcatV2', ['input', 'mirror/flip', constant('mirror/batch_axis', Int32Array.from([0]), [])], { N: { i: '2' }, T: F, Tidx: I32 });
@@ -61,7 +61,7 @@ export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number,
         add(`op${i}/max_pool`, 'MaxPool', [last], { T: F, ksize: ints([1, ...op.pool, 1]), strides: ints([1, ...op.strides, 1]), padding: padding(op.pad), data_format: text('NHWC') });
         break;
       case 'flatten':
-        add(`op${i}/flatten`, 'Reshape', [last, constant(`op${i}/shape`, Int32Array.from([-1, op.size]), [2])], { T: F, Tshape: { type: 'DT_INT32' } });
+        add(`op${i}/flatten`, 'Reshape', [last, constant(`op${i}/shape`, Int32Array.from([-1, op.size]), [2])], { T: F, Tshape: I32 });
         break;
       case 'dense':
         outputs = op.kernel.shape[1] ?? 0;

@@ -38,9 +38,10 @@ export class CnnEmotionModel implements EmotionModel {
   private forward: Forward;
   private net?: InferenceNet;
   private session?: SessionModel;
-  /** The session's graph does the mirror test-time augmentation itself (n crops in, n answers out). */
-  private mirrorInGraph = false;
-  constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, private readonly flipTta: boolean) {
+  /** Mirror test-time augmentation done around the forward pass (false when off, or when the session's graph does it itself). */
+  private mirrorAround: boolean;
+  constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, flipTta: boolean) {
+    this.mirrorAround = flipTta;
     this.version = loaded.version;
     this.dir = loaded.dir;
     try {
@@ -62,7 +63,7 @@ export class CnnEmotionModel implements EmotionModel {
       if (session) {
         // The session holds the weights now: the compiled pass's folded tensors are not needed.
         m.session = session;
-        m.mirrorInGraph = flipTta;
+        m.mirrorAround = false;
         m.forward = (x) => session.execute(x)[0] as Tensor;
         m.net.dispose();
         m.net = undefined;
@@ -71,7 +72,7 @@ export class CnnEmotionModel implements EmotionModel {
     return m;
   }
   predict(crops: Uint8Array[]): Promise<Float32Array> {
-    return predictMirrored(this.tf, this.forward, crops, this.flipTta && !this.mirrorInGraph);
+    return predictMirrored(this.tf, this.forward, crops, this.mirrorAround);
   }
   dispose(): void {
     this.session?.dispose();

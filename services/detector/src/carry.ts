@@ -42,6 +42,14 @@ export const GRID = 8;
 /** Why a frame is detected afresh (`reason` of `detector_frames_total{mode="detected"}`), or `tracked` when carried. */
 export type CarryReason = 'every_frame' | 'first' | 'cut' | 'due' | 'score' | 'motion' | 'size' | 'tracked';
 
+/**
+ * A detection on schedule (every frame, a camera's first, a cut, a new size, `everyMs` after the
+ * last) rather than one the carry asks for between them because a face moved or scored weakly.
+ */
+export function onSchedule(reason: Exclude<CarryReason, 'tracked'>): boolean {
+  return reason !== 'motion' && reason !== 'score';
+}
+
 /** What {@link DetectionCarry.reuse} decided for one frame. */
 export type CarryDecision =
   | { carried: true; reason: 'tracked'; faces: FaceBox[] }
@@ -147,14 +155,14 @@ export class DetectionCarry {
   crops(cameraId: string, mediaTimeMs: number, maxAgeMs: number): FaceCrop[] | undefined {
     const kept = this.cams.get(cameraId)?.crops;
     if (!kept || maxAgeMs <= 0 || !withinMediaTime(mediaTimeMs, kept.atMs, maxAgeMs)) return undefined;
-    return kept.crops.map((c) => ({ ...copyFace(c), crop: c.crop }));
+    return kept.crops.map(copyCrop);
   }
 
   /** The crops cut on this frame (at `mediaTimeMs`) of the faces of the camera's last detection, in its order. */
   keepCrops(cameraId: string, mediaTimeMs: number, crops: readonly FaceCrop[]): void {
     const cam = this.cams.get(cameraId);
     if (!cam || crops.length !== cam.faces.length) return;
-    cam.crops = { atMs: mediaTimeMs, crops: crops.map((c) => ({ ...copyFace(c), crop: c.crop })) };
+    cam.crops = { atMs: mediaTimeMs, crops: crops.map(copyCrop) };
   }
 
   /** Forgets a camera. */
@@ -162,6 +170,9 @@ export class DetectionCarry {
     this.cams.delete(cameraId);
   }
 }
+
+/** A crop's face detached as {@link copyFace} does, its crop bytes shared (never written). */
+const copyCrop = (c: FaceCrop): FaceCrop => ({ ...copyFace(c), crop: c.crop });
 
 /** A face's box, score and eyes, detached from the detector's object (no crop, no embedding). */
 function copyFace(f: FaceBox): FaceBox {

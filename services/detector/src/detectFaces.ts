@@ -11,7 +11,7 @@ import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
 import { gridFor, KEEP_FULL_INPUT_PX, LARGE_TILE_FACE_INPUT_PX, mergeKeepingOrigin, tileImages, tilesToFrame } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
-import { DetectionCarry } from './carry.js';
+import { DetectionCarry, onSchedule } from './carry.js';
 
 /** What {@link detectFaces} needs. */
 export interface DetectFacesDeps {
@@ -97,7 +97,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
     if (decision.carried) return { faces: decision.faces, carried: true };
     // The rolling share of tiles on scheduled detections only (tilesRolling), not on the carry's extra ones.
-    const rolling = config.tilesRolling === 'every' || !(decision.reason === 'motion' || decision.reason === 'score');
+    const rolling = config.tilesRolling === 'every' || onSchedule(decision.reason);
     const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut, rolling), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
     carry.record(cameraId, image.data, image.width, image.height, kept, mediaTimeMs, skipped.some((s) => s.reason === 'low_score'));
