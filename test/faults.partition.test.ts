@@ -54,6 +54,8 @@ after(async () => {
 const classified = (cams: string[]) => new Set(pipe.collector.of(pipelineTopics(pipe.prefix).emotions).filter((s) => s.seq !== undefined && cams.includes(s.cameraId!)).map((s) => `${s.cameraId}#${s.seq}`)).size;
 const aggregated = (cams: string[]) => { const last = aggregatorLastSeq(pipe.collector, pipe.prefix); return cams.reduce((n, c) => n + (last[c] ?? -1) + 1, 0); };
 const linesOf = (s: ServiceProcess, re: RegExp) => s.lines.filter((l) => re.test(l)).length;
+/** A wait that fails names what the two behind the proxy were doing. */
+const explain = () => BEHIND_PROXY.map((n) => svc[n].trail()).join('\n');
 /** kafkajs's line when a heartbeat or commit tells it the member was evicted. */
 const EVICTED = /not aware of this member, re-joining/;
 /** Messages the classifier fetched again after a rejoin and skipped, its outputs produced already (its log). */
@@ -68,7 +70,7 @@ for (const mode of ['reset', 'blackhole'] as const) {
     const cams = Object.keys(files);
     const ingest = await startService('ingest', { env, args: ['--once', ...cams.flatMap((c) => ['--source', `${c}=${files[c]}`])], tag: `partition-ingest-${mode}` });
     others.push(ingest);
-    await waitFor(`${STRIKE_AFTER_FRAMES} frames classified`, () => classified(cams) >= STRIKE_AFTER_FRAMES, { timeoutMs: 180_000 });
+    await waitFor(`${STRIKE_AFTER_FRAMES} frames classified`, () => classified(cams) >= STRIKE_AFTER_FRAMES, { timeoutMs: 180_000, explain });
     const watch = watchHealth(svc);
     const before = { classified: classified(cams), aggregated: aggregated(cams), dropped: broker.proxy.dropped, accepted: broker.proxy.accepted, open: broker.proxy.open };
     const resyncs = linesOf(svc.aggregator, /resynchronised with the broker/);
@@ -84,11 +86,11 @@ for (const mode of ['reset', 'blackhole'] as const) {
     const dropped = broker.proxy.dropped - before.dropped;
     const tHeal = Date.now();
     await broker.proxy.heal();
-    await waitFor('a new frame classified after the partition', () => classified(cams) > during.classified, { timeoutMs: 240_000 });
+    await waitFor('a new frame classified after the partition', () => classified(cams) > during.classified, { timeoutMs: 240_000, explain });
     const tC = Date.now();
-    await waitFor('a new frame aggregated after the partition', () => aggregated(cams) > during.aggregated, { timeoutMs: 240_000 });
+    await waitFor('a new frame aggregated after the partition', () => aggregated(cams) > during.aggregated, { timeoutMs: 240_000, explain });
     const tA = Date.now();
-    await waitFor('the two ready again', () => BEHIND_PROXY.every((n) => watch.of(n).firstReady(tHeal)), { timeoutMs: 120_000 });
+    await waitFor('the two ready again', () => BEHIND_PROXY.every((n) => watch.of(n).firstReady(tHeal)), { timeoutMs: 120_000, explain });
     await watch.stop();
 
     const accounted = await settleAndAccount({ collector, prefix, kafka, config, fps: FPS, files, ingest, stages: Object.values(svc) });

@@ -2,6 +2,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { StopWaiting, waitFor } from './helpers/wait.js';
+import { trailOf } from './helpers/faults.js';
 import { INSTALL_TEST_TOOLS, requireResource, underCI } from './helpers/resources.js';
 
 test('waitFor returns the first truthy value of the check', async () => {
@@ -22,6 +23,27 @@ test('waitFor retries a throwing check; on timeout it names what, the last value
     return true;
   });
   assert.ok(calls >= 2, `checked ${calls} times`);
+});
+
+test('a timed-out wait adds what `explain` says; a service trail keeps its last warnings and errors only', async () => {
+  const lines = [
+    '{"level":"info","msg":"joined group"}',
+    '{"level":"warn","msg":"chunk failed"}',
+    'node: a line that is not JSON',
+    '{"level":"error","msg":"Crash: KafkaJSNonRetriableError"}',
+    `{"level":"error","msg":"${'x'.repeat(400)}"}`,
+  ];
+  const trail = trailOf('aggregator', lines, 'exited: code 1, signal null', 3);
+  const [head, ...rest] = trail.split('\n');
+  assert.equal(head, 'aggregator (exited: code 1, signal null), last 3 of 4 warnings/errors:');
+  assert.deepEqual(rest.map((l) => l.trim().slice(0, 40)), ['node: a line that is not JSON', '{"level":"error","msg":"Crash: KafkaJSNo', `{"level":"error","msg":"${'x'.repeat(16)}`]);
+  assert.ok(rest[2].endsWith('…') && rest[2].length < 310);
+  await assert.rejects(waitFor('the aggregator', () => false, { timeoutMs: 10, everyMs: 5, explain: () => trail }), (e: Error) => {
+    assert.ok(e.message.startsWith('timed out after 10 ms'));
+    assert.ok(e.message.endsWith(trail));
+    return true;
+  });
+  await assert.rejects(waitFor('x', () => false, { timeoutMs: 1, explain: () => { throw new Error('no log'); } }), /\(explain failed: no log\)$/);
 });
 
 test('a check that throws StopWaiting ends the wait at once', async () => {

@@ -166,6 +166,15 @@ export interface ServiceProcess {
   kill(): Promise<void>;
   /** Resident set size of the process and its children (ffmpeg), bytes; 0 once gone. */
   rssBytes(): number;
+  /** For a failure message: running or how it exited, and its last `n` warnings and errors (kafkajs's included), shortened. */
+  trail(n?: number): string;
+}
+
+/** The log lines a failure message carries: warnings and errors, each cut to 300 characters. */
+export function trailOf(name: string, lines: string[], state: string, n = 12): string {
+  const notable = lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l) || !l.startsWith('{'));
+  const last = notable.slice(-n).map((l) => `  ${l.length > 300 ? `${l.slice(0, 300)}…` : l}`);
+  return `${name} (${state}), last ${last.length} of ${notable.length} warnings/errors:\n${last.join('\n')}`;
 }
 
 const live = new Set<ChildProcess>();
@@ -257,6 +266,7 @@ export async function startService(name: string, o: { env: Record<string, string
       await exited;
     },
     rssBytes: () => (alive() ? rssOfTree(proc.pid!) : 0),
+    trail: (n) => trailOf(name, lines, alive() ? 'running' : `exited: code ${proc.exitCode}, signal ${proc.signalCode}`, n),
   };
   return svc;
 }

@@ -16,6 +16,8 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Pause between two checks, ms (default 100). */
   everyMs?: number;
+  /** What the timeout error adds after its first line, e.g. the last log lines of the services involved. */
+  explain?: () => string;
 }
 
 type Falsy = false | 0 | '' | null | undefined;
@@ -55,7 +57,9 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
     }
     if (Date.now() >= deadline) {
       const err = lastError === undefined ? '' : `; last error: ${lastError instanceof Error ? lastError.message : show(lastError)}`;
-      throw new Error(`timed out after ${timeoutMs} ms (${checks} checks) waiting for ${what}; last value: ${show(lastValue)}${err}`, { cause: lastError });
+      let more = '';
+      try { more = options.explain ? `\n${options.explain()}` : ''; } catch (e) { more = `\n(explain failed: ${(e as Error).message})`; }
+      throw new Error(`timed out after ${timeoutMs} ms (${checks} checks) waiting for ${what}; last value: ${show(lastValue)}${err}${more}`, { cause: lastError });
     }
     await new Promise((r) => setTimeout(r, Math.min(everyMs, Math.max(0, deadline - Date.now()))));
   }
