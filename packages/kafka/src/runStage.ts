@@ -194,8 +194,14 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
         // A broken operator (its subscription errored or completed) cannot process anything
         // again in this process: not retriable, so kafkajs stops the consumer instead of
         // restarting it for ever, `done` rejects and the service exits to be restarted fresh.
-        throw new StageError(`${spec.stage}: producing the outputs of ${batch.topic}[${batch.partition}]@${messages[0].offset} failed: ${(e as Error).message}`, !feed.broken,
-          { topic: batch.topic, partition: batch.partition, offset: messages[0].offset }, { cause: e });
+        // A transaction whose outcome is unknown is cured by the resync before the next batch,
+        // whatever kafkajs makes of its error (INVALID_PRODUCER_EPOCH after the broker expired it
+        // during a partition): kafkajs judges by the root cause, so that one is left out.
+        const where = `${batch.topic}[${batch.partition}]@${messages[0].offset}`;
+        const cured = out.resyncPending && !feed.broken;
+        const err = e as Error & { type?: string };
+        throw new StageError(`${spec.stage}: producing the outputs of ${where} failed: ${err.message}${cured ? ' (producer, state and offsets are reloaded before the next batch)' : ''}`, !feed.broken,
+          { topic: batch.topic, partition: batch.partition, offset: messages[0].offset, ...(cured ? { error: err.type ?? err.name } : {}) }, cured ? {} : { cause: e });
       }
       // Outputs are acknowledged by the broker: only now the inputs count as consumed.
       for (const m of messages) p.resolveOffset(m.offset);

@@ -142,3 +142,47 @@ test('stop() during a transactional chunk whose commit fails: nothing resolved, 
   ]);
   assert.deepEqual(t.events, ['checkpoint 0', 'rollback 0']);
 });
+
+/** kafkajs's own decision after eachBatch throws (consumer/index.js): it restarts the consumer only when the root cause is retriable. */
+const kafkajsRestarts = (e: Error): boolean => {
+  let root = e as Error & { cause?: unknown; retriable?: boolean };
+  while (root.cause) root = root.cause as typeof root;
+  return e.name === 'KafkaJSNumberOfRetriesExceeded' || root.retriable === true;
+};
+
+for (const abortFails of [true, false]) {
+  test(`transactional: the broker expired the open transaction (INVALID_PRODUCER_EPOCH after a partition; abort ${abortFails ? 'failing too' : 'answered'}): kafkajs restarts the consumer, the next batch resyncs`, async () => {
+    const t = txSpec();
+    const { kafka, consumer, stage } = await start({ correlation: { mode: 'sync' }, operator: mergeMap((i: In) => [{ cam: i.cam, text: `e${i.n}` }]), transactional: t.transactional });
+    consumer.join({ in: [0] });
+    // As kafkajs reports it: a KafkaJSProtocolError, not retriable.
+    const epoch = Object.assign(new Error('Producer attempted an operation with an old epoch. Either there is a newer producer with the same transactionalId, or the producer\'s transaction has been expired by the broker'),
+      { name: 'KafkaJSProtocolError', type: 'INVALID_PRODUCER_EPOCH', code: 47, retriable: false });
+    kafka.producers[0].fail.send = epoch;
+    if (abortFails) kafka.producers[0].fail.abort = Object.assign(new Error('Cannot continue to use transaction once ended'), { name: 'KafkaJSNonRetriableError', retriable: false });
+    const first = consumer.drive(batchOf('in', 0, [message(5, 'a', 'a/1')]));
+    await assert.rejects(first.done, (e) => {
+      assert.ok(e instanceof StageError);
+      assert.equal(e.message, 'test: producing the outputs of in[0]@5 failed: Producer attempted an operation with an old epoch. Either there is a newer producer with the same transactionalId, or the producer\'s transaction has been expired by the broker (producer, state and offsets are reloaded before the next batch)');
+      assert.equal(e.retriable, true);
+      assert.equal(e.context.error, 'INVALID_PRODUCER_EPOCH');
+      assert.equal(kafkajsRestarts(e), true, 'before: the root cause (not retriable) made kafkajs stop the consumer, and the service exit');
+      return true;
+    });
+    kafka.adminInstance.committed = [{ partition: 0, offset: '5' }];
+    kafka.adminInstance.ends = [{ partition: 0, offset: '9', high: '9', low: '0' }];
+    await consumer.drive(batchOf('in', 0, [message(5, 'a', 'a/1')])).done;
+    assert.equal(stage.stats.resyncs, 1);
+    assert.equal(kafka.producers.length, 2, 'a new producer: its InitProducerId gets a fresh epoch');
+    await consumer.drive(batchOf('in', 0, [message(5, 'a', 'a/1')])).done;
+    assert.equal(kafka.producers[1].commits, 1);
+  });
+}
+
+test('transactional: a failure that a resync does not cure (a message too large) keeps its cause: kafkajs stops, the service exits', async () => {
+  const { kafka, consumer } = await start({ correlation: { mode: 'sync' }, operator: mergeMap((i: In) => [{ cam: i.cam, text: `e${i.n}` }]), transactional: txSpec().transactional });
+  consumer.join({ in: [0] });
+  const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', retriable: false });
+  kafka.producers[0].fail.send = tooLarge;
+  await assert.rejects(consumer.drive(batchOf('in', 0, [message(5, 'a', 'a/1')])).done, (e) => e instanceof StageError && e.cause === tooLarge && !kafkajsRestarts(e));
+});

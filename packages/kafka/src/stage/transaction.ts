@@ -8,6 +8,26 @@ import type { Logger } from '@emostream/runtime';
 import type { ControlMessage } from '../codec/control.js';
 import { createProducer, sendCapped, type TopicMessages } from '../producer.js';
 
+/**
+ * Protocol errors after which this producer can run no transaction again while a new one with
+ * the same transactional id can (its InitProducerId bumps the epoch). INVALID_PRODUCER_EPOCH is
+ * what a producer meets when the broker expired its open transaction (a network partition longer
+ * than the transaction timeout); kafkajs marks them all not retriable.
+ */
+export const PRODUCER_STATE_LOST = new Set([
+  'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_TXN_STATE', 'INVALID_PRODUCER_ID_MAPPING', 'UNKNOWN_PRODUCER_ID',
+  'OUT_OF_ORDER_SEQUENCE_NUMBER', 'TRANSACTION_COORDINATOR_FENCED',
+]);
+
+/** Whether an error (or one of its causes) is in {@link PRODUCER_STATE_LOST}. */
+export function producerStateLost(e: unknown): boolean {
+  type Link = Error & { type?: string; cause?: unknown; originalError?: unknown };
+  for (let x = e as Link | undefined, n = 0; x && n < 6; n++, x = (x.originalError ?? x.cause) as Link | undefined) {
+    if (x.type && PRODUCER_STATE_LOST.has(x.type)) return true;
+  }
+  return false;
+}
+
 /** Exactly-once settings: outputs, `extra` messages and consumer offsets commit together or not at all. */
 export interface TransactionalOptions<In> {
   transactionalId: string;
@@ -91,6 +111,7 @@ export class ChunkProducer<In> {
     return this.producer.connect();
   }
 
+
   disconnect(): Promise<void> {
     return this.producer.disconnect();
   }
@@ -138,8 +159,9 @@ export class ChunkProducer<In> {
       // A commit that failed may still have been applied (the broker's answer was lost), and a
       // producer whose abort failed cannot start another transaction: in both cases the
       // outcome is unknown here, so producer, state and offsets are reloaded from the broker.
+      // A producer whose epoch is gone (the broker expired its transaction) is replaced too.
       const aborted = committing ? false : await t.abort().then(() => true, () => false);
-      if (!aborted) this.outcomeUnknown = true;
+      if (!aborted || producerStateLost(e)) this.outcomeUnknown = true;
       throw e;
     }
   }
