@@ -33,7 +33,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
   const logger = createLogger({ secrets, base: { service } });
   const metrics = createMetrics({ defaults: true });
   const kafka = createKafka(config, `${service}-${os.hostname()}`, logger);
-  const deps: ServiceDeps = { kafka, config, logger, metrics };
+  const deps: ServiceDeps = { kafka, config, logger, metrics, stallMs: shared.stallTimeoutMs };
   let waiting = 'waiting for the Kafka broker';
   let ready: () => { ok: boolean; reasons: string[] } = () => ({ ok: false, reasons: [waiting] });
   // Liveness: alive unless the service says it cannot go on (the classifier's circuit breaker).

@@ -5,6 +5,7 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
+import type { PartitionReading } from './stage/stall.js';
 
 /** Default poll interval: the dashboards and KEDA look at lag over minutes; two admin requests per 5 s is negligible. */
 export const DEFAULT_LAG_INTERVAL_MS = 5_000;
@@ -30,6 +31,10 @@ export interface LagMonitorOptions {
   logger: Logger;
   /** Poll interval in ms (default {@link DEFAULT_LAG_INTERVAL_MS}). */
   intervalMs?: number;
+  /** Each successful reading of a topic's assigned partitions (the stage's stall watch). */
+  onReadings?: (topic: string, readings: PartitionReading[]) => void;
+  /** A reading that failed (the broker not answering). */
+  onUnreadable?: () => void;
 }
 
 /** A running lag monitor. */
@@ -76,13 +81,17 @@ export function startLagMonitor(o: LagMonitorOptions): LagMonitor {
     for (const [topic, partitions] of topics) {
       const ends = await admin.fetchTopicOffsets(topic);
       const group = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      const readings: PartitionReading[] = [];
       for (const p of partitions) {
         const end = ends.find((e) => e.partition === p);
         if (!end) continue;
         const c = group.find((g) => g.partition === p)?.offset ?? '-1';
-        o.gauge.set({ group: o.groupId, topic, partition: String(p) }, lagOf(c, end.low, end.high));
+        const lag = lagOf(c, end.low, end.high);
+        o.gauge.set({ group: o.groupId, topic, partition: String(p) }, lag);
         reported.add(key(topic, p));
+        readings.push({ partition: p, committed: c, lag });
       }
+      o.onReadings?.(topic, readings);
     }
   };
 
@@ -93,6 +102,7 @@ export function startLagMonitor(o: LagMonitorOptions): LagMonitor {
     }, (e: Error) => {
       if (!failing) log.warn('cannot read consumer lag (kept the last values)', { error: e.message });
       failing = true;
+      o.onUnreadable?.();
     }).finally(() => { running = undefined; });
     return running;
   };

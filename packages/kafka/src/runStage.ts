@@ -22,6 +22,7 @@ import { ChunkProcessor, chunked } from './stage/chunk.js';
 import { createFeed, type Correlation } from './stage/feeder.js';
 import { GroupMembership } from './stage/group.js';
 import { ProducedOffsets } from './stage/produced.js';
+import { AbandonableWork, StallRecovery, StallWatch } from './stage/stall.js';
 import { ConsumerSupervisor } from './stage/supervisor.js';
 import { ChunkProducer, type TransactionalOptions } from './stage/transaction.js';
 
@@ -74,6 +75,14 @@ export interface StageSpec<In, Out> {
   metrics?: PipelineMetrics;
   /** How often the consumer lag is read, ms (default 5000; 0: never). */
   lagIntervalMs?: number;
+  /**
+   * With the lag monitor: after this long (ms) with messages waiting on this member's partitions,
+   * the broker answering and no offset committed, the stage counts as stalled and recovers on its
+   * own (see stage/stall.ts). Absent or 0: never.
+   */
+  stallMs?: number;
+  /** How long a stalled stage waits for its consumer to stop before it fails (ms, default 30 000). */
+  stallStopMs?: number;
 }
 
 /** Counters of a running stage. */
@@ -90,6 +99,8 @@ export interface StageStats {
   resyncs: number;
   /** Messages fetched again after a rejoin whose outputs this member had produced already: skipped, not processed twice (see stage/produced.ts). */
   replaysSkipped: number;
+  /** Times the stage stalled (work waiting, nothing committed for `stallMs`) and recovered on its own. */
+  stalls: number;
 }
 
 /** A running stage. */
@@ -109,7 +120,7 @@ export interface RunningStage {
 /** Starts a stage: connects, subscribes, runs until `stop()` or a fatal error. */
 export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<RunningStage> {
   const log = spec.logger.child({ stage: spec.stage });
-  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0 };
+  const stats: StageStats = { consumed: 0, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0, stalls: 0 };
   const tx = spec.transactional;
   const out = new ChunkProducer<In>({
     kafka: spec.kafka, groupId: spec.groupId, inputTopic: spec.inputTopic, maxBytesPerSend: spec.config.maxBytesPerSend, transactional: tx, stats, log,
@@ -143,10 +154,17 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     seek: (partition: number, offset: string) => consumer.seek({ topic: spec.inputTopic, partition, offset }),
   };
 
-  const eachBatch = async (p: {
+  /** The batch in hand, abandoned when the stage stalls (a batch left behind stops at its next step). */
+  const work = new AbandonableWork();
+  type BatchArgs = {
     batch: Batch; resolveOffset: (o: string) => void; heartbeat: () => Promise<void>;
     commitOffsetsIfNecessary: () => Promise<void>; isRunning: () => boolean; isStale: () => boolean;
-  }) => {
+  };
+  const eachBatch = (p: BatchArgs) => {
+    const gen = work.generation;
+    return work.run(processBatch({ ...p, isStale: () => p.isStale() || work.generation !== gen }));
+  };
+  const processBatch = async (p: BatchArgs) => {
     const { batch } = p;
     if (out.resyncPending) {
       await out.resync(resyncTarget);
@@ -210,8 +228,17 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     }
   };
 
+  // The stall watch reads the broker's view through the lag monitor.
+  const watch = spec.stallMs ? new StallWatch(spec.stallMs) : undefined;
   const lag: LagMonitor | undefined = spec.metrics && spec.lagIntervalMs !== 0
-    ? startLagMonitor({ kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs })
+    ? startLagMonitor({
+      kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs,
+      onReadings: (topic, readings) => {
+        const s = topic === spec.inputTopic && !recovery.current ? watch?.observe(readings) : undefined;
+        if (s) void recovery.recover(s).finally(() => watch?.clear());
+      },
+      onUnreadable: () => watch?.clear(),
+    })
     : undefined;
 
   const runConfig: Parameters<Consumer['run']>[0] = {
@@ -222,13 +249,16 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     autoCommitInterval: 1_000,
     eachBatch,
   };
+  const restartConsumer = async () => {
+    await consumer.stop().catch(() => {});
+    await consumer.run(runConfig);
+  };
   // A broker outage of any length: kafkajs restarts the consumer after most crashes, this after the others.
-  const supervisor = new ConsumerSupervisor({
-    stage: spec.stage, log, fail: (e) => group.fail(e),
-    restart: async () => {
-      await consumer.stop().catch(() => {});
-      await consumer.run(runConfig);
-    },
+  const supervisor = new ConsumerSupervisor({ stage: spec.stage, log, fail: (e) => group.fail(e), restart: restartConsumer });
+
+  const recovery = new StallRecovery({
+    stage: spec.stage, inputTopic: spec.inputTopic, log, metrics: spec.metrics, stats, work, stopMs: spec.stallStopMs,
+    abandonProducer: () => out.abandon(), restartConsumer, fail: (e) => group.fail(e),
   });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     group.join(e.payload.memberAssignment);
@@ -266,6 +296,8 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
           ? `not in consumer group ${spec.groupId}: the consumer is restarting (out for ${secondsSince(outage.since)} s, ${outage.crashes} crash(es); last: ${outage.error})`
           : `not in consumer group ${spec.groupId} yet`);
       }
+      const stall = recovery.current;
+      if (stall) reasons.push(`stalled: no offset committed for ${Math.round(stall.forMs / 1000)} s with ${stall.lag} message(s) waiting; recovering`);
       const waiting = out.waiting;
       if (waiting) reasons.push(`producing waits for the Kafka broker (for ${secondsSince(waiting.since)} s, attempt ${waiting.attempt}: ${waiting.error})`);
       return { ok: reasons.length === 0, reasons };

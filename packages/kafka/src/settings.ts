@@ -38,6 +38,8 @@ export const SharedSettingsSchema = z.strictObject({
     .describe('Retention of the topics that carry faces or their embeddings (frames, faces, emotions and their dead-letter topics) when a service creates them, ms: biometric data is kept no longer than a restart needs to catch up (1 hour). Events keep the broker\'s default'),
   stopGraceMs: z.number().int().min(100).max(600_000).default(7_000)
     .describe('On SIGTERM, how long a service waits for its last chunk, its commits and its disconnects before it exits anyway, ms: the process is gone within 10 s of the signal, broker reachable or not, well inside Kubernetes\' 30 s grace period, so an unreachable broker cannot get it killed mid-shutdown'),
+  stallTimeoutMs: z.number().int().min(0).max(3_600_000).refine((v) => v === 0 || v >= 10_000, { error: 'at least 10000 ms (or 0: off)' }).default(120_000)
+    .describe('Detector, classifier and aggregator: a stage with messages waiting on its partitions that commits no offset for this long while the broker answers (its consumer lag read every 5 s) counts as stalled: the batch in hand is abandoned and the consumer restarted (`emostream_stage_stalls_total`); a consumer that will not stop within 30 s ends the process, to be restarted. A broker outage never counts. `0`: off'),
   metricsPort: z.number().int().min(0).max(65535).default(9464)
     .describe('Port of `/metrics`, `/healthz` and `/readyz` (ready once the service joined its consumer group); `--metrics-port` wins'),
   metricsHost: z.string().min(1).default('127.0.0.1')

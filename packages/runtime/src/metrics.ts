@@ -24,6 +24,8 @@ export interface PipelineMetrics {
   inputFps: client.Gauge<'camera'>;
   /** Distributed mode: messages between a consumer group's committed offset and the partition's end. */
   consumerLag: client.Gauge<'group' | 'topic' | 'partition'>;
+  /** Distributed mode: times a stage had work waiting and committed nothing for its stall timeout, and recovered on its own. */
+  stageStalls: client.Counter<'stage'>;
   /** Classified faces by their most likely emotion (the dashboards' emotion mix). */
   emotions: client.Counter<'camera' | 'emotion'>;
   /** Faces whose classification was reused from the frame before (the face did not change), not run through the model. */
@@ -62,6 +64,7 @@ export function createMetrics(opts: { defaults?: boolean; prefix?: string } = {}
     deadLetters: counter('dead_letters_total', 'Messages sent to a dead-letter topic, by stage and reason', ['stage', 'reason']),
     inputFps: gauge('input_fps', 'Frames per second arriving from the source (last 5 s)', ['camera']),
     consumerLag: gauge('consumer_lag_messages', 'Messages not yet consumed by a consumer group (partition end offset minus committed offset)', ['group', 'topic', 'partition']),
+    stageStalls: counter('stage_stalls_total', 'Times a stage had messages waiting and committed no offset for its stall timeout (EMOSTREAM_STALL_TIMEOUT_MS), then abandoned its batch or restarted its consumer', ['stage']),
     emotions: counter('emotions_total', 'Classified faces by their most likely emotion', ['camera', 'emotion']),
     facesReused: counter('faces_reused_total', 'Faces given the probabilities of their last fresh classification instead of a model call: unchanged since (classifier reuseMaxMs) or classified under reuseMinMs of media time ago', ['camera']),
   };

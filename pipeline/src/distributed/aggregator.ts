@@ -23,7 +23,7 @@ export async function startAggregator(deps: ServiceDeps & { aggregatorConfig: Ag
   const records = new AggregatorStateRecords(stage, t.aggregatorState);
   records.reset(loaded.records);
   const running = await runStage<EmotionsMessage, AggregatorOutput>({
-    stage: 'aggregator', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics,
+    stage: 'aggregator', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics, stallMs: deps.stallMs,
     inputTopic: t.emotions, outputTopic: t.events, dlqTopic: t.dlq.emotions, groupId,
     decode: decodeEmotions,
     operator: stage.operator,

@@ -31,7 +31,7 @@ export async function startClassifier(deps: ServiceDeps & {
   const failed = (m: FacesMessage, e: Error): Unclassified => ({ ...rejection(CLASSIFY_ERROR, e.message || String(e)), frame: m.frame });
   const breaker = new ClassifierBreaker({ failedBatches: deps.breakerFailedBatches ?? DEFAULT_BREAKER_FAILED_BATCHES, logger: deps.logger, registry: deps.metrics?.registry });
   const stage = await runStage<FacesMessage, EmotionsMessage | Unclassified>({
-    stage: 'classifier', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics,
+    stage: 'classifier', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics, stallMs: deps.stallMs,
     inputTopic: t.faces, outputTopic: t.emotions, dlqTopic: t.dlq.faces, groupId: deps.groupId ?? groupIdFor(deps.config, 'classifier'),
     decode: decodeFaces,
     operator: classifyFaces({ model: deps.model, config: deps.classify, logger: deps.logger, metrics: deps.metrics, backend: deps.backend, failed, outcome: breaker }),

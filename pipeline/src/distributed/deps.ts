@@ -10,4 +10,6 @@ export interface ServiceDeps {
   metrics?: PipelineMetrics;
   /** Consumer group id (default: `groupIdFor(config, stage)`). */
   groupId?: string;
+  /** The stage's stall timeout, ms (`EMOSTREAM_STALL_TIMEOUT_MS`; absent or 0: no stall watch). */
+  stallMs?: number;
 }

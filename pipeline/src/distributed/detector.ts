@@ -19,7 +19,7 @@ export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embe
   const t = pipelineTopics(deps.config.topicPrefix);
   const failed = (_f: Frame, e: Error): Rejection => rejection(DETECT_ERROR, e.message || String(e));
   return runStage<Frame, FacesMessage | Rejection>({
-    stage: 'detector', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics,
+    stage: 'detector', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics, stallMs: deps.stallMs,
     inputTopic: t.frames, outputTopic: t.faces, dlqTopic: t.dlq.frames, groupId: deps.groupId ?? groupIdFor(deps.config, 'detector'),
     // The frame's one RGB conversion (a JPEG that does not decode, or is over the pixel cap, is a dead letter).
     decode: (m) => decodeFrameRgb(m, { maxPixels: deps.maxFramePixels }),

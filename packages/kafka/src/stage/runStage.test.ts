@@ -41,7 +41,7 @@ test('at-least-once: each chunk is produced, then its offsets resolved and commi
   ]);
   assert.deepEqual(sentBy(kafka), ['out:a:out1', 'out.dlq:a:bad', 'out:a:', 'out:a:out2', 'out:a:out3']);
   assert.equal(r.heartbeats, 4, "one before the first chunk (still in the group?), one after each");
-  assert.deepEqual(stage.stats, { consumed: 5, produced: 5, deadLetters: 1, controls: 1, shed: 0, chunks: 3, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0 });
+  assert.deepEqual(stage.stats, { consumed: 5, produced: 5, deadLetters: 1, controls: 1, shed: 0, chunks: 3, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0, stalls: 0 });
 });
 
 for (const mode of ['each', 'keyed', 'sync'] as const) {
@@ -121,7 +121,7 @@ test('an operator that completes while the consumer runs: pending feeds reject, 
   const cause = new Error('gave up');
   consumer.crash(cause, false);
   await assert.rejects(stage.done, (e) => e instanceof StageError && e.retriable === false && e.message === 'test: consumer stopped: gave up' && e.cause === cause);
-  assert.deepEqual(stage.stats, { consumed: 4, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0 });
+  assert.deepEqual(stage.stats, { consumed: 4, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 0, resyncs: 0, replaysSkipped: 0, stalls: 0 });
 });
 
 test('a rejoin reloads state (onRejoin) once before the next batch; the first join does not', async () => {

@@ -48,7 +48,7 @@ test('transactional: a send that fails is aborted, the state rolled back, the ch
   assert.equal(t.state(), 0);
   assert.deepEqual(r.resolved, []);
   assert.equal(r.commits, 0);
-  assert.deepEqual(stage.stats, { consumed: 2, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 1, resyncs: 0, replaysSkipped: 0 });
+  assert.deepEqual(stage.stats, { consumed: 2, produced: 0, deadLetters: 0, controls: 0, shed: 0, chunks: 0, transactionsAborted: 1, resyncs: 0, replaysSkipped: 0, stalls: 0 });
   assert.deepEqual(log.lines.find((l) => l.msg === 'chunk failed: it will be delivered again')?.fields,
     { topic: 'in', partition: 0, firstOffset: '7', error: 'NOT_ENOUGH_REPLICAS' });
   // Redelivered and produced this time: same producer, no resync, no reload.

@@ -111,6 +111,14 @@ export class ChunkProducer<In> {
     return this.producer.connect();
   }
 
+  /**
+   * The chunk in hand was abandoned (the stage stalled): transactional, its transaction's outcome
+   * is unknown, so producer, state and offsets are reloaded before the next chunk (the new
+   * producer fences the old one: an abandoned transaction can no longer commit).
+   */
+  abandon(): void {
+    if (this.o.transactional) this.outcomeUnknown = true;
+  }
 
   disconnect(): Promise<void> {
     return this.producer.disconnect();
