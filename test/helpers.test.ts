@@ -32,10 +32,13 @@ test('a timed-out wait adds what `explain` says; a service trail keeps its last 
     'node: a line that is not JSON',
     '{"level":"error","msg":"Crash: KafkaJSNonRetriableError"}',
     `{"level":"error","msg":"${'x'.repeat(400)}"}`,
+    '{"level":"error","msg":"Connection error","component":"kafkajs"}',
   ];
   const trail = trailOf('aggregator', lines, 'exited: code 1, signal null', 3);
-  const [head, ...rest] = trail.split('\n');
+  const [head, ...all] = trail.split('\n');
   assert.equal(head, 'aggregator (exited: code 1, signal null), last 3 of 4 warnings/errors:');
+  assert.deepEqual(all.slice(3), ['  and kafkajs\'s last 1 of 1:', '  {"level":"error","msg":"Connection error","component":"kafkajs"}']);
+  const rest = all.slice(0, 3);
   assert.deepEqual(rest.map((l) => l.trim().slice(0, 40)), ['node: a line that is not JSON', '{"level":"error","msg":"Crash: KafkaJSNo', `{"level":"error","msg":"${'x'.repeat(16)}`]);
   assert.ok(rest[2].endsWith('…') && rest[2].length < 310);
   await assert.rejects(waitFor('the aggregator', () => false, { timeoutMs: 10, everyMs: 5, explain: () => trail }), (e: Error) => {

@@ -170,11 +170,18 @@ export interface ServiceProcess {
   trail(n?: number): string;
 }
 
-/** The log lines a failure message carries: warnings and errors, each cut to 300 characters. */
+/**
+ * The log lines a failure message carries: the service's own last `n` warnings and errors, then
+ * kafkajs's last 3 (its connection errors would crowd the service's out), each cut to 300 characters.
+ */
 export function trailOf(name: string, lines: string[], state: string, n = 12): string {
   const notable = lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l) || !l.startsWith('{'));
-  const last = notable.slice(-n).map((l) => `  ${l.length > 300 ? `${l.slice(0, 300)}…` : l}`);
-  return `${name} (${state}), last ${last.length} of ${notable.length} warnings/errors:\n${last.join('\n')}`;
+  const fromKafkajs = (l: string) => l.includes('"component":"kafkajs"');
+  const own = notable.filter((l) => !fromKafkajs(l));
+  const client = notable.filter(fromKafkajs);
+  const cut = (l: string) => `  ${l.length > 300 ? `${l.slice(0, 300)}…` : l}`;
+  return `${name} (${state}), last ${Math.min(n, own.length)} of ${own.length} warnings/errors:\n${own.slice(-n).map(cut).join('\n')}`
+    + (client.length ? `\n  and kafkajs's last ${Math.min(3, client.length)} of ${client.length}:\n${client.slice(-3).map(cut).join('\n')}` : '');
 }
 
 const live = new Set<ChildProcess>();
