@@ -228,13 +228,14 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
     }
   };
 
-  // The stall watch reads the broker's view through the lag monitor.
+  // The stall watch reads the broker's view through the lag monitor (not once the stage stops).
   const watch = spec.stallMs ? new StallWatch(spec.stallMs) : undefined;
+  let stopped = false;
   const lag: LagMonitor | undefined = spec.metrics && spec.lagIntervalMs !== 0
     ? startLagMonitor({
       kafka: spec.kafka, groupId: spec.groupId, gauge: spec.metrics.consumerLag, logger: log, intervalMs: spec.lagIntervalMs,
       onReadings: (topic, readings) => {
-        const s = topic === spec.inputTopic && !recovery.current ? watch?.observe(readings) : undefined;
+        const s = topic === spec.inputTopic && !recovery.current && !stopped ? watch?.observe(readings) : undefined;
         if (s) void recovery.recover(s).finally(() => watch?.clear());
       },
       onUnreadable: () => watch?.clear(),
@@ -279,7 +280,6 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
   await consumer.subscribe({ topics: [spec.inputTopic], fromBeginning: spec.fromBeginning ?? true });
   await consumer.run(runConfig);
 
-  let stopped = false;
   const secondsSince = (t: number) => Math.round((Date.now() - t) / 1000);
   return {
     stats,
