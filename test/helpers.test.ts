@@ -1,9 +1,12 @@
 /** The tests' own helpers: waitFor (test/helpers/wait.ts) and requireResource (test/helpers/resources.ts). */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { StopWaiting, waitFor } from './helpers/wait.js';
+import { StopWaiting, explainWaits, waitFor } from './helpers/wait.js';
 import { trailOf } from './helpers/faults.js';
 import { INSTALL_TEST_TOOLS, requireResource, underCI } from './helpers/resources.js';
+
+// helpers/faults.ts sets a default explanation (its services' trails) when imported: these tests start without one.
+explainWaits(undefined);
 
 test('waitFor returns the first truthy value of the check', async () => {
   let n = 0;
@@ -47,6 +50,15 @@ test('a timed-out wait adds what `explain` says; a service trail keeps its last 
     return true;
   });
   await assert.rejects(waitFor('x', () => false, { timeoutMs: 1, explain: () => { throw new Error('no log'); } }), /\(explain failed: no log\)$/);
+  // A default for every wait (the fault suite's services), which a wait's own explain replaces.
+  explainWaits(() => 'the services said');
+  try {
+    await assert.rejects(waitFor('y', () => false, { timeoutMs: 1 }), /waiting for y; last value: false\nthe services said$/);
+    await assert.rejects(waitFor('z', () => false, { timeoutMs: 1, explain: () => 'its own' }), /\nits own$/);
+  } finally {
+    explainWaits(undefined);
+  }
+  await assert.rejects(waitFor('w', () => false, { timeoutMs: 1 }), /waiting for w; last value: false$/);
 });
 
 test('a check that throws StopWaiting ends the wait at once', async () => {

@@ -16,7 +16,7 @@ import {
 } from '@emostream/kafka';
 import { freePort } from './rtsp.js';
 import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
-import { StopWaiting, waitFor } from './wait.js';
+import { StopWaiting, explainWaits, waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KAFKA_SH = path.join(ROOT, 'scripts/kafka.sh');
@@ -185,6 +185,9 @@ export function trailOf(name: string, lines: string[], state: string, n = 12): s
 }
 
 const live = new Set<ChildProcess>();
+/** Every service this test file started, in order: a wait that times out shows the last ones' trails. */
+const started: ServiceProcess[] = [];
+explainWaits(() => started.length === 0 ? '' : `the last ${Math.min(6, started.length)} of ${started.length} service(s) this file started:\n${started.slice(-6).map((s) => s.trail(8)).join('\n')}`);
 // A crashed test must not leave services running.
 process.once('exit', () => { for (const p of live) p.kill('SIGKILL'); });
 
@@ -275,6 +278,7 @@ export async function startService(name: string, o: { env: Record<string, string
     rssBytes: () => (alive() ? rssOfTree(proc.pid!) : 0),
     trail: (n) => trailOf(name, lines, alive() ? 'running' : `exited: code ${proc.exitCode}, signal ${proc.signalCode}`, n),
   };
+  started.push(svc);
   return svc;
 }
 

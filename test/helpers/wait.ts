@@ -37,6 +37,13 @@ function show(v: unknown): string {
   return s.length > 300 ? `${s.slice(0, 300)}…` : s;
 }
 
+let defaultExplain: (() => string) | undefined;
+
+/** What every timed-out wait adds when it gives no `explain` of its own (the fault suite: its services' trails); undefined: nothing. */
+export function explainWaits(explain: (() => string) | undefined): void {
+  defaultExplain = explain;
+}
+
 /** Polls `check` until it returns a truthy value (returned), or fails after `timeoutMs` naming `what`. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, options: WaitOptions = {}): Promise<Exclude<T, Falsy>> {
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -58,7 +65,8 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, opti
     if (Date.now() >= deadline) {
       const err = lastError === undefined ? '' : `; last error: ${lastError instanceof Error ? lastError.message : show(lastError)}`;
       let more = '';
-      try { more = options.explain ? `\n${options.explain()}` : ''; } catch (e) { more = `\n(explain failed: ${(e as Error).message})`; }
+      const explain = options.explain ?? defaultExplain;
+      try { const text = explain?.(); more = text ? `\n${text}` : ''; } catch (e) { more = `\n(explain failed: ${(e as Error).message})`; }
       throw new Error(`timed out after ${timeoutMs} ms (${checks} checks) waiting for ${what}; last value: ${show(lastValue)}${err}${more}`, { cause: lastError });
     }
     await new Promise((r) => setTimeout(r, Math.min(everyMs, Math.max(0, deadline - Date.now()))));
