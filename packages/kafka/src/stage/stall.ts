@@ -8,10 +8,11 @@
  * an outage is left to the client's own retries and the supervisor; only `stallMs` of readable,
  * unmoving lag counts.
  *
- * What the stage then does (runStage): the work in hand, if any, is abandoned (its promise is
- * rejected, a transactional producer resynchronised before the next chunk) so kafkajs restarts
- * the consumer; with nothing in hand the consumer is stopped and run again; a consumer that does
- * not stop in time fails the stage, and the process exits to be restarted.
+ * What the stage then does ({@link StallRecovery}): the work in hand, if any, is abandoned (its
+ * promise is rejected) so kafkajs restarts the consumer; with nothing in hand the consumer is
+ * stopped and run again; either way a transactional producer is resynchronised before the next
+ * chunk. A consumer that does not stop in time, or a third stall with no chunk produced since the
+ * first, fails the stage, and the process exits to be restarted.
  */
 
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
@@ -136,9 +137,9 @@ export interface StallRecoveryOptions {
 
 /**
  * A stall's cure: the batch in hand is abandoned (its error is retriable, so kafkajs restarts the
- * consumer) and a transactional producer resynchronised before the next chunk; with no batch in
- * hand the consumer is stopped and run again. A consumer that will not restart in time, or a
- * third stall with no chunk produced since the first, fails the stage.
+ * consumer), or with no batch in hand the consumer is stopped and run again; a transactional
+ * producer is resynchronised before the next chunk either way. A consumer that will not restart in
+ * time, or a third stall with no chunk produced since the first, fails the stage.
  */
 export class StallRecovery {
   private stall: Stall | undefined;
