@@ -179,10 +179,12 @@ for (const abortFails of [true, false]) {
   });
 }
 
-test('transactional: a failure that a resync does not cure (a message too large) keeps its cause: kafkajs stops, the service exits', async () => {
-  const { kafka, consumer } = await start({ correlation: { mode: 'sync' }, operator: mergeMap((i: In) => [{ cam: i.cam, text: `e${i.n}` }]), transactional: txSpec().transactional });
-  consumer.join({ in: [0] });
-  const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', retriable: false });
-  kafka.producers[0].fail.send = tooLarge;
-  await assert.rejects(consumer.drive(batchOf('in', 0, [message(5, 'a', 'a/1')])).done, (e) => e instanceof StageError && e.cause === tooLarge && !kafkajsRestarts(e));
-});
+for (const [type, why] of [['MESSAGE_TOO_LARGE', 'a message too large'], ['PRODUCER_FENCED', 'another live producer took the transactional id']] as const) {
+  test(`transactional: a failure that a resync does not cure (${why}) keeps its cause: kafkajs stops, the service exits`, async () => {
+    const { kafka, consumer } = await start({ correlation: { mode: 'sync' }, operator: mergeMap((i: In) => [{ cam: i.cam, text: `e${i.n}` }]), transactional: txSpec().transactional });
+    consumer.join({ in: [0] });
+    const error = Object.assign(new Error(`the broker says ${type}`), { name: 'KafkaJSProtocolError', type, retriable: false });
+    kafka.producers[0].fail.send = error;
+    await assert.rejects(consumer.drive(batchOf('in', 0, [message(5, 'a', 'a/1')])).done, (e) => e instanceof StageError && e.cause === error && !kafkajsRestarts(e));
+  });
+}

@@ -12,10 +12,13 @@ import { createProducer, sendCapped, type TopicMessages } from '../producer.js';
  * Protocol errors after which this producer can run no transaction again while a new one with
  * the same transactional id can (its InitProducerId bumps the epoch). INVALID_PRODUCER_EPOCH is
  * what a producer meets when the broker expired its open transaction (a network partition longer
- * than the transaction timeout); kafkajs marks them all not retriable.
+ * than the transaction timeout); kafkajs marks them all not retriable. Not PRODUCER_FENCED:
+ * another live producer took the transactional id, and this one must give way (it stays fatal;
+ * with kafkajs's request versions the broker answers INVALID_PRODUCER_EPOCH in both cases, and
+ * deploy/k8s never runs two aggregators with one id: one replica, Recreate).
  */
 export const PRODUCER_STATE_LOST = new Set([
-  'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_TXN_STATE', 'INVALID_PRODUCER_ID_MAPPING', 'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH', 'INVALID_TXN_STATE', 'INVALID_PRODUCER_ID_MAPPING', 'UNKNOWN_PRODUCER_ID',
   'OUT_OF_ORDER_SEQUENCE_NUMBER', 'TRANSACTION_COORDINATOR_FENCED',
 ]);
 
