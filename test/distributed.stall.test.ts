@@ -8,9 +8,9 @@ import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { map } from 'rxjs';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { createKafka, createProducer, ensureTopics, kafkaConfigFromEnv, runStage } from '@emostream/kafka';
+import { createProducer, ensureTopics, runStage } from '@emostream/kafka';
 import { brokerUnavailable, ensureBroker, randomTopics } from './helpers/kafka.js';
-import { collect } from './helpers/faults.js';
+import { collect, kafkaFor } from './helpers/faults.js';
 import { requireResource } from './helpers/resources.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -22,8 +22,7 @@ test('a consumer that fetches nothing while messages wait: restarted after the s
   if (!requireResource(t, 'Kafka broker', noBroker)) return;
   const brokers = await ensureBroker();
   const prefix = randomTopics();
-  const config = kafkaConfigFromEnv({}, { brokers, topicPrefix: prefix, partitions: 2, sessionTimeoutMs: 10_000 });
-  const kafka = createKafka(config, 'test', silentLogger);
+  const { config, kafka } = kafkaFor(brokers, prefix, 2);
   const [input, output, dlq] = ['in', 'out', 'in.dlq'].map((n) => `${prefix}${n}`);
   await ensureTopics(kafka, [input, output, dlq].map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })));
   const collector = await collect(kafka, [output]);

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import { backoffDelayMs, type BackoffPolicy, type Logger } from '@emostream/runtime';
 import type { KafkaConfig } from './config.js';
+import { errorChain } from './errors.js';
 import { BrokerLink, setBrokerLink } from './link.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -104,8 +105,7 @@ export const BROKER_WAIT: BackoffPolicy = { backoffInitialMs: 500, backoffMaxMs:
  * error that is not kafkajs's.
  */
 export function brokerMayAppear(e: unknown): boolean {
-  const chain: Array<Error & { type?: string }> = [];
-  for (let x = e as (Error & { originalError?: unknown; cause?: unknown }) | undefined; x && chain.length < 5; x = (x.originalError ?? x.cause) as typeof x) chain.push(x);
+  const chain = errorChain(e, 5);
   if (chain.length === 0 || !chain.some((x) => /^KafkaJS/.test(x.name ?? ''))) return false;
   return !chain.some((x) => x.name === 'KafkaJSSASLAuthenticationError' || /AUTHORIZATION_FAILED|SASL_AUTHENTICATION/.test(x.type ?? '')
     || /not authorized|authorization failed|certificate|self[- ]signed|SSL routines|wrong version number/i.test(x.message ?? ''));
@@ -125,8 +125,7 @@ const AWAY = new Set([
  */
 export function brokerAway(e: unknown): boolean {
   if (!brokerMayAppear(e)) return false;
-  const chain: Array<Error & { retriable?: boolean }> = [];
-  for (let x = e as (Error & { originalError?: unknown; cause?: unknown }) | undefined; x && chain.length < 5; x = (x.originalError ?? x.cause) as typeof x) chain.push(x);
+  const chain = errorChain(e, 5);
   const root = chain[chain.length - 1];
   return chain.some((x) => AWAY.has(x.name)) || (/^KafkaJS/.test(root.name) && root.retriable === true);
 }

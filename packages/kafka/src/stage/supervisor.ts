@@ -10,7 +10,7 @@
  */
 import { backoffDelayMs, type BackoffPolicy, type Logger } from '@emostream/runtime';
 import { brokerAway } from '../client.js';
-import { StageError } from '../errors.js';
+import { StageError, errorChain } from '../errors.js';
 
 /** Restarts of a consumer kafkajs gave up on: 0.5 s, doubling (with jitter) up to 15 s, as the start-up wait. */
 export const CONSUMER_RESTART: BackoffPolicy = { backoffInitialMs: 500, backoffMaxMs: 15_000 };
@@ -42,13 +42,7 @@ export interface SupervisorOptions {
 
 /** Whether an error chain holds a non-retriable {@link StageError}: the stage itself is broken. */
 export function stageBroken(e: unknown): boolean {
-  type Link = Error & { cause?: unknown; originalError?: unknown };
-  for (let x = e as Link | undefined, n = 0; x && n < 6; n++) {
-    if (x instanceof StageError && !x.retriable) return true;
-    const link: Link = x;
-    x = (link.originalError ?? link.cause) as Link | undefined;
-  }
-  return false;
+  return errorChain(e).some((x) => x instanceof StageError && !x.retriable);
 }
 
 /** Watches the consumer's crashes and joins; restarts it where kafkajs would not. */

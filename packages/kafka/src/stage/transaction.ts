@@ -7,6 +7,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '@emostream/runtime';
 import type { ControlMessage } from '../codec/control.js';
 import { createProducer, sendCapped, type TopicMessages } from '../producer.js';
+import { errorChain } from '../errors.js';
 
 /**
  * Protocol errors after which this producer can run no transaction again while a new one with
@@ -24,11 +25,7 @@ export const PRODUCER_STATE_LOST = new Set([
 
 /** Whether an error (or one of its causes) is in {@link PRODUCER_STATE_LOST}. */
 export function producerStateLost(e: unknown): boolean {
-  type Link = Error & { type?: string; cause?: unknown; originalError?: unknown };
-  for (let x = e as Link | undefined, n = 0; x && n < 6; n++, x = (x.originalError ?? x.cause) as Link | undefined) {
-    if (x.type && PRODUCER_STATE_LOST.has(x.type)) return true;
-  }
-  return false;
+  return errorChain(e).some((x) => x.type !== undefined && PRODUCER_STATE_LOST.has(x.type));
 }
 
 /** Exactly-once settings: outputs, `extra` messages and consumer offsets commit together or not at all. */
