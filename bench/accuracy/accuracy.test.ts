@@ -13,7 +13,7 @@ import {
 } from './geometry.js';
 import { framingOf, matchBoxes } from './match.js';
 import {
-  argmaxAt, dominantEmotion, pairedDelta, RELIABILITY_EDGES, scoreClasses, smoothedReliability, summariseClips, summariseFaces,
+  argmaxAt, dominantEmotion, pairedDelta, RELIABILITY_EDGES, scoreClasses, smoothedReliability, summariseClips, meanLogArgmax, summariseFaces,
   type ClipRecord, type FaceRecord,
 } from './score.js';
 import { addNoise, applyLighting, composeLitFrame, drawLook, drawTint, LOOK_RANGES, normalTable, pasteFace, windowOf } from './render.js';
@@ -217,7 +217,29 @@ test('summariseClips: uncertain and no person count as wrong and are reported ap
     personAccuracy: 0.25, personAccuracyWithPerson: 1 / 3, personBalancedAccuracy: 1 / 3, extraPersons: 1,
     stillAccuracy: 0.75, frameAccuracy: 22 / 40, frameDetectionRate: 40 / 60,
     neutralToSad: 0.5, stillNeutralToSad: 0.5, variants: {},
+    personGap: { clips: 0, still: null, person: null, gap: null, gapSe: null, framesMean: null, framesMeanGap: null, framesMeanGapSe: null },
   });
+});
+
+test('summariseClips: the per-person gap, paired on the clips whose face was detected; the frames\' mean log-probabilities', () => {
+  const p = (top: number, q = 0.6) => EMOTIONS.map((_, i) => (i === top ? q : (1 - q) / (EMOTIONS.length - 1)));
+  const c = (label: number, still: number, dominant: ClipRecord['dominant'], frameProbs: number[][]): ClipRecord =>
+    ({ id: `g${label}${still}`, label, side: 100, still, persons: dominant ? 1 : 0, ...(dominant ? { dominant } : {}), frames: 15, framesDetected: frameProbs.length, framesCorrect: 0, frameProbs });
+  const s = summariseClips([
+    c(HAPPY, HAPPY, 'happy', [p(HAPPY), p(HAPPY)]),
+    // Right as a still, uncertain per person; its frames: one sure sad, two leaning neutral (the log mean says neutral).
+    c(NEUTRAL, NEUTRAL, 'uncertain', [p(SAD, 0.7), p(NEUTRAL, 0.5), p(NEUTRAL, 0.5)]),
+    c(SAD, NEUTRAL, 'sad', [p(SAD)]),
+    // Never detected: not among the paired clips.
+    c(SAD, SAD, undefined, []),
+  ]);
+  assert.equal(s.personGap.clips, 3);
+  assert.equal(s.personGap.still, 2 / 3);
+  assert.equal(s.personGap.person, 2 / 3);
+  assert.equal(s.personGap.gap, 0);
+  assert.equal(s.personGap.framesMean, 1);
+  assert.ok(Math.abs(s.personGap.framesMeanGap! - -1 / 3) < 1e-12);
+  assert.equal(meanLogArgmax([p(SAD, 0.7), p(NEUTRAL, 0.5), p(NEUTRAL, 0.5)]), NEUTRAL);
 });
 
 test('summariseClips: each aggregator variant scored per person and per detected frame', () => {

@@ -111,12 +111,14 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
       let framesCorrect = 0;
       let smoothed: SmoothedProbabilities | undefined;
       const smoothedTop: Array<{ p: number; right: boolean }> = [];
+      const frameProbs: number[][] = [];
       classified.forEach((m, f) => {
         const mr = matchBoxes([patchBox(poses[f])], m.faces.map((x) => x.box));
         if (!mr.matches.length) return;
         detectedAt.push(m.frame.mediaTimeMs);
         const p = m.faces[mr.matches[0].detection].probabilities;
-        if (argmaxAt(EMOTIONS.map((e) => p[e])) === face.label) framesCorrect++;
+        frameProbs.push(EMOTIONS.map((e) => p[e]));
+        if (argmaxAt(frameProbs[frameProbs.length - 1]) === face.label) framesCorrect++;
         smoothed = smoothProbabilities(smoothed, p, m.frame.mediaTimeMs, DEFAULTS.smoothingMs, DEFAULTS.smoothingSpace, DEFAULTS.smoothingWarmup);
         const sp = EMOTIONS.map((e) => smoothed!.probabilities[e]);
         const top = argmaxAt(sp);
@@ -130,7 +132,7 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
         persons: main.persons, dominant: main.dominant,
         frames: o.frames, framesDetected: detectedAt.length, framesCorrect,
         variants: Object.fromEntries(runs.map((r) => [r.key, { dominant: r.run.dominant, framesStateCorrect: r.run.framesStateCorrect }])),
-        smoothedTop,
+        smoothedTop, frameProbs,
       });
     }
     msPipeline += performance.now() - t1;

@@ -184,6 +184,8 @@ export interface ClipRecord {
    * `uncertainBelow` is chosen on).
    */
   smoothedTop?: Array<{ p: number; right: boolean }>;
+  /** Per detected frame, the matched face's probabilities as the classifier gave them (EMOTIONS order). */
+  frameProbs?: number[][];
 }
 
 /** The bins of {@link smoothedReliability}: where `uncertainBelow` may sit. */
@@ -234,6 +236,18 @@ export interface ClipSummary {
   stillNeutralToSad: number | null;
   /** Per aggregator variant: per-person accuracy and the share of detected frames whose emotion state was right. */
   variants: Record<string, { personAccuracy: number | null; stateAccuracy: number | null }>;
+  /**
+   * The issue's gap per person, paired on the same faces: the clips whose face was detected in at
+   * least one frame, still accuracy minus the person's dominant emotion right (no person or
+   * `uncertain` count as wrong), and minus the likeliest emotion of the face's mean
+   * log-probabilities over its detected frames (what the frames carry, before any tracking).
+   */
+  personGap: { clips: number; still: number | null; person: number | null; gap: number | null; gapSe: number | null; framesMean: number | null; framesMeanGap: number | null; framesMeanGapSe: number | null };
+}
+
+/** The likeliest emotion of the mean log-probabilities of a face's frames (index into EMOTIONS). */
+export function meanLogArgmax(frames: readonly (readonly number[])[]): number {
+  return argmaxAt(EMOTIONS.map((_, c) => frames.reduce((a, p) => a + Math.log(Math.max(p[c], 1e-6)), 0)));
 }
 
 /** Summarises clips: per-person accuracy (the dominant emotion), `uncertain` counted wrong and reported apart. */
@@ -266,9 +280,21 @@ export function summariseClips(records: readonly ClipRecord[]): ClipSummary {
     frameDetectionRate: share(framesDetected, frames),
     neutralToSad: share(neutral.filter(([, p]) => p === SAD).length, neutral.length),
     stillNeutralToSad: share(neutral.filter(([r]) => r.still === SAD).length, neutral.length),
+    personGap: personGapOf(records),
     variants: Object.fromEntries([...new Set(records.flatMap((r) => Object.keys(r.variants ?? {})))].map((k) => [k, {
       personAccuracy: share(records.filter((r) => r.variants?.[k]?.dominant === EMOTIONS[r.label]).length, records.length),
       stateAccuracy: share(records.reduce((a, r) => a + (r.variants?.[k]?.framesStateCorrect ?? 0), 0), framesDetected),
     }])),
   };
+}
+
+/** {@link ClipSummary.personGap}: clips whose face was detected at least once (needs `frameProbs`). */
+function personGapOf(records: readonly ClipRecord[]): ClipSummary['personGap'] {
+  const seen = records.filter((r) => (r.frameProbs?.length ?? 0) > 0);
+  const still = seen.map((r) => Number(r.still === r.label));
+  const person = seen.map((r) => Number(r.dominant === EMOTIONS[r.label]));
+  const mean = seen.map((r) => Number(meanLogArgmax(r.frameProbs!) === r.label));
+  const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const g = pairedDelta(still, person), m = pairedDelta(still, mean);
+  return { clips: seen.length, still: avg(still), person: avg(person), gap: g.mean, gapSe: g.se, framesMean: avg(mean), framesMeanGap: m.mean, framesMeanGapSe: m.se };
 }

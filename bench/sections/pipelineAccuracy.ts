@@ -42,7 +42,7 @@ import {
 } from '../accuracy/measure.js';
 import { measureClips } from '../accuracy/clips.js';
 import { LOOK_RANGES } from '../accuracy/render.js';
-import { pairedDelta, smoothedReliability, summariseClips, summariseFaces, type ClipSummary, type FaceRecord, type FaceSummary } from '../accuracy/score.js';
+import { pairedDelta, smoothedReliability, summariseClips, summariseFaces, type ClipRecord, type ClipSummary, type FaceRecord, type FaceSummary } from '../accuracy/score.js';
 
 /** Seeds: the PublicTest subset and its frames, PrivateTest's frames, the clips. */
 const SUBSET_SEED = 1;
@@ -129,7 +129,8 @@ function faceJson(s: FaceSummary) {
 }
 
 function clipJson(s: ClipSummary) {
-  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? sig(v) : v]));
+  const round = (o: object): object => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? sig(v) : v]));
+  return { ...round(s), personGap: round(s.personGap) };
 }
 
 /** Where BlazeFace's box sits on the placed faces: medians overall and per size bucket. */
@@ -161,6 +162,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
   // FER+'s majority of the same faces, a second reading of the shipped geometry's gap (not with BENCH_ACCURACY_LABELS=ferplus: already so).
   const ferPlusOf = (process.env.BENCH_ACCURACY_LABELS ?? 'fer2013') === 'fer2013' ? await ferPlusLabeller(process.env.EMOSTREAM_FERPLUS_DIR ?? path.join(DATA_DIR, 'ferplus')) : undefined;
   const asFerPlus = (recs: readonly FaceRecord[]) => (ferPlusOf ? summariseFaces(relabelled(recs, ferPlusOf)) : undefined);
+  const asFerPlusClips = (recs: readonly ClipRecord[] | undefined) => (ferPlusOf && recs ? summariseClips(relabelled(recs, ferPlusOf)) : undefined);
   try {
     // 1. PublicTest: the sweep.
     const pub = await labelledFaces(ferDir, 'PublicTest');
@@ -192,7 +194,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
     const priv = await labelledFaces(ferDir, 'PrivateTest');
     const privCount = envInt('BENCH_ACCURACY_PRIVATE_FACES', ctx.quick ? 45 : priv.faces.length);
     const privFaces = privCount >= priv.faces.length ? priv.faces : seededShuffle(priv.faces, mulberry32(SUBSET_SEED)).slice(0, privCount);
-    let privSummary: FaceSummary | undefined, privFerPlus: FaceSummary | undefined, privRun: StillsResult | undefined, privClip: ClipSummary | undefined;
+    let privSummary: FaceSummary | undefined, privFerPlus: FaceSummary | undefined, privRun: StillsResult | undefined, privClip: ClipSummary | undefined, privClipFerPlus: ClipSummary | undefined;
     if (privFaces.length) {
       ctx.log(`pipelineAccuracy: PrivateTest ${privFaces.length} faces, shipped geometry ${shippedKey}`);
       const privStill = await stillPredictions(model, privFaces);
@@ -204,12 +206,14 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
         ctx.log(`pipelineAccuracy: PrivateTest clips: ${privClipFaces.length} faces`);
         const c = await measureClips(deps, { name: 'PrivateTest-clip', faces: privClipFaces, still: privStill, seed: PRIVATE_CLIP_SEED, frames: CLIP_FRAMES, fps: CLIP_FPS, settings: [shipped], render });
         privClip = summariseClips(c.records.get(shippedKey)!);
+        privClipFerPlus = asFerPlusClips(c.records.get(shippedKey));
       }
     }
 
     const pubShipped = shippedRow.summary;
     const pubFerPlus = asFerPlus(ref);
     const pubClipShipped = pubClips ? summariseClips(pubClips.records.get(shippedKey)!) : undefined;
+    const pubClipFerPlus = asFerPlusClips(pubClips?.records.get(shippedKey));
     // What uncertainBelow is chosen on: the smoothed likeliest emotion's right rate by its probability (PublicTest only).
     const reliability = pubClips ? smoothedReliability(pubClips.records.get(shippedKey)!).map((b) => ({ ...b, accuracy: sig(b.accuracy), shareBelowTo: sig(b.shareBelowTo), accuracyBelowTo: sig(b.accuracyBelowTo) })) : null;
     const pubClipChosen = pubClips && chosen.key !== shippedKey ? summariseClips(pubClips.records.get(chosen.key)!) : pubClipShipped;
@@ -252,13 +256,13 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
             balancedAccuracy: sig(t.summary.pipeline.balancedAccuracy), selectionScore: sig(t.score),
             vsShipped: sig(t.vsShipped.mean), vsShippedSe: sig(t.vsShipped.se), neutralToSad: sig(t.summary.pipeline.neutralToSad),
           })),
-          clips: pubClips ? { faces: pubClipFaces.length, shipped: clipJson(pubClipShipped!), chosen: clipJson(pubClipChosen!), chosenKey: chosen.key, smoothedReliability: reliability } : null,
+          clips: pubClips ? { faces: pubClipFaces.length, shipped: clipJson(pubClipShipped!), shippedFerPlusLabels: pubClipFerPlus ? clipJson(pubClipFerPlus) : null, chosen: clipJson(pubClipChosen!), chosenKey: chosen.key, smoothedReliability: reliability } : null,
           ms: { render: Math.round(sweep.msRender), blazeFace: Math.round(sweep.msDetect), cropAndClassifyAllSettings: Math.round(sweep.msCropClassify) },
         },
         privateTest: privSummary && privRun ? {
           faces: privFaces.length, of: priv.faces.length, blankLeftOut: priv.blank, frames: privRun.frames,
           missed: privRun.missed, falseDetections: privRun.falseDetections, framing: framingJson(privRun),
-          shipped: faceJson(privSummary), shippedFerPlusLabels: privFerPlus ? faceJson(privFerPlus) : null, clips: privClip ? clipJson(privClip) : null,
+          shipped: faceJson(privSummary), shippedFerPlusLabels: privFerPlus ? faceJson(privFerPlus) : null, clips: privClip ? clipJson(privClip) : null, clipsFerPlusLabels: privClipFerPlus ? clipJson(privClipFerPlus) : null,
         } : null,
         wallS: (Date.now() - t0) / 1000,
       },
@@ -293,11 +297,20 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
       R(`${split}: per-person accuracy, ${c.clips} clips (${key})`, pct(c.personAccuracy),
         `right ${c.correct}, uncertain ${c.uncertain}, other emotion ${c.wrong}, no person ${c.noPerson} (of the ${c.withPerson} with a person ${pct(c.personAccuracyWithPerson)} right); balanced ${pct(c.personBalancedAccuracy)}; same faces still ${pct(c.stillAccuracy)}; per frame through the pipeline ${pct(c.frameAccuracy)} of detected frames (${pct(c.frameDetectionRate)} detected); neutral→sad person ${pct(c.neutralToSad)}, still ${pct(c.stillNeutralToSad)}; clips with >1 person ${c.extraPersons}`);
       for (const [k, v] of Object.entries(c.variants)) R(`${split}: aggregator ${k} (${key})`, pct(v.personAccuracy), `per person; emotion state right at ${pct(v.stateAccuracy)} of detected frames`);
+      gapRow(split, c, key);
+    };
+    // Still against per person on the same faces (each clip whose face was detected at least once).
+    const gapRow = (split: string, c: ClipSummary | undefined, key: string) => {
+      if (!c) return;
+      const g = c.personGap;
+      R(`${split}: still vs per person, same faces (${key})`, `${pct(g.still)} → ${pct(g.person)}`,
+        `gap ${pts(g.gap)} pts (paired se ${pts(g.gapSe)}) over the ${g.clips} clips whose face was detected; the face's mean log-probabilities over its detected frames ${pct(g.framesMean)} (gap ${pts(g.framesMeanGap)} ± ${pts(g.framesMeanGapSe)})`);
     };
     if (privSummary) {
       headline('PrivateTest', privSummary, shippedKey);
       ferPlusRows('PrivateTest', privFerPlus, shippedKey);
       clipRow('PrivateTest', privClip, shippedKey);
+      gapRow('PrivateTest clips, FER+ labels', privClipFerPlus, shippedKey);
       R('PrivateTest: missed faces by reason', `${privRun!.missed.not_found + privRun!.missed.low_score + privRun!.missed.too_small + privRun!.missed.other_filter}`,
         `${Object.entries(privRun!.missed).map(([k, v]) => `${k} ${v}`).join(', ')}; false detections ${privRun!.falseDetections} in ${privRun!.frames} frames`);
     }
@@ -305,6 +318,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
     ferPlusRows('PublicTest', pubFerPlus, shippedKey);
     if (chosen.key !== shippedKey) headline('PublicTest', chosen.summary, `${chosen.key}, chosen`);
     clipRow('PublicTest', pubClipShipped, shippedKey);
+    gapRow('PublicTest clips, FER+ labels', pubClipFerPlus, shippedKey);
     if (chosen.key !== shippedKey) clipRow('PublicTest', pubClipChosen, chosen.key);
     if (reliability) {
       R(`PublicTest clips: smoothed likeliest emotion right, by its probability (uncertainBelow ${parseAggregatorConfig({}).uncertainBelow})`, '',
