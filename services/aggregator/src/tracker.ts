@@ -1,5 +1,5 @@
 /** Multi-face tracker for one camera: faces in successive frames → stable person tracks. */
-import { iou, type Box } from '@emostream/contracts';
+import { iou, isCutByEdge, type Box } from '@emostream/contracts';
 import { solveAssignment } from './assignment.js';
 import type { AggregatorConfig } from './config.js';
 
@@ -75,22 +75,8 @@ const VELOCITY_GAIN = 0.5;
 /** Weight of a new appearance descriptor in the track's running descriptor. */
 const DESCRIPTOR_GAIN = 0.3;
 
-/**
- * A box this close to the frame's edge, as a share of its own width (left, right) or height
- * (top, bottom), is taken as cut by it. Boxes come clipped to the frame, but the detector's box
- * of a face partly outside it may stop short of the edge: on the scene bench, faces 5-10% outside
- * the picture had boxes ending 10 px (7-9% of their width) inside it.
- */
-const EDGE_MARGIN = 0.15;
-
-/** Whether a face's box reaches (or nearly reaches) the frame's edge: part of the face is likely outside the picture. */
-export function isCutByEdge(box: Box, frame: { width: number; height: number }): boolean {
-  const mx = Math.max(2, EDGE_MARGIN * box.width), my = Math.max(2, EDGE_MARGIN * box.height);
-  return box.x <= mx || box.y <= my || box.x + box.width >= frame.width - mx || box.y + box.height >= frame.height - my;
-}
-
-/** The boxes' intersection over union (the shared definition, re-exported for the tracker's callers). */
-export { iou };
+/** The boxes' intersection over union and the edge test (the shared definitions, re-exported for the tracker's callers). */
+export { iou, isCutByEdge };
 
 /** Cosine similarity of two vectors (0 when either is all zeros or their lengths differ). */
 export function cosineSimilarity(a: readonly number[], b: readonly number[]): number {

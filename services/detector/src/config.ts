@@ -60,7 +60,9 @@ export const DetectorConfigSchema = z.strictObject({
   embeddings: z.boolean().default(true)
     .describe('Compute appearance embeddings (Human\'s faceres model, in memory only) so the aggregator can keep identities apart and recognise persons who return'),
   embedEveryMs: z.number().int().positive().default(1000)
-    .describe('Besides new faces and cuts, embed every face once per this much media time of a camera, ms: every 10th frame at 10 fps, every 25th at 25 fps, so analysing every frame costs no more embeddings a second (at 25 fps, six faces: 0.91 of the wall time of embedding every 10th frame, bench/RESULTS.md, Session 15)'),
+    .describe('Besides new faces and cuts, a face is embedded again this long after its first embedding, ms of media time, then after twice as long, and so on up to embedMaxEveryMs; a face with another face near it (centres within two face widths) stays at this period. Media time, not frames: analysing every frame of a 25 fps file costs no more embeddings a second than 10 fps (at 25 fps, six faces: 0.91 of the wall time of embedding every 10th frame, bench/RESULTS.md, Session 15)'),
+  embedMaxEveryMs: z.number().int().positive().default(4000)
+    .describe('The longest a face followed from frame to frame waits between embeddings, ms of media time (embedEveryMs doubling up to this; at or below embedEveryMs: every face once per embedEveryMs). A face cut by the frame\'s edge at its last embedding and whole now, or grown to 1.5 times the height it was embedded at, is embedded at once: a better likeness for recognising a person who returns'),
   embedMinFacePx: z.number().int().positive().default(40)
     .describe('Faces under this height (px of the frame) get no embedding: too small to tell people apart'),
   tiles: z.string().regex(TILES_PATTERN, 'off, auto or COLSxROWS (1-9 each, e.g. 3x2)').default('auto')

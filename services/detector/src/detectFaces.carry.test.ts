@@ -134,7 +134,7 @@ test('embeddings follow their own schedule on carried frames (embedEveryMs of me
   };
   // Frame 2's face region is inverted (carryMaxMotion 1 keeps the carry going).
   const frames = [frame(0), frame(1), frame(2, { invert: true }), frame(3), frame(4), frame(5)];
-  const { out, calls } = await run(frames, { embeddings: true, detectEveryMs: 300, embedEveryMs: 200, carryMaxMotion: 1 }, fixedDetector(), embedder);
+  const { out, calls } = await run(frames, { embeddings: true, detectEveryMs: 300, embedEveryMs: 200, embedMaxEveryMs: 200, carryMaxMotion: 1 }, fixedDetector(), embedder);
   assert.equal(calls.length, 2);
   // A new face on frame 0, then every 200 ms of media (frames 100 ms apart): 0, 2, 4 (2 and 4 are carried frames).
   assert.deepEqual(out.map((m) => m.faces[0].embedding !== undefined), [true, false, true, false, true, false]);

@@ -56,7 +56,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   // Hard cuts (the frame's `sceneCut` flag), per camera over its frames in order.
   const cuts = config.sceneCuts ? new SceneCutDetector({ minChange: config.sceneCutMinChange, ratio: config.sceneCutRatio }) : undefined;
   const embedder = config.embeddings ? deps.embedder : undefined;
-  const policy = embedder ? new EmbeddingPolicy({ everyMs: config.embedEveryMs, minFacePx: config.embedMinFacePx }) : undefined;
+  const policy = embedder ? new EmbeddingPolicy({ everyMs: config.embedEveryMs, maxEveryMs: config.embedMaxEveryMs, minFacePx: config.embedMinFacePx }) : undefined;
   // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
   const carry = new DetectionCarry({ everyMs: config.detectEveryMs, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
@@ -112,7 +112,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   };
 
   const embedFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, faces: FaceCrop[], sceneCut: boolean) => {
-    const wanted = policy!.select(cameraId, faces, sceneCut, mediaTimeMs);
+    const wanted = policy!.select(cameraId, faces, sceneCut, mediaTimeMs, image);
     if (wanted.length === 0) return;
     const vectors = await embedder!.embed(image.data, image.width, image.height, wanted.map((f) => f.box));
     wanted.forEach((f, i) => { f.embedding = packEmbedding(vectors[i]); });
