@@ -17,7 +17,7 @@ import {
   type ClipRecord, type FaceRecord,
 } from './score.js';
 import { addNoise, applyLighting, composeLitFrame, drawLook, drawTint, LOOK_RANGES, normalTable, pasteFace, windowOf } from './render.js';
-import { derivedSeed, missReason, settingKey } from './measure.js';
+import { DEFAULT_RENDER, derivedSeed, frameOf, missReason, ownScene, settingKey } from './measure.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -422,4 +422,15 @@ test('FER+ labels: each face takes its FER+ majority; no majority emotion (unkno
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('ownScene: each still frame of a run is the first frame of a camera of its own, pixels and times unchanged', () => {
+  const rgb = Buffer.alloc(DEFAULT_RENDER.placement.width * DEFAULT_RENDER.placement.height * 3);
+  const frames = [0, 1, 2].map((i) => frameOf('accuracy-PublicTest', i, 10, rgb, DEFAULT_RENDER));
+  const scenes = frames.map(ownScene);
+  assert.equal(new Set(scenes.map((f) => f.cameraId)).size, 3);
+  scenes.forEach((f, i) => {
+    assert.deepEqual({ ...f, cameraId: frames[i].cameraId }, frames[i]);
+    assert.match(f.cameraId, /^accuracy-PublicTest-\d$/);
+  });
 });

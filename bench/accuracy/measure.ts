@@ -162,6 +162,18 @@ export async function renderStillFrame(
   return { frame: frameOf(`accuracy-${o.name}`, o.index, 10, filmed.rgb, ro), placed, jpegBytes: filmed.jpegBytes };
 }
 
+/**
+ * A still frame as the first frame of a camera of its own. The frames of a run are unrelated
+ * pictures: as consecutive frames of one camera, the detector would carry boxes from the frame
+ * before and search for small faces only in the tiles of its rolling share (the first frame's
+ * sweep of every tile, then a few a detection), so whether a small face was found would depend on
+ * the frame's place in the run. As a camera's first frame each is searched whole, full frame and
+ * every tile, as a video's faces are by the time they have been in view a few seconds.
+ */
+export function ownScene(frame: Frame): Frame {
+  return { ...frame, cameraId: `${frame.cameraId}-${frame.seq}` };
+}
+
 /** Why a placed face was not among the detector stage's faces. */
 export type MissReason = 'not_found' | 'low_score' | 'too_small' | 'other_filter';
 
@@ -196,7 +208,11 @@ export interface StillsResult {
   msCropClassify: number;
 }
 
-/** Detector settings of a crop setting for stills: each frame is a new scene, so no cut detection or embeddings (they change no box or crop). */
+/**
+ * Detector settings of a crop setting for stills: each frame is a new scene, given to the
+ * detector as its own camera ({@link ownScene}), so no cut detection or embeddings (they change no
+ * box or crop).
+ */
 function stillConfig(s: CropSetting): DetectorConfig {
   return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align, sceneCuts: false, embeddings: false });
 }
@@ -282,7 +298,7 @@ export async function measureStills(deps: MeasureDeps, o: StillsOptions): Promis
     const t1 = performance.now();
     const firstOracle = oracle.length - frames.reduce((n, fr) => n + fr.faces.length, 0);
     for (const r of runs) {
-      const msgs = await firstValueFrom(from(frames.map((x) => x.frame)).pipe(detectFaces({ detector: det, logger: silentLogger, config: r.config }), toArray()));
+      const msgs = await firstValueFrom(from(frames.map((x) => ownScene(x.frame))).pipe(detectFaces({ detector: det, logger: silentLogger, config: r.config }), toArray()));
       let q = firstOracle;
       frames.forEach((fr, i) => {
         const truth = fr.placed.map(patchBox);
