@@ -23,7 +23,7 @@ export interface DetectFacesDeps {
   now?: () => number;
   /**
    * Appearance embeddings for re-identification (`config.embeddings`): which faces get one is
-   * the {@link EmbeddingPolicy}'s choice (`embedEveryMs`, `embedMinFacePx`).
+   * the {@link EmbeddingPolicy}'s choice (`embedEveryMs`, `embedMaxEveryMs`, `embedMinFacePx`).
    */
   embedder?: FaceEmbedder;
 }
