@@ -21,7 +21,7 @@ import { detectFaces, parseDetectorConfig, type FaceDetector } from '@emostream/
 import type { FerFace } from './faces.js';
 import { patchBox, sizeBucket, SIZE_BUCKETS, type PlacedFace } from './geometry.js';
 import { matchBoxes } from './match.js';
-import { DEFAULT_RENDER, renderStillFrame, stage, type RenderOptions } from './measure.js';
+import { DEFAULT_RENDER, ownScene, renderStillFrame, stage, type RenderOptions } from './measure.js';
 
 /** Options of {@link writePipelineCrops}. */
 export interface CropSetOptions {
@@ -67,7 +67,8 @@ export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptio
   const ro = o.render ?? DEFAULT_RENDER;
   const chunk = o.chunkFrames ?? 24;
   const st = await stage(o.seed, ro);
-  // Each still frame is a new scene: no cut detection or embeddings (they change no box or crop).
+  // Each still frame is a new scene, a camera of its own (searched whole, every tile: ownScene):
+  // no cut detection or embeddings (they change no box or crop).
   const config = parseDetectorConfig({ sceneCuts: false, embeddings: false });
   for (const e of EMOTIONS) fs.mkdirSync(path.join(o.out, e), { recursive: true });
   const bySize: CropSetResult['detectedBySize'] = Object.fromEntries(SIZE_BUCKETS.map(([a, b]) => [`${a}-${b - 1}`, { faces: 0, detected: 0 }]));
@@ -80,7 +81,7 @@ export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptio
       const { frame, placed } = await renderStillFrame(st, ro, { seed: o.seed, name: 'crops', index: f, faces });
       frames.push({ frame, faces, placed });
     }
-    const msgs = await firstValueFrom(from(frames.map((x) => x.frame)).pipe(detectFaces({ detector, logger: silentLogger, config }), toArray()));
+    const msgs = await firstValueFrom(from(frames.map((x) => ownScene(x.frame))).pipe(detectFaces({ detector, logger: silentLogger, config }), toArray()));
     for (let i = 0; i < frames.length; i++) {
       const fr = frames[i];
       const mr = matchBoxes(fr.placed.map(patchBox), msgs[i].faces.map((x) => x.box));
@@ -100,7 +101,7 @@ export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptio
   const result: CropSetResult = { faces: o.faces.length, frames: nFrames, written, detectedBySize: bySize, falseDetections };
   fs.writeFileSync(path.join(o.out, `manifest-${o.seed}.json`), JSON.stringify({
     what: 'FER-2013 faces rendered into 1280x720 frames and cropped by BlazeFace and the detector stage (bench/accuracy/cropset.ts)',
-    split: o.split ?? 'Training', seed: o.seed, facesPerFrame: o.facesPerFrame, render: ro, detector: { marginFraction: config.marginFraction, cropOffsetY: config.cropOffsetY, align: config.align },
+    split: o.split ?? 'Training', seed: o.seed, facesPerFrame: o.facesPerFrame, render: ro, detector: { marginFraction: config.marginFraction, cropOffsetY: config.cropOffsetY, align: config.align, scenes: 'a camera per frame, searched whole (since 2026-12-06; before, the frames of a chunk were one camera\'s)' },
     createdAt: new Date().toISOString(), ...result,
   }, null, 2));
   return result;
