@@ -294,7 +294,7 @@ function personGapOf(records: readonly ClipRecord[]): ClipSummary['personGap'] {
   const still = seen.map((r) => Number(r.still === r.label));
   const person = seen.map((r) => Number(r.dominant === EMOTIONS[r.label]));
   const mean = seen.map((r) => Number(meanLogArgmax(r.frameProbs!) === r.label));
-  const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const rate = (xs: number[]) => share(xs.reduce((a, b) => a + b, 0), xs.length);
   const g = pairedDelta(still, person), m = pairedDelta(still, mean);
-  return { clips: seen.length, still: avg(still), person: avg(person), gap: g.mean, gapSe: g.se, framesMean: avg(mean), framesMeanGap: m.mean, framesMeanGapSe: m.se };
+  return { clips: seen.length, still: rate(still), person: rate(person), gap: g.mean, gapSe: g.se, framesMean: rate(mean), framesMeanGap: m.mean, framesMeanGapSe: m.se };
 }

@@ -1,7 +1,7 @@
 /**
  * Which faces of a frame get an appearance embedding (it costs ~30 ms per face on 2 CPU cores,
  * so not every face of every frame). Each face of a frame is followed from the camera's previous
- * frame (the face it overlaps by more than 0.3 IoU) and embedded when:
+ * frame (the face it overlaps by 0.3 IoU or more, one to one) and embedded when:
  * - it is new (it overlaps no face of the previous frame), or the frame follows a scene cut;
  * - its last embedding is older than its period: `everyMs` after its first embedding, then
  *   doubling with each embedding it got since (1, 2, 4 s…) up to `maxEveryMs`, but `everyMs`
@@ -14,7 +14,7 @@
  * media time, not counts of frames, so that analysing every frame of a 25 fps file costs no more
  * embeddings a second than the default 10 fps.
  */
-import { iou, isCutByEdge, withinMediaTime, type Box, type FaceCrop } from '@emostream/contracts';
+import { isCutByEdge, matchByIou, withinMediaTime, type Box, type FaceCrop } from '@emostream/contracts';
 
 /** Settings of {@link EmbeddingPolicy}. */
 export interface EmbeddingPolicyOptions {
@@ -71,13 +71,11 @@ export class EmbeddingPolicy {
     const fresh = !cam || sceneCut || mediaTimeMs < cam.lastMs;
     const previous = fresh ? [] : cam.faces;
     const boxes = faces.map((f) => f.box);
+    // Each face follows at most one face of the previous frame (the shared one-to-one IoU matching).
+    const match = matchByIou(boxes, previous.map((p) => p.box), 0.3);
     const chosen: FaceCrop[] = [];
     const next: Followed[] = faces.map((f, i) => {
-      let best: Followed | undefined, bestIou = 0.3;
-      for (const p of previous) {
-        const v = iou(p.box, f.box);
-        if (v > bestIou) { best = p; bestIou = v; }
-      }
+      const best = match[i] === undefined ? undefined : previous[match[i]!];
       const cut = isCutByEdge(f.box, frame);
       const followed: Followed = best ? { ...best, box: f.box } : { box: f.box, lastHeight: f.box.height, lastCut: cut, count: 0 };
       if (f.box.height < this.o.minFacePx) return followed;
