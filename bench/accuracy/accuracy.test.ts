@@ -194,6 +194,9 @@ test('summariseFaces: the exact crops, before and after the camera, on the detec
   assert.equal(s.exact!.cleanAll.accuracy, 2 / 3);
   assert.equal(s.exact!.filmedAll.accuracy, 1 / 3);
   assert.equal(s.pipeline.accuracy, 0.5);
+  assert.deepEqual(s.bySize, [{
+    bucket: '100-200', faces: 3, detected: 2, detectionRate: 2 / 3, stillAccuracy: 1, pipelineAccuracy: 0.5, exactBeforeCamera: 1, exactAfterCamera: 0.5,
+  }], 'per size, the exact crops on the detected faces');
 });
 
 test('dominantEmotion: the longest segment; ties to the earlier; none for no segments', () => {

@@ -113,7 +113,14 @@ export interface FaceSummary {
    * gap into resampling, camera and detector geometry.
    */
   exact: { clean: ClassScores; filmed: ClassScores; cleanAll: ClassScores; filmedAll: ClassScores } | null;
-  bySize: Array<{ bucket: string; faces: number; detected: number; detectionRate: number | null; stillAccuracy: number | null; pipelineAccuracy: number | null }>;
+  /**
+   * Per face size: detection rate, and on the detected faces still → pipeline accuracy; with the
+   * exact crops measured, their accuracy before and after the camera too (where a size's gap goes).
+   */
+  bySize: Array<{
+    bucket: string; faces: number; detected: number; detectionRate: number | null; stillAccuracy: number | null; pipelineAccuracy: number | null;
+    exactBeforeCamera?: number | null; exactAfterCamera?: number | null;
+  }>;
 }
 
 const share = (a: number, b: number) => (b ? a / b : null);
@@ -126,6 +133,7 @@ export function summariseFaces(records: readonly FaceRecord[]): FaceSummary {
   const pipeline = scoreClasses(det.map((r) => r.label), det.map((r) => r.pipe!));
   const paired = pairedDelta(det.map((r) => Number(r.still === r.label)), det.map((r) => Number(r.pipe === r.label)));
   const buckets = [...SIZE_BUCKETS.map(([a, b]) => `${a}-${b - 1}`), 'other'];
+  const exact = records.length > 0 && records.every((r) => r.oracle !== undefined && r.oracleClean !== undefined);
   const bySize = buckets.map((bucket) => {
     const rs = records.filter((r) => sizeBucket(r.side) === bucket);
     const ds = rs.filter((r) => r.pipe !== undefined);
@@ -133,6 +141,10 @@ export function summariseFaces(records: readonly FaceRecord[]): FaceSummary {
       bucket, faces: rs.length, detected: ds.length, detectionRate: share(ds.length, rs.length),
       stillAccuracy: share(ds.filter((r) => r.still === r.label).length, ds.length),
       pipelineAccuracy: share(ds.filter((r) => r.pipe === r.label).length, ds.length),
+      ...(exact ? {
+        exactBeforeCamera: share(ds.filter((r) => r.oracleClean === r.label).length, ds.length),
+        exactAfterCamera: share(ds.filter((r) => r.oracle === r.label).length, ds.length),
+      } : {}),
     };
   }).filter((b) => b.faces > 0);
   return {
@@ -141,7 +153,7 @@ export function summariseFaces(records: readonly FaceRecord[]): FaceSummary {
     still, pipeline,
     gap: minus(still.accuracy, pipeline.accuracy), gapBalanced: minus(still.balancedAccuracy, pipeline.balancedAccuracy), gapSe: paired.se,
     meanIou: det.length ? det.reduce((a, r) => a + (r.iou ?? 0), 0) / det.length : null,
-    exact: records.length && records.every((r) => r.oracle !== undefined && r.oracleClean !== undefined) ? {
+    exact: exact ? {
       clean: scoreClasses(det.map((r) => r.label), det.map((r) => r.oracleClean!)),
       filmed: scoreClasses(det.map((r) => r.label), det.map((r) => r.oracle!)),
       cleanAll: scoreClasses(records.map((r) => r.label), records.map((r) => r.oracleClean!)),

@@ -124,7 +124,10 @@ function faceJson(s: FaceSummary) {
       afterCamera: { accuracy: sig(s.exact.filmed.accuracy), balancedAccuracy: sig(s.exact.filmed.balancedAccuracy), neutralToSad: sig(s.exact.filmed.neutralToSad), recall: Object.fromEntries(Object.entries(s.exact.filmed.recall).map(([k, v]) => [k, sig(v)])) },
       allFaces: { beforeCamera: sig(s.exact.cleanAll.accuracy), afterCamera: sig(s.exact.filmedAll.accuracy), afterCameraBalanced: sig(s.exact.filmedAll.balancedAccuracy) },
     } : null,
-    bySize: s.bySize.map((b) => ({ ...b, detectionRate: sig(b.detectionRate), stillAccuracy: sig(b.stillAccuracy), pipelineAccuracy: sig(b.pipelineAccuracy) })),
+    bySize: s.bySize.map((b) => ({
+      ...b, detectionRate: sig(b.detectionRate), stillAccuracy: sig(b.stillAccuracy), pipelineAccuracy: sig(b.pipelineAccuracy),
+      ...(b.exactBeforeCamera === undefined ? {} : { exactBeforeCamera: sig(b.exactBeforeCamera ?? null), exactAfterCamera: sig(b.exactAfterCamera ?? null) }),
+    })),
   };
 }
 
@@ -270,12 +273,14 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
 
     const rows: Row[] = [];
     const R = (figure: string, value: string, detail: string) => rows.push({ section: 'pipelineAccuracy', figure, value, detail });
+    // A size's exact crops before and after the camera, between its still and pipeline figures.
+    const sizeSteps = (b: FaceSummary['bySize'][number]) => (b.exactBeforeCamera === undefined ? '' : `${pct(b.exactBeforeCamera ?? null)} → ${pct(b.exactAfterCamera ?? null)} → `);
     const recallDetail = (s: FaceSummary) => EMOTIONS.map((e) => `${e} ${pct(s.still.recall[e], 2)}→${pct(s.pipeline.recall[e], 2)}`).join(', ');
     const headline = (split: string, s: FaceSummary, key: string) => {
       R(`${split}: still vs through the pipeline (${key})`, `${pct(s.still.accuracy)} → ${pct(s.pipeline.accuracy)}`,
         `gap ${pts(s.gap)} pts (paired se ${pts(s.gapSe)}) on the ${s.detected} detected of ${s.faces} faces; balanced ${pct(s.still.balancedAccuracy)} → ${pct(s.pipeline.balancedAccuracy)} (gap ${pts(s.gapBalanced)}); still on all ${s.faces} faces ${pct(s.stillAll.accuracy)}`);
       R(`${split}: detection rate (${key})`, pct(s.detectionRate),
-        s.bySize.map((b) => `${b.bucket} px ${pct(b.detectionRate)} (${b.detected}/${b.faces}; still ${pct(b.stillAccuracy)} → ${pct(b.pipelineAccuracy)})`).join(', ') + `; mean IoU ${sig(s.meanIou, 3)}`);
+        s.bySize.map((b) => `${b.bucket} px ${pct(b.detectionRate)} (${b.detected}/${b.faces}; still ${pct(b.stillAccuracy)} → ${sizeSteps(b)}${pct(b.pipelineAccuracy)})`).join(', ') + `; mean IoU ${sig(s.meanIou, 3)}`);
       if (s.exact) {
         R(`${split}: where the gap goes (same ${s.detected} faces)`, `${pct(s.still.accuracy)} → ${pct(s.exact.clean.accuracy)} → ${pct(s.exact.filmed.accuracy)} → ${pct(s.pipeline.accuracy)}`,
           `still → the placed patch cut out exactly before the camera (resampling, tint, soft edge) → the same after lighting/blur/noise/JPEG → the detector's crop (${key}); balanced ${pct(s.still.balancedAccuracy)} → ${pct(s.exact.clean.balancedAccuracy)} → ${pct(s.exact.filmed.balancedAccuracy)} → ${pct(s.pipeline.balancedAccuracy)}; every placed face, exact crop after the camera ${pct(s.exact.filmedAll.accuracy)} (still ${pct(s.stillAll.accuracy)})`);
@@ -288,7 +293,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
       if (!s) return;
       R(`${split}, FER+ labels: still vs through the pipeline (${key})`, `${pct(s.still.accuracy)} → ${pct(s.pipeline.accuracy)}`,
         `gap ${pts(s.gap)} pts (paired se ${pts(s.gapSe)}) on the ${s.detected} detected faces with a FER+ majority; balanced ${pct(s.still.balancedAccuracy)} → ${pct(s.pipeline.balancedAccuracy)}; by size ` +
-        s.bySize.map((b) => `${b.bucket} px ${pct(b.stillAccuracy)} → ${pct(b.pipelineAccuracy)} (${b.detected})`).join(', ') +
+        s.bySize.map((b) => `${b.bucket} px ${pct(b.stillAccuracy)} → ${sizeSteps(b)}${pct(b.pipelineAccuracy)} (${b.detected})`).join(', ') +
         (s.exact ? `; where it goes: exact patch before the camera ${pct(s.exact.clean.accuracy)}, after it ${pct(s.exact.filmed.accuracy)}, the detector's crop ${pct(s.pipeline.accuracy)}` : '') +
         `; neutral called sad ${pct(s.still.neutralToSad)} → ${pct(s.pipeline.neutralToSad)}`);
     };
