@@ -19,6 +19,16 @@ export function numberOption(name: string, min: number, max: number) {
   };
 }
 
+/** `--video-face-px min,max`: a face height range in frame pixels, 8 ≤ min < max ≤ 400. */
+export function facePxOption(v: string): [number, number] {
+  const m = /^(\d+),(\d+)$/.exec(v.trim());
+  const range = m ? [Number(m[1]), Number(m[2])] as [number, number] : undefined;
+  if (!range || range[0] < 8 || range[1] > 400 || range[0] >= range[1]) {
+    throw new InvalidArgumentError(`--video-face-px takes min,max face heights in frame pixels with 8 <= min < max <= 400, e.g. 24,80; got '${v}'`);
+  }
+  return range;
+}
+
 /** `auto` or a number within [min, max]. */
 export function autoOrNumberOption(name: string, min: number, max: number) {
   return (v: string): 'auto' | number => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { runTrainJob, runInterpolateJob, CONFIG_NAMES } from '@emostream/retrain';
-import { parseLabelMap, intOption, numberOption, autoOrNumberOption } from './options.js';
+import { parseLabelMap, intOption, numberOption, autoOrNumberOption, facePxOption } from './options.js';
 
 /** Registers `train` on the program. */
 export function registerTrain(program: Command): void {
@@ -27,6 +27,7 @@ export function registerTrain(program: Command): void {
     .option('--ferplus-weight <w>', 'weight of the FER+ votes in the targets, 0..1 (default: the config\'s; 0 for paper, best, best-gpu)', numberOption('--ferplus-weight', 0, 1))
     .option('--select-on <labels>', 'labels of the validation split that choose the epoch and τ: fer2013 (PublicTest\'s own) or ferplus (FER+\'s majority vote of PublicTest, for a run trained on FER+\'s votes; needs --ferplus)', 'fer2013')
     .option('--video-augment <p>', 'share of training faces filmed as a camera and the detector would (size, light, blur, noise, JPEG, box noise), 0..1 (default: the config\'s; 0.7 for video, off otherwise)', numberOption('--video-augment', 0, 1))
+    .option('--video-face-px <min,max>', 'height range of the filmed faces in frame pixels, drawn log-uniformly (default: the config\'s, 24,200), e.g. 24,80 to train on small faces', facePxOption)
     .option('--pipeline-crops <dir>', 'also train on FER-2013 Training faces as the pipeline cropped them (a folder written by `npm run crops`), not filmed again')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
@@ -40,7 +41,7 @@ export function registerTrain(program: Command): void {
       await runTrainJob({
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
-        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, pipelineCrops: o.pipelineCrops, selectOn: o.selectOn,
+        finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, videoFacePx: o.videoFacePx, pipelineCrops: o.pipelineCrops, selectOn: o.selectOn,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

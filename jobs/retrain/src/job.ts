@@ -56,6 +56,8 @@ export interface TrainJobOptions {
   ferPlusWeight?: number;
   /** Video augmentation probability instead of the recipe's (0: off). */
   videoP?: number;
+  /** The filmed faces' height range in frame pixels instead of the recipe's ([24, 200]), e.g. [24, 80] for a run on small faces. */
+  videoFacePx?: [number, number];
   /**
    * Which labels of the validation split choose the epoch and τ: `fer2013` (its own labels, the
    * default) or `ferplus` (FER+'s majority vote of PublicTest, for a run trained on FER+'s votes;
@@ -203,6 +205,10 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (o.logitAdjustment !== undefined) cfg.logitAdjustment = o.logitAdjustment;
   if (o.ferPlusWeight !== undefined) cfg.ferPlusWeight = o.ferPlusWeight;
   if (o.videoP !== undefined) cfg.video = o.videoP > 0 ? { ...(cfg.video ?? DEFAULT_VIDEO_AUGMENT), p: o.videoP } : undefined;
+  if (o.videoFacePx) {
+    if (!cfg.video) throw new DataError(`--video-face-px sets the filmed faces' sizes, and the '${cfg.name}' recipe films none: add --video-augment <p>`);
+    cfg.video = { ...cfg.video, facePx: o.videoFacePx };
+  }
   const { splits, filmedVal } = await videoSplits(o, cfg);
   if (splits.train.labels.length === 0) throw new DataError(`nothing left to train on in ${o.data}`);
   if (cfg.logitAdjustment === 'auto' && !splits.valHeldOut) {

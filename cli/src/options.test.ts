@@ -1,0 +1,15 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InvalidArgumentError } from 'commander';
+import { facePxOption } from './options.js';
+
+test('facePxOption: min,max face heights in frame pixels', () => {
+  assert.deepEqual(facePxOption('24,80'), [24, 80]);
+  assert.deepEqual(facePxOption(' 40,200 '), [40, 200]);
+});
+
+test('facePxOption: refuses a reversed, empty, out-of-range or malformed range, naming the option and an example', () => {
+  for (const bad of ['80,24', '24,24', '4,80', '24,500', '24', '24-80', 'a,b', '']) {
+    assert.throws(() => facePxOption(bad), (e: unknown) => e instanceof InvalidArgumentError && /--video-face-px/.test(e.message) && /e\.g\. 24,80/.test(e.message), bad);
+  }
+});
