@@ -124,6 +124,8 @@ export interface FaceSummary {
 }
 
 const share = (a: number, b: number) => (b ? a / b : null);
+/** The share of `rs` whose class by `pick` is their label. */
+const rightShare = (rs: readonly FaceRecord[], pick: (r: FaceRecord) => number | undefined) => share(rs.filter((r) => pick(r) === r.label).length, rs.length);
 const minus = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
 
 /** Summarises placed faces: detection rate, still vs pipeline on the same (detected) faces, by size. */
@@ -139,12 +141,9 @@ export function summariseFaces(records: readonly FaceRecord[]): FaceSummary {
     const ds = rs.filter((r) => r.pipe !== undefined);
     return {
       bucket, faces: rs.length, detected: ds.length, detectionRate: share(ds.length, rs.length),
-      stillAccuracy: share(ds.filter((r) => r.still === r.label).length, ds.length),
-      pipelineAccuracy: share(ds.filter((r) => r.pipe === r.label).length, ds.length),
-      ...(exact ? {
-        exactBeforeCamera: share(ds.filter((r) => r.oracleClean === r.label).length, ds.length),
-        exactAfterCamera: share(ds.filter((r) => r.oracle === r.label).length, ds.length),
-      } : {}),
+      stillAccuracy: rightShare(ds, (r) => r.still),
+      pipelineAccuracy: rightShare(ds, (r) => r.pipe),
+      ...(exact ? { exactBeforeCamera: rightShare(ds, (r) => r.oracleClean), exactAfterCamera: rightShare(ds, (r) => r.oracle) } : {}),
     };
   }).filter((b) => b.faces > 0);
   return {

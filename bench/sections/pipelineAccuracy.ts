@@ -126,7 +126,7 @@ function faceJson(s: FaceSummary) {
     } : null,
     bySize: s.bySize.map((b) => ({
       ...b, detectionRate: sig(b.detectionRate), stillAccuracy: sig(b.stillAccuracy), pipelineAccuracy: sig(b.pipelineAccuracy),
-      ...(b.exactBeforeCamera === undefined ? {} : { exactBeforeCamera: sig(b.exactBeforeCamera ?? null), exactAfterCamera: sig(b.exactAfterCamera ?? null) }),
+      ...(b.exactBeforeCamera === undefined ? {} : { exactBeforeCamera: sig(b.exactBeforeCamera), exactAfterCamera: sig(b.exactAfterCamera) }),
     })),
   };
 }
@@ -274,7 +274,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
     const rows: Row[] = [];
     const R = (figure: string, value: string, detail: string) => rows.push({ section: 'pipelineAccuracy', figure, value, detail });
     // A size's exact crops before and after the camera, between its still and pipeline figures.
-    const sizeSteps = (b: FaceSummary['bySize'][number]) => (b.exactBeforeCamera === undefined ? '' : `${pct(b.exactBeforeCamera ?? null)} → ${pct(b.exactAfterCamera ?? null)} → `);
+    const sizeSteps = (b: FaceSummary['bySize'][number]) => (b.exactBeforeCamera === undefined ? '' : `${pct(b.exactBeforeCamera)} → ${pct(b.exactAfterCamera)} → `);
     const recallDetail = (s: FaceSummary) => EMOTIONS.map((e) => `${e} ${pct(s.still.recall[e], 2)}→${pct(s.pipeline.recall[e], 2)}`).join(', ');
     const headline = (split: string, s: FaceSummary, key: string) => {
       R(`${split}: still vs through the pipeline (${key})`, `${pct(s.still.accuracy)} → ${pct(s.pipeline.accuracy)}`,
