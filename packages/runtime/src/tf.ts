@@ -42,8 +42,23 @@ export function loadTf(choice: BackendChoice = 'auto'): Promise<TfRuntime> {
   }
   loadedChoice = choice;
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
+  capOneDnnIsa();
   loaded = doLoad(choice);
   return loaded;
+}
+
+/**
+ * oneDNN's AVX2 and AVX-512 f32 GEMM kernels (in TensorFlow's library, under tfjs-node's matrix
+ * products and 1x1 convolutions) point the stack pointer into a heap buffer while they run
+ * (oneDNN issue #4845, fixed upstream after the oneDNN 3.7 that TensorFlow 2.21 ships). A signal
+ * that arrives meanwhile (SIGCHLD when ffmpeg exits, SIGTERM, a profiler's SIGPROF) has its frame
+ * written into the heap, and the process later aborts with "corrupted size vs. prev_size". Its
+ * AVX kernel keeps the stack pointer on the stack. Capping oneDNN at AVX before TensorFlow loads
+ * (it reads the variable once) avoids the fault; a value the user set is kept (`ALL` lifts the cap).
+ */
+export function capOneDnnIsa(env: NodeJS.ProcessEnv = process.env, arch: string = process.arch): void {
+  if (arch !== 'x64') return;
+  env.ONEDNN_MAX_CPU_ISA ??= 'AVX';
 }
 
 function gpuWanted(): boolean {

@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { INPUT_PIXELS, defaultModelDir } from '@emostream/model';
-import type { TfRuntime } from '@emostream/runtime';
+import { capOneDnnIsa, type TfRuntime } from '@emostream/runtime';
 import type { EmotionModel } from './emotionModel.js';
 
 /** What the worker is started with (its workerData). */
@@ -48,6 +48,8 @@ class Thread {
   private readonly calls = new Map<number, Call>();
   private next = 0;
   constructor(start: WorkerStart) {
+    // A worker's process.env is its own copy: the cap must be in the process's environment first.
+    capOneDnnIsa();
     this.worker = new Worker(ENTRY, { eval: true, workerData: start });
     let loaded: (v: { version: string; dir: string }) => void, notLoaded: (e: Error) => void;
     this.ready = new Promise((res, rej) => { loaded = res; notLoaded = rej; });
