@@ -29,9 +29,12 @@ export function registerTrain(program: Command): void {
     .option('--video-augment <p>', 'share of training faces filmed as a camera and the detector would (size, light, blur, noise, JPEG, box noise), 0..1 (default: the config\'s; 0.7 for video, off otherwise)', numberOption('--video-augment', 0, 1))
     .option('--video-face-px <min,max>', 'height range of the filmed faces in frame pixels, drawn log-uniformly (default: the config\'s, 24,200), e.g. 24,80 to train on small faces', facePxOption)
     .option('--pipeline-crops <dir>', 'also train on FER-2013 Training faces as the pipeline cropped them (a folder written by `npm run crops`), not filmed again')
+    .option('--teacher <dir>', 'a trained model directory (e.g. models/video) whose probabilities on each clean training face are mixed into the targets: with --video-augment, the network learns to answer on filmed faces as the teacher does on clean ones')
+    .option('--teacher-weight <w>', 'weight of the teacher\'s probabilities in the targets, 0..1 (default 0.5; needs --teacher)', numberOption('--teacher-weight', 0, 1))
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
+      if (o.teacherWeight !== undefined && !o.teacher) throw new Error('--teacher-weight weighs a teacher\'s probabilities: add --teacher <model dir>');
       if (!(CONFIG_NAMES as readonly string[]).includes(o.config)) throw new Error(`--config must be ${CONFIG_NAMES.join(', ')}; got '${o.config}'`);
       if (!['fer2013', 'ferplus'].includes(o.selectOn)) throw new Error(`--select-on must be fer2013 or ferplus, got '${o.selectOn}'`);
       if (!['official', 'paper'].includes(o.split)) throw new Error(`--split must be official or paper, got '${o.split}'`);
@@ -42,6 +45,7 @@ export function registerTrain(program: Command): void {
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
         finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, videoFacePx: o.videoFacePx, pipelineCrops: o.pipelineCrops, selectOn: o.selectOn,
+        teacher: o.teacher, teacherWeight: o.teacherWeight,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

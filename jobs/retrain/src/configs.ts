@@ -40,6 +40,11 @@ export interface TrainConfig {
    * needs `--ferplus`): 0 or absent, FER-2013's labels alone.
    */
   ferPlusWeight?: number;
+  /**
+   * Distillation (teacher.ts, `--teacher`): a trained model's probabilities on each clean training
+   * face mixed into the targets by `weight`, after FER+'s votes. Absent: none.
+   */
+  teacher?: { model: string; version: string; weight: number };
   /** Average with the mirrored face at evaluation. */
   flipTta: boolean;
   /**

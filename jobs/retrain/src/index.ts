@@ -1,6 +1,7 @@
 /** The retraining batch job: data loading, augmentation, training, evaluation. */
 export * from './datasets.js';
 export * from './ferplus.js';
+export * from './teacher.js';
 export * from './video.js';
 export * from './interpolate.js';
 export * from './augment.js';

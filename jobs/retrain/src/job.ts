@@ -21,6 +21,7 @@ import { summarise } from './metrics.js';
 import { predictSet, train, type TrainState } from './train.js';
 import { adjustLogits, trainingPrior, type LogitAdjustment } from './adjust.js';
 import { assertNoTestImages } from './selection.js';
+import { teacherProbabilities, withTeacherTargets } from './teacher.js';
 
 /** Options of `emostream train`. */
 export interface TrainJobOptions {
@@ -71,6 +72,14 @@ export interface TrainJobOptions {
    * beside the Training faces themselves (needs the official FER-2013 split).
    */
   pipelineCrops?: string;
+  /**
+   * A trained model directory whose probabilities on each clean training face are mixed into the
+   * targets (teacher.ts): with video augmentation, the network learns to answer on a filmed face
+   * as the teacher does on the clean one.
+   */
+  teacher?: string;
+  /** Weight of the teacher's probabilities in the targets (default 0.5 when `teacher` is given). */
+  teacherWeight?: number;
   log: (line: string) => void;
 }
 
@@ -166,6 +175,7 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
     if (mix.mixed === 0) throw new DataError(`no training image of ${o.data} has a FER+ row in ${o.ferplus}: check that mapping.csv's fer2013_path matches the FER-2013 folder`);
     splits.train = set;
   }
+  if (o.teacher) await withTeacher(o, cfg, splits);
   if (o.selectOn === 'ferplus') await selectOnFerPlus(o, splits, cfg.video !== undefined);
   if (!cfg.video) return { splits };
   const filmedVal = filmedCopy(splits.val, cfg.video, cfg.seed);
@@ -175,6 +185,18 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
   splits.val = once(splits.val);
   splits.tests = Object.fromEntries(Object.entries(splits.tests).map(([k, v]) => [k, once(v)]));
   return { splits, filmedVal };
+}
+
+/** The teacher's probabilities on the clean training faces mixed into the targets; recorded in the config (and so the card). */
+async function withTeacher(o: TrainJobOptions, cfg: TrainConfig, splits: TrainSplits): Promise<void> {
+  const weight = o.teacherWeight ?? 0.5;
+  const { probs, version } = await teacherProbabilities(o.tf, o.teacher!, splits.train, { raw: cfg.video !== undefined, flipTta: cfg.flipTta });
+  const { set, mix } = withTeacherTargets(splits.train, probs, weight);
+  const n = set.labels.length;
+  o.log(`teacher ${o.teacher} (${version}, weight ${weight}): its top class is the label on ${(mix.agreeing / n * 100).toFixed(1)}% of the ${n} training faces, mean top probability ${mix.meanTop.toFixed(2)}`);
+  splits.train = set;
+  splits.description += `; targets mixed with the probabilities of ${version} on the clean faces (weight ${weight})`;
+  cfg.teacher = { model: o.teacher!, version, weight };
 }
 
 /**
