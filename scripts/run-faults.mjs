@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The fault and load suite (`npm run test:faults`): test/faults*.test.ts against real processes
-// and the suite's own broker (port KAFKA_FAULTS_PORT, default 39392, stopped at the end), one
+// and the suite's own broker (port KAFKA_FAULTS_PORT, default 31392, stopped at the end), one
 // file at a time (2 cores). Each case's outcome and figures are printed and written to
 // bench/FAULTS.md.
 //   node scripts/run-faults.mjs                 every case, load at its default (small) scale
@@ -47,7 +47,7 @@ fs.rmSync(skipsFile, { force: true });
 const seconds = Math.round((Date.now() - t0) / 1000);
 
 if (!process.env.KAFKA_BROKERS && process.env.FAULTS_KEEP_BROKER !== '1') {
-  spawnSync('bash', [path.join(root, 'scripts/kafka.sh'), 'stop', '--port', process.env.KAFKA_FAULTS_PORT ?? '39392'], { cwd: root, stdio: 'inherit' });
+  spawnSync('bash', [path.join(root, 'scripts/kafka.sh'), 'stop', '--port', process.env.KAFKA_FAULTS_PORT ?? '31392'], { cwd: root, stdio: 'inherit' });
 }
 
 const stamp = new Date().toISOString().slice(0, 16).replace('T', ' ');

@@ -14,7 +14,10 @@ import { requireResource } from './helpers/resources.js';
 
 const run = promisify(execFile);
 const KAFKA_SH = path.join(ROOT, 'scripts/kafka.sh');
-const PORT = process.env.KAFKA_WAIT_TEST_PORT ?? '39792';
+// Below Linux's ephemeral range (32768-60999): the service dials this port with nothing listening
+// for a minute, and a dial whose own local port is the target connects to itself and holds the port.
+// On 39792 the broker once failed to bind ("Address already in use") at the end of that minute.
+const PORT = process.env.KAFKA_WAIT_TEST_PORT ?? '31792';
 /** Past the old limit: the clients' own retries gave up after about 50 s (exit 1 at 49 s). */
 const AWAY_MS = 60_000;
 

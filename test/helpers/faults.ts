@@ -47,8 +47,11 @@ export interface FaultBroker {
 }
 
 /**
- * Its own broker, on KAFKA_FAULTS_PORT (default 39392), not the other tests' 39092: the suite
- * restarts it. `scripts/kafka.sh stop --port 39392` stops it (the runner does, at the end).
+ * Its own broker, on KAFKA_FAULTS_PORT (default 31392), not the other tests' 39092: the suite
+ * restarts it. `scripts/kafka.sh stop --port 31392` stops it (the runner does, at the end). The port
+ * is below Linux's ephemeral range (32768-60999): while the broker is away the services keep
+ * dialling it, and a dial that happens to get the target as its own local port connects to itself
+ * and holds the port against the broker's restart.
  */
 export async function faultBroker(): Promise<FaultBroker> {
   if (process.env.KAFKA_BROKERS) {
@@ -56,7 +59,7 @@ export async function faultBroker(): Promise<FaultBroker> {
     const no = () => Promise.reject(new Error('the broker is external (KAFKA_BROKERS): the suite does not restart it'));
     return { brokers, restartable: false, stop: no, start: no, kill: no };
   }
-  const port = process.env.KAFKA_FAULTS_PORT ?? '39392';
+  const port = process.env.KAFKA_FAULTS_PORT ?? '31392';
   const start = async () => {
     const { stdout } = await run('bash', [KAFKA_SH, 'start', '--port', port], { encoding: 'utf8', timeout: 180_000 });
     if (!/KAFKA_BROKERS=/.test(stdout)) throw new Error(`scripts/kafka.sh start printed no KAFKA_BROKERS: ${stdout}`);
