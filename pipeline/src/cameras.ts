@@ -67,7 +67,9 @@ interface Lane {
 
 /** Builds the pipeline. */
 export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
-  const { detect, classify, aggregator } = embeddedStages(d);
+  // The live cameras of the run (no valve): their frames' tile sweeps are spread (tilesSweepFramesLive).
+  const liveCameras = new Set<string>();
+  const { detect, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? ((f) => liveCameras.has(f.cameraId)) });
   const log = d.logger;
 
   const run = (cameras: readonly CameraInput[]) => new Observable<CamerasOutput>((sub) => {
@@ -77,6 +79,7 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
       ids.add(c.cameraId);
     }
     const lanes = new Map<string, Lane>(cameras.map((input) => [input.cameraId, { input, inFlight: 0, detectedAll: false, ended: false, skipped: 0 }]));
+    for (const c of cameras) if (!c.valve) liveCameras.add(c.cameraId);
     // Up to FRAMES_AT_ONCE cameras' frames in the detector stage side by side: BlazeFace takes them in one batch.
     const fair = new FairDetector<Frame, FacesMessage>((f) => lastValueFrom(of(f).pipe(detect), { defaultValue: undefined }), { concurrency: Math.min(FRAMES_AT_ONCE, lanes.size) });
 

@@ -32,6 +32,8 @@ export interface EmbeddedDeps {
   onEmotions?: (m: EmotionsMessage) => void;
   /** Called with each confirmed person's face crop (48x48 equalised gray) per frame; opt-in thumbnails. */
   onPersonCrop?: (cameraId: string, personId: string, crop: Uint8Array, score: number) => void;
+  /** Whether a frame comes from a live camera (the detector's `tilesSweepFramesLive`); this pipeline's own: no valve, a live camera. */
+  isLive?: (frame: Frame) => boolean;
 }
 
 /** The embedded pipeline: its operator chain and the aggregator stage it owns (timelines, stats). */
@@ -54,7 +56,7 @@ export function embeddedStages(d: StageDeps): {
   classify: OperatorFunction<FacesMessage, EmotionsMessage>;
   aggregator: AggregatorStage;
 } {
-  const detect = detectFaces({ detector: d.detector, embedder: d.embedder, logger: d.logger, metrics: d.metrics, config: d.detectorConfig });
+  const detect = detectFaces({ detector: d.detector, embedder: d.embedder, logger: d.logger, metrics: d.metrics, config: d.detectorConfig, isLive: d.isLive });
   // Face crops reach the aggregator on the classified faces themselves, and only when a caller
   // asked for person crops (face images are biometric data: nothing is kept otherwise).
   const aggregator = createAggregatorStage({
@@ -74,7 +76,8 @@ export function embeddedStages(d: StageDeps): {
 
 /** Builds the embedded pipeline. */
 export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
-  const { detect, classify, aggregator } = embeddedStages(d);
+  const live = !d.valve;
+  const { detect, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? (() => live) });
   const run = (frames: Observable<Frame>) => frames.pipe(
     // Detection is the slow stage: the bounded queue sits in front of it and drops (live) or
     // pauses the decoder (files) when it falls behind.

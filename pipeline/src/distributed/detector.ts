@@ -18,12 +18,18 @@ export const DETECT_ERROR = 'detect_error';
 export function startDetector(deps: ServiceDeps & { detector: FaceDetector; embedder?: FaceEmbedder; detectorConfig: DetectorConfig; shed?: ShedOptions; maxFramePixels?: number; partitionsConcurrently?: number }): Promise<RunningStage> {
   const t = pipelineTopics(deps.config.topicPrefix);
   const failed = (_f: Frame, e: Error): Rejection => rejection(DETECT_ERROR, e.message || String(e));
+  // Frames whose message ingest marked live (the emostream-live header): their tile sweeps are spread (tilesSweepFramesLive).
+  const live = new WeakSet<Frame>();
   return runStage<Frame, FacesMessage | Rejection>({
     stage: 'detector', kafka: deps.kafka, config: deps.config, logger: deps.logger, metrics: deps.metrics, stallMs: deps.stallMs,
     inputTopic: t.frames, outputTopic: t.faces, dlqTopic: t.dlq.frames, groupId: deps.groupId ?? groupIdFor(deps.config, 'detector'),
     // The frame's one RGB conversion (a JPEG that does not decode, or is over the pixel cap, is a dead letter).
-    decode: (m) => decodeFrameRgb(m, { maxPixels: deps.maxFramePixels }),
-    operator: detectFaces({ detector: deps.detector, embedder: deps.embedder, logger: deps.logger, metrics: deps.metrics, config: deps.detectorConfig, failed }),
+    decode: async (m) => {
+      const d = await decodeFrameRgb(m, { maxPixels: deps.maxFramePixels });
+      if (d.ok && isLiveFrame(m)) live.add(d.value);
+      return d;
+    },
+    operator: detectFaces({ detector: deps.detector, embedder: deps.embedder, logger: deps.logger, metrics: deps.metrics, config: deps.detectorConfig, failed, isLive: (f) => live.has(f) }),
     correlation: { mode: 'each' },
     encode: encodeFaces,
     chunkSize: 8,

@@ -143,3 +143,21 @@ test('tilesSweepFrames: the first sweep is spread over that many detected frames
   assert.deepEqual(perFrame, [7, 8, 8, 2]);
   assert.deepEqual(out.map((m) => m.faces.length), [1, 1, 1, 1]);
 });
+
+test('a live camera\'s frames (isLive) spread the sweep over tilesSweepFramesLive frames; a file\'s keep tilesSweepFrames', async () => {
+  const perFrame = (calls: Array<[number, number]>) => {
+    const n: number[] = [];
+    for (const [w, h] of calls) { if (w === W && h === H) n.push(0); else n[n.length - 1]++; }
+    return n;
+  };
+  const config = parseDetectorConfig({ embeddings: false, detectEveryMs: 0, tiles: 'auto', tilesSweepFrames: 1, tilesSweepFramesLive: 3, tilesEveryFrames: 30 });
+  const liveDetector = smallFaceDetector();
+  const frames = [0, 1, 2, 3].map((s) => frame(s));
+  const live = await firstValueFrom(from(frames).pipe(detectFaces({ detector: liveDetector, logger: silentLogger, config, isLive: () => true }), toArray()));
+  // As tilesSweepFrames 3 (the test above): 7, 8, 8 tiles, then the held tile and the rolling share.
+  assert.deepEqual(perFrame(liveDetector.calls), [7, 8, 8, 2]);
+  assert.deepEqual(live.map((m) => m.faces.length), [1, 1, 1, 1]);
+  const fileDetector = smallFaceDetector();
+  await firstValueFrom(from(frames).pipe(detectFaces({ detector: fileDetector, logger: silentLogger, config, isLive: () => false }), toArray()));
+  assert.equal(perFrame(fileDetector.calls)[0], 21, 'a file sweeps all 21 tiles on its first frame');
+});

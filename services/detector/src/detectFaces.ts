@@ -26,6 +26,8 @@ export interface DetectFacesDeps {
    * the {@link EmbeddingPolicy}'s choice (`embedEveryMs`, `embedMaxEveryMs`, `embedMinFacePx`).
    */
   embedder?: FaceEmbedder;
+  /** Whether a frame comes from a live camera: its tile sweeps use `tilesSweepFramesLive`. Absent: none does. */
+  isLive?: (frame: Frame) => boolean;
 }
 
 /**
@@ -61,8 +63,8 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
   const carry = new DetectionCarry({ everyMs: config.detectEveryMs, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
 
-  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean, rolling: boolean) => {
-    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut, rolling);
+  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean, rolling: boolean, live: boolean) => {
+    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut, rolling, live ? config.tilesSweepFramesLive : config.tilesSweepFrames);
     if (!plan?.tiles.length) return detector.detect(rgb, width, height);
     // The frame and its tiles in one batch where the detector batches (BlazeFace).
     const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
@@ -82,7 +84,7 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
-    const { faces: kept, carried } = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut);
+    const { faces: kept, carried } = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut, deps.isLive?.(frame) ?? false);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
     const faces = (carried ? carry.crops(frame.cameraId, frame.mediaTimeMs, config.cropReuseMs) : undefined)
       ?? await cropAll(frame.cameraId, frame.mediaTimeMs, image, kept);
@@ -92,13 +94,13 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   };
 
   /** The faces to crop: the last detection's, carried, or a fresh detection's, filtered (and remembered). */
-  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, sceneCut: boolean): Promise<{ faces: FaceBox[]; carried: boolean }> => {
+  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, sceneCut: boolean, live: boolean): Promise<{ faces: FaceBox[]; carried: boolean }> => {
     const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut, mediaTimeMs);
     metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
     if (decision.carried) return { faces: decision.faces, carried: true };
     // The rolling share of tiles on scheduled detections only (tilesRolling), not on the carry's extra ones.
     const rolling = config.tilesRolling === 'every' || onSchedule(decision.reason);
-    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut, rolling), filterOpts);
+    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut, rolling, live), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
     carry.record(cameraId, image.data, image.width, image.height, kept, mediaTimeMs, skipped.some((s) => s.reason === 'low_score'));
     return { faces: kept, carried: false };

@@ -206,3 +206,13 @@ test('sweepOrder: the coarse grid first, then the fine tiles so that each share 
   assert.ok(!(rw > 0.4 * 1280 && rh > 0.4 * 720), 'row-by-row order would not');
   assert.deepEqual(sweepOrder([]), []);
 });
+
+test('a sweep spread over the frames given to plan (a live camera\'s), whatever the schedule\'s own; a bad count is refused', () => {
+  const s = new TileSchedule(4); // its own sweep: the whole grid on one frame
+  const shares: number[] = [];
+  for (let f = 0; f < 5; f++) shares.push(s.plan('live', 1280, 720, grid, false, true, 4).indices.length);
+  // 8 tiles over 4 frames, 2 a frame; then the rolling share (8 / 4 = 2).
+  assert.deepEqual(shares, [2, 2, 2, 2, 2]);
+  assert.equal(s.plan('file', 1280, 720, grid, false).indices.length, 8, 'another camera keeps the schedule\'s own');
+  assert.throws(() => s.plan('live', 1280, 720, grid, true, true, 0), /sweepFrames must be a positive integer/);
+});

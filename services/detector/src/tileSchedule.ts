@@ -77,8 +77,11 @@ export class TileSchedule {
    * The tiles to search on this frame of `cameraId` (frames of a camera in order); none when `grid`
    * is undefined. `rolling` false: no rolling share on this frame (the detector stage's extra
    * detections between scheduled ones), only the occupied tiles and any sweep under way.
+   * `sweepFrames`: a sweep that starts on this frame is spread over this many frames instead of the
+   * schedule's own (a live camera's).
    */
-  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean, rolling = true): TilePlan {
+  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean, rolling = true, sweepFrames = this.sweepFrames): TilePlan {
+    if (!Number.isInteger(sweepFrames) || sweepFrames < 1) throw new Error(`sweepFrames must be a positive integer, got ${sweepFrames}`);
     if (!grid) {
       this.cams.delete(cameraId);
       return { tiles: [], indices: [], sweep: false, sweepLeft: 0 };
@@ -94,7 +97,7 @@ export class TileSchedule {
     if (fresh || sceneCut) {
       // A new picture: the whole grid again, from the start of the sweep order (a cut mid-sweep restarts it).
       cam.pending = sweepOrder(cam.tiles);
-      cam.sweepShare = Math.ceil(cam.tiles.length / this.sweepFrames);
+      cam.sweepShare = Math.ceil(cam.tiles.length / sweepFrames);
       cam.cursor = 0;
     }
     const wanted = new Set(cam.occupied.keys());
