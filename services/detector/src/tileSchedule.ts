@@ -61,6 +61,12 @@ interface CameraTiles {
   sweepShare: number;
 }
 
+/** `v`, when it is a positive integer; else an error naming `name`. */
+function positiveInteger(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
 /** Per-camera memory of the tile grid, of the sweep under way and of the tiles that held faces. */
 export class TileSchedule {
   private readonly cams = new Map<string, CameraTiles>();
@@ -69,8 +75,8 @@ export class TileSchedule {
    * @param sweepFrames a sweep is spread over this many frames (1: the whole grid on one frame).
    */
   constructor(private readonly sweepEveryFrames: number, private readonly sweepFrames = 1) {
-    if (!Number.isInteger(sweepEveryFrames) || sweepEveryFrames < 1) throw new Error(`sweepEveryFrames must be a positive integer, got ${sweepEveryFrames}`);
-    if (!Number.isInteger(sweepFrames) || sweepFrames < 1) throw new Error(`sweepFrames must be a positive integer, got ${sweepFrames}`);
+    positiveInteger('sweepEveryFrames', sweepEveryFrames);
+    positiveInteger('sweepFrames', sweepFrames);
   }
 
   /**
@@ -81,7 +87,6 @@ export class TileSchedule {
    * schedule's own (a live camera's).
    */
   plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean, rolling = true, sweepFrames = this.sweepFrames): TilePlan {
-    if (!Number.isInteger(sweepFrames) || sweepFrames < 1) throw new Error(`sweepFrames must be a positive integer, got ${sweepFrames}`);
     if (!grid) {
       this.cams.delete(cameraId);
       return { tiles: [], indices: [], sweep: false, sweepLeft: 0 };
@@ -97,7 +102,7 @@ export class TileSchedule {
     if (fresh || sceneCut) {
       // A new picture: the whole grid again, from the start of the sweep order (a cut mid-sweep restarts it).
       cam.pending = sweepOrder(cam.tiles);
-      cam.sweepShare = Math.ceil(cam.tiles.length / sweepFrames);
+      cam.sweepShare = Math.ceil(cam.tiles.length / positiveInteger('sweepFrames', sweepFrames));
       cam.cursor = 0;
     }
     const wanted = new Set(cam.occupied.keys());
