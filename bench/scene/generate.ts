@@ -3,11 +3,13 @@
  * background, enter, leave, occlude each other and change expression at known times, with the
  * ground truth of every frame. Pure code: the same seed and catalogue give the same scene.
  *
- * Four kinds: `basic` ({@link generateScene}: 3 faces and a late entrant, one crossing); in
+ * Five kinds: `basic` ({@link generateScene}: 3 faces and a late entrant, one crossing); in
  * sceneKinds.ts: `cut` ({@link generateCutScene}: hard cuts, a different subject on the same spot right after one,
  * and a cut back to the first shot's people), `return` ({@link generateReturnScene}: people
- * leave the frame for 2-6 s and come back elsewhere, smaller; a newcomer) and `crowd`
- * ({@link generateCrowdScene}: 8-15 faces of 20-60 px under a slow zoom and pan).
+ * leave the frame for 2-6 s and come back elsewhere, smaller; a newcomer), `crowd`
+ * ({@link generateCrowdScene}: 8-15 faces of 20-60 px under a slow zoom and pan) and `reframe`
+ * ({@link generateReframeScene}: a wide shot of small faces, a close-up of one of them, one of a
+ * stranger, the wide shot again).
  */
 import type { Box, Emotion } from '@emostream/contracts';
 import { iou } from '@emostream/aggregator';
@@ -56,7 +58,7 @@ export interface SceneFace {
 }
 
 /** The kinds of generated scene (see the module's comment). */
-export type SceneKind = 'basic' | 'cut' | 'return' | 'crowd';
+export type SceneKind = 'basic' | 'cut' | 'return' | 'crowd' | 'reframe';
 
 /** A hard cut: from `atMs` on, the background is the one of `backgroundSeed` (and the faces are others). */
 export interface SceneCut {

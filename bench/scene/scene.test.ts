@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import type { Emotion, EmotionEvent } from '@emostream/contracts';
 import { frameGrid, gridChange, parseDetectorConfig } from '@emostream/detector';
 import { generateScene, prng, subjectsOf, type FaceAsset, type Scene, type SceneFace } from './generate.js';
-import { generateCrowdScene, generateCutScene, generateReturnScene } from './sceneKinds.js';
+import { generateCrowdScene, generateCutScene, generateReframeScene, generateReturnScene } from './sceneKinds.js';
 import { backgroundSeedAt, boxAt, boxInFrame, expressionAt, expressionChanges, frameCount, frameTimeMs, groundTruthAt, personOf, positionAt, viewAt } from './groundTruth.js';
 import { frameBackground, loadCkPlusCatalogue, renderBackground, renderFrame } from './render.js';
 import {
@@ -253,6 +253,42 @@ test('return scenes: two people leave for 2-6 s and come back elsewhere at 0.6-0
     for (let i = 0; i < frameCount(scene); i++) {
       const gts = groundTruthAt(scene, frameTimeMs(scene, i));
       for (let a = 0; a < gts.length; a++) for (let b = a + 1; b < gts.length; b++) assert.ok(!overlap(gts[a].box, gts[b].box), `seed ${seed} frame ${i}: ${gts[a].faceId} and ${gts[b].faceId} apart`);
+    }
+  }
+});
+
+test('reframe scenes: a wide shot of small faces, a close-up of one of them, one of a stranger, the wide shot again', () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const scene = generateReframeScene(seed, catalogue);
+    assert.deepEqual(scene, generateReframeScene(seed, catalogue), 'deterministic');
+    assert.equal(scene.kind, 'reframe');
+    assert.deepEqual(scene.cuts!.map((c) => c.atMs), [6_000, 12_000, 18_000]);
+    assert.equal(backgroundSeedAt(scene, 18_000), backgroundSeedAt(scene, 0), 'the wide shot comes back');
+    assert.notEqual(backgroundSeedAt(scene, 6_000), backgroundSeedAt(scene, 12_000));
+    const at = (t: number) => groundTruthAt(scene, t);
+    const wide = at(5_900);
+    assert.deepEqual(wide.map((g) => g.person).sort(), ['w0', 'w1', 'w2']);
+    assert.ok(wide.every((g) => g.box.width >= 50 && g.box.width <= 70), `seed ${seed}: small faces`);
+    // The close-up: one of the wide shot's people, 3-4x their size; then a stranger.
+    const [close] = at(6_000);
+    const before = wide.find((g) => g.person === close.person)!;
+    assert.equal(close.subject, before.subject);
+    assert.ok(close.box.width >= 190 && close.box.width <= 240 && close.box.width / before.box.width >= 2.7, `seed ${seed}: close-up`);
+    const [stranger] = at(12_000);
+    assert.equal(stranger.person, 'x');
+    assert.ok(!wide.some((g) => g.subject === stranger.subject), 'a subject never seen before');
+    // Back to the wide shot: the same three persons near their first places, at their first sizes.
+    const again = at(18_000);
+    assert.deepEqual(again.map((g) => g.person).sort(), ['w0', 'w1', 'w2']);
+    for (const g of again) {
+      const first = wide.find((w) => w.person === g.person)!;
+      assert.equal(g.box.width, first.box.width);
+      assert.ok(Math.hypot(g.box.x - first.box.x, g.box.y - first.box.y) < 60, `seed ${seed} ${g.person} near their place`);
+    }
+    for (let i = 0; i < frameCount(scene); i++) {
+      const gts = at(frameTimeMs(scene, i));
+      for (const g of gts) assert.equal(g.visibleFraction, 1, `seed ${seed} frame ${i} ${g.faceId} whole`);
+      for (let a = 0; a < gts.length; a++) for (let b = a + 1; b < gts.length; b++) assert.ok(!overlap(gts[a].box, gts[b].box), `seed ${seed} frame ${i}: apart`);
     }
   }
 });

@@ -227,3 +227,53 @@ export function generateCrowdScene(seed: number, catalogue: readonly FaceAsset[]
     ],
   };
 }
+
+/**
+ * A change of shot size across cuts, as film cuts from a wide shot to a close-up and back. Four
+ * shots of equal length: a wide shot of w0-w2 (faces of 50-70 px in a row), a close-up of one
+ * of them (190-240 px, in the middle: a return across a cut at 3-4 times the size), a close-up of
+ * a stranger (x, who must get no one's id), and the wide shot again (every one of w0-w2 back,
+ * near their first places, at their first sizes). Shots 1 and 4 share a background.
+ */
+export function generateReframeScene(seed: number, catalogue: readonly FaceAsset[], o: KindOptions = {}): Scene {
+  const rnd = prng(seed);
+  const k = setUp(o, { durationMs: 24_000, sizePx: [50, 70] });
+  const subjects = subjectsOf(catalogue, 2);
+  const [w0, w1, w2, x] = drawSubjects(rnd, subjects, 4, 'reframe');
+  const cuts = [1, 2, 3].map((i) => k.snap((i * k.durationMs) / 4));
+  const face = (id: string, subject: string, size: number, enterMs: number, leaveMs: number, z: number, path: Waypoint[], returnOf?: string): SceneFace => ({
+    id, subject, sizePx: size, enterMs, leaveMs, z, path,
+    expressions: expressionsFor(rnd, subjects.get(subject)!, enterMs, leaveMs, k.minHoldMs, k.snap),
+    ...(returnOf ? { returnOf } : {}),
+  });
+  // About (x, y) within [from, to), a few px each way (a face in a wide shot barely moves on screen).
+  const about = (size: number, px: number, py: number, from: number, to: number, d: number): Waypoint[] => {
+    const c = k.inside(size);
+    return [from, (from + to) / 2, to].map((tMs, i) => ({ tMs, x: c.x(px + (i ? between(rnd, -d, d) : 0)), y: c.y(py + (i ? between(rnd, -d, d) : 0)) }));
+  };
+  const wide = [w0, w1, w2].map((subject, i) => {
+    const size = evenSize(between(rnd, k.sizePx[0], k.sizePx[1]));
+    const at = { x: ((i + 0.5) / 3) * k.width + between(rnd, -60, 60), y: between(rnd, 0.4, 0.55) * k.height };
+    return face(`w${i}`, subject, size, 0, cuts[0], i, about(size, at.x, at.y, 0, cuts[0], 6));
+  });
+  const closeSize = () => evenSize(between(rnd, 190, 240));
+  const pickedIndex = Math.floor(rnd() * 3);
+  const picked = wide[pickedIndex];
+  const closeUp = (id: string, subject: string, from: number, to: number, z: number, returnOf?: string) => {
+    const size = closeSize();
+    return face(id, subject, size, from, to, z, about(size, k.width / 2 + between(rnd, -80, 80), k.height * 0.45, from, to, 30), returnOf);
+  };
+  const pickedClose = closeUp(`${picked.id}c`, picked.subject, cuts[0], cuts[1], 3, picked.id);
+  const stranger = closeUp('x', x, cuts[1], cuts[2], 4);
+  const back = wide.map((f, i) => {
+    const start = f.path[0];
+    return face(`${f.id}r`, f.subject, f.sizePx, cuts[2], k.durationMs, 5 + i, about(f.sizePx, start.x + between(rnd, -20, 20), start.y, cuts[2], k.durationMs, 6), i === pickedIndex ? pickedClose.id : f.id);
+  });
+  const bg = seed * 7919 + 1;
+  return {
+    name: `reframe-${seed}`, kind: 'reframe', seed, width: k.width, height: k.height, fps: k.fps, durationMs: k.durationMs,
+    backgroundSeed: bg,
+    cuts: [{ atMs: cuts[0], backgroundSeed: bg + 1 }, { atMs: cuts[1], backgroundSeed: bg + 2 }, { atMs: cuts[2], backgroundSeed: bg }],
+    faces: [...wide, pickedClose, stranger, ...back],
+  };
+}
