@@ -1,10 +1,11 @@
 /**
  * Scene accuracy and identities: seeded synthetic scenes (bench/scene/) rendered to video, run
- * through the embedded pipeline, and scored against their ground truth. Four kinds of scene:
+ * through the embedded pipeline, and scored against their ground truth. Five kinds of scene:
  * `basic` (the four scenes of every earlier run: 3 faces, a late entrant, a crossing), `cut`
  * (hard cuts, a different subject on the same spot right after one, a cut back), `return`
- * (people who leave for 2-6 s and come back elsewhere, smaller; a newcomer) and `crowd` (8-15
- * faces of 20-60 px under a slow zoom and pan). Each scene runs twice, with the tile pass off
+ * (people who leave for 2-6 s and come back elsewhere, smaller; a newcomer), `crowd` (8-15
+ * faces of 20-60 px under a slow zoom and pan) and `reframe` (a wide shot of small faces, a
+ * close-up of one of them, one of a stranger, the wide shot again). Each scene runs twice, with the tile pass off
  * (the detector before it: `tiles: 'off'` and the size and count limits it had) and with the
  * default settings, as `analyze` runs. Human's emotion model runs the basic scenes as a reference.
  * The default run's messages are then replayed through the aggregator with other settings
@@ -19,7 +20,7 @@ import { DATA_DIR, type BenchContext, type Row } from '../lib/context.js';
 import { runEmbedded } from '../lib/embedded.js';
 import { mean, sig } from '../lib/stats.js';
 import { generateScene, type FaceAsset, type Scene, type SceneKind } from '../scene/generate.js';
-import { generateCrowdScene, generateCutScene, generateReturnScene } from '../scene/sceneKinds.js';
+import { generateCrowdScene, generateCutScene, generateReframeScene, generateReturnScene } from '../scene/sceneKinds.js';
 import { frameTimeMs, groundTruthAt } from '../scene/groundTruth.js';
 import { frameBackground, loadCkPlusCatalogue, renderFrame, renderScene } from '../scene/render.js';
 import {
@@ -32,8 +33,9 @@ const SEEDS = [101, 202, 303, 404];
 const CUT_SEEDS = [511, 522];
 const RETURN_SEEDS = [611, 622, 633];
 const CROWD_SEEDS = [711, 722];
+const REFRAME_SEEDS = [811, 822];
 
-const KINDS: SceneKind[] = ['basic', 'cut', 'return', 'crowd'];
+const KINDS: SceneKind[] = ['basic', 'cut', 'return', 'crowd', 'reframe'];
 
 /** The detector's limits before the tile pass (raised with it: a crowd has up to 15 faces, of 20 px and up). */
 const BEFORE_TILES = { minFaceSizePx: 32, maxFaces: 10 };
@@ -57,7 +59,6 @@ const CONFIGS = [
 ] as const;
 type ConfigKey = (typeof CONFIGS)[number]['key'];
 
-
 /** The scenes of a run (`--quick`: one of each kind, shorter where the kind allows). */
 function scenesOf(catalogue: FaceAsset[], quick: boolean): Scene[] {
   const q = <T>(xs: T[]) => (quick ? xs.slice(0, 1) : xs);
@@ -66,6 +67,7 @@ function scenesOf(catalogue: FaceAsset[], quick: boolean): Scene[] {
     ...q(CUT_SEEDS).map((seed) => generateCutScene(seed, catalogue, { durationMs: quick ? 15_000 : 24_000 })),
     ...q(RETURN_SEEDS).map((seed) => generateReturnScene(seed, catalogue)),
     ...q(CROWD_SEEDS).map((seed) => generateCrowdScene(seed, catalogue, { durationMs: quick ? 8_000 : 10_000 })),
+    ...q(REFRAME_SEEDS).map((seed) => generateReframeScene(seed, catalogue, { durationMs: quick ? 16_000 : 24_000 })),
   ];
 }
 
@@ -236,7 +238,9 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     const re = replay(msgs, config);
     return scoreScene(scene, re.observed, re.events, re.timelines);
   })));
-  const sweep = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7].map((reidMinSimilarity) => ({ reidMinSimilarity, s: variant({ reidMinSimilarity }) }));
+  // reidMinSimilarity (under 0.55 no second look), then the second look's threshold (1: off).
+  const sweep = [...[0.4, 0.5, 0.55, 0.6, 0.65, 0.7].map((reidMinSimilarity) => ({ reidMinSimilarity })), ...[1, 0.45, 0.55].map((reidSecondLookSimilarity) => ({ reidSecondLookSimilarity }))]
+    .map((settings) => ({ settings, s: variant(settings) }));
   const ablation = { cutsOnly: variant({}, 'embeddings'), embeddingsOnly: variant({}, 'cuts') };
   // The appearance gate of the tracker (a face less alike than this does not continue a track),
   // with cuts (the default) and without them (what stops a swap when a cut is missed).
@@ -264,8 +268,8 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     sceneRecallBySize: { tilesOff: coarse(off.all.recallBySize), default: coarse(on.all.recallBySize) },
     embedMsPerFace: embedCost.find((x) => x.batch === 8)?.msPerFace ?? null,
     scene: {
-      generator: 'bench/scene (seeded): CK+48 subjects upscaled over procedural 1280x720 backgrounds. basic: 3 faces of 170-230 px + 1 late entrant, one leaves early, one planned crossing (occlusion); cut: 3 shots of 8 s, 6 subjects of 140-200 px, b0 on a0\'s spot right after the first cut, the third shot back to the first shot\'s people (returns across a cut); return: a stayer, two people who leave for 2-6 s and come back elsewhere at 0.6-0.8x, a newcomer; crowd: 8-15 faces of 20-60 px, slow zoom 1-1.25x and pan over 10 s. Expression changes every 3-6 s.',
-      seeds: { basic: ctx.quick ? SEEDS.slice(0, 1) : SEEDS, cut: ctx.quick ? CUT_SEEDS.slice(0, 1) : CUT_SEEDS, return: ctx.quick ? RETURN_SEEDS.slice(0, 1) : RETURN_SEEDS, crowd: ctx.quick ? CROWD_SEEDS.slice(0, 1) : CROWD_SEEDS },
+      generator: 'bench/scene (seeded): CK+48 subjects upscaled over procedural 1280x720 backgrounds. basic: 3 faces of 170-230 px + 1 late entrant, one leaves early, one planned crossing (occlusion); cut: 3 shots of 8 s, 6 subjects of 140-200 px, b0 on a0\'s spot right after the first cut, the third shot back to the first shot\'s people (returns across a cut); return: a stayer, two people who leave for 2-6 s and come back elsewhere at 0.6-0.8x, a newcomer; crowd: 8-15 faces of 20-60 px, slow zoom 1-1.25x and pan over 10 s; reframe: 4 shots of 6 s, a wide shot of 3 subjects of 50-70 px, a close-up (190-240 px) of one of them, a close-up of a stranger, the wide shot again (returns across cuts at 3-4x and 1/3-1/4 the size). Expression changes every 3-6 s.',
+      seeds: { basic: ctx.quick ? SEEDS.slice(0, 1) : SEEDS, cut: ctx.quick ? CUT_SEEDS.slice(0, 1) : CUT_SEEDS, return: ctx.quick ? RETURN_SEEDS.slice(0, 1) : RETURN_SEEDS, crowd: ctx.quick ? CROWD_SEEDS.slice(0, 1) : CROWD_SEEDS, reframe: ctx.quick ? REFRAME_SEEDS.slice(0, 1) : REFRAME_SEEDS },
       scenes: sceneInfo, model: ctx.model.description,
       settings: Object.fromEntries(CONFIGS.map((c) => [c.key, {
         sceneCuts: c.detector.sceneCuts, embeddings: c.detector.embeddings, tiles: c.detector.tiles, tilesEveryFrames: c.detector.tilesEveryFrames,
@@ -276,8 +280,8 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
       humanEmotionModel: h ?? null,
       embedderCost: embedCost,
       similarity,
-      reidSweep: sweep.map(({ reidMinSimilarity, s }) => ({
-        reidMinSimilarity, sameIdOnReturnRate: s.sameIdOnReturnRate, returns: s.returns, returnsAfterExit: s.returnsAfterExit, returnsAcrossCut: s.returnsAcrossCut,
+      reidSweep: sweep.map(({ settings, s }) => ({
+        ...settings, appearTimingErrorMsMedian: s.appearTimingErrorMsMedian, sceneTimelineAccuracy: s.sceneTimelineAccuracy, sameIdOnReturnRate: s.sameIdOnReturnRate, returns: s.returns, returnsAfterExit: s.returnsAfterExit, returnsAcrossCut: s.returnsAcrossCut,
         reidCorrect: s.reidCorrect, reidWrong: s.reidWrong,
         idSwitchesPerPersonMinute: s.idSwitchesPerPersonMinute, cutSwaps: s.cutSwaps,
       })),
@@ -329,9 +333,9 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
         const x = similarity.all[k];
         return `${k} p5-p95 ${x.p5}..${x.p95} (n ${x.pairs}, >=0.7 ${pct(x.atLeast['0.70'])}, >=0.5 ${pct(x.atLeast['0.50'])})`;
       }).join('; ') + `; crowd (40-75 px) same ${similarity.crowd.sameFace.p50}, different ${similarity.crowd.different.p50}` },
-    ...sweep.map(({ reidMinSimilarity, s }) => ({
-      section: 'scene', figure: `replay: reidMinSimilarity ${reidMinSimilarity}`, value: pct(s.sameIdOnReturnRate),
-      detail: `returns ${frac(s.returns.same, s.returns.scored)} (new ${s.returns.new}, wrong ${s.returns.wrong}; after an exit ${frac(s.returnsAfterExit.same, s.returnsAfterExit.scored)}, across a cut ${frac(s.returnsAcrossCut.same, s.returnsAcrossCut.scored)}); re-identifications right ${s.reidCorrect}, wrong ${s.reidWrong}; ID switches ${sig(s.idSwitchesPerPersonMinute, 3)}/person-min; swaps at cuts ${s.cutSwaps}`,
+    ...sweep.map(({ settings, s }) => ({
+      section: 'scene', figure: `replay: ${Object.entries(settings).map(([k, v]) => `${k} ${v}`).join(', ')}`, value: pct(s.sameIdOnReturnRate),
+      detail: `returns ${frac(s.returns.same, s.returns.scored)} (new ${s.returns.new}, wrong ${s.returns.wrong}; after an exit ${frac(s.returnsAfterExit.same, s.returnsAfterExit.scored)}, across a cut ${frac(s.returnsAcrossCut.same, s.returnsAcrossCut.scored)}); re-identifications right ${s.reidCorrect}, wrong ${s.reidWrong}; ID switches ${sig(s.idSwitchesPerPersonMinute, 3)}/person-min; swaps at cuts ${s.cutSwaps}; person.appeared ${sig(s.appearTimingErrorMsMedian, 3)} ms late (median); live timeline ${pct(s.sceneTimelineAccuracy)}`,
     })),
     ...gate.map((g) => ({
       section: 'scene', figure: `replay: minAppearanceSimilarity ${g.minAppearanceSimilarity}`, value: `${sig(g.withCuts.idSwitchesPerPersonMinute, 3)}`,

@@ -148,13 +148,12 @@ export class Aggregator {
     const gallery = this.identities.gallery(frame.cameraId);
     const present = () => new Set(cam.tracker.persons.map((p) => p.personId!));
     const returning = new Map<number, PersonState['sameAs']>();
-    const identify = (track: TrackState) => {
-      const found = track.descriptor ? gallery.take(track.descriptor, t, present()) : undefined;
-      if (found) returning.set(track.key, found.sameAs);
+    const identify = (tracks: readonly TrackState[]) => gallery.takeMany(tracks.map((x) => x.descriptor), t, present()).map((found, i) => {
+      if (found) returning.set(tracks[i].key, found.sameAs);
       return found?.personId;
-    };
-    // A new face seen only cut by the frame's edge waits for a whole one while someone who left could be it.
-    const mayWait = () => this.identities.anyoneWhoLeft(frame.cameraId, t, frame.capturedAtMs, present());
+    });
+    // A new face seen only cut by the frame's edge, or almost like someone who left, waits for another embedding.
+    const mayWait = (track: TrackState) => this.identities.shouldWait(frame.cameraId, track, t, frame.capturedAtMs, present());
     const u = cam.tracker.update(t, msg.faces.map((f) => f.box), descriptors, identify, { frame, mayWait });
 
     for (const track of u.evicted) events.push(...this.finish(frame.cameraId, track));

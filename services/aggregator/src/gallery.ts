@@ -19,6 +19,13 @@ export interface GalleryEntry {
   sameAs?: PersonLink;
 }
 
+/** A person who left, recognised in a new one. */
+export interface GalleryMatch {
+  personId: string;
+  similarity: number;
+  sameAs?: PersonLink;
+}
+
 /** Settings of a {@link Gallery}. */
 export interface GalleryOptions {
   /** Least cosine similarity for a new face to be recognised as a person who left. */
@@ -60,17 +67,54 @@ export class Gallery {
    * The person who left whose appearance is closest to `descriptor`, when at least
    * `minSimilarity` (and not one of `exclude`, e.g. persons present now); taken out of the gallery.
    */
-  take(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): { personId: string; similarity: number; sameAs?: PersonLink } | undefined {
+  take(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): GalleryMatch | undefined {
+    return this.takeMany([descriptor], nowMs, exclude)[0];
+  }
+
+  /**
+   * {@link take} for several new persons at once (e.g. everyone after a cut back to a shot), told
+   * apart jointly: the most alike pair of a new person and one who left is matched first, then
+   * the most alike of the rest, and so on; a new person whose own likeness is clearer wins over
+   * one who merely resembles them too. Those matched are taken out of the gallery.
+   */
+  takeMany(descriptors: readonly (readonly number[] | undefined)[], nowMs: number, exclude: ReadonlySet<string> = new Set()): (GalleryMatch | undefined)[] {
+    this.prune(nowMs);
+    const pairs: { i: number; e: number; similarity: number }[] = [];
+    descriptors.forEach((d, i) => {
+      if (!d) return;
+      this.entries.forEach((e, j) => {
+        if (exclude.has(e.personId)) return;
+        const similarity = cosineSimilarity(e.descriptor, d);
+        if (similarity >= this.o.minSimilarity) pairs.push({ i, e: j, similarity });
+      });
+    });
+    pairs.sort((a, b) => b.similarity - a.similarity);
+    const out: (GalleryMatch | undefined)[] = descriptors.map(() => undefined);
+    const used = new Set<number>();
+    for (const p of pairs) {
+      if (out[p.i] || used.has(p.e)) continue;
+      used.add(p.e);
+      const e = this.entries[p.e];
+      out[p.i] = { personId: e.personId, similarity: p.similarity, ...(e.sameAs ? { sameAs: e.sameAs } : {}) };
+    }
+    this.entries = this.entries.filter((_, j) => !used.has(j));
+    return out;
+  }
+
+  /** The highest similarity of `descriptor` to a person who left (other than `exclude`), whatever it is; undefined when nobody is left to compare. */
+  closest(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): number | undefined {
+    return this.closestEntry(descriptor, nowMs, exclude)?.similarity;
+  }
+
+  private closestEntry(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string>): { i: number; similarity: number } | undefined {
     this.prune(nowMs);
     let best: { i: number; similarity: number } | undefined;
     this.entries.forEach((e, i) => {
       if (exclude.has(e.personId)) return;
       const similarity = cosineSimilarity(e.descriptor, descriptor);
-      if (similarity >= this.o.minSimilarity && (!best || similarity > best.similarity)) best = { i, similarity };
+      if (!best || similarity > best.similarity) best = { i, similarity };
     });
-    if (!best) return undefined;
-    const [e] = this.entries.splice(best.i, 1);
-    return { personId: e.personId, similarity: best.similarity, ...(e.sameAs ? { sameAs: e.sameAs } : {}) };
+    return best;
   }
 
   clear(): void {

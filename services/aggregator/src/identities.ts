@@ -7,6 +7,7 @@
 import type { PersonLink } from '@emostream/contracts';
 import type { AggregatorConfig } from './config.js';
 import { CrossCameraGallery, Gallery } from './gallery.js';
+import type { TrackState } from './tracker.js';
 
 /** A person who left, as the galleries need them. */
 export interface LeftPerson {
@@ -16,6 +17,9 @@ export interface LeftPerson {
   lastSeenMs: number;
   lastSeenCapturedAtMs: number;
 }
+
+/** What {@link Identities.shouldWait} reads of a new person's track. */
+export type WaitingTrack = Pick<TrackState, 'descriptor' | 'descriptorCut' | 'descriptors'>;
 
 /** The identity a person stands for: who they were first seen as. */
 export const identityOf = (cameraId: string, p: { personId: string; sameAs?: PersonLink }): PersonLink => p.sameAs ?? { cameraId, personId: p.personId };
@@ -54,6 +58,21 @@ export class Identities {
    */
   anyoneWhoLeft(cameraId: string, mediaTimeMs: number, capturedAtMs: number, present: ReadonlySet<string>): boolean {
     return this.gallery(cameraId).has(mediaTimeMs, present) || (this.across?.hasOther(cameraId, capturedAtMs) ?? false);
+  }
+
+  /**
+   * Whether a new person of `cameraId`, due to be announced, should wait for another embedding
+   * of their face (the tracker bounds the wait by reidWaitMs): one seen only cut by the frame's
+   * edge while someone who left could be them ({@link anyoneWhoLeft}), or one who deserves a
+   * second look: their one whole-face embedding resembles someone who left (other than the persons
+   * `present`) at least reidSecondLookSimilarity, yet under reidMinSimilarity.
+   */
+  shouldWait(cameraId: string, track: WaitingTrack, mediaTimeMs: number, capturedAtMs: number, present: ReadonlySet<string>): boolean {
+    if (track.descriptorCut) return this.anyoneWhoLeft(cameraId, mediaTimeMs, capturedAtMs, present);
+    const { reidSecondLookSimilarity: least, reidMinSimilarity } = this.config;
+    if (!track.descriptor || (track.descriptors ?? 1) > 1 || least >= reidMinSimilarity) return false;
+    const similarity = this.gallery(cameraId).closest(track.descriptor, mediaTimeMs, present);
+    return similarity !== undefined && similarity >= least && similarity < reidMinSimilarity;
   }
 
   /** A person left `cameraId`: remembered by their appearance, for this camera and (when on) the others. */

@@ -10,7 +10,7 @@ import { Aggregator } from './aggregator.js';
 import { Gallery } from './gallery.js';
 import type { AggregatorConfigInput } from './config.js';
 import { cosineSimilarity } from './tracker.js';
-import { identity, probs } from './testkit.js';
+import { identity, play, shotFrames, stand, type Shot } from './testkit.js';
 
 const W = 1280, H = 720;
 
@@ -24,9 +24,6 @@ function cutEmbedding(who: number, t: number): string {
   const sliver = unpackEmbedding(identity(3000 + who, 0.3, t));
   return packEmbedding(whole.map((x, i) => 0.6 * x + sliver[i]));
 }
-
-/** One face at 10 fps: where it is and whether the detector embeds it (a new face, then each 10th frame). */
-interface Shot { t: number; box: Box; embedding?: string }
 
 /**
  * Person `who` walking in from the right edge at `from`: the box clipped to the frame for the
@@ -45,39 +42,6 @@ function enterFromRight(who: number, from: number, to: number, cutFrames = 5, w 
   return out;
 }
 
-/** Person `who` standing whole at (cx, 200), embedded on the first frame and every 10th. */
-function stand(who: number, from: number, to: number, cx = 400, w = 120): Shot[] {
-  const out: Shot[] = [];
-  for (let t = from; t <= to; t += 100) {
-    const embed = t === from || (t / 100) % 10 === 0;
-    out.push({ t, box: { x: cx - w / 2, y: 200 - w / 2, width: w, height: w }, ...(embed ? { embedding: identity(who, 0.3, t) } : {}) });
-  }
-  return out;
-}
-
-/** Frames from `from` to `to` at 10 fps with the shots of those times (nobody where none). */
-function frames(from: number, to: number, ...people: Shot[][]): EmotionsMessage[] {
-  return framesOn('cam', from, to, ...people);
-}
-
-function framesOn(cameraId: string, from: number, to: number, ...people: Shot[][]): EmotionsMessage[] {
-  const out: EmotionsMessage[] = [];
-  for (let t = from; t <= to; t += 100) {
-    const faces = people.flatMap((p) => p.filter((s) => s.t === t)).map((s) => ({
-      box: s.box, score: 0.9, probabilities: probs('happy'), ...(s.embedding ? { embedding: s.embedding } : {}),
-    }));
-    out.push({ frame: { schemaVersion: SCHEMA_VERSION, cameraId, seq: t / 100, mediaTimeMs: t, capturedAtMs: 1_700_000_000_000 + t, width: W, height: H }, faces, modelVersion: 't' });
-  }
-  return out;
-}
-
-function play(config: AggregatorConfigInput, msgs: EmotionsMessage[]) {
-  const a = new Aggregator({ config });
-  const events: EmotionEvent[] = [];
-  for (const m of msgs) events.push(...a.push(m));
-  return { a, events, log: events.map((e) => `${e.type} ${e.personId}${e.returning ? ' returning' : ''}${e.sameAs ? ` sameAs ${e.sameAs.cameraId}/${e.sameAs.personId}` : ''} @${e.mediaTimeMs}`) };
-}
-
 test('the synthetic cut embedding is a poor likeness: under reidMinSimilarity to the whole face, but alike enough to continue a track', () => {
   const whole = unpackEmbedding(identity(1, 0.3, 1));
   for (let t = 2; t < 40; t++) {
@@ -90,9 +54,9 @@ test('the synthetic cut embedding is a poor likeness: under reidMinSimilarity to
 
 /** p1 stands 0-2 s, is gone 2.1-6 s (leaves at about 4 s), then someone (`who`) walks in from the right edge. */
 const returnScene = (who: number, cutFrames = 5) => [
-  ...frames(0, 2000, stand(1, 0, 2000)),
-  ...frames(2100, 6000),
-  ...frames(6100, 9000, enterFromRight(who, 6100, 9000, cutFrames)),
+  ...shotFrames('cam', 0, 2000, stand(1, 0, 2000)),
+  ...shotFrames('cam', 2100, 6000),
+  ...shotFrames('cam', 6100, 9000, enterFromRight(who, 6100, 9000, cutFrames)),
 ];
 
 test('a person coming back in from the edge gets their id back, recognised on a whole face (not without)', () => {
@@ -113,7 +77,7 @@ test('a stranger coming in from the edge is still a new person (no false merge),
 });
 
 test('nobody to recognise: a new face from the edge is announced without waiting', () => {
-  const r = play({}, frames(0, 3000, enterFromRight(1, 0, 3000)));
+  const r = play({}, shotFrames('cam', 0, 3000, enterFromRight(1, 0, 3000)));
   assert.deepEqual(r.log, ['person.appeared p1 @200']);
 });
 
@@ -126,7 +90,7 @@ test('the wait is bounded: a person who stays cut by the edge is announced after
 
 test('a person present is no reason to wait: only someone who left could be the newcomer', () => {
   // p1 stands throughout; p2 walks in from the edge: nobody left, so p2 is announced at once.
-  const r = play({}, frames(0, 4000, stand(1, 0, 4000), enterFromRight(2, 1000, 4000)));
+  const r = play({}, shotFrames('cam', 0, 4000, stand(1, 0, 4000), enterFromRight(2, 1000, 4000)));
   assert.deepEqual(r.log, ['person.appeared p1 @200', 'person.appeared p2 @1200']);
 });
 
@@ -154,7 +118,7 @@ test('gallery.has: anyone recognisable who is not present', () => {
 });
 
 test('linking across cameras: a person who left cam1 and comes into cam2 from the edge is linked on a whole face', () => {
-  const msgs = [...framesOn('cam1', 0, 6000, stand(1, 0, 2000)), ...framesOn('cam2', 6100, 9000, enterFromRight(1, 6100, 9000))];
+  const msgs = [...shotFrames('cam1', 0, 6000, stand(1, 0, 2000)), ...shotFrames('cam2', 6100, 9000, enterFromRight(1, 6100, 9000))];
   const on = play({ reidAcrossCameras: true, cameraIdleMs: 0 }, msgs);
   assert.deepEqual(on.log, ['person.appeared p1 @200', 'person.left p1 @2000', 'person.appeared p1 sameAs cam1/p1 @7000']);
   const alike = play({ reidAcrossCameras: true, cameraIdleMs: 0, reidCutFaces: 'alike' }, msgs);

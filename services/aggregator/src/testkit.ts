@@ -1,5 +1,7 @@
 /** Builders of synthetic inputs for this package's tests (not part of the public API). */
-import { EMOTIONS, SCHEMA_VERSION, packEmbedding, type Emotion, type EmotionProbabilities, type EmotionsMessage } from '@emostream/contracts';
+import { EMOTIONS, SCHEMA_VERSION, packEmbedding, type Box, type Emotion, type EmotionEvent, type EmotionProbabilities, type EmotionsMessage } from '@emostream/contracts';
+import { Aggregator } from './aggregator.js';
+import type { AggregatorConfigInput } from './config.js';
 
 /** A probability vector with `main` at `p` and the rest spread evenly. */
 export function probs(main: Emotion, p = 1): EmotionProbabilities {
@@ -62,4 +64,40 @@ export function identity(n: number, noise = 0, seed = 1): string {
   let a = n * 7919 + 17, b = seed * 104729 + 3;
   const rnd = (s: number) => { const x = Math.sin(s) * 43758.5453; return x - Math.floor(x) - 0.5; };
   return packEmbedding(Array.from({ length: 64 }, (_, i) => rnd(a + i * 31) + noise * rnd(b + i * 53)));
+}
+
+/** One face at 10 fps: where it is and whether the detector embeds it (a new face, then each 10th frame). */
+export interface Shot { t: number; box: Box; embedding?: string }
+
+/**
+ * Person `who` standing whole at (cx, 200) from `from` to `to`, embedded on the first frame and on
+ * every whole second; `embed` gives the embedding of a time (default: `who`'s, a little noisy).
+ */
+export function stand(who: number, from: number, to: number, cx = 400, w = 120, embed = (t: number) => identity(who, 0.3, t)): Shot[] {
+  const out: Shot[] = [];
+  for (let t = from; t <= to; t += 100) {
+    const embedded = t === from || (t / 100) % 10 === 0;
+    out.push({ t, box: { x: cx - w / 2, y: 200 - w / 2, width: w, height: w }, ...(embedded ? { embedding: embed(t) } : {}) });
+  }
+  return out;
+}
+
+/** Frames of a 1280x720 camera from `from` to `to` at 10 fps with the shots of those times (nobody where none). */
+export function shotFrames(cameraId: string, from: number, to: number, ...people: Shot[][]): EmotionsMessage[] {
+  const out: EmotionsMessage[] = [];
+  for (let t = from; t <= to; t += 100) {
+    const faces = people.flatMap((p) => p.filter((s) => s.t === t)).map((s) => ({
+      box: s.box, score: 0.9, probabilities: probs('happy'), ...(s.embedding ? { embedding: s.embedding } : {}),
+    }));
+    out.push({ frame: { schemaVersion: SCHEMA_VERSION, cameraId, seq: t / 100, mediaTimeMs: t, capturedAtMs: 1_700_000_000_000 + t, width: 1280, height: 720 }, faces, modelVersion: 't' });
+  }
+  return out;
+}
+
+/** Runs `msgs` through a new aggregator: its events, and each as a line `type personId [returning] [sameAs cam/p] @ms`. */
+export function play(config: AggregatorConfigInput, msgs: readonly EmotionsMessage[]) {
+  const a = new Aggregator({ config });
+  const events: EmotionEvent[] = [];
+  for (const m of msgs) events.push(...a.push(m));
+  return { a, events, log: events.map((e) => `${e.type} ${e.personId}${e.returning ? ' returning' : ''}${e.sameAs ? ` sameAs ${e.sameAs.cameraId}/${e.sameAs.personId}` : ''} @${e.mediaTimeMs}`) };
 }

@@ -30,6 +30,8 @@ export interface TrackState {
   descriptor?: number[];
   /** The descriptor holds only faces cut by the frame's edge (with `reidCutFaces: 'whole-first'`). */
   descriptorCut?: boolean;
+  /** Embeddings averaged into the descriptor (since the first whole face's replaced cut ones). */
+  descriptors?: number;
 }
 
 /** A tracker's whole state (JSON-serialisable). */
@@ -45,9 +47,9 @@ export interface UpdateContext {
   /** The frame's size, px: a face whose box reaches its edge is cut by it ({@link isCutByEdge}). */
   frame?: { width: number; height: number };
   /**
-   * Whether a track due for confirmation whose descriptor holds only cut faces should rather wait
-   * (stay tentative, up to `reidWaitMs` after it was first seen) for a whole face's: e.g. when
-   * someone who left could be it, and would be recognised on a whole face rather than a sliver.
+   * Whether a track due for confirmation should rather wait (stay tentative, up to `reidWaitMs`
+   * after it was first seen) for another embedding: e.g. one seen only cut by the frame's edge
+   * while someone who left could be it, to be recognised on a whole face rather than a sliver.
    */
   mayWait?: (t: TrackState) => boolean;
 }
@@ -156,15 +158,16 @@ export class FaceTracker {
 
   /**
    * Processes one frame. `descriptors`, when given, holds one appearance vector (or undefined)
-   * per box. `identify`, when given, is asked for the person id of a track being confirmed (a
-   * person who returns); otherwise, or when it answers undefined, the next number is taken.
+   * per box. `identify`, when given, is asked for the person ids of the tracks being confirmed in
+   * this frame, all at once (persons who return, told apart jointly); where it answers undefined,
+   * or without it, the next number is taken.
    * With `reidCutFaces: 'whole-first'` and the frame's size in `ctx`, an embedding of a face cut by
    * the frame's edge counts in its track's descriptor only while no whole face's is known (the
-   * first whole one replaces them), and a track seen only cut waits for a whole face before it is
-   * confirmed where `ctx.mayWait` says so.
+   * first whole one replaces them). A track due for confirmation waits (up to `reidWaitMs` after it
+   * was first seen) while `ctx.mayWait` says so.
    * Media time must not go backwards (the caller resets the tracker on a discontinuity).
    */
-  update(timeMs: number, boxes: readonly Box[], descriptors?: readonly (readonly number[] | undefined)[], identify?: (t: TrackState) => string | undefined, ctx: UpdateContext = {}): TrackerUpdate {
+  update(timeMs: number, boxes: readonly Box[], descriptors?: readonly (readonly number[] | undefined)[], identify?: (ts: readonly TrackState[]) => readonly (string | undefined)[], ctx: UpdateContext = {}): TrackerUpdate {
     const s = this.state;
     if (s.lastTimeMs !== undefined && timeMs < s.lastTimeMs) {
       throw new Error(`tracker: media time went backwards (${timeMs} < ${s.lastTimeMs})`);
@@ -204,12 +207,11 @@ export class FaceTracker {
     for (const t of alive) {
       if (t.status === 'tentative') {
         if (t.hits >= this.cfg.confirmHits) {
-          if (t.descriptorCut && timeMs - t.firstSeenMs < this.cfg.reidWaitMs && ctx.mayWait?.(t)) {
+          if (timeMs - t.firstSeenMs < this.cfg.reidWaitMs && ctx.mayWait?.(t)) {
             s.tracks.push(t);
             continue;
           }
           t.status = 'confirmed';
-          t.personId = identify?.(t) ?? `p${s.nextPerson++}`;
           out.confirmed.push(t);
         } else if (t.ageFrames >= this.cfg.confirmWindowFrames) {
           out.dropped.push(t);
@@ -218,6 +220,8 @@ export class FaceTracker {
       }
       s.tracks.push(t);
     }
+    const ids = out.confirmed.length > 0 ? identify?.(out.confirmed) : undefined;
+    out.confirmed.forEach((t, i) => { t.personId = ids?.[i] ?? `p${s.nextPerson++}`; });
     return out;
   }
 
@@ -238,7 +242,7 @@ export class FaceTracker {
   snapshot(withDescriptors = false): TrackerState {
     // Left out before the copy: a snapshot is taken before every chunk, and descriptors are long.
     if (withDescriptors) return structuredClone(this.state);
-    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, ...t }) => t) });
+    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, descriptors: _n, ...t }) => t) });
   }
 
   private observe(t: TrackState, box: Box, timeMs: number): void {
@@ -264,9 +268,14 @@ export class FaceTracker {
  */
 function addDescriptor(t: TrackState, descriptor: readonly number[], cut: boolean): void {
   const u = unit(descriptor);
-  if (!t.descriptor || t.descriptor.length !== u.length || (t.descriptorCut && !cut)) t.descriptor = u;
-  else if (cut && !t.descriptorCut) return;
-  else t.descriptor = unit(t.descriptor.map((x, i) => (1 - DESCRIPTOR_GAIN) * x + DESCRIPTOR_GAIN * u[i]));
+  if (!t.descriptor || t.descriptor.length !== u.length || (t.descriptorCut && !cut)) {
+    t.descriptor = u;
+    t.descriptors = 1;
+  } else if (cut && !t.descriptorCut) return;
+  else {
+    t.descriptor = unit(t.descriptor.map((x, i) => (1 - DESCRIPTOR_GAIN) * x + DESCRIPTOR_GAIN * u[i]));
+    t.descriptors = (t.descriptors ?? 1) + 1;
+  }
   if (cut) t.descriptorCut = true;
   else delete t.descriptorCut;
 }
