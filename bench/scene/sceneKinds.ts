@@ -47,6 +47,15 @@ function setUp(o: KindOptions, defaults: { durationMs: number; sizePx: [number, 
 
 const evenSize = (x: number) => Math.max(2, Math.round(x / 2) * 2);
 
+/** A kind's face builder: a face of `subject` present in [enterMs, leaveMs), its expressions drawn with `rnd` as it is built. */
+function faceMaker(rnd: () => number, subjects: Map<string, Map<Emotion, string[]>>, k: { minHoldMs: number; snap: (t: number) => number }) {
+  return (id: string, subject: string, size: number, enterMs: number, leaveMs: number, z: number, path: Waypoint[], returnOf?: string): SceneFace => ({
+    id, subject, sizePx: size, enterMs, leaveMs, z, path,
+    expressions: expressionsFor(rnd, subjects.get(subject)!, enterMs, leaveMs, k.minHoldMs, k.snap),
+    ...(returnOf ? { returnOf } : {}),
+  });
+}
+
 /**
  * Hard cuts. Three shots of equal length (faces of 170-230 px, as in `basic`, so that the
  * detector finds them): shot 1 shows subjects a0-a2 in a lower row over one background; at the
@@ -64,11 +73,7 @@ export function generateCutScene(seed: number, catalogue: readonly FaceAsset[], 
   const cut1 = k.snap(k.durationMs / 3);
   const cut2 = k.snap((2 * k.durationMs) / 3);
   const frameMs = 1000 / k.fps;
-  const face = (id: string, subject: string, size: number, enterMs: number, leaveMs: number, z: number, path: Waypoint[], returnOf?: string): SceneFace => ({
-    id, subject, sizePx: size, enterMs, leaveMs, z, path,
-    expressions: expressionsFor(rnd, subjects.get(subject)!, enterMs, leaveMs, k.minHoldMs, k.snap),
-    ...(returnOf ? { returnOf } : {}),
-  });
+  const face = faceMaker(rnd, subjects, k);
   // A face wandering +-30 px about (x, y) within [from, to).
   const wander = (size: number, x: number, y: number, from: number, to: number): Waypoint[] => {
     const c = k.inside(size);
@@ -130,11 +135,7 @@ export function generateReturnScene(seed: number, catalogue: readonly FaceAsset[
   const lane = (i: number) => ((i + 0.5) / 3) * k.width;
   const lowY = 0.66 * k.height;
   const highY = 0.22 * k.height;
-  const face = (id: string, subject: string, size: number, enterMs: number, leaveMs: number, z: number, path: Waypoint[], returnOf?: string): SceneFace => ({
-    id, subject, sizePx: size, enterMs, leaveMs, z, path,
-    expressions: expressionsFor(rnd, subjects.get(subject)!, enterMs, leaveMs, k.minHoldMs, k.snap),
-    ...(returnOf ? { returnOf } : {}),
-  });
+  const face = faceMaker(rnd, subjects, k);
   const size = () => evenSize(between(rnd, k.sizePx[0], k.sizePx[1]));
   const jitter = (p: { x: number; y: number }, sz: number, d: number) => {
     const c = k.inside(sz);
@@ -241,11 +242,7 @@ export function generateReframeScene(seed: number, catalogue: readonly FaceAsset
   const subjects = subjectsOf(catalogue, 2);
   const [w0, w1, w2, x] = drawSubjects(rnd, subjects, 4, 'reframe');
   const cuts = [1, 2, 3].map((i) => k.snap((i * k.durationMs) / 4));
-  const face = (id: string, subject: string, size: number, enterMs: number, leaveMs: number, z: number, path: Waypoint[], returnOf?: string): SceneFace => ({
-    id, subject, sizePx: size, enterMs, leaveMs, z, path,
-    expressions: expressionsFor(rnd, subjects.get(subject)!, enterMs, leaveMs, k.minHoldMs, k.snap),
-    ...(returnOf ? { returnOf } : {}),
-  });
+  const face = faceMaker(rnd, subjects, k);
   // About (x, y) within [from, to), a few px each way (a face in a wide shot barely moves on screen).
   const about = (size: number, px: number, py: number, from: number, to: number, d: number): Waypoint[] => {
     const c = k.inside(size);

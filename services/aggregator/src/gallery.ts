@@ -103,17 +103,11 @@ export class Gallery {
 
   /** The highest similarity of `descriptor` to a person who left (other than `exclude`), whatever it is; undefined when nobody is left to compare. */
   closest(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): number | undefined {
-    return this.closestEntry(descriptor, nowMs, exclude)?.similarity;
-  }
-
-  private closestEntry(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string>): { i: number; similarity: number } | undefined {
     this.prune(nowMs);
-    let best: { i: number; similarity: number } | undefined;
-    this.entries.forEach((e, i) => {
-      if (exclude.has(e.personId)) return;
-      const similarity = cosineSimilarity(e.descriptor, descriptor);
-      if (!best || similarity > best.similarity) best = { i, similarity };
-    });
+    let best: number | undefined;
+    for (const e of this.entries) {
+      if (!exclude.has(e.personId)) best = Math.max(best ?? -Infinity, cosineSimilarity(e.descriptor, descriptor));
+    }
     return best;
   }
 

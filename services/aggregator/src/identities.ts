@@ -19,7 +19,7 @@ export interface LeftPerson {
 }
 
 /** What {@link Identities.shouldWait} reads of a new person's track. */
-export type WaitingTrack = Pick<TrackState, 'descriptor' | 'descriptorCut' | 'descriptors'>;
+export type WaitingTrack = Pick<TrackState, 'descriptor' | 'descriptorCut' | 'descriptorCount'>;
 
 /** The identity a person stands for: who they were first seen as. */
 export const identityOf = (cameraId: string, p: { personId: string; sameAs?: PersonLink }): PersonLink => p.sameAs ?? { cameraId, personId: p.personId };
@@ -70,7 +70,7 @@ export class Identities {
   shouldWait(cameraId: string, track: WaitingTrack, mediaTimeMs: number, capturedAtMs: number, present: ReadonlySet<string>): boolean {
     if (track.descriptorCut) return this.anyoneWhoLeft(cameraId, mediaTimeMs, capturedAtMs, present);
     const { reidSecondLookSimilarity: least, reidMinSimilarity } = this.config;
-    if (!track.descriptor || (track.descriptors ?? 1) > 1 || least >= reidMinSimilarity) return false;
+    if (!track.descriptor || (track.descriptorCount ?? 1) > 1 || least >= reidMinSimilarity) return false;
     const similarity = this.gallery(cameraId).closest(track.descriptor, mediaTimeMs, present);
     return similarity !== undefined && similarity >= least && similarity < reidMinSimilarity;
   }

@@ -31,7 +31,7 @@ export interface TrackState {
   /** The descriptor holds only faces cut by the frame's edge (with `reidCutFaces: 'whole-first'`). */
   descriptorCut?: boolean;
   /** Embeddings averaged into the descriptor (since the first whole face's replaced cut ones). */
-  descriptors?: number;
+  descriptorCount?: number;
 }
 
 /** A tracker's whole state (JSON-serialisable). */
@@ -242,7 +242,7 @@ export class FaceTracker {
   snapshot(withDescriptors = false): TrackerState {
     // Left out before the copy: a snapshot is taken before every chunk, and descriptors are long.
     if (withDescriptors) return structuredClone(this.state);
-    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, descriptors: _n, ...t }) => t) });
+    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, descriptorCount: _n, ...t }) => t) });
   }
 
   private observe(t: TrackState, box: Box, timeMs: number): void {
@@ -270,11 +270,11 @@ function addDescriptor(t: TrackState, descriptor: readonly number[], cut: boolea
   const u = unit(descriptor);
   if (!t.descriptor || t.descriptor.length !== u.length || (t.descriptorCut && !cut)) {
     t.descriptor = u;
-    t.descriptors = 1;
+    t.descriptorCount = 1;
   } else if (cut && !t.descriptorCut) return;
   else {
     t.descriptor = unit(t.descriptor.map((x, i) => (1 - DESCRIPTOR_GAIN) * x + DESCRIPTOR_GAIN * u[i]));
-    t.descriptors = (t.descriptors ?? 1) + 1;
+    t.descriptorCount = (t.descriptorCount ?? 1) + 1;
   }
   if (cut) t.descriptorCut = true;
   else delete t.descriptorCut;
