@@ -1,7 +1,7 @@
 /**
  * Identities on real media (real ffmpeg, BlazeFace, Human's faceres model): hard cuts are found
  * where the sample clip cuts and nowhere in a clip without cuts; one person's embeddings across a
- * clip are alike, two people's are not.
+ * clip are alike, two people's are not; faces under embedMinFacePx get no embedding.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,9 +21,9 @@ const HAMILTON = path.join(MEDIA, 'short_hamilton_clip.mp4');
 const WOMAN = path.join(MEDIA, 'woman2.mp4');
 const COUPLE = path.join(MEDIA, 'couple.jpg');
 
-async function detected(file: string, fps: number) {
+async function detected(file: string, fps: number, settings: Record<string, unknown> = {}) {
   const rt = await loadTf('auto');
-  const config = parseDetectorConfig({});
+  const config = parseDetectorConfig(settings);
   const parts = await openDetector(config, rt);
   try {
     const frames = frameSource(parseSourceConfig({ cameraId: 'c', url: file, fpsLimit: fps }), { logger: silentLogger });
@@ -64,7 +64,10 @@ test('embeddings: one woman across 15 s alike, two people in a photo not; small 
   } finally {
     await parts.dispose();
   }
-  const ham = await detected(HAMILTON, 2);
-  const small = ham.flatMap((m) => m.faces).filter((f) => f.box.height < config.embedMinFacePx);
-  assert.ok(small.length > 0 && small.every((f) => f.embedding === undefined), 'faces under embedMinFacePx are not embedded');
+  // The wide shot's faces are 24-40 px high: embedded by default, not under embedMinFacePx 40.
+  const smallFaces = (ms: Awaited<ReturnType<typeof detected>>) => ms.flatMap((m) => m.faces).filter((f) => f.box.height >= 24 && f.box.height < 40);
+  const ham = smallFaces(await detected(HAMILTON, 2));
+  assert.ok(config.embedMinFacePx <= 24 && ham.some((f) => f.embedding !== undefined), 'faces of 24-40 px are embedded by default');
+  const strict = smallFaces(await detected(HAMILTON, 2, { embedMinFacePx: 40 }));
+  assert.ok(strict.length > 0 && strict.every((f) => f.embedding === undefined), 'faces under embedMinFacePx are not embedded');
 });

@@ -32,6 +32,8 @@ import {
 const seedsOf = (kind: SceneKind, xs: number[]) => process.env[`BENCH_SCENE_${kind.toUpperCase()}_SEEDS`]?.split(',').filter(Boolean).map(Number) ?? xs;
 /** Seeds per kind (`BENCH_SCENE_<KIND>_SEEDS=1,2`, or empty for none, replaces a kind's; figures of other seeds are not comparable). */
 const SEEDS = { basic: seedsOf('basic', [101, 202, 303, 404]), cut: seedsOf('cut', [511, 522]), return: seedsOf('return', [611, 622, 633]), crowd: seedsOf('crowd', [711, 722]), reframe: seedsOf('reframe', [811, 822]) };
+/** The reframe scenes' wide-shot face heights, px (`BENCH_SCENE_REFRAME_PX=26,38`; default 50-70). */
+const REFRAME_PX = process.env.BENCH_SCENE_REFRAME_PX?.split(',').map(Number) as [number, number] | undefined;
 
 const KINDS: SceneKind[] = ['basic', 'cut', 'return', 'crowd', 'reframe'];
 
@@ -65,7 +67,7 @@ function scenesOf(catalogue: FaceAsset[], quick: boolean): Scene[] {
     ...q(SEEDS.cut).map((seed) => generateCutScene(seed, catalogue, { durationMs: quick ? 15_000 : 24_000 })),
     ...q(SEEDS.return).map((seed) => generateReturnScene(seed, catalogue)),
     ...q(SEEDS.crowd).map((seed) => generateCrowdScene(seed, catalogue, { durationMs: quick ? 8_000 : 10_000 })),
-    ...q(SEEDS.reframe).map((seed) => generateReframeScene(seed, catalogue, { durationMs: quick ? 16_000 : 24_000 })),
+    ...q(SEEDS.reframe).map((seed) => generateReframeScene(seed, catalogue, { durationMs: quick ? 16_000 : 24_000, ...(REFRAME_PX ? { sizePx: REFRAME_PX } : {}) })),
   ];
 }
 
@@ -236,8 +238,8 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     const re = replay(msgs, config);
     return scoreScene(scene, re.observed, re.events, re.timelines);
   })));
-  // reidMinSimilarity (under 0.55 no second look), then the second look's threshold (1: off).
-  const sweep = [...[0.4, 0.5, 0.55, 0.6, 0.65, 0.7].map((reidMinSimilarity) => ({ reidMinSimilarity })), ...[1, 0.45, 0.55].map((reidSecondLookSimilarity) => ({ reidSecondLookSimilarity }))]
+  // reidMinSimilarity (under 0.55 no second look), the second look's threshold (1: off), small faces' (0.6: as large ones).
+  const sweep = [...[0.4, 0.5, 0.55, 0.6, 0.65, 0.7].map((reidMinSimilarity) => ({ reidMinSimilarity })), ...[1, 0.45, 0.55].map((reidSecondLookSimilarity) => ({ reidSecondLookSimilarity })), ...[0.6, 0.7].map((reidSmallFaceMinSimilarity) => ({ reidSmallFaceMinSimilarity }))]
     .map((settings) => ({ settings, s: variant(settings) }));
   const ablation = { cutsOnly: variant({}, 'embeddings'), embeddingsOnly: variant({}, 'cuts') };
   // The appearance gate of the tracker (a face less alike than this does not continue a track),

@@ -10,7 +10,7 @@ import { smoothProbabilities } from './smoothing.js';
 import { addToTimeline, emptyTimeline } from './timeline.js';
 import { hindsightOptionsOf, recordPersonFrame, segmentsOf, type HindsightOptions } from './hindsight.js';
 import type { TrackState } from './tracker.js';
-import { Identities } from './identities.js';
+import { Identities, likenessOf } from './identities.js';
 import { personEvent, type PersonState } from './person.js';
 import { isRedelivery, markProcessed } from './redelivery.js';
 import { forgetOldest, newCamera, restoreCamera, snapshotCamera, type AggregatorSnapshot, type Camera, type FinishedPerson } from './state.js';
@@ -148,7 +148,7 @@ export class Aggregator {
     const gallery = this.identities.gallery(frame.cameraId);
     const present = () => new Set(cam.tracker.persons.map((p) => p.personId!));
     const returning = new Map<number, PersonState['sameAs']>();
-    const identify = (tracks: readonly TrackState[]) => gallery.takeMany(tracks.map((x) => x.descriptor), t, present()).map((found, i) => {
+    const identify = (tracks: readonly TrackState[]) => gallery.takeMany(tracks.map(likenessOf), t, present()).map((found, i) => {
       if (found) returning.set(tracks[i].key, found.sameAs);
       return found?.personId;
     });
@@ -329,7 +329,7 @@ export class Aggregator {
     if (!person?.personId) return [];
     s.finished[person.personId] = { firstSeenMs: person.firstSeenMs, lastSeenMs: person.lastSeenMs, segments: segmentsOf(person, this.hindsight), ...(person.sameAs ? { sameAs: person.sameAs } : {}) };
     forgetOldest(s.finished, this.config.finishedMaxPersons);
-    this.identities.left(cameraId, person as PersonState & { personId: string }, track.descriptor);
+    this.identities.left(cameraId, person as PersonState & { personId: string }, track);
     this.log.debug('person left', { camera: cameraId, personId: person.personId, lastSeenMs: person.lastSeenMs });
     // Dated when the person was last seen, which is where the timeline ends.
     return [personEvent('person.left', cameraId, person, person.lastSeenMs, person.lastSeenCapturedAtMs)];

@@ -25,7 +25,7 @@ test('takeMany: the most alike pair is matched first, so a face that resembles t
     const h = new Gallery({ minSimilarity: 0.6, maxPersons: 10, maxAgeMs: 60_000 });
     h.add({ personId: 'p1', descriptor: vec(1), leftAtMs: 0 });
     h.add({ personId: 'p2', descriptor: vec(2), leftAtMs: 0 });
-    const got = h.takeMany(order, 100);
+    const got = h.takeMany(order.map((descriptor) => ({ descriptor })), 100);
     const ofA = got[order.indexOf(a)];
     const ofB = got[order.indexOf(b)];
     assert.equal(ofA?.personId, 'p1');
@@ -33,16 +33,16 @@ test('takeMany: the most alike pair is matched first, so a face that resembles t
     assert.equal(h.size, 2 - got.filter(Boolean).length, 'matched persons leave the gallery');
   }
   // take() alone would have given b p1: the single-face answer is unchanged.
-  assert.equal(g.take(b, 100)?.personId, 'p1');
+  assert.equal(g.take({ descriptor: b }, 100)?.personId, 'p1');
 });
 
 test('takeMany: faces without a descriptor, persons present and those under minSimilarity are not matched', () => {
   const g = new Gallery({ minSimilarity: 0.6, maxPersons: 10, maxAgeMs: 60_000 });
   g.add({ personId: 'p1', descriptor: vec(1), leftAtMs: 0 });
   g.add({ personId: 'p2', descriptor: vec(2), leftAtMs: 0 });
-  assert.deepEqual(g.takeMany([undefined, vec(3)], 100), [undefined, undefined]);
-  assert.deepEqual(g.takeMany([vec(1, 2)], 100, new Set(['p1'])), [undefined]);
-  assert.equal(g.takeMany([vec(1, 2)], 100)[0]?.personId, 'p1');
+  assert.deepEqual(g.takeMany([undefined, { descriptor: vec(3) }], 100), [undefined, undefined]);
+  assert.deepEqual(g.takeMany([{ descriptor: vec(1, 2) }], 100, new Set(['p1'])), [undefined]);
+  assert.equal(g.takeMany([{ descriptor: vec(1, 2) }], 100)[0]?.personId, 'p1');
 });
 
 test('a cut back to three people: each gets their own id back, whatever order the detector lists them in', () => {

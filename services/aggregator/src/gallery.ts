@@ -8,11 +8,21 @@
 import type { PersonLink } from '@emostream/contracts';
 import { cosineSimilarity } from './tracker.js';
 
+/** A person's likeness: their appearance and how large the faces it was taken from were. */
+export interface Likeness {
+  /** Unit-length running mean of the person's embeddings. */
+  descriptor: readonly number[];
+  /** Height (px of the frame) of the largest face among those embeddings, when known. */
+  facePx?: number;
+}
+
 /** A person who left, as the gallery keeps them. */
 export interface GalleryEntry {
   personId: string;
   /** Unit-length running mean of the person's embeddings. */
   descriptor: number[];
+  /** Height (px) of the largest face among those embeddings, when known. */
+  facePx?: number;
   /** Media time the person was last seen. */
   leftAtMs: number;
   /** Who the person was first seen as on another camera (linking across cameras), if linked. */
@@ -30,6 +40,13 @@ export interface GalleryMatch {
 export interface GalleryOptions {
   /** Least cosine similarity for a new face to be recognised as a person who left. */
   minSimilarity: number;
+  /**
+   * A likeness whose faces were all under this height (px), on either side of a comparison, must
+   * reach `smallFaceMinSimilarity` instead (when higher): small faces' embeddings of two people
+   * resemble each other more. Unset: every likeness is held to `minSimilarity`.
+   */
+  smallFacePx?: number;
+  smallFaceMinSimilarity?: number;
   /** Persons kept at most (the oldest leave first). */
   maxPersons: number;
   /** How long a person who left stays recognisable, ms of media time. */
@@ -64,11 +81,11 @@ export class Gallery {
   }
 
   /**
-   * The person who left whose appearance is closest to `descriptor`, when at least
-   * `minSimilarity` (and not one of `exclude`, e.g. persons present now); taken out of the gallery.
+   * The person who left whose appearance is closest to `likeness`, when at least the pair's least
+   * similarity ({@link leastFor}; not one of `exclude`, e.g. persons present now); taken out of the gallery.
    */
-  take(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): GalleryMatch | undefined {
-    return this.takeMany([descriptor], nowMs, exclude)[0];
+  take(likeness: Likeness, nowMs: number, exclude: ReadonlySet<string> = new Set()): GalleryMatch | undefined {
+    return this.takeMany([likeness], nowMs, exclude)[0];
   }
 
   /**
@@ -77,19 +94,19 @@ export class Gallery {
    * the most alike of the rest, and so on; a new person whose own likeness is clearer wins over
    * one who merely resembles them too. Those matched are taken out of the gallery.
    */
-  takeMany(descriptors: readonly (readonly number[] | undefined)[], nowMs: number, exclude: ReadonlySet<string> = new Set()): (GalleryMatch | undefined)[] {
+  takeMany(likenesses: readonly (Likeness | undefined)[], nowMs: number, exclude: ReadonlySet<string> = new Set()): (GalleryMatch | undefined)[] {
     this.prune(nowMs);
     const pairs: { i: number; e: number; similarity: number }[] = [];
-    descriptors.forEach((d, i) => {
-      if (!d) return;
+    likenesses.forEach((l, i) => {
+      if (!l) return;
       this.entries.forEach((e, j) => {
         if (exclude.has(e.personId)) return;
-        const similarity = cosineSimilarity(e.descriptor, d);
-        if (similarity >= this.o.minSimilarity) pairs.push({ i, e: j, similarity });
+        const similarity = cosineSimilarity(e.descriptor, l.descriptor);
+        if (similarity >= this.leastFor(l, e)) pairs.push({ i, e: j, similarity });
       });
     });
     pairs.sort((a, b) => b.similarity - a.similarity);
-    const out: (GalleryMatch | undefined)[] = descriptors.map(() => undefined);
+    const out: (GalleryMatch | undefined)[] = likenesses.map(() => undefined);
     const used = new Set<number>();
     for (const p of pairs) {
       if (out[p.i] || used.has(p.e)) continue;
@@ -101,14 +118,28 @@ export class Gallery {
     return out;
   }
 
-  /** The highest similarity of `descriptor` to a person who left (other than `exclude`), whatever it is; undefined when nobody is left to compare. */
-  closest(descriptor: readonly number[], nowMs: number, exclude: ReadonlySet<string> = new Set()): number | undefined {
+  /**
+   * The person who left (other than `exclude`) most like `likeness`, whatever the likeness: its
+   * similarity and the least similarity that pair must reach to be recognised; undefined when
+   * nobody is left to compare.
+   */
+  closest(likeness: Likeness, nowMs: number, exclude: ReadonlySet<string> = new Set()): { similarity: number; least: number } | undefined {
     this.prune(nowMs);
-    let best: number | undefined;
+    let best: { similarity: number; least: number } | undefined;
     for (const e of this.entries) {
-      if (!exclude.has(e.personId)) best = Math.max(best ?? -Infinity, cosineSimilarity(e.descriptor, descriptor));
+      if (exclude.has(e.personId)) continue;
+      const similarity = cosineSimilarity(e.descriptor, likeness.descriptor);
+      if (!best || similarity > best.similarity) best = { similarity, least: this.leastFor(likeness, e) };
     }
     return best;
+  }
+
+  /** The least similarity for a new likeness and a person who left to be the same person: stricter when either was seen only as a small face. */
+  leastFor(a: Likeness, b: Likeness): number {
+    const { minSimilarity, smallFacePx, smallFaceMinSimilarity } = this.o;
+    if (smallFacePx === undefined || smallFaceMinSimilarity === undefined) return minSimilarity;
+    const small = (l: Likeness) => l.facePx !== undefined && l.facePx < smallFacePx;
+    return small(a) || small(b) ? Math.max(minSimilarity, smallFaceMinSimilarity) : minSimilarity;
   }
 
   clear(): void {

@@ -6,7 +6,7 @@
  */
 import type { PersonLink } from '@emostream/contracts';
 import type { AggregatorConfig } from './config.js';
-import { CrossCameraGallery, Gallery } from './gallery.js';
+import { CrossCameraGallery, Gallery, type Likeness } from './gallery.js';
 import type { TrackState } from './tracker.js';
 
 /** A person who left, as the galleries need them. */
@@ -19,7 +19,11 @@ export interface LeftPerson {
 }
 
 /** What {@link Identities.shouldWait} reads of a new person's track. */
-export type WaitingTrack = Pick<TrackState, 'descriptor' | 'descriptorCut' | 'descriptorCount'>;
+export type WaitingTrack = Pick<TrackState, 'descriptor' | 'descriptorCut' | 'descriptorCount' | 'descriptorFacePx'>;
+
+/** A track's likeness for the galleries (undefined before its first embedding). */
+export const likenessOf = (t: Pick<TrackState, 'descriptor' | 'descriptorFacePx'>): Likeness | undefined =>
+  t.descriptor ? { descriptor: t.descriptor, ...(t.descriptorFacePx !== undefined ? { facePx: t.descriptorFacePx } : {}) } : undefined;
 
 /** The identity a person stands for: who they were first seen as. */
 export const identityOf = (cameraId: string, p: { personId: string; sameAs?: PersonLink }): PersonLink => p.sameAs ?? { cameraId, personId: p.personId };
@@ -46,7 +50,11 @@ export class Identities {
   gallery(cameraId: string): Gallery {
     let g = this.galleries.get(cameraId);
     if (!g) {
-      g = new Gallery({ minSimilarity: this.config.reidMinSimilarity, maxPersons: this.config.galleryMaxPersons, maxAgeMs: this.config.galleryMaxAgeMs });
+      const c = this.config;
+      g = new Gallery({
+        minSimilarity: c.reidMinSimilarity, smallFacePx: c.reidSmallFacePx, smallFaceMinSimilarity: c.reidSmallFaceMinSimilarity,
+        maxPersons: c.galleryMaxPersons, maxAgeMs: c.galleryMaxAgeMs,
+      });
       this.galleries.set(cameraId, g);
     }
     return g;
@@ -65,20 +73,22 @@ export class Identities {
    * of their face (the tracker bounds the wait by reidWaitMs): one seen only cut by the frame's
    * edge while someone who left could be them ({@link anyoneWhoLeft}), or one who deserves a
    * second look: their one whole-face embedding resembles someone who left (other than the persons
-   * `present`) at least reidSecondLookSimilarity, yet under reidMinSimilarity.
+   * `present`) at least reidSecondLookSimilarity, yet under the least similarity that pair must
+   * reach (reidMinSimilarity, or reidSmallFaceMinSimilarity when either was seen only small).
    */
   shouldWait(cameraId: string, track: WaitingTrack, mediaTimeMs: number, capturedAtMs: number, present: ReadonlySet<string>): boolean {
     if (track.descriptorCut) return this.anyoneWhoLeft(cameraId, mediaTimeMs, capturedAtMs, present);
-    const { reidSecondLookSimilarity: least, reidMinSimilarity } = this.config;
-    if (!track.descriptor || (track.descriptorCount ?? 1) > 1 || least >= reidMinSimilarity) return false;
-    const similarity = this.gallery(cameraId).closest(track.descriptor, mediaTimeMs, present);
-    return similarity !== undefined && similarity >= least && similarity < reidMinSimilarity;
+    const likeness = likenessOf(track);
+    if (!likeness || (track.descriptorCount ?? 1) > 1) return false;
+    const closest = this.gallery(cameraId).closest(likeness, mediaTimeMs, present);
+    return closest !== undefined && closest.similarity >= this.config.reidSecondLookSimilarity && closest.similarity < closest.least;
   }
 
   /** A person left `cameraId`: remembered by their appearance, for this camera and (when on) the others. */
-  left(cameraId: string, person: LeftPerson, descriptor: number[] | undefined): void {
+  left(cameraId: string, person: LeftPerson, track: Pick<TrackState, 'descriptor' | 'descriptorFacePx'>): void {
+    const { descriptor, descriptorFacePx: facePx } = track;
     if (!descriptor) return;
-    this.gallery(cameraId).add({ personId: person.personId, descriptor, leftAtMs: person.lastSeenMs, ...(person.sameAs ? { sameAs: person.sameAs } : {}) });
+    this.gallery(cameraId).add({ personId: person.personId, descriptor, leftAtMs: person.lastSeenMs, ...(facePx !== undefined ? { facePx } : {}), ...(person.sameAs ? { sameAs: person.sameAs } : {}) });
     this.across?.add({ cameraId, personId: person.personId, identity: identityOf(cameraId, person), descriptor, leftAtMs: person.lastSeenCapturedAtMs });
   }
 

@@ -91,11 +91,11 @@ test('gallery: bounded in count and age; the best match above the threshold, exc
   g.add({ personId: 'p2', descriptor: v(2), leftAtMs: 500 });
   g.add({ personId: 'p3', descriptor: v(3), leftAtMs: 600 });
   assert.equal(g.size, 2, 'the oldest (p1) is forgotten first');
-  assert.equal(g.take(v(1), 700), undefined);
-  assert.equal(g.take(v(2), 700, new Set(['p2'])), undefined, 'a person present now is not taken');
-  assert.equal(g.take(v(2), 700)?.personId, 'p2');
+  assert.equal(g.take({ descriptor: v(1) }, 700), undefined);
+  assert.equal(g.take({ descriptor: v(2) }, 700, new Set(['p2'])), undefined, 'a person present now is not taken');
+  assert.equal(g.take({ descriptor: v(2) }, 700)?.personId, 'p2');
   assert.equal(g.size, 1, 'taken out');
-  assert.equal(g.take(v(3), 1601), undefined, 'too old: forgotten');
+  assert.equal(g.take({ descriptor: v(3) }, 1601), undefined, 'too old: forgotten');
   assert.equal(g.size, 0);
 });
 

@@ -32,6 +32,8 @@ export interface TrackState {
   descriptorCut?: boolean;
   /** Embeddings averaged into the descriptor (since the first whole face's replaced cut ones). */
   descriptorCount?: number;
+  /** Height (px of the frame) of the largest face whose embedding is in the descriptor. */
+  descriptorFacePx?: number;
 }
 
 /** A tracker's whole state (JSON-serialisable). */
@@ -199,7 +201,7 @@ export class FaceTracker {
         t = { key: s.nextKey++, status: 'tentative', box: { ...box }, vx: 0, vy: 0, firstSeenMs: timeMs, lastSeenMs: timeMs, hits: 1, ageFrames: 1 };
         alive.push(t);
       }
-      if (d) addDescriptor(t, d, cut[j]);
+      if (d) addDescriptor(t, d, cut[j], box.height);
       out.tracks.push(t);
     });
 
@@ -242,7 +244,7 @@ export class FaceTracker {
   snapshot(withDescriptors = false): TrackerState {
     // Left out before the copy: a snapshot is taken before every chunk, and descriptors are long.
     if (withDescriptors) return structuredClone(this.state);
-    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, descriptorCount: _n, ...t }) => t) });
+    return structuredClone({ ...this.state, tracks: this.state.tracks.map(({ descriptor: _d, descriptorCut: _c, descriptorCount: _n, descriptorFacePx: _p, ...t }) => t) });
   }
 
   private observe(t: TrackState, box: Box, timeMs: number): void {
@@ -266,15 +268,17 @@ export class FaceTracker {
  * reaches the frame's edge) counts only while the track has no whole face's: a sliver of a face
  * is a poor likeness, so the first whole one replaces the cut ones and later cut ones are ignored.
  */
-function addDescriptor(t: TrackState, descriptor: readonly number[], cut: boolean): void {
+function addDescriptor(t: TrackState, descriptor: readonly number[], cut: boolean, facePx: number): void {
   const u = unit(descriptor);
   if (!t.descriptor || t.descriptor.length !== u.length || (t.descriptorCut && !cut)) {
     t.descriptor = u;
     t.descriptorCount = 1;
+    t.descriptorFacePx = facePx;
   } else if (cut && !t.descriptorCut) return;
   else {
     t.descriptor = unit(t.descriptor.map((x, i) => (1 - DESCRIPTOR_GAIN) * x + DESCRIPTOR_GAIN * u[i]));
     t.descriptorCount = (t.descriptorCount ?? 1) + 1;
+    t.descriptorFacePx = Math.max(t.descriptorFacePx ?? 0, facePx);
   }
   if (cut) t.descriptorCut = true;
   else delete t.descriptorCut;
