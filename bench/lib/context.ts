@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TfRuntime } from '@emostream/runtime';
 import { createDetector, parseDetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 import { loadEmotionModel, type EmotionModel } from '@emostream/classifier';
+import { warmUp } from '@emostream/pipeline';
 import { sharedEmbedder } from './embedded.js';
 import { makeClip, makeGroupClip, probe } from './ffmpeg.js';
 import type { BenchModel } from './model.js';
@@ -53,7 +54,7 @@ export interface BenchContext {
   clip720Group(): Promise<Clip>;
   /** The 640x360 sample clip as it is. */
   clipHamilton(): Clip;
-  /** The detector and the emotion model, loaded once for the sections that run the pipeline themselves. */
+  /** The detector and the emotion model, loaded (and warmed up, as `analyze` does) once for the sections that run the pipeline themselves. */
   detector(): Promise<FaceDetector>;
   /**
    * The face embedder (faceres) the default detector settings ask for (`embeddings: true`), loaded
@@ -109,14 +110,14 @@ export function createContext(o: { rt: TfRuntime; tmp: string; quick: boolean; l
       return { name: 'short_hamilton_clip 640x360', file: HAMILTON, ...p };
     },
     detector() {
-      det ??= createDetector(parseDetectorConfig({}), { tf: o.rt });
+      det ??= createDetector(parseDetectorConfig({}), { tf: o.rt }).then(async (detector) => { await warmUp({ detector }); return detector; });
       return det;
     },
     embedder() {
       return sharedEmbedder();
     },
     emotionModel() {
-      em ??= loadEmotionModel(o.rt.tf, { model: o.model.dir });
+      em ??= loadEmotionModel(o.rt.tf, { model: o.model.dir }).then(async (model) => { await warmUp({ model }); return model; });
       return em;
     },
   };

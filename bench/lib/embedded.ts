@@ -11,16 +11,17 @@ import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/in
 import { createFaceEmbedder, parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
 import { ClassifyStageSchema, classifyConfigOf, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { parseAggregatorConfig, type AggregatorConfig } from '@emostream/aggregator';
-import { createEmbeddedPipeline, DEFAULT_CLASSIFY, valveFor } from '@emostream/pipeline';
+import { createEmbeddedPipeline, DEFAULT_CLASSIFY, valveFor, warmUp } from '@emostream/pipeline';
 
 let shared: Promise<FaceEmbedder> | undefined;
 
 /**
  * The face embedder (Human's faceres, as `openDetector` loads it for `analyze`), loaded once per
- * process on the loaded TensorFlow.js runtime and shared by every run that does not bring one.
+ * process on the loaded TensorFlow.js runtime, warmed up as `openDetector` warms it, and shared by
+ * every run that does not bring one.
  */
 export function sharedEmbedder(): Promise<FaceEmbedder> {
-  shared ??= loadTf().then((rt) => createFaceEmbedder(rt));
+  shared ??= loadTf().then((rt) => createFaceEmbedder(rt)).then(async (embedder) => { await warmUp({ embedder }); return embedder; });
   return shared;
 }
 

@@ -5,7 +5,7 @@
 export { createEmbeddedPipeline, embeddedPipeline, embeddedStages, type EmbeddedDeps, type EmbeddedPipeline, type StageDeps } from './embedded.js';
 export { createCamerasPipeline, type CameraInput, type CamerasOutput, type CamerasPipeline } from './cameras.js';
 export { FairDetector, type FairOutcome, type Schedulable } from './fairDetector.js';
-export { DEFAULT_CLASSIFY, openDetector, openModel, valveFor, type DetectorParts, type ModelSource } from './wiring.js';
+export { DEFAULT_CLASSIFY, openDetector, openModel, valveFor, warmUp, type DetectorParts, type ModelSource } from './wiring.js';
 export {
   analyze, analyzeCameras, type AnalyzeOptions, type AnalyzeHooks, type AnalyzeProgress, type AnalyzeResult,
   type CamerasOptions, type CamerasResult, type CameraResult,

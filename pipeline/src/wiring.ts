@@ -36,6 +36,7 @@ export async function openModel(rt: TfRuntime, o: { model?: string; head?: strin
   const worker = o.worker === true && o.model !== 'human';
   const load = worker ? (dir?: string) => WorkerEmotionModel.load({ model: dir, head: o.head, backend: backendChoiceOf(rt) }) : undefined;
   const initial = load ? await load(o.model) : await loadEmotionModel(rt.tf, { model: o.model, head: o.head });
+  await warmUp({ model: initial });
   if (o.model === 'human' || !initial.dir) return { current: () => initial, initial, close() {} };
   const handle = watchModel({ tf: rt.tf, dir: initial.dir, initial, logger: o.logger, metrics: o.metrics, backend: rt, pollMs: o.pollMs, head: o.head, load });
   // The worker ends with the run (calls in flight finish first); an in-thread model is left as before.
@@ -57,9 +58,25 @@ export interface DetectorParts {
   dispose(): Promise<void>;
 }
 
-/** Loads the configured detector, and the embedder when the configuration asks for embeddings. */
+/** Loads the configured detector, and the embedder when the configuration asks for embeddings; both warmed up ({@link warmUp}). */
 export async function openDetector(config: DetectorConfig, rt: TfRuntime): Promise<DetectorParts> {
   const detector = await createDetector(config, { tf: rt });
   const embedder = config.embeddings ? await createFaceEmbedder(rt) : undefined;
+  await warmUp({ detector, embedder });
   return { detector, embedder, dispose: async () => { embedder?.dispose(); await detector.dispose(); } };
+}
+
+/**
+ * Runs each network once on a blank input, before any source opens. A network's first call costs
+ * several times a later one (TensorFlow allocates and picks its kernels then): at 2 cores, BlazeFace
+ * on a 720p frame 190 against 35 ms, the emotion CNN 98 against 8 ms, faceres 110 against 52 ms
+ * (bench/RESULTS.md, Session 23). Paid while a live camera's frames already arrive, that is a queue
+ * every later frame waits behind.
+ */
+export async function warmUp(parts: { detector?: FaceDetector; embedder?: FaceEmbedder; model?: EmotionModel }): Promise<void> {
+  const width = 1280, height = 720;
+  const frame = new Uint8Array(width * height * 3).fill(128);
+  if (parts.detector) await parts.detector.detect(frame, width, height);
+  if (parts.embedder) await parts.embedder.embed(frame, width, height, [{ x: 560, y: 280, width: 160, height: 160 }]);
+  if (parts.model) await parts.model.predict([new Uint8Array(48 * 48).fill(128)]);
 }
