@@ -42,8 +42,8 @@ export interface GalleryOptions {
   minSimilarity: number;
   /**
    * A likeness whose faces were all under this height (px), on either side of a comparison, must
-   * reach `smallFaceMinSimilarity` instead (when higher): small faces' embeddings of two people
-   * resemble each other more. Unset: every likeness is held to `minSimilarity`.
+   * reach `smallFaceMinSimilarity` instead (when higher): a likeness from small faces is the less
+   * certain one, so it is held to a stricter bar. Unset: every likeness is held to `minSimilarity`.
    */
   smallFacePx?: number;
   smallFaceMinSimilarity?: number;
