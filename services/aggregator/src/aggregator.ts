@@ -199,7 +199,7 @@ export class Aggregator {
           delete s.finished[track.personId!];
         }
       } else {
-        const sameAs = this.identities.link(frame.cameraId, track.descriptor, frame.capturedAtMs);
+        const sameAs = this.identities.link(frame.cameraId, likenessOf(track), frame.capturedAtMs);
         if (sameAs) { person.sameAs = sameAs; this.counters.linked++; }
       }
       events.push(personEvent('person.appeared', frame.cameraId, person, t, frame.capturedAtMs));

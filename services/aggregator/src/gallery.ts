@@ -53,6 +53,14 @@ export interface GalleryOptions {
   maxAgeMs: number;
 }
 
+/** {@link GalleryOptions}' bar for two likenesses: `smallFaceMinSimilarity` (when higher) where either was seen only as a face under `smallFacePx`. */
+function leastSimilarity(o: GalleryOptions, a: Likeness, b: Likeness): number {
+  const { minSimilarity, smallFacePx, smallFaceMinSimilarity } = o;
+  if (smallFacePx === undefined || smallFaceMinSimilarity === undefined) return minSimilarity;
+  const small = (l: Likeness) => l.facePx !== undefined && l.facePx < smallFacePx;
+  return small(a) || small(b) ? Math.max(minSimilarity, smallFaceMinSimilarity) : minSimilarity;
+}
+
 /** One camera's gallery. */
 export class Gallery {
   private entries: GalleryEntry[] = [];
@@ -136,10 +144,7 @@ export class Gallery {
 
   /** The least similarity for a new likeness and a person who left to be the same person: stricter when either was seen only as a small face. */
   leastFor(a: Likeness, b: Likeness): number {
-    const { minSimilarity, smallFacePx, smallFaceMinSimilarity } = this.o;
-    if (smallFacePx === undefined || smallFaceMinSimilarity === undefined) return minSimilarity;
-    const small = (l: Likeness) => l.facePx !== undefined && l.facePx < smallFacePx;
-    return small(a) || small(b) ? Math.max(minSimilarity, smallFaceMinSimilarity) : minSimilarity;
+    return leastSimilarity(this.o, a, b);
   }
 
   clear(): void {
@@ -159,6 +164,8 @@ export interface CrossCameraEntry {
   identity: PersonLink;
   /** Unit-length running mean of the person's embeddings. */
   descriptor: number[];
+  /** Height (px) of the largest face among those embeddings, when known. */
+  facePx?: number;
   /** Capture time they were last seen (media times of different cameras are not comparable), ms. */
   leftAtMs: number;
 }
@@ -202,16 +209,17 @@ export class CrossCameraGallery {
 
   /**
    * The identity, seen last on a camera other than `cameraId`, whose appearance is closest to
-   * `descriptor` when at least `minSimilarity`; taken out of the gallery (one identity links one
+   * `likeness` when at least the pair's least similarity (`minSimilarity`, or the small faces' bar
+   * as the per-camera {@link Gallery} has it); taken out of the gallery (one identity links one
    * new person).
    */
-  take(cameraId: string, descriptor: readonly number[], nowMs: number): { identity: PersonLink; similarity: number } | undefined {
+  take(cameraId: string, likeness: Likeness, nowMs: number): { identity: PersonLink; similarity: number } | undefined {
     this.prune(nowMs);
     let best: { i: number; similarity: number } | undefined;
     this.entries.forEach((e, i) => {
       if (e.cameraId === cameraId) return;
-      const similarity = cosineSimilarity(e.descriptor, descriptor);
-      if (similarity >= this.o.minSimilarity && (!best || similarity > best.similarity)) best = { i, similarity };
+      const similarity = cosineSimilarity(e.descriptor, likeness.descriptor);
+      if (similarity >= leastSimilarity(this.o, likeness, e) && (!best || similarity > best.similarity)) best = { i, similarity };
     });
     if (!best) return undefined;
     const [e] = this.entries.splice(best.i, 1);

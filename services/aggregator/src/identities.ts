@@ -36,7 +36,8 @@ export class Identities {
   constructor(private readonly config: AggregatorConfig) {
     if (config.reidAcrossCameras) {
       this.across = new CrossCameraGallery({
-        minSimilarity: config.reidAcrossCamerasMinSimilarity, maxPersons: config.reidAcrossCamerasMaxPersons, maxAgeMs: config.galleryMaxAgeMs,
+        minSimilarity: config.reidAcrossCamerasMinSimilarity, smallFacePx: config.reidSmallFacePx, smallFaceMinSimilarity: config.reidSmallFaceMinSimilarity,
+        maxPersons: config.reidAcrossCamerasMaxPersons, maxAgeMs: config.galleryMaxAgeMs,
       });
     }
   }
@@ -89,7 +90,7 @@ export class Identities {
     const { descriptor, descriptorFacePx: facePx } = track;
     if (!descriptor) return;
     this.gallery(cameraId).add({ personId: person.personId, descriptor, leftAtMs: person.lastSeenMs, ...(facePx !== undefined ? { facePx } : {}), ...(person.sameAs ? { sameAs: person.sameAs } : {}) });
-    this.across?.add({ cameraId, personId: person.personId, identity: identityOf(cameraId, person), descriptor, leftAtMs: person.lastSeenCapturedAtMs });
+    this.across?.add({ cameraId, personId: person.personId, identity: identityOf(cameraId, person), descriptor, ...(facePx !== undefined ? { facePx } : {}), leftAtMs: person.lastSeenCapturedAtMs });
   }
 
   /** A person who left `cameraId` is back on it: their identity is present again, no other camera links to it. */
@@ -98,8 +99,8 @@ export class Identities {
   }
 
   /** A new person of `cameraId`: who they were first seen as on another camera, when linking is on and one resembles them. */
-  link(cameraId: string, descriptor: readonly number[] | undefined, capturedAtMs: number): PersonLink | undefined {
-    if (!this.across || !descriptor) return undefined;
-    return this.across.take(cameraId, descriptor, capturedAtMs)?.identity;
+  link(cameraId: string, likeness: Likeness | undefined, capturedAtMs: number): PersonLink | undefined {
+    if (!this.across || !likeness) return undefined;
+    return this.across.take(cameraId, likeness, capturedAtMs)?.identity;
   }
 }

@@ -7,6 +7,7 @@ import { EmotionEventSchema, TimelinesSchema, unpackEmbedding, type EmotionEvent
 import { Aggregator } from './aggregator.js';
 import { aggregatorConfigFromEnv, type AggregatorConfigInput } from './config.js';
 import { CrossCameraGallery } from './gallery.js';
+import { cosineSimilarity } from './tracker.js';
 import { emotionsMessage, identity } from './testkit.js';
 
 const ev = (events: EmotionEvent[]) => events.map((e) => `${e.cameraId} ${e.type} ${e.personId}${e.returning ? ' returning' : ''}${e.sameAs ? ` sameAs ${e.sameAs.cameraId}/${e.sameAs.personId}` : ''}`);
@@ -101,15 +102,15 @@ test('cross-camera gallery: one entry per identity, bounded in count and age, ne
   g.add({ cameraId: 'cam1', personId: 'p2', identity: id('cam1', 'p2'), descriptor: v(2), leftAtMs: 500 });
   g.add({ cameraId: 'cam1', personId: 'p3', identity: id('cam1', 'p3'), descriptor: v(3), leftAtMs: 600 });
   assert.equal(g.size, 2, 'the oldest is forgotten first');
-  assert.equal(g.take('cam3', v(1), 700), undefined);
-  assert.equal(g.take('cam1', v(2), 700), undefined, 'the same camera is the per-camera gallery\'s business');
-  assert.equal(g.take('cam3', v(4), 700), undefined, 'nobody resembles person 4');
-  assert.deepEqual(g.take('cam3', v(2), 700)?.identity, id('cam1', 'p2'));
-  assert.equal(g.take('cam4', v(2), 700), undefined, 'taken: one identity links one new person');
+  assert.equal(g.take('cam3', { descriptor: v(1) }, 700), undefined);
+  assert.equal(g.take('cam1', { descriptor: v(2) }, 700), undefined, 'the same camera is the per-camera gallery\'s business');
+  assert.equal(g.take('cam3', { descriptor: v(4) }, 700), undefined, 'nobody resembles person 4');
+  assert.deepEqual(g.take('cam3', { descriptor: v(2) }, 700)?.identity, id('cam1', 'p2'));
+  assert.equal(g.take('cam4', { descriptor: v(2) }, 700), undefined, 'taken: one identity links one new person');
   g.forget(id('cam1', 'p3'));
   assert.equal(g.size, 0);
   g.add({ cameraId: 'cam1', personId: 'p5', identity: id('cam1', 'p5'), descriptor: v(5), leftAtMs: 2000 });
-  assert.equal(g.take('cam2', v(5), 3001), undefined, 'too old: forgotten');
+  assert.equal(g.take('cam2', { descriptor: v(5) }, 3001), undefined, 'too old: forgotten');
   assert.equal(g.size, 0);
 });
 
@@ -127,4 +128,23 @@ test('the setting from the environment', () => {
   assert.equal(aggregatorConfigFromEnv({}).reidAcrossCameras, false);
   assert.equal(aggregatorConfigFromEnv({ AGGREGATOR_REID_ACROSS_CAMERAS: 'true' }).reidAcrossCameras, true);
   assert.equal(aggregatorConfigFromEnv({ AGGREGATOR_REID_ACROSS_CAMERAS_MIN_SIMILARITY: '0.8' }).reidAcrossCamerasMinSimilarity, 0.8);
+});
+
+test('cross-camera gallery: a likeness seen only small is held to the small faces\' bar when that is stricter', () => {
+  const o = { minSimilarity: 0.6, smallFacePx: 40, smallFaceMinSimilarity: 0.65, maxPersons: 5, maxAgeMs: 1000 };
+  // Person 1's likeness and a look-alike 0.6-0.65 alike to it (0.4 of person 1's, the rest person 9's).
+  const p1 = unpackEmbedding(identity(1, 0.3, 100));
+  const a = unpackEmbedding(identity(1, 0.3, 5000)), b = unpackEmbedding(identity(9, 0.3, 5000));
+  const lookalike = a.map((x, i) => 0.42 * x + 0.58 * b[i]);
+  const s = cosineSimilarity(p1, lookalike);
+  assert.ok(s >= 0.6 && s < 0.65, `look-alike ${s}`);
+  const id = { cameraId: 'cam1', personId: 'p1' };
+  const gallery = (facePx: number) => {
+    const g = new CrossCameraGallery(o);
+    g.add({ cameraId: 'cam1', personId: 'p1', identity: id, descriptor: p1, facePx, leftAtMs: 0 });
+    return g;
+  };
+  assert.equal(gallery(30).take('cam2', { descriptor: lookalike, facePx: 120 }, 100), undefined, 'the one who left was seen small');
+  assert.equal(gallery(120).take('cam2', { descriptor: lookalike, facePx: 30 }, 100), undefined, 'the newcomer is seen small');
+  assert.deepEqual(gallery(120).take('cam2', { descriptor: lookalike, facePx: 120 }, 100)?.identity, id, 'two large faces: minSimilarity');
 });
