@@ -4,14 +4,11 @@ import { packEmbedding, unpackEmbedding } from '@emostream/contracts';
 import { Aggregator } from './aggregator.js';
 import { Gallery } from './gallery.js';
 import { cosineSimilarity } from './tracker.js';
-import { emotionsMessage, identity } from './testkit.js';
+import { emotionsMessage, identity, partly } from './testkit.js';
 
 const vec = (n: number, seed = 1) => unpackEmbedding(identity(n, 0.3, seed));
 /** Person `who`'s embedding that also resembles person `other` (`weight` of who's). */
-const mix = (who: number, other: number, weight: number, seed = 1) => {
-  const a = vec(who, seed), b = vec(other, seed);
-  return a.map((x, i) => weight * x + (1 - weight) * b[i]);
-};
+const mix = (who: number, other: number, weight: number, seed = 1) => unpackEmbedding(partly(who, other, weight, seed));
 
 test('takeMany: the most alike pair is matched first, so a face that resembles two who left does not take the other\'s id', () => {
   const g = new Gallery({ minSimilarity: 0.6, maxPersons: 10, maxAgeMs: 60_000 });

@@ -23,7 +23,7 @@ export type WaitingTrack = Pick<TrackState, 'descriptor' | 'descriptorCut' | 'de
 
 /** A track's likeness for the galleries (undefined before its first embedding). */
 export const likenessOf = (t: Pick<TrackState, 'descriptor' | 'descriptorFacePx'>): Likeness | undefined =>
-  t.descriptor ? { descriptor: t.descriptor, ...(t.descriptorFacePx !== undefined ? { facePx: t.descriptorFacePx } : {}) } : undefined;
+  t.descriptor ? { descriptor: t.descriptor, facePx: t.descriptorFacePx } : undefined;
 
 /** The identity a person stands for: who they were first seen as. */
 export const identityOf = (cameraId: string, p: { personId: string; sameAs?: PersonLink }): PersonLink => p.sameAs ?? { cameraId, personId: p.personId };
@@ -89,8 +89,8 @@ export class Identities {
   left(cameraId: string, person: LeftPerson, track: Pick<TrackState, 'descriptor' | 'descriptorFacePx'>): void {
     const { descriptor, descriptorFacePx: facePx } = track;
     if (!descriptor) return;
-    this.gallery(cameraId).add({ personId: person.personId, descriptor, leftAtMs: person.lastSeenMs, ...(facePx !== undefined ? { facePx } : {}), ...(person.sameAs ? { sameAs: person.sameAs } : {}) });
-    this.across?.add({ cameraId, personId: person.personId, identity: identityOf(cameraId, person), descriptor, ...(facePx !== undefined ? { facePx } : {}), leftAtMs: person.lastSeenCapturedAtMs });
+    this.gallery(cameraId).add({ personId: person.personId, descriptor, facePx, leftAtMs: person.lastSeenMs, ...(person.sameAs ? { sameAs: person.sameAs } : {}) });
+    this.across?.add({ cameraId, personId: person.personId, identity: identityOf(cameraId, person), descriptor, facePx, leftAtMs: person.lastSeenCapturedAtMs });
   }
 
   /** A person who left `cameraId` is back on it: their identity is present again, no other camera links to it. */

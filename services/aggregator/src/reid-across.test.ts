@@ -8,7 +8,7 @@ import { Aggregator } from './aggregator.js';
 import { aggregatorConfigFromEnv, type AggregatorConfigInput } from './config.js';
 import { CrossCameraGallery } from './gallery.js';
 import { cosineSimilarity } from './tracker.js';
-import { emotionsMessage, identity } from './testkit.js';
+import { emotionsMessage, identity, partly } from './testkit.js';
 
 const ev = (events: EmotionEvent[]) => events.map((e) => `${e.cameraId} ${e.type} ${e.personId}${e.returning ? ' returning' : ''}${e.sameAs ? ` sameAs ${e.sameAs.cameraId}/${e.sameAs.personId}` : ''}`);
 
@@ -132,10 +132,9 @@ test('the setting from the environment', () => {
 
 test('cross-camera gallery: a likeness seen only small is held to the small faces\' bar when that is stricter', () => {
   const o = { minSimilarity: 0.6, smallFacePx: 40, smallFaceMinSimilarity: 0.65, maxPersons: 5, maxAgeMs: 1000 };
-  // Person 1's likeness and a look-alike 0.6-0.65 alike to it (0.4 of person 1's, the rest person 9's).
+  // Person 1's likeness and a look-alike 0.6-0.65 alike to it (0.42 of person 1's, the rest person 9's).
   const p1 = unpackEmbedding(identity(1, 0.3, 100));
-  const a = unpackEmbedding(identity(1, 0.3, 5000)), b = unpackEmbedding(identity(9, 0.3, 5000));
-  const lookalike = a.map((x, i) => 0.42 * x + 0.58 * b[i]);
+  const lookalike = unpackEmbedding(partly(1, 9, 0.42, 5000));
   const s = cosineSimilarity(p1, lookalike);
   assert.ok(s >= 0.6 && s < 0.65, `look-alike ${s}`);
   const id = { cameraId: 'cam1', personId: 'p1' };

@@ -3,16 +3,9 @@
 // A new person whose first embedding almost resembles someone who left waits for the next one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EmotionEventSchema, packEmbedding, unpackEmbedding } from '@emostream/contracts';
+import { EmotionEventSchema, unpackEmbedding } from '@emostream/contracts';
 import { cosineSimilarity } from './tracker.js';
-import { identity, play, shotFrames, stand } from './testkit.js';
-
-/** An embedding of person `who` as another shot shows them: `weight` of their likeness, the rest of person `other`'s. */
-function partly(who: number, other: number, weight: number, t: number): string {
-  const a = unpackEmbedding(identity(who, 0.3, t));
-  const b = unpackEmbedding(identity(other, 0.3, t));
-  return packEmbedding(a.map((x, i) => weight * x + (1 - weight) * b[i]));
-}
+import { identity, partly, play, shotFrames, stand } from './testkit.js';
 
 const sim = (a: string, b: string) => cosineSimilarity(unpackEmbedding(a), unpackEmbedding(b));
 

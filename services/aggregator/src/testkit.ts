@@ -1,5 +1,5 @@
 /** Builders of synthetic inputs for this package's tests (not part of the public API). */
-import { EMOTIONS, SCHEMA_VERSION, packEmbedding, type Box, type Emotion, type EmotionEvent, type EmotionProbabilities, type EmotionsMessage } from '@emostream/contracts';
+import { EMOTIONS, SCHEMA_VERSION, packEmbedding, unpackEmbedding, type Box, type Emotion, type EmotionEvent, type EmotionProbabilities, type EmotionsMessage } from '@emostream/contracts';
 import { Aggregator } from './aggregator.js';
 import type { AggregatorConfigInput } from './config.js';
 
@@ -64,6 +64,13 @@ export function identity(n: number, noise = 0, seed = 1): string {
   let a = n * 7919 + 17, b = seed * 104729 + 3;
   const rnd = (s: number) => { const x = Math.sin(s) * 43758.5453; return x - Math.floor(x) - 0.5; };
   return packEmbedding(Array.from({ length: 64 }, (_, i) => rnd(a + i * 31) + noise * rnd(b + i * 53)));
+}
+
+/** An embedding of person `who` that also resembles person `other`: `weight` of who's likeness, the rest other's (both a little noisy, seeded by `seed`). */
+export function partly(who: number, other: number, weight: number, seed: number): string {
+  const a = unpackEmbedding(identity(who, 0.3, seed));
+  const b = unpackEmbedding(identity(other, 0.3, seed));
+  return packEmbedding(a.map((x, i) => weight * x + (1 - weight) * b[i]));
 }
 
 /** One face at 10 fps: where it is and whether the detector embeds it (a new face, then each 10th frame). */
