@@ -62,9 +62,9 @@ export interface Frame extends FrameRef {
 export const FaceSchema = z.object({
   box: BoxSchema,
   score: z.number().min(0).max(1).describe('The detector\'s confidence that this is a face'),
-  /** Eye centres in frame pixels, when the detector gives them. */
+  /** Eye centres in frame pixels, when the detector gives them; `left` is the one on the image's left when the face is upright. */
   eyes: z.object({ left: z.tuple([z.number(), z.number()]), right: z.tuple([z.number(), z.number()]) }).optional()
-    .describe('Eye centres [x, y] in frame pixels, when the detector gives them'),
+    .describe('Eye centres [x, y] in frame pixels, when the detector gives them: `left` is the eye on the image\'s left when the face is upright (the person\'s right eye), so the line from `left` to `right` gives the face\'s roll over the full circle'),
   /**
    * The face's appearance embedding (see ./embedding.ts: a unit vector, int8, base64), when the
    * detector computed one for this face. Biometric: it travels from the detector to the

@@ -250,7 +250,10 @@ function toFrameFaces(found: readonly RawFace[], lb: Letterbox, width: number, h
     const face: FaceBox = { box, score: Math.max(0, Math.min(1, f.score)) };
     const a = fromLetterbox(lb, width, height, f.keypoints[0][0], f.keypoints[0][1]);
     const b = fromLetterbox(lb, width, height, f.keypoints[1][0], f.keypoints[1][1]);
-    face.eyes = a[0] <= b[0] ? { left: a, right: b } : { left: b, right: a };
+    // In BlazeFace's own order (the eye on the image's left when the face is upright first), not
+    // sorted by x: the line from one to the other then tells which way is up, so a face turned
+    // past 90° (a person lying down) is not taken for one turned the other way.
+    face.eyes = { left: a, right: b };
     faces.push(face);
   }
   return faces.sort((a, b) => b.score - a.score);

@@ -35,11 +35,15 @@ test('squareRegion moves the centre by offsetYFraction of the box height (negati
   assert.deepEqual(squareRegion({ x: 10, y: 5, width: 50, height: 50 }, 0, 640, 360, -0.5), { x: 10, y: 0, side: 50 });
 });
 
-test('eyeAngleRad: level eyes give 0, a lower right eye a positive angle, eye order does not matter', () => {
+test('eyeAngleRad: the face\'s roll over the full circle, from its left eye to its right one', () => {
   assert.equal(eyeAngleRad({ left: [10, 20], right: [30, 20] }), 0);
   assert.ok(Math.abs(eyeAngleRad({ left: [0, 0], right: [10, 10] }) - Math.PI / 4) < 1e-12);
-  assert.ok(Math.abs(eyeAngleRad({ left: [10, 10], right: [0, 0] }) - Math.PI / 4) < 1e-12);
   assert.ok(eyeAngleRad({ left: [0, 10], right: [10, 0] }) < 0);
+  // On its side (the left eye above the right one) and upside down: the order says which way is up.
+  assert.ok(Math.abs(eyeAngleRad({ left: [50, 10], right: [50, 40] }) - Math.PI / 2) < 1e-12);
+  assert.ok(Math.abs(eyeAngleRad({ left: [50, 40], right: [50, 10] }) + Math.PI / 2) < 1e-12);
+  assert.ok(Math.abs(eyeAngleRad({ left: [10, 10], right: [0, 0] }) + 3 * Math.PI / 4) < 1e-12);
+  assert.equal(eyeAngleRad({ left: [30, 20], right: [10, 20] }), Math.PI);
 });
 
 test('alignmentAngleRad: only with eyes, alignment on, and a tilt between 1 degree and maxAlignDeg', () => {
@@ -48,6 +52,12 @@ test('alignmentAngleRad: only with eyes, alignment on, and a tilt between 1 degr
   assert.ok(Math.abs(alignmentAngleRad(face(0, 0, 10, 1, deg(20)), opts) - 20 * Math.PI / 180) < 1e-9);
   assert.equal(alignmentAngleRad(face(0, 0, 10, 1, deg(0.5)), opts), 0);
   assert.equal(alignmentAngleRad(face(0, 0, 10, 1, deg(60)), opts), 0);
+  // A face on its side: left as it is under 45, turned upright (either way) under 90; upside down under 180.
+  assert.equal(alignmentAngleRad(face(0, 0, 10, 1, deg(90)), opts), 0);
+  assert.ok(Math.abs(alignmentAngleRad(face(0, 0, 10, 1, deg(90)), { ...opts, maxAlignDeg: 90 }) - Math.PI / 2) < 1e-9);
+  assert.ok(Math.abs(alignmentAngleRad(face(0, 0, 10, 1, deg(-90)), { ...opts, maxAlignDeg: 90 }) + Math.PI / 2) < 1e-9);
+  assert.equal(alignmentAngleRad(face(0, 0, 10, 1, deg(170)), { ...opts, maxAlignDeg: 90 }), 0);
+  assert.ok(Math.abs(alignmentAngleRad(face(0, 0, 10, 1, deg(170)), { ...opts, maxAlignDeg: 180 }) - 170 * Math.PI / 180) < 1e-9);
   assert.equal(alignmentAngleRad(face(0, 0, 10, 1, deg(20)), { ...opts, align: false }), 0);
   assert.equal(alignmentAngleRad(face(0, 0, 10), opts), 0);
 });

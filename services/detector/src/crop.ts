@@ -79,12 +79,13 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 /**
- * Angle of the line from the image-left eye to the image-right eye, radians, positive when the
- * right eye is lower (image y points down). Rotating the image by minus this levels the eyes.
+ * The face's roll: the angle of the line from its `left` eye (the one on the image's left when the
+ * face is upright) to its `right` one, radians in (-π, π], positive when the right eye is lower
+ * (image y points down): 0 upright, ±π/2 a face lying on its side, π upside down. Rotating the
+ * image by minus this levels the eyes, the face upright.
  */
 export function eyeAngleRad(eyes: NonNullable<FaceBox['eyes']>): number {
-  const [a, b] = eyes.left[0] <= eyes.right[0] ? [eyes.left, eyes.right] : [eyes.right, eyes.left];
-  return Math.atan2(b[1] - a[1], b[0] - a[0]);
+  return Math.atan2(eyes.right[1] - eyes.left[1], eyes.right[0] - eyes.left[0]);
 }
 
 /**
