@@ -34,7 +34,7 @@ export const DetectorConfigSchema = z.strictObject({
   align: z.boolean().default(true)
     .describe('Rotate each crop about the face centre so the eyes are level, when the detector gives eyes'),
   maxAlignDeg: z.number().min(0).max(180).default(45)
-    .describe('Largest roll of a face that is corrected, degrees (the eye line read in the face\'s own order, so 90 is a face on its side and 180 one upside down); a face turned further is cropped as it is. 90 suits a camera on people lying down: woman2 turned 90° either way in the picture then reads as upright (happy, then neutral) instead of sad or fear (bench/RESULTS.md, Session 24); BlazeFace\'s eyes are unreliable past about 100° (it takes an upside-down face for an upright one)'),
+    .describe('Largest roll of a face that is corrected, degrees (the eye line read in the face\'s own order, so 90 is a face on its side and 180 one upside down); a face turned further is cropped as it is. 110 suits a camera on people lying down: woman2 turned 90° either way in the picture then reads as upright (happy, neutral) instead of sad or fear, where 90 still leaves the face turned clockwise as it is (BlazeFace puts it at about 94°; bench/RESULTS.md, Session 24); BlazeFace\'s eyes are unreliable from about 120° (it takes an upside-down face for an upright one)'),
   cropOffsetY: z.number().min(-0.5).max(0.5).default(-0.1)
     .describe('Shift of the square crop\'s centre along the face\'s vertical axis, as a fraction of the face box height (negative: up, towards the forehead; 0: centred on the box)'),
   // 480: on the sample media (couple/two_people/justin, woman2 at 720p) the paper's cascade
