@@ -65,7 +65,8 @@ async function humanDetector(rt: TfRuntime): Promise<FaceDetector> {
         if (box.width <= 0 || box.height <= 0) continue;
         const a = fromLetterbox(lb, width, height, f.annotations.leftEye[0][0], f.annotations.leftEye[0][1]);
         const b = fromLetterbox(lb, width, height, f.annotations.rightEye[0][0], f.annotations.rightEye[0][1]);
-        out.push({ box, score: f.boxScore, eyes: a[0] <= b[0] ? { left: a, right: b } : { left: b, right: a } });
+        // Human's order (its leftEye is the eye on the image's left when the face is upright), as the detector keeps it.
+        out.push({ box, score: f.boxScore, eyes: { left: a, right: b } });
       }
       return out.sort((p, q) => q.score - p.score);
     },
