@@ -99,12 +99,33 @@ test('a phone photo stored sideways with orientation 6 or 8: the frame is the up
   }
 });
 
+test('rotate 90, 180, 270 (a camera mounted sideways or upside down): every frame of a video is the picture turned clockwise', { timeout: 60_000 }, async () => {
+  const clip = path.join(tmp, 'pattern.mp4');
+  execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=10',
+    '-frames:v', '3', '-c:v', 'libx264', '-crf', '12', '-pix_fmt', 'yuv444p', clip]);
+  const logger = createLogger({ level: 'error', write: () => {} });
+  const decode = (rotate: number) => lastValueFrom(frameSource({ url: clip, fpsLimit: 10, rotate }, { logger, stats: createIngestStats() }).pipe(toArray()));
+  const upright = await decode(0);
+  assert.equal(upright.length, 3);
+  for (const deg of [90, 180, 270]) {
+    const frames = await decode(deg);
+    assert.equal(frames.length, 3, `rotate ${deg}: every frame`);
+    for (const [i, f] of frames.entries()) {
+      const u = upright[i];
+      const want = await raw(sharp(u.pixels.data, { raw: { width: u.width, height: u.height, channels: 3 } }).rotate(deg));
+      assert.deepEqual([f.width, f.height], [want.width, want.height], `rotate ${deg}, frame ${i}: the turned size`);
+      const d = meanDiff(f.pixels.data, want.data);
+      assert.ok(d < 1, `rotate ${deg}, frame ${i}: the picture turned ${deg}° clockwise (mean difference ${d.toFixed(2)})`);
+    }
+  }
+});
+
 /** The faces `analyze` finds in a photo (one frame), through the library's hook. */
-async function facesIn(file: string, name: string, model: string) {
+async function facesIn(file: string, name: string, model: string, rotate = 0) {
   const faces: Array<{ box: { x: number; y: number; width: number; height: number }; eyes?: { left: [number, number]; right: [number, number] } }> = [];
   await analyze(file, {
     out: path.join(tmp, `out-${name}`), camera: 'cam0', fps: 10, detector: 'blazeface', model, rtspTransport: 'tcp', giveUpAfter: 60,
-    maxWidth: 1280, backend: 'auto', quiet: true, thumbnails: false,
+    maxWidth: 1280, backend: 'auto', quiet: true, thumbnails: false, rotate,
   }, { onEmotions: (m) => { faces.push(...m.faces); } });
   return faces;
 }
@@ -125,4 +146,26 @@ test('analyze on a photo stored sideways with orientation 6: the face found as i
   assert.ok(slope(asStored.eyes) > 1, `without the tag the face lies sideways (eye slope ${slope(asStored.eyes).toFixed(2)})`);
   const off = Math.max(...[0, 1].flatMap((k) => [Math.abs(face.eyes!.left[k] - ref.eyes!.left[k]), Math.abs(face.eyes!.right[k] - ref.eyes!.right[k])]));
   assert.ok(off < 6, `the tagged photo's eyes are where the upright photo has them (within ${off.toFixed(1)} px)`);
+});
+
+test('analyze --rotate 180 on a photo taken upside down: the face found as in the upright photo', { timeout: 150_000 }, async (t) => {
+  if (!requireResource(t, 'sample media', filesMissing(JUSTIN))) return;
+  const model = await testModelDir();
+  const up = await upright();
+  const upsideDown = await raw(sharp(up.data, { raw: { width: up.width, height: up.height, channels: 3 } }).rotate(180));
+  const [ref] = await facesIn(await photo('upright-ref.jpg', up, 1), 'upright-ref', model);
+  const file = await photo('upside-down.jpg', upsideDown, 1);
+  const [face] = await facesIn(file, 'turned', model, 180);
+  assert.ok(ref?.eyes && face?.eyes, 'a face with eyes in the upright photo and in the turned one');
+  const off = Math.max(...[0, 1].flatMap((k) => [Math.abs(face.eyes!.left[k] - ref.eyes!.left[k]), Math.abs(face.eyes!.right[k] - ref.eyes!.right[k])]));
+  assert.ok(off < 6, `turned back, the eyes are where the upright photo has them (within ${off.toFixed(1)} px)`);
+  // Left as it is, BlazeFace takes the upside-down face for an upright one: the eye it calls left
+  // (the image's left on an upright face) is the person's right eye, so the crop is not turned.
+  // That is what --rotate is for.
+  const [asIs] = await facesIn(file, 'as-is', model);
+  assert.ok(asIs?.eyes, 'a face with eyes in the turned photo read as it is');
+  const turned = (p: [number, number]) => ({ x: up.width - p[0], y: up.height - p[1] });
+  const dist = (e: [number, number], r: { x: number; y: number }) => Math.hypot(e[0] - r.x, e[1] - r.y);
+  const [toOwn, toOther] = [dist(asIs.eyes.left, turned(ref.eyes.left)), dist(asIs.eyes.left, turned(ref.eyes.right))];
+  assert.ok(toOther < toOwn, `without --rotate the face is read as upright: its 'left' eye is the person's right one (${toOther.toFixed(0)} px from it, ${toOwn.toFixed(0)} from the left)`);
 });

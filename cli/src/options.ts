@@ -19,6 +19,15 @@ export function numberOption(name: string, min: number, max: number) {
   };
 }
 
+/** `--rotate <deg>`: a camera's turn, 0, 90, 180 or 270 degrees clockwise. */
+export function rotateOption(v: string): number {
+  const n = Number(v);
+  if (![0, 90, 180, 270].includes(n) || v.trim() === '') {
+    throw new InvalidArgumentError(`--rotate takes the degrees to turn each frame clockwise: 0, 90, 180 or 270 (a camera mounted upside down: 180); got '${v}'`);
+  }
+  return n;
+}
+
 /** `--video-face-px min,max`: a face height range in frame pixels, 8 ≤ min < max ≤ 400. */
 export function facePxOption(v: string): [number, number] {
   const m = /^(\d+),(\d+)$/.exec(v.trim());

@@ -25,6 +25,8 @@ export interface AnalyzeOptions {
   rtspTransport: 'tcp' | 'udp';
   giveUpAfter: number;
   maxWidth: number;
+  /** Degrees every frame is turned clockwise (0, 90, 180 or 270): a camera mounted sideways or upside down. */
+  rotate?: number;
   backend: string;
   /** Log errors only. */
   quiet: boolean;

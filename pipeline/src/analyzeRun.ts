@@ -56,6 +56,7 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
     const config = parseSourceConfig({
       cameraId: s.cameraId, url: s.url, fpsLimit: o.fps, realtime: (o.realtime ?? false) && kind === 'file', rtspTransport: o.rtspTransport,
       giveUpAfterMs: o.giveUpAfter * 1000, maxWidth: o.maxWidth, maxHeight: Math.round((o.maxWidth * 9) / 16),
+      ...(o.rotate ? { rotate: o.rotate } : {}),
     });
     return { ...s, shown: redactUrl(s.url), secrets: urlSecrets(s.url), kind, config, stats: createIngestStats(), frames: 0, faces: 0, mediaTimeMs: 0, skipped: 0 };
   });

@@ -83,6 +83,8 @@ test('coerceSetting and describeValues, as the command line uses them', () => {
   assert.equal(describeValues(z.number().int().nonnegative()), 'a whole number ≥ 0');
   assert.equal(describeValues(z.boolean().default(true)), 'true, false, 1 or 0');
   assert.equal(describeValues(z.array(z.string()).optional()), 'a comma-separated list, each text');
+  // Values a refinement allows are named in the field's metadata.
+  assert.equal(describeValues(z.number().refine((v) => v % 90 === 0).default(0).meta({ values: '0, 90, 180 or 270' }).describe('turn')), '0, 90, 180 or 270');
 });
 
 test('settingsMarkdown: one row per variable with its default and description', () => {

@@ -84,6 +84,9 @@ function kindOf(inner: z.ZodType): SettingKind {
 
 /** What a field accepts, in words. */
 export function describeValues(field: z.ZodType): string {
+  // A field whose values no check states (a refinement) names them in its metadata.
+  const named = (z.globalRegistry.get(field) as { values?: string } | undefined)?.values;
+  if (named) return named;
   const { inner } = unwrap(field);
   const d = defOf(inner);
   switch (kindOf(inner)) {

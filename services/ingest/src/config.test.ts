@@ -20,6 +20,9 @@ test('out-of-range values are rejected with the valid range', () => {
   assert.throws(() => parseSourceConfig({ url: 'a.mp4', queueMaxFrames: 1.5 }), /queueMaxFrames must be a whole number/);
   assert.throws(() => parseSourceConfig({ url: 'a.mp4', rtspTransport: 'http' }), /rtspTransport must be "tcp" or "udp"/);
   assert.throws(() => parseSourceConfig({ url: 'a.mp4', cameraId: 'a b' }), /cameraId must be/);
+  assert.throws(() => parseSourceConfig({ url: 'a.mp4', rotate: 45 }), /rotate must be 0, 90, 180 or 270 \(degrees clockwise\)/);
+  assert.equal(parseSourceConfig({ url: 'a.mp4', rotate: 180 }).rotate, 180);
+  assert.equal(parseSourceConfig({ url: 'a.mp4' }).rotate, 0);
 });
 
 test('unknown keys fail and list the allowed ones', () => {
@@ -71,6 +74,8 @@ test('ingestSettingsFromEnv: today\'s names (INGEST_FPS for fpsLimit), values by
   assert.throws(() => ingestSettingsFromEnv({ INGEST_FPS: 'ten' }), { message: 'invalid ingest settings: INGEST_FPS=ten: not a number (a number from 0.1 to 120)' });
   assert.throws(() => ingestSettingsFromEnv({ INGEST_FPS: '0' }), { message: 'invalid ingest settings: INGEST_FPS=0: INGEST_FPS must be between 0.1 and 120 frames per second' });
   assert.throws(() => ingestSettingsFromEnv({ INGEST_FPS_LIMIT: '5' }), /INGEST_FPS_LIMIT is not a setting; valid INGEST_\* names: INGEST_FPS, INGEST_MAX_WIDTH, /);
+  assert.equal(ingestSettingsFromEnv({ INGEST_ROTATE: '270' }).rotate, 270);
+  assert.throws(() => ingestSettingsFromEnv({ INGEST_ROTATE: '45' }), { message: 'invalid ingest settings: INGEST_ROTATE=45: INGEST_ROTATE must be 0, 90, 180 or 270 (degrees clockwise)' });
   assert.throws(() => ingestSettingsFromEnv({ INGEST_REALTIME: 'yes' }), { message: 'invalid ingest settings: INGEST_REALTIME=yes: must be true, false, 1 or 0' });
   assert.throws(() => ingestSettingsFromEnv({ INGEST_BACKOFF_INITIAL_MS: '5000' }),
     { message: 'invalid ingest settings: INGEST_BACKOFF_MAX_MS: INGEST_BACKOFF_MAX_MS (3000) must be >= INGEST_BACKOFF_INITIAL_MS (5000); raise INGEST_BACKOFF_MAX_MS or lower INGEST_BACKOFF_INITIAL_MS' });

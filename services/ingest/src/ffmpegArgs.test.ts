@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFfmpegArgs, classifyInput, ffconcatQuote, fpsArg, orientationFilter, outputFps, outputSize, rtspInputList, toArgv, UnsupportedInputError } from './ffmpegArgs.js';
+import { buildFfmpegArgs, classifyInput, ffconcatQuote, fpsArg, orientationFilter, rotationFilter, outputFps, outputSize, rtspInputList, toArgv, UnsupportedInputError } from './ffmpegArgs.js';
 
 const base = { url: 'a.mp4', fps: 5, width: 320, height: 180 };
 const valueAfter = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
@@ -77,6 +77,16 @@ test('EXIF orientation: the turn first in the chain, autorotate off (no double t
   assert.ok(!upright.includes('-noautorotate'));
   assert.match(valueAfter(upright, '-vf'), /^fps=/);
   assert.ok(!toArgv(buildFfmpegArgs({ ...base, url: 'rtsp://cam/s', orientation: 6 })).includes('-noautorotate'));
+});
+
+test('rotate: the turn after the scale (a quarter turn scales to the sides swapped), after an EXIF turn; other angles refused', () => {
+  assert.deepEqual([0, 90, 180, 270, undefined].map(rotationFilter), [undefined, 'transpose=clock', 'hflip,vflip', 'transpose=cclock', undefined]);
+  assert.throws(() => rotationFilter(45), /rotate must be 0, 90, 180 or 270 degrees, got 45/);
+  assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, width: 180, height: 320, rotate: 90 })), '-vf'), /^fps=fps=5,scale=320:180:flags=bilinear,transpose=clock,format=rgb24$/);
+  assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, rotate: 180 })), '-vf'), /^fps=fps=5,scale=320:180:flags=bilinear,hflip,vflip,format=rgb24$/);
+  assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, width: 180, height: 320, still: true, orientation: 6, rotate: 270 })), '-vf'),
+    /^transpose=clock,fps=fps=5:eof_action=pass,scale=320:180:flags=bilinear,transpose=cclock,format=rgb24$/);
+  assert.match(valueAfter(toArgv(buildFfmpegArgs({ ...base, rotate: 0 })), '-vf'), /scale=320:180:flags=bilinear,format=rgb24$/);
 });
 
 test('rejects schemes outside the whitelist with an error naming the redacted input', () => {

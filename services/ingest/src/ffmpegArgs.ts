@@ -148,6 +148,8 @@ export interface FfmpegArgsOptions {
   still?: boolean;
   /** A still image's EXIF Orientation (1-8): turned upright first (see {@link orientationFilter}); width and height are the upright size. */
   orientation?: number;
+  /** Degrees to turn the picture clockwise after the scale (see {@link rotationFilter}); width and height are the turned size. */
+  rotate?: number;
   cwd?: string;
 }
 
@@ -197,6 +199,20 @@ export function orientationFilter(o: number | undefined): string | undefined {
 }
 
 /**
+ * The filter that turns a picture `deg` degrees clockwise (0, 90, 180 or 270): a camera mounted
+ * sideways or upside down. Undefined for 0; throws for other angles.
+ */
+export function rotationFilter(deg: number | undefined): string | undefined {
+  switch (deg ?? 0) {
+    case 0: return undefined;
+    case 90: return 'transpose=clock';
+    case 180: return 'hflip,vflip';
+    case 270: return 'transpose=cclock';
+    default: throw new RangeError(`rotate must be 0, 90, 180 or 270 degrees, got ${deg}`);
+  }
+}
+
+/**
  * Builds the ffmpeg argv for one source. Output: only the first video stream, `fps` filter at
  * `fps` (constant rate, so frame i is at media time i*1000/fps ms from the start), scaled to
  * exactly width x height, raw rgb24 on stdout. Throws {@link UnsupportedInputError} for
@@ -223,9 +239,14 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
   // and versions differ. So autorotate is off for such a photo and the chain starts with the turn.
   const orient = inp.kind === 'file' ? orientationFilter(o.orientation) : undefined;
   if (orient) inputOptions.push('-noautorotate');
+  // A camera's turn comes after the scale (fewer pixels to move): a quarter turn scales to the
+  // sides swapped, so the turned picture is width x height.
+  const turn = rotationFilter(o.rotate);
+  const [scaleW, scaleH] = o.rotate === 90 || o.rotate === 270 ? [o.height, o.width] : [o.width, o.height];
   const vf = [
     ...(orient ? [orient] : []),
-    `fps=fps=${fpsArg(o.fps)}${o.still ? ':eof_action=pass' : ''}`, `scale=${o.width}:${o.height}:flags=bilinear`, 'format=rgb24',
+    `fps=fps=${fpsArg(o.fps)}${o.still ? ':eof_action=pass' : ''}`, `scale=${scaleW}:${scaleH}:flags=bilinear`,
+    ...(turn ? [turn] : []), 'format=rgb24',
   ].join(',');
   const outputOptions = [
     '-map', '0:v:0', '-an', '-sn', '-dn',

@@ -164,11 +164,13 @@ function context(config: SourceConfig, deps: FrameSourceDeps): Ctx {
 }
 
 function argsFor(config: SourceConfig, p: ProbeResult): FfmpegArgs {
-  const size = outputSize(p.width, p.height, config.maxWidth, config.maxHeight);
+  // The frame is the picture after the camera's turn (rotate): a quarter turn swaps its sides.
+  const quarter = config.rotate === 90 || config.rotate === 270;
+  const size = outputSize(quarter ? p.height : p.width, quarter ? p.width : p.height, config.maxWidth, config.maxHeight);
   return buildFfmpegArgs({
     url: config.url, fps: outputFps(config.fpsLimit, p.fps), width: size.width, height: size.height,
     rtspTransport: config.rtspTransport, realtime: config.realtime, readTimeoutMs: config.readTimeoutMs, still: p.still,
-    orientation: p.orientation,
+    orientation: p.orientation, rotate: config.rotate,
   });
 }
 
@@ -199,7 +201,7 @@ function fileFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
       ctx.log.info('decoding file', {
         width: args.width, height: args.height, fps: args.fps, sourceFps: p.fps, durationMs: p.durationMs,
         codedWidth: p.codedWidth, codedHeight: p.codedHeight, rotation: p.rotation, sampleAspect: p.sampleAspect, still: p.still,
-        orientation: p.orientation,
+        orientation: p.orientation, rotate: config.rotate,
       });
       ctx.stats.runs++;
       return runFfmpeg(args, {
@@ -249,7 +251,7 @@ function liveFrames(config: SourceConfig, deps: FrameSourceDeps): Observable<Fra
       const args = argsFor(config, p);
       const base = restartBaseMs(lastMediaMs, args.fps, firstFrameWallMs, ctx.now());
       ctx.stats.runs++;
-      ctx.log.info('starting live source', { run: ctx.stats.runs, width: args.width, height: args.height, fps: args.fps, mediaBaseMs: base });
+      ctx.log.info('starting live source', { run: ctx.stats.runs, width: args.width, height: args.height, fps: args.fps, rotate: config.rotate, mediaBaseMs: base });
       return runFfmpeg(args, {
         logger: ctx.log, spawn: deps.spawn, scheduler: ctx.scheduler, secrets: ctx.secrets,
         stallTimeoutMs: config.stallTimeoutMs, killGraceMs: config.killGraceMs, valve: deps.valve,

@@ -1,10 +1,10 @@
 /** emostream ingest: sources (files, RTSP cameras) decoded by a supervised ffmpeg into frames. */
 export {
-  SourceConfigSchema, SourceSettingsSchema, IngestSettingsSchema, INGEST_PREFIX, ingestSettingsFromEnv, parseSourceConfig, ConfigError,
-  type SourceConfig, type SourceConfigInput, type IngestSettings,
+  SourceConfigSchema, SourceSettingsSchema, IngestSettingsSchema, INGEST_PREFIX, ingestSettingsFromEnv, parseSourceConfig, ConfigError, ROTATIONS,
+  type SourceConfig, type Rotation, type SourceConfigInput, type IngestSettings,
 } from './config.js';
 export {
-  buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, orientationFilter, PROTOCOL_WHITELIST, UnsupportedInputError,
+  buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, orientationFilter, rotationFilter, PROTOCOL_WHITELIST, UnsupportedInputError,
   type FfmpegArgs, type FfmpegArgsOptions, type ClassifiedInput, type InputKind,
 } from './ffmpegArgs.js';
 export { probeSource, parseRate, exifOrientation, SourceProbeError, type ProbeResult, type ProbeOptions, type ProbeFn } from './probe.js';
