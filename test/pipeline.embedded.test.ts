@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, toArray } from 'rxjs';
 import { createMetrics, loadTf, silentLogger } from '@emostream/runtime';
 import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/ingest';
 import { createDetector, parseDetectorConfig } from '@emostream/detector';
@@ -57,4 +57,35 @@ test('thumbnails: each confirmed person\'s 48x48 crop reaches the hook on its cl
   assert.ok(r.crops.length > 0, 'crops of the confirmed person');
   assert.deepEqual([...new Set(r.crops.map((c) => c.personId))], ['p1']);
   assert.ok(r.crops.every((c) => c.bytes === 48 * 48));
+});
+
+test('a live camera keeps only its newest frame waiting behind a busy detector (as analyze does); a file loses none', async () => {
+  const rt = await loadTf('auto');
+  const model = await openModel(rt, { pollMs: 0, logger: silentLogger });
+  const detectorConfig = parseDetectorConfig({});
+  const detector = await createDetector(detectorConfig, { tf: rt });
+  // Six real frames, then offered all at once: the first goes to the detector, the rest wait.
+  const src = parseSourceConfig({ cameraId: 'cam0', url: CLIP, fpsLimit: 2, maxWidth: 640, maxHeight: 360 });
+  const frames = (await lastValueFrom(frameSource(src, { logger: silentLogger, valve: valveFor(CLIP) }).pipe(toArray()))).slice(0, 6);
+  assert.equal(frames.length, 6);
+  const runWith = async (valve: ReturnType<typeof valveFor>) => {
+    const stats = createIngestStats();
+    const seen: number[] = [];
+    const pipeline = createEmbeddedPipeline({
+      cameraId: 'cam0', detector, detectorConfig, model: model.current, classify: DEFAULT_CLASSIFY,
+      aggregator: parseAggregatorConfig({}), queueMaxFrames: 8, logger: silentLogger, backend: rt.provider, stats, valve,
+      onEmotions: (m) => seen.push(m.frame.seq),
+    });
+    await lastValueFrom(pipeline.run(from(frames)).pipe(toArray()));
+    return { seen, dropped: stats.framesDropped };
+  };
+  try {
+    // No valve: a live camera. Frames 1-4 were each replaced by a newer one while they waited.
+    assert.deepEqual(await runWith(undefined), { seen: [frames[0].seq, frames[5].seq], dropped: 4 });
+    // A file (its valve): every frame is analysed, in order.
+    assert.deepEqual(await runWith(valveFor(CLIP)), { seen: frames.map((f) => f.seq), dropped: 0 });
+  } finally {
+    await detector.dispose();
+    model.close();
+  }
 });

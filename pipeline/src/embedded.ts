@@ -20,6 +20,7 @@ export interface EmbeddedDeps {
   model: () => EmotionModel;
   classify: ClassifyConfig;
   aggregator: AggregatorConfig;
+  /** A file's frames waiting for the detector at most (the ingest setting); a live camera keeps only its newest, as `analyze` does. */
   queueMaxFrames: number;
   logger: Logger;
   metrics?: PipelineMetrics;
@@ -79,9 +80,11 @@ export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
   const live = !d.valve;
   const { detect, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? (() => live) });
   const run = (frames: Observable<Frame>) => frames.pipe(
-    // Detection is the slow stage: the bounded queue sits in front of it and drops (live) or
-    // pauses the decoder (files) when it falls behind.
-    boundedQueue(d.queueMaxFrames, dropCounter(d.cameraId, { metrics: d.metrics, stats: d.stats }),
+    // Detection is the slow stage: the bounded queue sits in front of it and pauses the decoder
+    // (files) when it falls behind. A live camera keeps only its newest frame waiting (a newer one
+    // replaces it, as in analyze's cameras, ./cameras.ts): frames queued behind a slow detector
+    // would only add their wait to every result's latency.
+    boundedQueue(live ? 1 : d.queueMaxFrames, dropCounter(d.cameraId, { metrics: d.metrics, stats: d.stats }),
       (frame: Frame) => of(frame).pipe(detect), { valve: d.valve }),
     classify,
     aggregator.operator,
