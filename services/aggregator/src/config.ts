@@ -45,6 +45,8 @@ export const AggregatorConfigSchema = z.strictObject({
     .describe('Weight of the appearance distance (1 - cosine similarity of face embeddings) in the matching cost, when both the track and the face have one'),
   minAppearanceSimilarity: z.number().min(-1).max(1).default(0.35)
     .describe('Least cosine similarity between a track\'s and a face\'s embeddings for them to match: a face that looks like someone else does not continue the track'),
+  jumpMinAppearanceSimilarity: z.number().min(-1).max(1).default(0.5)
+    .describe('Least cosine similarity for a face that jumped (its box overlaps the track\'s predicted box by under 0.5 IoU; the detector embeds such a face at once) to continue the track, instead of minAppearanceSimilarity: a jump between two frames may be a cut the scene-cut detector missed between two like shots, and the track must not carry its person onto someone else. Same-person jumps on the sample clips measured 0.61-0.81; a stranger after a missed cut between two close-ups 0.45 (bench/RESULTS.md, Session 25)'),
   reidMinSimilarity: z.number().min(-1).max(1).default(0.6)
     .describe('Least cosine similarity between a new person\'s embedding and one who left this camera for the new one to get the old personId back (person.appeared with returning: true); 1 disables re-identification. Measured on the scene bench: one person across a return 0.57-0.98 (p5-p95), two people up to 0.52 (p95); with reidCutFaces whole-first (Session 13) 0.55 and 0.6 gave 12 of 12 returns and no wrong id, 0.5 11 of 12 with one stranger given an id, 0.65 9 of 12, 0.7 6 of 12'),
   reidCutFaces: z.enum(['whole-first', 'alike']).default('whole-first')

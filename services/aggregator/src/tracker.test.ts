@@ -200,3 +200,20 @@ test('a cut face\'s likeness weighs in the matching cost but vetoes nothing', ()
   assert.equal(matchCost({ ...t, descriptorCut: undefined }, box, 100, cfg, [1, 0, 0, 0]), Infinity, 'two whole faces: vetoed');
   assert.ok(Number.isFinite(matchCost({ ...t, descriptorCut: undefined }, box, 100, cfg, [1, 0, 0, 0], true)), 'the face is cut: not vetoed');
 });
+
+test('a face that jumped continues a track only when it clearly looks like its person (jumpMinAppearanceSimilarity)', () => {
+  const person = [1, 0, 0, 0];
+  const tr = new FaceTracker(cfg);
+  for (let t = 0; t <= 400; t += 100) tr.update(t, [face(700, 340, 180)], [person]);
+  const t = tr.tracks[0];
+  const jumped = face(620, 350, 170), steady = face(705, 340, 180);
+  assert.ok(iou(jumped, t.box) < 0.5 && iou(steady, t.box) > 0.5);
+  // A stranger after a missed cut, as alike as the scene bench's (0.45): above minAppearanceSimilarity (0.35), under 0.5.
+  const stranger = [0.45, Math.sqrt(1 - 0.45 ** 2), 0, 0];
+  assert.equal(matchCost(t, jumped, 500, cfg, stranger), Infinity, 'jumped and not clearly alike: a new track');
+  assert.ok(Number.isFinite(matchCost(t, steady, 500, cfg, stranger)), 'in place, the usual bar');
+  assert.ok(Number.isFinite(matchCost(t, jumped, 500, cfg, [0.7, Math.sqrt(1 - 0.49), 0, 0])), 'jumped, but alike (0.7): the same track');
+  assert.ok(Number.isFinite(matchCost(t, jumped, 500, cfg)), 'jumped, no likeness: motion and overlap decide');
+  const u = tr.update(500, [jumped], [stranger]);
+  assert.notEqual(u.tracks[0], t, 'the stranger starts a track of their own');
+});

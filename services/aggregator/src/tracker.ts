@@ -1,12 +1,12 @@
 /** Multi-face tracker for one camera: faces in successive frames → stable person tracks. */
-import { iou, isCutByEdge, type Box } from '@emostream/contracts';
+import { iou, isCutByEdge, JUMP_IOU, type Box } from '@emostream/contracts';
 import { solveAssignment } from './assignment.js';
 import type { AggregatorConfig } from './config.js';
 
 /** The part of the configuration the tracker reads. */
 export type TrackerConfig = Pick<AggregatorConfig,
   'maxMissMs' | 'personTtlMs' | 'iouThreshold' | 'maxJumpFaceWidths' | 'maxSizeRatio' |
-  'confirmHits' | 'confirmWindowFrames' | 'appearanceWeight' | 'minAppearanceSimilarity' | 'reidCutFaces' | 'reidWaitMs'>;
+  'confirmHits' | 'confirmWindowFrames' | 'appearanceWeight' | 'minAppearanceSimilarity' | 'jumpMinAppearanceSimilarity' | 'reidCutFaces' | 'reidWaitMs'>;
 
 /** One track: plain data, so that a tracker's state can be snapshotted as JSON. */
 export interface TrackState {
@@ -109,8 +109,9 @@ export function predictBox(track: TrackState, timeMs: number, maxMissMs: number)
  * The cost of giving face `box` to `track` at `timeMs` (lower is better), or `Infinity` when
  * they cannot belong together. Combines overlap with the motion prediction, centre distance in
  * face widths, size change and (when both have one) appearance. A face that looks like someone
- * else does not continue the track, unless either likeness is of a face cut by the frame's edge
- * (`cut`, `track.descriptorCut`): a sliver's embedding weighs in the cost but vetoes nothing.
+ * else does not continue the track, nor one that jumped (overlap under JUMP_IOU) and does not
+ * clearly look like the track's person, unless either likeness is of a face cut by the frame's
+ * edge (`cut`, `track.descriptorCut`): a sliver's embedding weighs in the cost but vetoes nothing.
  */
 export function matchCost(track: TrackState, box: Box, timeMs: number, cfg: TrackerConfig, descriptor?: readonly number[], cut = false): number {
   const lost = timeMs - track.lastSeenMs > cfg.maxMissMs;
@@ -126,7 +127,9 @@ export function matchCost(track: TrackState, box: Box, timeMs: number, cfg: Trac
   let cost = (1 - overlap) + jump + Math.log(sizeRatio);
   if (descriptor && track.descriptor) {
     const sim = cosineSimilarity(track.descriptor, descriptor);
-    if (sim < cfg.minAppearanceSimilarity && !cut && !track.descriptorCut) return Infinity;
+    // A face that jumped must look like the track's person, not merely unlike someone else.
+    const least = overlap < JUMP_IOU ? Math.max(cfg.minAppearanceSimilarity, cfg.jumpMinAppearanceSimilarity) : cfg.minAppearanceSimilarity;
+    if (sim < least && !cut && !track.descriptorCut) return Infinity;
     cost += cfg.appearanceWeight * (1 - sim);
   }
   if (track.status === 'tentative') cost += TENTATIVE_PENALTY;

@@ -61,3 +61,16 @@ test('embedding policy: a face cut by the edge when embedded is embedded again o
   assert.deepEqual(xs(p.select('d', [face(495, 80)], false, 100, FRAME)), []);
   assert.deepEqual(xs(p.select('d', [face(490, 90)], false, 200, FRAME)), [490]);
 });
+
+test('embedding policy: a face that jumped between two frames (IoU under JUMP_IOU with the face it follows) is embedded again at once', () => {
+  const p = new EmbeddingPolicy({ everyMs: 1000, maxEveryMs: 4000, minFacePx: 40 });
+  assert.deepEqual(xs(p.select('c', [face(600, 180)], false, 0, FRAME)), [600]);
+  // Moving 18 px a frame: IoU 0.82, the period holds.
+  assert.deepEqual(xs(p.select('c', [face(618, 180)], false, 100, FRAME)), []);
+  // 80 px to the left in one frame (a missed cut between two close-ups, as on the scene bench): IoU 0.49, still followed (≥ 0.3).
+  assert.deepEqual(xs(p.select('c', [face(538, 180)], false, 200, FRAME)), [538], 'jumped: at once');
+  assert.deepEqual(xs(p.select('c', [face(540, 180)], false, 300, FRAME)), [], 'then its period again');
+  const off = new EmbeddingPolicy({ everyMs: 1000, maxEveryMs: 4000, minFacePx: 40, jumpIou: 0 });
+  off.select('c', [face(600, 180)], false, 0, FRAME);
+  assert.deepEqual(xs(off.select('c', [face(538, 180)], false, 100, FRAME)), [], 'jumpIou 0: never');
+});

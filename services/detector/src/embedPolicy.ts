@@ -10,11 +10,14 @@
  * - it was cut by the frame's edge when last embedded and is whole now, or it grew to
  *   `growRatio` times the height it was last embedded at: a better likeness of the same person
  *   for re-identification, taken at once rather than at the next period.
+ * - it jumped since the previous frame (overlaps the face it follows by less than `jumpIou`):
+ *   it may be another person after a cut the scene-cut detector missed, and the aggregator's
+ *   tracker needs the likeness to tell.
  * Never a face under `minFacePx` high (its embedding does not tell people apart). Periods are
  * media time, not counts of frames, so that analysing every frame of a 25 fps file costs no more
  * embeddings a second than the default 10 fps.
  */
-import { isCutByEdge, matchByIou, withinMediaTime, type Box, type FaceCrop } from '@emostream/contracts';
+import { iou, isCutByEdge, JUMP_IOU, matchByIou, withinMediaTime, type Box, type FaceCrop } from '@emostream/contracts';
 
 /** Settings of {@link EmbeddingPolicy}. */
 export interface EmbeddingPolicyOptions {
@@ -27,6 +30,11 @@ export interface EmbeddingPolicyOptions {
   crowdFaceWidths?: number;
   /** A face this many times taller than at its last embedding is embedded again at once. */
   growRatio?: number;
+  /**
+   * A face that overlaps the face it follows from the previous frame by less than this IoU (it
+   * jumped, see JUMP_IOU) is embedded again at once; default JUMP_IOU, 0: never.
+   */
+  jumpIou?: number;
 }
 
 /** What the policy remembers of one face of a camera's previous frame. */
@@ -46,12 +54,14 @@ export class EmbeddingPolicy {
   private readonly maxEveryMs: number;
   private readonly crowdFaceWidths: number;
   private readonly growRatio: number;
+  private readonly jumpIou: number;
 
   constructor(private readonly o: EmbeddingPolicyOptions) {
     if (!(o.everyMs > 0)) throw new Error(`everyMs must be a positive number of ms, got ${o.everyMs}`);
     this.maxEveryMs = Math.max(o.everyMs, o.maxEveryMs ?? o.everyMs);
     this.crowdFaceWidths = o.crowdFaceWidths ?? 2;
     this.growRatio = o.growRatio ?? 1.5;
+    this.jumpIou = o.jumpIou ?? JUMP_IOU;
   }
 
   /** The period after a face's `count`-th embedding: everyMs, doubling, up to maxEveryMs; everyMs while crowded. */
@@ -82,7 +92,8 @@ export class EmbeddingPolicy {
       const due = followed.lastMs === undefined
         || !withinMediaTime(mediaTimeMs, followed.lastMs, this.periodMs(followed.count, this.crowded(boxes, i)))
         || (followed.lastCut && !cut)
-        || f.box.height >= this.growRatio * followed.lastHeight;
+        || f.box.height >= this.growRatio * followed.lastHeight
+        || (best !== undefined && iou(f.box, best.box) < this.jumpIou);
       if (!due) return followed;
       chosen.push(f);
       return { box: f.box, lastMs: mediaTimeMs, lastHeight: f.box.height, lastCut: cut, count: followed.count + 1 };
