@@ -1,5 +1,6 @@
 /** Option parsers shared by the CLI's commands: bad values fail with the valid range. */
 import { InvalidArgumentError } from 'commander';
+import { ROTATIONS } from '@emostream/ingest';
 
 /** An integer option within [min, max]. */
 export function intOption(name: string, min: number, max: number) {
@@ -22,7 +23,7 @@ export function numberOption(name: string, min: number, max: number) {
 /** `--rotate <deg>`: a camera's turn, 0, 90, 180 or 270 degrees clockwise. */
 export function rotateOption(v: string): number {
   const n = Number(v);
-  if (![0, 90, 180, 270].includes(n) || v.trim() === '') {
+  if (!(ROTATIONS as readonly number[]).includes(n) || v.trim() === '') {
     throw new InvalidArgumentError(`--rotate takes the degrees to turn each frame clockwise: 0, 90, 180 or 270 (a camera mounted upside down: 180); got '${v}'`);
   }
   return n;

@@ -203,14 +203,15 @@ export function orientationFilter(o: number | undefined): string | undefined {
  * sideways or upside down. Undefined for 0; throws for other angles.
  */
 export function rotationFilter(deg: number | undefined): string | undefined {
-  switch (deg ?? 0) {
-    case 0: return undefined;
-    case 90: return 'transpose=clock';
-    case 180: return 'hflip,vflip';
-    case 270: return 'transpose=cclock';
-    default: throw new RangeError(`rotate must be 0, 90, 180 or 270 degrees, got ${deg}`);
-  }
+  if (!deg) return undefined;
+  const filters: Record<number, string> = { 90: 'transpose=clock', 180: 'hflip,vflip', 270: 'transpose=cclock' };
+  const f = filters[deg];
+  if (!f) throw new RangeError(`rotate must be 0, 90, 180 or 270 degrees, got ${deg}`);
+  return f;
 }
+
+/** Whether a camera's turn of `deg` degrees (see {@link rotationFilter}) swaps the picture's width and height. */
+export const rotationSwapsSides = (deg: number | undefined): boolean => deg === 90 || deg === 270;
 
 /**
  * Builds the ffmpeg argv for one source. Output: only the first video stream, `fps` filter at
@@ -242,7 +243,7 @@ export function buildFfmpegArgs(o: FfmpegArgsOptions): FfmpegArgs {
   // A camera's turn comes after the scale (fewer pixels to move): a quarter turn scales to the
   // sides swapped, so the turned picture is width x height.
   const turn = rotationFilter(o.rotate);
-  const [scaleW, scaleH] = o.rotate === 90 || o.rotate === 270 ? [o.height, o.width] : [o.width, o.height];
+  const [scaleW, scaleH] = rotationSwapsSides(o.rotate) ? [o.height, o.width] : [o.width, o.height];
   const vf = [
     ...(orient ? [orient] : []),
     `fps=fps=${fpsArg(o.fps)}${o.still ? ':eof_action=pass' : ''}`, `scale=${scaleW}:${scaleH}:flags=bilinear`,

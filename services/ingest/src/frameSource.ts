@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { SCHEMA_VERSION, type Frame } from '@emostream/contracts';
 import { backoffDelayMs, redactText, redactUrl, urlSecrets, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import { parseSourceConfig, type SourceConfig, type SourceConfigInput } from './config.js';
-import { buildFfmpegArgs, classifyInput, outputFps, outputSize, type FfmpegArgs } from './ffmpegArgs.js';
+import { buildFfmpegArgs, classifyInput, outputFps, outputSize, rotationSwapsSides, type FfmpegArgs } from './ffmpegArgs.js';
 import { probeSource, SourceProbeError, type ProbeFn, type ProbeResult } from './probe.js';
 import { exitText, fileEnd } from './fileEnd.js';
 import { runFfmpeg, StallError, type RunEvent, type SpawnFfmpeg } from './supervisor.js';
@@ -165,7 +165,7 @@ function context(config: SourceConfig, deps: FrameSourceDeps): Ctx {
 
 function argsFor(config: SourceConfig, p: ProbeResult): FfmpegArgs {
   // The frame is the picture after the camera's turn (rotate): a quarter turn swaps its sides.
-  const quarter = config.rotate === 90 || config.rotate === 270;
+  const quarter = rotationSwapsSides(config.rotate);
   const size = outputSize(quarter ? p.height : p.width, quarter ? p.width : p.height, config.maxWidth, config.maxHeight);
   return buildFfmpegArgs({
     url: config.url, fps: outputFps(config.fpsLimit, p.fps), width: size.width, height: size.height,

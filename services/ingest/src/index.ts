@@ -4,7 +4,7 @@ export {
   type SourceConfig, type Rotation, type SourceConfigInput, type IngestSettings,
 } from './config.js';
 export {
-  buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, orientationFilter, rotationFilter, PROTOCOL_WHITELIST, UnsupportedInputError,
+  buildFfmpegArgs, toArgv, classifyInput, outputSize, outputFps, fpsArg, orientationFilter, rotationFilter, rotationSwapsSides, PROTOCOL_WHITELIST, UnsupportedInputError,
   type FfmpegArgs, type FfmpegArgsOptions, type ClassifiedInput, type InputKind,
 } from './ffmpegArgs.js';
 export { probeSource, parseRate, exifOrientation, SourceProbeError, type ProbeResult, type ProbeOptions, type ProbeFn } from './probe.js';
