@@ -194,6 +194,8 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       todo = rest;
     }
     const behindBatch = chunks.sheds ? Number(batch.offsetLag()) : 0;
+    // A live camera's frames fetched together: only its newest is processed (see shed.ts).
+    const newest = chunks.newestLive(todo);
     let inBatchAfter = todo.length;
     for (const messages of chunked(todo, chunkSize)) {
       if (!p.isRunning() || p.isStale()) return;
@@ -201,7 +203,7 @@ export async function runStage<In, Out>(spec: StageSpec<In, Out>): Promise<Runni
       const last = messages[messages.length - 1].offset;
       const checkpoint = tx?.checkpoint?.();
       try {
-        const r = await chunks.process(batch, messages, behindBatch + inBatchAfter);
+        const r = await chunks.process(batch, messages, behindBatch + inBatchAfter, newest);
         await out.produce(r, { topic: batch.topic, partition: batch.partition, lastOffset: last });
         produced?.produced(batch.partition, last);
         stats.produced += r.outputs;

@@ -47,7 +47,7 @@ export const SharedSettingsSchema = z.strictObject({
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto')
     .describe('TensorFlow.js backend of the detector and the classifier'),
   shedAfterLag: z.number().int().min(0).default(DEFAULT_SHED.afterLag)
-    .describe('Detector, live cameras only: once more than this many frames wait, or the cameras offer more work than the detector does (measured), each camera\'s frames are spaced out evenly (active cameras × time per frame × 1.25) and the others skipped (`frames_dropped_total{reason="overload"}`): every camera gets the same frame rate whatever its partition. `0` turns shedding off. Files are never shed'),
+    .describe('Detector, live cameras only: once more than this many frames wait, or the cameras offer more work than the detector does (measured), each camera\'s frames are spaced out evenly (active cameras × time per frame × 1.25) and the others skipped (`frames_dropped_total{reason="overload"}`): every camera gets the same frame rate whatever its partition. At any load, a live frame with a newer frame of its camera fetched behind it is skipped too (the same reason): the detector goes to each camera\'s newest frame. `0` turns both off. Files are never shed'),
   maxFrameAgeMs: z.number().int().min(0).default(DEFAULT_SHED.maxAgeMs)
     .describe('Detector, live cameras only: while shedding, frames older than this (produce time to now) are skipped too (`reason="stale"`), so the view stays current; `0`: no age limit'),
   maxFramePixels: z.number().int().min(1).max(MAX_FRAME_SIDE * MAX_FRAME_SIDE).default(DEFAULT_MAX_FRAME_PIXELS)

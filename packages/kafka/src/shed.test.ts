@@ -71,6 +71,53 @@ test('nothing is shed while the stage keeps up; offered load above capacity shed
   assert.ok(verdicts.filter((v) => v === undefined).length >= 20, `keeps what it can do: ${verdicts.join(',')}`);
 });
 
+test('a live frame with a newer one of its camera fetched behind it is skipped even while keeping up; its camera\'s frame spacing still counts it', () => {
+  const s = new FairShedder(DEFAULT_SHED);
+  s.processed(20);
+  // One camera, a frame every 100 ms, 20 ms of work: load 0.2, nowhere near behind.
+  for (let i = 0; i < 10; i++) assert.equal(s.decide('a', 0, i * 100, 0, i * 100 + 5), undefined);
+  assert.equal(s.decide('a', 0, 1_000, 1, 1_005, true), 'overload');
+  assert.equal(s.decide('b', 1, 1_000, 0, 1_005), undefined, 'another camera is not affected');
+  assert.equal(s.decide('a', 0, 1_100, 0, 1_105), undefined);
+  // The skipped frame was offered: the spacing stays 100 ms (load 0.2 for a, plus b's first frame's none).
+  assert.ok(Math.abs(s.load() - 0.2) < 1e-9, `load ${s.load()}`);
+});
+
+/**
+ * One live camera at 10 fps, 60 ms a frame except every 50th processed frame, which takes 1.2 s
+ * (a tile sweep, a garbage collection); each round the stage fetches everything waiting. Returns
+ * the waits (capture to processing start) of the processed frames, ms.
+ */
+function slowFrames(newestOnly: boolean): number[] {
+  const s = new FairShedder(DEFAULT_SHED);
+  const queue: number[] = [];
+  const waits: number[] = [];
+  let now = 0, nextAt = 0, processed = 0;
+  while (now < 120_000) {
+    while (nextAt <= now) { queue.push(nextAt); nextAt += 100; }
+    const batch = queue.splice(0);
+    for (const [i, at] of batch.entries()) {
+      if (s.decide('cam', 0, at, batch.length - 1 - i, now, newestOnly && i < batch.length - 1)) continue;
+      waits.push(now - at);
+      const cost = ++processed % 50 === 0 ? 1_200 : 60;
+      now += cost;
+      s.processed(cost);
+    }
+    if (batch.length === 0) now += 5;
+  }
+  return waits;
+}
+
+test('only a live camera\'s newest fetched frame: a slow frame delays the one after it, not the dozens after that', () => {
+  const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)];
+  const newest = slowFrames(true);
+  const every = slowFrames(false);
+  // Without the rule the 12 frames that queue behind a slow one drain at 40 ms a frame: 30 frames late.
+  assert.ok(p95(every) > 500, `every frame: p95 wait ${p95(every)} ms`);
+  assert.ok(p95(newest) < 150, `newest only: p95 wait ${p95(newest)} ms`);
+  assert.ok(newest.length > every.length * 0.8, `newest only keeps most frames: ${newest.length} of ${every.length}`);
+});
+
 test('while behind: stale frames skipped, the rest spaced per camera by the measured cost', () => {
   const s = new FairShedder({ ...DEFAULT_SHED, afterLag: 0, maxAgeMs: 5_000 });
   s.processed(50);

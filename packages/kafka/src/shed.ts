@@ -14,8 +14,15 @@
  * so the stage spends (1 − headroom share) of its time on each second of input, whatever the
  * partition layout, and catches up. Skipped frames cost nothing and are counted by reason
  * (`overload`); frames that waited longer than `maxAgeMs` are skipped as `stale` (after a long
- * outage, the present matters more than the backlog). While the stage keeps up, nothing is
- * skipped. This is the automatic form of a fixed "process every n-th frame" setting.
+ * outage, the present matters more than the backlog). This is the automatic form of a fixed
+ * "process every n-th frame" setting.
+ *
+ * Whether behind or not, a live frame with a newer frame of its camera already fetched behind it
+ * is skipped (`overload`, `superseded` in {@link FairShedder.decide}): the stage goes to the
+ * camera's newest frame, as the embedded pipeline keeps only a live camera's newest frame
+ * waiting. A frame that took long (a tile sweep, a garbage collection) then delays the frame
+ * after it, not every frame for as long as the backlog takes to drain. Otherwise, while the
+ * stage keeps up, nothing is skipped.
  */
 
 /** Settings of {@link FairShedder}. */
@@ -69,8 +76,10 @@ export class FairShedder {
    * `lag` messages waiting after it in its partition, at `now`. The stage is behind when the
    * messages waiting in all its partitions together exceed `afterLag`: one camera alone on a
    * partition that keeps up is shed as much as the others, or it would take the spare capacity.
+   * `superseded`: a newer frame of the camera waits behind this one (fetched already), so this
+   * one is skipped, after its bookkeeping (its camera's frame spacing counts every frame offered).
    */
-  decide(key: string, partition: number, producedAt: number, lag: number, now: number): ShedVerdict {
+  decide(key: string, partition: number, producedAt: number, lag: number, now: number, superseded = false): ShedVerdict {
     let c = this.cams.get(key);
     if (!c) this.cams.set(key, (c = { lastKept: -Infinity, lastProduced: -Infinity, gapMs: 0, seenAt: now }));
     c.seenAt = now;
@@ -88,6 +97,7 @@ export class FairShedder {
     const load = this.load();
     if (this.waitingTotal > this.o.afterLag || load > 1 / (1 + this.o.headroom)) this.behind = true;
     else if (this.waitingTotal <= this.o.afterLag / 4 && load < 0.9 / (1 + this.o.headroom)) this.behind = false;
+    if (superseded) return 'overload';
     if (!this.behind) return this.keep(c, producedAt);
     if (this.o.maxAgeMs > 0 && now - producedAt > this.o.maxAgeMs) return 'stale';
     if (producedAt - c.lastKept < this.intervalMs(now)) return 'overload';

@@ -198,6 +198,30 @@ test('shedding: a stale live frame is skipped before decoding (counted by reason
   assert.equal(r.outputs, 1);
 });
 
+test('shedding: of a live camera\'s frames fetched together only the newest is processed; other cameras\' and file frames are not skipped', async () => {
+  const { metrics, calls } = fakeMetrics();
+  const { p, stats, timeline } = processor('each', {
+    metrics, shed: { afterLag: 1_000, maxAgeMs: 0, activeMs: 60_000, headroom: 0.25, applies: (m) => m.headers?.[HEADER.live] === '1' },
+  });
+  const now = String(Date.now());
+  const live = { [HEADER.live]: '1' };
+  const batch = [
+    message(10, 'a', 'a/1', live, now), message(11, 'b', 'b/1', live, now), message(12, 'a', 'a/2', live, now),
+    message(13, 'f', 'f/1', {}, now), message(14, 'f', 'f/2', {}, now), message(15, 'a', 'a/3', live, now),
+  ];
+  const newest = p.newestLive(batch);
+  assert.deepEqual([...newest], [['a', 15n], ['b', 11n]]);
+  // The batch in two chunks: the first one's a/1 and a/2 know of a/3 in the second.
+  const first = await p.process(part, batch.slice(0, 3), 3, newest);
+  const second = await p.process(part, batch.slice(3), 0, newest);
+  assert.deepEqual(texts(first.batches[0].messages), ['b:out1']);
+  assert.deepEqual(texts(second.batches[0].messages), ['f:out1', 'f:out2', 'a:out3']);
+  assert.deepEqual(timeline, ['push b/1', 'push f/1', 'push f/2', 'push a/3']);
+  assert.equal(stats.shed, 2);
+  assert.deepEqual(calls, [['framesDropped', { camera: 'a', reason: 'overload' }], ['framesDropped', { camera: 'a', reason: 'overload' }]]);
+  assert.equal(processor('each').p.newestLive(batch).size, 0, 'without shedding nothing is superseded');
+});
+
 test('shedding: a live frame keyed by no valid camera id is never shed (no metric label from its key), it is decoded', async () => {
   const { metrics, calls } = fakeMetrics();
   const { p, stats } = processor('each', { metrics, shed: { afterLag: 10, maxAgeMs: 1_000, activeMs: 60_000, headroom: 0.25, applies: () => true } });

@@ -77,10 +77,28 @@ export class ChunkProcessor<In, Out> {
   }
 
   /**
+   * The offset of each camera's newest sheddable (live) message among `messages` (a fetched
+   * batch), for {@link process}: the ones before it are superseded. Empty without shedding.
+   */
+  newestLive(messages: KafkaMessage[]): Map<string, bigint> {
+    const newest = new Map<string, bigint>();
+    if (!this.shedder) return newest;
+    for (const m of messages) {
+      const key = m.key?.toString() ?? '';
+      if (!isCameraId(key) || !this.o.shed!.applies(m)) continue;
+      const offset = BigInt(m.offset);
+      if ((newest.get(key) ?? -1n) < offset) newest.set(key, offset);
+    }
+    return newest;
+  }
+
+  /**
    * Decodes and processes one chunk of one partition; returns the messages to produce, in order.
    * `waitingAfter`: messages waiting in the partition after this chunk (for the shedder).
+   * `newest`: each live camera's newest offset in the batch ({@link newestLive}); a live frame
+   * before it is skipped.
    */
-  async process(batch: Pick<Batch, 'topic' | 'partition'>, messages: KafkaMessage[], waitingAfter: number): Promise<ChunkResult<In>> {
+  async process(batch: Pick<Batch, 'topic' | 'partition'>, messages: KafkaMessage[], waitingAfter: number, newest?: ReadonlyMap<string, bigint>): Promise<ChunkResult<In>> {
     const { o, shedder } = this;
     const slots: Array<Promise<OutMessage[]>> = [];
     const dlq: OutMessage[] = [];
@@ -109,7 +127,8 @@ export class ChunkProcessor<In, Out> {
       // The key becomes a metric label: a message whose key is no valid camera id is not shed but decoded and processed.
       const sheddable = shedder !== undefined && isCameraId(key) && o.shed!.applies(m);
       if (sheddable) {
-        const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now());
+        const superseded = (newest?.get(key) ?? -1n) > BigInt(m.offset);
+        const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now(), superseded);
         if (verdict) {
           o.stats.shed++;
           o.metrics?.framesDropped.inc({ camera: key, reason: verdict });
