@@ -14,7 +14,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import sharp from 'sharp';
 import { createLogger } from '@emostream/runtime';
 import { createIngestStats, frameSource, probeSource } from '@emostream/ingest';
-import { analyze } from '@emostream/pipeline';
+import { analyze, analyzeCameras, parseSourceArg } from '@emostream/pipeline';
 import { MEDIA, testModelDir } from './helpers/model.js';
 import { filesMissing, requireResource } from './helpers/resources.js';
 
@@ -168,4 +168,26 @@ test('analyze --rotate 180 on a photo taken upside down: the face found as in th
   const dist = (e: [number, number], r: { x: number; y: number }) => Math.hypot(e[0] - r.x, e[1] - r.y);
   const [toOwn, toOther] = [dist(asIs.eyes.left, turned(ref.eyes.left)), dist(asIs.eyes.left, turned(ref.eyes.right))];
   assert.ok(toOther < toOwn, `without --rotate the face is read as upright: its 'left' eye is the person's right one (${toOther.toFixed(0)} px from it, ${toOwn.toFixed(0)} from the left)`);
+});
+
+test('a camera\'s own turn (#rotate=180 at the end of its URL) beside an upright camera: both faces found upright', { timeout: 150_000 }, async (t) => {
+  if (!requireResource(t, 'sample media', filesMissing(JUSTIN))) return;
+  const model = await testModelDir();
+  const up = await upright();
+  const upsideDown = await raw(sharp(up.data, { raw: { width: up.width, height: up.height, channels: 3 } }).rotate(180));
+  const upFile = await photo('cam-up.jpg', up, 1);
+  const downFile = await photo('cam-down.jpg', upsideDown, 1);
+  const faces: Record<string, Array<{ eyes?: { left: [number, number]; right: [number, number] } }>> = { up: [], down: [] };
+  // As the CLI parses --source and --cameras lines.
+  const sources = [parseSourceArg(`up=${upFile}`), parseSourceArg(`down=${downFile}#rotate=180`, '--cameras cams.txt line 2')];
+  const r = await analyzeCameras(sources, {
+    out: path.join(tmp, 'out-cameras'), fps: 10, detector: 'blazeface', model, rtspTransport: 'tcp', giveUpAfter: 60,
+    maxWidth: 1280, backend: 'auto', quiet: true, thumbnails: false,
+  }, { onEmotions: (m) => { faces[m.frame.cameraId].push(...m.faces); } });
+  assert.deepEqual(r.failed, []);
+  const [ref] = faces.up;
+  const [face] = faces.down;
+  assert.ok(ref?.eyes && face?.eyes, 'a face with eyes from each camera');
+  const off = Math.max(...[0, 1].flatMap((k) => [Math.abs(face.eyes!.left[k] - ref.eyes!.left[k]), Math.abs(face.eyes!.right[k] - ref.eyes!.right[k])]));
+  assert.ok(off < 6, `the turned camera's eyes are where the upright camera has them (within ${off.toFixed(1)} px)`);
 });

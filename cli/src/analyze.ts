@@ -81,7 +81,7 @@ export function registerAnalyze(program: Command): void {
     .option('--rtsp-transport <t>', 'tcp (default) or udp', 'tcp')
     .option('--give-up-after <s>', 'a camera that sends no frame for this long is given up (0 = never)', numberOption('--give-up-after', 0, 7 * 24 * 3600), 60)
     .option('--max-width <px>', 'frames wider than this are scaled down first', intOption('--max-width', 64, 7680), 1280)
-    .option('--rotate <deg>', 'turn every frame clockwise by 0, 90, 180 or 270 degrees: a camera mounted sideways or upside down (every camera of the run)', rotateOption, 0)
+    .option('--rotate <deg>', 'turn every frame clockwise by 0, 90, 180 or 270 degrees: a camera mounted sideways or upside down (every camera of the run; one camera\'s own: #rotate=<deg> at the end of its URL)', rotateOption, 0)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .option('--realtime', 'read files at their own frame rate, as a camera would send them (files only)', false)
     .option('--http <port>', 'serve the live API and page on this port while the run lasts (0: a free one; the address goes to stderr)', intOption('--http', 0, 65535))

@@ -25,7 +25,7 @@ export interface AnalyzeOptions {
   rtspTransport: 'tcp' | 'udp';
   giveUpAfter: number;
   maxWidth: number;
-  /** Degrees every frame is turned clockwise (0, 90, 180 or 270): a camera mounted sideways or upside down. */
+  /** Degrees every frame is turned clockwise (0, 90, 180 or 270): a camera mounted sideways or upside down. A camera whose URL ends in `#rotate=<deg>` has its own. */
   rotate?: number;
   backend: string;
   /** Log errors only. */
@@ -151,8 +151,8 @@ export async function analyze(source: string, o: AnalyzeOptions, hooks: AnalyzeH
  * result; the others go on. Throws only when the run itself cannot go on (bad options, every
  * camera failed before the models were loaded, outputs that cannot be written).
  */
-export async function analyzeCameras(sources: ReadonlyArray<{ cameraId: string; url: string }>, o: CamerasOptions, hooks: AnalyzeHooks = {}): Promise<CamerasResult> {
+export async function analyzeCameras(sources: ReadonlyArray<{ cameraId: string; url: string; settings?: { rotate?: number } }>, o: CamerasOptions, hooks: AnalyzeHooks = {}): Promise<CamerasResult> {
   if (sources.length === 0) throw new Error('analyze: no camera given: give --source <id>=<url> or --cameras <file>');
-  const r = await runCameras(sources.map((s) => ({ ...s, outDir: path.join(o.out, s.cameraId) })), o, hooks, { single: false });
+  const r = await runCameras(sources.map((s) => ({ cameraId: s.cameraId, url: s.url, rotate: s.settings?.rotate, outDir: path.join(o.out, s.cameraId) })), o, hooks, { single: false });
   return { ...r, failed: r.cameras.filter((c) => c.failed).map((c) => c.cameraId), outDir: o.out };
 }

@@ -14,6 +14,7 @@ import { ClassifyStageSchema, DEFAULT_CLASSIFIER_SETTINGS, classifyConfigOf } fr
 import { createCamerasPipeline, type CameraInput } from './cameras.js';
 import { CameraOutput, cameraTimelines } from './analyzeOutput.js';
 import { DEFAULT_CLASSIFY, openDetector, openModel, valveFor } from './wiring.js';
+import { sourceOptions } from './sources.js';
 import { LiveTimelines } from './api/live.js';
 import { startApiServer } from './api/server.js';
 import type { AnalyzeHooks, AnalyzeProgress, CameraResult, CamerasOptions } from './analyze.js';
@@ -21,8 +22,11 @@ import type { AnalyzeHooks, AnalyzeProgress, CameraResult, CamerasOptions } from
 /** One camera of a run: its id, source and output folder. */
 export interface CameraSpec {
   cameraId: string;
+  /** The source; a `#rotate=<deg>` at its end is the camera's own turn (./sources.ts). */
   url: string;
   outDir: string;
+  /** The camera's own turn (degrees clockwise), over the run's `rotate`. */
+  rotate?: number;
 }
 
 interface Cam extends CameraSpec {
@@ -51,12 +55,15 @@ const cameraError = (c: Cam, e: unknown) => {
 
 /** Runs the cameras; `single`: the one source of `analyze <source>` (a failing probe fails the run at once). */
 export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions, hooks: AnalyzeHooks, { single }: { single: boolean }) {
-  const cams: Cam[] = specs.map((s) => {
+  const cams: Cam[] = specs.map((spec) => {
+    const own = sourceOptions(spec.url, single ? 'analyze' : `camera ${spec.cameraId}`);
+    const s = { ...spec, url: own.url };
     const kind = classifyInput(s.url).kind === 'file' ? 'file' : 'live';
+    const rotate = spec.rotate ?? own.settings?.rotate ?? o.rotate;
     const config = parseSourceConfig({
       cameraId: s.cameraId, url: s.url, fpsLimit: o.fps, realtime: (o.realtime ?? false) && kind === 'file', rtspTransport: o.rtspTransport,
       giveUpAfterMs: o.giveUpAfter * 1000, maxWidth: o.maxWidth, maxHeight: Math.round((o.maxWidth * 9) / 16),
-      ...(o.rotate ? { rotate: o.rotate } : {}),
+      ...(rotate ? { rotate } : {}),
     });
     return { ...s, shown: redactUrl(s.url), secrets: urlSecrets(s.url), kind, config, stats: createIngestStats(), frames: 0, faces: 0, mediaTimeMs: 0, skipped: 0 };
   });

@@ -18,7 +18,7 @@ export { startClassifier } from './distributed/classifier.js';
 export { startAggregator } from './distributed/aggregator.js';
 export { AggregatorStateRecords, loadAggregatorRecords, loadAggregatorState, cameraStateMessage, parseCameraState } from './distributed/aggregatorState.js';
 export { serviceSettingsFromEnv, sourceSettingsOf, type ServiceSettings, type OwnSettings } from './settings.js';
-export { parseSourceArg, parseSourcesEnv, parseCamerasFile, mergeSources, ingestSources } from './sources.js';
+export { parseSourceArg, parseSourcesEnv, parseCamerasFile, mergeSources, ingestSources, sourceOptions } from './sources.js';
 export { runService, SERVICES, type ServiceName } from './service.js';
 export { subscribeEvents, type EventsOptions } from './events.js';
 export { LiveTimelines, DEFAULT_LIVE_LIMITS, START_ID, type LiveLimits, type LivePerson, type LiveCamera, type StreamedEvent } from './api/live.js';

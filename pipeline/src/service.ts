@@ -68,7 +68,7 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       const stats: Record<string, IngestStats> = Object.fromEntries(sources.map((s) => [s.cameraId, createIngestStats()]));
       // realtime applies to files only (a camera is real time already).
       const realtime = (url: string) => (ingest.realtime && classifyInput(url).kind === 'file' ? { realtime: true } : {});
-      const run = startIngest(sources.map((s) => ({ ...s, settings: { ...sourceSettings, ...realtime(s.url) } })), { ...deps, jpegQuality: ingest.jpegQuality, stats });
+      const run = startIngest(sources.map((s) => ({ ...s, settings: { ...sourceSettings, ...realtime(s.url), ...s.settings } })), { ...deps, jpegQuality: ingest.jpegQuality, stats });
       ready = () => {
         const idle = Object.entries(stats).filter(([, s]) => s.framesDecoded === 0).map(([id]) => `no frame from ${id} yet`);
         const down = brokerDownReason(kafka);

@@ -48,3 +48,29 @@ test('sources merged from several places: one URL twice counts once, two URLs fo
   // serve ingest's list goes through the same rules.
   assert.throws(() => ingestSources(['lobby=a.mp4'], 'lobby=b.mp4'), /camera lobby is given twice with different URLs \(--source \/ EMOSTREAM_SOURCES\): keep one/);
 });
+
+test('a camera\'s own turn: #rotate=<deg> at the end of its URL, in every list; a bad one names where and the choices', () => {
+  assert.deepEqual(parseSourceArg('door=rtsp://viewer:s3cret@10.0.0.5/s#rotate=180'), { cameraId: 'door', url: 'rtsp://viewer:s3cret@10.0.0.5/s', settings: { rotate: 180 } });
+  assert.deepEqual(parseSourceArg('hall=/videos/hall.mp4#rotate=0'), { cameraId: 'hall', url: '/videos/hall.mp4', settings: { rotate: 0 } });
+  // Only a suffix that is the whole last option: a # elsewhere stays in the URL.
+  assert.deepEqual(parseSourceArg('clip=/videos/take #2.mp4'), { cameraId: 'clip', url: '/videos/take #2.mp4' });
+  assert.deepEqual(parseCamerasFile('a=x.mp4#rotate=90\nb=y.mp4\n', 'cams.txt'), [
+    { cameraId: 'a', url: 'x.mp4', settings: { rotate: 90 } },
+    { cameraId: 'b', url: 'y.mp4' },
+  ]);
+  assert.deepEqual(ingestSources(['a=x.mp4'], 'b=y.mp4#rotate=270,c=z.mp4'), [
+    { cameraId: 'a', url: 'x.mp4' }, { cameraId: 'b', url: 'y.mp4', settings: { rotate: 270 } }, { cameraId: 'c', url: 'z.mp4' },
+  ]);
+  for (const bad of ['45', '', 'ninety', '-90', '360']) {
+    assert.throws(() => parseCamerasFile(`a=rtsp://u:hunter2@h/s#rotate=${bad}\n`, 'cams.txt'), (e: Error) => {
+      assert.match(e.message, /^--cameras cams\.txt line 1: #rotate= takes the degrees to turn the camera's frames clockwise: 0, 90, 180, 270; got '/);
+      assert.ok(!e.message.includes('hunter2'), e.message);
+      return true;
+    }, bad);
+  }
+  // One camera given twice: the same turn counts once, two turns fail.
+  const a = parseSourceArg('a=x.mp4#rotate=90');
+  assert.deepEqual(mergeSources([{ from: '--source', sources: [a] }, { from: '--cameras c.txt', sources: [parseSourceArg('a=x.mp4#rotate=90')] }]), [a]);
+  assert.throws(() => mergeSources([{ from: '--source', sources: [a] }, { from: '--cameras c.txt', sources: [parseSourceArg('a=x.mp4')] }]),
+    /camera a is given twice with different turns \(#rotate=\) \(--source \/ --cameras c\.txt\): keep one/);
+});

@@ -1,21 +1,41 @@
 /**
  * Camera lists: `serve ingest`'s `--source` options and `EMOSTREAM_SOURCES`, and `analyze`'s
- * `--source` options and cameras file (`--cameras`). One grammar everywhere: `<cameraId>=<url>`.
+ * `--source` options and cameras file (`--cameras`). One grammar everywhere: `<cameraId>=<url>`,
+ * the URL optionally ending in `#rotate=<deg>`, that camera's own turn.
  */
 import { CAMERA_ID, CAMERA_ID_RULE } from '@emostream/contracts';
 import { redactText, urlSecrets } from '@emostream/runtime';
-import { classifyInput, parseSourceConfig, type SourceConfig } from '@emostream/ingest';
+import { ROTATIONS, classifyInput, parseSourceConfig, type SourceConfig } from '@emostream/ingest';
 import type { IngestSource } from './distributed/ingest.js';
 
-/** `cameraId=url` → source (`from` names where it came from in the error). */
+/** A camera's own turn at the end of its URL, as go2rtc writes source options: `rtsp://host/stream#rotate=180`. */
+const ROTATE_SUFFIX = /#rotate=([^#]*)$/;
+
+/**
+ * A source's URL without its options suffix, and the settings the suffix sets: `#rotate=<deg>`
+ * (0, 90, 180 or 270, clockwise) turns that camera's frames whatever `--rotate`/`INGEST_ROTATE`
+ * say for the others. `from` names where it came from in the error.
+ */
+export function sourceOptions(url: string, from: string): { url: string; settings?: Partial<SourceConfig> } {
+  const m = ROTATE_SUFFIX.exec(url);
+  if (!m) return { url };
+  const deg = Number(m[1]);
+  if (m[1].trim() === '' || !(ROTATIONS as readonly number[]).includes(deg)) {
+    throw new Error(`${from}: #rotate= takes the degrees to turn the camera's frames clockwise: ${ROTATIONS.join(', ')}; got '${m[1].slice(0, 20)}'`);
+  }
+  return { url: url.slice(0, m.index), settings: { rotate: deg } };
+}
+
+/** `cameraId=url[#rotate=deg]` → source (`from` names where it came from in the error). */
 export function parseSourceArg(v: string, from = '--source'): IngestSource {
   const at = v.indexOf('=');
   const cameraId = at > 0 ? v.slice(0, at) : '';
-  const url = at > 0 ? v.slice(at + 1) : '';
+  const raw = at > 0 ? v.slice(at + 1) : '';
+  const { url, settings } = sourceOptions(raw, from);
   if (!CAMERA_ID.test(cameraId) || !url) throw new Error(`${from} expects <cameraId>=<file|rtsp-url> with a camera id of ${CAMERA_ID_RULE}, got '${redactText(v)}'`);
   // `.` and `..` are valid ids but not folder names of their own (analyze writes <out>/<cameraId>/).
   if (cameraId === '.' || cameraId === '..') throw new Error(`${from}: camera id '${cameraId}' is not allowed (it names no folder of its own): choose another`);
-  return { cameraId, url };
+  return settings ? { cameraId, url, settings } : { cameraId, url };
 }
 
 /**
@@ -54,13 +74,13 @@ export function mergeSources(groups: ReadonlyArray<{ from: string; sources: read
   for (const { from, sources } of groups) {
     for (const s of sources) {
       const seen = byId.get(s.cameraId);
-      if (seen && seen.s.url !== s.url) {
+      if (seen && (seen.s.url !== s.url || seen.s.settings?.rotate !== s.settings?.rotate)) {
         const where = seen.from === from ? from : `${seen.from} / ${from}`;
-        throw new Error(`camera ${s.cameraId} is given twice with different URLs (${where}): keep one`);
+        throw new Error(`camera ${s.cameraId} is given twice with different ${seen.s.url !== s.url ? 'URLs' : 'turns (#rotate=)'} (${where}): keep one`);
       }
       if (seen) continue;
       try {
-        parseSourceConfig({ ...settings, cameraId: s.cameraId, url: s.url });
+        parseSourceConfig({ ...settings, ...s.settings, cameraId: s.cameraId, url: s.url });
         classifyInput(s.url);
       } catch (e) {
         throw new Error(`camera ${s.cameraId}: ${redactText((e as Error).message, urlSecrets(s.url))}`);

@@ -53,7 +53,7 @@ export const SharedSettingsSchema = z.strictObject({
   maxFramePixels: z.number().int().min(1).max(MAX_FRAME_SIDE * MAX_FRAME_SIDE).default(DEFAULT_MAX_FRAME_PIXELS)
     .describe('Detector: most pixels (width x height) a frame on the frames topic may have, 4096x4096 by default. A larger frame goes to the frames dead-letter topic (reason `frame_too_large`) before its JPEG is decoded: decoded it takes width x height x 3 bytes, and one huge frame from a broken or hostile producer could get the detector killed for memory over and over. Ingest refuses to start when `INGEST_MAX_WIDTH` x `INGEST_MAX_HEIGHT` is over it'),
   sources: z.string().optional()
-    .describe('Ingest: the cameras, `<cameraId>=<url>` separated by newlines, spaces or commas (a comma inside a URL: `%2C`), added to `--source` (a camera named in both with the same URL counts once, with two URLs it is an error). Every camera is checked at start (id, URL scheme, settings); errors name the camera, never the password. Kept in a Secret'),
+    .describe('Ingest: the cameras, `<cameraId>=<url>` separated by newlines, spaces or commas (a comma inside a URL: `%2C`; a URL ending in `#rotate=<deg>` turns that camera\'s frames, over INGEST_ROTATE), added to `--source` (a camera named in both with the same URL counts once, with two URLs it is an error). Every camera is checked at start (id, URL scheme, settings); errors name the camera, never the password. Kept in a Secret'),
 });
 
 /** Parsed shared settings. */

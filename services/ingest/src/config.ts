@@ -43,7 +43,7 @@ export const SourceSettingsSchema = z.strictObject({
     .refine((v) => ROTATIONS.includes(v as Rotation), { error: ROTATE_RULE })
     .default(0)
     .meta({ values: ROTATE_VALUES })
-    .describe('Degrees to turn every frame clockwise after decoding (0, 90, 180 or 270), for a camera mounted sideways or upside down: faces must be upright for the detector and the emotion model (upside down, BlazeFace takes a face for an upright one and its emotion is read wrong). A file\'s own rotation tag is applied first, as players do; maxWidth and maxHeight apply to the turned picture'),
+    .describe('Degrees to turn every frame clockwise after decoding (0, 90, 180 or 270), for a camera mounted sideways or upside down: faces must be upright for the detector and the emotion model (upside down, BlazeFace takes a face for an upright one and its emotion is read wrong). A file\'s own rotation tag is applied first, as players do; maxWidth and maxHeight apply to the turned picture. A camera whose URL ends in `#rotate=<deg>` (`--source`, EMOSTREAM_SOURCES) has its own turn instead'),
   rtspTransport: z.enum(['tcp', 'udp'], { error: 'rtspTransport must be "tcp" or "udp"' }).default('tcp')
     .describe('RTSP transport: tcp (default, survives lossy networks and NAT) or udp'),
   realtime: z.boolean({ error: 'realtime must be true or false' }).default(false)
