@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FaceBox } from '@emostream/contracts';
-import { boxGrid, DetectionCarry, GRID, gridMotion } from './carry.js';
+import { boxGrid, DetectionCarry, GRID, gridMotion, onSchedule } from './carry.js';
 
 const W = 200, H = 120;
 
@@ -150,4 +150,18 @@ test('boxGrid: mean gray per cell, boxes clamped to the frame, tiny boxes too', 
   // Cells of 10 px: the first three columns of cells white, the rest black.
   assert.deepEqual(Array.from(h.slice(0, GRID)), [1, 1, 1, 0, 0, 0, 0, 0]);
   assert.ok(Math.abs(gridMotion(h, g) - (3 * 0.8 + 5 * 0.2) / 8) < 1e-6);
+});
+
+test('expire (a tile found a face the detection lacks): the next frame is detected (tile, off schedule); a detection carries again; other cameras unaffected', () => {
+  const carry = new DetectionCarry(opts);
+  const still = picture();
+  carry.record('cam', still, W, H, [face()], 0);
+  carry.record('other', still, W, H, [face()], 0);
+  carry.expire('cam');
+  carry.expire('nobody');
+  assert.deepEqual(carry.reuse('cam', still, W, H, false, 100), { carried: false, reason: 'tile' });
+  assert.equal(onSchedule('tile'), false);
+  assert.equal(carry.reuse('other', still, W, H, false, 100).reason, 'tracked');
+  carry.record('cam', still, W, H, [face(), face(0.9, 120)], 100);
+  assert.equal(carry.reuse('cam', still, W, H, false, 200).reason, 'tracked');
 });

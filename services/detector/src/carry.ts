@@ -39,15 +39,20 @@ export interface CarryOptions {
 /** Cells per side of a face's gray grid. */
 export const GRID = 8;
 
-/** Why a frame is detected afresh (`reason` of `detector_frames_total{mode="detected"}`), or `tracked` when carried. */
-export type CarryReason = 'every_frame' | 'first' | 'cut' | 'due' | 'score' | 'motion' | 'size' | 'tracked';
+/**
+ * Why a frame is detected afresh (`reason` of `detector_frames_total{mode="detected"}`), or
+ * `tracked` when carried. `tile`: a tile searched on the frame before, between detections, found a
+ * face the last detection did not have ({@link DetectionCarry.expire}).
+ */
+export type CarryReason = 'every_frame' | 'first' | 'cut' | 'due' | 'score' | 'motion' | 'size' | 'tile' | 'tracked';
 
 /**
  * A detection on schedule (every frame, a camera's first, a cut, a new size, `everyMs` after the
- * last) rather than one the carry asks for between them because a face moved or scored weakly.
+ * last) rather than one the carry asks for between them because a face moved, scored weakly or
+ * was found new in a tile.
  */
 export function onSchedule(reason: Exclude<CarryReason, 'tracked'>): boolean {
-  return reason !== 'motion' && reason !== 'score';
+  return reason !== 'motion' && reason !== 'score' && reason !== 'tile';
 }
 
 /** What {@link DetectionCarry.reuse} decided for one frame. */
@@ -66,6 +71,8 @@ interface CameraCarry {
   detectedAtMs: number;
   /** The crops last cut of these faces (same order) and the media time of their frame, ms. */
   crops?: { atMs: number; crops: FaceCrop[] };
+  /** A face was found that these lack ({@link DetectionCarry.expire}): the next frame is detected. */
+  expired?: boolean;
 }
 
 /**
@@ -129,6 +136,7 @@ export class DetectionCarry {
     if (sceneCut) return { carried: false, reason: 'cut' };
     if (cam.width !== width || cam.height !== height) return { carried: false, reason: 'size' };
     if (!withinMediaTime(mediaTimeMs, cam.detectedAtMs, this.o.everyMs)) return { carried: false, reason: 'due' };
+    if (cam.expired) return { carried: false, reason: 'tile' };
     if (cam.uncertain || cam.faces.some((f) => f.score < this.o.minScore)) return { carried: false, reason: 'score' };
     for (let i = 0; i < cam.faces.length; i++) {
       if (gridMotion(cam.grids[i], boxGrid(rgb, width, height, cam.faces[i].box)) > this.o.maxMotion) return { carried: false, reason: 'motion' };
@@ -163,6 +171,12 @@ export class DetectionCarry {
     const cam = this.cams.get(cameraId);
     if (!cam || crops.length !== cam.faces.length) return;
     cam.crops = { atMs: mediaTimeMs, crops: crops.map(copyCrop) };
+  }
+
+  /** A face was found that the camera's last detection lacks: its next frame is detected afresh (reason `tile`). */
+  expire(cameraId: string): void {
+    const cam = this.cams.get(cameraId);
+    if (cam) cam.expired = true;
   }
 
   /** Forgets a camera. */

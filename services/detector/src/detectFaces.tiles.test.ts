@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstValueFrom, from, toArray } from 'rxjs';
+import { firstValueFrom, from, tap, toArray } from 'rxjs';
 import { SCHEMA_VERSION, type FaceBox, type Frame } from '@emostream/contracts';
 import { silentLogger } from '@emostream/runtime';
 import { parseDetectorConfig, type DetectorConfigInput } from './config.js';
@@ -150,7 +150,7 @@ test('a live camera\'s frames (isLive) spread the sweep over tilesSweepFramesLiv
     for (const [w, h] of calls) { if (w === W && h === H) n.push(0); else n[n.length - 1]++; }
     return n;
   };
-  const config = parseDetectorConfig({ embeddings: false, detectEveryMs: 0, tiles: 'auto', tilesSweepFrames: 1, tilesSweepFramesLive: 3, tilesEveryFrames: 30 });
+  const config = parseDetectorConfig({ embeddings: false, detectEveryMs: 0, tiles: 'auto', tilesSweepFrames: 1, tilesSweepFramesLive: 3, tilesEveryFrames: 30, tilesApartLive: false });
   const liveDetector = smallFaceDetector();
   const frames = [0, 1, 2, 3].map((s) => frame(s));
   const live = await firstValueFrom(from(frames).pipe(detectFaces({ detector: liveDetector, logger: silentLogger, config, isLive: () => true }), toArray()));
@@ -160,4 +160,36 @@ test('a live camera\'s frames (isLive) spread the sweep over tilesSweepFramesLiv
   const fileDetector = smallFaceDetector();
   await firstValueFrom(from(frames).pipe(detectFaces({ detector: fileDetector, logger: silentLogger, config, isLive: () => false }), toArray()));
   assert.equal(perFrame(fileDetector.calls)[0], 21, 'a file sweeps all 21 tiles on its first frame');
+});
+
+test('tilesApartLive: a live camera\'s frame searches the full frame or its tile share, never both; a face the share finds is detected on the next frame', async () => {
+  // Each frame's detector calls: 'F' the full frame, 't' a tile.
+  const byFrame = async (config: DetectorConfigInput, seqs = [0, 1, 2, 3, 4, 5]) => {
+    const detector = smallFaceDetector();
+    const marks: number[] = [];
+    const frames = seqs.map((s) => frame(s));
+    const out = await firstValueFrom(from(frames).pipe(
+      detectFaces({ detector, logger: silentLogger, config: parseDetectorConfig({ embeddings: false, tiles: 'auto', tilesSweepFramesLive: 3, tilesEveryFrames: 30, detectEveryMs: 300, ...config }), isLive: () => true }),
+      tap(() => marks.push(detector.calls.length)), toArray()));
+    const kinds = detector.calls.map(([w, h]) => (w === W && h === H ? 'F' : 't'));
+    return { faces: out.map((m) => m.faces.length), calls: marks.map((end, i) => kinds.slice(marks[i - 1] ?? 0, end).join('')) };
+  };
+  // Frame 0 searches the frame (the sweep's first share waits); frame 1 carries the detection (no
+  // face) and searches that share alone: tiles 4 and 13 find the face, 13 is held and frame 2 is
+  // detected (reason tile), with its held tile. Frame 3 carries the face and searches the sweep's
+  // next share alone (nothing new); frame 4 carries; frame 5 is due: the frame and the held tile.
+  const apart = await byFrame({});
+  assert.deepEqual(apart.calls, ['F', 'ttttttt', 'Ft', 'ttttttt', '', 'Ft']);
+  assert.deepEqual(apart.faces, [0, 0, 1, 1, 1, 1]);
+  // As files do: the frame and the share together, the face found on the first frame.
+  const together = await byFrame({ tilesApartLive: false });
+  assert.deepEqual(together.calls[0], 'Fttttttt');
+  assert.deepEqual(together.faces[0], 1);
+  // Every frame detected (nothing carried): the share is searched with the next frame's detection.
+  const everyFrame = await byFrame({ detectEveryMs: 0 });
+  assert.deepEqual(everyFrame.calls.slice(0, 3), ['F', 'Fttttttt', 'Ft']);
+  assert.deepEqual(everyFrame.faces.slice(0, 2), [0, 1]);
+  // A frame skipped (seq 4: the camera is behind): that frame's detection takes its share with it.
+  const behind = await byFrame({}, [0, 1, 2, 3, 5, 6]);
+  assert.deepEqual(behind.calls, ['F', 'ttttttt', 'Ft', 'ttttttt', 'Ftttttttt', '']);
 });

@@ -12,6 +12,7 @@ import { EmbeddingPolicy } from './embedPolicy.js';
 import { gridFor, KEEP_FULL_INPUT_PX, LARGE_TILE_FACE_INPUT_PX, mergeKeepingOrigin, tileImages, tilesToFrame } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
 import { DetectionCarry, onSchedule } from './carry.js';
+import { FramePace } from './pace.js';
 
 /** What {@link detectFaces} needs. */
 export interface DetectFacesDeps {
@@ -47,7 +48,7 @@ export interface DetectFacesDeps {
  * detections dropped (low_score, too_small, duplicate, max_faces), `detectSeconds{detector,camera}` the
  * detector's time per frame, tile pass included (decode and crops excluded; on a carried frame, the
  * time of the carry check), `detectorFrames{camera,mode,reason}` each frame as `detected` (why:
- * every_frame, first, cut, due, score, motion, size) or `carried` (tracked).
+ * every_frame, first, cut, due, score, motion, size, tile) or `carried` (tracked).
  */
 export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
   const { detector, logger, metrics, config } = deps;
@@ -62,17 +63,23 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   // The tile pass: `auto` is BlazeFace's (its 256 px input); Haar searches its own pyramid.
   const tiles = config.tiles === 'off' || (config.tiles === 'auto' && config.detector !== 'blazeface') ? undefined : new TileSchedule(config.tilesEveryFrames, config.tilesSweepFrames);
   const carry = new DetectionCarry({ everyMs: config.detectEveryMs, minScore: config.carryMinScore, maxMotion: config.carryMaxMotion });
+  // A live camera's tile share apart from its detections only while its frames come at its pace (pace.ts).
+  const pace = new FramePace();
 
-  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean, rolling: boolean, live: boolean) => {
-    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut, rolling, live ? config.tilesSweepFramesLive : config.tilesSweepFrames);
+  /** How the faces of tiles merge with the full-frame pass's (or with the faces carried) on a frame of this size. */
+  const mergeOptions = (width: number, height: number) => ({
+    matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx: (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256,
+    largeFromPx: (LARGE_TILE_FACE_INPUT_PX * Math.max(width, height)) / 256, largeMinScore: config.tilesLargeMinScore,
+  });
+
+  const detect = async (cameraId: string, rgb: Uint8Array, width: number, height: number, sceneCut: boolean, rolling: boolean, live: boolean, apart: boolean) => {
+    const plan = tiles?.plan(cameraId, width, height, gridFor(config.tiles, width, height), sceneCut, rolling,
+      live ? config.tilesSweepFramesLive : config.tilesSweepFrames, apart);
     if (!plan?.tiles.length) return detector.detect(rgb, width, height);
     // The frame and its tiles in one batch where the detector batches (BlazeFace).
     const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
-    const keepFullFromPx = (KEEP_FULL_INPUT_PX * Math.max(width, height)) / 256;
-    const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), {
-      matchThreshold: 0.5, tileMinScore: config.tilesMinScore, keepFullFromPx,
-      largeFromPx: (LARGE_TILE_FACE_INPUT_PX * Math.max(width, height)) / 256, largeMinScore: config.tilesLargeMinScore,
-    });
+    const { keepFullFromPx } = mergeOptions(width, height);
+    const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), mergeOptions(width, height));
     // A face the full-frame pass placed well (its own box kept) and scored above tilesReleaseScore holds no tile.
     const holds = (f: (typeof kept)[number]) => f.tile !== undefined || f.box.height < keepFullFromPx || f.score <= config.tilesReleaseScore;
     tiles!.record(cameraId, plan.indices, kept.filter(holds).map((f) => f.box));
@@ -84,7 +91,9 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
     const t0 = now();
-    const { faces: kept, carried } = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut, deps.isLive?.(frame) ?? false);
+    const live = deps.isLive?.(frame) ?? false;
+    const apart = live && config.tilesApartLive && pace.frame(frame.cameraId, frame.mediaTimeMs);
+    const { faces: kept, carried } = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut, live, apart);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
     const faces = (carried ? carry.crops(frame.cameraId, frame.mediaTimeMs, config.cropReuseMs) : undefined)
       ?? await cropAll(frame.cameraId, frame.mediaTimeMs, image, kept);
@@ -94,16 +103,35 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   };
 
   /** The faces to crop: the last detection's, carried, or a fresh detection's, filtered (and remembered). */
-  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, sceneCut: boolean, live: boolean): Promise<{ faces: FaceBox[]; carried: boolean }> => {
+  const keptFaces = async (cameraId: string, mediaTimeMs: number, image: RgbImage, sceneCut: boolean, live: boolean, apart: boolean): Promise<{ faces: FaceBox[]; carried: boolean }> => {
     const decision = carry.reuse(cameraId, image.data, image.width, image.height, sceneCut, mediaTimeMs);
     metrics?.detectorFrames.inc({ camera: cameraId, mode: decision.carried ? 'carried' : 'detected', reason: decision.reason });
-    if (decision.carried) return { faces: decision.faces, carried: true };
+    if (decision.carried) {
+      if (apart && tiles?.shareDue(cameraId)) await searchShare(cameraId, image, decision.faces);
+      return { faces: decision.faces, carried: true };
+    }
     // The rolling share of tiles on scheduled detections only (tilesRolling), not on the carry's extra ones.
     const rolling = config.tilesRolling === 'every' || onSchedule(decision.reason);
-    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut, rolling, live), filterOpts);
+    const { kept, skipped } = filterFaces(await detect(cameraId, image.data, image.width, image.height, sceneCut, rolling, live, apart), filterOpts);
     for (const s of skipped) metrics?.facesSkipped.inc({ camera: cameraId, reason: s.reason });
     carry.record(cameraId, image.data, image.width, image.height, kept, mediaTimeMs, skipped.some((s) => s.reason === 'low_score'));
     return { faces: kept, carried: false };
+  };
+
+  /**
+   * A live camera's tile share that its last detection left for the frame after it
+   * (`tilesApartLive`), searched alone on this carried frame: a face found there that the carried
+   * faces lack holds its tile and makes the next frame a detection (reason `tile`), which finds it
+   * with the full-frame pass's rules; the carried faces stay this frame's.
+   */
+  const searchShare = async (cameraId: string, image: RgbImage, carried: readonly FaceBox[]) => {
+    const plan = tiles!.planShare(cameraId);
+    if (plan.tiles.length === 0) return;
+    const found = await detectEach(detector, tileImages(image.data, image.width, plan.tiles));
+    const merged = mergeKeepingOrigin(carried, tilesToFrame(found, plan.tiles, image.width, image.height, plan.indices), mergeOptions(image.width, image.height));
+    const fresh = filterFaces(merged, filterOpts).kept.filter((f) => (f as (typeof merged)[number]).tile !== undefined);
+    tiles!.record(cameraId, plan.indices, fresh.map((f) => f.box));
+    if (fresh.length > 0) carry.expire(cameraId);
   };
 
   /** Each face cut from the frame, side by side (sharp works on its own threads, so six faces wait about as long as one); kept for the carry. */

@@ -216,3 +216,38 @@ test('a sweep spread over the frames given to plan (a live camera\'s), whatever 
   assert.equal(s.plan('file', 1280, 720, grid, false).indices.length, 8, 'another camera keeps the schedule\'s own');
   assert.throws(() => s.plan('live', 1280, 720, grid, true, true, 0), /sweepFrames must be a positive integer/);
 });
+
+test('deferShare: the plan keeps only the tiles holding faces, planShare gives the share alone on the next frame; not taken then, it joins the next plan', () => {
+  const s = new TileSchedule(4); // 8 tiles: 2 a rolling share
+  // A sweep spread over 4 frames (2 tiles a frame), kept for the frame after.
+  const first = s.plan('cam', 1280, 720, grid, false, true, 4, true);
+  assert.deepEqual(first.indices, []);
+  assert.equal(s.shareDue('cam'), true);
+  const share = s.planShare('cam');
+  assert.equal(share.sweep, true);
+  assert.equal(share.indices.length, 2);
+  assert.equal(s.shareDue('cam'), false);
+  assert.deepEqual(s.planShare('cam').indices, [], 'a share is given once');
+  s.record('cam', share.indices, [faceIn(5)]);
+  // The tile holding the face on every plan; the sweep's shares go on without it.
+  const next = s.plan('cam', 1280, 720, grid, false, true, 4, true);
+  assert.deepEqual(next.indices, [5]);
+  const share2 = s.planShare('cam');
+  assert.ok(!share2.indices.includes(5) && share2.indices.length === 2, `the next sweep share, the held tile left out: ${share2.indices}`);
+  // A share kept and not asked for (the next frame was detected) joins that frame's plan.
+  s.plan('cam', 1280, 720, grid, false, true, 4, true);
+  const joined = s.plan('cam', 1280, 720, grid, false, false, 4, true);
+  assert.ok(joined.indices.includes(5) && joined.indices.length === 3, `held tile plus the kept share: ${joined.indices}`);
+  assert.equal(s.shareDue('cam'), false, 'not kept twice');
+  // Every tile is searched within the sweep, kept shares included.
+  const all = new Set([...share.indices, ...share2.indices, ...joined.indices]);
+  for (let k = 0; k < 4; k++) { s.plan('cam', 1280, 720, grid, false, true, 4, true); s.planShare('cam').indices.forEach((i) => all.add(i)); }
+  assert.deepEqual([...all].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7]);
+  // Without a sweep the rolling share is kept the same way; rolling false keeps none.
+  const r = new TileSchedule(4);
+  r.record('cam', r.plan('cam', 1280, 720, grid, false).indices, []);
+  assert.deepEqual(r.plan('cam', 1280, 720, grid, false, true, 1, true).indices, []);
+  assert.deepEqual(r.planShare('cam').indices, [0, 1]);
+  assert.deepEqual(r.plan('cam', 1280, 720, grid, false, false, 1, true).indices, []);
+  assert.equal(r.shareDue('cam'), false);
+});

@@ -59,6 +59,8 @@ interface CameraTiles {
   pending: number[];
   /** Tiles a frame of the sweep searches besides the occupied ones. */
   sweepShare: number;
+  /** A share left out of the last plan (`deferShare`), for {@link TileSchedule.planShare}: whether it is the rolling one. */
+  due?: { rolling: boolean };
 }
 
 /** `v`, when it is a positive integer; else an error naming `name`. */
@@ -84,9 +86,12 @@ export class TileSchedule {
    * is undefined. `rolling` false: no rolling share on this frame (the detector stage's extra
    * detections between scheduled ones), only the occupied tiles and any sweep under way.
    * `sweepFrames`: a sweep that starts on this frame is spread over this many frames instead of the
-   * schedule's own (a live camera's).
+   * schedule's own (a live camera's). `deferShare`: only the occupied tiles now; the share of the
+   * sweep or of the rolling grid this frame would search is kept for {@link planShare} on the
+   * next frame (a live camera's: no frame pays for the full-frame pass and the share together).
+   * A share kept so and not taken by the next frame is searched in that frame's plan instead.
    */
-  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean, rolling = true, sweepFrames = this.sweepFrames): TilePlan {
+  plan(cameraId: string, width: number, height: number, grid: TileGridSpec | undefined, sceneCut: boolean, rolling = true, sweepFrames = this.sweepFrames, deferShare = false): TilePlan {
     if (!grid) {
       this.cams.delete(cameraId);
       return { tiles: [], indices: [], sweep: false, sweepLeft: 0 };
@@ -107,18 +112,52 @@ export class TileSchedule {
     }
     const wanted = new Set(cam.occupied.keys());
     const sweep = cam.pending.length > 0;
-    if (sweep) {
-      // The sweep's next share, plus the occupied tiles; an occupied tile searched now leaves the sweep too.
-      for (const i of cam.pending.slice(0, cam.sweepShare)) wanted.add(i);
-      cam.pending = cam.pending.filter((i) => !wanted.has(i));
+    // A share kept for the frame after a detection that was not searched on it: now, with this detection.
+    const due = cam.due;
+    cam.due = undefined;
+    if (deferShare && !due && (sweep || rolling)) cam.due = { rolling };
+    else this.takeShare(cam, wanted, rolling || (due?.rolling ?? false));
+    const indices = [...wanted].sort((a, b) => a - b);
+    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
+  }
+
+  /** Whether a share kept by the last plan (`deferShare`) waits for {@link planShare}. */
+  shareDue(cameraId: string): boolean {
+    return this.cams.get(cameraId)?.due !== undefined;
+  }
+
+  /**
+   * The share the last plan kept (`deferShare`), alone: the sweep's next tiles or the rolling
+   * share, without the occupied tiles (the detection searched those). Empty when none is kept.
+   */
+  planShare(cameraId: string): TilePlan {
+    const cam = this.cams.get(cameraId);
+    if (!cam?.due) return { tiles: [], indices: [], sweep: false, sweepLeft: cam?.pending.length ?? 0 };
+    const { rolling } = cam.due;
+    cam.due = undefined;
+    const sweep = cam.pending.length > 0;
+    const wanted = new Set<number>();
+    this.takeShare(cam, wanted, rolling, cam.occupied);
+    const indices = [...wanted].sort((a, b) => a - b);
+    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
+  }
+
+  /**
+   * Adds the sweep's next share (while a sweep is under way) or, with `rolling`, the rolling
+   * share to `wanted`, advancing the sweep or the cursor. Tiles in `wanted` or `skip` already
+   * (occupied: searched anyway) leave the sweep without taking its share's place.
+   */
+  private takeShare(cam: CameraTiles, wanted: Set<number>, rolling: boolean, skip: ReadonlyMap<number, unknown> = new Map()): void {
+    if (cam.pending.length > 0) {
+      // The sweep's next share; an occupied tile searched now leaves the sweep too.
+      for (const i of cam.pending.slice(0, cam.sweepShare)) if (!skip.has(i)) wanted.add(i);
+      cam.pending = cam.pending.filter((i) => !wanted.has(i) && !skip.has(i));
     } else if (rolling) {
       const n = cam.tiles.length;
       const share = Math.ceil(n / this.sweepEveryFrames);
       for (let k = 0; k < share; k++) wanted.add((cam.cursor + k) % n);
       cam.cursor = (cam.cursor + share) % n;
     }
-    const indices = [...wanted].sort((a, b) => a - b);
-    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
   }
 
   /**
