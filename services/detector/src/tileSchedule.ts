@@ -144,8 +144,9 @@ export class TileSchedule {
 
   /**
    * Adds the sweep's next share (while a sweep is under way) or, with `rolling`, the rolling
-   * share to `wanted`, advancing the sweep or the cursor. Tiles in `wanted` or `skip` already
-   * (occupied: searched anyway) leave the sweep without taking its share's place.
+   * share to `wanted`, advancing the sweep or the cursor. The tiles in `wanted` or `skip` (the
+   * occupied ones, searched with every detection) leave the sweep too; one of them within the
+   * share counts as searched.
    */
   private takeShare(cam: CameraTiles, wanted: Set<number>, rolling: boolean, skip: ReadonlyMap<number, unknown> = new Map()): void {
     if (cam.pending.length > 0) {
