@@ -1,6 +1,6 @@
 /** Option parsers shared by the CLI's commands: bad values fail with the valid range. */
 import { InvalidArgumentError } from 'commander';
-import { ROTATIONS } from '@emostream/ingest';
+import { parseRotation } from '@emostream/ingest';
 
 /** An integer option within [min, max]. */
 export function intOption(name: string, min: number, max: number) {
@@ -22,8 +22,8 @@ export function numberOption(name: string, min: number, max: number) {
 
 /** `--rotate <deg>`: a camera's turn, 0, 90, 180 or 270 degrees clockwise. */
 export function rotateOption(v: string): number {
-  const n = Number(v);
-  if (!(ROTATIONS as readonly number[]).includes(n) || v.trim() === '') {
+  const n = parseRotation(v);
+  if (n === undefined) {
     throw new InvalidArgumentError(`--rotate takes the degrees to turn each frame clockwise: 0, 90, 180 or 270 (a camera mounted upside down: 180); got '${v}'`);
   }
   return n;

@@ -5,7 +5,7 @@
  */
 import { CAMERA_ID, CAMERA_ID_RULE } from '@emostream/contracts';
 import { redactText, urlSecrets } from '@emostream/runtime';
-import { ROTATIONS, classifyInput, parseSourceConfig, type SourceConfig } from '@emostream/ingest';
+import { ROTATIONS, classifyInput, parseRotation, parseSourceConfig, type SourceConfig } from '@emostream/ingest';
 import type { IngestSource } from './distributed/ingest.js';
 
 /** A camera's own turn at the end of its URL, as go2rtc writes source options: `rtsp://host/stream#rotate=180`. */
@@ -19,8 +19,8 @@ const ROTATE_SUFFIX = /#rotate=([^#]*)$/;
 export function sourceOptions(url: string, from: string): { url: string; settings?: Partial<SourceConfig> } {
   const m = ROTATE_SUFFIX.exec(url);
   if (!m) return { url };
-  const deg = Number(m[1]);
-  if (m[1].trim() === '' || !(ROTATIONS as readonly number[]).includes(deg)) {
+  const deg = parseRotation(m[1]);
+  if (deg === undefined) {
     throw new Error(`${from}: #rotate= takes the degrees to turn the camera's frames clockwise: ${ROTATIONS.join(', ')}; got '${m[1].slice(0, 20)}'`);
   }
   return { url: url.slice(0, m.index), settings: { rotate: deg } };

@@ -78,8 +78,9 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     if (!plan?.tiles.length) return detector.detect(rgb, width, height);
     // The frame and its tiles in one batch where the detector batches (BlazeFace).
     const [full, ...inTiles] = await detectEach(detector, [{ rgb, width, height }, ...tileImages(rgb, width, plan.tiles)]);
-    const { keepFullFromPx } = mergeOptions(width, height);
-    const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), mergeOptions(width, height));
+    const merge = mergeOptions(width, height);
+    const { keepFullFromPx } = merge;
+    const kept = mergeKeepingOrigin(full, tilesToFrame(inTiles, plan.tiles, width, height, plan.indices), merge);
     // A face the full-frame pass placed well (its own box kept) and scored above tilesReleaseScore holds no tile.
     const holds = (f: (typeof kept)[number]) => f.tile !== undefined || f.box.height < keepFullFromPx || f.score <= config.tilesReleaseScore;
     tiles!.record(cameraId, plan.indices, kept.filter(holds).map((f) => f.box));

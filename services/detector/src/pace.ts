@@ -13,7 +13,7 @@ const WINDOW = 10;
 /** A gap over this many times the camera's shortest recent spacing: a frame was skipped. */
 const SKIPPED = 1.5;
 
-interface Pace { lastMs: number; gaps: number[]; keepsUp: boolean }
+interface Pace { lastMs: number; gaps: number[] }
 
 /** Per-camera pace of the frames, in media time. */
 export class FramePace {
@@ -27,7 +27,7 @@ export class FramePace {
   frame(cameraId: string, mediaTimeMs: number): boolean {
     const cam = this.cams.get(cameraId);
     if (!cam || mediaTimeMs <= cam.lastMs) {
-      this.cams.set(cameraId, { lastMs: mediaTimeMs, gaps: [], keepsUp: true });
+      this.cams.set(cameraId, { lastMs: mediaTimeMs, gaps: [] });
       return true;
     }
     const gap = mediaTimeMs - cam.lastMs;
@@ -35,12 +35,6 @@ export class FramePace {
     const shortest = cam.gaps.length ? Math.min(...cam.gaps) : gap;
     cam.gaps.push(gap);
     if (cam.gaps.length > WINDOW) cam.gaps.shift();
-    cam.keepsUp = gap <= SKIPPED * shortest;
-    return cam.keepsUp;
-  }
-
-  /** Forgets a camera. */
-  forget(cameraId: string): void {
-    this.cams.delete(cameraId);
+    return gap <= SKIPPED * shortest;
   }
 }

@@ -63,6 +63,12 @@ interface CameraTiles {
   due?: { rolling: boolean };
 }
 
+/** The plan of the tiles `wanted` of a camera's grid, in grid order. */
+function planOf(cam: CameraTiles, wanted: ReadonlySet<number>, sweep: boolean): TilePlan {
+  const indices = [...wanted].sort((a, b) => a - b);
+  return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
+}
+
 /** `v`, when it is a positive integer; else an error naming `name`. */
 function positiveInteger(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
@@ -117,8 +123,7 @@ export class TileSchedule {
     cam.due = undefined;
     if (deferShare && !due && (sweep || rolling)) cam.due = { rolling };
     else this.takeShare(cam, wanted, rolling || (due?.rolling ?? false));
-    const indices = [...wanted].sort((a, b) => a - b);
-    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
+    return planOf(cam, wanted, sweep);
   }
 
   /** Whether a share kept by the last plan (`deferShare`) waits for {@link planShare}. */
@@ -138,8 +143,7 @@ export class TileSchedule {
     const sweep = cam.pending.length > 0;
     const wanted = new Set<number>();
     this.takeShare(cam, wanted, rolling, cam.occupied);
-    const indices = [...wanted].sort((a, b) => a - b);
-    return { tiles: indices.map((i) => cam.tiles[i]), indices, sweep, sweepLeft: cam.pending.length };
+    return planOf(cam, wanted, sweep);
   }
 
   /**

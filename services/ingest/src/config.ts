@@ -12,6 +12,12 @@ export const ROTATIONS = [0, 90, 180, 270] as const;
 /** One of {@link ROTATIONS}. */
 export type Rotation = (typeof ROTATIONS)[number];
 const ROTATE_VALUES = `${ROTATIONS.slice(0, -1).join(', ')} or ${ROTATIONS.at(-1)}`;
+
+/** A turn written as text (an option, a URL's `#rotate=`): one of {@link ROTATIONS}, else undefined. */
+export function parseRotation(text: string): Rotation | undefined {
+  const n = Number(text);
+  return text.trim() !== '' && (ROTATIONS as readonly number[]).includes(n) ? (n as Rotation) : undefined;
+}
 const ROTATE_RULE = `rotate must be ${ROTATE_VALUES} (degrees clockwise)`;
 
 const int = (name: string, min: number, max: number, unit: string) =>

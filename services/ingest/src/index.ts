@@ -1,6 +1,6 @@
 /** emostream ingest: sources (files, RTSP cameras) decoded by a supervised ffmpeg into frames. */
 export {
-  SourceConfigSchema, SourceSettingsSchema, IngestSettingsSchema, INGEST_PREFIX, ingestSettingsFromEnv, parseSourceConfig, ConfigError, ROTATIONS,
+  SourceConfigSchema, SourceSettingsSchema, IngestSettingsSchema, INGEST_PREFIX, ingestSettingsFromEnv, parseSourceConfig, ConfigError, ROTATIONS, parseRotation,
   type SourceConfig, type Rotation, type SourceConfigInput, type IngestSettings,
 } from './config.js';
 export {

@@ -82,14 +82,23 @@ export class ChunkProcessor<In, Out> {
    */
   newestLive(messages: KafkaMessage[]): Map<string, bigint> {
     const newest = new Map<string, bigint>();
-    if (!this.shedder) return newest;
     for (const m of messages) {
-      const key = m.key?.toString() ?? '';
-      if (!isCameraId(key) || !this.o.shed!.applies(m)) continue;
+      const key = this.sheddableKey(m);
+      if (key === undefined) continue;
       const offset = BigInt(m.offset);
       if ((newest.get(key) ?? -1n) < offset) newest.set(key, offset);
     }
     return newest;
+  }
+
+  /**
+   * The camera of a message the shedder may skip (a live one, `shed.applies`), or undefined. The
+   * key becomes a metric label: a message whose key is no valid camera id is not shed but decoded
+   * and processed.
+   */
+  private sheddableKey(m: KafkaMessage): string | undefined {
+    const key = m.key?.toString() ?? '';
+    return this.shedder !== undefined && isCameraId(key) && this.o.shed!.applies(m) ? key : undefined;
   }
 
   /**
@@ -123,9 +132,8 @@ export class ChunkProcessor<In, Out> {
         if (o.onControl && o.mode === 'sync') await slots[slots.length - 1];
         continue;
       }
-      const key = m.key?.toString() ?? '';
-      // The key becomes a metric label: a message whose key is no valid camera id is not shed but decoded and processed.
-      const sheddable = shedder !== undefined && isCameraId(key) && o.shed!.applies(m);
+      const key = this.sheddableKey(m);
+      const sheddable = key !== undefined;
       if (sheddable) {
         const superseded = (newest?.get(key) ?? -1n) > BigInt(m.offset);
         const verdict = shedder!.decide(key, batch.partition, Number(m.timestamp), waitingAfter + messages.length - 1 - i, Date.now(), superseded);
