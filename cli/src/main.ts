@@ -1,11 +1,19 @@
 /** The `emostream` command line. */
 import { Command } from 'commander';
-import { redactText } from '@emostream/runtime';
+import { redactText, widenHeapGrowth } from '@emostream/runtime';
 import { registerAnalyze } from './analyze.js';
 import { registerTrain, registerCrossval, registerInterpolate } from './train.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerFitHead } from './fitHead.js';
 import { registerServe } from './serve.js'; import { registerEvents } from './events.js';
+
+// Every command streams frames or faces: V8's heap gets its headroom before any work (@emostream/runtime's heap.ts).
+try {
+  widenHeapGrowth();
+} catch (e) {
+  process.stderr.write(`emostream: ${(e as Error).message}\n`);
+  process.exit(1);
+}
 
 const program = new Command('emostream')
   .description('facial emotion timelines from camera streams and video files')

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import fs from 'node:fs';
+import { widenHeapGrowth } from './heap.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,6 +33,7 @@ let loadedChoice: BackendChoice | undefined;
  * Loads TensorFlow.js once per process with the chosen backend (`auto`: GPU when
  * `EMOSTREAM_GPU=1` or CUDA is visible, else tfjs-node, else wasm, else cpu).
  * Later calls return the same runtime; asking for a different backend later is an error.
+ * Before anything loads it also gives V8's heap its headroom (./heap.ts) and caps oneDNN (below).
  */
 export function loadTf(choice: BackendChoice = 'auto'): Promise<TfRuntime> {
   if (loaded) {
@@ -39,6 +41,11 @@ export function loadTf(choice: BackendChoice = 'auto'): Promise<TfRuntime> {
       return Promise.reject(new Error(`TensorFlow.js is already loaded with backend ${loadedChoice}; cannot switch to ${choice} in the same process`));
     }
     return loaded;
+  }
+  try {
+    widenHeapGrowth();
+  } catch (e) {
+    return Promise.reject(e);
   }
   loadedChoice = choice;
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '3';
