@@ -51,3 +51,17 @@ test('analyze of a 720p clip: at most one full collection per 10 frames, V8 give
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('emostream with a bad EMOSTREAM_HEAP_GROWING_PERCENT: exit 1 before any work, naming the variable and what it accepts', () => {
+  const env: NodeJS.ProcessEnv = { ...childEnv(), EMOSTREAM_HEAP_GROWING_PERCENT: 'lots' };
+  let code = 0, stderr = '';
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'bin/emostream.mjs'), 'analyze', '/nonexistent.mp4'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  } catch (e) {
+    const err = e as { status: number; stderr: string };
+    code = err.status; stderr = err.stderr;
+  }
+  assert.equal(code, 1);
+  assert.match(stderr, /^emostream: EMOSTREAM_HEAP_GROWING_PERCENT=lots: expected a whole number from 0 \(V8 decides\) to 1000/);
+  assert.doesNotMatch(stderr, /nonexistent/, 'refused before the command looked at its input');
+});
