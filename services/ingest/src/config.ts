@@ -12,13 +12,16 @@ export const ROTATIONS = [0, 90, 180, 270] as const;
 /** One of {@link ROTATIONS}. */
 export type Rotation = (typeof ROTATIONS)[number];
 const ROTATE_VALUES = `${ROTATIONS.slice(0, -1).join(', ')} or ${ROTATIONS.at(-1)}`;
+const ROTATE_RULE = `rotate must be ${ROTATE_VALUES} (degrees clockwise)`;
+
+/** Whether `v` is one of {@link ROTATIONS}: the schema's rule and {@link parseRotation}'s. */
+const isRotation = (v: number): v is Rotation => (ROTATIONS as readonly number[]).includes(v);
 
 /** A turn written as text (an option, a URL's `#rotate=`): one of {@link ROTATIONS}, else undefined. */
 export function parseRotation(text: string): Rotation | undefined {
   const n = Number(text);
-  return text.trim() !== '' && (ROTATIONS as readonly number[]).includes(n) ? (n as Rotation) : undefined;
+  return text.trim() !== '' && isRotation(n) ? n : undefined;
 }
-const ROTATE_RULE = `rotate must be ${ROTATE_VALUES} (degrees clockwise)`;
 
 const int = (name: string, min: number, max: number, unit: string) =>
   z.number({ error: `${name} must be a number of ${unit} between ${min} and ${max}` })
@@ -46,7 +49,7 @@ export const SourceSettingsSchema = z.strictObject({
   maxHeight: int('maxHeight', 16, 4320, 'pixels').default(720)
     .describe('Frames taller than this are scaled down, keeping the aspect ratio (dimensions rounded to even); turned with maxWidth for a portrait source (a 1080x1920 phone clip is read at 720x1280 by default)'),
   rotate: z.number({ error: ROTATE_RULE })
-    .refine((v) => ROTATIONS.includes(v as Rotation), { error: ROTATE_RULE })
+    .refine(isRotation, { error: ROTATE_RULE })
     .default(0)
     .meta({ values: ROTATE_VALUES })
     .describe('Degrees to turn every frame clockwise after decoding (0, 90, 180 or 270), for a camera mounted sideways or upside down: faces must be upright for the detector and the emotion model (upside down, BlazeFace takes a face for an upright one and its emotion is read wrong). A file\'s own rotation tag is applied first, as players do; maxWidth and maxHeight apply to the turned picture. A camera whose URL ends in `#rotate=<deg>` (`--source`, EMOSTREAM_SOURCES) has its own turn instead'),
