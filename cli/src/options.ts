@@ -39,6 +39,16 @@ export function facePxOption(v: string): [number, number] {
   return range;
 }
 
+/** `--filters a,b,c,d`: the four conv blocks' filters, each a whole number from 1 to 512. */
+export function filtersOption(v: string): [number, number, number, number] {
+  const m = /^(\d+),(\d+),(\d+),(\d+)$/.exec(v.trim());
+  const filters = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] as [number, number, number, number] : undefined;
+  if (!filters || filters.some((f) => f < 1 || f > 512)) {
+    throw new InvalidArgumentError(`--filters takes the four conv blocks' filters, each from 1 to 512, e.g. 24,48,96,192; got '${v}'`);
+  }
+  return filters;
+}
+
 /** `auto` or a number within [min, max]. */
 export function autoOrNumberOption(name: string, min: number, max: number) {
   return (v: string): 'auto' | number => {

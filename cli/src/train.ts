@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadTf, type BackendChoice } from '@emostream/runtime';
 import { runTrainJob, runInterpolateJob, CONFIG_NAMES } from '@emostream/retrain';
-import { parseLabelMap, intOption, numberOption, autoOrNumberOption, facePxOption } from './options.js';
+import { parseLabelMap, intOption, numberOption, autoOrNumberOption, facePxOption, filtersOption } from './options.js';
 
 /** Registers `train` on the program. */
 export function registerTrain(program: Command): void {
@@ -31,6 +31,8 @@ export function registerTrain(program: Command): void {
     .option('--pipeline-crops <dir>', 'also train on FER-2013 Training faces as the pipeline cropped them (a folder written by `npm run crops`), not filmed again')
     .option('--teacher <dir>', 'a trained model directory (e.g. models/video) whose probabilities on each clean training face are mixed into the targets: with --video-augment, the network learns to answer on filmed faces as the teacher does on clean ones')
     .option('--teacher-weight <w>', 'weight of the teacher\'s probabilities in the targets, 0..1 (default 0.5; needs --teacher)', numberOption('--teacher-weight', 0, 1))
+    .option('--filters <a,b,c,d>', 'the four conv blocks\' filters instead of the recipe\'s 32,64,128,256, e.g. 24,48,96,192 for a network of about half the work; with --init a wider model, each conv starts from its strongest channels', filtersOption)
+    .option('--no-flip-tta', 'no mirror TTA: one pass per face at evaluation and in the classifier (the card records it), half the work, for a model trained to answer alone (e.g. with --teacher)')
     .option('--label-map <pairs>', 'extra label synonyms, e.g. contempt=disgust,joy=happy')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
@@ -45,7 +47,7 @@ export function registerTrain(program: Command): void {
         tf: rt.tf, backend: rt.provider, data: o.data, config: o.config, out: o.out, split: o.split, epochs: o.epochs,
         batchSize: o.batchSize, learningRate: o.lr, minClassShare: o.minClassShare, logitAdjustment: o.logitAdjustment, maxEpochsThisRun: o.maxEpochsThisRun, resume: o.resume, labelMap: parseLabelMap(o.labelMap), init: o.init,
         finalTest: o.finalTest, ferplus: o.ferplus, ferPlusWeight: o.ferplusWeight, videoP: o.videoAugment, videoFacePx: o.videoFacePx, pipelineCrops: o.pipelineCrops, selectOn: o.selectOn,
-        teacher: o.teacher, teacherWeight: o.teacherWeight,
+        teacher: o.teacher, teacherWeight: o.teacherWeight, filters: o.filters, flipTta: o.flipTta === false ? false : undefined,
         log: (l) => process.stderr.write(l + '\n'),
       });
     });

@@ -80,6 +80,13 @@ export interface TrainJobOptions {
   teacher?: string;
   /** Weight of the teacher's probabilities in the targets (default 0.5 when `teacher` is given). */
   teacherWeight?: number;
+  /**
+   * The four conv blocks' filters instead of the recipe's (a narrower, faster network). With
+   * `init` a wider model, each conv starts from its strongest channels (prune.ts).
+   */
+  filters?: [number, number, number, number];
+  /** Mirror TTA at evaluation (and so in the product, which reads it from the card) instead of the recipe's. */
+  flipTta?: boolean;
   log: (line: string) => void;
 }
 
@@ -190,7 +197,8 @@ async function videoSplits(o: TrainJobOptions, cfg: TrainConfig): Promise<{ spli
 /** The teacher's probabilities on the clean training faces mixed into the targets; recorded in the config (and so the card). */
 async function withTeacher(o: TrainJobOptions, cfg: TrainConfig, splits: TrainSplits): Promise<void> {
   const weight = o.teacherWeight ?? 0.5;
-  const { probs, version } = await teacherProbabilities(o.tf, o.teacher!, splits.train, { raw: cfg.video !== undefined, flipTta: cfg.flipTta });
+  // The teacher answers as the product runs it: with the mirror TTA its own card names.
+  const { probs, version } = await teacherProbabilities(o.tf, o.teacher!, splits.train, { raw: cfg.video !== undefined, flipTta: 'card' });
   const { set, mix } = withTeacherTargets(splits.train, probs, weight);
   const n = set.labels.length;
   o.log(`teacher ${o.teacher} (${version}, weight ${weight}): its top class is the label on ${(mix.agreeing / n * 100).toFixed(1)}% of the ${n} training faces, mean top probability ${mix.meanTop.toFixed(2)}`);
@@ -225,6 +233,8 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
   if (o.learningRate !== undefined) cfg.learningRate = o.learningRate;
   if (o.minClassShare !== undefined) cfg.minClassShare = o.minClassShare;
   if (o.logitAdjustment !== undefined) cfg.logitAdjustment = o.logitAdjustment;
+  if (o.filters) cfg.architecture = { ...cfg.architecture, filters: o.filters };
+  if (o.flipTta !== undefined) cfg.flipTta = o.flipTta;
   if (o.ferPlusWeight !== undefined) cfg.ferPlusWeight = o.ferPlusWeight;
   if (o.videoP !== undefined) cfg.video = o.videoP > 0 ? { ...(cfg.video ?? DEFAULT_VIDEO_AUGMENT), p: o.videoP } : undefined;
   if (o.videoFacePx) {
@@ -244,7 +254,7 @@ export async function runTrainJob(o: TrainJobOptions): Promise<string | undefine
     // Weights only: the recipe's own architecture settings (dropout rates) apply from here on.
     const start = await loadWeightsAs(o.tf, o.init, cfg.architecture, cfg.seed);
     initialModel = start.model;
-    o.log(`starting from the weights of ${o.init} (${start.card?.version ?? 'no card'})`);
+    o.log(`starting from the ${start.pruned ? `strongest channels (filters ${cfg.architecture.filters.join(',')})` : 'weights'} of ${o.init} (${start.card?.version ?? 'no card'})`);
     initFrom = start.card?.version ? `${o.init} (${start.card.version})` : o.init;
   }
   const result = await train({ tf: o.tf, train: splits.train, val: splits.val, filmedVal, config: cfg, checkpointDir, resume: o.resume, maxEpochsThisRun: o.maxEpochsThisRun, progress: o.log, initialModel });

@@ -48,11 +48,13 @@ export function withTeacherTargets(set: LabelledSet, teacher: Float32Array, weig
 /**
  * The probabilities of the model in `dir` for every image of `set`. `raw`: the set's faces are
  * not equalised yet (the video recipe equalises after filming); the teacher sees them equalised.
+ * `flipTta: 'card'`: with the mirror TTA the model's card names, as the classifier runs it.
  */
-export async function teacherProbabilities(tf: Tf, dir: string, set: LabelledSet, opts: { raw: boolean; flipTta: boolean }): Promise<{ probs: Float32Array; version: string }> {
+export async function teacherProbabilities(tf: Tf, dir: string, set: LabelledSet, opts: { raw: boolean; flipTta: boolean | 'card' }): Promise<{ probs: Float32Array; version: string }> {
   const loaded = await loadModelDir(tf, dir);
   try {
-    const probs = await predictSet(tf, loaded.model, opts.raw ? equalisedCopy(set) : set, opts.flipTta);
+    const flip = opts.flipTta === 'card' ? Boolean((loaded.card?.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta) : opts.flipTta;
+    const probs = await predictSet(tf, loaded.model, opts.raw ? equalisedCopy(set) : set, flip);
     return { probs, version: loaded.version };
   } finally {
     loaded.model.dispose();

@@ -6,3 +6,4 @@ export * from './inference.js';
 export * from './inferenceGraph.js';
 export * from './io.js';
 export * from './heads.js';
+export * from './prune.js';

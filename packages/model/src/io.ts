@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EMOTIONS } from '@emostream/contracts';
 import type { Tf } from '@emostream/runtime';
 import { rebuildWithWeights, type ArchitectureConfig } from './architecture.js';
+import { pruneWithWeights } from './prune.js';
 import { OWN_HEAD, readHeads, setHead } from './heads.js';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
@@ -154,12 +155,17 @@ export async function saveModelDir(model: LayersModel, dir: string, card: ModelC
 
 /**
  * The weights of a model directory in a fresh network of `arch` (fine-tuning under a recipe
- * whose dropout rates may differ from the stored model's); with the directory's card.
+ * whose dropout rates may differ from the stored model's); with the directory's card. When
+ * `arch` is narrower than the stored network (its card's architecture), the strongest channels
+ * of each conv are kept (prune.ts).
  */
-export async function loadWeightsAs(tf: Tf, dir: string, arch: ArchitectureConfig, seed = 1): Promise<{ model: LayersModel; card: ModelCard }> {
+export async function loadWeightsAs(tf: Tf, dir: string, arch: ArchitectureConfig, seed = 1): Promise<{ model: LayersModel; card: ModelCard; pruned: boolean }> {
   const start = await loadModelDir(tf, dir);
   try {
-    return { model: rebuildWithWeights(tf, start.model, arch, seed), card: start.card };
+    const stored = start.card?.architecture as ArchitectureConfig | undefined;
+    const narrower = stored !== undefined && stored.filters.some((f, i) => f !== arch.filters[i]);
+    if (narrower) return { model: pruneWithWeights(tf, start.model, stored, arch, seed), card: start.card, pruned: true };
+    return { model: rebuildWithWeights(tf, start.model, arch, seed), card: start.card, pruned: false };
   } finally {
     start.model.dispose();
   }
