@@ -64,7 +64,7 @@ test('defaults agree across the packages: batching and reuse, JPEG quality; ever
   const d = DEFAULT_CLASSIFIER_SETTINGS;
   assert.deepEqual({ ...DEFAULT_CLASSIFY }, {
     maxWaitMs: d.maxWaitMs, maxBatchFrames: d.maxBatchFrames,
-    reuse: { maxMs: d.reuseMaxMs, minMs: d.reuseMinMs, maxChange: d.reuseMaxChange, minIou: d.reuseMinIou, maxCameras: d.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
+    reuse: { maxMs: d.reuseMaxMs, minMs: d.reuseMinMs, maxChange: d.reuseMaxChange, minIou: d.reuseMinIou, maxCameras: d.reuseMaxCameras, idleMs: REUSE_IDLE_MS, pairMs: d.mirrorPairMs },
   });
   const ingest = serviceSettingsFromEnv('ingest', { INGEST_REALTIME: 'true', INGEST_FPS: '4' }).own;
   assert.equal(ingest.jpegQuality, DEFAULT_JPEG_QUALITY);

@@ -38,7 +38,7 @@ test('unknown sections and keys fail naming the file (or option) and the key, li
   assert.throws(() => stageSettings({ set: ['aggregator.transactionalId=x'] }), /^Error: --set aggregator\.transactionalId=x: unknown key aggregator\.transactionalId; valid aggregator keys: /);
   // The classifier section is the stage's batching and reuse: the model has its own option, the breaker and polling are the service's.
   assert.throws(() => stageSettings({ set: ['classifier.model=x'] }),
-    { message: '--set classifier.model=x: unknown key classifier.model; valid classifier keys: maxWaitMs, maxBatchFrames, reuseMaxMs, reuseMinMs, reuseMaxChange, reuseMinIou, reuseMaxCameras, worker, head' });
+    { message: '--set classifier.model=x: unknown key classifier.model; valid classifier keys: maxWaitMs, maxBatchFrames, reuseMaxMs, reuseMinMs, reuseMaxChange, reuseMinIou, reuseMaxCameras, mirrorPairMs, worker, head' });
   assert.throws(() => stageSettings({ set: ['classifer.maxWaitMs=5'] }), { message: '--set classifer.maxWaitMs=5: unknown section "classifer"; valid: detector, classifier, aggregator' });
   assert.throws(() => stageSettings({ set: ['minScore=0.4'] }), { message: '--set expects section.key=value (e.g. detector.minScore=0.4), got \'minScore=0.4\'' });
   assert.throws(() => stageSettings({ config: file('bad.json', '{ detector: 1 }') }), /^Error: --config .*bad\.json: not JSON/);

@@ -69,9 +69,9 @@ export type ClassifyFailed<F> = (m: FacesMessage, error: Error) => F;
  */
 export async function classifyBatch(model: EmotionModel, batch: FacesMessage[], opts: { keepCrops?: boolean; reuse?: ClassificationReuse; onReused?: (m: FacesMessage, faces: number) => void } = {}): Promise<EmotionsMessage[]> {
   const K = EMOTIONS.length;
-  const plan = opts.reuse?.plan(batch, model.version);
+  const plan = opts.reuse?.plan(batch, model.version, model.mirrors ?? false);
   const crops = plan ? plan.crops : batch.flatMap((m) => m.faces.map((f) => f.crop));
-  const probs = crops.length ? await model.predict(crops) : new Float32Array(0);
+  const probs = crops.length ? await model.predict(crops, plan?.single) : new Float32Array(0);
   const byFace = plan?.resolve(probs);
   let k = 0;
   if (plan && opts.onReused) batch.forEach((m, i) => { if (plan.reused[i] > 0) opts.onReused!(m, plan.reused[i]); });

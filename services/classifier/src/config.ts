@@ -11,7 +11,7 @@ import type { ClassifyConfig } from './classifyFaces.js';
  * Session 11's two reused frames in a row at 10 fps, held in media time so that 25 fps costs no
  * more model calls a second than 10 fps.
  */
-export const REUSE_DEFAULTS = Object.freeze({ maxMs: 300, minMs: 100, maxChange: 0.03, minIou: 0.9, maxCameras: 512 });
+export const REUSE_DEFAULTS = Object.freeze({ maxMs: 300, minMs: 100, maxChange: 0.03, minIou: 0.9, maxCameras: 512, pairMs: 300 });
 
 /** A camera unseen this long (ms) is forgotten by the reuse cache. */
 export const REUSE_IDLE_MS = 60_000;
@@ -47,6 +47,8 @@ export const ClassifierSettingsSchema = z.strictObject({
     .describe('Least overlap (IoU) of a reused face\'s box with the box last classified (a face carried by the detector keeps the identical box)'),
   reuseMaxCameras: z.number().int().min(1).max(100_000).default(REUSE_DEFAULTS.maxCameras)
     .describe('Most cameras whose last faces are kept for reuse, in memory only (about 2.5 KB per face; the least recently seen are forgotten first, and a camera unseen for 60 s)'),
+  mirrorPairMs: z.number().int().min(0).max(10_000).default(REUSE_DEFAULTS.pairMs)
+    .describe('Mirror TTA at one pass a face, in ms of media time: a model that averages each face with its mirror image (the shipped one) classifies a face seen afresh within this long of its last fresh classification (same box overlap reuseMinIou, camera, model and hard-cut rules as reuseMaxMs) with one view only, plain or mirrored, the one it did not get last time, averaged with the view it got then; a face new to the camera, or after a cut, gets both views at once; 0 = both views every time'),
   head: z.string().regex(HEAD_NAME).default(OWN_HEAD)
     .describe('Which softmax head of the model answers: `fer2013`, its own (trained on FER-2013\'s labels; the default), or one from its heads.json, such as `ferplus` (fitted to FER+\'s ten crowd votes per face: fewer neutral faces called sad, but subtle or posed anger and sadness more often called neutral); the model version in events becomes `<version>+<head>`'),
   worker: z.boolean().default(false)
@@ -55,7 +57,7 @@ export const ClassifierSettingsSchema = z.strictObject({
 
 /** The settings of the classifier stage itself (batching, reuse): what `analyze --set classifier.<key>=` takes. */
 export const ClassifyStageSchema = ClassifierSettingsSchema.pick({
-  maxWaitMs: true, maxBatchFrames: true, reuseMaxMs: true, reuseMinMs: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, worker: true, head: true,
+  maxWaitMs: true, maxBatchFrames: true, reuseMaxMs: true, reuseMinMs: true, reuseMaxChange: true, reuseMinIou: true, reuseMaxCameras: true, mirrorPairMs: true, worker: true, head: true,
 });
 
 /** {@link ClassifyStageSchema}'s input (every field optional: the defaults fill the rest). */
@@ -68,10 +70,10 @@ export type ClassifierSettings = z.output<typeof ClassifierSettingsSchema>;
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<ClassifierSettings> = Object.freeze(ClassifierSettingsSchema.parse({}));
 
 /** The classifier stage's configuration (batching and reuse) from its settings, embedded and distributed alike. */
-export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxMs' | 'reuseMinMs' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras'>): ClassifyConfig {
+export function classifyConfigOf(s: Pick<ClassifierSettings, 'maxWaitMs' | 'maxBatchFrames' | 'reuseMaxMs' | 'reuseMinMs' | 'reuseMaxChange' | 'reuseMinIou' | 'reuseMaxCameras' | 'mirrorPairMs'>): ClassifyConfig {
   return {
     maxWaitMs: s.maxWaitMs, maxBatchFrames: s.maxBatchFrames,
-    reuse: { maxMs: s.reuseMaxMs, minMs: s.reuseMinMs, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS },
+    reuse: { maxMs: s.reuseMaxMs, minMs: s.reuseMinMs, maxChange: s.reuseMaxChange, minIou: s.reuseMinIou, maxCameras: s.reuseMaxCameras, idleMs: REUSE_IDLE_MS, pairMs: s.mirrorPairMs },
   };
 }
 

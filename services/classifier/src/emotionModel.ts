@@ -15,8 +15,13 @@ export interface EmotionModel {
   version: string;
   /** Model directory it came from (undefined for built-ins). */
   dir?: string;
-  /** n crops → n*7 probabilities in EMOTIONS order. */
-  predict(crops: Uint8Array[]): Promise<Float32Array>;
+  /** Whether predict() averages each face with its mirror image (mirror test-time augmentation). */
+  readonly mirrors?: boolean;
+  /**
+   * n crops → n*7 probabilities in EMOTIONS order. `single`: one pass per crop exactly as given,
+   * no mirror image even where the model mirrors (the reuse plan's paired views, reuse.ts).
+   */
+  predict(crops: Uint8Array[], single?: boolean): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -38,10 +43,15 @@ export class CnnEmotionModel implements EmotionModel {
   private forward: Forward;
   private net?: InferenceNet;
   private session?: SessionModel;
+  /** One pass per crop, no mirror image: predict(crops, true). */
+  private plain: Forward;
+  private plainSession?: SessionModel;
   /** Mirror test-time augmentation done around the forward pass (false when off, or when the session's graph does it itself). */
   private mirrorAround: boolean;
+  readonly mirrors: boolean;
   constructor(private readonly tf: Tf, private readonly loaded: LoadedModel, flipTta: boolean) {
     this.mirrorAround = flipTta;
+    this.mirrors = flipTta;
     this.version = loaded.version;
     this.dir = loaded.dir;
     try {
@@ -50,6 +60,7 @@ export class CnnEmotionModel implements EmotionModel {
       if (!(e instanceof NotCompilable)) throw e;
     }
     this.forward = this.net ? this.net.forward : (x) => loaded.model.predict(x) as Tensor;
+    this.plain = this.forward;
   }
   /**
    * The compiled pass as one TensorFlow session call where the backend allows it (tfjs-node:
@@ -60,22 +71,30 @@ export class CnnEmotionModel implements EmotionModel {
     const m = new CnnEmotionModel(tf, loaded, flipTta);
     if (m.net) {
       const session = await sessionModel(tf, inferenceGraph(m.net.ops, [INPUT_SIZE, INPUT_SIZE, 1], { mirror: flipTta }));
-      if (session) {
-        // The session holds the weights now: the compiled pass's folded tensors are not needed.
+      // With mirror TTA in the graph, a second graph without it answers one pass per crop.
+      const plain = session && flipTta ? await sessionModel(tf, inferenceGraph(m.net.ops, [INPUT_SIZE, INPUT_SIZE, 1])) : undefined;
+      if (session && (plain || !flipTta)) {
+        // The sessions hold the weights now: the compiled pass's folded tensors are not needed.
         m.session = session;
+        m.plainSession = plain;
         m.mirrorAround = false;
         m.forward = (x) => session.execute(x)[0] as Tensor;
+        m.plain = plain ? (x) => plain.execute(x)[0] as Tensor : m.forward;
         m.net.dispose();
         m.net = undefined;
+      } else {
+        session?.dispose();
       }
     }
     return m;
   }
-  predict(crops: Uint8Array[]): Promise<Float32Array> {
+  predict(crops: Uint8Array[], single = false): Promise<Float32Array> {
+    if (single) return predictMirrored(this.tf, this.plain, crops, false);
     return predictMirrored(this.tf, this.forward, crops, this.mirrorAround);
   }
   dispose(): void {
     this.session?.dispose();
+    this.plainSession?.dispose();
     this.net?.dispose();
     this.loaded.model.dispose();
   }

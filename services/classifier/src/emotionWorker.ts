@@ -17,7 +17,7 @@ let model: EmotionModel;
 try {
   const rt = await loadTf(start.backend as BackendChoice);
   model = await loadEmotionModel(rt.tf, { model: start.dir, flipTta: start.flipTta, head: start.head });
-  post({ type: 'ready', version: model.version, dir: model.dir ?? start.dir, provider: rt.provider });
+  post({ type: 'ready', version: model.version, dir: model.dir ?? start.dir, provider: rt.provider, mirrors: model.mirrors ?? false });
 } catch (e) {
   post({ type: 'failed', message: (e as Error).message });
   process.exit(1);
@@ -25,7 +25,7 @@ try {
 
 port.on('message', (m: ToWorker) => {
   const crops = Array.from({ length: m.n }, (_, k) => m.crops.subarray(k * INPUT_PIXELS, (k + 1) * INPUT_PIXELS));
-  model.predict(crops).then(
+  model.predict(crops, m.single).then(
     // A copy of 28 bytes a face: what tfjs returns may share its buffer, which cannot be moved.
     (p) => { const probs = p.slice(); post({ type: 'result', id: m.id, probs }, [probs.buffer as ArrayBuffer]); },
     (e: Error) => post({ type: 'error', id: m.id, message: e.message }),

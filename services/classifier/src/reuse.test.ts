@@ -154,3 +154,41 @@ test('reuse: memory stays bounded (least recently seen cameras first, idle ones 
   for (const bad of [1.5, -1, NaN, Infinity]) assert.throws(() => new ClassificationReuse({ ...OPTS, maxMs: bad }), /reuse maxMs must be a whole number of 0 or more/);
   assert.throws(() => new ClassificationReuse({ ...OPTS, maxCameras: 0 }), /maxCameras/);
 });
+
+test('paired views: a face new to the camera gets both views, then one pass a classification, the view it did not get, averaged with the last', () => {
+  const r = new ClassificationReuse({ ...OPTS, maxMs: 0, pairMs: 300 });
+  // A crop whose left half is dark: its mirror image is dark on the right.
+  const c = crop(200, [0, 0, 24, 0]);
+  for (let y = 0; y < 48; y++) for (let x = 24; x < 48; x++) c[y * 48 + x] = 200;
+  const f = { box: box(0), crop: c };
+  const sent: Uint8Array[][] = [];
+  const answers: Float32Array[] = [];
+  // The model answers by the view: emotion 0 for the plain crop, 1 for its mirror image, each with its own weight.
+  const model = (crops: Uint8Array[]) => {
+    const o = new Float32Array(crops.length * 7);
+    crops.forEach((k, i) => { o[i * 7 + (k[0] === 0 ? 0 : 1)] = 1; });
+    return o;
+  };
+  for (let s = 0; s < 5; s++) {
+    const plan = r.plan([frame(s, [f])], 'v1', true);
+    assert.equal(plan.single, true);
+    sent.push(plan.crops);
+    answers.push(plan.resolve(model(plan.crops))[0][0]);
+  }
+  assert.deepEqual(sent.map((cs) => cs.length), [2, 1, 1, 1, 1], 'both views first, then one pass a frame');
+  assert.deepEqual(sent.map((cs) => cs.map((k) => (k[0] === 0 ? 'plain' : 'mirror')).join('+')), ['plain+mirror', 'plain', 'mirror', 'plain', 'mirror']);
+  for (const a of answers) assert.deepEqual(Array.from(a.slice(0, 2)), [0.5, 0.5], 'every answer averages a plain and a mirrored view');
+  // A model that does not mirror, a cut, a gap over pairMs, another model version: both views afresh (or no pairing).
+  const r2 = new ClassificationReuse({ ...OPTS, maxMs: 0, pairMs: 300 });
+  assert.equal(r2.plan([frame(0, [f])], 'v1', false).single, false);
+  const counts = (frames: FacesMessage[], version = 'v1') => frames.map((m) => { const p = r2.plan([m], version, true); p.resolve(model(p.crops)); return p.crops.length; });
+  assert.deepEqual(counts([frame(1, [f]), frame(2, [f]), frame(3, [f], { cut: true }), frame(4, [f])]), [2, 1, 2, 1], 'a cut starts again with both views');
+  assert.deepEqual(counts([frame(5, [f], { ms: 400 }), frame(6, [f], { ms: 800 })]), [1, 2], '400 ms after the last fresh one: both views again');
+  assert.deepEqual(counts([frame(7, [f], { ms: 900 })], 'v2'), [2], 'a new model version: both views');
+  // Two frames of one batch: the second pairs with the first's view, classified in the same call.
+  const r3 = new ClassificationReuse({ ...OPTS, maxMs: 0, pairMs: 300 });
+  const plan = r3.plan([frame(0, [f]), frame(1, [f])], 'v1', true);
+  assert.equal(plan.crops.length, 3);
+  const both = plan.resolve(model(plan.crops));
+  assert.deepEqual(both.map((fr) => Array.from(fr[0].slice(0, 2))), [[0.5, 0.5], [0.5, 0.5]]);
+});

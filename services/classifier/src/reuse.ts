@@ -16,7 +16,13 @@
  * classified at most once per `minMs` whatever the frame rate. With 100 ms, the default `--fps 10`
  * frame interval, 10 fps classifies every frame as before, and 25 or 30 fps cost the model calls of
  * 10 fps (every third frame); between them a face keeps the probabilities of 33-67 ms before.
- * Otherwise it is classified as before. The comparison is always against the crop the model saw,
+ * Otherwise it is classified afresh. With a model that averages each face with its mirror image
+ * (mirror TTA, two passes a face) and `pairMs` above 0, a face classified afresh whose last fresh
+ * classification is under `pairMs` of media old (same box match, camera, model and cut rules) gets
+ * one pass only: the view, plain or mirrored, that it did not get last time, averaged with the view
+ * it got then. So each answer still averages a plain and a mirrored view, one of them up to `pairMs`
+ * older, at one pass a face; a face new to the camera, or after a cut, gets both views at once.
+ * The comparison is always against the crop the model saw,
  * so a slow drift adds up and ends the reuse. Memory is bounded: at most `maxCameras` cameras (the
  * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
  * version clears everything. Crops live in memory only, never written anywhere.
@@ -37,6 +43,8 @@ export interface ReuseOptions {
   maxCameras: number;
   /** A camera not seen for this long (ms, the process clock) is forgotten. */
   idleMs: number;
+  /** Media time (ms) within which a fresh classification takes one view and pairs it with the face's last one (mirror TTA models only); 0 or absent: both views every time. */
+  pairMs?: number;
 }
 
 /** Cells per side of {@link cropChange}'s grid over the 48x48 crop (8x8 pixels each). */
@@ -67,11 +75,28 @@ export function cropChange(a: Uint8Array, b: Uint8Array): number {
   return worst / (cell * cell) / 255;
 }
 
-/** A face's probabilities: known, or the `k`-th output of the batch being planned. */
-interface Probs { p?: Float32Array; k?: number }
+/**
+ * A face's probabilities: known, or the `k`-th output of the batch being planned; with `k2` or
+ * `with` too, the mean of that output and the `k2`-th (its mirror image) or of `with` (the other
+ * view, from the face's classification before).
+ */
+interface Probs { p?: Float32Array; k?: number; k2?: number; with?: Probs }
 
-/** A face kept for a camera: the box and crop the model saw, its probabilities, the media time (ms) of that classification. */
-interface KeptFace { box: Box; crop: Uint8Array; probs: Probs; version: string; classifiedAtMs: number }
+/**
+ * A face kept for a camera: the box and crop the model saw, its probabilities, the media time (ms)
+ * of that classification; with paired views, the one pass it got last (`view` 1: mirrored).
+ */
+interface KeptFace { box: Box; crop: Uint8Array; probs: Probs; version: string; classifiedAtMs: number; last?: { view: 0 | 1; probs: Probs } }
+
+/** A 48x48 crop mirrored left to right. */
+export function mirrorCrop(crop: Uint8Array): Uint8Array {
+  const out = new Uint8Array(crop.length);
+  for (let y = 0; y < SIDE; y++) {
+    const row = y * SIDE;
+    for (let x = 0; x < SIDE; x++) out[row + x] = crop[row + SIDE - 1 - x];
+  }
+  return out;
+}
 
 interface CameraFaces { seq: number; faces: KeptFace[]; seenAt: number }
 
@@ -79,6 +104,8 @@ interface CameraFaces { seq: number; faces: KeptFace[]; seenAt: number }
 export interface ReusePlan {
   /** The crops the model must classify, in order. */
   crops: Uint8Array[];
+  /** The crops are single views (some mirrored here), one pass each: predict(crops, true). */
+  single: boolean;
   /** Faces reused, per frame of the batch. */
   reused: number[];
   /**
@@ -100,9 +127,9 @@ export class ClassificationReuse {
     if (!Number.isInteger(o.maxCameras) || o.maxCameras < 1) throw new Error(`reuse maxCameras must be a positive whole number, got ${o.maxCameras}`);
   }
 
-  /** Whether `o` reuses anything (`maxMs` or `minMs` above 0). */
-  static enabled(o: Pick<ReuseOptions, 'maxMs' | 'minMs'>): boolean {
-    return o.maxMs > 0 || o.minMs > 0;
+  /** Whether `o` reuses anything (`maxMs` or `minMs` above 0) or pairs views (`pairMs`). */
+  static enabled(o: Pick<ReuseOptions, 'maxMs' | 'minMs' | 'pairMs'>): boolean {
+    return o.maxMs > 0 || o.minMs > 0 || (o.pairMs ?? 0) > 0;
   }
 
   /** Cameras remembered now. */
@@ -110,9 +137,13 @@ export class ClassificationReuse {
     return this.cams.size;
   }
 
-  /** Plans a batch of frames (frames of a camera in order) for `modelVersion`. */
-  plan(batch: readonly FacesMessage[], modelVersion: string): ReusePlan {
+  /**
+   * Plans a batch of frames (frames of a camera in order) for `modelVersion`; `mirrors`: the model
+   * averages each face with its mirror image (then views may be paired, `pairMs`).
+   */
+  plan(batch: readonly FacesMessage[], modelVersion: string, mirrors = false): ReusePlan {
     const crops: Uint8Array[] = [];
+    const pairMs = mirrors ? this.o.pairMs ?? 0 : 0;
     const reused: number[] = [];
     const perFrame: Probs[][] = [];
     // The batch's own frames are remembered as it goes (a later frame may reuse an earlier one's
@@ -144,9 +175,24 @@ export class ClassificationReuse {
           n++;
           return;
         }
-        const p: Probs = { k: crops.length };
-        crops.push(f.crop);
-        kept.push({ box: { ...f.box }, crop: Uint8Array.from(f.crop), probs: p, version: modelVersion, classifiedAtMs: t });
+        let p: Probs;
+        let last: KeptFace['last'];
+        if (!pairMs) {
+          p = { k: crops.length };
+          crops.push(f.crop);
+        } else if (old?.last && old.version === modelVersion && withinMediaTime(t, old.classifiedAtMs, pairMs)) {
+          // The view it did not get last time, paired with the one it got.
+          const view = old.last.view === 1 ? 0 : 1;
+          last = { view, probs: { k: crops.length } };
+          crops.push(view === 1 ? mirrorCrop(f.crop) : f.crop);
+          p = { ...last.probs, with: old.last.probs };
+        } else {
+          // Both views now; the mirrored one is remembered, so the next pass is the plain view.
+          p = { k: crops.length, k2: crops.length + 1 };
+          last = { view: 1, probs: { k: crops.length + 1 } };
+          crops.push(f.crop, mirrorCrop(f.crop));
+        }
+        kept.push({ box: { ...f.box }, crop: Uint8Array.from(f.crop), probs: p, version: modelVersion, classifiedAtMs: t, ...(last ? { last } : {}) });
         probs.push(p);
       });
       reused.push(n);
@@ -155,11 +201,17 @@ export class ClassificationReuse {
     }
     let done = false;
     return {
-      crops, reused,
+      crops, reused, single: pairMs > 0,
       resolve: (out) => {
         if (done) throw new Error('a reuse plan is resolved once');
         done = true;
-        const value = (p: Probs) => (p.p ??= out.slice(p.k! * K, (p.k! + 1) * K));
+        const value = (p: Probs): Float32Array => {
+          if (p.p) return p.p;
+          const a = out.slice(p.k! * K, (p.k! + 1) * K);
+          const b = p.k2 !== undefined ? out.subarray(p.k2 * K, (p.k2 + 1) * K) : p.with ? value(p.with) : undefined;
+          if (b) for (let c = 0; c < K; c++) a[c] = (a[c] + b[c]) / 2;
+          return (p.p = a);
+        };
         const result = perFrame.map((faces) => faces.map(value));
         if (pending.size) this.keep(pending, modelVersion, value);
         return result;
@@ -183,7 +235,10 @@ export class ClassificationReuse {
   private keep(pending: Map<string, CameraFaces>, modelVersion: string, value: (p: Probs) => Float32Array): void {
     if (this.version !== modelVersion) return; // another model planned since: its faces only
     for (const [cam, c] of pending) {
-      for (const f of c.faces) f.probs = { p: value(f.probs) };
+      for (const f of c.faces) {
+        f.probs = { p: value(f.probs) };
+        if (f.last) f.last = { view: f.last.view, probs: { p: value(f.last.probs) } };
+      }
       this.cams.delete(cam); // re-inserted last: the Map's order is the recency order
       this.cams.set(cam, c);
     }

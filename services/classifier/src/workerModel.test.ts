@@ -44,9 +44,11 @@ test('the shipped model in a worker answers as in this thread: same version and 
   try {
     assert.equal(there.version, here.version);
     assert.equal(there.dir, here.dir);
-    for (const batch of [crops.slice(0, 1), crops]) {
-      const want = await here.predict(batch);
-      const got = await there.predict(batch);
+    assert.equal(there.mirrors, here.mirrors);
+    // Both views averaged, and one pass a crop (the reuse plan's paired views).
+    for (const [batch, single] of [[crops.slice(0, 1), false], [crops, false], [crops, true]] as const) {
+      const want = await here.predict(batch, single);
+      const got = await there.predict(batch, single);
       assert.equal(got.length, batch.length * EMOTIONS.length);
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `output ${i}: ${got[i]} vs ${want[i]}`);
     }

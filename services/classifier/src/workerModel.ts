@@ -19,11 +19,11 @@ export interface WorkerStart {
   /** The TensorFlow.js backend to load (a BackendChoice: the main thread's). */
   backend: string;
 }
-/** A request: `n` crops of 48x48 bytes, one after the other in `crops`. */
-export interface ToWorker { id: number; n: number; crops: Uint8Array }
+/** A request: `n` crops of 48x48 bytes, one after the other in `crops`; `single`: one pass each, no mirror image. */
+export interface ToWorker { id: number; n: number; crops: Uint8Array; single: boolean }
 /** The worker's messages. */
 export type FromWorker =
-  | { type: 'ready'; version: string; dir: string; provider: string }
+  | { type: 'ready'; version: string; dir: string; provider: string; mirrors: boolean }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; probs: Float32Array }
   | { type: 'error'; id: number; message: string };
@@ -42,7 +42,7 @@ type Call = { resolve: (p: Float32Array) => void; reject: (e: Error) => void };
 
 /** One worker thread and the calls it has in flight. */
 class Thread {
-  readonly ready: Promise<{ version: string; dir: string }>;
+  readonly ready: Promise<{ version: string; dir: string; mirrors: boolean }>;
   dead = false;
   private readonly worker: Worker;
   private readonly calls = new Map<number, Call>();
@@ -51,11 +51,11 @@ class Thread {
     // A worker's process.env is its own copy: the cap must be in the process's environment first.
     capOneDnnIsa();
     this.worker = new Worker(ENTRY, { eval: true, workerData: start });
-    let loaded: (v: { version: string; dir: string }) => void, notLoaded: (e: Error) => void;
+    let loaded: (v: { version: string; dir: string; mirrors: boolean }) => void, notLoaded: (e: Error) => void;
     this.ready = new Promise((res, rej) => { loaded = res; notLoaded = rej; });
     this.ready.catch(() => {});
     this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') { this.worker.unref(); loaded({ version: m.version, dir: m.dir }); return; }
+      if (m.type === 'ready') { this.worker.unref(); loaded({ version: m.version, dir: m.dir, mirrors: m.mirrors }); return; }
       if (m.type === 'failed') { notLoaded(new Error(`emotion model worker could not load ${start.dir}: ${m.message}`)); return; }
       const call = this.calls.get(m.id);
       if (!call) return;
@@ -77,13 +77,13 @@ class Thread {
   }
   private readonly fail: (why: string) => void;
   /** The probabilities of `n` packed crops; the buffer is moved to the worker. */
-  call(crops: Uint8Array, n: number): Promise<Float32Array> {
+  call(crops: Uint8Array, n: number, single: boolean): Promise<Float32Array> {
     if (this.dead) return Promise.reject(new Error('emotion model worker has ended'));
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, n, crops } satisfies ToWorker, [crops.buffer as ArrayBuffer]);
+      this.worker.postMessage({ id, n, crops, single } satisfies ToWorker, [crops.buffer as ArrayBuffer]);
     });
   }
   get busy(): boolean { return this.calls.size > 0; }
@@ -111,7 +111,7 @@ export class WorkerEmotionModel implements EmotionModel {
   private thread?: Thread;
   private starting?: Promise<Thread>;
   private disposed = false;
-  private constructor(readonly version: string, readonly dir: string, private readonly start: WorkerStart, thread: Thread) {
+  private constructor(readonly version: string, readonly dir: string, readonly mirrors: boolean, private readonly start: WorkerStart, thread: Thread) {
     this.thread = thread;
   }
 
@@ -120,8 +120,8 @@ export class WorkerEmotionModel implements EmotionModel {
     const start: WorkerStart = { dir: o.model ?? defaultModelDir(), flipTta: o.flipTta, head: o.head, backend: o.backend ?? 'auto' };
     const thread = new Thread(start);
     try {
-      const { version, dir } = await thread.ready;
-      return new WorkerEmotionModel(version, dir, { ...start, dir }, thread);
+      const { version, dir, mirrors } = await thread.ready;
+      return new WorkerEmotionModel(version, dir, mirrors, { ...start, dir }, thread);
     } catch (e) {
       await thread.end();
       throw e;
@@ -149,7 +149,7 @@ export class WorkerEmotionModel implements EmotionModel {
     return this.starting;
   }
 
-  async predict(crops: Uint8Array[]): Promise<Float32Array> {
+  async predict(crops: Uint8Array[], single = false): Promise<Float32Array> {
     if (this.disposed) throw new Error(`emotion model ${this.version} (worker) was disposed`);
     const n = crops.length;
     if (n === 0) return new Float32Array(0);
@@ -161,7 +161,7 @@ export class WorkerEmotionModel implements EmotionModel {
     });
     const t = await this.worker();
     try {
-      return await t.call(packed, n);
+      return await t.call(packed, n, single);
     } finally {
       if (this.disposed && !t.busy) void t.end();
     }
