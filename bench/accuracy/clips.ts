@@ -3,7 +3,7 @@ import { firstValueFrom, from, toArray } from 'rxjs';
 import { EMOTIONS, type EmotionsMessage, type Frame } from '@emostream/contracts';
 import { mulberry32, silentLogger } from '@emostream/runtime';
 import { detectFaces, parseDetectorConfig, type DetectorConfig } from '@emostream/detector';
-import { classifyBatch } from '@emostream/classifier';
+import { classifyBatch, ClassificationReuse } from '@emostream/classifier';
 import { Aggregator, parseAggregatorConfig, smoothProbabilities, type SmoothedProbabilities } from '@emostream/aggregator';
 import { readGray, type FerFace } from './faces.js';
 import { clipPoses, DEFAULT_MOTION, patchBox, placeFaces } from './geometry.js';
@@ -106,7 +106,7 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
     for (const c of configs) {
       const msgs = await firstValueFrom(from(frames).pipe(
         detectFaces({ detector: det, logger: silentLogger, config: c.config, embedder: deps.embedder }), toArray()));
-      const classified = await classifyBatch(deps.model, msgs);
+      const classified = await classifyBatch(deps.model, msgs, { reuse: deps.clipReuse ? new ClassificationReuse(deps.clipReuse) : undefined });
       const detectedAt: number[] = [];
       let framesCorrect = 0;
       let smoothed: SmoothedProbabilities | undefined;

@@ -16,7 +16,7 @@ import { EMOTIONS, SCHEMA_VERSION, type FaceBox, type FacesMessage, type Frame }
 import { mulberry32, silentLogger } from '@emostream/runtime';
 import { imageFileToModelCrop, toModelCrop } from '@emostream/model';
 import { detectFaces, parseDetectorConfig, sampleRotatedSquare, type DetectorConfig, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
-import { classifyBatch, type EmotionModel } from '@emostream/classifier';
+import { classifyBatch, type EmotionModel, type ReuseOptions } from '@emostream/classifier';
 import { Aggregator } from '@emostream/aggregator';
 import { readGray, type FerFace } from './faces.js';
 import { clipPoses, DEFAULT_MOTION, DEFAULT_PLACEMENT, patchBox, placeFaces, type PlacedFace, type PlacementOptions } from './geometry.js';
@@ -85,6 +85,11 @@ export interface MeasureDeps {
   model: EmotionModel;
   /** The embedder for the clips (the pipeline's default `embeddings: true`); none: embeddings off. */
   embedder?: FaceEmbedder;
+  /**
+   * The classifier's reuse settings for the clips (`BENCH_CLASSIFIER_SETTINGS`: reuse of unchanged
+   * faces, paired mirror views), a fresh cache per clip; none: every frame's faces classified whole.
+   */
+  clipReuse?: ReuseOptions;
   log: (m: string) => void;
 }
 

@@ -76,7 +76,7 @@ async function sumCount(h: Hist): Promise<{ sum: number; count: number }> {
  * The classifier stage's settings of the embedded runs: the defaults, or those of
  * `BENCH_CLASSIFIER_SETTINGS` (JSON, analyze's `--set classifier.…`, e.g. `{"reuseMaxMs":0}`).
  */
-function benchClassify(): ClassifyConfig {
+export function benchClassify(): ClassifyConfig {
   const raw = process.env.BENCH_CLASSIFIER_SETTINGS;
   return raw ? classifyConfigOf(ClassifyStageSchema.parse(JSON.parse(raw))) : DEFAULT_CLASSIFY;
 }

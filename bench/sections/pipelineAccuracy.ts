@@ -41,6 +41,7 @@ import {
   type CropSetting, type StillsResult,
 } from '../accuracy/measure.js';
 import { measureClips } from '../accuracy/clips.js';
+import { benchClassify } from '../lib/embedded.js';
 import { LOOK_RANGES } from '../accuracy/render.js';
 import { pairedDelta, smoothedReliability, summariseClips, summariseFaces, type ClipRecord, type ClipSummary, type FaceRecord, type FaceSummary } from '../accuracy/score.js';
 
@@ -158,7 +159,9 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
   const model = await ctx.emotionModel();
   const detector = await ctx.detector();
   const embedder = await createFaceEmbedder(ctx.rt);
-  const deps = { detector, model, embedder, log: ctx.log };
+  // The clips' classifier as BENCH_CLASSIFIER_SETTINGS sets it (reuse, paired views); unset: every frame classified whole.
+  const clipReuse = process.env.BENCH_CLASSIFIER_SETTINGS ? benchClassify().reuse : undefined;
+  const deps = { detector, model, embedder, clipReuse, log: ctx.log };
   const shipped = shippedSetting();
   const shippedKey = settingKey(shipped);
   const t0 = Date.now();
@@ -237,7 +240,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
         method: {
           frames: '1280x720 RGB; FER-2013 48x48 gray faces upscaled (lanczos3) to 40-200 px patches (log-uniform), tinted to a skin tone (luma kept), rolled ±12°, pasted with a soft edge (feather, of the side) at random non-overlapping positions; backgrounds: 12 seeded procedural textures (colour field, striped/checked blocks, grain, blurred) per run, a random window each frame',
           camera: `gain ${LOOK_RANGES.gain.join('-')} and gamma ${LOOK_RANGES.gamma.join('-')} (log-uniform), side light ±${LOOK_RANGES.grad}, Gaussian blur sigma ${LOOK_RANGES.blurSigma.join('-')} px (none in ${LOOK_RANGES.noBlurShare * 100}% of frames), noise sigma ${LOOK_RANGES.noiseSigma.join('-')} levels, JPEG quality ${LOOK_RANGES.jpegQuality.join('-')} (sharp), decoded back`,
-          pipeline: 'BlazeFace (createDetector(parseDetectorConfig({}))) → detectFaces with parseDetectorConfig({ marginFraction, cropOffsetY, align, sceneCuts: false, embeddings: false }) for stills (the defaults otherwise; each still frame is a new scene) and parseDetectorConfig({ marginFraction, cropOffsetY, align }) for clips → classifyBatch (shipped model, mirror TTA per its card) → Aggregator (defaults) for clips',
+          pipeline: 'BlazeFace (createDetector(parseDetectorConfig({}))) → detectFaces with parseDetectorConfig({ marginFraction, cropOffsetY, align, sceneCuts: false, embeddings: false }) for stills (the defaults otherwise; each still frame is a new scene) and parseDetectorConfig({ marginFraction, cropOffsetY, align }) for clips → classifyBatch (shipped model, mirror TTA per its card) → Aggregator (defaults) for clips' + (clipReuse ? `; the clips' classifier with BENCH_CLASSIFIER_SETTINGS=${process.env.BENCH_CLASSIFIER_SETTINGS} (reuse and paired views as set, a fresh cache per clip)` : '; every clip frame classified whole (no reuse)'),
           matching: 'detector-stage faces matched one-to-one to the placed patch squares by IoU >= 0.3 (greedy, largest first)',
           still: 'the same faces from their 48x48 files through imageFileToModelCrop (the model\'s own preprocessing, as emostream evaluate) and the same model',
           exactCrop: 'the placed patch (FER-2013\'s own framing) cut out exactly and de-rotated by its true roll (sampleRotatedSquare + toModelCrop), from the frame before the camera and after it: splits the gap into resampling, camera, and detector geometry',
