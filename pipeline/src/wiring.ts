@@ -78,5 +78,10 @@ export async function warmUp(parts: { detector?: FaceDetector; embedder?: FaceEm
   const frame = new Uint8Array(width * height * 3).fill(128);
   if (parts.detector) await parts.detector.detect(frame, width, height);
   if (parts.embedder) await parts.embedder.embed(frame, width, height, [{ x: 560, y: 280, width: 160, height: 160 }]);
-  if (parts.model) await parts.model.predict([new Uint8Array(48 * 48).fill(128)]);
+  if (parts.model) {
+    const blank = [new Uint8Array(48 * 48).fill(128)];
+    await parts.model.predict(blank);
+    // A model with mirror TTA has a second, one-pass graph: the classifier's paired views run it.
+    if (parts.model.mirrors) await parts.model.predict(blank, true);
+  }
 }

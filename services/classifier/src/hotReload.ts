@@ -62,12 +62,15 @@ export function watchModel(o: WatchOptions): ModelHandle {
     busy = true;
     try {
       const next = await (o.load ? o.load(o.dir) : loadEmotionModel(o.tf, { model: o.dir, head: o.head }));
-      // A version that loads must also predict: one blank face, seven probabilities summing to 1.
-      const probe = await next.predict([new Uint8Array(48 * 48).fill(128)]).catch((e: Error) => { next.dispose(); throw e; });
-      const sum = Array.from(probe).reduce((a, b) => a + b, 0);
-      if (probe.length !== 7 || !Array.from(probe).every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
-        next.dispose();
-        throw new Error(`its prediction of a blank face is not 7 probabilities summing to 1 (${Array.from(probe).map((x) => x.toFixed(3)).join(', ')})`);
+      // A version that loads must also predict: one blank face, seven probabilities summing to 1;
+      // with mirror TTA its one-pass graph too (the paired views run it), warmed up as it is checked.
+      for (const single of next.mirrors ? [false, true] : [false]) {
+        const probe = await next.predict([new Uint8Array(48 * 48).fill(128)], single).catch((e: Error) => { next.dispose(); throw e; });
+        const sum = Array.from(probe).reduce((a, b) => a + b, 0);
+        if (probe.length !== 7 || !Array.from(probe).every(Number.isFinite) || Math.abs(sum - 1) > 1e-3) {
+          next.dispose();
+          throw new Error(`its prediction of a blank face is not 7 probabilities summing to 1 (${Array.from(probe).map((x) => x.toFixed(3)).join(', ')})`);
+        }
       }
       const old = model;
       model = next;
