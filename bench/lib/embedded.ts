@@ -9,7 +9,7 @@ import type { EmotionEvent, EmotionsMessage, Timelines } from '@emostream/contra
 import { createMetrics, loadTf, silentLogger } from '@emostream/runtime';
 import { createIngestStats, frameSource, parseSourceConfig } from '@emostream/ingest';
 import { createFaceEmbedder, parseDetectorConfig, type DetectorConfig, type DetectorConfigInput, type FaceDetector, type FaceEmbedder } from '@emostream/detector';
-import { ClassifyStageSchema, classifyConfigOf, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
+import { ClassifyStageSchema, classifyConfigOf, type ClassifyConfig, type ClassifyStageInput, type EmotionModel } from '@emostream/classifier';
 import { parseAggregatorConfig, type AggregatorConfig } from '@emostream/aggregator';
 import { createEmbeddedPipeline, DEFAULT_CLASSIFY, valveFor, warmUp } from '@emostream/pipeline';
 
@@ -91,6 +91,15 @@ export function benchDetectorSettings(): DetectorConfigInput | undefined {
   if (!raw) return undefined;
   const parsed = JSON.parse(raw) as DetectorConfigInput;
   parseDetectorConfig(parsed);
+  return parsed;
+}
+
+/** `BENCH_CLASSIFIER_SETTINGS` as analyze's classifier settings (validated), or undefined when unset. */
+export function benchClassifierSettings(): ClassifyStageInput | undefined {
+  const raw = process.env.BENCH_CLASSIFIER_SETTINGS;
+  if (!raw) return undefined;
+  const parsed = JSON.parse(raw) as ClassifyStageInput;
+  ClassifyStageSchema.parse(parsed);
   return parsed;
 }
 

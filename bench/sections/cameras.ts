@@ -22,12 +22,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { benchDetectorConfig } from '../lib/embedded.js';
+import { benchClassifierSettings, benchClassify, benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
 import { createIngestStats, type IngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DEFAULT_SHED, HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
 import type { EmotionEvent, EmotionsMessage } from '@emostream/contracts';
-import { DEFAULT_CLASSIFY, analyzeCameras, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents } from '@emostream/pipeline';
+import { analyzeCameras, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents } from '@emostream/pipeline';
 import { HAMILTON, analyzeOptions, type BenchContext, type Row } from '../lib/context.js';
 import { startBroker } from '../lib/broker.js';
 import { makeClip, rawFrames } from '../lib/ffmpeg.js';
@@ -130,7 +130,8 @@ async function embedded(ctx: BenchContext, cams: Camera[], seconds: number): Pro
   const tally = new Map(cams.map((c) => [c.cameraId, new Tally(c.cameraId, c.clip)]));
   const out = fs.mkdtempSync(path.join(ctx.tmp, 'cameras-'));
   const { camera: _one, ...opts } = analyzeOptions(ctx, out, FPS, seconds);
-  const r = await analyzeCameras(cams.map((c) => ({ cameraId: c.cameraId, url: c.url })), { ...opts, giveUpAfter: 10 }, {
+  const detector = benchDetectorSettings(), classifier = benchClassifierSettings();
+  const r = await analyzeCameras(cams.map((c) => ({ cameraId: c.cameraId, url: c.url })), { ...opts, giveUpAfter: 10, ...(detector ? { detectorSettings: detector } : {}), ...(classifier ? { classifierSettings: classifier } : {}) }, {
     onEmotions: (m) => tally.get(m.frame.cameraId)?.frame(m),
     onEvent: (e) => tally.get(e.cameraId)?.event(e),
   });
@@ -153,7 +154,7 @@ async function overKafka(ctx: BenchContext, cams: Camera[], seconds: number, bro
     const det = await startDetector({ ...deps, detector: await ctx.detector(), embedder: await ctx.embedder(), detectorConfig: benchDetectorConfig(), shed: DEFAULT_SHED });
     running.push(det);
     const model = await ctx.emotionModel();
-    const cls = await startClassifier({ ...deps, model: () => model, classify: DEFAULT_CLASSIFY, backend: ctx.rt.provider });
+    const cls = await startClassifier({ ...deps, model: () => model, classify: benchClassify(), backend: ctx.rt.provider });
     running.push(cls);
     const agg = await startAggregator({ ...deps, aggregatorConfig: parseAggregatorConfig({}) });
     running.push(agg);

@@ -9,12 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
+import { benchClassifierSettings, benchClassify, benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
 import { createIngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DEFAULT_SHED, HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
 import type { EmotionEvent } from '@emostream/contracts';
-import { DEFAULT_CLASSIFY, analyze, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents } from '@emostream/pipeline';
+import { analyze, startAggregator, startClassifier, startDetector, startIngest, subscribeEvents } from '@emostream/pipeline';
 import { analyzeOptions, type BenchContext, type Row } from '../lib/context.js';
 import { startBroker } from '../lib/broker.js';
 import { startLoopingCamera } from '../lib/rtsp.js';
@@ -30,7 +30,8 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
   ctx.log(`distributed: embedded reference, analyze --fps ${FPS}`);
   const out = fs.mkdtempSync(path.join(ctx.tmp, 'dist-embedded-'));
   const settings = benchDetectorSettings();
-  const emb = await analyze(clip.file, { ...analyzeOptions(ctx, out, FPS, durationS), ...(settings ? { detectorSettings: settings } : {}) });
+  const classifier = benchClassifierSettings();
+  const emb = await analyze(clip.file, { ...analyzeOptions(ctx, out, FPS, durationS), ...(settings ? { detectorSettings: settings } : {}), ...(classifier ? { classifierSettings: classifier } : {}) });
   const embFps = emb.frames / (emb.wallMs / 1000);
 
   const broker = startBroker(ctx.log);
@@ -46,7 +47,7 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
     // As the `serve` commands run them: the detector with the embedder (the embedded reference, analyze, has it too) and its load shedding (live cameras only), the classifier with its default batching.
     const det = await startDetector({ ...deps, detector, embedder: await ctx.embedder(), detectorConfig: benchDetectorConfig(), shed: DEFAULT_SHED });
     running.push(det);
-    const cls = await startClassifier({ ...deps, model: () => model, classify: DEFAULT_CLASSIFY, backend: ctx.rt.provider });
+    const cls = await startClassifier({ ...deps, model: () => model, classify: benchClassify(), backend: ctx.rt.provider });
     running.push(cls);
     const agg = await startAggregator({ ...deps, aggregatorConfig: parseAggregatorConfig({}) });
     running.push(agg);

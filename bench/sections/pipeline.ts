@@ -4,15 +4,16 @@
  * rate, against Human's own per-frame loop on the same frames (and, on both 720p clips, with its
  * default caching) and against ffmpeg decoding alone.
  *
- * `BENCH_DETECTOR_SETTINGS` (JSON, e.g. `{"tiles":"off"}`: analyze's `--set detector.…`) runs the
- * pipeline with other detector settings than the defaults; the rows then say which.
+ * `BENCH_DETECTOR_SETTINGS` and `BENCH_CLASSIFIER_SETTINGS` (JSON, e.g. `{"tiles":"off"}`: analyze's
+ * `--set detector.…` / `--set classifier.…`) run the pipeline with other settings than the
+ * defaults; the rows then say which.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '@emostream/pipeline';
 import { analyzeOptions, type BenchContext, type Clip, type Row } from '../lib/context.js';
 import { decodeOnly } from '../lib/ffmpeg.js';
-import { benchDetectorSettings } from '../lib/embedded.js';
+import { benchClassifierSettings, benchDetectorSettings } from '../lib/embedded.js';
 import { humanLoop, type HumanLoopResult } from '../lib/humanLoop.js';
 import { ratio, sig } from '../lib/stats.js';
 
@@ -45,7 +46,8 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
   const dec = await decodeOnly(clip.file, { width: clip.width, height: clip.height, fps: full, frames: clip.frames });
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS}`);
   const settings = benchDetectorSettings();
-  const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...(settings ? { detectorSettings: settings } : {}) });
+  const classifier = benchClassifierSettings();
+  const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...(settings ? { detectorSettings: settings } : {}), ...(classifier ? { classifierSettings: classifier } : {}) });
   const a10 = await analyze(clip.file, opts(DEFAULT_FPS));
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${sig(full, 4)} (every frame)`);
   const aFull = await analyze(clip.file, opts(full));
@@ -81,8 +83,9 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
   const ham = await benchClip(ctx, ctx.clipHamilton(), false);
   const rows: Row[] = [];
   const settings = benchDetectorSettings();
+  const classifier = benchClassifierSettings();
   for (const c of [c720, group, ham]) {
-    const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}`;
+    const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}${classifier ? ` (classifier ${JSON.stringify(classifier)})` : ''}`;
     rows.push(
       { section: s, figure: `real-time factor @ --fps ${DEFAULT_FPS} (default)`, value: `${sig(c.atDefaultFps.realTimeFactor, 3)}x`,
         detail: `${sig(c.atDefaultFps.processedFps, 3)} fps processed; ${c.atDefaultFps.frames} frames, ${(c.atDefaultFps.mediaMs / 1000).toFixed(1)} s media in ${(c.atDefaultFps.wallMs / 1000).toFixed(1)} s; ${c.atDefaultFps.faces} faces` },
@@ -107,7 +110,7 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
       vsDecodeOnly: c720.vsDecodeOnly,
       vsHumanGroup: group.vsHuman,
       vsHumanCachedGroup: group.vsHumanCached,
-      pipeline: { clip720: c720, group720: group, hamilton: ham, ...(settings ? { detectorSettings: settings } : {}) },
+      pipeline: { clip720: c720, group720: group, hamilton: ham, ...(settings ? { detectorSettings: settings } : {}), ...(classifier ? { classifierSettings: classifier } : {}) },
     },
     rows,
   };
