@@ -16,16 +16,17 @@
  * classified at most once per `minMs` whatever the frame rate. With 100 ms, the default `--fps 10`
  * frame interval, 10 fps classifies every frame as before, and 25 or 30 fps cost the model calls of
  * 10 fps (every third frame); between them a face keeps the probabilities of 33-67 ms before.
- * Otherwise it is classified afresh. With a model that averages each face with its mirror image
- * (mirror TTA, two passes a face) and `pairMs` above 0, a face classified afresh whose last fresh
- * classification is under `pairMs` of media old (same box match, camera, model and cut rules) gets
- * one pass only: the view, plain or mirrored, that it did not get last time, averaged with the view
- * it got then. So each answer still averages a plain and a mirrored view, one of them up to `pairMs`
- * older, at one pass a face; a face new to the camera, or after a cut, gets both views at once.
- * The comparison is always against the crop the model saw,
+ * Otherwise it is classified afresh. The comparison is always against the crop the model saw,
  * so a slow drift adds up and ends the reuse. Memory is bounded: at most `maxCameras` cameras (the
  * least recently seen go first), a camera unseen for `idleMs` is forgotten, and a new model
  * version clears everything. Crops live in memory only, never written anywhere.
+ *
+ * Paired views: with a model that averages each face with its mirror image (mirror TTA, two passes
+ * a face) and `pairMs` above 0, a face classified afresh whose last fresh classification is under
+ * `pairMs` of media old (same box match, camera, model and cut rules) gets one pass only: the view,
+ * plain or mirrored, that it did not get last time, averaged with the view it got then. So each
+ * answer still averages a plain and a mirrored view, one of them up to `pairMs` older, at one pass
+ * a face; a face new to the camera, or after a cut, gets both views at once.
  */
 import { matchByIou, withinMediaTime, type Box, type FacesMessage } from '@emostream/contracts';
 
