@@ -77,8 +77,8 @@ async function sumCount(h: Hist): Promise<{ sum: number; count: number }> {
  * `BENCH_CLASSIFIER_SETTINGS` (JSON, analyze's `--set classifier.…`, e.g. `{"reuseMaxMs":0}`).
  */
 export function benchClassify(): ClassifyConfig {
-  const raw = process.env.BENCH_CLASSIFIER_SETTINGS;
-  return raw ? classifyConfigOf(ClassifyStageSchema.parse(JSON.parse(raw))) : DEFAULT_CLASSIFY;
+  const settings = benchClassifierSettings();
+  return settings ? classifyConfigOf(ClassifyStageSchema.parse(settings)) : DEFAULT_CLASSIFY;
 }
 
 /**
@@ -101,6 +101,12 @@ export function benchClassifierSettings(): ClassifyStageInput | undefined {
   const parsed = JSON.parse(raw) as ClassifyStageInput;
   ClassifyStageSchema.parse(parsed);
   return parsed;
+}
+
+/** `analyze()`'s options for {@link benchDetectorSettings} and {@link benchClassifierSettings}: only those set. */
+export function benchAnalyzeSettings(): { detectorSettings?: DetectorConfigInput; classifierSettings?: ClassifyStageInput } {
+  const detector = benchDetectorSettings(), classifier = benchClassifierSettings();
+  return { ...(detector ? { detectorSettings: detector } : {}), ...(classifier ? { classifierSettings: classifier } : {}) };
 }
 
 /** The detector configuration of the runs that do not set their own: the defaults with {@link benchDetectorSettings}. */

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
 import type { Tf } from '@emostream/runtime';
-import { BEST_ARCHITECTURE, buildModel, defaultModelDir, saveModelDir, type ModelCard } from '@emostream/model';
+import { BEST_ARCHITECTURE, buildModel, cardFlipTta, defaultModelDir, saveModelDir, type ModelCard } from '@emostream/model';
 
 type LayersModel = import('@tensorflow/tfjs-node').LayersModel;
 
@@ -33,7 +33,7 @@ export async function benchModel(tf: Tf, tmp: string): Promise<BenchModel> {
     const dir = path.join(tmp, 'model-shipped');
     fs.cpSync(shipped, dir, { recursive: true });
     const card = JSON.parse(fs.readFileSync(path.join(dir, 'card.json'), 'utf8')) as ModelCard;
-    const tta = (card.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta ? ', flip TTA' : '';
+    const tta = cardFlipTta(card) ? ', flip TTA' : '';
     return { dir, trained: true, description: `${chosen ? `BENCH_MODEL ${chosen}:` : 'shipped'} ${card.name ?? path.basename(shipped)} ${card.version ?? ''}${tta}`.trim() };
   }
   const out = fs.mkdtempSync(path.join(tmp || os.tmpdir(), 'model-'));

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { benchClassifierSettings, benchClassify, benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
+import { benchAnalyzeSettings, benchClassify, benchDetectorConfig } from '../lib/embedded.js';
 import { createIngestStats, type IngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DEFAULT_SHED, HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
@@ -130,8 +130,7 @@ async function embedded(ctx: BenchContext, cams: Camera[], seconds: number): Pro
   const tally = new Map(cams.map((c) => [c.cameraId, new Tally(c.cameraId, c.clip)]));
   const out = fs.mkdtempSync(path.join(ctx.tmp, 'cameras-'));
   const { camera: _one, ...opts } = analyzeOptions(ctx, out, FPS, seconds);
-  const detector = benchDetectorSettings(), classifier = benchClassifierSettings();
-  const r = await analyzeCameras(cams.map((c) => ({ cameraId: c.cameraId, url: c.url })), { ...opts, giveUpAfter: 10, ...(detector ? { detectorSettings: detector } : {}), ...(classifier ? { classifierSettings: classifier } : {}) }, {
+  const r = await analyzeCameras(cams.map((c) => ({ cameraId: c.cameraId, url: c.url })), { ...opts, giveUpAfter: 10, ...benchAnalyzeSettings() }, {
     onEmotions: (m) => tally.get(m.frame.cameraId)?.frame(m),
     onEvent: (e) => tally.get(e.cameraId)?.event(e),
   });

@@ -3,7 +3,7 @@
  * call (EmotionModel.predict: bytes → tensor → CNN → probabilities), the FLOPs per face from
  * the layer shapes, and the share of the backend's measured matmul peak the CNN achieves.
  */
-import { INPUT_PIXELS, loadModelDir } from '@emostream/model';
+import { INPUT_PIXELS, cardFlipTta, loadModelDir } from '@emostream/model';
 import type { BenchContext, Row } from '../lib/context.js';
 import { modelFlops } from '../lib/model.js';
 import { prng } from '../scene/generate.js';
@@ -44,7 +44,7 @@ export async function classifierSection(ctx: BenchContext): Promise<{ figures: R
   const model = await ctx.emotionModel();
   const loaded = await loadModelDir(ctx.rt.tf, ctx.model.dir);
   const flops = modelFlops(loaded.model);
-  const tta = Boolean((loaded.card.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta);
+  const tta = cardFlipTta(loaded.card);
   loaded.model.dispose();
   // Each face costs one forward pass, two with mirror test-time augmentation.
   const flopsPerFace = flops.total * (tta ? 2 : 1);

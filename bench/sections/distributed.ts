@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createMetrics, silentLogger } from '@emostream/runtime';
-import { benchClassifierSettings, benchClassify, benchDetectorConfig, benchDetectorSettings } from '../lib/embedded.js';
+import { benchAnalyzeSettings, benchClassify, benchDetectorConfig } from '../lib/embedded.js';
 import { createIngestStats } from '@emostream/ingest';
 import { parseAggregatorConfig } from '@emostream/aggregator';
 import { DEFAULT_SHED, HEADER, createKafka, decodeEmotions, ensureTopics, header, kafkaConfigFromEnv, pipelineTopicSpecs, pipelineTopics } from '@emostream/kafka';
@@ -29,9 +29,7 @@ export async function distributedSection(ctx: BenchContext): Promise<{ figures: 
   const durationS = ctx.quick ? 3 : undefined;
   ctx.log(`distributed: embedded reference, analyze --fps ${FPS}`);
   const out = fs.mkdtempSync(path.join(ctx.tmp, 'dist-embedded-'));
-  const settings = benchDetectorSettings();
-  const classifier = benchClassifierSettings();
-  const emb = await analyze(clip.file, { ...analyzeOptions(ctx, out, FPS, durationS), ...(settings ? { detectorSettings: settings } : {}), ...(classifier ? { classifierSettings: classifier } : {}) });
+  const emb = await analyze(clip.file, { ...analyzeOptions(ctx, out, FPS, durationS), ...benchAnalyzeSettings() });
   const embFps = emb.frames / (emb.wallMs / 1000);
 
   const broker = startBroker(ctx.log);

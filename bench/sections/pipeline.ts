@@ -13,7 +13,7 @@ import path from 'node:path';
 import { analyze, type AnalyzeOptions, type AnalyzeResult } from '@emostream/pipeline';
 import { analyzeOptions, type BenchContext, type Clip, type Row } from '../lib/context.js';
 import { decodeOnly } from '../lib/ffmpeg.js';
-import { benchClassifierSettings, benchDetectorSettings } from '../lib/embedded.js';
+import { benchAnalyzeSettings } from '../lib/embedded.js';
 import { humanLoop, type HumanLoopResult } from '../lib/humanLoop.js';
 import { ratio, sig } from '../lib/stats.js';
 
@@ -45,9 +45,7 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
   ctx.log(`pipeline: ${clip.name}: ffmpeg decode only`);
   const dec = await decodeOnly(clip.file, { width: clip.width, height: clip.height, fps: full, frames: clip.frames });
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS}`);
-  const settings = benchDetectorSettings();
-  const classifier = benchClassifierSettings();
-  const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...(settings ? { detectorSettings: settings } : {}), ...(classifier ? { classifierSettings: classifier } : {}) });
+  const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...benchAnalyzeSettings() });
   const a10 = await analyze(clip.file, opts(DEFAULT_FPS));
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${sig(full, 4)} (every frame)`);
   const aFull = await analyze(clip.file, opts(full));
@@ -82,8 +80,7 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
   const group = await benchClip(ctx, await ctx.clip720Group(), !ctx.quick);
   const ham = await benchClip(ctx, ctx.clipHamilton(), false);
   const rows: Row[] = [];
-  const settings = benchDetectorSettings();
-  const classifier = benchClassifierSettings();
+  const { detectorSettings: settings, classifierSettings: classifier } = benchAnalyzeSettings();
   for (const c of [c720, group, ham]) {
     const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}${classifier ? ` (classifier ${JSON.stringify(classifier)})` : ''}`;
     rows.push(
@@ -110,7 +107,7 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
       vsDecodeOnly: c720.vsDecodeOnly,
       vsHumanGroup: group.vsHuman,
       vsHumanCachedGroup: group.vsHumanCached,
-      pipeline: { clip720: c720, group720: group, hamilton: ham, ...(settings ? { detectorSettings: settings } : {}), ...(classifier ? { classifierSettings: classifier } : {}) },
+      pipeline: { clip720: c720, group720: group, hamilton: ham, ...benchAnalyzeSettings() },
     },
     rows,
   };

@@ -6,7 +6,7 @@
  * targets train a smaller network on a larger one's outputs.
  */
 import { EMOTIONS } from '@emostream/contracts';
-import { loadModelDir } from '@emostream/model';
+import { cardFlipTta, loadModelDir } from '@emostream/model';
 import type { Tf } from '@emostream/runtime';
 import { equalisedCopy } from './augment.js';
 import type { LabelledSet } from './datasets.js';
@@ -53,7 +53,7 @@ export function withTeacherTargets(set: LabelledSet, teacher: Float32Array, weig
 export async function teacherProbabilities(tf: Tf, dir: string, set: LabelledSet, opts: { raw: boolean; flipTta: boolean | 'card' }): Promise<{ probs: Float32Array; version: string }> {
   const loaded = await loadModelDir(tf, dir);
   try {
-    const flip = opts.flipTta === 'card' ? Boolean((loaded.card?.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta) : opts.flipTta;
+    const flip = opts.flipTta === 'card' ? cardFlipTta(loaded.card) : opts.flipTta;
     const probs = await predictSet(tf, loaded.model, opts.raw ? equalisedCopy(set) : set, flip);
     return { probs, version: loaded.version };
   } finally {

@@ -129,6 +129,11 @@ export async function loadModelDir(tf: Tf, dir: string, opts: { head?: string } 
   return { model, card, labels, version: head === OWN_HEAD ? version : `${version}+${head}`, dir, head };
 }
 
+/** Whether a model was scored with mirror TTA (its card's training config), so runs with it. */
+export function cardFlipTta(card: Pick<ModelCard, 'training'> | undefined): boolean {
+  return Boolean((card?.training as { config?: { flipTta?: boolean } } | undefined)?.config?.flipTta);
+}
+
 /** Largest weight shard written, in bytes: keeps every file of a shipped model small for git. */
 export const SHARD_BYTES = 2 * 1024 * 1024;
 
@@ -163,8 +168,9 @@ export async function loadWeightsAs(tf: Tf, dir: string, arch: ArchitectureConfi
   const start = await loadModelDir(tf, dir);
   try {
     const stored = start.card?.architecture as ArchitectureConfig | undefined;
-    const narrower = stored !== undefined && stored.filters.some((f, i) => f !== arch.filters[i]);
-    if (narrower) return { model: pruneWithWeights(tf, start.model, stored, arch, seed), card: start.card, pruned: true };
+    // Other filters than the stored network's: cut from it (a wider `arch` is refused there, naming both).
+    const otherFilters = stored !== undefined && stored.filters.some((f, i) => f !== arch.filters[i]);
+    if (otherFilters) return { model: pruneWithWeights(tf, start.model, stored, arch, seed), card: start.card, pruned: true };
     return { model: rebuildWithWeights(tf, start.model, arch, seed), card: start.card, pruned: false };
   } finally {
     start.model.dispose();

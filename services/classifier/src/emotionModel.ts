@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EMOTIONS } from '@emostream/contracts';
-import { compileInference, inferenceGraph, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, OWN_HEAD, type InferenceNet, type LoadedModel } from '@emostream/model';
+import { cardFlipTta, compileInference, inferenceGraph, cropsToInput, loadModelDir, defaultModelDir, NotCompilable, INPUT_SIZE, OWN_HEAD, type InferenceNet, type LoadedModel } from '@emostream/model';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { sessionModel, type SessionModel, type Tf } from '@emostream/runtime';
 
@@ -175,6 +175,6 @@ export async function loadEmotionModel(tf: Tf, opts: ModelOptions = {}): Promise
   }
   const dir = opts.model ?? defaultModelDir();
   const loaded = await loadModelDir(tf, dir, { head: opts.head });
-  const tta = opts.flipTta ?? Boolean((loaded.card.training as { config?: { flipTta?: boolean } })?.config?.flipTta);
+  const tta = opts.flipTta ?? cardFlipTta(loaded.card);
   return CnnEmotionModel.load(tf, loaded, tta);
 }
