@@ -144,7 +144,7 @@ test(`the broker away ${AWAY_MS / 1000} s mid-stream: every service waits alive 
     // During the outage (from 5 s after the stop to the broker's return): alive and healthy, not ready, saying why.
     const during: string[] = [];
     for (const n of Object.keys(watched)) {
-      assert.deepEqual(watch.of(n).unhealthy().map((x) => `${x.healthz} after ${x.healthzMs} ms, ${x.at - tStop} ms in`), [], `${n}: /healthz 200 within ${PROBE_TIMEOUT_MS} ms throughout (${loopsSeen})`);
+      assert.deepEqual(watch.of(n).unhealthy().map((x) => `${x.healthz}${x.healthzError ? ` (${x.healthzError})` : ''} after ${x.healthzMs} ms, ${x.at - tStop} ms in`), [], `${n}: /healthz 200 within ${PROBE_TIMEOUT_MS} ms throughout (${loopsSeen})`);
     }
     for (const n of [...STAGES, ...(liveIngest ? ['live ingest'] : [])]) {
       const h = watch.of(n);

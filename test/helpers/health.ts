@@ -9,8 +9,10 @@ import type { ServiceProcess } from './faults.js';
 export interface HealthSample {
   at: number;
   healthz: number;
-  /** How long /healthz took to answer (ms; {@link WAIT_MS} when it did not). */
+  /** How long /healthz took to answer, or to fail (ms; {@link WAIT_MS} when it timed out). */
   healthzMs: number;
+  /** Why /healthz failed (the connection's error), when it did. */
+  healthzError?: string;
   readyz: number;
   reasons: string[];
 }
@@ -46,18 +48,22 @@ async function look(s: ServiceProcess): Promise<HealthSample> {
     try {
       const r = await fetch(`http://127.0.0.1:${s.metricsPort}${p}`, { signal: AbortSignal.timeout(WAIT_MS) });
       return { status: r.status, text: await r.text(), ms: Date.now() - at };
-    } catch {
-      return { status: 0, text: '', ms: WAIT_MS };
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code;
+      return { status: 0, text: '', ms: Date.now() - at, error: cause ?? (e as Error).name };
     }
   };
   const [h, r] = await Promise.all([get('/healthz'), get('/readyz')]);
   let reasons: string[] = [];
   try { reasons = (JSON.parse(r.text) as { reasons?: string[] }).reasons ?? []; } catch { /* not JSON: none */ }
-  return { at, healthz: h.status, healthzMs: h.ms, readyz: r.status, reasons };
+  return { at, healthz: h.status, healthzMs: h.ms, ...('error' in h ? { healthzError: h.error } : {}), readyz: r.status, reasons };
 }
 
 /** /healthz answered 200 within {@link PROBE_TIMEOUT_MS}. */
 const healthy = (x: HealthSample) => x.healthz === 200 && x.healthzMs <= PROBE_TIMEOUT_MS;
+
+/** How long a failed look waits for the process's exit before it counts as unhealthy. */
+const EXIT_GRACE_MS = 3_000;
 
 /** Samples every service in `services` (by name) until stopped. */
 export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 1_000): HealthWatch {
@@ -67,9 +73,11 @@ export function watchHealth(services: Record<string, ServiceProcess>, everyMs = 
     while (!stopped) {
       const t = Date.now();
       // A process that has ended (ingest --once when its files are done) is no longer sampled, nor
-      // is a look at one that ended while it was being looked at (it stops answering as it exits).
+      // is a failed look at one that was ending (it stops answering as it exits): its listener
+      // closes just before the process is gone, so a failed look waits a little for the exit.
       await Promise.all(Object.entries(services).filter(([, s]) => s.alive()).map(async ([n, s]) => {
         const sample = await look(s);
+        if (!healthy(sample) && s.alive()) await Promise.race([s.exited, new Promise((r) => setTimeout(r, EXIT_GRACE_MS))]);
         if (s.alive() || healthy(sample)) records.get(n)!.push(sample);
       }));
       await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t))));
