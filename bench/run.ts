@@ -113,7 +113,9 @@ async function main(): Promise<void> {
   if (loadAtStart.loadAvg1m > 0.5 * os.availableParallelism()) {
     log(`warning: the machine is busy (load ${loadAtStart.loadAvg1m}; ${loadAtStart.topProcesses.join(', ')}): figures will not be comparable`);
   }
-  const rt = await loadTf();
+  // The product's setting: analyze runs every network as a session call (oneDNN at AVX2); Human's
+  // loop, in the same process, gets the same library and cap.
+  const rt = await loadTf('auto', { sessions: true });
   const model = await benchModel(rt.tf, tmp);
   log(`backend ${rt.provider}; model: ${model.description}; temp files in ${tmp}`);
   const ctx = createContext({ rt, tmp, quick: args.quick, long: args.long, model, log });

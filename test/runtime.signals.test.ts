@@ -1,10 +1,13 @@
-// Signals during inference must not corrupt the heap. oneDNN's AVX2/AVX-512 GEMM kernels in
-// TensorFlow's library point the stack pointer into the heap while they run, so a signal handled
-// meanwhile (SIGCHLD when ffmpeg exits, SIGTERM, a profiler's SIGPROF) wrote its frame over heap
-// memory and the process aborted later ("corrupted size vs. prev_size", or a segfault).
-// `loadTf` caps oneDNN at AVX (packages/runtime/src/tf.ts). Without the cap, on an AVX2 machine,
-// the first case aborted within 71 and 424 signals in two tries, and `analyze` of the Hamilton clip
-// under SIGCHLD died in one of two runs (bench/RESULTS.md, Session 21).
+// Signals during inference must not corrupt the heap. oneDNN's JIT f32 GEMM kernels for AVX2 and
+// AVX-512 in TensorFlow's library point the stack pointer into the heap while they run, so a signal
+// handled meanwhile (SIGCHLD when ffmpeg exits, SIGTERM, a profiler's SIGPROF) wrote its frame over
+// heap memory and the process aborted later ("corrupted size vs. prev_size", or a segfault).
+// TensorFlow chose those kernels for faceres run op by op (eager calls on the main thread). Since
+// every network of `analyze` and `serve` runs as a session call, none of them does, and `loadTf`
+// caps oneDNN at AVX2 there (AVX elsewhere; packages/runtime/src/tf.ts). Under no cap, faceres op
+// by op aborted within 71 and 424 signals in two tries, and `analyze` of the Hamilton clip under
+// SIGCHLD died in one of two runs (bench/RESULTS.md, Session 21). The third case checks the kernels
+// themselves: `analyze` under the product's cap runs no `gemm:jit` (ONEDNN_VERBOSE names each one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -57,6 +60,31 @@ test('emostream analyze of a real clip with SIGCHLD arriving every 2 ms: exit 0 
     assert.equal(r.code, 0, `exit ${r.code} (${r.sig}) after ${r.sent} signals: ${r.stderr.slice(-500)}`);
     for (const f of ['events.jsonl', 'timelines.json', 'report.html']) assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     assert.ok(r.sent >= 500, `only ${r.sent} signals sent`);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('emostream analyze runs none of oneDNN\'s JIT GEMM kernels under its own cap (ONEDNN_VERBOSE names each kernel run)', async (t) => {
+  const clip = path.join(MEDIA, 'short_hamilton_clip.mp4');
+  if (!requireResource(t, 'sample media', filesMissing(clip))) return;
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-kernels-'));
+  try {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [path.join(ROOT, 'bin/emostream.mjs'), 'analyze', clip, '--out', out, '--json', '--duration', '3', '--fps', '25'], { cwd: ROOT, env: { ...childEnv(), ONEDNN_VERBOSE: '1' } });
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-500));
+    const runs = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('onednn_verbose') && l.includes(',exec,cpu,'));
+    assert.ok(runs.length > 100, `only ${runs.length} oneDNN kernel runs logged: ONEDNN_VERBOSE did not reach the library`);
+    const kinds = new Map<string, number>();
+    for (const l of runs) { const k = l.split(',').slice(5, 7).join(' '); kinds.set(k, (kinds.get(k) ?? 0) + 1); }
+    const gemm = [...kinds].filter(([k]) => /gemm:jit/.test(k));
+    t.diagnostic(`kernels: ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    assert.deepEqual(gemm, [], `oneDNN's JIT GEMM ran (a signal meanwhile corrupts the heap above AVX): ${gemm.map(([k, n]) => `${k} x${n}`).join(', ')}`);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

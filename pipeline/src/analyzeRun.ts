@@ -86,7 +86,8 @@ export async function runCameras(specs: readonly CameraSpec[], o: CamerasOptions
   const classifierStage = o.classifierSettings ? ClassifyStageSchema.parse(o.classifierSettings) : undefined;
   const classify = classifierStage ? classifyConfigOf(classifierStage) : DEFAULT_CLASSIFY;
   const metrics = createMetrics({ defaults: true });
-  const rt = await loadTf(o.backend as BackendChoice);
+  // Every network a session call (oneDNN at AVX2), unless Human's emotion model runs op by op.
+  const rt = await loadTf(o.backend as BackendChoice, { sessions: o.model !== 'human' });
   const model = await openModel(rt, { model: o.model, head: classifierStage?.head, pollMs: cams.some((c) => c.kind === 'live') ? 5000 : 0, logger, metrics, worker: (classifierStage ?? DEFAULT_CLASSIFIER_SETTINGS).worker });
   const { detector, embedder, dispose: disposeDetector } = await openDetector(detectorConfig, rt);
   let modelVersion = model.initial.version;

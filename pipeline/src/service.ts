@@ -90,14 +90,14 @@ export async function runService(service: ServiceName, o: { source: string[]; on
       const api = await startApiService({ config, settings: settings.own as OwnSettings['api'], logger });
       stage = { ...api, get stats() { return api.live.stats; } };
     } else if (service === 'detector') {
-      const rt = await loadTf(shared.backend as BackendChoice);
+      const rt = await loadTf(shared.backend as BackendChoice, { sessions: true });
       const detectorConfig = settings.own as OwnSettings['detector'];
       const parts = await openDetector(detectorConfig, rt);
       cleanups.push(() => parts.dispose());
       stage = await startDetector({ ...deps, detector: parts.detector, embedder: parts.embedder, detectorConfig, shed: shedOptionsOf(shared), maxFramePixels: shared.maxFramePixels });
     } else if (service === 'classifier') {
-      const rt = await loadTf(shared.backend as BackendChoice);
       const c = settings.own as OwnSettings['classifier'];
+      const rt = await loadTf(shared.backend as BackendChoice, { sessions: c.model !== 'human' });
       const handle = await openModel(rt, { model: c.model, head: c.head, worker: c.worker, pollMs: c.modelPollMs, logger, metrics });
       cleanups.push(() => handle.close());
       const cls = await startClassifier({ ...deps, model: handle.current, classify: classifyConfigOf(c), backend: rt.provider, breakerFailedBatches: c.breakerFailedBatches });

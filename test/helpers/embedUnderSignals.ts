@@ -1,6 +1,7 @@
 /**
- * The child of test/runtime.signals.test.ts: loads TensorFlow the way the services do (`loadTf`),
- * then runs Human's faceres embedder (the network whose matrix products oneDNN's GEMM kernels run)
+ * The child of test/runtime.signals.test.ts: loads TensorFlow the way the detector service does
+ * (`loadTf` with every network a session call: oneDNN at AVX2), then runs Human's faceres embedder
+ * (the network whose matrix products oneDNN's JIT GEMM kernels ran when it ran op by op)
  * `calls` times on a changing 640x360 frame, with a SIGUSR2 handler installed so that every signal
  * the test sends interrupts it. Prints `ready`, then `done <calls> <signals handled>`.
  */
@@ -10,7 +11,7 @@ import { createFaceEmbedder } from '@emostream/detector';
 const calls = Number(process.argv[2] ?? 150);
 let handled = 0;
 process.on('SIGUSR2', () => { handled++; });
-const rt = await loadTf();
+const rt = await loadTf('auto', { sessions: true });
 const embedder = await createFaceEmbedder(rt);
 const W = 640, H = 360;
 const rgb = new Uint8Array(W * H * 3);

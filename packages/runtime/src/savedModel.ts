@@ -198,7 +198,9 @@ export async function sessionModel(tf: Tf, artifacts: GraphArtifacts): Promise<S
     model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
   } catch (e) {
     // A temporary folder that cannot be written, or a TensorFlow that cannot run the graph: op by op, as before.
-    process.emitWarning(`running a model op by op: its graph could not be written or loaded as a SavedModel in ${dir ?? os.tmpdir()} (${(e as Error).message.split('\n')[0]}); point TMPDIR at a writable folder`);
+    // Op by op, its matrix products may run on oneDNN's JIT GEMM, which a signal corrupts above AVX (./tf.ts).
+    const avx2 = process.env.ONEDNN_MAX_CPU_ISA === 'AVX2' ? '; oneDNN runs at AVX2 in this process, where a signal during such a model\'s matrix products can corrupt the heap: set ONEDNN_MAX_CPU_ISA=AVX' : '';
+    process.emitWarning(`running a model op by op: its graph could not be written or loaded as a SavedModel in ${dir ?? os.tmpdir()} (${(e as Error).message.split('\n')[0]}); point TMPDIR at a writable folder${avx2}`);
     return undefined;
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ const start = workerData as WorkerStart;
 
 let model: EmotionModel;
 try {
-  const rt = await loadTf(start.backend as BackendChoice);
+  const rt = await loadTf(start.backend as BackendChoice, { sessions: true });
   model = await loadEmotionModel(rt.tf, { model: start.dir, flipTta: start.flipTta, head: start.head });
   post({ type: 'ready', version: model.version, dir: model.dir ?? start.dir, provider: rt.provider, mirrors: model.mirrors ?? false });
 } catch (e) {
