@@ -26,7 +26,8 @@ export function registerEvaluate(program: Command): void {
     .option('--record', 'also store the result in the model directory\'s card.json (evaluation.<test set>), or for another --head in its heads.json entry', false)
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .action(async (o) => {
-      const rt = await loadTf(o.backend as BackendChoice);
+      // The classifier as analyze runs it: one session call (oneDNN at AVX2); Human's model op by op.
+      const rt = await loadTf(o.backend as BackendChoice, { sessions: o.model !== 'human' });
       const model = await loadEmotionModel(rt.tf, { model: o.model, head: o.head });
       if (o.record && !model.dir) throw new Error('--record needs a model directory (--model DIR), not a built-in model');
       const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);

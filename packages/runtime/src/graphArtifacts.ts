@@ -24,14 +24,25 @@ export function readGraphArtifacts(file: string): GraphArtifacts & { signature?:
   return { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData, signature: json.signature };
 }
 
-/** An IEEE 754 half-precision value as a number. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+/** IEEE 754 half-precision values widened to float32, bit by bit (subnormals, infinities and NaN included). */
+function widenHalves(half: Uint16Array): Float32Array {
+  const bits = new Uint32Array(half.length);
+  for (let i = 0; i < half.length; i++) {
+    const h = half[i];
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >> 10) & 0x1f;
+    let frac = h & 0x3ff;
+    if (exp === 0x1f) bits[i] = sign | 0x7f800000 | (frac << 13);
+    else if (exp !== 0) bits[i] = sign | ((exp + 112) << 23) | (frac << 13);
+    else if (frac === 0) bits[i] = sign;
+    else {
+      // A subnormal half is a normal float: shift its fraction up to the hidden bit.
+      let e = 113;
+      while ((frac & 0x400) === 0) { frac <<= 1; e--; }
+      bits[i] = sign | (e << 23) | ((frac & 0x3ff) << 13);
+    }
+  }
+  return new Float32Array(bits.buffer);
 }
 
 /** Byte size of one weight as stored. */
@@ -72,10 +83,7 @@ export function sessionArtifacts(a: GraphArtifacts, outputs: string[]): GraphArt
       parts.push(stored.slice());
       specs.push(w);
     } else if (q.dtype === 'float16' && w.dtype === 'float32') {
-      const half = new Uint16Array(stored.slice().buffer);
-      const wide = new Float32Array(half.length);
-      for (let i = 0; i < half.length; i++) wide[i] = halfToFloat(half[i]);
-      parts.push(new Uint8Array(wide.buffer));
+      parts.push(new Uint8Array(widenHalves(new Uint16Array(stored.slice().buffer)).buffer));
       specs.push({ name: w.name, dtype: 'float32', shape: w.shape });
     } else {
       throw new Error(`weight ${w.name}: ${q.dtype} quantisation is not widened here`);
