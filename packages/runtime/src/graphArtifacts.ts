@@ -45,8 +45,8 @@ function widenHalves(half: Uint16Array): Float32Array {
   return new Float32Array(bits.buffer);
 }
 
-/** Byte size of one weight as stored. */
-function storedBytes(w: GraphWeight): number {
+/** Byte size of one weight as its weight files store it (quantised or not). */
+export function weightBytes(w: GraphWeight): number {
   const count = w.shape.reduce((a, b) => a * b, 1);
   const q = w.quantization as { dtype?: string } | undefined;
   const per = q ? QUANT_BYTES[q.dtype ?? ''] : BYTES[w.dtype];
@@ -74,7 +74,7 @@ export function sessionArtifacts(a: GraphArtifacts, outputs: string[]): GraphArt
   const specs: GraphWeight[] = [];
   let offset = 0;
   for (const w of a.weightSpecs) {
-    const size = storedBytes(w);
+    const size = weightBytes(w);
     const stored = new Uint8Array(a.weightData, offset, size);
     offset += size;
     if (!keep.has(w.name)) continue;

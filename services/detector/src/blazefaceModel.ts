@@ -7,13 +7,11 @@
  * tensor per box, result bookkeeping); blazeface.test.ts checks that the boxes, scores and eyes
  * here equal Human's on real frames.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-node';
-import { sessionModel, type GraphArtifacts, type Tf } from '@emostream/runtime';
+import { readGraphArtifacts, sessionModel, weightBytes, type GraphArtifacts, type Tf } from '@emostream/runtime';
 
 type ModelArtifacts = import('@tensorflow/tfjs-core').io.ModelArtifacts;
-type WeightsManifestEntry = import('@tensorflow/tfjs-core').io.WeightsManifestEntry;
 
 /** One face as BlazeFace gives it, in the pixels of its square input. */
 export interface RawFace {
@@ -62,30 +60,26 @@ export function anchorCentres(size: number): Array<[number, number]> {
  * Reads blazeface.json and its weights and opens the batch dimension: the input placeholder's
  * first dimension and the first element of the four Reshape shape constants (1 → −1).
  */
-function batchableArtifacts(modelsDir: string): ModelArtifacts & { inputSize: number } {
+function batchableArtifacts(modelsDir: string): GraphArtifacts & { inputSize: number } {
   const file = path.join(modelsDir, 'blazeface.json');
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const input = json.modelTopology?.node?.find((n: { op: string }) => n.op === 'Placeholder');
+  const { signature: _signature, ...artifacts } = readGraphArtifacts(file);
+  const input = artifacts.modelTopology.node.find((n) => n.op === 'Placeholder');
   const dims = input?.attr?.shape?.shape?.dim;
   if (!dims?.length) throw new Error(`${file}: no input placeholder with a shape; is it BlazeFace from @vladmandic/human?`);
   dims[0].size = '-1';
-  const specs: WeightsManifestEntry[] = json.weightsManifest.flatMap((g: { weights: WeightsManifestEntry[] }) => g.weights);
-  const bytes = Buffer.concat(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths.map((p) => fs.readFileSync(path.join(modelsDir, p)))));
-  const data = new ArrayBuffer(bytes.length);
-  new Uint8Array(data).set(bytes);
+  const data = artifacts.weightData;
   let offset = 0, opened = 0;
-  for (const w of specs) {
-    const count = w.shape.reduce((a: number, b: number) => a * b, 1);
-    const size = w.quantization ? count * (w.quantization.dtype === 'uint8' ? 1 : 2) : count * 4;
+  for (const w of artifacts.weightSpecs) {
+    const count = w.shape.reduce((a, b) => a * b, 1);
     if (w.dtype === 'int32' && !w.quantization && /\/shape$/.test(w.name) && count === 3) {
       const v = new Int32Array(data, offset, count);
       if (v[0] === 1) { v[0] = -1; opened++; }
     }
-    offset += size;
+    offset += weightBytes(w);
   }
   if (offset !== data.byteLength) throw new Error(`${file}: its weights take ${offset} bytes, the files hold ${data.byteLength}`);
   if (opened === 0) throw new Error(`${file}: no batch-1 Reshape found; this BlazeFace graph is not the one this code knows`);
-  return { inputSize: Number(dims[1]?.size ?? 256), modelTopology: json.modelTopology, weightSpecs: specs, weightData: data, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy };
+  return { inputSize: Number(dims[1]?.size ?? 256), ...artifacts };
 }
 
 /**
@@ -97,8 +91,8 @@ export async function loadBlazeFaceModel(tf: Tf, modelsDir: string): Promise<Bla
   const artifacts = batchableArtifacts(modelsDir);
   const inputSize = artifacts.inputSize;
   // The placeholder is opened to a batch of any size above.
-  const session = await sessionModel(tf, artifacts as unknown as GraphArtifacts);
-  const model = session ? undefined : await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+  const session = await sessionModel(tf, artifacts);
+  const model = session ? undefined : await tf.loadGraphModel(tf.io.fromMemory(artifacts as unknown as ModelArtifacts));
   const centres = anchorCentres(inputSize);
   const anchors = tf.tensor2d(centres);
   const sizeScalar = tf.scalar(inputSize, 'int32');
