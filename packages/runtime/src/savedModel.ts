@@ -53,7 +53,7 @@ export interface SessionModel {
 
 /**
  * `artifacts` as a SavedModel (the bytes of saved_model.pb) whose `serving_default` signature
- * takes `input` (float32, the placeholder's shape: -1 for a batch of any size) and gives the
+ * takes `input` (the placeholder's dtype and shape: -1 for a batch of any size) and gives the
  * graph's outputs as {@link outputKey}(0), (1), …; undefined when the graph holds what this does not write.
  */
 export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts): { bytes: Uint8Array; outputs: string[] } | undefined {
@@ -143,6 +143,7 @@ export function savedModelBytes(tfPackage: string, artifacts: GraphArtifacts): {
   };
   const signature = new pb.SignatureDef();
   const inputInfo = info(input.name);
+  inputInfo.setDtype(dtype(input.attr?.dtype?.type ?? 'DT_FLOAT'));
   inputInfo.setTensorShape(shape(input.attr?.shape?.shape ?? { unknownRank: true }));
   signature.getInputsMap().set('input', inputInfo);
   outputs.forEach((o, i) => signature.getOutputsMap().set(outputKey(i), info(o)));

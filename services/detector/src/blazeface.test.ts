@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromLetterbox, humanConfig, letterbox } from './blazeface.js';
+import sharp from 'sharp';
+import { fromLetterbox, humanConfig, letterbox, placeInSquare } from './blazeface.js';
 
 test('letterbox fits a 16:9 frame into the square input, centred, without distortion', () => {
   const lb = letterbox(1280, 720, 256);
@@ -28,4 +29,18 @@ test('humanConfig enables only the face detector, loads from a file:// folder an
     assert.equal((c.face as Record<string, { enabled?: boolean }>)[k]?.enabled, false, k);
   }
   for (const k of ['body', 'hand', 'object', 'gesture', 'segmentation'] as const) assert.equal(c[k]?.enabled, false, k);
+});
+
+test('placeInSquare: the resized image in its letterbox, black around it, as sharp\'s extend draws it', async () => {
+  for (const [w, h] of [[1280, 720], [360, 640], [394, 411], [183, 180], [257, 3]]) {
+    const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 2654435761) >>> 24);
+    const lb = letterbox(w, h, 256);
+    const resized = sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).resize(lb.width, lb.height, { fit: 'fill' });
+    const want = await resized.clone().extend({ left: lb.left, top: lb.top, right: lb.size - lb.width - lb.left, bottom: lb.size - lb.height - lb.top, background: { r: 0, g: 0, b: 0 } }).raw().toBuffer();
+    const square = new Uint8Array(2 * 256 * 256 * 3);
+    placeInSquare(await resized.raw().toBuffer(), lb, square, 256 * 256 * 3);
+    assert.ok(Buffer.from(square.subarray(256 * 256 * 3)).equals(want), `${w}x${h}`);
+    assert.ok(square.subarray(0, 256 * 256 * 3).every((v) => v === 0), `${w}x${h}: the slot before is untouched`);
+  }
+  assert.throws(() => placeInSquare(new Uint8Array(5), letterbox(1280, 720, 256), new Uint8Array(256 * 256 * 3)), /expected 256x144x3 bytes, got 5/);
 });

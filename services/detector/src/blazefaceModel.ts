@@ -8,8 +8,9 @@
  * here equal Human's on real frames.
  */
 import path from 'node:path';
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-node';
+import type { Tensor } from '@tensorflow/tfjs-node';
 import { readGraphArtifacts, sessionModel, weightBytes, type GraphArtifacts, type Tf } from '@emostream/runtime';
+import { DECODED, decodingGraph, PIXELS_INPUT } from './blazefaceGraph.js';
 
 type ModelArtifacts = import('@tensorflow/tfjs-core').io.ModelArtifacts;
 
@@ -82,78 +83,71 @@ function batchableArtifacts(modelsDir: string): GraphArtifacts & { inputSize: nu
   return { inputSize: Number(dims[1]?.size ?? 256), ...artifacts };
 }
 
+/** BlazeFace's graph from `modelsDir`, batchable, with its input's scaling and its output's decoding in it (blazefaceGraph.ts). */
+export function decodingArtifacts(tf: Tf, modelsDir: string): { artifacts: GraphArtifacts; inputSize: number; centres: Array<[number, number]> } {
+  const batchable = batchableArtifacts(modelsDir);
+  const inputSize = batchable.inputSize;
+  const centres = anchorCentres(inputSize);
+  // Each byte's input value as Human's eager ops make it (x / 127.5 - 1), for the graph's table.
+  const scaled = tf.tidy(() => tf.range(0, 256, 1, 'int32').toFloat().div(127.5).sub(1).dataSync() as Float32Array);
+  return { artifacts: decodingGraph(batchable, inputSize, centres, scaled), inputSize, centres };
+}
+
 /**
- * Loads BlazeFace from `modelsDir` (Human's models folder) on `tf`: as one TensorFlow session call
- * on tfjs-node (@emostream/runtime's sessionModel: 7.6 against 28.6 ms an image op by op on 2 cores,
- * the same outputs), else as a graph model.
+ * Loads BlazeFace from `modelsDir` (Human's models folder) on `tf`, with its input's scaling and
+ * its output's decoding in the graph (blazefaceGraph.ts): as one TensorFlow session call on
+ * tfjs-node (@emostream/runtime's sessionModel: 7.6 against 28.6 ms an image op by op on 2 cores,
+ * the same outputs), else as a graph model. Non-max suppression then runs on each image's decoded
+ * boxes with tfjs's own implementation, the one Human's `nonMaxSuppressionAsync` runs.
  */
 export async function loadBlazeFaceModel(tf: Tf, modelsDir: string): Promise<BlazeFaceModel> {
-  const artifacts = batchableArtifacts(modelsDir);
-  const inputSize = artifacts.inputSize;
+  const { artifacts, inputSize, centres } = decodingArtifacts(tf, modelsDir);
   // The placeholder is opened to a batch of any size above.
   const session = await sessionModel(tf, artifacts);
   const model = session ? undefined : await tf.loadGraphModel(tf.io.fromMemory(artifacts as unknown as ModelArtifacts));
-  const centres = anchorCentres(inputSize);
-  const anchors = tf.tensor2d(centres);
-  const sizeScalar = tf.scalar(inputSize, 'int32');
-  const two = tf.scalar(2);
+  const names = [DECODED.boxes, DECODED.scores, DECODED.rows];
+  const order = session ? names.map((n) => session.outputs.indexOf(n)) : [];
+  if (order.some((i) => i < 0)) throw new Error(`BlazeFace session: outputs ${session!.outputs.join(', ')}, expected ${names.join(', ')}`);
 
-  /** The network's outputs as Human arranges them: [n, anchors, 17] (score logit, box, six keypoints). */
-  const forward = (pixels: Uint8Array, n: number) => tf.tidy(() => {
-    const x = tf.tensor4d(pixels, [n, inputSize, inputSize, 3], 'int32').toFloat().div(127.5).sub(1);
-    const out = session ? session.execute(x) : model!.execute(x);
-    if (!Array.isArray(out)) return out as Tensor3D;
-    if (out.length <= 2) return out[0] as Tensor3D;
-    const g = [...out].sort((a, b) => a.size - b.size);
-    return tf.concat([tf.concat([g[1], g[3]], 2), tf.concat([g[0], g[2]], 2)], 1) as Tensor3D;
+  /** Each anchor's box [x0, y0, x1, y1], score and row (logit, box, keypoints), for n images. */
+  const forward = (pixels: Uint8Array, n: number): Tensor[] => tf.tidy(() => {
+    const x = tf.tensor4d(pixels, [n, inputSize, inputSize, 3], 'int32');
+    if (session) {
+      const out = session.execute(x);
+      return order.map((i) => out[i]);
+    }
+    return model!.execute({ [PIXELS_INPUT]: x }, names) as Tensor[];
   });
 
-  /** One image's candidates, decoded as Human's BlazeFace does (same tensor ops, so the same float32 values). */
-  const decode = async (batch: Tensor2D, o: DecodeOptions): Promise<RawFace[]> => {
-    const t = tf.tidy(() => {
-      const centers = tf.add(tf.slice(batch, [0, 1], [-1, 2]), anchors);
-      const half = tf.div(tf.div(tf.slice(batch, [0, 3], [-1, 2]), sizeScalar), two);
-      const c = tf.div(centers, sizeScalar);
-      const boxes = tf.concat2d([tf.mul(tf.sub(c, half), sizeScalar) as Tensor2D, tf.mul(tf.add(c, half), sizeScalar) as Tensor2D], 1);
-      const scores = tf.squeeze(tf.sigmoid(tf.slice(batch, [0, 0], [-1, 1]))) as Tensor1D;
-      return { boxes, scores };
-    });
-    try {
-      const nms = await tf.image.nonMaxSuppressionAsync(t.boxes, t.scores, o.maxDetected, o.iouThreshold, o.minConfidence);
-      const keep = Array.from(await nms.data());
-      nms.dispose();
-      if (keep.length === 0) return [];
-      const [scores, boxes, rows] = await Promise.all([t.scores.data(), t.boxes.data(), batch.data()]);
-      const width = batch.shape[1];
-      const faces: RawFace[] = [];
-      for (const i of keep) {
-        const confidence = scores[i];
-        if (!(confidence > o.minConfidence)) continue;
-        const [ax, ay] = centres[i];
-        const keypoints = Array.from({ length: 6 }, (_, k): [number, number] => [rows[i * width + 5 + 2 * k] + ax, rows[i * width + 6 + 2 * k] + ay]);
-        // Human's enlargeBox(scale 1) then squarifyBox, then the box clipped to the input.
-        const [x0, y0, x1, y1] = [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
-        const cx0 = x0 + (x1 - x0) / 2, cy0 = y0 + (y1 - y0) / 2;
-        const r = [(1 * Math.abs(x1 - x0)) / 2, (1 * Math.abs(y1 - y0)) / 2];
-        const [sx, sy, ex, ey] = [cx0 - r[0], cy0 - r[1], cx0 + r[0], cy0 + r[1]];
-        const cx = sx + (ex - sx) / 2, cy = sy + (ey - sy) / 2;
-        const w = Math.abs(ex - sx), h = Math.abs(ey - sy);
-        const side = Math.max(w, h) / 2;
-        const start = [Math.round(cx - side), Math.round(cy - side)], end = [Math.round(cx + side), Math.round(cy + side)];
-        if (!(Math.round(w) > 0 && Math.round(h) > 0)) continue;
-        const score = Math.round(100 * confidence) / 100;
-        if (!(score > (o.minConfidence || 1))) continue;
-        const box: RawFace['box'] = [
-          Math.trunc(Math.max(0, start[0])), Math.trunc(Math.max(0, start[1])),
-          Math.trunc(Math.min(inputSize, end[0]) - Math.max(0, start[0])), Math.trunc(Math.min(inputSize, end[1]) - Math.max(0, start[1])),
-        ];
-        faces.push({ box, score, keypoints });
-      }
-      return faces;
-    } finally {
-      t.boxes.dispose();
-      t.scores.dispose();
+  /** One image's faces from its anchors' decoded values, as Human's BlazeFace keeps them. */
+  const facesOf = (boxes: Float32Array, scores: Float32Array, rows: Float32Array, width: number, o: DecodeOptions): RawFace[] => {
+    const { selectedIndices: keep } = tf.kernel_impls.nonMaxSuppressionV3Impl(
+      boxes, scores, Math.min(o.maxDetected, scores.length), o.iouThreshold, o.minConfidence);
+    const faces: RawFace[] = [];
+    for (const i of keep) {
+      const confidence = scores[i];
+      if (!(confidence > o.minConfidence)) continue;
+      const [ax, ay] = centres[i];
+      const keypoints = Array.from({ length: 6 }, (_, k): [number, number] => [rows[i * width + 5 + 2 * k] + ax, rows[i * width + 6 + 2 * k] + ay]);
+      // Human's enlargeBox(scale 1) then squarifyBox, then the box clipped to the input.
+      const [x0, y0, x1, y1] = [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
+      const cx0 = x0 + (x1 - x0) / 2, cy0 = y0 + (y1 - y0) / 2;
+      const r = [(1 * Math.abs(x1 - x0)) / 2, (1 * Math.abs(y1 - y0)) / 2];
+      const [sx, sy, ex, ey] = [cx0 - r[0], cy0 - r[1], cx0 + r[0], cy0 + r[1]];
+      const cx = sx + (ex - sx) / 2, cy = sy + (ey - sy) / 2;
+      const w = Math.abs(ex - sx), h = Math.abs(ey - sy);
+      const side = Math.max(w, h) / 2;
+      const start = [Math.round(cx - side), Math.round(cy - side)], end = [Math.round(cx + side), Math.round(cy + side)];
+      if (!(Math.round(w) > 0 && Math.round(h) > 0)) continue;
+      const score = Math.round(100 * confidence) / 100;
+      if (!(score > (o.minConfidence || 1))) continue;
+      const box: RawFace['box'] = [
+        Math.trunc(Math.max(0, start[0])), Math.trunc(Math.max(0, start[1])),
+        Math.trunc(Math.min(inputSize, end[0]) - Math.max(0, start[0])), Math.trunc(Math.min(inputSize, end[1]) - Math.max(0, start[1])),
+      ];
+      faces.push({ box, score, keypoints });
     }
+    return faces;
   };
 
   return {
@@ -162,20 +156,18 @@ export async function loadBlazeFaceModel(tf: Tf, modelsDir: string): Promise<Bla
       if (pixels.length !== n * inputSize * inputSize * 3) throw new Error(`expected ${n} images of ${inputSize}x${inputSize}x3 bytes, got ${pixels.length} bytes`);
       if (n === 0) return [];
       const out = forward(pixels, n);
-      const per = tf.unstack(out) as Tensor2D[];
-      out.dispose();
       try {
-        const faces: RawFace[][] = [];
-        for (const b of per) faces.push(await decode(b, o));
-        return faces;
+        const [boxes, scores, rows] = (await Promise.all(out.map((t) => t.data()))) as Float32Array[];
+        const a = centres.length, width = rows.length / (n * a);
+        return Array.from({ length: n }, (_, k) => facesOf(
+          boxes.subarray(k * a * 4, (k + 1) * a * 4), scores.subarray(k * a, (k + 1) * a), rows.subarray(k * a * width, (k + 1) * a * width), width, o));
       } finally {
-        tf.dispose(per);
+        tf.dispose(out);
       }
     },
     dispose() {
       session?.dispose();
       model?.dispose();
-      tf.dispose([anchors, sizeScalar, two]);
     },
   };
 }
