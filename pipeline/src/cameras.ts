@@ -5,11 +5,12 @@
  * Each camera has its own end (its persons leave when its frames are through, while the others
  * go on) and its own failure (a camera that fails ends; the others are not touched).
  */
-import { EMPTY, Observable, Subject, catchError, concat, defer, from, lastValueFrom, merge, mergeMap, of } from 'rxjs';
+import { EMPTY, Observable, Subject, catchError, concat, concatMap, defer, from, merge, mergeMap, of } from 'rxjs';
 import type { EmotionsMessage, FacesMessage, Frame } from '@emostream/contracts';
 import { redactText } from '@emostream/runtime';
 import { boundedQueue, dropCounter, type IngestStats, type Valve } from '@emostream/ingest';
 import type { AggregatorOutput, AggregatorStage } from '@emostream/aggregator';
+import type { StartedFrame } from '@emostream/detector';
 import { embeddedStages, type StageDeps } from './embedded.js';
 import { FairDetector } from './fairDetector.js';
 
@@ -69,7 +70,7 @@ interface Lane {
 export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
   // The live cameras of the run (no valve): their frames' tile sweeps are spread (tilesSweepFramesLive).
   const liveCameras = new Set<string>();
-  const { detect, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? ((f) => liveCameras.has(f.cameraId)) });
+  const { start, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? ((f) => liveCameras.has(f.cameraId)) });
   const log = d.logger;
 
   const run = (cameras: readonly CameraInput[]) => new Observable<CamerasOutput>((sub) => {
@@ -81,7 +82,9 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
     const lanes = new Map<string, Lane>(cameras.map((input) => [input.cameraId, { input, inFlight: 0, detectedAll: false, ended: false, skipped: 0 }]));
     for (const c of cameras) if (!c.valve) liveCameras.add(c.cameraId);
     // Up to FRAMES_AT_ONCE cameras' frames in the detector stage side by side: BlazeFace takes them in one batch.
-    const fair = new FairDetector<Frame, FacesMessage>((f) => lastValueFrom(of(f).pipe(detect), { defaultValue: undefined }), { concurrency: Math.min(FRAMES_AT_ONCE, lanes.size) });
+    // A camera's turn ends with its frame's detection; the frame's crops and embeddings then run
+    // beside the next frame's detection, and its message comes out in order (inStartOrder).
+    const fair = new FairDetector<Frame, StartedFrame<never>>(start, { concurrency: Math.min(FRAMES_AT_ONCE, lanes.size) });
 
     // A camera ends once all its frames were detected (or dropped) and are through the aggregator.
     const maybeEnd = (lane: Lane) => {
@@ -100,7 +103,7 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
         log.error(lanes.size > 1 ? 'camera failed; the other cameras go on' : 'source failed', { camera: input.cameraId, error: lane.error });
         return EMPTY;
       }));
-      const offered = (f: Frame): Observable<FacesMessage> => {
+      const offered = (f: Frame): Observable<StartedFrame<never>> => {
         lane.inFlight++;
         return from(fair.offer(f, live)).pipe(mergeMap((o) => {
           if (o.skipped) {
@@ -111,16 +114,17 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
             settled(lane);
             return EMPTY;
           }
-          // Detection dropped the frame (it could not be decoded; logged and counted by the detector).
-          if (!o.result) { settled(lane); return EMPTY; }
-          return of(o.result);
+          return o.result ? of(o.result) : (settled(lane), EMPTY);
         }));
       };
       // A live camera offers every frame at once (a newer one replaces the one waiting); a file
       // one at a time from its bounded queue, which pauses its decoder while full.
-      const detected$ = live
+      const started$ = live
         ? frames$.pipe(mergeMap(offered))
         : frames$.pipe(boundedQueue(input.queueMaxFrames, dropCounter(input.cameraId, { metrics: d.metrics, stats: input.stats }), offered, { valve: input.valve }));
+      // Each frame's message once its faces are cut, in order. Detection dropped a frame that
+      // could not be decoded (logged and counted by the detector): it settles here.
+      const detected$ = started$.pipe(concatMap((s) => from(s.done).pipe(mergeMap((m) => (m === undefined ? (settled(lane), EMPTY) : of(m))))));
       return concat(detected$, defer(() => { lane.detectedAll = true; maybeEnd(lane); return EMPTY; }));
     };
 

@@ -2,11 +2,11 @@
  * The embedded pipeline: the four stages chained as RxJS operators in one process. The
  * distributed mode runs these same operators, each in its Kafka runner (./distributed).
  */
-import { type Observable, type OperatorFunction, of, tap } from 'rxjs';
+import { type Observable, type OperatorFunction, concatMap, EMPTY, from, of, tap } from 'rxjs';
 import type { Frame, FacesMessage, EmotionsMessage } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import { boundedQueue, dropCounter, type IngestStats, type Valve } from '@emostream/ingest';
-import { detectFaces, type FaceDetector, type FaceEmbedder, type DetectorConfig } from '@emostream/detector';
+import { detectionStages, oneFrameAtATime, type FaceDetector, type FaceEmbedder, type DetectorConfig, type StartedFrame } from '@emostream/detector';
 import { classifyFaces, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { createAggregatorStage, type AggregatorConfig, type AggregatorOutput, type AggregatorStage } from '@emostream/aggregator';
 
@@ -48,16 +48,20 @@ export interface EmbeddedPipeline {
 export type StageDeps = Omit<EmbeddedDeps, 'cameraId' | 'queueMaxFrames' | 'stats' | 'valve'>;
 
 /**
- * The detector operator (per-camera state inside: scene cuts, tiles, embeddings), the classifier
+ * The detector stage (per-camera state inside: scene cuts, tiles, embeddings), the classifier
  * step (detected faces → classified, with the observers) and the aggregator stage, as the
  * embedded pipelines build them.
  */
 export function embeddedStages(d: StageDeps): {
+  /** A frame's detection (its crops and embeddings then run beside the next frame's: `done`); callers keep each camera's frames in order ({@link inStartOrder}). */
+  start: (frame: Frame) => Promise<StartedFrame<never>>;
+  /** The same stage (the same per-camera state) as an operator, one frame at a time. */
   detect: OperatorFunction<Frame, FacesMessage>;
   classify: OperatorFunction<FacesMessage, EmotionsMessage>;
   aggregator: AggregatorStage;
 } {
-  const detect = detectFaces({ detector: d.detector, embedder: d.embedder, logger: d.logger, metrics: d.metrics, config: d.detectorConfig, isLive: d.isLive });
+  const start = detectionStages({ detector: d.detector, embedder: d.embedder, logger: d.logger, metrics: d.metrics, config: d.detectorConfig, isLive: d.isLive });
+  const detect = oneFrameAtATime(start);
   // Face crops reach the aggregator on the classified faces themselves, and only when a caller
   // asked for person crops (face images are biometric data: nothing is kept otherwise).
   const aggregator = createAggregatorStage({
@@ -72,20 +76,26 @@ export function embeddedStages(d: StageDeps): {
     // frames_processed_total is counted once per frame, by the aggregator (as in the distributed mode).
     tap((m) => d.onEmotions?.(m)),
   );
-  return { detect, classify, aggregator };
+  return { start, detect, classify, aggregator };
 }
+
+/** The messages of started frames, in the order they were started (a frame that failed and was dropped gives none). */
+export const inStartOrder = (): OperatorFunction<StartedFrame<never>, FacesMessage> =>
+  concatMap((s) => from(s.done).pipe(concatMap((m) => (m === undefined ? EMPTY : of(m)))));
 
 /** Builds the embedded pipeline. */
 export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
   const live = !d.valve;
-  const { detect, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? (() => live) });
+  const { start, classify, aggregator } = embeddedStages({ ...d, isLive: d.isLive ?? (() => live) });
   const run = (frames: Observable<Frame>) => frames.pipe(
     // Detection is the slow stage: the bounded queue sits in front of it and pauses the decoder
     // (files) when it falls behind. A live camera keeps only its newest frame waiting (a newer one
     // replaces it, as in analyze's cameras, ./cameras.ts): frames queued behind a slow detector
-    // would only add their wait to every result's latency.
+    // would only add their wait to every result's latency. The queue takes the next frame once a
+    // frame's detection is done; its crops and embeddings go on beside that next frame's.
     boundedQueue(live ? 1 : d.queueMaxFrames, dropCounter(d.cameraId, { metrics: d.metrics, stats: d.stats }),
-      (frame: Frame) => of(frame).pipe(detect), { valve: d.valve }),
+      (frame: Frame) => from(start(frame)), { valve: d.valve }),
+    inStartOrder(),
     classify,
     aggregator.operator,
   );

@@ -165,3 +165,22 @@ test('expire (a tile found a face the detection lacks): the next frame is detect
   carry.record('cam', still, W, H, [face(), face(0.9, 120)], 100);
   assert.equal(carry.reuse('cam', still, W, H, false, 200).reason, 'tracked');
 });
+
+test('crops of a detection that is no longer the last are neither kept nor given (current, the token of keepCrops and crops)', () => {
+  const carry = new DetectionCarry(opts);
+  const crop = (v: number) => ({ ...face(), crop: new Uint8Array(2304).fill(v) });
+  assert.equal(carry.current('cam'), undefined);
+  carry.record('cam', picture(), W, H, [face()], 0);
+  const first = carry.current('cam')!;
+  carry.keepCrops('cam', 0, [crop(1)], first);
+  assert.deepEqual(carry.crops('cam', 40, 100, first)!.map((c) => c.crop[0]), [1], 'its own detection: kept and given');
+  // The next frame's detection came before this frame's crops were cut (they are cut beside it).
+  carry.record('cam', picture(), W, H, [face()], 40);
+  const second = carry.current('cam')!;
+  assert.notEqual(second, first);
+  carry.keepCrops('cam', 40, [crop(2)], first);
+  assert.equal(carry.crops('cam', 60, 100), undefined, 'the stale crops were not kept for the new detection');
+  assert.equal(carry.crops('cam', 60, 100, first), undefined, 'nor are crops given for a detection that is gone');
+  carry.keepCrops('cam', 40, [crop(3)], second);
+  assert.deepEqual(carry.crops('cam', 60, 100, second)!.map((c) => c.crop[0]), [3]);
+});

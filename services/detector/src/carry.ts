@@ -56,6 +56,9 @@ export function onSchedule(reason: Exclude<CarryReason, 'tracked'>): boolean {
 }
 
 /** What {@link DetectionCarry.reuse} decided for one frame. */
+/** One full detection of a camera, as an opaque token ({@link DetectionCarry.current}). */
+export type Detection = object;
+
 export type CarryDecision =
   | { carried: true; reason: 'tracked'; faces: FaceBox[] }
   | { carried: false; reason: Exclude<CarryReason, 'tracked'> };
@@ -158,19 +161,30 @@ export class DetectionCarry {
    * The crops last cut of the carried faces ({@link keepCrops}), when they were cut less than
    * `maxAgeMs` of media time before `mediaTimeMs` (copies: the crop bytes are shared, never
    * written); undefined when there are none that young, or `maxAgeMs` is 0. A fresh detection
-   * ({@link record}) forgets them: its boxes are new.
+   * ({@link record}) forgets them: its boxes are new. `detection`: only that detection's crops.
    */
-  crops(cameraId: string, mediaTimeMs: number, maxAgeMs: number): FaceCrop[] | undefined {
-    const kept = this.cams.get(cameraId)?.crops;
+  crops(cameraId: string, mediaTimeMs: number, maxAgeMs: number, detection?: Detection): FaceCrop[] | undefined {
+    const cam = this.cams.get(cameraId);
+    if (detection !== undefined && cam !== detection) return undefined;
+    const kept = cam?.crops;
     if (!kept || maxAgeMs <= 0 || !withinMediaTime(mediaTimeMs, kept.atMs, maxAgeMs)) return undefined;
     return kept.crops.map(copyCrop);
   }
 
-  /** The crops cut on this frame (at `mediaTimeMs`) of the faces of the camera's last detection, in its order. */
-  keepCrops(cameraId: string, mediaTimeMs: number, crops: readonly FaceCrop[]): void {
+  /**
+   * The crops cut on this frame (at `mediaTimeMs`) of the faces of the camera's last detection, in
+   * its order. `detection` ({@link current} when the frame's faces were chosen): kept only while
+   * that detection is still the camera's last (the next frame's may have come in the meantime).
+   */
+  keepCrops(cameraId: string, mediaTimeMs: number, crops: readonly FaceCrop[], detection?: Detection): void {
     const cam = this.cams.get(cameraId);
-    if (!cam || crops.length !== cam.faces.length) return;
+    if (!cam || crops.length !== cam.faces.length || (detection !== undefined && cam !== detection)) return;
     cam.crops = { atMs: mediaTimeMs, crops: crops.map(copyCrop) };
+  }
+
+  /** The camera's last detection, as a token for {@link keepCrops} and {@link crops} (undefined before the first). */
+  current(cameraId: string): Detection | undefined {
+    return this.cams.get(cameraId);
   }
 
   /** A face was found that the camera's last detection lacks: its next frame is detected afresh (reason `tile`). */

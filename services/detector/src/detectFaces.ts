@@ -1,5 +1,5 @@
 /** The detector stage: frames in, one faces message per frame out (crops ready for the classifier). */
-import { concatMap, defer, EMPTY, catchError, of, type OperatorFunction } from 'rxjs';
+import { concatMap, defer, EMPTY, of, type OperatorFunction } from 'rxjs';
 import { packEmbedding, type FaceBox, type FaceCrop, type FacesMessage, type Frame, type FrameRef } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
@@ -11,7 +11,7 @@ import { SceneCutDetector } from './sceneCut.js';
 import { EmbeddingPolicy } from './embedPolicy.js';
 import { gridFor, KEEP_FULL_INPUT_PX, LARGE_TILE_FACE_INPUT_PX, mergeKeepingOrigin, tileImages, tilesToFrame } from './tiles.js';
 import { TileSchedule } from './tileSchedule.js';
-import { DetectionCarry, onSchedule } from './carry.js';
+import { DetectionCarry, onSchedule, type Detection } from './carry.js';
 import { FramePace } from './pace.js';
 
 /** What {@link detectFaces} needs. */
@@ -31,16 +31,26 @@ export interface DetectFacesDeps {
   isLive?: (frame: Frame) => boolean;
 }
 
+/** A frame whose detection is done: its message once its crops and embeddings are (undefined: it failed and was dropped). */
+export interface StartedFrame<F> {
+  done: Promise<FacesMessage | F | undefined>;
+}
+
 /**
- * The detector stage as an RxJS operator. For each frame, in order and one at a time
- * (`concatMap`: the detector runs one frame at a time anyway, and the output must keep each
- * camera's order): decode, detect (the full frame, then the tiles the {@link TileSchedule} plans,
+ * The detector stage in two parts a frame, for callers that keep a camera's frames in order
+ * themselves. `start(frame)` resolves once the frame's detection is done; its `done` once its
+ * crops and embeddings are. The frames of a camera must be started in order, each after the last
+ * one's start resolved: the second part of frame n (sharp's threads cut its faces; the embedder)
+ * then runs while frame n+1 is detected (BlazeFace's session call on the main thread). The second
+ * parts of a camera's frames run one after another, in order, and a frame's detection waits for
+ * the second part of the frame two before it, so that at most one frame is being finished beside
+ * a detection. For each frame: decode, detect (the full frame, then the tiles the {@link TileSchedule} plans,
  * merged; `tiles`), drop faces by score/size/duplicate/maxFaces, crop each kept
  * face to 48x48 equalised gray. On the frames where the {@link DetectionCarry} allows it
  * (`detectEveryMs`, `carryMinScore`, `carryMaxMotion`), the last detection's kept faces are
  * cropped from the new frame instead of detecting (no tile pass either: its schedule advances on
  * detected frames only), or keep their last crops while those are younger than `cropReuseMs`.
- * Emits one message per frame, `faces: []` when none was kept, so time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
+ * One message per frame, `faces: []` when none was kept, so time keeps moving downstream. A frame that cannot be decoded or whose detection throws is
  * logged, counted as `framesDropped{reason="detect_error"}` and skipped, or replaced by what
  * `failed` makes of it (the Kafka service: a dead letter); the stream goes on.
  *
@@ -50,7 +60,7 @@ export interface DetectFacesDeps {
  * time of the carry check), `detectorFrames{camera,mode,reason}` each frame as `detected` (why:
  * every_frame, first, cut, due, score, motion, size, tile) or `carried` (tracked).
  */
-export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
+export function detectionStages<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): (frame: Frame) => Promise<StartedFrame<F>> {
   const { detector, logger, metrics, config } = deps;
   const now = deps.now ?? (() => performance.now() / 1000);
   const cropOpts = { marginFraction: config.marginFraction, align: config.align, maxAlignDeg: config.maxAlignDeg, cropOffsetY: config.cropOffsetY };
@@ -87,7 +97,8 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     return kept.map(({ atInnerEdge: _edge, tile: _tile, ...f }) => f);
   };
 
-  const processFrame = async (frame: Frame): Promise<FacesMessage> => {
+  /** A frame's first part: decode, cut, the carry's decision, the detection; the faces to crop. */
+  const detectPart = async (frame: Frame) => {
     const { pixels: _pixels, ...ref } = frame;
     const image = await frameToRgb(frame);
     const sceneCut = cuts?.isCut(frame.cameraId, image.data, image.width, image.height) ?? false;
@@ -96,11 +107,17 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     const apart = live && config.tilesApartLive && pace.frame(frame.cameraId, frame.mediaTimeMs);
     const { faces: kept, carried } = await keptFaces(frame.cameraId, frame.mediaTimeMs, image, sceneCut, live, apart);
     metrics?.detectSeconds.observe({ detector: detector.name, camera: frame.cameraId }, now() - t0);
-    const faces = (carried ? carry.crops(frame.cameraId, frame.mediaTimeMs, config.cropReuseMs) : undefined)
-      ?? await cropAll(frame.cameraId, frame.mediaTimeMs, image, kept);
-    if (faces.length > 0) metrics?.facesDetected.inc({ camera: frame.cameraId }, faces.length);
-    if (policy) await embedFaces(frame.cameraId, frame.mediaTimeMs, image, faces, sceneCut);
-    return { frame: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, faces };
+    return { ref: (sceneCut ? { ...ref, sceneCut } : ref) satisfies FrameRef, image, sceneCut, kept, carried, detection: carry.current(frame.cameraId) };
+  };
+
+  /** Its second part: the crops (or the carried ones) and the embeddings; then the frame's message. */
+  const finishPart = async (d: Awaited<ReturnType<typeof detectPart>>): Promise<FacesMessage> => {
+    const { cameraId, mediaTimeMs } = d.ref;
+    const faces = (d.carried ? carry.crops(cameraId, mediaTimeMs, config.cropReuseMs, d.detection) : undefined)
+      ?? await cropAll(cameraId, mediaTimeMs, d.image, d.kept, d.detection);
+    if (faces.length > 0) metrics?.facesDetected.inc({ camera: cameraId }, faces.length);
+    if (policy) await embedFaces(cameraId, mediaTimeMs, d.image, faces, d.sceneCut);
+    return { frame: d.ref, faces };
   };
 
   /** The faces to crop: the last detection's, carried, or a fresh detection's, filtered (and remembered). */
@@ -136,9 +153,9 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
   };
 
   /** Each face cut from the frame, side by side (sharp works on its own threads, so six faces wait about as long as one); kept for the carry. */
-  const cropAll = async (cameraId: string, mediaTimeMs: number, image: RgbImage, kept: FaceBox[]): Promise<FaceCrop[]> => {
+  const cropAll = async (cameraId: string, mediaTimeMs: number, image: RgbImage, kept: FaceBox[], detection: Detection | undefined): Promise<FaceCrop[]> => {
     const faces = await Promise.all(kept.map((face) => cropFace(image.data, image.width, image.height, face, cropOpts)));
-    carry.keepCrops(cameraId, mediaTimeMs, faces);
+    carry.keepCrops(cameraId, mediaTimeMs, faces, detection);
     return faces;
   };
 
@@ -149,14 +166,47 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
     wanted.forEach((f, i) => { f.embedding = packEmbedding(vectors[i]); });
   };
 
-  return concatMap((frame: Frame) => defer((): Promise<FacesMessage | F> => processFrame(frame)).pipe(
-    catchError((err: unknown) => {
-      metrics?.framesDropped.inc({ camera: frame.cameraId, reason: 'detect_error' });
-      logger.warn('frame skipped: face detection failed', {
-        cameraId: frame.cameraId, seq: frame.seq, mediaTimeMs: frame.mediaTimeMs,
-        detector: detector.name, error: err instanceof Error ? err.message : String(err),
-      });
-      return deps.failed ? of(deps.failed(frame, err instanceof Error ? err : new Error(String(err)))) : EMPTY;
-    }),
+  /** What a failed frame becomes: logged and counted, then dropped (undefined) or what `failed` makes of it. */
+  const failure = (frame: Frame, err: unknown): F | undefined => {
+    metrics?.framesDropped.inc({ camera: frame.cameraId, reason: 'detect_error' });
+    logger.warn('frame skipped: face detection failed', {
+      cameraId: frame.cameraId, seq: frame.seq, mediaTimeMs: frame.mediaTimeMs,
+      detector: detector.name, error: err instanceof Error ? err.message : String(err),
+    });
+    return deps.failed ? deps.failed(frame, err instanceof Error ? err : new Error(String(err))) : undefined;
+  };
+
+  // Per camera, the second parts of its frames, one after another: the last one's and the one before it.
+  const finishing = new Map<string, { last: Promise<unknown>; before: Promise<unknown> }>();
+  return async (frame: Frame): Promise<StartedFrame<F>> => {
+    const lane = finishing.get(frame.cameraId) ?? { last: Promise.resolve(), before: Promise.resolve() };
+    finishing.set(frame.cameraId, lane);
+    // At most one frame's second part runs beside this frame's detection (the one before this frame).
+    await lane.before;
+    let first: Awaited<ReturnType<typeof detectPart>>;
+    try {
+      first = await detectPart(frame);
+    } catch (err) {
+      return { done: Promise.resolve(failure(frame, err)) };
+    }
+    const done = lane.last.then(() => finishPart(first)).catch((err: unknown) => failure(frame, err));
+    lane.before = lane.last;
+    lane.last = done;
+    return { done };
+  };
+}
+
+/**
+ * The detector stage as an RxJS operator: {@link detectionStages}, one frame after another
+ * (each frame's message comes before the next frame starts).
+ */
+export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame: Frame, error: Error) => F }): OperatorFunction<Frame, FacesMessage | F> {
+  return oneFrameAtATime(detectionStages(deps));
+}
+
+/** {@link detectionStages}' `start` as an RxJS operator: each frame's message before the next frame starts. */
+export function oneFrameAtATime<F>(start: (frame: Frame) => Promise<StartedFrame<F>>): OperatorFunction<Frame, FacesMessage | F> {
+  return concatMap((frame: Frame) => defer(async () => (await start(frame)).done).pipe(
+    concatMap((m) => (m === undefined ? EMPTY : of(m))),
   ));
 }
