@@ -130,19 +130,28 @@ function turnedSquare(src: TurnSource, region: SquareRegion, side: number, angle
   const maxX = width - 1;
   const maxY = src.height - 1;
   const step = region.side / side;
+  const halfX = (kx - 1) / 2, halfY = (ky - 1) / 2;
+  // Each column's terms, once (the same floats as computed per pixel).
+  const cosQx = new Float64Array(side), sinQx = new Float64Array(side);
+  for (let u = 0; u < side; u++) {
+    const qx = region.x + (u + 0.5) * step - 0.5 - fx;
+    cosQx[u] = cos * qx;
+    sinQx[u] = sin * qx;
+  }
   let o = 0;
   for (let v = 0; v < side; v++) {
     const qy = region.y + (v + 0.5) * step - 0.5 - fy;
+    const sinQy = sin * qy, cosQy = cos * qy;
     for (let u = 0; u < side; u++) {
-      const qx = region.x + (u + 0.5) * step - 0.5 - fx;
       // Frame point p = f + R(angle)·(q - f) (the output is the frame rotated by -angle about f),
       // then its place in the source (pixel centres kept under the shrink).
-      const px = clamp((fx + cos * qx - sin * qy - left) * kx + (kx - 1) / 2, 0, maxX);
-      const py = clamp((fy + sin * qx + cos * qy - top) * ky + (ky - 1) / 2, 0, maxY);
-      const x0 = Math.floor(px);
-      const y0 = Math.floor(py);
-      const x1 = Math.min(x0 + 1, maxX);
-      const y1 = Math.min(y0 + 1, maxY);
+      const px = clamp((fx + cosQx[u] - sinQy - left) * kx + halfX, 0, maxX);
+      const py = clamp((fy + sinQx[u] + cosQy - top) * ky + halfY, 0, maxY);
+      // px, py >= 0: truncation is the floor, and (x + 0.5) | 0 rounds as Math.round does.
+      const x0 = px | 0;
+      const y0 = py | 0;
+      const x1 = x0 < maxX ? x0 + 1 : maxX;
+      const y1 = y0 < maxY ? y0 + 1 : maxY;
       const ax = px - x0;
       const ay = py - y0;
       const i00 = (y0 * width + x0) * 3;
@@ -152,7 +161,7 @@ function turnedSquare(src: TurnSource, region: SquareRegion, side: number, angle
       for (let c = 0; c < 3; c++) {
         const t = data[i00 + c] + (data[i01 + c] - data[i00 + c]) * ax;
         const b = data[i10 + c] + (data[i11 + c] - data[i10 + c]) * ax;
-        out[o++] = Math.round(t + (b - t) * ay);
+        out[o++] = (t + (b - t) * ay + 0.5) | 0;
       }
     }
   }
