@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SCHEMA_VERSION, type FaceBox, type Frame } from '@emostream/contracts';
+import { SCHEMA_VERSION, type FaceBox, type FacesMessage, type Frame } from '@emostream/contracts';
 import { createMetrics, silentLogger } from '@emostream/runtime';
 import { parseDetectorConfig } from './config.js';
 import { detectionStages } from './detectFaces.js';
@@ -102,9 +102,9 @@ test('a second part that fails loses only its own frame: counted, dropped or rep
       started.push(await s);
     }
     const out = await Promise.all(started.map((s) => s.done));
-    assert.equal((out[0] as { frame: Frame }).frame.seq, 0);
+    assert.equal((out[0] as FacesMessage).frame.seq, 0);
     assert.deepEqual(out[1], withFailed ? { dead: 1, why: 'embedder broke' } : undefined);
-    assert.equal((out[2] as { frame: Frame }).frame.seq, 2);
+    assert.equal((out[2] as FacesMessage).frame.seq, 2);
     const dropped = (await metrics.framesDropped.get()).values.find((v) => v.labels.reason === 'detect_error');
     assert.equal(dropped?.value, 1);
   }
