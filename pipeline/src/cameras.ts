@@ -83,7 +83,7 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
     for (const c of cameras) if (!c.valve) liveCameras.add(c.cameraId);
     // Up to FRAMES_AT_ONCE cameras' frames in the detector stage side by side: BlazeFace takes them in one batch.
     // A camera's turn ends with its frame's detection; the frame's crops and embeddings then run
-    // beside the next frame's detection, and its message comes out in order (inStartOrder).
+    // beside the next frame's detection, and its message comes out in order (detected$ below).
     const fair = new FairDetector<Frame, StartedFrame<never>>(start, { concurrency: Math.min(FRAMES_AT_ONCE, lanes.size) });
 
     // A camera ends once all its frames were detected (or dropped) and are through the aggregator.

@@ -53,7 +53,7 @@ export type StageDeps = Omit<EmbeddedDeps, 'cameraId' | 'queueMaxFrames' | 'stat
  * embedded pipelines build them.
  */
 export function embeddedStages(d: StageDeps): {
-  /** A frame's detection (its crops and embeddings then run beside the next frame's: `done`); callers keep each camera's frames in order ({@link inStartOrder}). */
+  /** A frame's detection (its crops and embeddings then run beside the next frame's: `done`); callers keep each camera's frames and messages in order (as createEmbeddedPipeline and createCamerasPipeline do). */
   start: (frame: Frame) => Promise<StartedFrame<never>>;
   /** The same stage (the same per-camera state) as an operator, one frame at a time. */
   detect: OperatorFunction<Frame, FacesMessage>;
@@ -80,7 +80,7 @@ export function embeddedStages(d: StageDeps): {
 }
 
 /** The messages of started frames, in the order they were started (a frame that failed and was dropped gives none). */
-export const inStartOrder = (): OperatorFunction<StartedFrame<never>, FacesMessage> =>
+const inStartOrder = (): OperatorFunction<StartedFrame<never>, FacesMessage> =>
   concatMap((s) => from(s.done).pipe(concatMap((m) => (m === undefined ? EMPTY : of(m)))));
 
 /** Builds the embedded pipeline. */
