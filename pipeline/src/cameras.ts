@@ -5,12 +5,12 @@
  * Each camera has its own end (its persons leave when its frames are through, while the others
  * go on) and its own failure (a camera that fails ends; the others are not touched).
  */
-import { EMPTY, Observable, Subject, catchError, concat, concatMap, defer, from, merge, mergeMap, of } from 'rxjs';
+import { EMPTY, Observable, Subject, catchError, concat, defer, from, merge, mergeMap, of } from 'rxjs';
 import type { EmotionsMessage, FacesMessage, Frame } from '@emostream/contracts';
 import { redactText } from '@emostream/runtime';
 import { boundedQueue, dropCounter, type IngestStats, type Valve } from '@emostream/ingest';
 import type { AggregatorOutput, AggregatorStage } from '@emostream/aggregator';
-import type { StartedFrame } from '@emostream/detector';
+import { startedMessages, type StartedFrame } from '@emostream/detector';
 import { embeddedStages, type StageDeps } from './embedded.js';
 import { FairDetector } from './fairDetector.js';
 
@@ -124,7 +124,7 @@ export function createCamerasPipeline(d: StageDeps): CamerasPipeline {
         : frames$.pipe(boundedQueue(input.queueMaxFrames, dropCounter(input.cameraId, { metrics: d.metrics, stats: input.stats }), offered, { valve: input.valve }));
       // Each frame's message once its faces are cut, in order. Detection dropped a frame that
       // could not be decoded (logged and counted by the detector): it settles here.
-      const detected$ = started$.pipe(concatMap((s) => from(s.done).pipe(mergeMap((m) => (m === undefined ? (settled(lane), EMPTY) : of(m))))));
+      const detected$ = started$.pipe(startedMessages<never>(() => settled(lane)));
       return concat(detected$, defer(() => { lane.detectedAll = true; maybeEnd(lane); return EMPTY; }));
     };
 

@@ -2,11 +2,11 @@
  * The embedded pipeline: the four stages chained as RxJS operators in one process. The
  * distributed mode runs these same operators, each in its Kafka runner (./distributed).
  */
-import { type Observable, type OperatorFunction, concatMap, EMPTY, from, of, tap } from 'rxjs';
+import { type Observable, type OperatorFunction, from, tap } from 'rxjs';
 import type { Frame, FacesMessage, EmotionsMessage } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import { boundedQueue, dropCounter, type IngestStats, type Valve } from '@emostream/ingest';
-import { detectionStages, oneFrameAtATime, type FaceDetector, type FaceEmbedder, type DetectorConfig, type StartedFrame } from '@emostream/detector';
+import { detectionStages, oneFrameAtATime, startedMessages, type FaceDetector, type FaceEmbedder, type DetectorConfig, type StartedFrame } from '@emostream/detector';
 import { classifyFaces, type ClassifyConfig, type EmotionModel } from '@emostream/classifier';
 import { createAggregatorStage, type AggregatorConfig, type AggregatorOutput, type AggregatorStage } from '@emostream/aggregator';
 
@@ -79,10 +79,6 @@ export function embeddedStages(d: StageDeps): {
   return { start, detect, classify, aggregator };
 }
 
-/** The messages of started frames, in the order they were started (a frame that failed and was dropped gives none). */
-const inStartOrder = (): OperatorFunction<StartedFrame<never>, FacesMessage> =>
-  concatMap((s) => from(s.done).pipe(concatMap((m) => (m === undefined ? EMPTY : of(m)))));
-
 /** Builds the embedded pipeline. */
 export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
   const live = !d.valve;
@@ -95,7 +91,7 @@ export function createEmbeddedPipeline(d: EmbeddedDeps): EmbeddedPipeline {
     // frame's detection is done; its crops and embeddings go on beside that next frame's.
     boundedQueue(live ? 1 : d.queueMaxFrames, dropCounter(d.cameraId, { metrics: d.metrics, stats: d.stats }),
       (frame: Frame) => from(start(frame)), { valve: d.valve }),
-    inStartOrder(),
+    startedMessages(),
     classify,
     aggregator.operator,
   );

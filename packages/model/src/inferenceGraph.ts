@@ -6,7 +6,7 @@
  * written as TensorFlow's own Conv2D, BiasAdd and Relu (its graph optimiser fuses them again),
  * Dense as MatMul and BiasAdd; the weights are the net's folded tensors, read once.
  */
-import type { GraphArtifacts, GraphWeight } from '@emostream/runtime';
+import { GraphWriter, type GraphArtifacts } from '@emostream/runtime';
 import type { InferenceOp } from './inference.js';
 
 type Node = GraphArtifacts['modelTopology']['node'][number];
@@ -25,33 +25,24 @@ const padding = (pad: 'same' | 'valid') => text(pad.toUpperCase());
  * and mean around the call cost about as much as the call itself for one face).
  */
 export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number, number, number], opts: { mirror?: boolean } = {}): GraphArtifacts {
-  const node: Node[] = [{ name: 'input', op: 'Placeholder', attr: { dtype: F, shape: { shape: { dim: [-1, ...inputShape].map((d) => ({ size: String(d) })) } } } }];
-  const weightSpecs: GraphWeight[] = [];
-  const chunks: Uint8Array[] = [];
-  const constant = (name: string, values: Float32Array | Int32Array, shape: number[]) => {
-    const dtype = values instanceof Int32Array ? 'int32' : 'float32';
-    const tfType = dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
-    node.push({ name, op: 'Const', attr: { dtype: { type: tfType }, value: { tensor: { dtype: tfType, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } } });
-    weightSpecs.push({ name, dtype, shape });
-    chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    return name;
-  };
+  const w = new GraphWriter();
+  w.op('input', 'Placeholder', [], { dtype: F, shape: { shape: { dim: [-1, ...inputShape].map((d) => ({ size: String(d) })) } } });
   let last = 'input';
-  const add = (name: string, op: string, input: string[], attr: Node['attr']) => { node.push({ name, op, input, attr }); last = name; };
+  const add = (name: string, op: string, input: string[], attr: Node['attr']) => { last = w.op(name, op, input, attr); };
   const biasAndActivation = (i: number, bias: import('@tensorflow/tfjs-node').Tensor | undefined, activation: string) => {
-    if (bias) add(`op${i}/bias_add`, 'BiasAdd', [last, constant(`op${i}/bias`, bias.dataSync() as Float32Array, bias.shape)], { T: F, data_format: text('NHWC') });
+    if (bias) add(`op${i}/bias_add`, 'BiasAdd', [last, w.constant(`op${i}/bias`, bias.dataSync() as Float32Array, bias.shape)], { T: F, data_format: text('NHWC') });
     if (activation === 'relu') add(`op${i}/relu`, 'Relu', [last], { T: F });
     if (activation === 'softmax') add(`op${i}/softmax`, 'Softmax', [last], { T: F });
   };
   if (opts.mirror) {
-    add('mirror/flip', 'ReverseV2', ['input', constant('mirror/width_axis', Int32Array.from([2]), [1])], { T: F, Tidx: I32 });
-    add('mirror/both', 'ConcatV2', ['input', 'mirror/flip', constant('mirror/batch_axis', Int32Array.from([0]), [])], { N: { i: '2' }, T: F, Tidx: I32 });
+    add('mirror/flip', 'ReverseV2', ['input', w.constant('mirror/width_axis', Int32Array.from([2]), [1])], { T: F, Tidx: I32 });
+    add('mirror/both', 'ConcatV2', ['input', 'mirror/flip', w.constant('mirror/batch_axis', Int32Array.from([0]), [])], { N: { i: '2' }, T: F, Tidx: I32 });
   }
   let outputs = 0;
   ops.forEach((op, i) => {
     switch (op.kind) {
       case 'conv':
-        add(`op${i}/conv`, 'Conv2D', [last, constant(`op${i}/filter`, op.filter.dataSync() as Float32Array, op.filter.shape)], {
+        add(`op${i}/conv`, 'Conv2D', [last, w.constant(`op${i}/filter`, op.filter.dataSync() as Float32Array, op.filter.shape)], {
           T: F, strides: ints([1, ...op.strides, 1]), padding: padding(op.pad), data_format: text('NHWC'),
           dilations: ints([1, 1, 1, 1]), use_cudnn_on_gpu: { b: true }, explicit_paddings: { list: {} },
         });
@@ -61,11 +52,11 @@ export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number,
         add(`op${i}/max_pool`, 'MaxPool', [last], { T: F, ksize: ints([1, ...op.pool, 1]), strides: ints([1, ...op.strides, 1]), padding: padding(op.pad), data_format: text('NHWC') });
         break;
       case 'flatten':
-        add(`op${i}/flatten`, 'Reshape', [last, constant(`op${i}/shape`, Int32Array.from([-1, op.size]), [2])], { T: F, Tshape: I32 });
+        add(`op${i}/flatten`, 'Reshape', [last, w.constant(`op${i}/shape`, Int32Array.from([-1, op.size]), [2])], { T: F, Tshape: I32 });
         break;
       case 'dense':
         outputs = op.kernel.shape[1] ?? 0;
-        add(`op${i}/matmul`, 'MatMul', [last, constant(`op${i}/kernel`, op.kernel.dataSync() as Float32Array, op.kernel.shape)], { T: F, transpose_a: { b: false }, transpose_b: { b: false } });
+        add(`op${i}/matmul`, 'MatMul', [last, w.constant(`op${i}/kernel`, op.kernel.dataSync() as Float32Array, op.kernel.shape)], { T: F, transpose_a: { b: false }, transpose_b: { b: false } });
         biasAndActivation(i, op.bias, op.activation);
         break;
     }
@@ -73,11 +64,8 @@ export function inferenceGraph(ops: readonly InferenceOp[], inputShape: [number,
   if (opts.mirror) {
     if (!outputs) throw new Error('mirror test-time augmentation needs a net that ends in a dense layer');
     // [2n, k] -> [2, n, k] (the inputs' outputs, then their mirror images'), averaged over the pair.
-    add('mirror/pairs', 'Reshape', [last, constant('mirror/pairs_shape', Int32Array.from([2, -1, outputs]), [3])], { T: F, Tshape: I32 });
-    add('mirror/mean', 'Mean', [last, constant('mirror/pair_axis', Int32Array.from([0]), [])], { T: F, Tidx: I32, keep_dims: { b: false } });
+    add('mirror/pairs', 'Reshape', [last, w.constant('mirror/pairs_shape', Int32Array.from([2, -1, outputs]), [3])], { T: F, Tshape: I32 });
+    add('mirror/mean', 'Mean', [last, w.constant('mirror/pair_axis', Int32Array.from([0]), [])], { T: F, Tidx: I32, keep_dims: { b: false } });
   }
-  const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
-  let o = 0;
-  for (const c of chunks) { bytes.set(c, o); o += c.byteLength; }
-  return { modelTopology: { node }, weightSpecs, weightData: bytes.buffer };
+  return w.artifacts();
 }

@@ -97,3 +97,45 @@ export function sessionArtifacts(a: GraphArtifacts, outputs: string[]): GraphArt
   for (const p of parts) { view.set(p, at); at += p.length; }
   return { modelTopology: { ...a.modelTopology, node: a.modelTopology.node.filter((n) => keep.has(n.name)) }, weightSpecs: specs, weightData };
 }
+
+type GraphNode = GraphArtifacts['modelTopology']['node'][number];
+
+/**
+ * A graph written in code, node by node, for {@link sessionModel}: the classifier's compiled CNN
+ * (@emostream/model's inferenceGraph) and BlazeFace's decoding added to Human's graph
+ * (the detector's blazefaceGraph). Constants are Const nodes whose values go into the weights.
+ */
+export class GraphWriter {
+  /** The nodes written so far, in order. */
+  readonly node: GraphNode[] = [];
+  private readonly specs: GraphWeight[] = [];
+  private readonly chunks: Uint8Array[] = [];
+
+  /** A Const node holding `values` (float32 or int32) of `shape`; returns its name. */
+  constant(name: string, values: Float32Array | Int32Array, shape: number[]): string {
+    const type = values instanceof Int32Array ? 'DT_INT32' : 'DT_FLOAT';
+    this.node.push({ name, op: 'Const', attr: { dtype: { type }, value: { tensor: { dtype: type, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } } });
+    this.specs.push({ name, dtype: type === 'DT_INT32' ? 'int32' : 'float32', shape });
+    this.chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    return name;
+  }
+
+  /** A node `op` on `inputs` (none: a node without inputs, a placeholder); returns its name. */
+  op(name: string, op: string, inputs: string[], attr: GraphNode['attr']): string {
+    this.node.push(inputs.length ? { name, op, input: inputs, attr } : { name, op, attr });
+    return name;
+  }
+
+  /** The graph: `base`'s nodes but those named in `drop`, then the nodes written; the weights likewise. */
+  artifacts(base?: GraphArtifacts, drop: ReadonlySet<string> = new Set()): GraphArtifacts {
+    const parts = [...(base ? [new Uint8Array(base.weightData)] : []), ...this.chunks];
+    const data = new Uint8Array(parts.reduce((a, c) => a + c.byteLength, 0));
+    let offset = 0;
+    for (const c of parts) { data.set(c, offset); offset += c.byteLength; }
+    return {
+      modelTopology: { ...base?.modelTopology, node: [...(base?.modelTopology.node.filter((n) => !drop.has(n.name)) ?? []), ...this.node] },
+      weightSpecs: [...(base?.weightSpecs ?? []), ...this.specs],
+      weightData: data.buffer,
+    };
+  }
+}

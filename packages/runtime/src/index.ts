@@ -1,7 +1,7 @@
 /** Runtime services every stage receives: the TensorFlow.js backend, logging, redaction. */
 export * from './tf.js';
 export * from './savedModel.js';
-export { readGraphArtifacts, sessionArtifacts, weightBytes } from './graphArtifacts.js';
+export { GraphWriter, readGraphArtifacts, sessionArtifacts, weightBytes } from './graphArtifacts.js';
 export * from './heap.js';
 export * from './redact.js';
 export * from './log.js';

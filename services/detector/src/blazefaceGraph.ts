@@ -12,7 +12,7 @@
  * half = rows[3:5] / size / 2, boxes = [(c - half) · size, (c + half) · size] with c = centres / size,
  * and scores = sigmoid(rows[0]).
  */
-import { weightBytes, type GraphArtifacts, type GraphWeight } from '@emostream/runtime';
+import { GraphWriter, weightBytes, type GraphArtifacts } from '@emostream/runtime';
 
 type Node = GraphArtifacts['modelTopology']['node'][number];
 
@@ -66,27 +66,18 @@ export function decodingGraph(artifacts: GraphArtifacts, inputSize: number, cent
     throw new Error(`BlazeFace graph: ${heads.length} outputs of ${counts.join('+')} anchors, expected 4 outputs of ${centres.length} anchors`);
   }
 
-  const added: Node[] = [];
-  const specs: GraphWeight[] = [];
-  const chunks: Uint8Array[] = [];
-  const constant = (name: string, values: Float32Array | Int32Array, shape: number[]) => {
-    const type = values instanceof Int32Array ? 'DT_INT32' : 'DT_FLOAT';
-    added.push({ name, op: 'Const', attr: { dtype: { type }, value: { tensor: { dtype: type, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } } });
-    specs.push({ name, dtype: type === 'DT_INT32' ? 'int32' : 'float32', shape });
-    chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-    return name;
-  };
-  const op = (name: string, type: string, inputs: string[], attr: Node['attr'] = { T: F }) => { added.push({ name, op: type, input: inputs, attr }); return name; };
-  const scalar = (name: string, v: number) => constant(name, Float32Array.of(v), []);
-  const ints = (name: string, v: number[]) => constant(name, Int32Array.from(v), [v.length]);
-  const concat = (name: string, a: string, b: string, axis: number) => op(name, 'ConcatV2', [a, b, constant(`${name}/axis`, Int32Array.of(axis), [])], { N: { i: '2' }, T: F, Tidx: I32 });
+  const w = new GraphWriter();
+  const op = (name: string, type: string, inputs: string[], attr: Node['attr'] = { T: F }) => w.op(name, type, inputs, attr);
+  const scalar = (name: string, v: number) => w.constant(name, Float32Array.of(v), []);
+  const ints = (name: string, v: number[]) => w.constant(name, Int32Array.from(v), [v.length]);
+  const concat = (name: string, a: string, b: string, axis: number) => op(name, 'ConcatV2', [a, b, w.constant(`${name}/axis`, Int32Array.of(axis), [])], { N: { i: '2' }, T: F, Tidx: I32 });
   const slice = (name: string, x: string, from: number, size: number) => op(name, 'Slice', [x, ints(`${name}/begin`, [0, 0, from]), ints(`${name}/size`, [-1, -1, size])], { T: F, Index: I32 });
 
   // The input: each int32 byte looked up in `scaled`, under the placeholder's old name.
   const dims = input.attr?.shape?.shape?.dim ?? [];
-  added.push({ name: PIXELS_INPUT, op: 'Placeholder', attr: { dtype: I32, shape: { shape: { dim: dims } } } });
+  w.op(PIXELS_INPUT, 'Placeholder', [], { dtype: I32, shape: { shape: { dim: dims } } });
   if (scaled.length !== 256) throw new Error(`BlazeFace graph: the input's table holds ${scaled.length} values, not 256`);
-  op(input.name, 'GatherV2', [constant('pixels/scaled', scaled, [256]), PIXELS_INPUT, constant('pixels/axis', Int32Array.of(0), [])],
+  op(input.name, 'GatherV2', [w.constant('pixels/scaled', scaled, [256]), PIXELS_INPUT, w.constant('pixels/axis', Int32Array.of(0), [])],
     { Tparams: F, Tindices: I32, Taxis: I32, batch_dims: { i: '0' } });
 
   // The outputs: rows of the finer stride first, as anchorCentres lays the anchors out.
@@ -97,7 +88,7 @@ export function decodingGraph(artifacts: GraphArtifacts, inputSize: number, cent
   // An output of its own (a session's outputs are the nodes nothing else reads).
   op(DECODED.rows, 'Identity', [rows]);
   const size = scalar('decoded/size', inputSize);
-  const anchors = constant('decoded/anchors', Float32Array.from(centres.flat()), [centres.length, 2]);
+  const anchors = w.constant('decoded/anchors', Float32Array.from(centres.flat()), [centres.length, 2]);
   op('decoded/centres', 'AddV2', [slice('decoded/offsets', rows, 1, 2), anchors]);
   op('decoded/half_size', 'RealDiv', [op('decoded/size_rel', 'RealDiv', [slice('decoded/sizes', rows, 3, 2), size]), scalar('decoded/two', 2)]);
   op('decoded/centres_rel', 'RealDiv', ['decoded/centres', size]);
@@ -107,16 +98,5 @@ export function decodingGraph(artifacts: GraphArtifacts, inputSize: number, cent
   op(DECODED.scores, 'Squeeze', [op('decoded/probability', 'Sigmoid', [slice('decoded/logits', rows, 0, 1)])], { T: F, squeeze_dims: { list: { i: ['2'] } } });
 
   // The old outputs' Identity nodes go; the old placeholder is replaced by the scaling above.
-  const dropped = new Set([input.name, ...heads.map((h) => h.identity)]);
-  const extra = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
-  let o = 0;
-  for (const c of chunks) { extra.set(c, o); o += c.byteLength; }
-  const weightData = new Uint8Array(artifacts.weightData.byteLength + extra.byteLength);
-  weightData.set(new Uint8Array(artifacts.weightData), 0);
-  weightData.set(extra, artifacts.weightData.byteLength);
-  return {
-    modelTopology: { ...artifacts.modelTopology, node: [...nodes.filter((n) => !dropped.has(n.name)), ...added] },
-    weightSpecs: [...artifacts.weightSpecs, ...specs],
-    weightData: weightData.buffer,
-  };
+  return w.artifacts(artifacts, new Set([input.name, ...heads.map((h) => h.identity)]));
 }

@@ -84,7 +84,7 @@ function batchableArtifacts(modelsDir: string): GraphArtifacts & { inputSize: nu
 }
 
 /** BlazeFace's graph from `modelsDir`, batchable, with its input's scaling and its output's decoding in it (blazefaceGraph.ts). */
-export function decodingArtifacts(tf: Tf, modelsDir: string): { artifacts: GraphArtifacts; inputSize: number; centres: Array<[number, number]> } {
+function decodingArtifacts(tf: Tf, modelsDir: string): { artifacts: GraphArtifacts; inputSize: number; centres: Array<[number, number]> } {
   const batchable = batchableArtifacts(modelsDir);
   const inputSize = batchable.inputSize;
   const centres = anchorCentres(inputSize);

@@ -1,5 +1,5 @@
 /** The detector stage: frames in, one faces message per frame out (crops ready for the classifier). */
-import { concatMap, defer, EMPTY, of, type OperatorFunction } from 'rxjs';
+import { concatMap, defer, EMPTY, from, of, type OperatorFunction } from 'rxjs';
 import { packEmbedding, type FaceBox, type FaceCrop, type FacesMessage, type Frame, type FrameRef } from '@emostream/contracts';
 import type { Logger, PipelineMetrics } from '@emostream/runtime';
 import type { DetectorConfig } from './config.js';
@@ -206,7 +206,17 @@ export function detectFaces<F = never>(deps: DetectFacesDeps & { failed?: (frame
 
 /** {@link detectionStages}' `start` as an RxJS operator: each frame's message before the next frame starts. */
 export function oneFrameAtATime<F>(start: (frame: Frame) => Promise<StartedFrame<F>>): OperatorFunction<Frame, FacesMessage | F> {
-  return concatMap((frame: Frame) => defer(async () => (await start(frame)).done).pipe(
-    concatMap((m) => (m === undefined ? EMPTY : of(m))),
-  ));
+  return concatMap((frame: Frame) => defer(() => start(frame)).pipe(startedMessages()));
+}
+
+/**
+ * Started frames' messages, in the order the frames were started, each once its second part is
+ * done; a frame that failed and was dropped gives none (`onDropped` is told).
+ */
+export function startedMessages<F>(onDropped?: () => void): OperatorFunction<StartedFrame<F>, FacesMessage | F> {
+  return concatMap((s) => from(s.done).pipe(concatMap((m) => {
+    if (m !== undefined) return of(m);
+    onDropped?.();
+    return EMPTY;
+  })));
 }

@@ -1,5 +1,5 @@
 /** The detector service: finds faces in frames and crops them for the classifier. */
-export { detectFaces, detectionStages, oneFrameAtATime, type DetectFacesDeps, type StartedFrame } from './detectFaces.js';
+export { detectFaces, detectionStages, oneFrameAtATime, startedMessages, type DetectFacesDeps, type StartedFrame } from './detectFaces.js';
 export { createDetector } from './createDetector.js';
 export { detectEach, type DetectorImage, type FaceDetector } from './faceDetector.js';
 export { createBlazeFaceDetector, humanConfig, humanModelsDir, letterbox, fromLetterbox, type BlazeFaceOptions, type Letterbox } from './blazeface.js';
