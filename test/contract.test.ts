@@ -61,7 +61,7 @@ test('the aggregator\'s events and timelines validate against the published JSON
   const a = new Aggregator();
   const events = [];
   for (let i = 0; i < 30; i++) {
-    const faces = i < 20 ? [{ cx: 300, emotion: i < 10 ? 'happy' as const : 'sad' as const }, { cx: 900, emotion: 'neutral' as const, p: 0.3 }] : [];
+    const faces = i < 20 ? [{ cx: 300, emotion: i < 10 ? 'happy' as const : 'sad' as const }, { cx: 900, emotion: 'neutral' as const, p: 0.25 }] : [];
     events.push(...a.push(emotionsMessage(i, faces)));
   }
   events.push(...a.end());

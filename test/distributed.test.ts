@@ -96,8 +96,8 @@ function renumber(events: EmotionEvent[]): EmotionEvent[] {
 
 // Float tolerance of one probability, embedded vs distributed. The two runs batch faces
 // differently, and a convolution over a batch of 16 need not round like one over a batch of 3
-// (5e-7 measured here; oneDNN picks kernels by CPU and batch size). Hysteresis could turn such a
-// difference into another emotion.changed event if two smoothed probabilities tied within it, so
+// (5e-7 measured here; oneDNN picks kernels by CPU and batch size). The live decision could turn such a
+// difference into another emotion.changed event if two emotions tied within it, so
 // events are compared with the replay of the topic's own classifications, and with the embedded
 // run's only where the classifications are identical. (The CI failure that led here was not
 // that: the embedded run had lost a frame, see boundedQueue's valve slack.)

@@ -8,8 +8,8 @@ export type Emotion = (typeof EMOTIONS)[number];
 
 /**
  * What a person's emotion over time can be: one of the seven, or `uncertain` when no emotion is
- * clear (the aggregator's smoothed probabilities give none enough weight, see its
- * `uncertainBelow` setting). Events and timelines carry these; the classifier's per-face
+ * clear (the frames of the person's current emotion give it too little probability, see the
+ * aggregator's `uncertainBelow` setting). Events and timelines carry these; the classifier's per-face
  * probabilities are always the seven.
  */
 export const EMOTION_STATES = [...EMOTIONS, 'uncertain'] as const;

@@ -157,7 +157,7 @@ export const EmotionEventSchema = z.object({
   at: z.string().describe('ISO 8601 wall-clock time the frame was captured'),
   mediaTimeMs: z.number().nonnegative().describe('Time in the stream (file position, or since the camera was opened), ms'),
   /** The person's emotion now, or `uncertain` when none is clear. */
-  emotion: z.enum(EMOTION_STATES).describe('The person\'s emotion now (smoothed over time), or uncertain when none is clear'),
+  emotion: z.enum(EMOTION_STATES).describe('The person\'s emotion now (decided over their frames so far, see the aggregator\'s liveDecoding), or uncertain when none is clear'),
   /** The smoothed probability of `emotion` (of the likeliest emotion when `uncertain`). */
   confidence: z.number().min(0).max(1).describe('The smoothed probability of emotion (of the likeliest emotion when uncertain)'),
   probabilities: probabilities.describe('Smoothed probability of each of the seven emotions'),

@@ -10,8 +10,8 @@ const scene = syntheticScene({
   persons: [{ enterMs: 0, leaveMs: 6000, at: () => ({ cx: 400, cy: 300 }), emotion: (t) => (t < 3000 ? 'happy' : 'angry') }],
 });
 
-function run(timelineHindsight: boolean) {
-  const agg = new Aggregator({ config: { timelineHindsight } });
+function run(timelineHindsight: boolean, liveDecoding: 'hysteresis' | 'changePoint' = 'changePoint') {
+  const agg = new Aggregator({ config: { timelineHindsight, liveDecoding } });
   const events: EmotionEvent[] = [];
   for (const m of scene) events.push(...agg.push(m));
   const before = agg.timelines();
@@ -19,14 +19,16 @@ function run(timelineHindsight: boolean) {
   return { events, during: before, after: agg.timelines(), snapshot: agg.snapshot() };
 }
 
-test('with timelineHindsight the change is dated where the frames turn; the live timeline dates it later; events are the same', () => {
-  const live = run(false), hind = run(true);
+test('with timelineHindsight the change is dated where the frames turn; the hysteresis live timeline dates it later, the change-point one there too; events are the same', () => {
+  const live = run(false, 'hysteresis'), hind = run(true, 'hysteresis'), changePoint = run(false);
   const seg = (r: ReturnType<typeof run>) => Object.values(r.after.cameras.cam1.persons)[0].segments;
   const change = (r: ReturnType<typeof run>) => seg(r).find((s) => s.emotion === 'angry')!.startMs;
   assert.deepEqual(seg(hind).map((s) => s.emotion), ['happy', 'angry']);
   assert.equal(change(hind), 2980); // the last happy frame at 2960 ms, the first angry at 3000
   assert.ok(change(live) > change(hind), `live change at ${change(live)} ms`);
   assert.deepEqual(hind.events, live.events);
+  assert.deepEqual(seg(changePoint).map((s) => s.emotion), ['happy', 'angry']);
+  assert.equal(change(changePoint), 2980);
   TimelinesSchema.parse(hind.after);
   // While the person is still there (timelines asked mid-run) the same decoding applies.
   assert.equal(Object.values(hind.during.cameras.cam1.persons)[0].segments.find((s) => s.emotion === 'angry')!.startMs, 2980);

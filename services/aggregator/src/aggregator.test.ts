@@ -28,9 +28,9 @@ test('a synthetic run gives appeared, one change, and left events, all valid', (
   assert.deepEqual(events.map(brief), [
     'person.appeared p1 neutral @80', // third frame (confirmHits 3 at 25 fps)
     'person.appeared p2 sad @600', // B's frames start at 520
-    // Happy from 1500: the smoothed lead passes the margin at ~1880 (the warm-up's weight is still
-    // 0.95 of a full one, so a new frame counts a little more), plus minDwellMs (400).
-    'emotion.changed p1 happy @2280',
+    // Happy from 1500 (probability 0.9, the rest 0.0167 each): each 40 ms frame adds
+    // 0.04 x log(0.9 / 0.0167) = 0.16 nats x s of evidence, past changePointCost (2) at the 13th.
+    'emotion.changed p1 happy @2000',
     'person.left p2 sad @2000', // dated when last seen; emitted once personTtlMs passed
     'person.left p1 happy @4400', // end of stream
   ]);
@@ -154,11 +154,11 @@ test('metrics: events by type, persons active, frame-to-event latency, duplicate
 test('a face whose emotion is unclear appears as uncertain, with the likeliest emotion\'s probability as confidence', () => {
   const agg = new Aggregator();
   const events = [];
-  for (let i = 0; i < 10; i++) events.push(...agg.push(emotionsMessage('cam', i, i * 100, [{ cx: 300, cy: 300, emotion: 'sad', p: 0.3 }])));
+  for (let i = 0; i < 10; i++) events.push(...agg.push(emotionsMessage('cam', i, i * 100, [{ cx: 300, cy: 300, emotion: 'sad', p: 0.28 }])));
   const appeared = EmotionEventSchema.parse(events[0]);
   assert.equal(appeared.type, 'person.appeared');
   assert.equal(appeared.emotion, 'uncertain');
-  assert.equal(appeared.confidence.toFixed(2), '0.30');
+  assert.equal(appeared.confidence.toFixed(2), '0.28');
   assert.deepEqual(agg.timelines().cameras.cam.persons.p1.segments.map((s) => s.emotion), ['uncertain']);
 });
 
@@ -187,4 +187,14 @@ test('a snapshot of an earlier version (persons who left in it) is read: they st
   assert.deepEqual(Object.keys(b.timelines().cameras.cam1.persons), ['p1', 'p2']);
   assert.equal(b.snapshot().cameras.cam1.finished, undefined, 'not written again');
   assert.ok(!JSON.stringify(b.snapshot()).includes('"p2"'));
+});
+
+test('a snapshot written by the hysteresis goes on under change points: no event at the restore, one change to happy', () => {
+  const msgs = scene();
+  const before = new Aggregator({ config: { liveDecoding: 'hysteresis' } });
+  const first = msgs.slice(0, 20).flatMap((m) => before.push(m)); // A neutral, B appeared (800 ms)
+  const after = new Aggregator();
+  after.restore(JSON.parse(JSON.stringify(before.snapshot())) as AggregatorSnapshot);
+  const rest = runAll(msgs.slice(20), after);
+  assert.deepEqual([...first, ...rest].filter((e) => e.type === 'emotion.changed').map(brief), ['emotion.changed p1 happy @2000']);
 });

@@ -5,13 +5,11 @@ import {
 } from '@emostream/contracts';
 import { silentLogger, type Logger, type PipelineMetrics } from '@emostream/runtime';
 import { parseAggregatorConfig, type AggregatorConfig, type AggregatorConfigInput } from './config.js';
-import { updateDominant } from './hysteresis.js';
-import { smoothProbabilities } from './smoothing.js';
 import { addToTimeline, emptyTimeline } from './timeline.js';
 import { hindsightOptionsOf, recordPersonFrame, segmentsOf, type HindsightOptions } from './hindsight.js';
 import type { TrackState } from './tracker.js';
 import { Identities, likenessOf } from './identities.js';
-import { personEvent, type PersonState } from './person.js';
+import { emotionStep, personEvent, type PersonState } from './person.js';
 import { isRedelivery, markProcessed } from './redelivery.js';
 import { forgetOldest, newCamera, restoreCamera, snapshotCamera, type AggregatorSnapshot, type Camera, type FinishedPerson } from './state.js';
 
@@ -162,14 +160,14 @@ export class Aggregator {
     u.tracks.forEach((track, j) => {
       const face = msg.faces[j];
       const prev = s.persons[track.key];
-      const smoothed = smoothProbabilities(prev?.smoothed, face.probabilities, t, this.config.smoothingMs, this.config.smoothingSpace, this.config.smoothingWarmup);
-      const step = updateDominant(prev?.dominant, smoothed.probabilities, t, this.config);
+      const { smoothed, step, changePoint } = emotionStep(prev, face.probabilities, t, this.config);
       const person: PersonState = prev ?? {
         smoothed, dominant: step.state, timeline: emptyTimeline(),
         firstSeenMs: t, lastSeenMs: t, lastSeenCapturedAtMs: frame.capturedAtMs, modelVersion: msg.modelVersion,
       };
       person.smoothed = smoothed;
       person.dominant = step.state;
+      if (changePoint) person.changePoint = changePoint;
       person.lastSeenMs = t;
       person.lastSeenCapturedAtMs = frame.capturedAtMs;
       person.modelVersion = msg.modelVersion;

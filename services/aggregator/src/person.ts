@@ -1,16 +1,20 @@
 /** One person of one camera as the aggregator keeps them, and the events that describe them. */
 import { createHash } from 'node:crypto';
 import { SCHEMA_VERSION, type EmotionEvent, type EmotionProbabilities, type PersonLink, type Segment } from '@emostream/contracts';
-import type { DominantEmotion } from './hysteresis.js';
-import type { SmoothedProbabilities } from './smoothing.js';
+import { updateDominant, type DominantEmotion, type DominantStep } from './hysteresis.js';
+import { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js';
+import type { AggregatorConfig } from './config.js';
 import { stateConfidence, type TimelineState } from './timeline.js';
 import type { HindsightTrack } from './hindsight.js';
+import { changePointFrom, updateChangePoint, type ChangePointOptions, type ChangePointState } from './changePoint.js';
 
 /** One person of one camera (JSON-serialisable). */
 export interface PersonState {
   personId?: string;
   smoothed: SmoothedProbabilities;
   dominant: DominantEmotion;
+  /** The change-point state behind `dominant` (`liveDecoding` changePoint). */
+  changePoint?: ChangePointState;
   timeline: TimelineState;
   firstSeenMs: number;
   lastSeenMs: number;
@@ -50,4 +54,21 @@ export function personEvent(type: EmotionEvent['type'], cameraId: string, person
     ...(type === 'person.appeared' && person.returning ? { returning: true } : {}),
     ...(person.sameAs ? { sameAs: { ...person.sameAs } } : {}),
   };
+}
+
+/**
+ * One frame of a person's emotion: the moving average (the probabilities events carry) and the
+ * live decision on it (`liveDecoding`: hysteresis on the average, or change points on the frames'
+ * own probabilities, whose state is returned for the person to keep).
+ */
+export function emotionStep(prev: PersonState | undefined, probabilities: EmotionProbabilities, timeMs: number, c: AggregatorConfig): {
+  smoothed: SmoothedProbabilities; step: DominantStep; changePoint?: ChangePointState;
+} {
+  const smoothed = smoothProbabilities(prev?.smoothed, probabilities, timeMs, c.smoothingMs, c.smoothingSpace, c.smoothingWarmup);
+  if (c.liveDecoding === 'hysteresis') return { smoothed, step: updateDominant(prev?.dominant, smoothed.probabilities, timeMs, c) };
+  const o: ChangePointOptions = { switchCost: c.changePointCost, uncertainBelow: c.uncertainBelow, uncertainMargin: c.uncertainMargin };
+  // A person of a snapshot written before (or by the hysteresis) goes on from the emotion they had.
+  const from = prev && (prev.changePoint ?? changePointFrom(prev.dominant, prev.smoothed.probabilities, prev.lastSeenMs, o));
+  const cp = updateChangePoint(from, probabilities, timeMs, o);
+  return { smoothed, step: cp.step, changePoint: cp.state };
 }

@@ -1,0 +1,152 @@
+/**
+ * The live dominant emotion by change-point detection: the online counterpart of the timelines
+ * with hindsight (hindsight.ts), in the same units.
+ *
+ * Hindsight decodes all of a person's frames at once: the path of emotions that maximises the sum
+ * over frames of (frame duration) x log P(emotion), minus `switchCost` per change. Live, a decision
+ * cannot wait for the frames after it and must not be taken back. So the current emotion is kept
+ * until another one has gathered more than `switchCost` nats x seconds of evidence against it since
+ * some frame: for each other emotion j, the largest sum over the latest frames of
+ * d x (log P(j) - log P(current)), kept by Page's CUSUM (it restarts from 0 whenever the sum falls
+ * under 0). When one passes the cost, it becomes the current emotion, and the change is dated where
+ * its evidence began (halfway between the last frame where its sum was 0 and the next), which is
+ * where hindsight would date it with the frames seen so far. After a change every sum starts again
+ * from 0, so a change back pays the cost again: events do not flicker.
+ *
+ * Frames of a clear emotion pass the cost in a few frames (log-ratios of 2-4 nats each); frames
+ * that hesitate between two emotions hardly ever do. A segment whose emotion's mean probability
+ * over its frames is under `uncertainBelow` is `uncertain`, as with hindsight; once a segment is
+ * under way, it enters and leaves `uncertain` only across `uncertainMargin`.
+ */
+import { EMOTIONS, type Emotion, type EmotionProbabilities } from '@emostream/contracts';
+import type { DominantEmotion, DominantStep } from './hysteresis.js';
+
+/** The part of the configuration it reads. */
+export interface ChangePointOptions {
+  /** What one change costs, nats x seconds. */
+  switchCost: number;
+  /** A segment whose emotion's mean probability is under this is `uncertain` (0: never). */
+  uncertainBelow: number;
+  /** Hysteresis of `uncertain` within a segment. */
+  uncertainMargin: number;
+}
+
+/** One person's change-point state (JSON-serialisable: it goes into snapshots). */
+export interface ChangePointState {
+  /** The current emotion (the decoded state; `uncertain` is a property of its segment). */
+  emotion: Emotion;
+  /** Where the current emotion's segment began, ms. */
+  sinceMs: number;
+  /** Media time of the last frame, ms. */
+  lastMs: number;
+  /** Per emotion (EMOTIONS order): the evidence for it against the current one since `branchMs`, nats x s (0 for the current). */
+  evidence: number[];
+  /** Per emotion: where its evidence began, ms (the change's date if it wins). */
+  branchMs: number[];
+  /** Per emotion: the sum of its probability over the frames since `branchMs`, and their count (for the new segment's mean). */
+  branchSum: number[];
+  branchFrames: number[];
+  /** The current segment: the sum of its emotion's probability over its frames, and their count. */
+  sum: number;
+  frames: number;
+  /** The current segment is `uncertain`. */
+  uncertain: boolean;
+}
+
+const K = EMOTIONS.length;
+/** Probabilities are floored before the log (as hindsight's): one frame's near-zero cannot decide alone. */
+const FLOOR = 1e-3;
+/** A frame counts for the time since the previous one, at most this (a person unseen for a while is not more certain for it), and the first one for this. */
+const MAX_FRAME_MS = 250;
+const FIRST_FRAME_MS = 100;
+
+const logP = (p: EmotionProbabilities, e: Emotion) => Math.log(Math.max(p[e], FLOOR));
+
+/** The dominant state as the timeline and the events read it. */
+function dominantOf(s: ChangePointState, candidate?: number): DominantEmotion {
+  const out: DominantEmotion = { emotion: s.uncertain ? 'uncertain' : s.emotion, sinceMs: s.sinceMs };
+  if (candidate !== undefined) { out.candidate = EMOTIONS[candidate]; out.candidateSinceMs = s.branchMs[candidate]; }
+  return out;
+}
+
+function fresh(emotion: Emotion, sinceMs: number, timeMs: number, sum: number, frames: number, o: ChangePointOptions): ChangePointState {
+  return {
+    emotion, sinceMs, lastMs: timeMs, evidence: new Array<number>(K).fill(0), branchMs: new Array<number>(K).fill(timeMs),
+    branchSum: new Array<number>(K).fill(0), branchFrames: new Array<number>(K).fill(0), sum, frames, uncertain: sum / frames < o.uncertainBelow,
+  };
+}
+
+/**
+ * A state that goes on from a dominant emotion decided otherwise (a snapshot written before this
+ * decoding, or by the hysteresis): its emotion and date kept, its evidence starting from 0.
+ */
+export function changePointFrom(d: DominantEmotion, p: EmotionProbabilities, timeMs: number, o: ChangePointOptions): ChangePointState {
+  let emotion: Emotion = EMOTIONS[0];
+  if (d.emotion !== 'uncertain') emotion = d.emotion;
+  else for (const e of EMOTIONS) if (p[e] > p[emotion]) emotion = e;
+  // Its segment's mean starts on the side of uncertainBelow that was decided, as if its frames so far (10 a second, at most 50) had been there.
+  const uncertain = d.emotion === 'uncertain';
+  const frames = Math.min(50, Math.max(1, Math.round((timeMs - d.sinceMs) / 100)));
+  const level = uncertain ? Math.min(p[emotion], o.uncertainBelow - o.uncertainMargin) : Math.max(p[emotion], o.uncertainBelow + o.uncertainMargin);
+  return { ...fresh(emotion, d.sinceMs, timeMs, level * frames, frames, o), uncertain };
+}
+
+/**
+ * Feeds one frame's probabilities (the classifier's, not smoothed: the evidence is summed here).
+ * Returns the new state and the dominant step (`changed` when the emitted state changed).
+ */
+export function updateChangePoint(
+  prev: ChangePointState | undefined,
+  p: EmotionProbabilities,
+  timeMs: number,
+  o: ChangePointOptions,
+): { state: ChangePointState; step: DominantStep } {
+  if (!prev) {
+    let first: Emotion = EMOTIONS[0];
+    for (const e of EMOTIONS) if (p[e] > p[first]) first = e;
+    const state = fresh(first, timeMs, timeMs, p[first], 1, o);
+    return { state, step: { state: dominantOf(state), changed: false } };
+  }
+  const dtMs = timeMs - prev.lastMs;
+  if (dtMs <= 0) return { state: prev, step: { state: dominantOf(prev), changed: false } };
+  const d = Math.min(dtMs, MAX_FRAME_MS) / 1000;
+  const s: ChangePointState = {
+    ...prev, lastMs: timeMs, evidence: [...prev.evidence], branchMs: [...prev.branchMs], branchSum: [...prev.branchSum], branchFrames: [...prev.branchFrames],
+  };
+  const current = logP(p, s.emotion);
+  let winner = -1;
+  let challenger = -1;
+  for (let j = 0; j < K; j++) {
+    const e = EMOTIONS[j];
+    if (e === s.emotion) continue;
+    const sum = s.evidence[j] + d * (logP(p, e) - current);
+    if (sum <= 0) {
+      // Nothing for j since this frame: its evidence, if any comes, begins after it.
+      s.evidence[j] = 0; s.branchMs[j] = timeMs; s.branchSum[j] = 0; s.branchFrames[j] = 0;
+      continue;
+    }
+    // Evidence begins: dated halfway between the last frame without it and this one.
+    if (s.evidence[j] === 0) s.branchMs[j] = (s.branchMs[j] + timeMs) / 2;
+    s.evidence[j] = sum;
+    s.branchSum[j] += p[e];
+    s.branchFrames[j]++;
+    if (sum > o.switchCost && (winner < 0 || sum > s.evidence[winner])) winner = j;
+    if (challenger < 0 || sum > s.evidence[challenger]) challenger = j;
+  }
+  const before = dominantOf(prev).emotion;
+  if (winner >= 0) {
+    const e = EMOTIONS[winner];
+    const next = fresh(e, Math.max(s.branchMs[winner], prev.sinceMs), timeMs, s.branchSum[winner], s.branchFrames[winner], o);
+    const state = dominantOf(next);
+    return { state: next, step: { state, changed: state.emotion !== before, ...(state.emotion !== before ? { previous: before } : {}) } };
+  }
+  s.sum += p[s.emotion];
+  s.frames++;
+  const mean = s.sum / s.frames;
+  if (s.uncertain ? mean >= o.uncertainBelow + o.uncertainMargin : mean < o.uncertainBelow - o.uncertainMargin) {
+    s.uncertain = !s.uncertain;
+    s.sinceMs = timeMs;
+  }
+  const state = dominantOf(s, challenger >= 0 ? challenger : undefined);
+  return { state: s, step: { state, changed: state.emotion !== before, ...(state.emotion !== before ? { previous: before } : {}) } };
+}
