@@ -38,14 +38,18 @@ function clipConfig(s: CropSetting): DetectorConfig {
   return parseDetectorConfig({ marginFraction: s.marginFraction, cropOffsetY: s.cropOffsetY, align: s.align });
 }
 
-/** Each smoothing space the clips run through; the one the aggregator's defaults use gives the clip's main figures. */
-const SMOOTHING_VARIANTS: Array<{ key: string; space?: string; config: object }> = [
-  ...(['probability', 'log'] as const).map((space) => ({ key: `smoothing-${space}`, space, config: { smoothingSpace: space } })),
-  // The timelines as analyze writes them (decided with hindsight).
+/**
+ * The aggregator settings the clips run through: its defaults (the clip's main figures), each live
+ * decision and, for the hysteresis, each smoothing space, and the timelines as analyze writes them
+ * (decided with hindsight).
+ */
+const AGGREGATOR_VARIANTS: Array<{ key: string; config: object }> = [
+  { key: 'defaults', config: {} },
+  { key: 'changePoint', config: { liveDecoding: 'changePoint' } },
+  ...(['probability', 'log'] as const).map((space) => ({ key: `hysteresis-${space}`, config: { liveDecoding: 'hysteresis', smoothingSpace: space } })),
   { key: 'hindsight', config: { timelineHindsight: true } },
 ];
 const DEFAULTS = parseAggregatorConfig({});
-const DEFAULT_SPACE = DEFAULTS.smoothingSpace;
 
 /**
  * A fresh aggregator over a clip's classified frames: persons reported, the main person's (the one
@@ -124,9 +128,9 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
         const top = argmaxAt(sp);
         smoothedTop.push({ p: sp[top], right: top === face.label });
       });
-      // The aggregator with each smoothing space on the same classified frames (the default's is the main figure).
-      const runs = SMOOTHING_VARIANTS.map((v) => ({ ...v, run: personOf(classified, cameraId, v.config, detectedAt, face.label) }));
-      const main = runs.find((r) => r.space === DEFAULT_SPACE)!.run;
+      // The aggregator with each setting on the same classified frames (the defaults' is the main figure).
+      const runs = AGGREGATOR_VARIANTS.map((v) => ({ ...v, run: personOf(classified, cameraId, v.config, detectedAt, face.label) }));
+      const main = runs[0].run;
       records.get(c.key)!.push({
         id: face.id, label: face.label, side: base.side, still: o.still.get(face.id)!,
         persons: main.persons, dominant: main.dominant,

@@ -34,7 +34,7 @@ export interface SceneScore {
   matched: number;
   /** Matched faces whose per-frame emotion was right. */
   correct: number;
-  /** Matched faces whose person's timeline (smoothed) showed the right emotion at that time. */
+  /** Matched faces whose person's timeline (live, or with hindsight where the aggregator was so set) showed the right emotion at that time. */
   timelineCorrect: number;
   /** Detections matched to no true face. */
   falsePositives: number;

@@ -303,7 +303,7 @@ export async function sceneSection(ctx: BenchContext): Promise<{ figures: Record
     const ret = (x: ReturnType<typeof summarise>['returns']) => `${frac(x.same, x.scored)} (new ${x.new}, wrong ${x.wrong}, missed ${x.missed})`;
     rows.push(
       { section: 'scene', figure: `sceneEmotionAccuracy, basic scenes ${c.label}`, value: pct(s.basic.sceneEmotionAccuracy),
-        detail: `${ctx.model.description}; all scenes ${pct(s.all.sceneEmotionAccuracy)} (${kindsDetail(s, (x) => pct(x.sceneEmotionAccuracy))}); timeline (smoothed) basic ${pct(s.basic.sceneTimelineAccuracy)}, all ${pct(s.all.sceneTimelineAccuracy)}${c.key === 'default' ? `; Human's emotion model on the basic scenes ${pct(h?.sceneEmotionAccuracy)}` : ''}` },
+        detail: `${ctx.model.description}; all scenes ${pct(s.all.sceneEmotionAccuracy)} (${kindsDetail(s, (x) => pct(x.sceneEmotionAccuracy))}); live timeline basic ${pct(s.basic.sceneTimelineAccuracy)}, all ${pct(s.all.sceneTimelineAccuracy)}${c.key === 'default' ? `; Human's emotion model on the basic scenes ${pct(h?.sceneEmotionAccuracy)}` : ''}` },
       { section: 'scene', figure: `idSwitchesPerPersonMinute, all scenes ${c.label}`, value: `${sig(s.all.idSwitchesPerPersonMinute, 3)}`,
         detail: `${s.all.idSwitches} switches over ${sig(s.all.personMinutes, 3)} person-minutes; ${kindsDetail(s, (x) => `${sig(x.idSwitchesPerPersonMinute, 3)} (${x.idSwitches})`)}` },
       { section: 'scene', figure: `sameIdOnReturnRate ${c.label}`, value: pct(s.all.sameIdOnReturnRate),
