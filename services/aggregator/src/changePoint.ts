@@ -31,6 +31,17 @@ export interface ChangePointOptions {
   uncertainMargin: number;
 }
 
+/** An emotion gathering evidence against the current one (JSON-serialisable). */
+export interface Challenger {
+  /** Its evidence against the current emotion since `sinceMs`, nats x s (> 0). */
+  evidence: number;
+  /** Where its evidence began, ms (the change's date if it wins). */
+  sinceMs: number;
+  /** The sum of its probability over the frames since `sinceMs`, and their count (its new segment's mean). */
+  sum: number;
+  frames: number;
+}
+
 /** One person's change-point state (JSON-serialisable: it goes into snapshots). */
 export interface ChangePointState {
   /** The current emotion (the decoded state; `uncertain` is a property of its segment). */
@@ -39,13 +50,8 @@ export interface ChangePointState {
   sinceMs: number;
   /** Media time of the last frame, ms. */
   lastMs: number;
-  /** Per emotion (EMOTIONS order): the evidence for it against the current one since `branchMs`, nats x s (0 for the current). */
-  evidence: number[];
-  /** Per emotion: where its evidence began, ms (the change's date if it wins). */
-  branchMs: number[];
-  /** Per emotion: the sum of its probability over the frames since `branchMs`, and their count (for the new segment's mean). */
-  branchSum: number[];
-  branchFrames: number[];
+  /** The emotions with evidence against the current one; the others have none (their evidence would begin after `lastMs`). */
+  challengers: Partial<Record<Emotion, Challenger>>;
   /** The current segment: the sum of its emotion's probability over its frames, and their count. */
   sum: number;
   frames: number;
@@ -53,27 +59,22 @@ export interface ChangePointState {
   uncertain: boolean;
 }
 
-const K = EMOTIONS.length;
 /** Probabilities are floored before the log (as hindsight's): one frame's near-zero cannot decide alone. */
 const FLOOR = 1e-3;
-/** A frame counts for the time since the previous one, at most this (a person unseen for a while is not more certain for it), and the first one for this. */
+/** A frame counts for the time since the previous one, at most this (a person unseen for a while is not more certain for it). */
 const MAX_FRAME_MS = 250;
-const FIRST_FRAME_MS = 100;
 
 const logP = (p: EmotionProbabilities, e: Emotion) => Math.log(Math.max(p[e], FLOOR));
 
 /** The dominant state as the timeline and the events read it. */
-function dominantOf(s: ChangePointState, candidate?: number): DominantEmotion {
+function dominantOf(s: ChangePointState, candidate?: Emotion): DominantEmotion {
   const out: DominantEmotion = { emotion: s.uncertain ? 'uncertain' : s.emotion, sinceMs: s.sinceMs };
-  if (candidate !== undefined) { out.candidate = EMOTIONS[candidate]; out.candidateSinceMs = s.branchMs[candidate]; }
+  if (candidate !== undefined) { out.candidate = candidate; out.candidateSinceMs = s.challengers[candidate]!.sinceMs; }
   return out;
 }
 
 function fresh(emotion: Emotion, sinceMs: number, timeMs: number, sum: number, frames: number, o: ChangePointOptions): ChangePointState {
-  return {
-    emotion, sinceMs, lastMs: timeMs, evidence: new Array<number>(K).fill(0), branchMs: new Array<number>(K).fill(timeMs),
-    branchSum: new Array<number>(K).fill(0), branchFrames: new Array<number>(K).fill(0), sum, frames, uncertain: sum / frames < o.uncertainBelow,
-  };
+  return { emotion, sinceMs, lastMs: timeMs, challengers: {}, sum, frames, uncertain: sum / frames < o.uncertainBelow };
 }
 
 /**
@@ -90,6 +91,9 @@ export function changePointFrom(d: DominantEmotion, p: EmotionProbabilities, tim
   const level = uncertain ? Math.min(p[emotion], o.uncertainBelow - o.uncertainMargin) : Math.max(p[emotion], o.uncertainBelow + o.uncertainMargin);
   return { ...fresh(emotion, d.sinceMs, timeMs, level * frames, frames, o), uncertain };
 }
+
+const stepOf = (state: DominantEmotion, before: DominantEmotion['emotion']): DominantStep =>
+  ({ state, changed: state.emotion !== before, ...(state.emotion !== before ? { previous: before } : {}) });
 
 /**
  * Feeds one frame's probabilities (the classifier's, not smoothed: the evidence is summed here).
@@ -110,43 +114,35 @@ export function updateChangePoint(
   const dtMs = timeMs - prev.lastMs;
   if (dtMs <= 0) return { state: prev, step: { state: dominantOf(prev), changed: false } };
   const d = Math.min(dtMs, MAX_FRAME_MS) / 1000;
-  const s: ChangePointState = {
-    ...prev, lastMs: timeMs, evidence: [...prev.evidence], branchMs: [...prev.branchMs], branchSum: [...prev.branchSum], branchFrames: [...prev.branchFrames],
-  };
-  const current = logP(p, s.emotion);
-  let winner = -1;
-  let challenger = -1;
-  for (let j = 0; j < K; j++) {
-    const e = EMOTIONS[j];
-    if (e === s.emotion) continue;
-    const sum = s.evidence[j] + d * (logP(p, e) - current);
-    if (sum <= 0) {
-      // Nothing for j since this frame: its evidence, if any comes, begins after it.
-      s.evidence[j] = 0; s.branchMs[j] = timeMs; s.branchSum[j] = 0; s.branchFrames[j] = 0;
-      continue;
-    }
+  const current = logP(p, prev.emotion);
+  const challengers: ChangePointState['challengers'] = {};
+  let winner: Emotion | undefined;
+  let challenger: Emotion | undefined;
+  for (const e of EMOTIONS) {
+    if (e === prev.emotion) continue;
+    const was = prev.challengers[e];
+    const evidence = (was?.evidence ?? 0) + d * (logP(p, e) - current);
+    // Nothing for e since this frame: its evidence, if any comes, begins after it.
+    if (evidence <= 0) continue;
     // Evidence begins: dated halfway between the last frame without it and this one.
-    if (s.evidence[j] === 0) s.branchMs[j] = (s.branchMs[j] + timeMs) / 2;
-    s.evidence[j] = sum;
-    s.branchSum[j] += p[e];
-    s.branchFrames[j]++;
-    if (sum > o.switchCost && (winner < 0 || sum > s.evidence[winner])) winner = j;
-    if (challenger < 0 || sum > s.evidence[challenger]) challenger = j;
+    const c: Challenger = was
+      ? { evidence, sinceMs: was.sinceMs, sum: was.sum + p[e], frames: was.frames + 1 }
+      : { evidence, sinceMs: (prev.lastMs + timeMs) / 2, sum: p[e], frames: 1 };
+    challengers[e] = c;
+    if (evidence > o.switchCost && (winner === undefined || evidence > challengers[winner]!.evidence)) winner = e;
+    if (challenger === undefined || evidence > challengers[challenger]!.evidence) challenger = e;
   }
   const before = dominantOf(prev).emotion;
-  if (winner >= 0) {
-    const e = EMOTIONS[winner];
-    const next = fresh(e, Math.max(s.branchMs[winner], prev.sinceMs), timeMs, s.branchSum[winner], s.branchFrames[winner], o);
-    const state = dominantOf(next);
-    return { state: next, step: { state, changed: state.emotion !== before, ...(state.emotion !== before ? { previous: before } : {}) } };
+  if (winner !== undefined) {
+    const w = challengers[winner]!;
+    const next = fresh(winner, Math.max(w.sinceMs, prev.sinceMs), timeMs, w.sum, w.frames, o);
+    return { state: next, step: stepOf(dominantOf(next), before) };
   }
-  s.sum += p[s.emotion];
-  s.frames++;
+  const s: ChangePointState = { ...prev, lastMs: timeMs, challengers, sum: prev.sum + p[prev.emotion], frames: prev.frames + 1 };
   const mean = s.sum / s.frames;
   if (s.uncertain ? mean >= o.uncertainBelow + o.uncertainMargin : mean < o.uncertainBelow - o.uncertainMargin) {
     s.uncertain = !s.uncertain;
     s.sinceMs = timeMs;
   }
-  const state = dominantOf(s, challenger >= 0 ? challenger : undefined);
-  return { state: s, step: { state, changed: state.emotion !== before, ...(state.emotion !== before ? { previous: before } : {}) } };
+  return { state: s, step: stepOf(dominantOf(s, challenger), before) };
 }
