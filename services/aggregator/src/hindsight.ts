@@ -3,10 +3,10 @@
  * file's analysis can (and a camera's, when its run ends), instead of frame by frame as the live
  * events must be.
  *
- * The live timeline follows the dominant emotion of the moving average (smoothing.ts) through
- * hysteresis (hysteresis.ts): it is clean, but every change shows up a few hundred ms late, and
- * a short expression may never lead long enough to show at all. Here the whole sequence is
- * decoded at once (Viterbi): the path of states that maximises the sum over frames of
+ * The live timeline decides frame by frame and never takes a decision back (changePoint.ts, or the
+ * moving average through hysteresis.ts): a change is announced only once enough frames show it, and
+ * a short expression may never gather enough to show at all. Here the whole sequence is decoded at
+ * once (Viterbi): the path of states that maximises the sum over frames of
  * (frame duration) x log P(state) minus `switchCost` per change of state. A change is thus dated
  * where the frames turn (halfway between the last frame of one state and the first of the next),
  * and a state must hold enough evidence to pay for entering and leaving it. A segment whose
