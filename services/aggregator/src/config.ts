@@ -8,19 +8,19 @@ import { parseConfig, settingsFromEnv } from '@emostream/runtime';
  */
 export const AggregatorConfigSchema = z.strictObject({
   smoothingMs: z.number().positive().default(500)
-    .describe('Time constant of the exponential moving average over each person\'s 7 probabilities, ms of media time'),
+    .describe('Time constant of the exponential moving average over each person\'s 7 probabilities, ms of media time: the probabilities and confidence events carry, and what the hysteresis decides on (liveDecoding hysteresis)'),
   smoothingSpace: z.enum(['log', 'probability']).default('probability')
     .describe('What the moving average runs over: probability (the 7 probabilities) or log (their logarithms, renormalised: a weighted geometric mean, where a sure frame moves a person\'s emotion more than an unsure one and a steady emotion outweighs one that spikes now and then)'),
   smoothingWarmup: z.boolean().default(true)
     .describe('Bias-correct the moving average while a person is young (as Adam does its moments): their frames count alike until about smoothingMs has passed, instead of the first frame outweighing the next ones'),
   minDwellMs: z.number().nonnegative().default(400)
-    .describe('How long a new emotion must lead the current one by switchMargin before the dominant emotion changes, ms'),
+    .describe('With liveDecoding hysteresis: how long a new emotion must lead the current one by switchMargin before the dominant emotion changes, ms'),
   uncertainBelow: z.number().min(0).max(1).default(0.3)
-    .describe('A person\'s emotion is `uncertain` while no emotion\'s smoothed probability reaches this (0: never). Chosen on the smoothed probabilities of 300 FER-2013 PublicTest faces filmed and tracked through the pipeline (`BENCH_ACCURACY_CLIPS=300 npm run bench -- --only pipelineAccuracy` prints the table): under 0.30 the likeliest emotion is right 21% of the time (5.6% of frames), from 0.30 to 0.40 33%, above 0.5 57-94%'),
+    .describe('A person\'s emotion is `uncertain` while no emotion is clear (0: never): with the change points, while the mean probability of their current emotion over its segment is under this; with the hysteresis, while no emotion\'s smoothed probability reaches it. Chosen on the smoothed probabilities of 300 FER-2013 PublicTest faces filmed and tracked through the pipeline (`BENCH_ACCURACY_CLIPS=300 npm run bench -- --only pipelineAccuracy` prints the table): under 0.30 the likeliest emotion is right 21% of the time (5.6% of frames), from 0.30 to 0.40 33%, above 0.5 57-94%. With the change points (Session 31, the scene bench\'s scenes replayed) the frames it marks would have been right 43% of the time, against 69% for all frames'),
   switchMargin: z.number().min(0).max(1).default(0.1)
-    .describe('Lead in smoothed probability a new emotion needs over the current one to start replacing it (0..1)'),
+    .describe('With liveDecoding hysteresis: lead in smoothed probability a new emotion needs over the current one to start replacing it (0..1)'),
   uncertainMargin: z.number().min(0).max(1).default(0.05)
-    .describe('The switchMargin of uncertain: an emotion leaves uncertain once it reaches uncertainBelow plus this, and the current emotion becomes uncertain once it falls under uncertainBelow minus this (each for minDwellMs)'),
+    .describe('The margin of uncertain: an emotion leaves uncertain once it reaches uncertainBelow plus this, and the current emotion becomes uncertain once it falls under uncertainBelow minus this (with the hysteresis: its smoothed probability, each for minDwellMs; with change points: the mean probability over its segment)'),
   liveDecoding: z.enum(['hysteresis', 'changePoint']).default('changePoint')
     .describe('How the live dominant emotion (events, the live timeline) is decided. changePoint: the online form of the timelines with hindsight; another emotion replaces the current one once it has gathered changePointCost nats x seconds of log-probability against it since some frame (Page\'s CUSUM on the classifier\'s per-frame log-probabilities), the change dated where that evidence began; a segment whose emotion\'s mean probability is under uncertainBelow is uncertain. hysteresis: the smoothed probabilities\' leader must lead by switchMargin for minDwellMs, the change dated from when its lead began (the default until 2026-12-07). On the scene bench\'s 13 scenes (CK+ faces, its messages replayed) the live timeline was right at 66.7% of the matched faces\' frames against 62.1% (basic scenes 61.1% against 55.1%; per frame 66.7% and 59.0%), with the same 73 of 114 expression changes given their event, dated 600 against 800 ms after the change (median), and fewer emotion.changed events (109 against 126)'),
   changePointCost: z.number().positive().default(2)
