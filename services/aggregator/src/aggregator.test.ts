@@ -198,3 +198,15 @@ test('a snapshot written by the hysteresis goes on under change points: no event
   const rest = runAll(msgs.slice(20), after);
   assert.deepEqual([...first, ...rest].filter((e) => e.type === 'emotion.changed').map(brief), ['emotion.changed p1 happy @2000']);
 });
+
+test('a snapshot written under change points goes on under the hysteresis, which keeps no change-point state', () => {
+  const msgs = scene();
+  const before = new Aggregator();
+  msgs.slice(0, 20).forEach((m) => before.push(m));
+  assert.ok(JSON.stringify(before.snapshot()).includes('challengers'));
+  const after = new Aggregator({ config: { liveDecoding: 'hysteresis' } });
+  after.restore(JSON.parse(JSON.stringify(before.snapshot())) as AggregatorSnapshot);
+  const rest = runAll(msgs.slice(20, 60), after);
+  assert.deepEqual(rest.filter((e) => e.type === 'emotion.changed').map(brief), ['emotion.changed p1 happy @2280']);
+  assert.ok(!JSON.stringify(after.snapshot()).includes('challengers'));
+});

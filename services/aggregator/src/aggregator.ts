@@ -167,7 +167,7 @@ export class Aggregator {
       };
       person.smoothed = smoothed;
       person.dominant = step.state;
-      if (changePoint) person.changePoint = changePoint;
+      person.changePoint = changePoint; // none under the hysteresis (a snapshot of either goes on under the other)
       person.lastSeenMs = t;
       person.lastSeenCapturedAtMs = frame.capturedAtMs;
       person.modelVersion = msg.modelVersion;
