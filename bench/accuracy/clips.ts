@@ -39,17 +39,17 @@ function clipConfig(s: CropSetting): DetectorConfig {
 }
 
 /**
- * The aggregator settings the clips run through: its defaults (the clip's main figures), each live
- * decision and, for the hysteresis, each smoothing space, and the timelines as analyze writes them
- * (decided with hindsight).
+ * The aggregator settings the clips run through: each live decision and, for the hysteresis, each
+ * smoothing space, and the timelines as analyze writes them (decided with hindsight). The one the
+ * aggregator's defaults use gives the clip's main figures.
  */
 const AGGREGATOR_VARIANTS: Array<{ key: string; config: object }> = [
-  { key: 'defaults', config: {} },
   { key: 'changePoint', config: { liveDecoding: 'changePoint' } },
   ...(['probability', 'log'] as const).map((space) => ({ key: `hysteresis-${space}`, config: { liveDecoding: 'hysteresis', smoothingSpace: space } })),
   { key: 'hindsight', config: { timelineHindsight: true } },
 ];
 const DEFAULTS = parseAggregatorConfig({});
+const DEFAULT_KEY = DEFAULTS.liveDecoding === 'changePoint' ? 'changePoint' : `hysteresis-${DEFAULTS.smoothingSpace}`;
 
 /**
  * A fresh aggregator over a clip's classified frames: persons reported, the main person's (the one
@@ -130,7 +130,7 @@ export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<
       });
       // The aggregator with each setting on the same classified frames (the defaults' is the main figure).
       const runs = AGGREGATOR_VARIANTS.map((v) => ({ ...v, run: personOf(classified, cameraId, v.config, detectedAt, face.label) }));
-      const main = runs[0].run;
+      const main = runs.find((r) => r.key === DEFAULT_KEY)!.run;
       records.get(c.key)!.push({
         id: face.id, label: face.label, side: base.side, still: o.still.get(face.id)!,
         persons: main.persons, dominant: main.dominant,

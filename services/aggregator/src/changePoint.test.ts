@@ -4,7 +4,7 @@ import type { Emotion, EmotionState } from '@emostream/contracts';
 import { changePointFrom, updateChangePoint, type ChangePointOptions, type ChangePointState } from './changePoint.js';
 import { probs } from './testkit.js';
 
-const O: ChangePointOptions = { switchCost: 2, uncertainBelow: 0.3, uncertainMargin: 0.05 };
+const O: ChangePointOptions = { changePointCost: 2, uncertainBelow: 0.3, uncertainMargin: 0.05 };
 
 /** Feeds frames every `stepMs` from 0; returns each change (when emitted, the state, its date) and the last state. */
 function feed(frames: Array<{ emotion: Emotion; p?: number }>, stepMs = 100, o = O, from?: ChangePointState) {

@@ -3,9 +3,9 @@
  * with hindsight (hindsight.ts), in the same units.
  *
  * Hindsight decodes all of a person's frames at once: the path of emotions that maximises the sum
- * over frames of (frame duration) x log P(emotion), minus `switchCost` per change. Live, a decision
+ * over frames of (frame duration) x log P(emotion), minus a cost per change. Live, a decision
  * cannot wait for the frames after it and must not be taken back. So the current emotion is kept
- * until another one has gathered more than `switchCost` nats x seconds of evidence against it since
+ * until another one has gathered more than `changePointCost` nats x seconds of evidence against it since
  * some frame: for each other emotion j, the largest sum over the latest frames of
  * d x (log P(j) - log P(current)), kept by Page's CUSUM (it restarts from 0 whenever the sum falls
  * under 0). When one passes the cost, it becomes the current emotion, and the change is dated where
@@ -18,18 +18,12 @@
  * over its frames is under `uncertainBelow` is `uncertain`, as with hindsight; once a segment is
  * under way, it enters and leaves `uncertain` only across `uncertainMargin`.
  */
-import { EMOTIONS, type Emotion, type EmotionProbabilities } from '@emostream/contracts';
+import { argmaxEmotion, EMOTIONS, type Emotion, type EmotionProbabilities } from '@emostream/contracts';
+import type { AggregatorConfig } from './config.js';
 import type { DominantEmotion, DominantStep } from './hysteresis.js';
 
-/** The part of the configuration it reads. */
-export interface ChangePointOptions {
-  /** What one change costs, nats x seconds. */
-  switchCost: number;
-  /** A segment whose emotion's mean probability is under this is `uncertain` (0: never). */
-  uncertainBelow: number;
-  /** Hysteresis of `uncertain` within a segment. */
-  uncertainMargin: number;
-}
+/** The part of the configuration it reads (the cost of a change, nats x s; `uncertain` and its margin). */
+export type ChangePointOptions = Pick<AggregatorConfig, 'changePointCost' | 'uncertainBelow' | 'uncertainMargin'>;
 
 /** An emotion gathering evidence against the current one (JSON-serialisable). */
 export interface Challenger {
@@ -82,9 +76,7 @@ function fresh(emotion: Emotion, sinceMs: number, timeMs: number, sum: number, f
  * decoding, or by the hysteresis): its emotion and date kept, its evidence starting from 0.
  */
 export function changePointFrom(d: DominantEmotion, p: EmotionProbabilities, timeMs: number, o: ChangePointOptions): ChangePointState {
-  let emotion: Emotion = EMOTIONS[0];
-  if (d.emotion !== 'uncertain') emotion = d.emotion;
-  else for (const e of EMOTIONS) if (p[e] > p[emotion]) emotion = e;
+  const emotion: Emotion = d.emotion !== 'uncertain' ? d.emotion : argmaxEmotion(p).emotion;
   // Its segment's mean starts on the side of uncertainBelow that was decided, as if its frames so far (10 a second, at most 50) had been there.
   const uncertain = d.emotion === 'uncertain';
   const frames = Math.min(50, Math.max(1, Math.round((timeMs - d.sinceMs) / 100)));
@@ -106,9 +98,8 @@ export function updateChangePoint(
   o: ChangePointOptions,
 ): { state: ChangePointState; step: DominantStep } {
   if (!prev) {
-    let first: Emotion = EMOTIONS[0];
-    for (const e of EMOTIONS) if (p[e] > p[first]) first = e;
-    const state = fresh(first, timeMs, timeMs, p[first], 1, o);
+    const first = argmaxEmotion(p);
+    const state = fresh(first.emotion, timeMs, timeMs, first.confidence, 1, o);
     return { state, step: { state: dominantOf(state), changed: false } };
   }
   const dtMs = timeMs - prev.lastMs;
@@ -129,7 +120,7 @@ export function updateChangePoint(
       ? { evidence, sinceMs: was.sinceMs, sum: was.sum + p[e], frames: was.frames + 1 }
       : { evidence, sinceMs: (prev.lastMs + timeMs) / 2, sum: p[e], frames: 1 };
     challengers[e] = c;
-    if (evidence > o.switchCost && (winner === undefined || evidence > challengers[winner]!.evidence)) winner = e;
+    if (evidence > o.changePointCost && (winner === undefined || evidence > challengers[winner]!.evidence)) winner = e;
     if (challenger === undefined || evidence > challengers[challenger]!.evidence) challenger = e;
   }
   const before = dominantOf(prev).emotion;

@@ -6,7 +6,7 @@ import { smoothProbabilities, type SmoothedProbabilities } from './smoothing.js'
 import type { AggregatorConfig } from './config.js';
 import { stateConfidence, type TimelineState } from './timeline.js';
 import type { HindsightTrack } from './hindsight.js';
-import { changePointFrom, updateChangePoint, type ChangePointOptions, type ChangePointState } from './changePoint.js';
+import { changePointFrom, updateChangePoint, type ChangePointState } from './changePoint.js';
 
 /** One person of one camera (JSON-serialisable). */
 export interface PersonState {
@@ -66,9 +66,8 @@ export function emotionStep(prev: PersonState | undefined, probabilities: Emotio
 } {
   const smoothed = smoothProbabilities(prev?.smoothed, probabilities, timeMs, c.smoothingMs, c.smoothingSpace, c.smoothingWarmup);
   if (c.liveDecoding === 'hysteresis') return { smoothed, step: updateDominant(prev?.dominant, smoothed.probabilities, timeMs, c) };
-  const o: ChangePointOptions = { switchCost: c.changePointCost, uncertainBelow: c.uncertainBelow, uncertainMargin: c.uncertainMargin };
   // A person of a snapshot written before (or by the hysteresis) goes on from the emotion they had.
-  const from = prev && (prev.changePoint ?? changePointFrom(prev.dominant, prev.smoothed.probabilities, prev.lastSeenMs, o));
-  const cp = updateChangePoint(from, probabilities, timeMs, o);
+  const from = prev && (prev.changePoint ?? changePointFrom(prev.dominant, prev.smoothed.probabilities, prev.lastSeenMs, c));
+  const cp = updateChangePoint(from, probabilities, timeMs, c);
   return { smoothed, step: cp.step, changePoint: cp.state };
 }
