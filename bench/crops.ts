@@ -4,6 +4,7 @@
  *   npm run crops -- --out DIR [--split Training|PublicTest] [--limit N] [--seed S] [--faces-per-frame K] [--part i/n]
  *     writes a `<label>/<image>` folder of the detector stage's crops: of Training faces for
  *     `emostream train --pipeline-crops DIR`, of PublicTest faces for choosing between models;
+ *     beside them `crops-<seed>.csv`, one row per crop: the face's placed side and the detection's box;
  *     `--part i/n` writes the i-th of n slices of the seeded face order (its frames seeded apart),
  *     so that n processes can share the work.
  *   npm run crops -- --score DIR --models A,B,…

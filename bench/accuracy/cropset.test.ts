@@ -38,6 +38,14 @@ test('pipeline crops: FER-2013 Training faces through BlazeFace and the detector
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest-5.json'), 'utf8'));
     assert.equal(manifest.written, r.written);
     assert.equal(Object.values(r.detectedBySize).reduce((a, b) => a + b.faces, 0), 12);
+    // One row per crop: its file, label, the face's placed side and the detection's box.
+    const rows = fs.readFileSync(path.join(out, 'crops-5.csv'), 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'file,label,placedSide,boxWidth,boxHeight,iou');
+    assert.deepEqual(rows.slice(1).map((x) => x.split(',')[0]).sort(), [...written].sort());
+    for (const x of rows.slice(1)) {
+      const [, label, placed, w, , iou] = x.split(',');
+      assert.ok(EMOTIONS.includes(label as never) && +placed >= 40 && +placed <= 200 && +w > 0 && +iou > 0, x);
+    }
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

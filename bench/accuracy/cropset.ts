@@ -73,6 +73,7 @@ export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptio
   for (const e of EMOTIONS) fs.mkdirSync(path.join(o.out, e), { recursive: true });
   const bySize: CropSetResult['detectedBySize'] = Object.fromEntries(SIZE_BUCKETS.map(([a, b]) => [`${a}-${b - 1}`, { faces: 0, detected: 0 }]));
   let written = 0, falseDetections = 0;
+  const rows: string[] = ['file,label,placedSide,boxWidth,boxHeight,iou'];
   const nFrames = Math.ceil(o.faces.length / o.facesPerFrame);
   for (let f0 = 0; f0 < nFrames; f0 += chunk) {
     const frames: Array<{ frame: Frame; faces: readonly FerFace[]; placed: PlacedFace[] }> = [];
@@ -92,12 +93,16 @@ export async function writePipelineCrops(detector: FaceDetector, o: CropSetOptio
         const b = bySize[sizeBucket(fr.placed[m.truth].side)];
         if (b) b.detected++;
         const file = path.join(o.out, EMOTIONS[face.label], path.basename(face.file).replace(/\.\w+$/, '.png'));
-        await sharp(Buffer.from(msgs[i].faces[m.detection].crop), { raw: { width: INPUT_SIZE, height: INPUT_SIZE, channels: 1 } }).toColourspace('b-w').png().toFile(file);
+        const det = msgs[i].faces[m.detection];
+        await sharp(Buffer.from(det.crop), { raw: { width: INPUT_SIZE, height: INPUT_SIZE, channels: 1 } }).toColourspace('b-w').png().toFile(file);
+        rows.push([path.relative(o.out, file), EMOTIONS[face.label], Math.round(fr.placed[m.truth].side), Math.round(det.box.width), Math.round(det.box.height), m.iou.toFixed(3)].join(','));
         written++;
       }
     }
     o.log(`pipeline crops: ${Math.min(nFrames, f0 + chunk)}/${nFrames} frames, ${written} crops`);
   }
+  // What each crop was cut from: the face's placed size and the detection's box, to study accuracy by size.
+  fs.writeFileSync(path.join(o.out, `crops-${o.seed}.csv`), rows.join('\n') + '\n');
   const result: CropSetResult = { faces: o.faces.length, frames: nFrames, written, detectedBySize: bySize, falseDetections };
   fs.writeFileSync(path.join(o.out, `manifest-${o.seed}.json`), JSON.stringify({
     what: 'FER-2013 faces rendered into 1280x720 frames and cropped by BlazeFace and the detector stage (bench/accuracy/cropset.ts)',
