@@ -182,6 +182,11 @@ export const SegmentSchema = z.object({
   startMs: z.number().nonnegative(),
   endMs: z.number().nonnegative(),
   meanConfidence: z.number().min(0).max(1),
+  /**
+   * `uncertain` segments only: the emotion with the highest mean probability over the segment,
+   * the best guess where none was clear.
+   */
+  likeliest: z.enum(EMOTIONS).optional().describe('uncertain segments only: the emotion with the highest mean probability over the segment (the best guess where none was clear)'),
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 

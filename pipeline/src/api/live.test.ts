@@ -156,3 +156,15 @@ test('watched cameras (an analyze run\'s) are listed before their first event an
   now = T0 + 10 * 60_000;
   assert.deepEqual(live.cameras().map((c) => [c.cameraId, c.events, c.persons]), [['door', 0, 0], ['yard', 2, 0]]);
 });
+
+test('an uncertain stretch names the likeliest emotion of the event that began it', () => {
+  const live = new LiveTimelines({}, () => T0 + 10_000);
+  live.push(ev('person.appeared', 'p1', 1000, 'happy', 0.7));
+  const unclear = ev('emotion.changed', 'p1', 2000, 'uncertain', 0.27);
+  unclear.probabilities = { angry: 0.1, disgust: 0.05, fear: 0.27, happy: 0.15, neutral: 0.2, sad: 0.13, surprise: 0.1 };
+  live.push(unclear);
+  live.push(ev('emotion.changed', 'p1', 3000, 'happy', 0.6));
+  const [p1] = live.persons('cam0');
+  assert.deepEqual(p1.segments.map((s) => [s.emotion, s.likeliest]), [['happy', undefined], ['uncertain', 'fear'], ['happy', undefined]]);
+  TimelinesSchema.parse(live.timelines());
+});

@@ -11,7 +11,12 @@
  * `meanConfidence` is the confidence of the event that began it, and a person starts where
  * they were confirmed (`person.appeared`). analyze's timelines.json averages every frame.
  */
-import { SCHEMA_VERSION, type EmotionEvent, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
+import { argmaxEmotion, SCHEMA_VERSION, type EmotionEvent, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
+
+/** A person's open stretch, ended at `endMs`, as a segment. */
+function segmentOf(open: NonNullable<PersonState['open']>, endMs: number): Segment {
+  return { emotion: open.emotion, startMs: open.startMs, endMs: Math.max(open.startMs, endMs), meanConfidence: open.confidence, ...(open.likeliest ? { likeliest: open.likeliest } : {}) };
+}
 
 /** The bounds of a {@link LiveTimelines}. */
 export interface LiveLimits {
@@ -79,7 +84,7 @@ interface PersonState {
   confidence: number;
   closed: Segment[];
   /** The segment going on (absent after leaving). */
-  open?: { emotion: EmotionState; startMs: number; confidence: number };
+  open?: { emotion: EmotionState; startMs: number; confidence: number; likeliest?: Segment['likeliest'] };
 }
 
 interface CameraState {
@@ -242,22 +247,23 @@ export class LiveTimelines {
     p.emotion = e.emotion;
     p.confidence = e.confidence;
     if (e.type === 'person.left') {
-      if (wasOpen) p.closed.push({ emotion: wasOpen.emotion, startMs: wasOpen.startMs, endMs: Math.max(wasOpen.startMs, t), meanConfidence: wasOpen.confidence });
+      if (wasOpen) p.closed.push(segmentOf(wasOpen, t));
       p.open = undefined;
       p.leftAtMs = t;
       return;
     }
     // appeared (also a returning person, after a gap) or changed: the emotion from now on.
     if (wasOpen && wasOpen.emotion === e.emotion) return;
-    if (wasOpen) p.closed.push({ emotion: wasOpen.emotion, startMs: wasOpen.startMs, endMs: Math.max(wasOpen.startMs, t), meanConfidence: wasOpen.confidence });
-    p.open = { emotion: e.emotion, startMs: t, confidence: e.confidence };
+    if (wasOpen) p.closed.push(segmentOf(wasOpen, t));
+    // An uncertain stretch's best guess: the likeliest emotion of the event that began it.
+    p.open = { emotion: e.emotion, startMs: t, confidence: e.confidence, ...(e.emotion === 'uncertain' ? { likeliest: argmaxEmotion(e.probabilities).emotion } : {}) };
     p.leftAtMs = undefined;
   }
 
   private view(cameraId: string, c: CameraState, p: PersonState): LivePerson {
     const lastSeenMs = p.open ? Math.max(p.lastEventMs, c.clockMs) : p.leftAtMs ?? p.lastEventMs;
     const segments = p.closed.map((s) => ({ ...s }));
-    if (p.open) segments.push({ emotion: p.open.emotion, startMs: p.open.startMs, endMs: Math.max(p.open.startMs, lastSeenMs), meanConfidence: p.open.confidence });
+    if (p.open) segments.push(segmentOf(p.open, lastSeenMs));
     return {
       cameraId, personId: p.personId, firstSeenMs: p.firstSeenMs, lastSeenMs, present: p.open !== undefined,
       emotion: p.emotion, confidence: p.confidence, segments,

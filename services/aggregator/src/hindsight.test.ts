@@ -40,6 +40,8 @@ test('a segment whose emotion stays unclear (mean probability under uncertainBel
   const segs = hindsightSegments(h, O);
   assert.deepEqual(brief(segs), ['happy 0-1950', 'uncertain 1950-4950', 'happy 4950-6900']);
   assert.ok(Math.abs(segs[1].meanConfidence - 0.25) < 1e-9, 'an uncertain segment\'s confidence is its likeliest emotion\'s');
+  assert.equal(segs[1].likeliest, 'fear', 'an uncertain segment names its likeliest emotion');
+  assert.equal(segs[0].likeliest, undefined, 'a clear segment names none');
   assert.deepEqual(hindsightSegments(h, { ...O, uncertainBelow: 0 }).map((s) => s.emotion), ['happy', 'fear', 'happy']);
   // A whole track without a clear emotion is one uncertain segment.
   assert.deepEqual(hindsightSegments(track([['flat', 30]]), O).map((s) => s.emotion), ['uncertain']);

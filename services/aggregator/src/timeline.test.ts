@@ -69,3 +69,25 @@ test('mergeSegments merges adjacent equal emotions weighting confidence by durat
   ]);
   assert.deepEqual(mergeSegments([]), []);
 });
+
+test('an uncertain segment names its likeliest emotion (the largest mean probability over its frames); merged uncertain stretches keep the longer one\'s', () => {
+  const tl = emptyTimeline();
+  const unclear: DominantEmotion = { emotion: 'uncertain', sinceMs: 0 };
+  // Fear ahead in two frames of three, sad far ahead in one: the mean favours fear.
+  for (const [t, p] of [[0, { ...probs('fear', 0.28) }], [100, { ...probs('fear', 0.28) }], [200, { ...probs('sad', 0.29) }]] as const) addToTimeline(tl, t, p, unclear, false);
+  const [seg] = timelineSegments(tl);
+  assert.equal(seg.emotion, 'uncertain');
+  assert.equal(seg.likeliest, 'fear');
+  // The open segment's sums survive a JSON round trip (snapshots) and are not shared with the copy timelineSegments closes.
+  const again = JSON.parse(JSON.stringify(tl)) as typeof tl;
+  addToTimeline(again, 300, probs('sad', 0.29), unclear, false);
+  addToTimeline(again, 400, probs('sad', 0.29), unclear, false);
+  assert.equal(timelineSegments(again)[0].likeliest, 'sad');
+  assert.equal(timelineSegments(tl)[0].likeliest, 'fear');
+  // A clear segment names none.
+  assert.equal(timelineSegments(build([0, 40, 80].map((t) => ({ t, e: 'happy' as Emotion }))))[0].likeliest, undefined);
+  assert.deepEqual(mergeSegments([
+    { emotion: 'uncertain', startMs: 0, endMs: 100, meanConfidence: 0.2, likeliest: 'fear' },
+    { emotion: 'uncertain', startMs: 100, endMs: 400, meanConfidence: 0.2, likeliest: 'sad' },
+  ]).map((s) => s.likeliest), ['sad']);
+});

@@ -1,5 +1,5 @@
 /** Per-person emotion timelines: segments of one dominant emotion over media time. */
-import type { EmotionProbabilities, EmotionState, Segment } from '@emostream/contracts';
+import { EMOTIONS, type EmotionProbabilities, type EmotionState, type Segment } from '@emostream/contracts';
 import type { DominantEmotion } from './hysteresis.js';
 
 /** The segment being built (JSON-serialisable). */
@@ -10,6 +10,8 @@ interface OpenSegment {
   /** Sum and count of the segment emotion's smoothed probability over its frames (uncertain: the likeliest one's). */
   confidenceSum: number;
   frames: number;
+  /** `uncertain` segments only: the sum of each emotion's smoothed probability over their frames (EMOTIONS order), for `likeliest`. */
+  sums?: number[];
 }
 
 /** Timeline state of one person (JSON-serialisable). */
@@ -35,16 +37,31 @@ export function stateConfidence(p: EmotionProbabilities, state: EmotionState): n
   return state === 'uncertain' ? Math.max(...Object.values(p)) : p[state];
 }
 
+function openSegment(emotion: EmotionState, timeMs: number): OpenSegment {
+  return { emotion, startMs: timeMs, endMs: timeMs, confidenceSum: 0, frames: 0, ...(emotion === 'uncertain' ? { sums: EMOTIONS.map(() => 0) } : {}) };
+}
+
 function addFrame(seg: OpenSegment, timeMs: number, p: EmotionProbabilities): void {
   seg.confidenceSum += stateConfidence(p, seg.emotion);
   seg.frames++;
   seg.endMs = Math.max(seg.endMs, timeMs);
+  if (seg.sums) EMOTIONS.forEach((e, i) => { seg.sums![i] += p[e]; });
+}
+
+/** The emotion with the largest of `sums` (EMOTIONS order; ties: the first); undefined when all are 0. */
+function likeliestOf(sums: readonly number[] | undefined): Segment['likeliest'] {
+  if (!sums) return undefined;
+  let best = -1;
+  sums.forEach((v, i) => { if (v > 0 && (best < 0 || v > sums[best])) best = i; });
+  return best < 0 ? undefined : EMOTIONS[best];
 }
 
 function close(seg: OpenSegment, endMs: number): Segment {
+  const likeliest = seg.emotion === 'uncertain' ? likeliestOf(seg.sums) : undefined;
   return {
     emotion: seg.emotion, startMs: seg.startMs, endMs: Math.max(seg.startMs, endMs),
     meanConfidence: seg.frames > 0 ? clamp01(seg.confidenceSum / seg.frames) : 0,
+    ...(likeliest ? { likeliest } : {}),
   };
 }
 
@@ -53,14 +70,12 @@ function close(seg: OpenSegment, endMs: number): Segment {
  * this frame (`changed` when hysteresis switched in this frame). Mutates and returns `tl`.
  */
 export function addToTimeline(tl: TimelineState, timeMs: number, p: EmotionProbabilities, dominant: DominantEmotion, changed: boolean): TimelineState {
-  if (!tl.open) {
-    tl.open = { emotion: dominant.emotion, startMs: timeMs, endMs: timeMs, confidenceSum: 0, frames: 0 };
-  }
+  if (!tl.open) tl.open = openSegment(dominant.emotion, timeMs);
   if (changed) {
     const since = Math.max(dominant.sinceMs, tl.open.startMs);
     for (const f of tl.pending) if (f.timeMs < since) addFrame(tl.open, f.timeMs, f.probabilities);
     tl.closed.push(close(tl.open, since));
-    tl.open = { emotion: dominant.emotion, startMs: since, endMs: since, confidenceSum: 0, frames: 0 };
+    tl.open = openSegment(dominant.emotion, since);
     for (const f of tl.pending) if (f.timeMs >= since) addFrame(tl.open, f.timeMs, f.probabilities);
     tl.pending = [];
     addFrame(tl.open, timeMs, p);
@@ -98,6 +113,9 @@ export function mergeSegments(segments: readonly Segment[]): Segment[] {
       last.meanConfidence = a + b > 0
         ? clamp01((last.meanConfidence * a + s.meanConfidence * b) / (a + b))
         : (last.meanConfidence + s.meanConfidence) / 2;
+      // Two uncertain stretches: the longer one's best guess.
+      const likeliest = b > a ? s.likeliest ?? last.likeliest : last.likeliest ?? s.likeliest;
+      if (likeliest) last.likeliest = likeliest;
       last.endMs = Math.max(last.endMs, s.endMs);
       continue;
     }
@@ -113,7 +131,7 @@ export function mergeSegments(segments: readonly Segment[]): Segment[] {
 export function timelineSegments(tl: TimelineState): Segment[] {
   const segs = [...tl.closed];
   if (tl.open) {
-    const open = { ...tl.open };
+    const open = { ...tl.open, ...(tl.open.sums ? { sums: [...tl.open.sums] } : {}) };
     for (const f of tl.pending) addFrame(open, f.timeMs, f.probabilities);
     segs.push(close(open, open.endMs));
   }
