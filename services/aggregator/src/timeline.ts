@@ -45,7 +45,8 @@ function addFrame(seg: OpenSegment, timeMs: number, p: EmotionProbabilities): vo
   seg.confidenceSum += stateConfidence(p, seg.emotion);
   seg.frames++;
   seg.endMs = Math.max(seg.endMs, timeMs);
-  if (seg.sums) EMOTIONS.forEach((e, i) => { seg.sums![i] += p[e]; });
+  // Kept to 4 decimals: they go into every snapshot of an open uncertain segment (about 8 characters each).
+  if (seg.sums) EMOTIONS.forEach((e, i) => { seg.sums![i] = Math.round((seg.sums![i] + p[e]) * 1e4) / 1e4; });
 }
 
 /** The emotion with the largest of `sums` (EMOTIONS order; ties: the first); undefined when all are 0. */
