@@ -199,10 +199,15 @@ test('summariseFaces: the exact crops, before and after the camera, on the detec
   }], 'per size, the exact crops on the detected faces');
 });
 
-test('dominantEmotion: the longest segment; ties to the earlier; none for no segments', () => {
-  const seg = (emotion: Segment['emotion'], startMs: number, endMs: number): Segment => ({ emotion, startMs, endMs, meanConfidence: 0.5 });
+test('dominantEmotion: the report\'s, the largest share of time; uncertain stretches only for a person with no clear one; none for no segments', () => {
+  const seg = (emotion: Segment['emotion'], startMs: number, endMs: number, likeliest?: Segment['likeliest']): Segment => ({ emotion, startMs, endMs, meanConfidence: 0.5, ...(likeliest ? { likeliest } : {}) });
   assert.equal(dominantEmotion([seg('uncertain', 0, 300), seg('happy', 300, 1400), seg('sad', 1400, 1400)]), 'happy');
-  assert.equal(dominantEmotion([seg('sad', 0, 700), seg('happy', 700, 1400)]), 'sad');
+  // Time summed over segments: sad 0.6 s in two stretches against one happy stretch of 0.5 s.
+  assert.equal(dominantEmotion([seg('sad', 0, 300), seg('happy', 300, 800), seg('sad', 800, 1100)]), 'sad');
+  // Clear emotions first, however short; an all-uncertain person gets the likeliest of the longest guesses.
+  assert.equal(dominantEmotion([seg('uncertain', 0, 1000, 'fear'), seg('neutral', 1000, 1100)]), 'neutral');
+  assert.equal(dominantEmotion([seg('uncertain', 0, 400, 'fear'), seg('uncertain', 400, 1400, 'sad')]), 'sad');
+  assert.equal(dominantEmotion([seg('uncertain', 0, 400)]), 'uncertain');
   assert.equal(dominantEmotion([]), undefined);
 });
 

@@ -75,8 +75,8 @@ function personOf(classified: EmotionsMessage[], cameraId: string, config: objec
  * little (geometry.ts `clipPoses`), fresh sensor noise in every frame, each frame filmed (blur,
  * noise, JPEG) on its own. Per crop setting the clip goes
  * through the detector stage (one camera per clip), the classifier and a fresh `Aggregator` with
- * its default settings; the person's dominant emotion is the emotion of their longest timeline
- * segment.
+ * its default settings; the person's dominant emotion is the one the report names
+ * ({@link dominantEmotion}: the largest share of time).
  */
 export async function measureClips(deps: MeasureDeps, o: ClipsOptions): Promise<ClipsResult> {
   const ro = o.render ?? DEFAULT_RENDER;

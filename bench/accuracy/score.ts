@@ -6,6 +6,7 @@
  */
 import { EMOTIONS, type Emotion, type EmotionState, type Segment } from '@emostream/contracts';
 import { sizeBucket, SIZE_BUCKETS } from './geometry.js';
+import { summarisePerson } from '@emostream/aggregator';
 
 const K: number = EMOTIONS.length;
 const NEUTRAL = EMOTIONS.indexOf('neutral');
@@ -163,13 +164,12 @@ export function summariseFaces(records: readonly FaceRecord[]): FaceSummary {
 }
 
 /**
- * The dominant emotion of a timeline: the emotion of its longest segment (end − start; ties: the
- * earlier one). Undefined for no segments.
+ * The dominant emotion of a timeline as the report names it (`summarisePerson`): the emotion with
+ * the largest share of the time; a person whose every stretch was uncertain gets their stretches'
+ * likeliest emotion. Ties go to the earlier emotion in EMOTIONS order. Undefined for no segments.
  */
 export function dominantEmotion(segments: readonly Segment[]): EmotionState | undefined {
-  let best: Segment | undefined;
-  for (const s of segments) if (!best || s.endMs - s.startMs > best.endMs - best.startMs) best = s;
-  return best?.emotion;
+  return summarisePerson('', '', { firstSeenMs: 0, lastSeenMs: 0, segments: [...segments] }).dominant;
 }
 
 /** One clip of one face through the detector, classifier and aggregator. */

@@ -244,7 +244,7 @@ export async function pipelineAccuracySection(ctx: BenchContext): Promise<{ figu
           matching: 'detector-stage faces matched one-to-one to the placed patch squares by IoU >= 0.3 (greedy, largest first)',
           still: 'the same faces from their 48x48 files through imageFileToModelCrop (the model\'s own preprocessing, as emostream evaluate) and the same model',
           exactCrop: 'the placed patch (FER-2013\'s own framing) cut out exactly and de-rotated by its true roll (sampleRotatedSquare + toModelCrop), from the frame before the camera and after it: splits the gap into resampling, camera, and detector geometry',
-          clips: `${CLIP_FRAMES} frames at ${CLIP_FPS} fps per face: drift ±8% of the face side, ±1.5% jitter, ±6% scale drift, ±2% scale jitter, ±2° roll jitter, fresh sensor noise per frame; dominant emotion = the longest timeline segment of the person seen longest; uncertain and no person count as wrong`,
+          clips: `${CLIP_FRAMES} frames at ${CLIP_FPS} fps per face: drift ±8% of the face side, ±1.5% jitter, ±6% scale drift, ±2% scale jitter, ±2° roll jitter, fresh sensor noise per frame; dominant emotion = the report's (the largest share of time; an all-uncertain person: their stretches' likeliest emotion) of the person seen longest; uncertain and no person count as wrong`,
           facesPerFrame: FACES_PER_FRAME, feather,
           labels: process.env.BENCH_ACCURACY_LABELS ?? 'fer2013',
           selection: 'PublicTest only: the best mean of through-pipeline accuracy and balanced accuracy; PrivateTest scored for the shipped geometry only',

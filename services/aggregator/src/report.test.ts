@@ -19,6 +19,21 @@ test('summarisePerson gives time shares and the dominant emotion', () => {
   assert.equal(s.shares.neutral, 0.25);
   assert.equal(s.shares.sad, 0);
   assert.equal(summarisePerson('c', 'p', { firstSeenMs: 0, lastSeenMs: 0, segments: [] }).dominant, undefined);
+  assert.equal(s.dominantUnclear, undefined);
+});
+
+test('a person with no clear emotion is summarised by their uncertain stretches\' likeliest emotion, marked unclear; a clear emotion goes first however short', () => {
+  const seg = (emotion: 'uncertain' | 'sad', startMs: number, endMs: number, likeliest?: 'fear' | 'sad') => ({ emotion, startMs, endMs, meanConfidence: 0.25, ...(likeliest ? { likeliest } : {}) });
+  const unclear = summarisePerson('c', 'p', { firstSeenMs: 0, lastSeenMs: 3000, segments: [seg('uncertain', 0, 1000, 'fear'), seg('uncertain', 1000, 3000, 'sad')] });
+  assert.equal(unclear.dominant, 'sad');
+  assert.equal(unclear.dominantUnclear, true);
+  assert.equal(unclear.shares.uncertain, 1, 'the shares still say the time was uncertain');
+  const clear = summarisePerson('c', 'p', { firstSeenMs: 0, lastSeenMs: 3000, segments: [seg('uncertain', 0, 2900, 'fear'), seg('sad', 2900, 3000)] });
+  assert.deepEqual([clear.dominant, clear.dominantUnclear], ['sad', undefined]);
+  // A timeline written before uncertain segments named their likeliest emotion.
+  assert.equal(summarisePerson('c', 'p', { firstSeenMs: 0, lastSeenMs: 1000, segments: [seg('uncertain', 0, 1000)] }).dominant, 'uncertain');
+  const html = renderReport({ run, timelines: { schemaVersion: SCHEMA_VERSION, modelVersion: 'm-1', cameras: { cam1: { persons: { p1: { firstSeenMs: 0, lastSeenMs: 3000, segments: [seg('uncertain', 0, 3000, 'sad')] } } } } } });
+  assert.match(html, /mostly sad \(unclear\)/);
 });
 
 test('the report has the figures, one timeline picture per person, and no URL or script', () => {

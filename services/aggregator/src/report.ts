@@ -1,5 +1,5 @@
 /** The run report: one self-contained HTML page (inline CSS and SVG, no script, no URL). */
-import { EMOTION_STATES, type EmotionEvent, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
+import { EMOTIONS, EMOTION_STATES, type Emotion, type EmotionEvent, type EmotionState, type Segment, type Timelines } from '@emostream/contracts';
 import { EMOTION_COLORS, at, escapeHtml, shade, timeTicks } from './report-format.js';
 import { renderEventsTable, renderSharesSvg, timelineEvents, type ReportEvent } from './report-charts.js';
 
@@ -67,20 +67,41 @@ export interface PersonSummary {
   personId: string;
   firstSeenMs: number;
   lastSeenMs: number;
-  /** The emotion with the largest share of the person's time. */
+  /**
+   * The emotion with the largest share of the person's time. Time that was `uncertain` counts only
+   * for a person who showed no clear emotion at all: then the likeliest emotion of those stretches
+   * (their `likeliest`, the longest first), and `dominantUnclear` is true; `uncertain` only where no
+   * stretch names one.
+   */
   dominant?: EmotionState;
+  /** The dominant emotion was never clear: it is the best guess over the person's uncertain stretches. */
+  dominantUnclear?: boolean;
   /** Share of the person's time per emotion and `uncertain` (0..1, summing to 1 when the person has segments). */
   shares: Record<EmotionState, number>;
 }
 
-/** Share of time per emotion and the dominant one; segments of zero length count equally when all are. */
+/**
+ * Share of time per emotion and the dominant one (see {@link PersonSummary.dominant}); segments of
+ * zero length count equally when all are.
+ */
 export function summarisePerson(cameraId: string, personId: string, p: { firstSeenMs: number; lastSeenMs: number; segments: Segment[] }): PersonSummary {
   const shares = Object.fromEntries(EMOTION_STATES.map((e) => [e, 0])) as Record<EmotionState, number>;
+  const guesses = Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as Record<Emotion, number>;
   const total = p.segments.reduce((s, x) => s + Math.max(0, x.endMs - x.startMs), 0);
-  for (const s of p.segments) shares[s.emotion] += total > 0 ? Math.max(0, s.endMs - s.startMs) / total : 1 / p.segments.length;
-  let dominant: EmotionState | undefined;
-  for (const e of EMOTION_STATES) if (shares[e] > 0 && (dominant === undefined || shares[e] > shares[dominant])) dominant = e;
-  return { cameraId, personId, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, dominant, shares };
+  for (const s of p.segments) {
+    const share = total > 0 ? Math.max(0, s.endMs - s.startMs) / total : 1 / p.segments.length;
+    shares[s.emotion] += share;
+    if (s.emotion === 'uncertain' && s.likeliest) guesses[s.likeliest] += share;
+  }
+  const largest = <K extends string>(of: Record<K, number>, keys: readonly K[]) => {
+    let best: K | undefined;
+    for (const k of keys) if (of[k] > 0 && (best === undefined || of[k] > of[best])) best = k;
+    return best;
+  };
+  const clear = largest(shares, EMOTIONS);
+  const guess = clear ? undefined : largest(guesses, EMOTIONS);
+  const dominant = clear ?? guess ?? (shares.uncertain > 0 ? 'uncertain' : undefined);
+  return { cameraId, personId, firstSeenMs: p.firstSeenMs, lastSeenMs: p.lastSeenMs, dominant, ...(guess ? { dominantUnclear: true } : {}), shares };
 }
 
 const num = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
@@ -216,14 +237,14 @@ export function renderReport(input: ReportInput): string {
   const rows = people.map(({ cameraId, personId, summary: s }) => `<tr>
 <td class="l">${escapeHtml(cameraId)}</td><td class="l">${thumb(cameraId, personId)}${escapeHtml(personId)}</td>
 <td>${at(s.firstSeenMs, run.clockStartMs)}</td><td>${at(s.lastSeenMs, run.clockStartMs)}</td>
-<td class="l">${s.dominant ? `<span class="sw" style="background:${EMOTION_COLORS[s.dominant]}"></span>${escapeHtml(s.dominant)}` : '–'}</td>
+<td class="l">${s.dominant ? `<span class="sw" style="background:${EMOTION_COLORS[s.dominant]}"></span>${escapeHtml(s.dominant)}${s.dominantUnclear ? ' <span class="muted">(unclear)</span>' : ''}` : '–'}</td>
 ${EMOTION_STATES.map((e) => `<td>${s.shares[e] > 0 ? `${(s.shares[e] * 100).toFixed(0)}%` : '<span class="muted">·</span>'}</td>`).join('')}</tr>`).join('\n');
 
   const cameraEnd = (cameraId: string) => Math.max(1, ...Object.values(timelines.cameras[cameraId].persons).map((p) => p.lastSeenMs));
   const fold = people.length > FOLD_PERSONS;
   const clock = run.clockStartMs;
   const pictures = people.map(({ cameraId, personId, p, summary: s }) => {
-    const head = `${thumb(cameraId, personId)}<h3>${escapeHtml(personId)} <span class="muted">· ${escapeHtml(cameraId)} · ${at(s.firstSeenMs, clock)} – ${at(s.lastSeenMs, clock)}${s.dominant ? ` · mostly ${escapeHtml(s.dominant)}` : ''}</span></h3>`;
+    const head = `${thumb(cameraId, personId)}<h3>${escapeHtml(personId)} <span class="muted">· ${escapeHtml(cameraId)} · ${at(s.firstSeenMs, clock)} – ${at(s.lastSeenMs, clock)}${s.dominant ? ` · mostly ${escapeHtml(s.dominant)}${s.dominantUnclear ? ' (unclear)' : ''}` : ''}</span></h3>`;
     const svg = renderTimelineSvg(cameraId, personId, p, cameraEnd(cameraId), clock);
     return fold ? `<details class="person"><summary>${head}</summary>\n${svg}\n</details>` : `<section class="person">\n<header>${head}</header>\n${svg}\n</section>`;
   }).join('\n');
