@@ -20,13 +20,27 @@ import { ratio, sig } from '../lib/stats.js';
 /** analyze's default sampling rate (its --fps default). */
 const DEFAULT_FPS = 10;
 
+/**
+ * Runs of `analyze --fps 10` per clip (`BENCH_PIPELINE_REPEATS`, default 3; `--quick` 1): a run of
+ * the 720p clip lasts about 8 s, and on this kind of shared 2-core machine single runs moved by
+ * ±10% within minutes (3.81x to 4.59x, bench/RESULTS.md Session 32). The median run is the figure,
+ * the spread goes beside it.
+ */
+function repeats(ctx: BenchContext): number {
+  const raw = process.env.BENCH_PIPELINE_REPEATS;
+  const n = raw === undefined ? (ctx.quick ? 1 : 3) : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`BENCH_PIPELINE_REPEATS must be a whole number from 1 to 20, got '${raw}'`);
+  return n;
+}
+
 const fpsOf = (r: AnalyzeResult) => r.frames / (r.wallMs / 1000);
 
 /** The figures of one clip. */
 export interface ClipFigures {
   clip: string;
   fullFps: number;
-  atDefaultFps: { fps: number; frames: number; faces: number; persons: number; wallMs: number; mediaMs: number; processedFps: number; realTimeFactor: number };
+  /** The median of the runs (by wall time); `runsWallMs`: every run's wall time, in order. */
+  atDefaultFps: { fps: number; frames: number; faces: number; persons: number; wallMs: number; mediaMs: number; processedFps: number; realTimeFactor: number; runsWallMs: number[] };
   atFullRate: { fps: number; frames: number; faces: number; wallMs: number; mediaMs: number; processedFps: number; realTimeFactor: number };
   human: HumanLoopResult & { facesPerFrame: number };
   humanCached?: HumanLoopResult;
@@ -44,9 +58,13 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
   const frames = ctx.quick ? Math.round(3 * full) : clip.frames;
   ctx.log(`pipeline: ${clip.name}: ffmpeg decode only`);
   const dec = await decodeOnly(clip.file, { width: clip.width, height: clip.height, fps: full, frames: clip.frames });
-  ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS}`);
   const opts = (fps: number): AnalyzeOptions => ({ ...analyzeOptions(ctx, out, fps, dur), ...benchAnalyzeSettings() });
-  const a10 = await analyze(clip.file, opts(DEFAULT_FPS));
+  const runs: AnalyzeResult[] = [];
+  for (let i = 0, n = repeats(ctx); i < n; i++) {
+    ctx.log(`pipeline: ${clip.name}: analyze --fps ${DEFAULT_FPS} (run ${i + 1} of ${n})`);
+    runs.push(await analyze(clip.file, opts(DEFAULT_FPS)));
+  }
+  const a10 = [...runs].sort((a, b) => a.wallMs - b.wallMs)[(runs.length - 1) >> 1];
   ctx.log(`pipeline: ${clip.name}: analyze --fps ${sig(full, 4)} (every frame)`);
   const aFull = await analyze(clip.file, opts(full));
   ctx.log(`pipeline: ${clip.name}: Human's own loop (no caching)`);
@@ -62,7 +80,7 @@ async function benchClip(ctx: BenchContext, clip: Clip, withCached: boolean): Pr
     fullFps: full,
     atDefaultFps: {
       fps: DEFAULT_FPS, frames: a10.frames, faces: a10.faces, persons: a10.persons, wallMs: a10.wallMs, mediaMs: a10.mediaMs,
-      processedFps: fpsOf(a10), realTimeFactor: a10.mediaMs / a10.wallMs,
+      processedFps: fpsOf(a10), realTimeFactor: a10.mediaMs / a10.wallMs, runsWallMs: runs.map((r) => r.wallMs),
     },
     atFullRate: { fps: full, frames: aFull.frames, faces: aFull.faces, wallMs: aFull.wallMs, mediaMs: aFull.mediaMs, processedFps: fullFps, realTimeFactor: aFull.mediaMs / aFull.wallMs },
     human: { ...human, facesPerFrame: human.faces / Math.max(1, human.frames + 1) },
@@ -83,9 +101,11 @@ export async function pipelineSection(ctx: BenchContext): Promise<{ figures: Rec
   const { detectorSettings: settings, classifierSettings: classifier } = benchAnalyzeSettings();
   for (const c of [c720, group, ham]) {
     const s = `pipeline ${c.clip}${settings ? ` (detector ${JSON.stringify(settings)})` : ''}${classifier ? ` (classifier ${JSON.stringify(classifier)})` : ''}`;
+    const d = c.atDefaultFps;
+    const spread = d.runsWallMs.length > 1 ? `median of ${d.runsWallMs.length} runs (${d.runsWallMs.map((w) => `${sig(d.mediaMs / w, 3)}x`).join(', ')}); ` : '';
     rows.push(
-      { section: s, figure: `real-time factor @ --fps ${DEFAULT_FPS} (default)`, value: `${sig(c.atDefaultFps.realTimeFactor, 3)}x`,
-        detail: `${sig(c.atDefaultFps.processedFps, 3)} fps processed; ${c.atDefaultFps.frames} frames, ${(c.atDefaultFps.mediaMs / 1000).toFixed(1)} s media in ${(c.atDefaultFps.wallMs / 1000).toFixed(1)} s; ${c.atDefaultFps.faces} faces` },
+      { section: s, figure: `real-time factor @ --fps ${DEFAULT_FPS} (default)`, value: `${sig(d.realTimeFactor, 3)}x`,
+        detail: `${spread}${sig(d.processedFps, 3)} fps processed; ${d.frames} frames, ${(d.mediaMs / 1000).toFixed(1)} s media in ${(d.wallMs / 1000).toFixed(1)} s; ${d.faces} faces` },
       { section: s, figure: `real-time factor @ ${sig(c.fullFps, 4)} fps (every frame)`, value: `${sig(c.atFullRate.realTimeFactor, 3)}x`,
         detail: `${sig(c.atFullRate.processedFps, 3)} fps processed; ${c.atFullRate.frames} frames in ${(c.atFullRate.wallMs / 1000).toFixed(1)} s` },
       { section: s, figure: 'vsHuman (every frame, no caching)', value: `${sig(c.vsHuman, 3)}x`,
