@@ -70,7 +70,7 @@ export interface PersonSummary {
   /**
    * The emotion with the largest share of the person's time. Time that was `uncertain` counts only
    * for a person who showed no clear emotion at all: then the likeliest emotion of those stretches
-   * (their `likeliest`, the longest first), and `dominantUnclear` is true; `uncertain` only where no
+   * (the `likeliest` with the most time), and `dominantUnclear` is true; `uncertain` only where no
    * stretch names one.
    */
   dominant?: EmotionState;
