@@ -17,7 +17,7 @@
  * Memory only, bounded: at most `maxFrames` frames of a person are kept; beyond that the older
  * part is decoded and frozen into segments (the newest `keepMs` stay open to revision).
  */
-import { EMOTIONS, type EmotionProbabilities, type EmotionState, type Segment } from '@emostream/contracts';
+import { argmaxEmotion, EMOTIONS, toProbabilities, type EmotionProbabilities, type EmotionState, type Segment } from '@emostream/contracts';
 import type { AggregatorConfig } from './config.js';
 import type { PersonState } from './person.js';
 import { timelineSegments } from './timeline.js';
@@ -110,26 +110,31 @@ function decode(h: HindsightTrack, o: HindsightOptions): Segment[] {
   const path = new Uint8Array(n);
   path[n - 1] = s;
   for (let i = n - 1; i > 0; i--) path[i - 1] = back[i * K + path[i]];
-  // Runs of one emotion: the sums of its probability, of each frame's likeliest one, and of every emotion's.
-  const runs: Array<{ emotion: EmotionState; first: number; last: number; sum: number; top: number; frames: number; sums: number[] }> = [];
+  // Runs of one emotion (frames `from` to `from + frames - 1`): the sums of its probability and of each frame's likeliest one.
+  const runs: Array<{ emotion: EmotionState; first: number; last: number; sum: number; top: number; frames: number; from: number }> = [];
   for (let i = 0; i < n; i++) {
     const row = h.probs.slice(i * K, i * K + K);
     const last = runs[runs.length - 1];
-    if (last && last.emotion === EMOTIONS[path[i]]) { last.last = h.times[i]; last.sum += row[path[i]]; last.top += Math.max(...row); last.frames++; row.forEach((v, k) => { last.sums[k] += v; }); } else runs.push({ emotion: EMOTIONS[path[i]], first: h.times[i], last: h.times[i], sum: row[path[i]], top: Math.max(...row), frames: 1, sums: Array.from(row) });
+    if (last && last.emotion === EMOTIONS[path[i]]) { last.last = h.times[i]; last.sum += row[path[i]]; last.top += Math.max(...row); last.frames++; } else runs.push({ emotion: EMOTIONS[path[i]], first: h.times[i], last: h.times[i], sum: row[path[i]], top: Math.max(...row), frames: 1, from: i });
   }
   const out: typeof runs = [];
   for (const r of runs) {
     if (r.sum / r.frames < o.uncertainBelow) { r.emotion = 'uncertain'; r.sum = r.top; }
     const prev = out[out.length - 1];
-    if (prev?.emotion === 'uncertain' && r.emotion === 'uncertain') { prev.last = r.last; prev.sum += r.sum; prev.frames += r.frames; r.sums.forEach((v, k) => { prev.sums[k] += v; }); } else out.push(r);
+    if (prev?.emotion === 'uncertain' && r.emotion === 'uncertain') { prev.last = r.last; prev.sum += r.sum; prev.frames += r.frames; } else out.push(r);
   }
+  // An uncertain stretch's best guess: the emotion of the largest mean probability over its frames.
+  const likeliest = (r: (typeof runs)[number]) => {
+    const sums = new Array<number>(K).fill(0);
+    for (let i = r.from; i < r.from + r.frames; i++) for (let k = 0; k < K; k++) sums[k] += h.probs[i * K + k];
+    return argmaxEmotion(toProbabilities(sums)).emotion;
+  };
   // Contiguous, as the live timeline: a change is dated halfway between the last frame of one
   // state and the first of the next, so every frame lies inside its own segment.
   const bounds = out.map((r, j) => (j + 1 < out.length ? (r.last + out[j + 1].first) / 2 : r.last));
   return out.map((r, j) => ({
     emotion: r.emotion, startMs: j > 0 ? bounds[j - 1] : r.first, endMs: bounds[j], meanConfidence: Math.min(1, Math.max(0, r.sum / r.frames)),
-    // An uncertain stretch's best guess: the emotion of the largest mean probability over its frames.
-    ...(r.emotion === 'uncertain' ? { likeliest: EMOTIONS[r.sums.indexOf(Math.max(...r.sums))] } : {}),
+    ...(r.emotion === 'uncertain' ? { likeliest: likeliest(r) } : {}),
   }));
 }
 

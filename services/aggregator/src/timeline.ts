@@ -1,5 +1,5 @@
 /** Per-person emotion timelines: segments of one dominant emotion over media time. */
-import { EMOTIONS, type EmotionProbabilities, type EmotionState, type Segment } from '@emostream/contracts';
+import { argmaxEmotion, EMOTIONS, toProbabilities, type EmotionProbabilities, type EmotionState, type Segment } from '@emostream/contracts';
 import type { DominantEmotion } from './hysteresis.js';
 
 /** The segment being built (JSON-serialisable). */
@@ -49,16 +49,9 @@ function addFrame(seg: OpenSegment, timeMs: number, p: EmotionProbabilities): vo
   if (seg.sums) EMOTIONS.forEach((e, i) => { seg.sums![i] = Math.round((seg.sums![i] + p[e]) * 1e4) / 1e4; });
 }
 
-/** The emotion with the largest of `sums` (EMOTIONS order; ties: the first); undefined when all are 0. */
-function likeliestOf(sums: readonly number[] | undefined): Segment['likeliest'] {
-  if (!sums) return undefined;
-  let best = -1;
-  sums.forEach((v, i) => { if (v > 0 && (best < 0 || v > sums[best])) best = i; });
-  return best < 0 ? undefined : EMOTIONS[best];
-}
-
 function close(seg: OpenSegment, endMs: number): Segment {
-  const likeliest = seg.emotion === 'uncertain' ? likeliestOf(seg.sums) : undefined;
+  // An uncertain segment's best guess (none for a segment with no frame, or one restored without its sums).
+  const likeliest = seg.emotion === 'uncertain' && seg.sums && seg.frames > 0 ? argmaxEmotion(toProbabilities(seg.sums)).emotion : undefined;
   return {
     emotion: seg.emotion, startMs: seg.startMs, endMs: Math.max(seg.startMs, endMs),
     meanConfidence: seg.frames > 0 ? clamp01(seg.confidenceSum / seg.frames) : 0,
