@@ -35,15 +35,18 @@ export function ffmpegVersion(): string {
 }
 
 /**
- * A benchmark clip from a source video: scaled to exactly width x height, resampled to `fps`,
- * played `loops` times in a row, H.264 (yuv420p, no B-frames so the RTSP test server can stream
- * it), no audio. Encoded once per run into a temp folder; never committed.
+ * A benchmark clip from a source video: scaled to exactly width x height with square pixels,
+ * resampled to `fps`, played `loops` times in a row, H.264 (yuv420p, no B-frames so the RTSP test
+ * server can stream it), no audio. Encoded once per run into a temp folder; never committed.
+ * Square pixels as a camera's: without `setsar=1`, ffmpeg keeps the source's shape (woman2 is
+ * 149:84, not 16:9) in a sample aspect ratio of 447:448, which shows the 1280x720 clip as
+ * 1276x720, so every program reading it resampled every frame to 1276 px (before Session 33).
  */
 export async function makeClip(src: string, out: string, o: { width: number; height: number; fps: number; loops?: number; maxSeconds?: number }): Promise<void> {
   await ffmpeg([
     '-stream_loop', String((o.loops ?? 1) - 1), '-i', src,
     ...(o.maxSeconds ? ['-t', String(o.maxSeconds)] : []),
-    '-an', '-vf', `scale=${o.width}:${o.height}:flags=bicubic,fps=${o.fps}`,
+    '-an', '-vf', `scale=${o.width}:${o.height}:flags=bicubic,setsar=1,fps=${o.fps}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-bf', '0', '-g', String(o.fps * 2), '-pix_fmt', 'yuv420p', out,
   ]);
 }
