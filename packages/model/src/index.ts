@@ -1,5 +1,6 @@
 /** The emotion CNN shared by the classifier and the retraining job: preprocessing, architecture, loading. */
 export * from './preprocess.js';
+export * from './resize.js';
 export * from './architecture.js';
 export * from './predict.js';
 export * from './inference.js';

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FaceBox } from '@emostream/contracts';
-import { INPUT_PIXELS, toModelCrop } from '@emostream/model';
+import { INPUT_PIXELS, rawToModelCrop, shrinkBlocks, toGray, toModelCrop } from '@emostream/model';
 import {
-  ALIGN_MAX_SIDE, alignedPatch, alignmentAngleRad, cropFace, eyeAngleRad, filterFaces, sampleRotatedSquare, squareRegion,
+  ALIGN_MAX_SIDE, alignedGray, alignmentAngleRad, cropFace, eyeAngleRad, filterFaces, sampleRotatedSquare, squareRegion,
 } from './crop.js';
 
 const face = (x: number, y: number, side: number, score = 0.9, eyes?: FaceBox['eyes']): FaceBox =>
@@ -160,14 +160,14 @@ function textured(w: number, h: number): Uint8Array {
   return rgb;
 }
 
-test('alignedPatch turns a large tilted face at ALIGN_MAX_SIDE, a 48x48 crop within about a gray level of the full-resolution turn', async () => {
+test('alignedGray turns a large tilted face at a reduced side, a 48x48 crop within about a gray level of the full-resolution colour turn', async () => {
   const w = 640, h = 480, rgb = textured(w, h);
-  for (const [region, deg] of [[{ x: 150, y: 100, side: 300 }, 8], [{ x: 0, y: 0, side: 250 }, -20], [{ x: 390, y: 230, side: 250 }, 30]] as const) {
+  for (const [region, deg, side] of [[{ x: 150, y: 100, side: 300 }, 8, 100], [{ x: 0, y: 0, side: 250 }, -20, 125], [{ x: 390, y: 230, side: 250 }, 30, 125], [{ x: 100, y: 100, side: 191 }, 12, 191]] as const) {
     const angle = (deg * Math.PI) / 180, centre: [number, number] = [region.x + region.side / 2, region.y + region.side / 2];
-    const p = await alignedPatch(rgb, w, h, region, angle, centre);
-    assert.equal(p.side, ALIGN_MAX_SIDE);
-    assert.equal(p.data.length, ALIGN_MAX_SIDE * ALIGN_MAX_SIDE * 3);
-    const fast = await toModelCrop(p.data, { width: p.side, height: p.side, channels: 3 });
+    const p = alignedGray(rgb, w, h, region, angle, centre);
+    assert.equal(p.side, side);
+    assert.equal(p.data.length, side * side);
+    const fast = rawToModelCrop(p.data, p.side, p.side, 1);
     const full = await toModelCrop(sampleRotatedSquare(rgb, w, h, region, angle, centre), { width: region.side, height: region.side, channels: 3 });
     let d = 0;
     for (let i = 0; i < full.length; i++) d += Math.abs(full[i] - fast[i]);
@@ -175,9 +175,16 @@ test('alignedPatch turns a large tilted face at ALIGN_MAX_SIDE, a 48x48 crop wit
   }
 });
 
-test('alignedPatch samples untilted and small faces at full resolution, exactly as sampleRotatedSquare', async () => {
+test('alignedGray of an untilted face is the gray of sampleRotatedSquare (block-averaged from ALIGN_MAX_SIDE); of a small tilted one, within a gray level', () => {
   const w = 320, h = 240, rgb = textured(w, h);
-  const big = { x: 20, y: 10, side: 200 }, small = { x: 40, y: 30, side: ALIGN_MAX_SIDE };
-  assert.deepEqual(await alignedPatch(rgb, w, h, big, 0, [120, 110]), { data: sampleRotatedSquare(rgb, w, h, big, 0, [120, 110]), side: 200 });
-  assert.deepEqual(await alignedPatch(rgb, w, h, small, 0.2, [112, 102]), { data: sampleRotatedSquare(rgb, w, h, small, 0.2, [112, 102]), side: ALIGN_MAX_SIDE });
+  const mid = { x: 20, y: 10, side: ALIGN_MAX_SIDE - 1 }, big = { x: 20, y: 10, side: 200 }, small = { x: 40, y: 30, side: 150 };
+  const gray = (r: { x: number; y: number; side: number }) => toGray(sampleRotatedSquare(rgb, w, h, r, 0, [0, 0]), r.side * r.side, 3);
+  assert.deepEqual(alignedGray(rgb, w, h, mid, 0, [120, 110]), { data: gray(mid), side: mid.side });
+  assert.deepEqual(alignedGray(rgb, w, h, big, 0, [120, 110]), { data: shrinkBlocks(gray(big), 200, 200, 2).data, side: 100 });
+  const turned = alignedGray(rgb, w, h, small, 0.2, [112, 102]);
+  const colour = toGray(sampleRotatedSquare(rgb, w, h, small, 0.2, [112, 102]), small.side * small.side, 3);
+  assert.equal(turned.side, small.side);
+  let worst = 0;
+  for (let i = 0; i < colour.length; i++) worst = Math.max(worst, Math.abs(colour[i] - turned.data[i]));
+  assert.ok(worst <= 2, `largest difference ${worst} gray levels`);
 });

@@ -2,9 +2,8 @@
  * Face crop geometry, as plain functions: which detections to keep, the square region around a
  * face, the eye-line angle, the rotated sampling, and finally the classifier's 48x48 crop.
  */
-import sharp from 'sharp';
 import type { Box, FaceBox, FaceCrop } from '@emostream/contracts';
-import { INPUT_SIZE, toModelCrop } from '@emostream/model';
+import { grayBlocks, INPUT_SIZE, rawToModelCrop } from '@emostream/model';
 
 /** Why a detection was not cropped (the `reason` label of `facesSkipped`). */
 export type SkipReason = 'low_score' | 'too_small' | 'duplicate' | 'max_faces';
@@ -107,22 +106,24 @@ export function sampleRotatedSquare(
     }
     return out;
   }
-  return turnedSquare({ data: rgb, width, height, left: 0, top: 0, kx: 1, ky: 1 }, region, side, angleRad, centre);
+  return turnedSquare({ data: rgb, width, height, left: 0, top: 0, kx: 1, ky: 1, channels: 3 }, region, side, angleRad, centre);
 }
 
 /**
  * Where a turned square reads its pixels: the frame itself (`left`, `top` 0, scales 1), or a part
- * of it from (`left`, `top`) shrunk by `kx` x `ky` into `width` x `height`.
+ * of it from (`left`, `top`) shrunk by `kx` x `ky` into `width` x `height`; `channels` a pixel
+ * (3: RGB, 1: gray).
  */
-interface TurnSource { data: Uint8Array; width: number; height: number; left: number; top: number; kx: number; ky: number }
+interface TurnSource { data: Uint8Array; width: number; height: number; left: number; top: number; kx: number; ky: number; channels: 1 | 3 }
 
 /**
  * The square `region` of the frame turned by `-angleRad` about `centre`, sampled bilinearly at
- * `side` x `side` RGB pixels from `src` (points outside it repeat its edge pixels). With the frame
+ * `side` x `side` pixels from `src` (points outside it repeat its edge pixels). With the frame
  * itself and `side` = `region.side`, every point is computed exactly as one pixel per pixel.
  */
 function turnedSquare(src: TurnSource, region: SquareRegion, side: number, angleRad: number, centre: readonly [number, number]): Uint8Array {
-  const out = new Uint8Array(side * side * 3);
+  const channels = src.channels;
+  const out = new Uint8Array(side * side * channels);
   const cos = Math.cos(angleRad);
   const sin = Math.sin(angleRad);
   const [fx, fy] = centre;
@@ -154,11 +155,11 @@ function turnedSquare(src: TurnSource, region: SquareRegion, side: number, angle
       const y1 = y0 < maxY ? y0 + 1 : maxY;
       const ax = px - x0;
       const ay = py - y0;
-      const i00 = (y0 * width + x0) * 3;
-      const i01 = (y0 * width + x1) * 3;
-      const i10 = (y1 * width + x0) * 3;
-      const i11 = (y1 * width + x1) * 3;
-      for (let c = 0; c < 3; c++) {
+      const i00 = (y0 * width + x0) * channels;
+      const i01 = (y0 * width + x1) * channels;
+      const i10 = (y1 * width + x0) * channels;
+      const i11 = (y1 * width + x1) * channels;
+      for (let c = 0; c < channels; c++) {
         const t = data[i00 + c] + (data[i01 + c] - data[i00 + c]) * ax;
         const b = data[i10 + c] + (data[i11 + c] - data[i10 + c]) * ax;
         out[o++] = (t + (b - t) * ay + 0.5) | 0;
@@ -216,30 +217,37 @@ export async function cropFace(
   const region = squareRegion(face.box, opts.marginFraction, width, height, opts.cropOffsetY ?? 0);
   const angle = alignmentAngleRad(face, opts);
   const centre: [number, number] = [face.box.x + face.box.width / 2, face.box.y + face.box.height / 2];
-  const patch = await alignedPatch(rgb, width, height, region, angle, centre);
-  const crop = await toModelCrop(patch.data, { width: patch.side, height: patch.side, channels: 3 });
+  const patch = alignedGray(rgb, width, height, region, angle, centre);
+  const crop = rawToModelCrop(patch.data, patch.side, patch.side, 1);
   return { ...face, crop };
 }
 
 /**
- * Largest side, px, at which a tilted face is turned upright before the model's lanczos resize to
- * 48: three times the input. Turning a 250 px face pixel by pixel in JS cost 4–4.6 ms; at 144 px
- * it is a third of that, and the 48x48 crop it gives differs from the full-resolution turn by
- * about one gray level (crop.test.ts).
+ * Side, px, from which a face is not cut at full resolution: four times the model's input. Such
+ * a face is first averaged over blocks of k x k pixels (k = floor(side / 96)), then turned
+ * upright (when tilted) and resized to 48 from 96-191 px.
  */
-export const ALIGN_MAX_SIDE = 3 * INPUT_SIZE;
+export const ALIGN_MAX_SIDE = 4 * INPUT_SIZE;
 
 /**
- * The square `region` turned upright (as {@link sampleRotatedSquare}), as RGB pixels of side at
- * most {@link ALIGN_MAX_SIDE}: a larger tilted face is first shrunk with sharp (lanczos3, the
- * part of the frame the turned square draws from), then turned at the smaller size. Untilted
- * or small faces are sampled at full resolution, exactly as before.
+ * The square `region` turned upright (as {@link sampleRotatedSquare}), as 8-bit gray (the
+ * model's own gray, @emostream/model's `grayRegion`) of side `region.side`, or, for a face of
+ * {@link ALIGN_MAX_SIDE} px or more, averaged over blocks of k x k pixels first
+ * (k = floor(side / 96)) and of side / k. Before Session 33 the square was turned in colour and
+ * then made gray by sharp, and a tilted face over 144 px shrunk with sharp first: one or two
+ * sharp calls a face, whose fixed cost was ten times the arithmetic. The 48x48 crops differ from
+ * those by about a gray level (crop.test.ts), and the model's accuracy on the pipeline's crops of
+ * PublicTest was the same (bench/RESULTS.md, Session 33).
  */
-export async function alignedPatch(
+export function alignedGray(
   rgb: Uint8Array, width: number, height: number,
   region: SquareRegion, angleRad: number, centre: readonly [number, number],
-): Promise<{ data: Uint8Array; side: number }> {
-  if (angleRad === 0 || region.side <= ALIGN_MAX_SIDE) return { data: sampleRotatedSquare(rgb, width, height, region, angleRad, centre), side: region.side };
+): { data: Uint8Array; side: number } {
+  const k = region.side >= ALIGN_MAX_SIDE ? Math.floor(region.side / (ALIGN_MAX_SIDE / 2)) : 1;
+  if (angleRad === 0) {
+    const g = grayBlocks(rgb, width, region.x, region.y, region.side, region.side, k);
+    return { data: g.data, side: g.width };
+  }
   const cos = Math.cos(angleRad), sin = Math.sin(angleRad);
   const [fx, fy] = centre;
   // The frame points the turned square draws from: the bounds of its four corners, 2 px wider.
@@ -250,12 +258,7 @@ export async function alignedPatch(
   }
   const left = clamp(Math.floor(x0) - 2, 0, width - 1), top = clamp(Math.floor(y0) - 2, 0, height - 1);
   const bw = clamp(Math.ceil(x1) + 2, left + 1, width) - left, bh = clamp(Math.ceil(y1) + 2, top + 1, height) - top;
-  const s = ALIGN_MAX_SIDE / region.side;
-  const sw = Math.max(1, Math.round(bw * s)), sh = Math.max(1, Math.round(bh * s));
-  const small = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .extract({ left, top, width: bw, height: bh })
-    .resize(sw, sh, { fit: 'fill', kernel: 'lanczos3' })
-    .raw()
-    .toBuffer();
-  return { data: turnedSquare({ data: small, width: sw, height: sh, left, top, kx: sw / bw, ky: sh / bh }, region, ALIGN_MAX_SIDE, angleRad, centre), side: ALIGN_MAX_SIDE };
+  const src = grayBlocks(rgb, width, left, top, bw, bh, k);
+  const side = Math.ceil(region.side / k);
+  return { data: turnedSquare({ ...src, left, top, kx: 1 / k, ky: 1 / k, channels: 1 }, region, side, angleRad, centre), side };
 }

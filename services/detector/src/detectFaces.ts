@@ -40,8 +40,9 @@ export interface StartedFrame<F> {
  * The detector stage in two parts a frame, for callers that keep a camera's frames in order
  * themselves. `start(frame)` resolves once the frame's detection is done; its `done` once its
  * crops and embeddings are. The frames of a camera must be started in order, each after the last
- * one's start resolved: the second part of frame n (sharp's threads cut its faces; the embedder)
- * then runs while frame n+1 is detected (BlazeFace's session call on the main thread). The second
+ * one's start resolved: the second part of frame n (its faces cut; the embedder) then runs while
+ * frame n+1 is being detected (its letterbox resized by sharp on libuv's threads, then BlazeFace's
+ * session call on the main thread). The second
  * parts of a camera's frames run one after another, in order, and a frame's detection waits for
  * the second part of the frame two before it, so that at most one frame is being finished beside
  * a detection. For each frame: decode, detect (the full frame, then the tiles the {@link TileSchedule} plans,

@@ -10,7 +10,7 @@ export {
   type DetectorName, type DetectorConfig, type DetectorConfigInput,
 } from './config.js';
 export {
-  filterFaces, squareRegion, eyeAngleRad, alignmentAngleRad, sampleRotatedSquare, alignedPatch, ALIGN_MAX_SIDE, cropFace,
+  filterFaces, squareRegion, eyeAngleRad, alignmentAngleRad, sampleRotatedSquare, alignedGray, ALIGN_MAX_SIDE, cropFace,
   type SkipReason, type FilterOptions, type FilterResult, type SquareRegion, type CropOptions,
 } from './crop.js';
 export { frameToRgb, type RgbImage } from './decode.js';
