@@ -63,6 +63,18 @@ export function grayRegion(rgb: Uint8Array, width: number, left: number, top: nu
 }
 
 /**
+ * One row of block averages: `sums[c]` holds the sum of block c over `rows` rows of a picture
+ * `width` wide (the last block narrower where `width` is not a multiple of `k`), written rounded
+ * to `out` from `at`.
+ */
+function blockMeans(sums: Uint32Array, rows: number, width: number, k: number, out: Uint8Array, at: number): void {
+  for (let c = 0; c < sums.length; c++) {
+    const n = rows * (Math.min(width, c * k + k) - c * k);
+    out[at + c] = ((sums[c] + (n >> 1)) / n) | 0;
+  }
+}
+
+/**
  * {@link grayRegion} averaged over blocks of `k` x `k` pixels (the last row and column of blocks
  * average what is left), rounded to bytes: the gray of a large face at a k-th of its side in
  * one pass over its colour pixels, as {@link shrinkBlocks} of the gray region gives it.
@@ -89,11 +101,7 @@ export function grayBlocks(rgb: Uint8Array, width: number, left: number, top: nu
         sums[c] += sum;
       }
     }
-    const rows = y1 - y0;
-    for (let c = 0; c < ow; c++) {
-      const n = rows * (Math.min(w, c * k + k) - c * k);
-      out[o * ow + c] = ((sums[c] + (n >> 1)) / n) | 0;
-    }
+    blockMeans(sums, y1 - y0, w, k, out, o * ow);
   }
   return { data: out, width: ow, height: oh };
 }
@@ -176,11 +184,7 @@ export function shrinkBlocks(src: Uint8Array, width: number, height: number, k: 
         sums[c] += sum;
       }
     }
-    const rows = y1 - y0;
-    for (let c = 0; c < ow; c++) {
-      const n = rows * (Math.min(width, c * k + k) - c * k);
-      out[o * ow + c] = ((sums[c] + (n >> 1)) / n) | 0;
-    }
+    blockMeans(sums, y1 - y0, width, k, out, o * ow);
   }
   return { data: out, width: ow, height: oh };
 }
