@@ -197,8 +197,8 @@ export function alignmentAngleRad(face: FaceBox, opts: Pick<CropOptions, 'align'
 
 /**
  * Cuts one face out of an RGB frame into the classifier's input: the square region around the
- * box (eye-aligned when known), then `toModelCrop`, the very function the training job runs on
- * its images (48x48 gray, histogram-equalised).
+ * box (eye-aligned when known, in gray: {@link alignedGray}), then `rawToModelCrop`, the
+ * conversion `toModelCrop` runs on the training job's images (48x48 gray, histogram-equalised).
  *
  * Framing: FER-2013's faces were "registered so that the face is more or less centred and
  * occupies about the same amount of space in each image"; in its 48x48 images the face fills
