@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import sharp from 'sharp';
-import { grayBlocks, grayRegion, resizeGray, shrinkBlocks, toGray } from './resize.js';
+import { grayRegion, resizeGray, shrinkBlocks, toGray } from './resize.js';
 
 /** A face-like test picture: smooth shading, edges and noise, from a fixed seed. */
 function picture(width: number, height: number, channels: 1 | 3, seed = 7): Uint8Array {
@@ -53,19 +53,13 @@ test('resizeGray keeps a flat picture flat, copies at the same size and checks i
   assert.throws(() => resizeGray(g, 40, 48, 48, 48), /expected 40x48 gray bytes/);
 });
 
-test('grayRegion is toGray of the region; grayBlocks is its block average in one pass', () => {
+test('grayRegion is toGray of the region; shrinkBlocks averages blocks, the last ones over what is left', () => {
   const w = 50, h = 40, rgb = picture(w, h, 3);
   const region = { left: 7, top: 5, w: 31, h: 23 };
   const copy = new Uint8Array(region.w * region.h * 3);
   for (let y = 0; y < region.h; y++) copy.set(rgb.subarray(((region.top + y) * w + region.left) * 3, ((region.top + y) * w + region.left + region.w) * 3), y * region.w * 3);
   const gray = grayRegion(rgb, w, region.left, region.top, region.w, region.h);
   assert.deepEqual(gray, toGray(copy, region.w * region.h, 3));
-  for (const k of [1, 2, 3, 5]) {
-    const blocks = grayBlocks(rgb, w, region.left, region.top, region.w, region.h, k);
-    const expected = k === 1 ? { data: gray, width: region.w, height: region.h } : shrinkBlocks(gray, region.w, region.h, k);
-    assert.deepEqual(blocks, expected, `k = ${k}`);
-  }
   assert.deepEqual(shrinkBlocks(Uint8Array.of(10, 20, 30, 41, 50, 60), 3, 2, 2), { data: Uint8Array.of(30, 45), width: 2, height: 1 });
   assert.throws(() => grayRegion(rgb, w, 40, 0, 20, 10), /not inside the 50x40 picture/);
-  assert.throws(() => grayBlocks(rgb, w, 0, 35, 10, 10, 2), /not inside the 50x40 picture/);
 });

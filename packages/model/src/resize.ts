@@ -26,6 +26,14 @@ const TO_SRGB = Uint8Array.from({ length: LUMA_STEPS + 1 }, (_, i) => {
   return Math.max(0, Math.min(255, Math.round(c * 255)));
 });
 
+/** Writes the gray of `count` pixels of `src` from byte `from` (`channels` 3 or 4 a pixel) into `out` from `at`. */
+function grayInto(src: Uint8Array, from: number, channels: 3 | 4, count: number, out: Uint8Array, at: number): void {
+  for (let i = at, p = from, end = at + count; i < end; i++, p += channels) {
+    const y = RED[src[p]] + GREEN[src[p + 1]] + BLUE[src[p + 2]];
+    out[i] = TO_SRGB[y < LUMA_STEPS ? y : LUMA_STEPS];
+  }
+}
+
 /**
  * RGB (or RGBA, `channels` 4, alpha dropped) bytes → 8-bit gray as libvips's black-and-white
  * conversion makes it, which sharp's `grayscale()` runs: Rec. 709 luminance of the linear-light
@@ -36,10 +44,7 @@ export function toGray(pixels: Uint8Array, count: number, channels: 1 | 3 | 4): 
   if (pixels.length !== count * channels) throw new Error(`expected ${count}x${channels} bytes, got ${pixels.length}`);
   if (channels === 1) return pixels;
   const out = new Uint8Array(count);
-  for (let i = 0, p = 0; i < count; i++, p += channels) {
-    const y = RED[pixels[p]] + GREEN[pixels[p + 1]] + BLUE[pixels[p + 2]];
-    out[i] = TO_SRGB[y < LUMA_STEPS ? y : LUMA_STEPS];
-  }
+  grayInto(pixels, 0, channels, count, out, 0);
   return out;
 }
 
@@ -53,57 +58,8 @@ export function grayRegion(rgb: Uint8Array, width: number, left: number, top: nu
     throw new Error(`region ${w}x${h} at (${left}, ${top}) is not inside the ${width}x${height} picture`);
   }
   const out = new Uint8Array(w * h);
-  for (let y = 0, i = 0; y < h; y++) {
-    for (let x = 0, p = ((top + y) * width + left) * 3; x < w; x++, i++, p += 3) {
-      const v = RED[rgb[p]] + GREEN[rgb[p + 1]] + BLUE[rgb[p + 2]];
-      out[i] = TO_SRGB[v < LUMA_STEPS ? v : LUMA_STEPS];
-    }
-  }
+  for (let y = 0; y < h; y++) grayInto(rgb, ((top + y) * width + left) * 3, 3, w, out, y * w);
   return out;
-}
-
-/**
- * One row of block averages: `sums[c]` holds the sum of block c over `rows` rows of a picture
- * `width` wide (the last block narrower where `width` is not a multiple of `k`), written rounded
- * to `out` from `at`.
- */
-function blockMeans(sums: Uint32Array, rows: number, width: number, k: number, out: Uint8Array, at: number): void {
-  for (let c = 0; c < sums.length; c++) {
-    const n = rows * (Math.min(width, c * k + k) - c * k);
-    out[at + c] = ((sums[c] + (n >> 1)) / n) | 0;
-  }
-}
-
-/**
- * {@link grayRegion} averaged over blocks of `k` x `k` pixels (the last row and column of blocks
- * average what is left), rounded to bytes: the gray of a large face at a k-th of its side in
- * one pass over its colour pixels, as {@link shrinkBlocks} of the gray region gives it.
- */
-export function grayBlocks(rgb: Uint8Array, width: number, left: number, top: number, w: number, h: number, k: number): { data: Uint8Array; width: number; height: number } {
-  if (k <= 1) return { data: grayRegion(rgb, width, left, top, w, h), width: w, height: h };
-  const height = rgb.length / (width * 3);
-  if (!(left >= 0 && top >= 0 && w > 0 && h > 0 && left + w <= width && top + h <= height)) {
-    throw new Error(`region ${w}x${h} at (${left}, ${top}) is not inside the ${width}x${height} picture`);
-  }
-  const ow = Math.ceil(w / k), oh = Math.ceil(h / k);
-  const out = new Uint8Array(ow * oh);
-  const sums = new Uint32Array(ow);
-  for (let o = 0; o < oh; o++) {
-    const y0 = o * k, y1 = Math.min(h, y0 + k);
-    sums.fill(0);
-    for (let y = y0; y < y1; y++) {
-      for (let c = 0, x = 0, p = ((top + y) * width + left) * 3; c < ow; c++) {
-        let sum = 0;
-        for (const end = Math.min(w, x + k); x < end; x++, p += 3) {
-          const v = RED[rgb[p]] + GREEN[rgb[p + 1]] + BLUE[rgb[p + 2]];
-          sum += TO_SRGB[v < LUMA_STEPS ? v : LUMA_STEPS];
-        }
-        sums[c] += sum;
-      }
-    }
-    blockMeans(sums, y1 - y0, w, k, out, o * ow);
-  }
-  return { data: out, width: ow, height: oh };
 }
 
 const lanczos3 = (x: number): number => {
@@ -184,7 +140,11 @@ export function shrinkBlocks(src: Uint8Array, width: number, height: number, k: 
         sums[c] += sum;
       }
     }
-    blockMeans(sums, y1 - y0, width, k, out, o * ow);
+    const rows = y1 - y0;
+    for (let c = 0; c < ow; c++) {
+      const n = rows * (Math.min(width, c * k + k) - c * k);
+      out[o * ow + c] = ((sums[c] + (n >> 1)) / n) | 0;
+    }
   }
   return { data: out, width: ow, height: oh };
 }

@@ -3,7 +3,7 @@
  * face, the eye-line angle, the rotated sampling, and finally the classifier's 48x48 crop.
  */
 import type { Box, FaceBox, FaceCrop } from '@emostream/contracts';
-import { grayBlocks, INPUT_SIZE, rawToModelCrop } from '@emostream/model';
+import { grayRegion, INPUT_SIZE, rawToModelCrop, shrinkBlocks } from '@emostream/model';
 
 /** Why a detection was not cropped (the `reason` label of `facesSkipped`). */
 export type SkipReason = 'low_score' | 'too_small' | 'duplicate' | 'max_faces';
@@ -244,8 +244,13 @@ export function alignedGray(
   region: SquareRegion, angleRad: number, centre: readonly [number, number],
 ): { data: Uint8Array; side: number } {
   const k = region.side >= ALIGN_MAX_SIDE ? Math.floor(region.side / (ALIGN_MAX_SIDE / 2)) : 1;
+  // A part of the frame as gray, averaged over k x k blocks.
+  const gray = (left: number, top: number, w: number, h: number) => {
+    const g = grayRegion(rgb, width, left, top, w, h);
+    return k > 1 ? shrinkBlocks(g, w, h, k) : { data: g, width: w, height: h };
+  };
   if (angleRad === 0) {
-    const g = grayBlocks(rgb, width, region.x, region.y, region.side, region.side, k);
+    const g = gray(region.x, region.y, region.side, region.side);
     return { data: g.data, side: g.width };
   }
   const cos = Math.cos(angleRad), sin = Math.sin(angleRad);
@@ -258,7 +263,7 @@ export function alignedGray(
   }
   const left = clamp(Math.floor(x0) - 2, 0, width - 1), top = clamp(Math.floor(y0) - 2, 0, height - 1);
   const bw = clamp(Math.ceil(x1) + 2, left + 1, width) - left, bh = clamp(Math.ceil(y1) + 2, top + 1, height) - top;
-  const src = grayBlocks(rgb, width, left, top, bw, bh, k);
+  const src = gray(left, top, bw, bh);
   const side = Math.ceil(region.side / k);
   return { data: turnedSquare({ ...src, left, top, kx: 1 / k, ky: 1 / k, channels: 1 }, region, side, angleRad, centre), side };
 }
